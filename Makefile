@@ -1,0 +1,42 @@
+# closelib: the two commands are `make close` and `make test`; both set themselves up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO := demo-book
+PERIOD ?=
+
+.PHONY: close test lab bench demo setup clean-venv
+
+# A venv in the repo, closelib installed editable with its test and lab extras, and the
+# python3 Jupyter kernel registered inside the venv (papermill runs kernel "python3").
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "closelib needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,lab]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (closelib)" >/dev/null
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+$(DEMO)/customers.csv: $(STAMP)
+	$(BIN)/close demo --out $(DEMO)
+
+demo: $(DEMO)/customers.csv
+
+close: $(DEMO)/customers.csv
+	$(BIN)/close validate $(DEMO)
+	@$(BIN)/python -m closelib.close_target $(DEMO) $(PERIOD)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lab: $(STAMP) $(DEMO)/customers.csv
+	$(BIN)/jupyter lab --notebook-dir=. notebooks
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+clean-venv:
+	rm -rf $(VENV)

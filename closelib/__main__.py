@@ -1,0 +1,5 @@
+import sys
+
+from closelib.cli import main
+
+sys.exit(main())

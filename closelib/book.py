@@ -1,0 +1,123 @@
+"""The book: a validated source folder, as typed frames with money in minor units.
+
+``load_book(source)`` reads every table, checks every rule of CONTRACT §1 and either
+returns a :class:`Book` or raises :class:`SourceError` carrying *all* problems.
+Optional tables that are absent come back as empty frames with the right columns, and
+``book.has(name)`` says whether the source gave them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from closelib import money
+from closelib.errors import SourceError
+from closelib.extracts import Problem, sha256_file
+from closelib.rules import check_all, entity_currencies, resolve_currencies
+from closelib.schema import LOAD_ORDER, TABLES
+from closelib.validate import Collector, check_header, parse_table, read_tables
+
+
+@dataclass
+class Book:
+    source: Path
+    tables: dict[str, pd.DataFrame]
+    files: dict[str, Path]
+    present: frozenset[str]
+    entity_currency: dict[str, str] = field(default_factory=dict)
+
+    def has(self, table: str) -> bool:
+        return table in self.present
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        tables = self.__dict__.get("tables", {})
+        if name in tables:
+            return tables[name]
+        raise AttributeError(name)
+
+    def inputs(self) -> dict[str, dict]:
+        """Provenance of every input file: sha256 and data rows (header excluded)."""
+        return {path.name: {"sha256": sha256_file(path), "rows": int(len(self.tables[name]))}
+                for name, path in sorted(self.files.items())}
+
+    def currency_of(self, entity: str) -> str:
+        return self.entity_currency[entity]
+
+    @property
+    def entities(self) -> list[str]:
+        return sorted(self.entity_currency)
+
+
+def _parse_all(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], dict[str, Path]]:
+    raw, files = read_tables(source, out)
+    frames: dict[str, pd.DataFrame] = {}
+    for name in LOAD_ORDER:
+        if name not in raw:
+            continue
+        table = TABLES[name]
+        if not check_header(table, raw[name], files[name].name, out):
+            continue
+        currencies = resolve_currencies(name, raw[name], frames)
+        frames[name] = parse_table(table, raw[name], files[name].name, out, currencies)
+    check_all(frames, {n: p.name for n, p in files.items()}, out)
+    return frames, files
+
+
+def validate_source(source: str | Path) -> list[Problem]:
+    """Every problem of a source folder (empty list when it meets the contract)."""
+    path = Path(source)
+    if not path.is_dir():
+        return [Problem(str(source), None, None, "source_folder", "source folder does not exist")]
+    out = Collector()
+    _parse_all(path, out)
+    return out.problems
+
+
+def load_book(source: str | Path) -> Book:
+    """Load and validate; raises SourceError listing every problem."""
+    path = Path(source).resolve()
+    if not path.is_dir():
+        raise SourceError([Problem(str(source), None, None, "source_folder", "source folder does not exist")],
+                          str(source))
+    out = Collector()
+    frames, files = _parse_all(path, out)
+    if out.problems:
+        raise SourceError(out.problems, str(path))
+    tables = {}
+    for name in LOAD_ORDER:
+        tables[name] = frames[name] if name in frames else _empty(name)
+    ent_ccy = entity_currencies(frames)
+    entities = ent_ccy.to_dict()
+    if "entities" not in frames:
+        tables["entities"] = pd.DataFrame({"entity": list(entities), "name": list(entities),
+                                           "functional_currency": list(entities.values()), "country": ""})
+    return Book(path, tables, files, frozenset(frames), entities)
+
+
+def _empty(name: str) -> pd.DataFrame:
+    dtypes = {"date": "datetime64[ns]", "int": "int64", "money": "int64", "rate": "float64"}
+    table = TABLES[name]
+    return pd.DataFrame({c.name: pd.Series(dtype=dtypes.get(c.kind, object)) for c in table.columns})
+
+
+def summary(book: Book) -> dict:
+    """What a good source holds: rows per table, date range, entities, currencies."""
+    docs = book.documents
+    dates = pd.concat([docs["document_date"], book.receipts["receipt_date"]])
+    open_by_ccy = {}
+    for ccy, amounts in docs.groupby("currency")["amount"]:
+        open_by_ccy[ccy] = money.format_minor(money.total(amounts), ccy)
+    return {
+        "source": str(book.source),
+        "rows": {name: int(len(book.tables[name])) for name in LOAD_ORDER if book.has(name)},
+        "missing_optional": [n for n in LOAD_ORDER if not TABLES[n].required and not book.has(n)],
+        "first_date": None if dates.empty else dates.min().strftime("%Y-%m-%d"),
+        "last_date": None if dates.empty else dates.max().strftime("%Y-%m-%d"),
+        "gl_periods": sorted(book.gl_balances["period"].unique().tolist()),
+        "entities": book.entity_currency,
+        "currencies": sorted(docs["currency"].unique().tolist()),
+        "documents_total_by_currency": open_by_ccy,
+    }

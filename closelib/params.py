@@ -1,0 +1,430 @@
+"""Parameters: defaults, period overrides, a params file and ``-p`` overrides, merged and checked.
+
+Order (later wins): ``parameters/defaults.yaml``, ``parameters/<PERIOD>.yaml``,
+``--params FILE``, then each ``-p a.b=value``. Mappings merge key by key; lists and
+scalars replace. The merged result is validated against :data:`SCHEMA`; every problem is
+collected, and an unknown key names the nearest valid one.
+
+YAML is read with a loader that keeps decimal numbers as :class:`~decimal.Decimal` built
+from their digits, so ``recon_tolerance: 1234.50`` is exact. The validated result is
+JSON-safe (money as strings, rates as numbers), which is what papermill receives and the
+manifest records; notebooks turn money back into minor units with :func:`money_minor`.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import difflib
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from closelib import money
+from closelib.errors import ParameterError
+
+
+class _ExactLoader(yaml.SafeLoader):
+    """SafeLoader whose floats are Decimals from the written digits."""
+
+
+def _decimal_constructor(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
+    text = loader.construct_scalar(node).replace("_", "")
+    if text.lower().lstrip("+-") in (".inf", ".nan"):
+        raise yaml.constructor.ConstructorError(None, None, f"{text} is not a usable number", node.start_mark)
+    return Decimal(text)
+
+
+_ExactLoader.add_constructor("tag:yaml.org,2002:float", _decimal_constructor)
+
+
+def load_yaml(text: str, origin: str = "<text>") -> Any:
+    try:
+        return yaml.load(text, Loader=_ExactLoader)
+    except yaml.YAMLError as exc:
+        raise ParameterError([f"{origin}: not valid YAML: {exc}"]) from None
+
+
+def read_yaml_file(path: Path) -> dict:
+    if not path.is_file():
+        raise ParameterError([f"{path}: file not found"])
+    data = load_yaml(path.read_text(encoding="utf-8"), str(path))
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ParameterError([f"{path}: must be a mapping of keys to values"])
+    return data
+
+
+# ---------------------------------------------------------------- schema
+
+
+class Spec:
+    def check(self, value: Any, path: str, problems: list[str]) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class Str(Spec):
+    def check(self, value, path, problems):
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
+            return str(value)
+        problems.append(f"{path}: expected text, got {value!r}")
+        return value
+
+
+class Bool(Spec):
+    def check(self, value, path, problems):
+        if isinstance(value, bool):
+            return value
+        problems.append(f"{path}: expected true or false, got {value!r}")
+        return value
+
+
+class Int(Spec):
+    def __init__(self, minimum: int | None = None, maximum: int | None = None):
+        self.minimum, self.maximum = minimum, maximum
+
+    def check(self, value, path, problems):
+        if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
+            problems.append(f"{path}: expected a whole number, got {value!r}")
+            return value
+        try:
+            number = Decimal(str(value))
+        except Exception:
+            problems.append(f"{path}: expected a whole number, got {value!r}")
+            return value
+        if number != number.to_integral_value():
+            problems.append(f"{path}: expected a whole number, got {value!r}")
+            return value
+        number = int(number)
+        if (self.minimum is not None and number < self.minimum) or (self.maximum is not None and number > self.maximum):
+            problems.append(f"{path}: {number} is outside {self.minimum}..{self.maximum}")
+        return number
+
+
+class Money(Spec):
+    """Exact decimal amount, kept as a canonical string; ``None`` allowed when nullable."""
+
+    def __init__(self, nullable: bool = False, minimum: Decimal | None = Decimal(0)):
+        self.nullable, self.minimum = nullable, minimum
+
+    def check(self, value, path, problems):
+        if value is None and self.nullable:
+            return None
+        if isinstance(value, float):  # only reachable from Python callers, never from YAML
+            problems.append(f"{path}: money must be exact; write {value!r} as a string")
+            return value
+        try:
+            amount = money.to_decimal(value)
+        except Exception:
+            problems.append(f"{path}: expected an amount such as \"25.00\", got {value!r}")
+            return value
+        if self.minimum is not None and amount < self.minimum:
+            problems.append(f"{path}: must be at least {self.minimum}, got {value!r}")
+        return str(amount)
+
+
+class Rate(Spec):
+    def __init__(self, minimum: float = 0.0, maximum: float | None = 1.0):
+        self.minimum, self.maximum = minimum, maximum
+
+    def check(self, value, path, problems):
+        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
+            problems.append(f"{path}: expected a rate such as 0.016, got {value!r}")
+            return value
+        try:
+            number = float(Decimal(str(value)))
+        except Exception:
+            problems.append(f"{path}: expected a rate such as 0.016, got {value!r}")
+            return value
+        if number < self.minimum or (self.maximum is not None and number > self.maximum):
+            problems.append(f"{path}: {number} is outside {self.minimum}..{self.maximum}")
+        return number
+
+
+class Date(Spec):
+    def check(self, value, path, problems):
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            try:
+                return dt.date.fromisoformat(value).isoformat()
+            except ValueError:
+                pass
+        problems.append(f"{path}: expected a date YYYY-MM-DD, got {value!r}")
+        return value
+
+
+class Period(Spec):
+    def check(self, value, path, problems):
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+            return value
+        problems.append(f"{path}: expected a period YYYY-MM, got {value!r}")
+        return value
+
+
+class Enum(Spec):
+    def __init__(self, *choices: str):
+        self.choices = choices
+
+    def check(self, value, path, problems):
+        if value in self.choices:
+            return value
+        problems.append(f"{path}: must be one of {', '.join(self.choices)}, got {value!r}"
+                        f"{_suggest(str(value), list(self.choices))}")
+        return value
+
+
+class Optional(Spec):
+    def __init__(self, inner: Spec):
+        self.inner = inner
+
+    def check(self, value, path, problems):
+        return None if value is None else self.inner.check(value, path, problems)
+
+
+class ListOf(Spec):
+    def __init__(self, item: Spec):
+        self.item = item
+
+    def check(self, value, path, problems):
+        if not isinstance(value, list):
+            problems.append(f"{path}: expected a list, got {value!r}")
+            return value
+        return [self.item.check(v, f"{path}[{i}]", problems) for i, v in enumerate(value)]
+
+
+class MapOf(Spec):
+    """Open mapping: any text key (checked elsewhere when keys must be bucket labels)."""
+
+    def __init__(self, value: Spec):
+        self.value = value
+
+    def check(self, value, path, problems):
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            problems.append(f"{path}: expected a mapping, got {value!r}")
+            return value
+        return {str(k): self.value.check(v, f"{path}.{k}", problems) for k, v in value.items()}
+
+
+class Record(Spec):
+    """Closed mapping: known keys only; ``optional`` keys may be absent."""
+
+    def __init__(self, fields: dict[str, Spec], optional: tuple[str, ...] = ()):
+        self.fields, self.optional = fields, set(optional)
+
+    def check(self, value, path, problems):
+        if not isinstance(value, dict):
+            problems.append(f"{path or 'parameters'}: expected a mapping, got {value!r}")
+            return value
+        result = {}
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if key not in self.fields:
+                problems.append(f"{where}: unknown key{_suggest(str(key), list(self.fields))}")
+                continue
+            result[key] = self.fields[key].check(item, where, problems)
+        for key in self.fields:
+            if key not in value and key not in self.optional:
+                problems.append(f"{path + '.' if path else ''}{key}: missing")
+        return result
+
+
+def _suggest(name: str, choices: list[str]) -> str:
+    match = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+_APPROVAL = ListOf(Record({"up_to": Money(nullable=True), "role": Str()}))
+
+SCHEMA = Record({
+    "company": Str(),
+    "source": Str(),
+    "gl": Record({
+        "ar_control_accounts": ListOf(Str()),
+        "unapplied_cash_account": Str(),
+        "unapplied_cash_in_control": Bool(),
+        "allowance_account": Str(),
+        "bad_debt_expense_account": Str(),
+        "recon_tolerance": Money(),
+        "reconciling_items": ListOf(Record({
+            "id": Str(), "entity": Str(), "amount": Money(minimum=None), "explanation": Str(),
+            "owner": Str(), "expected_clearance": Date(), "opened": Period(),
+        }, optional=("owner", "expected_clearance", "opened"))),
+    }),
+    "aging": Record({"basis": Enum("due_date", "document_date"), "buckets": ListOf(Int(0, 100000))}),
+    "reserve": Record({
+        "method": Enum("roll_rate", "fixed_rates"),
+        "pool_by": Enum("none", "segment"),
+        "lookback_months": Int(1, 60),
+        "fixed_rates": MapOf(Rate()),
+        "floor_rates": MapOf(Rate()),
+        "min_exposure_months": Int(1, 60),
+        "overlay": Record({"overall": Rate(0.0, 10.0), "per_bucket": MapOf(Rate(0.0, 10.0)), "reason": Str()}),
+        "specific": ListOf(Record({"customer_id": Str(), "rate": Rate(), "amount": Money(), "reason": Str()},
+                                  optional=("rate", "amount"))),
+        "bankrupt_rate": Rate(),
+    }),
+    "write_off": Record({
+        "min_days_past_due": Int(0),
+        "customer_statuses": ListOf(Enum("active", "on_hold", "suspended", "closed", "bankrupt", "in_collections")),
+        "bankrupt_any_age": Bool(),
+        "small_balance_threshold": Money(),
+        "small_balance_min_days": Int(0),
+        "approval_matrix": _APPROVAL,
+        "preparer_role": Str(),
+    }),
+    "credit_review": Record({
+        "cycle_months": MapOf(Int(1, 120)),
+        "max_memos": Int(0, 10000),
+        "triggers": Record({"utilisation_above": Rate(0.0, 10.0), "days_beyond_terms_increase": Int(0),
+                            "broken_promises": Int(0), "exposure_jump": Rate(0.0, 100.0)}),
+        "limit_policy": Record({"months_of_billing": Int(0, 60), "round_to": Money(), "max_increase": Rate(0.0, 100.0),
+                                "rating_factor": MapOf(Rate(0.0, 10.0))}),
+        "approval_matrix": _APPROVAL,
+    }),
+    "collections": Record({
+        "timeline": ListOf(Record({"days": Int(-365, 3650), "action": Enum(
+            "reminder", "call", "suspension_warning", "suspension", "agency_referral", "legal")})),
+        "promise_grace_days": Int(0, 365),
+        "dispute_sla_days": MapOf(Int(0, 3650)),
+        "top_customers": Int(1, 1000),
+    }),
+    "run": Record({"timeout_seconds": Int(1, 86400), "workers": Int(1, 64)}),
+})
+
+
+# ---------------------------------------------------------------- merge and check
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    result = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = deep_merge(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def parse_override(text: str) -> dict:
+    """``a.b.c=value`` -> ``{"a": {"b": {"c": value}}}``, the value read as (exact) YAML."""
+    if "=" not in text:
+        raise ParameterError([f"-p {text!r}: expected key=value, e.g. -p reserve.method=fixed_rates"])
+    key, raw = text.split("=", 1)
+    parts = [p for p in key.strip().split(".") if p]
+    if not parts:
+        raise ParameterError([f"-p {text!r}: empty key"])
+    value = load_yaml(raw, f"-p {key}") if raw.strip() else ""
+    nested: Any = value
+    for part in reversed(parts):
+        nested = {part: nested}
+    return nested
+
+
+def check_parameters(params: dict) -> dict:
+    """Validate and normalise merged parameters (JSON-safe result); raise with every problem."""
+    problems: list[str] = []
+    result = SCHEMA.check(params, "", problems)
+    if not problems:
+        _check_consistency(result, problems)
+    if problems:
+        raise ParameterError(problems)
+    return result
+
+
+def _labels(bounds: list[int]) -> list[str]:
+    from closelib.asof import bucket_labels
+
+    return bucket_labels(bounds)
+
+
+def _check_consistency(p: dict, problems: list[str]) -> None:
+    bounds = p["aging"]["buckets"]
+    if not bounds or bounds[0] != 0 or any(b <= a for a, b in zip(bounds, bounds[1:])):
+        problems.append(f"aging.buckets: must start at 0 and increase strictly, got {bounds}")
+        return
+    labels = _labels(bounds)
+    for key in ("fixed_rates", "floor_rates"):
+        rates = p["reserve"][key]
+        for label in rates:
+            if label not in labels:
+                problems.append(f"reserve.{key}.{label}: not a bucket label{_suggest(label, labels)} "
+                                f"(labels: {', '.join(labels)})")
+        for label in labels:
+            if label not in rates:
+                problems.append(f"reserve.{key}: no rate for bucket {label!r}")
+    for label in p["reserve"]["overlay"]["per_bucket"]:
+        if label not in labels:
+            problems.append(f"reserve.overlay.per_bucket.{label}: not a bucket label{_suggest(label, labels)}")
+    overlay = p["reserve"]["overlay"]
+    if (overlay["overall"] != 1.0 or overlay["per_bucket"]) and not overlay["reason"].strip():
+        problems.append("reserve.overlay.reason: an overlay needs its reason")
+    for i, item in enumerate(p["reserve"]["specific"]):
+        if ("rate" in item) == ("amount" in item):
+            problems.append(f"reserve.specific[{i}]: give either rate or amount")
+    for section in ("write_off", "credit_review"):
+        tiers = p[section]["approval_matrix"]
+        caps = [Decimal(t["up_to"]) for t in tiers if t["up_to"] is not None]
+        if not tiers or tiers[-1]["up_to"] is not None or any(t["up_to"] is None for t in tiers[:-1]):
+            problems.append(f"{section}.approval_matrix: the last tier (and only it) must have up_to: null")
+        elif caps != sorted(caps) or len(set(caps)) != len(caps):
+            problems.append(f"{section}.approval_matrix: up_to must increase")
+    days = [t["days"] for t in p["collections"]["timeline"]]
+    if days != sorted(days):
+        problems.append("collections.timeline: days must increase")
+    for key in ("cycle_months", ):
+        _check_rating_bands(p["credit_review"][key], f"credit_review.{key}", problems)
+    _check_rating_bands(p["credit_review"]["limit_policy"]["rating_factor"],
+                        "credit_review.limit_policy.rating_factor", problems)
+
+
+def _check_rating_bands(bands: dict, path: str, problems: list[str]) -> None:
+    """Keys like "1-4" or "10" must cover ratings 1..10 exactly once."""
+    covered: list[int] = []
+    for key in bands:
+        match = re.fullmatch(r"(\d+)(?:-(\d+))?", key)
+        if not match:
+            problems.append(f"{path}.{key}: expected a rating band such as '1-4' or '10'")
+            return
+        low, high = int(match.group(1)), int(match.group(2) or match.group(1))
+        covered.extend(range(low, high + 1))
+    if sorted(covered) != list(range(1, 11)):
+        problems.append(f"{path}: rating bands must cover 1..10 exactly once, got {', '.join(bands)}")
+
+
+def rating_band_value(bands: dict, rating: int) -> Any:
+    for key, value in bands.items():
+        low, _, high = key.partition("-")
+        if int(low) <= rating <= int(high or low):
+            return value
+    raise KeyError(rating)
+
+
+def load_parameters(period: str, parameters_dir: str | Path = "parameters", params_file: str | Path | None = None,
+                    overrides: list[str] | tuple[str, ...] = ()) -> dict:
+    """The merged, validated parameters for ``period`` (JSON-safe)."""
+    problems: list[str] = []
+    Period().check(period, "period", problems)
+    if problems:
+        raise ParameterError(problems)
+    folder = Path(parameters_dir)
+    merged = read_yaml_file(folder / "defaults.yaml")
+    period_file = folder / f"{period}.yaml"
+    if period_file.is_file():
+        merged = deep_merge(merged, read_yaml_file(period_file))
+    if params_file is not None:
+        merged = deep_merge(merged, read_yaml_file(Path(params_file)))
+    for text in overrides:
+        merged = deep_merge(merged, parse_override(text))
+    return check_parameters(merged)
+
+
+def money_minor(value: str | None, currency: str) -> int | None:
+    """A parameter amount in minor units of ``currency`` (exact; too many decimals is an error)."""
+    return None if value is None else money.to_minor(value, currency)
