@@ -1,0 +1,54 @@
+"""A validated book, cached as typed Parquet so each notebook of a run skips re-validation.
+
+The runner validates the source once, then writes every table (money already in int64
+minor units, dates typed) under ``<store>/books/<key>/`` where ``key`` is the sha256 of
+the input hashes. Notebooks read that cache: Parquet keeps the types, so loading is a
+plain columnar read. The cache is derived data; deleting it only costs time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from closelib.book import Book
+
+META = "book.json"
+
+
+def cache_key(inputs: dict[str, dict]) -> str:
+    """Hash of the input files' hashes (and of the cache layout version)."""
+    text = json.dumps({"layout": 1, "inputs": {k: v["sha256"] for k, v in sorted(inputs.items())}}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def write_book_cache(book: Book, folder: Path) -> Path:
+    """Write atomically: a half-written cache from a killed run is never read."""
+    if (folder / META).is_file():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
+    for name, frame in book.tables.items():
+        frame.to_parquet(scratch / f"{name}.parquet", index=False)
+    meta = {"present": sorted(book.present), "entity_currency": book.entity_currency,
+            "files": {name: path.name for name, path in book.files.items()}}
+    (scratch / META).write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
+    try:
+        os.rename(scratch, folder)
+    except OSError:  # another run wrote the same cache first: theirs is identical
+        for item in scratch.iterdir():
+            item.unlink()
+        scratch.rmdir()
+    return folder
+
+
+def read_book_cache(folder: Path, source: Path) -> Book:
+    meta = json.loads((folder / META).read_text(encoding="utf-8"))
+    tables = {path.stem: pd.read_parquet(path) for path in sorted(folder.glob("*.parquet"))}
+    files = {name: source / filename for name, filename in meta["files"].items()}
+    return Book(source, tables, files, frozenset(meta["present"]), meta["entity_currency"])

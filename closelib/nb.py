@@ -1,0 +1,214 @@
+"""What a notebook needs, in a few calls: its context, a header, figures, checks, tables.
+
+Every period notebook starts with::
+
+    ctx = nb.start(notebook="tb_recon", period=period, source=source, run_dir=run_dir,
+                   run_id=run_id, params_json=params_json)
+
+which parses the JSON-safe parameters papermill passed (never trusting papermill's type
+guessing), loads the book (from the run's cached, already-validated copy when there is
+one) and shows the header: period, run id, source, input hashes and parameters, so the
+HTML rendering stands on its own. Opened by hand in JupyterLab with empty parameters,
+the same notebook runs on the demo book and the latest period, recording nothing.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from closelib import money
+from closelib.asof import AgingPolicy, period_end, shift_period
+from closelib.book import Book, load_book
+from closelib.record import Recorder
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RUN_INFO = "run.json"
+
+
+def _display(obj: Any) -> None:
+    try:
+        from IPython.display import display
+    except ImportError:  # plain Python (tests): print the text form
+        print(obj if not hasattr(obj, "data") else obj.data)
+        return
+    display(obj)
+
+
+def _html(text: str) -> None:
+    try:
+        from IPython.display import HTML
+    except ImportError:
+        print(text)
+        return
+    _display(HTML(text))
+
+
+def markdown(text: str) -> None:
+    try:
+        from IPython.display import Markdown
+    except ImportError:
+        print(text)
+        return
+    _display(Markdown(text))
+
+
+def fmt_money(minor: int, currency: str) -> str:
+    """``1234550, "USD"`` -> ``"12,345.50"`` (display only; figures keep plain strings)."""
+    digits = money.minor_digits(currency)
+    return f"{money.from_minor(int(minor), currency):,.{digits}f}"
+
+
+@dataclass
+class Context:
+    notebook: str
+    period: str
+    source: Path
+    run_dir: Path | None
+    run_id: str
+    params: dict
+    book: Book
+    recorder: Recorder
+    run_info: dict = field(default_factory=dict)
+
+    # ---------------------------------------------------------- dates and policy
+    @property
+    def as_of(self) -> pd.Timestamp:
+        return period_end(self.period)
+
+    @property
+    def prior_period(self) -> str:
+        return shift_period(self.period, -1)
+
+    @property
+    def aging(self) -> AgingPolicy:
+        return AgingPolicy(self.params["aging"]["basis"], list(self.params["aging"]["buckets"]))
+
+    def money_param(self, value: str | None, currency: str) -> int | None:
+        return None if value is None else money.to_minor(value, currency)
+
+    def output_path(self, filename: str) -> Path:
+        """Where an artefact (Excel pack, figure) goes: the run folder, or a scratch folder."""
+        folder = self.run_dir if self.run_dir else REPO_ROOT / "outputs" / "scratch"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / filename
+
+    # ---------------------------------------------------------- figures and checks
+    def figure(self, name: str, value: Any) -> Any:
+        return self.recorder.figure(name, value)
+
+    def money_figure(self, name: str, minor: int, currency: str) -> str:
+        return self.recorder.figure(name, money.format_minor(int(minor), currency))
+
+    def entity_money_figures(self, area: str, figure: str, by_entity: dict[str, int]) -> None:
+        """``<area>.<entity>.<figure>`` for each entity, and ``<area>.<figure>`` as their total
+        where the entities share a currency (CONTRACT §3); otherwise the plain figure is left
+        out, since summing across currencies means nothing."""
+        currencies = {self.book.currency_of(e) for e in by_entity}
+        for entity, minor in sorted(by_entity.items()):
+            if len(self.book.entities) > 1:
+                self.money_figure(f"{area}.{entity}.{figure}", minor, self.book.currency_of(entity))
+        if len(currencies) == 1 and by_entity:
+            self.money_figure(f"{area}.{figure}", money.total(list(by_entity.values())), currencies.pop())
+
+    def check(self, name: str, passed: bool, detail: str = "", severity: str = "error") -> bool:
+        passed = self.recorder.check(name, passed, detail, severity)
+        label = "PASS" if passed else ("FAIL" if severity == "error" else "WARN")
+        colour = {"PASS": "#1a7f37", "FAIL": "#cf222e", "WARN": "#9a6700"}[label]
+        _html(f'<div style="font-family:monospace"><b style="color:{colour}">{label}</b> '
+              f'{html.escape(name)}: {html.escape(detail)}</div>')
+        return passed
+
+    def tie(self, name: str, left: int, right: int, what: str, currency: str, tolerance: int = 0) -> bool:
+        """A tie between two exact amounts, shown and recorded as a check."""
+        diff = int(left) - int(right)
+        detail = (f"{what}: {fmt_money(left, currency)} vs {fmt_money(right, currency)}, "
+                  f"difference {fmt_money(diff, currency)} {currency}")
+        return self.check(name, abs(diff) <= tolerance, detail)
+
+    # ---------------------------------------------------------- display
+    def show(self, frame: pd.DataFrame, money_columns: list[str] | None = None, currency: str | None = None,
+             currency_column: str | None = None, rates: list[str] | None = None, index: bool = False,
+             caption: str | None = None, max_rows: int = 60) -> None:
+        """A formatted table: money with thousands separators in its currency, rates as %."""
+        shown = frame.head(max_rows).copy()
+        for column in money_columns or []:
+            if currency_column:
+                shown[column] = [fmt_money(v, c) if pd.notna(v) else "" for v, c in
+                                 zip(shown[column], shown[currency_column])]
+            else:
+                shown[column] = [fmt_money(v, currency) if pd.notna(v) else "" for v in shown[column]]
+        for column in rates or []:
+            shown[column] = [f"{v:.2%}" if pd.notna(v) else "" for v in shown[column]]
+        styler = shown.style
+        if not index:
+            styler = styler.hide(axis="index")
+        styler = styler.set_properties(**{"text-align": "right"}, subset=[c for c in (money_columns or []) + (rates or [])
+                                                                            if c in shown.columns])
+        if caption:
+            styler = styler.set_caption(caption)
+        _display(styler)
+        if len(frame) > max_rows:
+            markdown(f"*{len(frame) - max_rows:,} more rows are in the Excel pack.*")
+
+    def header(self) -> None:
+        info = self.run_info
+        inputs = info.get("inputs") or {name: {"sha256": "(not hashed outside a run)", "rows": len(self.book.tables[t])}
+                                         for t, name in ((t, p.name) for t, p in self.book.files.items())}
+        rows = "".join(f"<tr><td>{html.escape(n)}</td><td style='text-align:right'>{v['rows']:,}</td>"
+                       f"<td><code>{html.escape(v['sha256'])}</code></td></tr>" for n, v in sorted(inputs.items()))
+        mode = ("interactive (nothing is recorded)" if self.run_dir is None else html.escape(str(self.run_dir)))
+        _html(
+            f"<h3>{html.escape(self.params.get('company', ''))}: {html.escape(self.notebook)} for {self.period}</h3>"
+            f"<table><tr><th>period end</th><td>{self.as_of.date()}</td></tr>"
+            f"<tr><th>run</th><td>{html.escape(self.run_id or '-')}</td></tr>"
+            f"<tr><th>run folder</th><td>{mode}</td></tr>"
+            f"<tr><th>source</th><td>{html.escape(str(info.get('source_original', self.source)))}</td></tr>"
+            f"<tr><th>closelib</th><td>{html.escape(str(info.get('code', {}).get('closelib', '')))} "
+            f"commit {html.escape(str(info.get('code', {}).get('git_commit', '')))}</td></tr></table>"
+            f"<details><summary>inputs ({len(inputs)} files)</summary><table><tr><th>file</th><th>rows</th>"
+            f"<th>sha256</th></tr>{rows}</table></details>"
+            f"<details><summary>parameters</summary><pre>{html.escape(json.dumps(self.params, indent=2))}</pre></details>"
+        )
+
+
+def start(notebook: str, period: str = "", source: str = "", run_dir: str = "", run_id: str = "",
+          params_json: str = "", show_header: bool = True) -> Context:
+    """Parse the notebook's parameters, load the book, show the header."""
+    from closelib.params import check_parameters, load_parameters
+
+    info: dict = {}
+    if run_dir:
+        info_path = Path(run_dir) / RUN_INFO
+        if info_path.is_file():
+            info = json.loads(info_path.read_text(encoding="utf-8"))
+    if params_json:
+        params = check_parameters(json.loads(params_json, parse_float=Decimal))
+    else:
+        params = load_parameters(period or "2000-01", REPO_ROOT / "parameters")
+    source_path = Path(source or params["source"])
+    if not source_path.is_absolute():
+        source_path = REPO_ROOT / source_path
+    book = _load(source_path, info)
+    if not period:  # interactive: the latest period the GL has
+        period = max(book.gl_balances["period"]) if len(book.gl_balances) else pd.Timestamp.today().strftime("%Y-%m")
+    ctx = Context(notebook, period, source_path, Path(run_dir) if run_dir else None, run_id, params, book,
+                  Recorder(run_dir or None, notebook), info)
+    if show_header:
+        ctx.header()
+    return ctx
+
+
+def _load(source: Path, info: dict) -> Book:
+    cache = info.get("book_cache")
+    if cache and Path(cache).is_dir():
+        from closelib.bookcache import read_book_cache
+
+        return read_book_cache(Path(cache), source)
+    return load_book(source)
