@@ -12,7 +12,7 @@ line**, and totals are the sums of the rounded lines.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Iterable
 
 import numpy as np
@@ -66,8 +66,13 @@ def to_decimal(value: str | int | Decimal) -> Decimal:
     """Parse a decimal string (or int/Decimal) exactly. Floats are refused."""
     if isinstance(value, float):
         raise MoneyError(f"money must not be a binary float: {value!r}; write it as a string")
+    if isinstance(value, bool):
+        raise MoneyError(f"money must be a number, not {value!r}")
     if isinstance(value, (int, Decimal)):
-        return Decimal(value)
+        result = Decimal(value)
+        if not result.is_finite():
+            raise MoneyError(f"{value!r} is not a finite amount")
+        return result
     text = str(value).strip()
     try:
         result = Decimal(text)
@@ -82,7 +87,11 @@ def to_minor(value: str | int | Decimal, currency: str) -> int:
     """Exact conversion to minor units; too many decimals for the currency is an error."""
     digits = minor_digits(currency)
     amount = to_decimal(value)
-    scaled = amount.scaleb(digits)
+    # Enough precision that scaling never rounds (the default context keeps 28 digits,
+    # which would silently round a long amount to an integral, wrong, value).
+    with localcontext() as ctx:
+        ctx.prec = max(28, len(amount.as_tuple().digits) + digits + 2)
+        scaled = amount.scaleb(digits)
     if scaled != scaled.to_integral_value():
         raise MoneyError(f"{value!r} has more decimals than {currency} allows ({digits})")
     return int(scaled)
@@ -129,9 +138,12 @@ def round_half_up(value: Decimal) -> int:
 
 def rate_to_decimal(rate: float | int | str | Decimal) -> Decimal:
     """A rate as the Decimal a person wrote: floats go through their shortest repr."""
-    if isinstance(rate, float):
-        return Decimal(repr(rate))
-    return to_decimal(rate)
+    if isinstance(rate, bool):
+        raise MoneyError(f"a rate must be a number, not {rate!r}")
+    result = Decimal(repr(rate)) if isinstance(rate, float) else to_decimal(rate)
+    if not result.is_finite():
+        raise MoneyError(f"rate {rate!r} is not a finite number")
+    return result
 
 
 def apply_rate(minor: int, rate: float | int | str | Decimal) -> int:
