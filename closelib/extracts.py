@@ -99,11 +99,12 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 
 def _arrow_to_text(table: pa.Table) -> pd.DataFrame:
-    columns = {}
-    for name, column in zip(table.column_names, table.columns):
-        columns[str(name).lstrip("\ufeff")] = _arrow_column_text(column)
-    frame = pd.DataFrame(columns)
-    return frame.reset_index(drop=True)
+    # Positional, so that a header naming a column twice keeps both (and is reported).
+    names = [str(name).lstrip("\ufeff") for name in table.column_names]
+    frame = pd.DataFrame({i: _arrow_column_text(column) for i, column in enumerate(table.columns)},
+                         index=pd.RangeIndex(table.num_rows))
+    frame.columns = names
+    return frame
 
 
 def _arrow_column_text(column: pa.ChunkedArray) -> pd.Series:
