@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from closelib import __version__
+from closelib.commands import register
 from closelib.errors import CloseError, SourceError
 
 
@@ -75,12 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--json", action="store_true", help="machine-readable result")
     validate.set_defaults(func=_cmd_validate)
 
-    try:
-        from closelib.commands import register
-    except ImportError:  # the runner commands arrive with the runner
-        register = None
-    if register is not None:
-        register(sub)
+    register(sub)
     return parser
 
 

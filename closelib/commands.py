@@ -1,0 +1,141 @@
+"""The runner's commands: ``run``, ``list``, ``show``, ``status`` (CONTRACT §4)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from closelib.errors import RunError
+
+
+def _outputs(args: argparse.Namespace) -> Path | None:
+    return Path(args.outputs).resolve() if getattr(args, "outputs", None) else None
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from closelib.run import execute_run
+    from closelib.runs import find_run, read_manifest
+
+    restates = None
+    if args.restate or args.reason:
+        if not (args.restate and args.reason and args.reason.strip()):
+            raise RunError("a restatement needs both --restate RUN and --reason TEXT")
+        original = read_manifest(find_run(args.restate, _outputs(args)))
+        if original["period"] != args.period:
+            raise RunError(f"run {original['run_id']} is for {original['period']}, not {args.period}")
+        restates = original["run_id"]
+    _print(f"close {args.period}: running the period notebooks")
+    result = execute_run(args.period, source=args.source, params_file=args.params, overrides=args.p or [],
+                         outputs=args.outputs, restates=restates, reason=args.reason, progress=_print)
+    for line in result.messages:
+        if line.startswith("run failed before"):
+            print(line, file=sys.stderr)
+    _print(f"status: {result.manifest['status']}")
+    _print(str(result.run_dir))
+    return 0 if result.succeeded else 1
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from closelib.runs import all_runs, describe
+
+    runs = all_runs(_outputs(args), args.period)
+    if not runs:
+        print("no runs yet" + (f" for {args.period}" if args.period else ""))
+        return 0
+    for run_dir in runs:
+        print(describe(run_dir))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from closelib.runs import find_run, read_manifest
+
+    run_dir = find_run(args.run, _outputs(args))
+    m = read_manifest(run_dir)
+    if args.json:
+        print(json.dumps({k: m.get(k) for k in ("period", "run_id", "status", "figures", "checks", "notebooks")},
+                         indent=2))
+        return 0
+    print(f"run {m['run_id']} for {m['period']}: {m['status']}  ({m['started_at']} .. {m['finished_at']})")
+    print(f"folder {run_dir}")
+    if m.get("error"):
+        print(f"error: {m['error']}")
+    print("notebooks:")
+    for name, entry in m.get("notebooks", {}).items():
+        print(f"  {name:<22} {entry['status']:<10} {entry['seconds']:>8.1f} s  {entry.get('error') or ''}")
+    print("figures:")
+    for name, value in m.get("figures", {}).items():
+        print(f"  {name:<48} {value}")
+    print("checks:")
+    for name, check in m.get("checks", {}).items():
+        label = "PASS" if check["passed"] else ("FAIL" if check.get("severity", "error") == "error" else "WARN")
+        print(f"  {label} {name}: {check['detail']}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from closelib.runs import all_runs, failed_checks, read_manifest
+
+    runs = all_runs(_outputs(args), args.period)
+    if not runs:
+        print(f"{args.period}: no runs yet (close run {args.period})")
+        return 0
+    latest = read_manifest(runs[-1])
+    print(f"{args.period}: {len(runs)} run(s); latest {latest['run_id']} {latest['status']}")
+    for run_dir in runs:
+        m = read_manifest(run_dir)
+        link = f" restates {m['restates']} ({m['reason']})" if m.get("restates") else ""
+        print(f"  {m['run_id']}  {m['status']}{link}")
+    print("checklist (latest run):")
+    for name, entry in latest.get("notebooks", {}).items():
+        mark = "x" if entry["status"] == "succeeded" else " "
+        own = [c for c in latest.get("checks", {}).values() if c.get("notebook") == name]
+        passed = sum(1 for c in own if c["passed"])
+        print(f"  [{mark}] {name:<22} {entry['status']:<10} checks {passed}/{len(own)} passed")
+    bad = failed_checks(latest)
+    if bad:
+        print("  failing checks: " + ", ".join(bad))
+    try:
+        from closelib.signoff import signoff_lines
+    except ImportError:
+        signoff_lines = None
+    if signoff_lines is not None:
+        for line in signoff_lines(runs[-1]):
+            print(line)
+    else:
+        print("sign-offs: none recorded")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    run = sub.add_parser("run", help="run the close for a period")
+    run.add_argument("period", help="YYYY-MM")
+    run.add_argument("--source", help="source folder (default: parameters' source)")
+    run.add_argument("--params", help="YAML merged over the period's parameters")
+    run.add_argument("-p", action="append", metavar="KEY=VALUE", help="set one parameter (value read as YAML)")
+    run.add_argument("--outputs", help="outputs folder (default ./outputs)")
+    run.add_argument("--restate", metavar="RUN", help="the earlier run of this period that this run restates")
+    run.add_argument("--reason", help="why the period is restated")
+    run.set_defaults(func=cmd_run)
+
+    listing = sub.add_parser("list", help="runs with status and key figures")
+    listing.add_argument("period", nargs="?")
+    listing.add_argument("--outputs")
+    listing.set_defaults(func=cmd_list)
+
+    show = sub.add_parser("show", help="one run's notebooks, figures and checks")
+    show.add_argument("run", help="run folder or run id")
+    show.add_argument("--outputs")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_show)
+
+    status = sub.add_parser("status", help="the period's runs, checklist and sign-offs")
+    status.add_argument("period")
+    status.add_argument("--outputs")
+    status.set_defaults(func=cmd_status)
