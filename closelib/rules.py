@@ -10,7 +10,20 @@ import numpy as np
 import pandas as pd
 
 from closelib import money
-from closelib.validate import Collector
+from closelib.validate import Collector, parse_currency
+
+
+def _ok(out: Collector, file: str, frame: pd.DataFrame, *columns: str) -> np.ndarray:
+    """Rows whose ``columns`` parsed without a problem (cross-table rules check only these)."""
+    ok = np.ones(len(frame), dtype=bool)
+    for column in columns:
+        ok &= ~out.flagged(file, column, len(frame))
+    return ok
+
+
+def _shown(out: Collector, file: str, frame: pd.DataFrame, column: str) -> pd.Series:
+    """The column's cells as written in the file (money as typed, not in minor units)."""
+    return out.written(file, column, frame[column].astype(str))
 
 
 def resolve_currencies(table: str, raw: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> dict[str, pd.Series]:
@@ -66,7 +79,7 @@ def check_all(frames: dict[str, pd.DataFrame], files: dict[str, str], out: Colle
         _receipts(frames, files["receipts"], out)
     _entities(frames, files, out)
     if has("applications") and has("documents") and has("receipts"):
-        _applications(frames, files["applications"], out)
+        _applications(frames, files, out)
     if has("adjustments") and has("documents"):
         _adjustments(frames, files["adjustments"], out)
     if has("disputes") and has("customers"):
@@ -85,7 +98,7 @@ def check_all(frames: dict[str, pd.DataFrame], files: dict[str, str], out: Colle
 def _foreign(frame: pd.DataFrame, column: str, valid: pd.Series, file: str, what: str, out: Collector,
              optional: bool = False) -> None:
     values = frame[column]
-    bad = ~values.isin(valid)
+    bad = ~values.isin(valid) & _ok(out, file, frame, column)
     if optional:
         bad &= values != ""
     out.rows(file, bad, column, "foreign_key", f"no {what} with this id", values)
@@ -93,18 +106,20 @@ def _foreign(frame: pd.DataFrame, column: str, valid: pd.Series, file: str, what
 
 def _customers(cust: pd.DataFrame, file: str, out: Collector) -> None:
     _foreign(cust, "parent_id", cust["customer_id"], file, "parent customer", out, optional=True)
-    out.rows(file, cust["credit_limit"] < 0, "credit_limit", "non_negative", "credit limit must be >= 0",
-             cust["credit_limit"])
+    out.rows(file, (cust["credit_limit"] < 0) & _ok(out, file, cust, "credit_limit"), "credit_limit",
+             "non_negative", "credit limit must be >= 0", _shown(out, file, cust, "credit_limit"))
 
 
 def _documents(frames: dict[str, pd.DataFrame], file: str, out: Collector) -> None:
     docs = frames["documents"]
     _foreign(docs, "customer_id", frames["customers"]["customer_id"], file, "customer", out)
     debit = docs["doc_type"].isin(["INV", "DM"])
-    out.rows(file, debit & (docs["amount"] <= 0), "amount", "sign",
-             "INV and DM amounts must be > 0", docs["doc_type"] + " " + docs["amount"].astype(str))
-    out.rows(file, (docs["doc_type"] == "CM") & (docs["amount"] >= 0), "amount", "sign",
-             "CM amounts must be < 0", docs["amount"].astype(str))
+    ok = _ok(out, file, docs, "amount", "doc_type")
+    written = _shown(out, file, docs, "amount")
+    out.rows(file, ok & debit & (docs["amount"] <= 0), "amount", "sign",
+             "INV and DM amounts must be > 0", docs["doc_type"] + " " + written)
+    out.rows(file, ok & (docs["doc_type"] == "CM") & (docs["amount"] >= 0), "amount", "sign",
+             "CM amounts must be < 0", "CM " + written)
     out.rows(file, docs["due_date"] < docs["document_date"], "due_date", "due_after_document",
              "due_date is before document_date", docs["due_date"].dt.strftime("%Y-%m-%d"))
 
@@ -112,7 +127,8 @@ def _documents(frames: dict[str, pd.DataFrame], file: str, out: Collector) -> No
 def _receipts(frames: dict[str, pd.DataFrame], file: str, out: Collector) -> None:
     rec = frames["receipts"]
     _foreign(rec, "customer_id", frames["customers"]["customer_id"], file, "customer", out, optional=True)
-    out.rows(file, rec["amount"] <= 0, "amount", "sign", "receipt amounts must be > 0", rec["amount"].astype(str))
+    out.rows(file, (rec["amount"] <= 0) & _ok(out, file, rec, "amount"), "amount", "sign",
+             "receipt amounts must be > 0", _shown(out, file, rec, "amount"))
 
 
 def _entities(frames: dict[str, pd.DataFrame], files: dict[str, str], out: Collector) -> None:
@@ -122,38 +138,58 @@ def _entities(frames: dict[str, pd.DataFrame], files: dict[str, str], out: Colle
         for name in users:
             _foreign(frames[name], "entity", valid, files[name], "entity in entities", out)
         return
-    if "documents" not in frames:
+    # Without an entities table each entity uses the one currency of its documents; its
+    # receipts and GL balances must then be in that currency too.
+    parts = [frames[n][["entity", "currency"]].assign(_file=files[n])
+             for n in ("documents", "receipts", "gl_balances") if n in frames]
+    if not parts:
         return
-    docs = frames["documents"]
-    counts = docs.groupby("entity")["currency"].nunique()
+    pairs = pd.concat(parts, ignore_index=True)
+    pairs = pairs[(pairs["entity"] != "") & pairs["currency"].isin(list(money.MINOR_UNITS))]
+    counts = pairs.groupby("entity")["currency"].nunique()
     for entity in counts[counts > 1].index:
-        out.add(files["documents"], None, "currency", "entity_currency",
-                f"entity {entity!r} has documents in {counts[entity]} currencies; add an entities table "
+        mine = pairs[pairs["entity"] == entity].drop_duplicates(["currency", "_file"])
+        where = "; ".join(f"{ccy} in {', '.join(sorted(group['_file']))}"
+                          for ccy, group in mine.groupby("currency"))
+        file = files["documents"] if "documents" in frames else mine["_file"].iloc[0]
+        out.add(file, None, "currency", "entity_currency",
+                f"entity {entity!r} uses {counts[entity]} currencies ({where}); add an entities table "
                 "naming its functional currency (and fx_rates)", entity)
 
 
-def _applications(frames: dict[str, pd.DataFrame], file: str, out: Collector) -> None:
+def _applications(frames: dict[str, pd.DataFrame], files: dict[str, str], out: Collector) -> None:
+    file = files["applications"]
     app = frames["applications"]
-    docs = frames["documents"].drop_duplicates("document_id").set_index("document_id")
-    rec = frames["receipts"].drop_duplicates("receipt_id").set_index("receipt_id")
+    # Documents and receipts whose amount and currency parsed: only those are compared
+    # (a bad amount or currency is reported once, in its own file, not again here).
+    docs = frames["documents"].assign(
+        _sound=_ok(out, files["documents"], frames["documents"], "amount", "currency", "doc_type"))
+    rec = frames["receipts"].assign(_sound=_ok(out, files["receipts"], frames["receipts"], "amount", "currency"))
+    docs = docs.drop_duplicates("document_id").set_index("document_id")
+    rec = rec.drop_duplicates("receipt_id").set_index("receipt_id")
     cms = docs[docs["doc_type"] == "CM"]
     targets = docs[docs["doc_type"].isin(["INV", "DM"])]
     src_is_receipt = app["source_id"].isin(rec.index)
     src_is_cm = app["source_id"].isin(cms.index)
     src_ok = src_is_receipt | src_is_cm
-    out.rows(file, ~src_ok, "source_id", "foreign_key", "source must be a receipt or a credit memo (CM)",
-             app["source_id"])
+    out.rows(file, ~src_ok & _ok(out, file, app, "source_id"), "source_id", "foreign_key",
+             "source must be a receipt or a credit memo (CM)", app["source_id"])
     tgt_ok = app["target_id"].isin(targets.index)
-    out.rows(file, ~tgt_ok, "target_id", "foreign_key", "target must be an invoice (INV) or debit memo (DM)",
-             app["target_id"])
-    out.rows(file, app["amount"] <= 0, "amount", "sign", "applied amounts must be > 0", app["amount"].astype(str))
+    out.rows(file, ~tgt_ok & _ok(out, file, app, "target_id"), "target_id", "foreign_key",
+             "target must be an invoice (INV) or debit memo (DM)", app["target_id"])
+    amount_ok = pd.Series(_ok(out, file, app, "amount"), index=app.index)
+    src_sound = app["source_id"].map(rec["_sound"]).fillna(app["source_id"].map(cms["_sound"]))
+    src_sound = src_sound.fillna(False).astype(bool) & amount_ok
+    tgt_sound = app["target_id"].map(targets["_sound"]).fillna(False).astype(bool) & amount_ok
+    out.rows(file, (app["amount"] <= 0) & _ok(out, file, app, "amount"), "amount", "sign",
+             "applied amounts must be > 0", _shown(out, file, app, "amount"))
 
     src_ccy = app["source_id"].map(rec["currency"]).fillna(app["source_id"].map(cms["currency"]))
     src_ent = app["source_id"].map(rec["entity"]).fillna(app["source_id"].map(cms["entity"]))
     src_date = app["source_id"].map(rec["receipt_date"]).fillna(app["source_id"].map(cms["document_date"]))
     tgt_ccy = app["target_id"].map(targets["currency"])
     both = src_ok & tgt_ok
-    out.rows(file, both & (src_ccy != tgt_ccy), "target_id", "same_currency",
+    out.rows(file, both & src_sound & tgt_sound & (src_ccy != tgt_ccy), "target_id", "same_currency",
              "source and target are in different currencies", src_ccy + " -> " + tgt_ccy.fillna(""))
     out.rows(file, both & (src_ent != app["target_id"].map(targets["entity"])), "target_id", "same_entity",
              "source and target belong to different entities", app["target_id"])
@@ -167,20 +203,26 @@ def _applications(frames: dict[str, pd.DataFrame], file: str, out: Collector) ->
     # Over-application: flag the row where the running total (in file order) first passes
     # the source's or target's amount.
     src_cap = app["source_id"].map(rec["amount"]).fillna(-app["source_id"].map(cms["amount"]))
-    _over(app, "source_id", src_cap, src_ccy, src_ok, file, "over_applied_source",
+    comparable = tgt_ok & src_sound & tgt_sound & (src_ccy == tgt_ccy)  # amount is in the target's currency
+    _over(app, "source_id", src_cap, src_ccy, src_ok & src_sound, file, "over_applied_source",
           "source applied beyond its amount", out)
-    _over(app, "target_id", app["target_id"].map(targets["amount"]), tgt_ccy, tgt_ok, file,
+    _over(app, "target_id", app["target_id"].map(targets["amount"]), tgt_ccy, comparable, file,
           "over_applied_target", "target applied beyond its amount", out)
     adjustments = frames.get("adjustments")
     if adjustments is not None:
         adj = adjustments.groupby("document_id")["amount"].sum()
-        applied = app[tgt_ok].groupby("target_id")["amount"].sum()
+        applied = app[comparable].groupby("target_id")["amount"].sum()
+        targets = targets[targets["_sound"]]
         final = targets["amount"].sub(applied, fill_value=0).add(adj.reindex(targets.index).fillna(0))
         negative = final[final < 0]
         for doc_id, value in negative.items():
             out.add(file, None, "target_id", "over_cleared",
                     f"applications and adjustments clear document {doc_id} beyond its amount "
-                    f"(open would be {money.format_minor(int(value), targets.at[doc_id, 'currency'])})", doc_id)
+                    f"(open would be {_format(int(value), targets.at[doc_id, 'currency'])})", doc_id)
+
+
+def _format(minor: int, currency: str) -> str:
+    return money.format_minor(minor, currency if money.is_currency(str(currency)) else "KWD")
 
 
 def _over(app: pd.DataFrame, column: str, cap: pd.Series, currency: pd.Series, valid: pd.Series, file: str,
@@ -190,7 +232,7 @@ def _over(app: pd.DataFrame, column: str, cap: pd.Series, currency: pd.Series, v
     first_over = over & (over.groupby(app[column]).cumsum() == 1)
     if not first_over.any():
         return
-    ccy = currency[first_over].fillna("USD")
+    ccy = parse_currency(currency, app.index)[first_over]
     text = pd.Series("", index=app.index)
     text[first_over] = (message + ": applied so far " + money.format_minor_array(running[first_over], ccy).to_numpy()
                         + ", amount " + money.format_minor_array(cap[first_over].astype("int64"), ccy).to_numpy())
@@ -200,11 +242,13 @@ def _over(app: pd.DataFrame, column: str, cap: pd.Series, currency: pd.Series, v
 def _adjustments(frames: dict[str, pd.DataFrame], file: str, out: Collector) -> None:
     adj = frames["adjustments"]
     _foreign(adj, "document_id", frames["documents"]["document_id"], file, "document", out)
-    out.rows(file, adj["amount"] == 0, "amount", "non_zero", "adjustment amount must not be zero")
-    out.rows(file, (adj["type"] == "write_off") & (adj["amount"] > 0), "amount", "sign",
-             "a write_off lowers the open amount: amount must be negative", adj["amount"].astype(str))
-    out.rows(file, (adj["type"] == "recovery") & (adj["amount"] < 0), "amount", "sign",
-             "a recovery reinstates the open amount: amount must be positive", adj["amount"].astype(str))
+    ok = _ok(out, file, adj, "amount")
+    written = _shown(out, file, adj, "amount")
+    out.rows(file, ok & (adj["amount"] == 0), "amount", "non_zero", "adjustment amount must not be zero", written)
+    out.rows(file, ok & (adj["type"] == "write_off") & (adj["amount"] > 0), "amount", "sign",
+             "a write_off lowers the open amount: amount must be negative", written)
+    out.rows(file, ok & (adj["type"] == "recovery") & (adj["amount"] < 0), "amount", "sign",
+             "a recovery reinstates the open amount: amount must be positive", written)
 
 
 def _disputes(frames: dict[str, pd.DataFrame], file: str, out: Collector) -> None:
@@ -233,12 +277,14 @@ def _activities(frames: dict[str, pd.DataFrame], file: str, out: Collector) -> N
 
 def _gl_balances(gl: pd.DataFrame, file: str, out: Collector) -> None:
     for column in ("debit", "credit"):
-        out.rows(file, gl[column] < 0, column, "non_negative", f"{column} must be >= 0", gl[column].astype(str))
+        out.rows(file, (gl[column] < 0) & _ok(out, file, gl, column), column, "non_negative",
+                 f"{column} must be >= 0", _shown(out, file, gl, column))
 
 
 def _gl_journal(jr: pd.DataFrame, file: str, out: Collector) -> None:
     for column in ("debit", "credit"):
-        out.rows(file, jr[column] < 0, column, "non_negative", f"{column} must be >= 0", jr[column].astype(str))
+        out.rows(file, (jr[column] < 0) & _ok(out, file, jr, column), column, "non_negative",
+                 f"{column} must be >= 0", _shown(out, file, jr, column))
     net = (jr["debit"] - jr["credit"]).groupby([jr["entity"], jr["journal_id"]]).sum()
     for (entity, journal), value in net[net != 0].items():
         out.add(file, None, "journal_id", "journal_balances",

@@ -34,6 +34,21 @@ class Collector:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
         self._overflow: Counter = Counter()
+        # Cells already reported, per (file, column): later rules skip them, so one bad
+        # cell gives one problem (a missing amount is not also "must be > 0").
+        self._flagged: dict[tuple[str, str], np.ndarray] = {}
+        # The text of every parsed column as written, per file: problems show the value a
+        # person typed, not its minor units.
+        self._written: dict[str, dict[str, pd.Series]] = {}
+
+    def flagged(self, file: str, column: str, length: int) -> np.ndarray:
+        """Rows whose ``column`` cell already broke a rule (bool array of ``length``)."""
+        mask = self._flagged.get((file, column))
+        return np.zeros(length, dtype=bool) if mask is None or len(mask) != length else mask
+
+    def written(self, file: str, column: str, fallback: pd.Series) -> pd.Series:
+        """The cells of ``column`` as written in ``file`` (``fallback`` if not recorded)."""
+        return self._written.get(file, {}).get(column, fallback)
 
     def add(self, file: str, row: int | None, column: str | None, rule: str, message: str,
             value: object = None) -> None:
@@ -42,9 +57,14 @@ class Collector:
     def rows(self, file: str, mask: np.ndarray | pd.Series, column: str | None, rule: str,
              message: str | pd.Series, values: pd.Series | None = None) -> None:
         """One problem per row where ``mask`` holds (row = position + 2, as a spreadsheet shows)."""
-        positions = np.flatnonzero(np.asarray(mask, dtype=bool))
+        flags = np.asarray(mask, dtype=bool)
+        positions = np.flatnonzero(flags)
         if not len(positions):
             return
+        if column is not None:
+            key = (file, column)
+            before = self._flagged.get(key)
+            self._flagged[key] = flags.copy() if before is None or len(before) != len(flags) else before | flags
         shown = positions[:PROBLEMS_PER_RULE]
         texts = (message.to_numpy()[shown] if isinstance(message, pd.Series) else [message] * len(shown))
         vals = values.to_numpy()[shown] if values is not None else [None] * len(shown)
@@ -91,6 +111,7 @@ def parse_table(table: Table, raw: pd.DataFrame, file: str, out: Collector,
     (for columns whose currency is not in the same row). Invalid cells become 0 / NaT.
     """
     text = {c.name: raw[c.name].astype(object).fillna("").astype(str).str.strip() for c in table.columns}
+    out._written[file] = text
     parsed: dict[str, pd.Series] = {}
     for column in table.columns:
         if column.kind != "money":
@@ -161,9 +182,7 @@ def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) 
 def _parse_money(column: Column, values: pd.Series, currency: pd.Series | None, file: str,
                  out: Collector) -> pd.Series:
     empty = _empty_required(column, values, file, out)
-    if currency is None:  # currency unknown (its table is missing): parse at the widest exponent
-        currency = pd.Series("KWD", index=values.index)
-    currency = currency.where(currency.isin(list(money.MINOR_UNITS)), "KWD")
+    currency = parse_currency(currency, values.index)
     minor, not_number, too_many = money.parse_money_array(values, currency)
     out.rows(file, ~empty & not_number, column.name, "decimal",
              "not a plain decimal number (digits, optional sign and '.', no thousands separators)", values)
@@ -173,6 +192,14 @@ def _parse_money(column: Column, values: pd.Series, currency: pd.Series | None, 
     if not column.required:
         result = result.astype("Int64").mask(empty.to_numpy())
     return result
+
+
+def parse_currency(currency: pd.Series | None, index: pd.Index) -> pd.Series:
+    """The currency money is parsed in: the row's, or KWD (3 decimals, the widest common
+    exponent) where that is unknown or invalid; such rows already carry a problem."""
+    if currency is None:  # currency unknown (its table is missing)
+        return pd.Series("KWD", index=index)
+    return currency.where(currency.isin(list(money.MINOR_UNITS)), "KWD")
 
 
 def _check_key(table: Table, frame: pd.DataFrame, text: dict[str, pd.Series], file: str,
