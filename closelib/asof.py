@@ -133,8 +133,11 @@ def aging_table(aged: pd.DataFrame, by: list[str], value: str = "open_amount") -
     """
     table = aged.pivot_table(index=by, columns="bucket", values=value, aggfunc="sum", fill_value=0,
                              observed=False)
-    table = table.astype("int64")
     table.columns = [str(c) for c in table.columns]
+    if isinstance(aged["bucket"].dtype, pd.CategoricalDtype):
+        # Every bucket is a column, even with no items (an empty aging still has its shape).
+        table = table.reindex(columns=[str(c) for c in aged["bucket"].cat.categories], fill_value=0)
+    table = table.astype("int64")
     table["total"] = table.sum(axis=1).astype("int64")
     return table
 
