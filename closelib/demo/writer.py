@@ -1,0 +1,138 @@
+"""Write a book (frames in closelib's internal form) as a source folder of extracts.
+
+* one file per table, ``<table>.csv`` or ``<table>.parquet``, columns in contract order;
+* money as exact decimal text with the currency's decimals (``"1234.50"``, ``"-75.25"``),
+  in Parquet too (text columns, so no reader goes through binary floats);
+* dates ISO ``YYYY-MM-DD`` (Parquet: ``date32``); empty optional values as empty cells
+  (Parquet: nulls);
+* deterministic bytes: same frames, same files. Each file is written to a temporary
+  name in the folder and renamed into place; a file of the same table in another
+  format is removed so the folder never holds a table twice.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from closelib import money
+from closelib.errors import CloseError
+from closelib.schema import FILE_SUFFIXES, TABLES
+
+
+def write_book(tables: dict[str, pd.DataFrame], out_dir: str | Path, fmt: str = "csv") -> dict[str, Path]:
+    """Write every table; returns table name -> path written."""
+    if fmt not in ("csv", "parquet"):
+        raise CloseError(f"demo format must be csv or parquet, got {fmt!r}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    currencies = _currency_resolver(tables)
+    written: dict[str, Path] = {}
+    for name in sorted(tables):
+        frame = tables[name]
+        arrow = _to_arrow(name, frame, currencies, text_dates=(fmt == "csv"))
+        path = out / f"{name}.{fmt}"
+        tmp = out / f".{name}.{fmt}.tmp"
+        if fmt == "csv":
+            pacsv.write_csv(arrow, tmp, write_options=pacsv.WriteOptions(include_header=True, quoting_style="needed"))
+        else:
+            pq.write_table(arrow, tmp, compression="zstd", write_statistics=False, store_schema=False)
+        os.replace(tmp, path)
+        for suffix in FILE_SUFFIXES:
+            other = out / f"{name}{suffix}"
+            if other != path and other.exists():
+                other.unlink()
+        written[name] = path
+    return written
+
+
+def _currency_resolver(tables: dict[str, pd.DataFrame]):
+    """Per-row currency of every money column (as a Series, or one code for the column)."""
+    codes: set[str] = set()
+    for frame in tables.values():
+        for column in ("currency", "credit_currency", "functional_currency"):
+            if column in frame:
+                codes.update(str(c) for c in frame[column].dropna().unique())
+    digits = {money.minor_digits(c) for c in codes}
+    single = next(iter(codes)) if len(digits) == 1 else None
+
+    def resolve(table: str, column: str, frame: pd.DataFrame):
+        if single is not None:
+            return single
+        source = TABLES[table].money_currency[column]
+        if not source.startswith("@"):
+            return frame[source]
+        docs = tables["documents"].set_index("document_id")["currency"]
+        if table == "applications":
+            rec = tables["receipts"].set_index("receipt_id")["currency"]
+            return frame["source_id"].map(rec).fillna(frame["source_id"].map(docs))
+        if table == "adjustments":
+            return frame["document_id"].map(docs)
+        if table == "activities":
+            cust = tables["customers"].set_index("customer_id")["credit_currency"]
+            return frame["document_id"].map(docs).fillna(frame["customer_id"].map(cust))
+        ent = tables["entities"].set_index("entity")["functional_currency"]
+        return frame["entity"].map(ent)
+
+    return resolve
+
+
+def money_text(minor: np.ndarray, digits: np.ndarray | int) -> pa.Array:
+    """Exact decimal text of minor units, vectorised in Arrow (same as money.format_minor_array)."""
+    values = np.asarray(minor, dtype="int64")
+    digits = np.broadcast_to(np.asarray(digits, dtype="int64"), values.shape)
+    absolute = np.abs(values)
+    out = None
+    for d in np.unique(digits) if len(values) else []:
+        scale = 10 ** int(d)
+        whole = pc.cast(pa.array(absolute // scale), pa.string())
+        if d:
+            frac = pc.utf8_lpad(pc.cast(pa.array(absolute % scale), pa.string()), int(d), "0")
+            whole = pc.binary_join_element_wise(whole, frac, ".")
+        signed = pc.if_else(pa.array(values < 0), pc.binary_join_element_wise("-", whole, ""), whole)
+        out = signed if out is None else pc.if_else(pa.array(digits == d), signed, out)
+    return out if out is not None else pa.array([], type=pa.string())
+
+
+def _to_arrow(name: str, frame: pd.DataFrame, resolve, text_dates: bool) -> pa.Table:
+    table = TABLES[name]
+    arrays = []
+    for column in table.columns:
+        series = frame[column.name]
+        if column.kind == "money":
+            missing = series.isna().to_numpy()
+            values = series.fillna(0).astype("int64").to_numpy() if missing.any() else series.to_numpy("int64")
+            ccy = resolve(name, column.name, frame)
+            if isinstance(ccy, str):
+                digits = money.minor_digits(ccy)
+            else:
+                digits = ccy.map(money.MINOR_UNITS).fillna(2).astype("int64").to_numpy()
+            arr = money_text(values, digits)
+            if missing.any():
+                arr = pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), arr)
+                if text_dates:
+                    arr = pc.fill_null(arr, "")
+        elif column.kind == "date":
+            days = series.to_numpy("datetime64[ns]").astype("datetime64[D]")
+            arr = pa.array(days, type=pa.date32(), from_pandas=True)
+            if text_dates:
+                arr = pc.fill_null(pc.strftime(pc.cast(arr, pa.timestamp("s")), format="%Y-%m-%d"), "")
+        elif column.kind == "int":
+            arr = pa.array(series.to_numpy("int64"))
+            if text_dates:
+                arr = pc.cast(arr, pa.string())
+        elif column.kind == "rate":
+            arr = pa.array([f"{v:.6f}".rstrip("0").rstrip(".") for v in series.to_numpy("float64")], type=pa.string())
+            if not text_dates:
+                arr = pa.array(series.to_numpy("float64"))
+        else:
+            arr = pa.array(series.astype(object).where(series.notna(), "").to_numpy(dtype=object), type=pa.string())
+        arrays.append(arr)
+    return pa.Table.from_arrays(arrays, names=table.column_names)
