@@ -138,6 +138,13 @@ class Context:
              caption: str | None = None, max_rows: int = 60) -> None:
         """A formatted table: money with thousands separators in its currency, rates as %."""
         shown = frame.head(max_rows).copy()
+        if currency is None and currency_column is None and money_columns:
+            # Money is shown in its own currency: the frame's currency column, else its entity's.
+            if "currency" in shown.columns:
+                currency_column = "currency"
+            elif "entity" in shown.columns:
+                shown["currency"] = shown["entity"].map(self.book.entity_currency)
+                currency_column = "currency"
         for column in money_columns or []:
             if currency_column:
                 shown[column] = [fmt_money(v, c) if pd.notna(v) else "" for v, c in
@@ -156,6 +163,17 @@ class Context:
         _display(styler)
         if len(frame) > max_rows:
             markdown(f"*{len(frame) - max_rows:,} more rows are in the Excel pack.*")
+
+    def show_by_entity(self, summary: pd.DataFrame, lines: dict[str, str], caption: str | None = None) -> None:
+        """A statement: one row per line (label -> column of ``summary``), one column per entity,
+        each entity's money in its own currency. ``summary`` is indexed by entity."""
+        table = pd.DataFrame({f"{e} ({self.book.currency_of(e)})": [
+            fmt_money(summary.at[e, col], self.book.currency_of(e)) if pd.notna(summary.at[e, col]) else "n/a"
+            for col in lines.values()] for e in summary.index}, index=list(lines))
+        styler = table.style.set_properties(**{"text-align": "right"})
+        if caption:
+            styler = styler.set_caption(caption)
+        _display(styler)
 
     def header(self) -> None:
         info = self.run_info
