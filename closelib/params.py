@@ -2,7 +2,8 @@
 
 Order (later wins): ``parameters/defaults.yaml``, ``parameters/<PERIOD>.yaml``,
 ``--params FILE``, then each ``-p a.b=value``. Mappings merge key by key; lists and
-scalars replace. The merged result is validated against :data:`SCHEMA`; every problem is
+scalars replace; a file's bucket-rate matrices and rating bands (:data:`WHOLE_MAPS`)
+replace the earlier ones whole. The merged result is validated against :data:`SCHEMA`; every problem is
 collected, and an unknown key names the nearest valid one.
 
 YAML is read with a loader that keeps decimal numbers as :class:`~decimal.Decimal` built
@@ -17,7 +18,7 @@ import copy
 import datetime as dt
 import difflib
 import re
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +36,24 @@ def _decimal_constructor(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
     text = loader.construct_scalar(node).replace("_", "")
     if text.lower().lstrip("+-") in (".inf", ".nan"):
         raise yaml.constructor.ConstructorError(None, None, f"{text} is not a usable number", node.start_mark)
-    return Decimal(text)
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # YAML 1.1 sexagesimal (1:30.5) and the like: not a number here
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{text!r} is not a plain decimal number", node.start_mark) from None
+
+
+def _int_constructor(loader: yaml.SafeLoader, node: yaml.Node) -> int | str:
+    """Plain decimal integers only. YAML 1.1 reads ``0120`` as octal 80 and ``1:30`` as 90;
+    here such scalars stay the text written, so an account code ``0120`` keeps its zero."""
+    text = loader.construct_scalar(node)
+    if re.fullmatch(r"[-+]?(0|[1-9][0-9_]*)", text):
+        return int(text.replace("_", ""))
+    return text
 
 
 _ExactLoader.add_constructor("tag:yaml.org,2002:float", _decimal_constructor)
+_ExactLoader.add_constructor("tag:yaml.org,2002:int", _int_constructor)
 
 
 def load_yaml(text: str, origin: str = "<text>") -> Any:
@@ -96,7 +111,7 @@ class Int(Spec):
         except Exception:
             problems.append(f"{path}: expected a whole number, got {value!r}")
             return value
-        if number != number.to_integral_value():
+        if not number.is_finite() or number != number.to_integral_value():
             problems.append(f"{path}: expected a whole number, got {value!r}")
             return value
         number = int(number)
@@ -124,7 +139,7 @@ class Money(Spec):
             return value
         if self.minimum is not None and amount < self.minimum:
             problems.append(f"{path}: must be at least {self.minimum}, got {value!r}")
-        return str(amount)
+        return format(amount, "f")  # plain digits as written: "1234.50", never "1.2345E+3"
 
 
 class Rate(Spec):
@@ -138,6 +153,9 @@ class Rate(Spec):
         try:
             number = float(Decimal(str(value)))
         except Exception:
+            problems.append(f"{path}: expected a rate such as 0.016, got {value!r}")
+            return value
+        if number != number or number in (float("inf"), float("-inf")):
             problems.append(f"{path}: expected a rate such as 0.016, got {value!r}")
             return value
         if number < self.minimum or (self.maximum is not None and number > self.maximum):
@@ -302,11 +320,21 @@ SCHEMA = Record({
 # ---------------------------------------------------------------- merge and check
 
 
-def deep_merge(base: dict, override: dict) -> dict:
+# Mappings a parameters *file* gives whole: bucket-label rate matrices (a period that
+# changes aging.buckets must be able to drop the default labels) and rating bands (which
+# must cover 1..10 exactly once). A ``-p a.b.c=value`` override still sets a single key.
+WHOLE_MAPS = frozenset({"reserve.fixed_rates", "reserve.floor_rates", "reserve.overlay.per_bucket",
+                        "credit_review.cycle_months", "credit_review.limit_policy.rating_factor"})
+
+
+def deep_merge(base: dict, override: dict, whole: frozenset[str] | set[str] = frozenset(), _path: str = "") -> dict:
+    """``override`` over ``base``: mappings merge key by key, except those at a ``whole``
+    path, which replace; lists and scalars replace."""
     result = copy.deepcopy(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = deep_merge(result[key], value)
+        path = f"{_path}.{key}" if _path else str(key)
+        if isinstance(value, dict) and isinstance(result.get(key), dict) and path not in whole:
+            result[key] = deep_merge(result[key], value, whole, path)
         else:
             result[key] = copy.deepcopy(value)
     return result
@@ -417,9 +445,9 @@ def load_parameters(period: str, parameters_dir: str | Path = "parameters", para
     merged = read_yaml_file(folder / "defaults.yaml")
     period_file = folder / f"{period}.yaml"
     if period_file.is_file():
-        merged = deep_merge(merged, read_yaml_file(period_file))
+        merged = deep_merge(merged, read_yaml_file(period_file), WHOLE_MAPS)
     if params_file is not None:
-        merged = deep_merge(merged, read_yaml_file(Path(params_file)))
+        merged = deep_merge(merged, read_yaml_file(Path(params_file)), WHOLE_MAPS)
     for text in overrides:
         merged = deep_merge(merged, parse_override(text))
     return check_parameters(merged)
