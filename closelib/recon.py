@@ -191,6 +191,7 @@ def reconciling_items(book: Book, period: str, policy: GLPolicy, side: str = CON
     items = pd.concat([manual_items, timing], ignore_index=True) if len(manual_items) or len(timing) else \
         pd.DataFrame(columns=columns)
     items["amount"] = items["amount"].astype("int64")
+    items["subledger_date"] = pd.to_datetime(items["subledger_date"])
     origin = items["gl_period"].where(items["cause"].str.contains("manual|other"),
                                       items["subledger_date"].dt.strftime("%Y-%m"))
     origin = origin.fillna(period).astype(str)
