@@ -37,7 +37,7 @@ def generate(seed: int, scale: float, end: str) -> tuple[dict[str, pd.DataFrame]
     all_events = pd.concat([events, rec_events], ignore_index=True)
     receipts, rapps = cash.receipts_and_applications(rng["cash"], cust, cal, docs, all_events)
     acts = collections.activities(rng["collections"], cust, cal, docs, events)
-    status = collections.customer_status(cust, cal, docs, all_events, adj)
+    status = collections.customer_status(cust, cal, docs, all_events, adj, cm_apps)
 
     # ---- documents: INV/DM then CMs, ordered by date, numbered per entity and type
     n_doc = len(docs)

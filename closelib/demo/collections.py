@@ -153,7 +153,7 @@ def activities(rng: np.random.Generator, cust: Customers, cal: Calendar, docs: p
 
 
 def customer_status(cust: Customers, cal: Calendar, docs: pd.DataFrame, events: pd.DataFrame,
-                    adjustments: pd.DataFrame) -> np.ndarray:
+                    adjustments: pd.DataFrame, cm_apps: pd.DataFrame) -> np.ndarray:
     """Status at the end of the book, from the oldest unpaid document of each customer."""
     end = cal.end_date
     n = len(docs)
@@ -161,6 +161,7 @@ def customer_status(cust: Customers, cal: Calendar, docs: pd.DataFrame, events: 
     paid = np.zeros(n, dtype="int64")
     np.add.at(paid, events["target"].to_numpy(), events["amount"].to_numpy())
     np.add.at(paid, adjustments["doc"].to_numpy(), -adjustments["amount"].to_numpy())
+    np.add.at(paid, cm_apps["target"].to_numpy(), cm_apps["amount"].to_numpy())
     amount = docs["amount"].to_numpy()
     unpaid = (amount - paid) * 10 > amount  # more than 10% still open
     dpd = np.where(unpaid & (docs["cat"].to_numpy() != 5), end - docs["due"].to_numpy(), -10**6)

@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from closelib import money
@@ -41,7 +40,8 @@ def write_book(tables: dict[str, pd.DataFrame], out_dir: str | Path, fmt: str = 
         path = out / f"{name}.{fmt}"
         tmp = out / f".{name}.{fmt}.tmp"
         if fmt == "csv":
-            pacsv.write_csv(arrow, tmp, write_options=pacsv.WriteOptions(include_header=True, quoting_style="needed"))
+            with open(tmp, "wb") as handle:
+                _write_csv(arrow, handle)
         else:
             pq.write_table(arrow, tmp, compression="zstd", write_statistics=False, store_schema=False)
         os.replace(tmp, path)
@@ -99,6 +99,30 @@ def money_text(minor: np.ndarray, digits: np.ndarray | int) -> pa.Array:
         signed = pc.if_else(pa.array(values < 0), pc.binary_join_element_wise("-", whole, ""), whole)
         out = signed if out is None else pc.if_else(pa.array(digits == d), signed, out)
     return out if out is not None else pa.array([], type=pa.string())
+
+
+def _csv_cell(arr: pa.Array) -> pa.Array:
+    """RFC 4180 quoting only where a value needs it (comma, quote, line break)."""
+    needs = pc.match_substring_regex(arr, '[",\r\n]')
+    q = pa.scalar('"', arr.type)
+    quoted = pc.binary_join_element_wise(q, pc.replace_substring(arr, '"', '""'), q, pa.scalar("", arr.type))
+    return pc.if_else(needs, quoted, arr)
+
+
+def _write_csv(table: pa.Table, handle, chunk: int = 500_000) -> None:
+    """Header and rows, ``\n`` line ends; every column already text (no nulls)."""
+    handle.write((",".join(table.column_names) + "\n").encode("utf-8"))
+    for start in range(0, table.num_rows, chunk):
+        part = table.slice(start, chunk)
+        cells = [_csv_cell(pc.cast(col.combine_chunks(), pa.large_string())) for col in part.columns]
+        text = pa.large_string()
+        lines = pc.binary_join_element_wise(*cells, pa.scalar("\n", text), pa.scalar(",", text))
+        # the joined row ends ",\n": drop that comma by joining the newline without separator
+        lines = pc.utf8_slice_codeunits(lines, 0, -2)
+        lines = pc.binary_join_element_wise(lines, pa.scalar("\n", text), pa.scalar("", text))
+        offsets = np.frombuffer(lines.buffers()[1], dtype="int64")[lines.offset: lines.offset + len(lines) + 1]
+        data = lines.buffers()[2]
+        handle.write(memoryview(data)[int(offsets[0]): int(offsets[-1])])
 
 
 def _to_arrow(name: str, frame: pd.DataFrame, resolve, text_dates: bool) -> pa.Table:
