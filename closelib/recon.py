@@ -132,9 +132,10 @@ def subledger_position(book: Book, period: str) -> pd.DataFrame:
 
 
 def _months_between(first: pd.Series, last: str) -> pd.Series:
-    end = pd.Period(last, freq="M").ordinal
-    return pd.Series([end - pd.Period(p, freq="M").ordinal for p in first], index=first.index, dtype="int64") \
-        if len(first) < 64 else (end - pd.PeriodIndex(first, freq="M").asi8).astype("int64")
+    """Whole months from each ``YYYY-MM`` in ``first`` to ``last`` (vectorised)."""
+    text = first.astype(str)
+    index = text.str[:4].astype("int64") * 12 + text.str[5:7].astype("int64")
+    return (int(last[:4]) * 12 + int(last[5:7]) - index).astype("int64")
 
 
 def reconciling_items(book: Book, period: str, policy: GLPolicy, side: str = CONTROL,
@@ -165,7 +166,7 @@ def reconciling_items(book: Book, period: str, policy: GLPolicy, side: str = CON
 
     posted = upto[upto["source"] == "ar_subledger"].groupby(["entity", "reference"])[side].sum()
     first_post = lines[lines["source"] == "ar_subledger"].groupby(["entity", "reference"]).agg(
-        journal_id=("journal_id", "first"), gl_period=("period", "min"))
+        journal_id=("journal_id", "first"), gl_period=("period", "min"), posting_date=("posting_date", "min"))
     mine = effects[effects[side] != 0]
     expected = mine[mine["date"] <= day].groupby(["entity", "reference"])[side].sum()
     known = mine.groupby(["entity", "reference"]).agg(date=("date", "min"), kind=("kind", "first"))
@@ -188,6 +189,7 @@ def reconciling_items(book: Book, period: str, policy: GLPolicy, side: str = CON
         "cause": cause, "journal_id": both["journal_id"].to_numpy(), "subledger_date": both["date"].to_numpy(),
         "gl_period": both["gl_period"].to_numpy(), "amount": (both["posted"] - both["expected"]).to_numpy(),
         "description": both["kind"].fillna("").to_numpy()})
+    timing = _net_batches(timing, both["posting_date"].to_numpy())
     items = pd.concat([manual_items, timing], ignore_index=True) if len(manual_items) or len(timing) else \
         pd.DataFrame(columns=columns)
     items["amount"] = items["amount"].astype("int64")
@@ -197,6 +199,23 @@ def reconciling_items(book: Book, period: str, policy: GLPolicy, side: str = CON
     origin = origin.fillna(period).astype(str)
     items["age_months"] = _months_between(origin, period).clip(lower=0)
     return items[columns].sort_values(["entity", "cause", "reference"], ignore_index=True)
+
+
+def _net_batches(timing: pd.DataFrame, posting_date: np.ndarray) -> pd.DataFrame:
+    """Drop what a summarised batch posting explains.
+
+    An ERP often posts a day's transactions as one GL line whose reference is the batch, not
+    each transaction. By reference those look like "not posted" transactions plus a GL line
+    "with no subledger transaction"; when they net to zero for an entity and date (the
+    transactions' date, the batch's posting date) the batch posted them, and they are not
+    reconciling items. What does not net stays listed in full.
+    """
+    unmatched = timing["cause"].isin(["not posted to the GL", "GL subledger line with no subledger transaction"])
+    day = pd.Series(np.where(timing["cause"] == "not posted to the GL", timing["subledger_date"].to_numpy(),
+                             pd.to_datetime(posting_date)), index=timing.index)
+    key = [timing["entity"], day.dt.normalize()]
+    net = timing["amount"].where(unmatched, 0).groupby(key).transform("sum")
+    return timing[~(unmatched & (net == 0))].reset_index(drop=True)
 
 
 def parameter_items(params: dict, entities: list[str], currency_of) -> tuple[pd.DataFrame, list[str]]:

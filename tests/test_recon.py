@@ -54,7 +54,7 @@ def balances(period: str, ar: str, unapplied: str, allowance: str = "0.00", enti
 
     ar_d, un_d, al_d = Decimal(ar), Decimal(unapplied), Decimal(allowance)
     plug = ar_d - un_d + al_d
-    rows = [("1100", "AR control", "asset", ar_d, 0), ("2150", "Unapplied receipts", "liability", 0, un_d),
+    rows = [("1100", "AR control", "asset", ar_d, 0), ("2150", "Unapplied receipts", "liability", -un_d if un_d < 0 else 0, un_d if un_d > 0 else 0),
             ("1190", "Allowance", "asset", al_d if al_d > 0 else 0, -al_d if al_d < 0 else 0),
             ("3100", "Retained earnings", "equity", -plug if plug < 0 else 0, plug if plug > 0 else 0)]
     return [{"entity": entity, "period": period, "account": a, "account_name": n, "account_type": t,
@@ -205,3 +205,19 @@ def test_two_entities_are_reconciled_separately_in_their_currencies(tmp_path, pa
     us, sg_row = summary_row(rec, "US01"), summary_row(rec, "SG01")
     assert us["unexplained"] == 0 and us["currency"] == "USD"
     assert sg_row["currency"] == "SGD" and sg_row["difference"] == -5000 and sg_row["unexplained"] == -5000
+
+
+def test_batch_summarised_posting_is_not_an_item(tmp_path, params):
+    # The 2150 side of A1 posted as one batch line referencing the batch, not the application.
+    journal = [r for r in mini_journal() if r["reference"] != "A1"]
+    journal += [line("ARB-0910-APP", "2026-09", "2026-09-10", "2150", "600.00", "0.00", "ARB-0910-APP"),
+                line("ARB-0910-APP", "2026-09", "2026-09-10", "1100", "0.00", "600.00", "A1")]
+    rec = recon.reconcile(book_with(tmp_path, journal), "2026-10", params)
+    assert rec["unapplied_items"].empty and summary_row(rec)["unapplied_unexplained"] == 0
+    # ...but a batch line on a day with nothing to net against stays listed
+    journal += [line("ARB-0911-APP", "2026-09", "2026-09-11", "2150", "5.00", "0.00", "ARB-0911-APP"),
+                line("ARB-0911-APP", "2026-09", "2026-09-11", "1000", "0.00", "5.00", "ARB-0911-APP")]
+    gl = balances("2026-09", "875.25", "-5.00") + balances("2026-10", "1050.50", "35.00", "75.25")
+    rec = recon.reconcile(book_with(tmp_path / "b", journal, gl), "2026-10", params)
+    assert list(rec["unapplied_items"]["amount"]) == [-500]
+    assert rec["unapplied_items"].iloc[0]["cause"] == "GL subledger line with no subledger transaction"
