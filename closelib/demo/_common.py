@@ -204,8 +204,20 @@ def dates(days: np.ndarray) -> pd.Series:
 
 def iso(days: np.ndarray) -> np.ndarray:
     """ISO ``YYYY-MM-DD`` strings of day numbers (for descriptions)."""
-    return np.datetime_as_string(np.asarray(days, dtype="int64").astype("datetime64[D]"), unit="D")
+    days = np.asarray(days, dtype="int64")
+    uniq, inverse = np.unique(days, return_inverse=True)  # few distinct days: format those only
+    return np.datetime_as_string(uniq.astype("datetime64[D]"), unit="D")[inverse.reshape(days.shape)]
 
 
 def yyyymmdd(days: np.ndarray) -> np.ndarray:
-    return np.char.replace(iso(days), "-", "")
+    days = np.asarray(days, dtype="int64")
+    uniq, inverse = np.unique(days, return_inverse=True)
+    return np.char.replace(iso(uniq), "-", "")[inverse.reshape(days.shape)]
+
+
+def day_text(days: np.ndarray, compact: bool = False) -> pa.Array:
+    """Arrow strings ``YYYY-MM-DD`` (or ``YYYYMMDD``) of day numbers, formatted once per distinct day."""
+    days = np.asarray(days, dtype="int64")
+    uniq, inverse = np.unique(days, return_inverse=True)
+    labels = yyyymmdd(uniq) if compact else iso(uniq)
+    return pc.take(pa.array(labels.astype(object), type=pa.string()), pa.array(inverse.reshape(-1)))

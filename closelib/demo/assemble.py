@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from closelib.demo import billing, cash, collections, disputes, extras, ledger
-from closelib.demo._common import (CURRENCY, ENTITIES, Calendar, cat, dates, iso, make_ids, sequence_in_groups,
+from closelib.demo._common import (CURRENCY, ENTITIES, Calendar, cat, dates, day_text, iso, make_ids, sequence_in_groups,
                                    streams, take, text, uniform_int, yyyymmdd, zpad)
 from closelib.demo.customers import SEGMENTS, draw_customers
 from closelib.errors import CloseError
@@ -82,7 +82,7 @@ def generate(seed: int, scale: float, end: str) -> tuple[dict[str, pd.DataFrame]
     rec_ids = cat(take(np.array(ENTITIES), r_ent), "-RCP-", zpad(r_seq, 7))
     bank_no = rng["cash"].integers(0, 10**8, len(rec))
     bank_ref = cat(pc.if_else(pa.array(rec["cust"].to_numpy() < 0), "UNREF-", "FT"),
-                   yyyymmdd(rec["date"].to_numpy()).astype(object), zpad(bank_no, 8))
+                   day_text(rec["date"].to_numpy(), compact=True), zpad(bank_no, 8))
     known = rec["identified"].to_numpy() & (rec["cust"].to_numpy() >= 0)
     receipts_t = pd.DataFrame({
         "receipt_id": text(rec_ids), "entity": text(take(np.array(ENTITIES), r_ent)),

@@ -37,7 +37,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from closelib.demo._common import ENTITIES, Calendar, cat, div_half_up, round_to, take, yyyymmdd
+from closelib.demo._common import ENTITIES, Calendar, cat, day_text, div_half_up, round_to, take, yyyymmdd
 
 ACCOUNTS = (  # account, name, type
     ("1000", "Cash at bank", "asset"),
@@ -67,7 +67,8 @@ ACCRUAL_TEXT = "Accrued install revenue — to be invoiced"
 RECLASS_TEXT = "Reclass unapplied receipt to AR — pending application"
 
 LINE_COLUMNS = ("entity", "journal", "day", "post", "account", "amount", "source", "reference", "description",
-                "order")
+                "order", "jkey")
+BATCH_TYPES = ("INV", "DM", "CM", "RCP", "APP", "WO", "REC", "ADJ")
 SOURCES = np.array(["ar_subledger", "manual", "other"])
 
 
@@ -77,7 +78,9 @@ class Lines:
     def __init__(self) -> None:
         self.parts: list[dict] = []
 
-    def add(self, entity, journal, day, account, amount, source, reference, description, post=None) -> None:
+    def add(self, entity, journal, day, account, amount, source, reference, description, post=None,
+            jkey: int | None = None) -> None:
+        """``jkey`` orders journals posted the same day (lines of one journal share it)."""
         amount = np.asarray(amount, dtype="int64")
         size = len(amount)
 
@@ -95,6 +98,7 @@ class Lines:
             "reference": reference if not isinstance(reference, str) else pa.array([reference] * size),
             "description": description if not isinstance(description, str) else pa.array([description] * size),
             "order": np.full(size, len(self.parts), dtype="int64"),
+            "jkey": np.full(size, 100 + len(self.parts) if jkey is None else jkey, dtype="int64"),
         })
 
 
@@ -108,17 +112,18 @@ def subledger_batch(lines: Lines, btype: str, entity, day, ar_account: int, offs
         return
     offset_account = np.broadcast_to(np.asarray(offset_account, dtype="int64"), amount.shape)
     journal = batch_ids(entity, day, btype)
-    lines.add(entity, journal, day, ar_account, amount, 0, reference, description)
+    key = BATCH_TYPES.index(btype)
+    lines.add(entity, journal, day, ar_account, amount, 0, reference, description, jkey=key)
     off = pd.DataFrame({"e": entity, "d": day, "a": offset_account, "m": -amount})
     off = off.groupby(["e", "d", "a"], sort=True)["m"].sum().reset_index()
     off = off[off["m"] != 0]
     jid = batch_ids(off["e"].to_numpy(), off["d"].to_numpy(), btype)
     lines.add(off["e"].to_numpy(), jid, off["d"].to_numpy(), off["a"].to_numpy(), off["m"].to_numpy(), 0,
-              jid, offset_text)
+              jid, offset_text, jkey=key)
 
 
 def batch_ids(entity: np.ndarray, day: np.ndarray, btype: str) -> pa.Array:
-    return cat("ARB-", take(np.array(ENTITIES), entity), "-", yyyymmdd(day).astype(object), "-" + btype)
+    return cat("ARB-", take(np.array(ENTITIES), entity), "-", day_text(day, compact=True), "-" + btype)
 
 
 def allowance_targets(cal: Calendar, entity: np.ndarray, amount: np.ndarray, doc_day: np.ndarray, due: np.ndarray,
@@ -261,12 +266,16 @@ def _journal_frame(lines: Lines, cal: Calendar, cut_day: int) -> pd.DataFrame:
     post = np.where(cut, cut_day + 1, post)
     frame = pd.DataFrame({"entity": cols["entity"], "post": post, "order": cols["order"],
                           "row": np.arange(len(post)), "account": cols["account"], "amount": cols["amount"],
+                          "jkey": cols["jkey"],
                           "source": cols["source"]})
     frame["journal"] = pd.Series(pd.array(journal_text, dtype=pd.ArrowDtype(pa.string())))
     frame["reference"] = pd.Series(pd.array(cols["reference"], dtype=pd.ArrowDtype(pa.string())))
     frame["description"] = pd.Series(pd.array(cols["description"], dtype=pd.ArrowDtype(pa.string())))
     frame["period"] = np.clip(cal.month_of(post), 0, cal.n - 1)
-    return frame.sort_values(["post", "entity", "journal", "order", "row"], kind="stable", ignore_index=True)
+    # Journals by posting date, entity and journal (lines of one journal share a key).
+    order = np.lexsort((frame["row"].to_numpy(), frame["order"].to_numpy(), frame["jkey"].to_numpy(),
+                        frame["entity"].to_numpy(), frame["post"].to_numpy()))
+    return frame.iloc[order].reset_index(drop=True)
 
 
 def balances(cal: Calendar, journal: pd.DataFrame) -> np.ndarray:

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from closelib import money
+from closelib.demo._common import day_text
 from closelib.errors import CloseError
 from closelib.schema import FILE_SUFFIXES, TABLES
 
@@ -41,7 +42,7 @@ def write_book(tables: dict[str, pd.DataFrame], out_dir: str | Path, fmt: str = 
         tmp = out / f".{name}.{fmt}.tmp"
         if fmt == "csv":
             with open(tmp, "wb") as handle:
-                _write_csv(arrow, handle)
+                _write_csv(arrow, handle, {c.name for c in TABLES[name].columns if c.kind in ("id", "text")})
         else:
             pq.write_table(arrow, tmp, compression="zstd", write_statistics=False, store_schema=False)
         os.replace(tmp, path)
@@ -102,27 +103,42 @@ def money_text(minor: np.ndarray, digits: np.ndarray | int) -> pa.Array:
 
 
 def _csv_cell(arr: pa.Array) -> pa.Array:
-    """RFC 4180 quoting only where a value needs it (comma, quote, line break)."""
-    needs = pc.match_substring_regex(arr, '[",\r\n]')
+    """RFC 4180 quoting only where a value needs it (comma, quote, line break); the check
+    runs once per distinct value."""
+    enc = pc.dictionary_encode(arr)
+    needs_dict = pc.match_substring_regex(enc.dictionary, '[",\r\n]')
+    if not pc.any(needs_dict).as_py():
+        return arr
+    needs = pc.take(needs_dict, enc.indices)
     q = pa.scalar('"', arr.type)
     quoted = pc.binary_join_element_wise(q, pc.replace_substring(arr, '"', '""'), q, pa.scalar("", arr.type))
     return pc.if_else(needs, quoted, arr)
 
 
-def _write_csv(table: pa.Table, handle, chunk: int = 500_000) -> None:
+def _write_csv(table: pa.Table, handle, free_text: set[str], chunk: int = 250_000) -> None:
     """Header and rows, ``\n`` line ends; every column already text (no nulls)."""
     handle.write((",".join(table.column_names) + "\n").encode("utf-8"))
+    text = pa.string()
     for start in range(0, table.num_rows, chunk):
         part = table.slice(start, chunk)
-        cells = [_csv_cell(pc.cast(col.combine_chunks(), pa.large_string())) for col in part.columns]
-        text = pa.large_string()
-        lines = pc.binary_join_element_wise(*cells, pa.scalar("\n", text), pa.scalar(",", text))
-        # the joined row ends ",\n": drop that comma by joining the newline without separator
-        lines = pc.utf8_slice_codeunits(lines, 0, -2)
-        lines = pc.binary_join_element_wise(lines, pa.scalar("\n", text), pa.scalar("", text))
-        offsets = np.frombuffer(lines.buffers()[1], dtype="int64")[lines.offset: lines.offset + len(lines) + 1]
+        cells = [pc.cast(col.combine_chunks(), text) for col in part.columns]
+        cells = [_csv_cell(c) if name in free_text else c for name, c in zip(part.column_names, cells)]
+        cells[-1] = pc.binary_join_element_wise(cells[-1], pa.scalar("\n", text), pa.scalar("", text))
+        lines = pc.binary_join_element_wise(*cells, pa.scalar(",", text)) if len(cells) > 1 else cells[0]
+        offsets = np.frombuffer(lines.buffers()[1], dtype="int32")[lines.offset: lines.offset + len(lines) + 1]
         data = lines.buffers()[2]
         handle.write(memoryview(data)[int(offsets[0]): int(offsets[-1])])
+
+
+def _string_arrow(series: pd.Series) -> pa.Array:
+    """A text column as an Arrow string array without a round trip through Python objects."""
+    try:
+        arr = pa.array(series.array)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        arr = pa.array(series.astype(object).where(series.notna(), None).to_numpy(dtype=object), type=pa.string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr if arr.type == pa.string() else pc.cast(arr, pa.string())
 
 
 def _to_arrow(name: str, frame: pd.DataFrame, resolve, text_dates: bool) -> pa.Table:
@@ -145,9 +161,12 @@ def _to_arrow(name: str, frame: pd.DataFrame, resolve, text_dates: bool) -> pa.T
                     arr = pc.fill_null(arr, "")
         elif column.kind == "date":
             days = series.to_numpy("datetime64[ns]").astype("datetime64[D]")
-            arr = pa.array(days, type=pa.date32(), from_pandas=True)
-            if text_dates:
-                arr = pc.fill_null(pc.strftime(pc.cast(arr, pa.timestamp("s")), format="%Y-%m-%d"), "")
+            missing = np.isnat(days)
+            if text_dates:  # formatted once per distinct day (strftime per row is slow)
+                arr = day_text(np.where(missing, 0, days.astype("int64")))
+                arr = pc.if_else(pa.array(missing), pa.scalar("", pa.string()), arr) if missing.any() else arr
+            else:
+                arr = pa.array(days, type=pa.date32(), from_pandas=True)
         elif column.kind == "int":
             arr = pa.array(series.to_numpy("int64"))
             if text_dates:
@@ -157,6 +176,7 @@ def _to_arrow(name: str, frame: pd.DataFrame, resolve, text_dates: bool) -> pa.T
             if not text_dates:
                 arr = pa.array(series.to_numpy("float64"))
         else:
-            arr = pa.array(series.astype(object).where(series.notna(), "").to_numpy(dtype=object), type=pa.string())
+            arr = _string_arrow(series)
+            arr = pc.fill_null(arr, "") if text_dates else pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
         arrays.append(arr)
     return pa.Table.from_arrays(arrays, names=table.column_names)
