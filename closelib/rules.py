@@ -44,7 +44,8 @@ def resolve_currencies(table: str, raw: pd.DataFrame, frames: dict[str, pd.DataF
         cust = frames["customers"].set_index("customer_id")["credit_currency"] if "customers" in frames else pd.Series(dtype=object)
         cust = cust[~cust.index.duplicated()]
         by_doc = lookup(raw["document_id"], doc_ccy)
-        return {"promised_amount": by_doc.fillna(lookup(raw["customer_id"], cust))}
+        by_customer = lookup(raw["customer_id"], cust)
+        return {"promised_amount": by_doc.astype(object).where(by_doc.notna(), by_customer.astype(object))}
     if table == "gl_journal":
         ccy = entity_currencies(frames)
         column = lookup(raw["entity"], ccy)
@@ -178,19 +179,24 @@ def _applications(frames: dict[str, pd.DataFrame], files: dict[str, str], out: C
     out.rows(file, ~tgt_ok & _ok(out, file, app, "target_id"), "target_id", "foreign_key",
              "target must be an invoice (INV) or debit memo (DM)", app["target_id"])
     amount_ok = pd.Series(_ok(out, file, app, "amount"), index=app.index)
-    src_sound = app["source_id"].map(rec["_sound"]).fillna(app["source_id"].map(cms["_sound"]))
-    src_sound = src_sound.fillna(False).astype(bool) & amount_ok
-    tgt_sound = app["target_id"].map(targets["_sound"]).fillna(False).astype(bool) & amount_ok
+    sound = pd.concat([rec["_sound"], cms["_sound"]])
+    src_sound = app["source_id"].map(sound[~sound.index.duplicated()]).eq(True) & amount_ok
+    tgt_sound = app["target_id"].map(targets["_sound"]).eq(True) & amount_ok
     out.rows(file, (app["amount"] <= 0) & _ok(out, file, app, "amount"), "amount", "sign",
              "applied amounts must be > 0", _shown(out, file, app, "amount"))
 
-    src_ccy = app["source_id"].map(rec["currency"]).fillna(app["source_id"].map(cms["currency"]))
-    src_ent = app["source_id"].map(rec["entity"]).fillna(app["source_id"].map(cms["entity"]))
-    src_date = app["source_id"].map(rec["receipt_date"]).fillna(app["source_id"].map(cms["document_date"]))
+    def of_source(receipt_column: str, cm_column: str) -> pd.Series:
+        # One lookup over receipts then CMs (a receipt id wins), whatever matches or not.
+        both = pd.concat([rec[receipt_column], cms[cm_column]])
+        return app["source_id"].map(both[~both.index.duplicated()])
+
+    src_ccy = of_source("currency", "currency")
+    src_ent = of_source("entity", "entity")
+    src_date = of_source("receipt_date", "document_date")
     tgt_ccy = app["target_id"].map(targets["currency"])
     both = src_ok & tgt_ok
     out.rows(file, both & src_sound & tgt_sound & (src_ccy != tgt_ccy), "target_id", "same_currency",
-             "source and target are in different currencies", src_ccy + " -> " + tgt_ccy.fillna(""))
+             "source and target are in different currencies", src_ccy.fillna("").astype(str) + " -> " + tgt_ccy.fillna("").astype(str))
     out.rows(file, both & (src_ent != app["target_id"].map(targets["entity"])), "target_id", "same_entity",
              "source and target belong to different entities", app["target_id"])
     early = src_ok & (app["applied_date"] < src_date)
@@ -202,7 +208,8 @@ def _applications(frames: dict[str, pd.DataFrame], files: dict[str, str], out: C
 
     # Over-application: flag the row where the running total (in file order) first passes
     # the source's or target's amount.
-    src_cap = app["source_id"].map(rec["amount"]).fillna(-app["source_id"].map(cms["amount"]))
+    cap = pd.concat([rec["amount"], -cms["amount"]])
+    src_cap = app["source_id"].map(cap[~cap.index.duplicated()])
     comparable = tgt_ok & src_sound & tgt_sound & (src_ccy == tgt_ccy)  # amount is in the target's currency
     _over(app, "source_id", src_cap, src_ccy, src_ok & src_sound, file, "over_applied_source",
           "source applied beyond its amount", out)

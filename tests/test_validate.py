@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import openpyxl
@@ -9,6 +10,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from closelib.book import Book, load_book, summary, validate_source
 from closelib.errors import SourceError
@@ -255,6 +258,27 @@ def test_application_currency_mismatch(tmp_path, mini_tables):
     assert [(p.row, p.value) for p in hit] == [(4, "EUR -> USD")]
 
 
+def test_applications_only_from_credit_memos(tmp_path, mini_tables):
+    # No application comes from a receipt: the receipt look-ups find nothing at all.
+    mini_tables["applications"] = [a for a in mini_tables["applications"] if a["source_id"] == "D3"]
+    assert check(tmp_path, mini_tables) == []
+    mini_tables["applications"][0]["amount"] = "100.01"  # CM D3 is -100.00
+    assert [p.rule for p in check(tmp_path / "b", mini_tables)] == ["over_applied_source"]
+
+
+def test_application_from_unknown_sources_only(tmp_path, mini_tables):
+    for app in mini_tables["applications"]:
+        app["source_id"] = "NOPE"
+    assert [(p.row, p.rule) for p in check(tmp_path, mini_tables)] == [(2, "foreign_key"), (3, "foreign_key")]
+
+
+def test_application_from_a_document_with_bad_doc_type(tmp_path, mini_tables):
+    doc(mini_tables, "D3")["doc_type"] = ""   # found by fuzzing: crashed the source look-ups
+    problems = check(tmp_path, mini_tables)
+    assert keyed(problems) == {("documents.csv", 4, "doc_type", "required"),
+                               ("applications.csv", 3, "source_id", "foreign_key")}
+
+
 def test_application_amount_must_be_positive(tmp_path, mini_tables):
     mini_tables["applications"][0]["amount"] = "-600.00"
     problems = check(tmp_path, mini_tables)
@@ -400,3 +424,33 @@ def test_mixed_formats_and_ambiguous_table(tmp_path, mini_tables):
     assert validate_source(src) == []
     write_source(src, {"receipts": mini_tables["receipts"]})  # now both receipts.csv and .parquet
     assert [p.rule for p in validate_source(src)] == ["ambiguous_table"]
+
+
+# ---------------------------------------------------------------- robustness
+
+
+NASTY = ["", " ", "abc", "-1", "0", "1e5", "0120", "2026-02-30", "2026-10-31", "XXX", "USD", "JPY", "INV", "CM",
+         "1.2345", "-100.00", "999999999999999999999", "C001", "D1", "D3", "R1", "US01", "2026-13", "NaN"]
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "12")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_corrupted_cell_gives_problems_not_a_crash(tmp_path_factory, data):
+    import copy as _copy
+
+    from conftest import MINI
+
+    tables = _copy.deepcopy(MINI)
+    for _ in range(data.draw(st.integers(1, 6))):
+        name = data.draw(st.sampled_from(sorted(tables)))
+        row = data.draw(st.sampled_from(tables[name]))
+        column = data.draw(st.sampled_from(sorted(row)))
+        row[column] = data.draw(st.sampled_from(NASTY))
+    src = write_source(tmp_path_factory.mktemp("fuzz"), tables)
+    problems = validate_source(src)  # must not raise
+    for p in problems:
+        assert p.file.endswith(".csv") and p.rule and p.message
+        assert p.row is None or p.row >= 2
+    if not problems:
+        load_book(src)
