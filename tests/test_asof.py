@@ -228,7 +228,7 @@ def books(draw):
     return book, docs, apps, adjs
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=books(), offset=st.integers(0, 400), bounds=bounds_strategy,
        basis=st.sampled_from(["due_date", "document_date"]))
 def test_aging_buckets_sum_to_the_open_total(data, offset, bounds, basis):

@@ -95,7 +95,7 @@ def test_format_minor_array_per_row_currency():
     assert money.format_minor_array([1, -250], "USD").tolist() == ["0.01", "-2.50"]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(minor=st.integers(min_value=-10**15, max_value=10**15), currency=st.sampled_from(CURRENCIES))
 def test_parse_format_round_trip(minor, currency):
     text = money.format_minor(minor, currency)
@@ -135,7 +135,7 @@ def test_parse_money_array_refuses_overflowing_amounts():
     assert minor[1] == 99999999999999900
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.integers(-10**12, 10**12), st.sampled_from(CURRENCIES)), min_size=1, max_size=20))
 def test_parse_money_array_matches_scalar(rows):
     texts = pd.Series([money.format_minor(m, c) for m, c in rows])
@@ -182,7 +182,7 @@ rates = st.decimals(min_value=Decimal("-10"), max_value=Decimal("10"), places=6,
                     allow_infinity=False)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(minor=st.integers(-10**13, 10**13), rate=rates)
 def test_apply_rate_matches_decimal_quantize(minor, rate):
     expected = int((Decimal(minor) * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))

@@ -433,7 +433,7 @@ NASTY = ["", " ", "abc", "-1", "0", "1e5", "0120", "2026-02-30", "2026-10-31", "
          "1.2345", "-100.00", "999999999999999999999", "C001", "D1", "D3", "R1", "US01", "2026-13", "NaN"]
 
 
-@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "12")), deadline=None,
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "8")), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_any_corrupted_cell_gives_problems_not_a_crash(tmp_path_factory, data):
