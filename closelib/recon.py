@@ -241,35 +241,46 @@ ROLL_LINES = ("invoices and debit memos", "credit memos", "cash applied", "cash 
               "recoveries", "adjustments", "manual and other journals", "GL lines with no subledger transaction")
 
 
+UNAPPLIED_ROLL_LINES = ("cash received", "cash applied", "manual and other journals",
+                        "GL lines with no subledger transaction")
+
+
 def roll_forward(book: Book, period: str, policy: GLPolicy, entity: str,
-                 effects: pd.DataFrame | None = None, lines: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Opening to closing of the AR control balance, subledger and GL side by side.
+                 effects: pd.DataFrame | None = None, lines: pd.DataFrame | None = None,
+                 side: str = CONTROL) -> pd.DataFrame:
+    """Opening to closing of the AR control (or unapplied cash) balance, subledger and GL side by side.
 
     Subledger movements are the effects dated in the period; GL movements are the journal
-    lines posted in the period, classified by the transaction their reference names. A GL
-    column that does not close (opening + lines != closing) shows the balance the journal
-    detail does not support on its own line.
+    lines posted in the period, classified by the transaction their reference names (a batch
+    line, whose reference is its batch, takes the kind of the transactions its journal
+    carries). A GL column that does not close (opening + lines != closing) shows the balance
+    the journal detail does not support on its own line.
     """
     from closelib.asof import shift_period
 
+    accounts = policy.control_accounts if side == CONTROL else (policy.unapplied_account,)
+    credit = side == UNAPPLIED
     start, end = period_end(shift_period(period, -1)), period_end(period)
     effects = subledger_effects(book, policy) if effects is None else effects
     mine = effects[effects["entity"] == entity]
-    opening_sl = int(mine.loc[mine["date"] <= start, "control"].sum())
+    opening_sl = int(mine.loc[mine["date"] <= start, side].sum())
     moved = mine[(mine["date"] > start) & (mine["date"] <= end)]
-    sl = moved.groupby("kind")["control"].sum()
-    rows = {"opening balance": (opening_sl, gl_balance(book, entity, shift_period(period, -1), policy.control_accounts))}
+    sl = moved.groupby("kind")[side].sum()
+    rows = {"opening balance": (opening_sl, gl_balance(book, entity, shift_period(period, -1), accounts, credit))}
     gl_moves = pd.Series(dtype="int64")
     if book.has("gl_journal"):
         lines = gl_lines(book, policy) if lines is None else lines
-        in_period = lines[(lines["entity"] == entity) & (lines["period"] == period) & (lines["control"] != 0)]
+        in_period = lines[(lines["entity"] == entity) & (lines["period"] == period)]
         kind_of = effects.drop_duplicates("reference").set_index("reference")["kind"]
+        kind = in_period["reference"].map(kind_of)
+        journal_kind = kind.groupby(in_period["journal_id"]).first()
+        kind = kind.fillna(in_period["journal_id"].map(journal_kind))
         kinds = np.where(in_period["source"] != "ar_subledger", "manual and other journals",
-                         in_period["reference"].map(kind_of).fillna("GL lines with no subledger transaction"))
-        gl_moves = in_period.groupby(kinds)["control"].sum()
-    for line in ROLL_LINES:
+                         kind.fillna("GL lines with no subledger transaction"))
+        gl_moves = in_period.groupby(kinds)[side].sum()
+    for line in (ROLL_LINES if side == CONTROL else UNAPPLIED_ROLL_LINES):
         rows[line] = (int(sl.get(line, 0)), int(gl_moves.get(line, 0)) if book.has("gl_journal") else None)
-    closing_gl = gl_balance(book, entity, period, policy.control_accounts)
+    closing_gl = gl_balance(book, entity, period, accounts, credit)
     if book.has("gl_journal") and closing_gl is not None:
         opening_gl = rows["opening balance"][1] or 0
         unsupported = closing_gl - opening_gl - int(gl_moves.sum())
@@ -277,7 +288,7 @@ def roll_forward(book: Book, period: str, policy: GLPolicy, entity: str,
     elif closing_gl is not None:
         opening_gl = rows["opening balance"][1]
         rows["GL movement (no journal detail given)"] = (0, None if opening_gl is None else closing_gl - opening_gl)
-    closing_sl = opening_sl + int(moved["control"].sum())
+    closing_sl = opening_sl + int(moved[side].sum())
     rows["closing balance"] = (closing_sl, closing_gl)
     frame = pd.DataFrame([(k, a, b) for k, (a, b) in rows.items()], columns=["line", "subledger", "gl"])
     frame["subledger"] = frame["subledger"].astype("int64")
@@ -324,7 +335,9 @@ def reconcile(book: Book, period: str, params: dict) -> dict:
         rows.append(row)
     return {"policy": policy, "summary": pd.DataFrame(rows), "items": items, "unapplied_items": unapplied_items,
             "documented": documented, "problems": problems, "tb": trial_balance_totals(book, period),
-            "roll_forward": {e: roll_forward(book, period, policy, e, effects, lines) for e in book.entities}}
+            "roll_forward": {e: roll_forward(book, period, policy, e, effects, lines) for e in book.entities},
+            "unapplied_roll_forward": {} if policy.unapplied_in_control else
+            {e: roll_forward(book, period, policy, e, effects, lines, UNAPPLIED) for e in book.entities}}
 
 
 def items_by_cause(items: pd.DataFrame) -> pd.DataFrame:
