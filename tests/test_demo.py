@@ -211,15 +211,15 @@ def test_gl_balances_equal_the_journal(demo):
         assert (diff == 0).all(), (entity, period, diff[diff != 0])
 
 
-def test_subledger_ties_to_gl_except_planted_items(demo):
-    book = demo["book"]
+def _tie_out(book, end: str) -> None:
+    """GL 1100 / 2150 against the subledger for every period and entity, planted items aside."""
     gl, docs, apps, rec = book.gl_balances, book.documents, book.applications, book.receipts
-    e1, e3 = shift_period(END, -1), shift_period(END, -3)
+    e1, e3 = shift_period(end, -1), shift_period(end, -3)
     cut_day = period_end(e1)
     cutoff = docs[(docs["entity"] == "US01") & (docs["doc_type"] == "INV") & (docs["document_date"] == cut_day)]
     assert len(cutoff) >= 2
     sg_last = apps[apps["source_id"].isin(rec.loc[rec["entity"] == "SG01", "receipt_id"])
-                   & (apps["applied_date"] == period_end(END))]
+                   & (apps["applied_date"] == period_end(end))]
     assert len(sg_last) >= 1
     for period in sorted(gl["period"].unique()):
         day = period_end(period)
@@ -232,18 +232,28 @@ def test_subledger_ties_to_gl_except_planted_items(demo):
             sub_ar = int(items.loc[items["entity"] == entity, "open_amount"].sum())
             sub_un = int(cash.loc[cash["entity"] == entity, "unapplied"].sum())
             exp_ar = exp_un = 0
-            if entity == "US01" and period == END:
+            if entity == "US01" and period == end:
                 exp_ar += ACCRUAL
             if entity == "US01" and period == e1:
                 exp_ar -= int(cutoff["amount"].sum())
             if entity == "SG01" and period >= e3:
                 exp_ar -= RECLASS
                 exp_un -= RECLASS
-            if entity == "SG01" and period == END:
+            if entity == "SG01" and period == end:
                 exp_ar += int(sg_last["amount"].sum())
                 exp_un += int(sg_last["amount"].sum())
             assert gl_ar - sub_ar == exp_ar, (entity, period)
             assert gl_un - sub_un == exp_un, (entity, period)
+
+
+def test_subledger_ties_to_gl_except_planted_items(demo):
+    _tie_out(demo["book"], END)
+
+
+def test_clearing_never_precedes_the_document(demo):
+    book = demo["book"]
+    adj = book.adjustments.merge(book.documents[["document_id", "document_date"]], on="document_id")
+    assert (adj["adjustment_date"] >= adj["document_date"]).all()
 
 
 def test_planted_journals(demo):
@@ -291,13 +301,14 @@ def test_scale_multiplies_the_book(demo):
 
 
 def test_other_end_and_parquet(tmp_path):
-    tables = generate_book(7, 0.4, "2025-06")
+    tables = generate_book(7, 6.0, "2025-06")
     files = write_book(tables, tmp_path / "pq", fmt="parquet")
     assert all(p.suffix == ".parquet" for p in files.values())
     book = load_book(tmp_path / "pq")
     assert sorted(book.gl_balances["period"].unique())[-1] == "2025-06"
     assert book.documents["document_date"].max() <= period_end("2025-06")
-    again = write_book(generate_book(7, 0.4, "2025-06"), tmp_path / "pq2", fmt="parquet")
+    _tie_out(book, "2025-06")
+    again = write_book(generate_book(7, 6.0, "2025-06"), tmp_path / "pq2", fmt="parquet")
     assert _hashes(again) == _hashes(files)
     # rewriting as CSV replaces the Parquet files (a table is never there twice)
     write_book(tables, tmp_path / "pq", fmt="csv")

@@ -76,7 +76,7 @@ def payment_events(rng: np.random.Generator, cust: Customers, cal: Calendar, doc
 
     # Distress episodes: payments falling in the episode wait for the catch-up (paid in up
     # to three monthly instalments) or never come (default).
-    in_ep = (cust.ep_kind[ec] != 0) & (pay >= cust.ep_start[ec])
+    in_ep = (cust.ep_kind[ec] != 0) & (pay >= cust.ep_start[ec]) & (pay < cust.ep_end[ec])
     plan = cust.ep_end[ec] + (docs["month"].to_numpy()[t] % 3) * 30
     pay = np.where(in_ep & (cust.ep_kind[ec] == EP_CATCHUP),
                    np.where(cust.ep_end[ec] >= NEVER, NEVER, plan), pay)
