@@ -301,14 +301,14 @@ def test_scale_multiplies_the_book(demo):
 
 
 def test_other_end_and_parquet(tmp_path):
-    tables = generate_book(7, 6.0, "2025-06")
+    tables = generate_book(7, 2.0, "2025-06")
     files = write_book(tables, tmp_path / "pq", fmt="parquet")
     assert all(p.suffix == ".parquet" for p in files.values())
     book = load_book(tmp_path / "pq")
     assert sorted(book.gl_balances["period"].unique())[-1] == "2025-06"
     assert book.documents["document_date"].max() <= period_end("2025-06")
     _tie_out(book, "2025-06")
-    again = write_book(generate_book(7, 6.0, "2025-06"), tmp_path / "pq2", fmt="parquet")
+    again = write_book(generate_book(7, 2.0, "2025-06"), tmp_path / "pq2", fmt="parquet")
     assert _hashes(again) == _hashes(files)
     # rewriting as CSV replaces the Parquet files (a table is never there twice)
     write_book(tables, tmp_path / "pq", fmt="csv")
