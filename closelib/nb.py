@@ -117,6 +117,15 @@ class Context:
         if len(currencies) == 1 and by_entity:
             self.money_figure(f"{area}.{figure}", money.total(list(by_entity.values())), currencies.pop())
 
+    def entity_figures(self, area: str, figure: str, by_entity: dict[str, Any]) -> None:
+        """Non-money figures (rates, days, counts that are not summed) per entity; the plain
+        name only for a single-entity book, since a rate of two entities is not their sum."""
+        if len(self.book.entities) > 1:
+            for entity, value in sorted(by_entity.items()):
+                self.figure(f"{area}.{entity}.{figure}", value)
+        elif by_entity:
+            self.figure(f"{area}.{figure}", next(iter(by_entity.values())))
+
     def check(self, name: str, passed: bool, detail: str = "", severity: str = "error") -> bool:
         passed = self.recorder.check(name, passed, detail, severity)
         label = "PASS" if passed else ("FAIL" if severity == "error" else "WARN")
