@@ -242,7 +242,8 @@ def build(cal: Calendar, scale: float, sub: dict) -> tuple[pd.DataFrame, dict]:
 
     journal = _journal_frame(lines, cal, cut_day)
     planted["cutoff"] = {"entity": "US01", "journal_id": f"ARB-US01-{yyyymmdd(np.array([cut_day]))[0]}-INV",
-                         "document_date": cut_day, "period": cal.periods[last]}
+                         "document_date": cut_day, "period": cal.periods[last],
+                         "amount": int(d["amount"][(d["entity"] == 0) & (d["doc_type"] == 0) & (d["day"] == cut_day)].sum())}
     planted["unposted_applications"] = {"entity": "SG01", "applied_date": end,
                                         "amount": int(a["amount"][~post].sum()), "count": int((~post).sum())}
     return journal, planted
