@@ -1,4 +1,5 @@
-"""The runner's commands: ``run``, ``list``, ``show``, ``status`` (CONTRACT §4)."""
+"""The runner's commands: ``run``, ``list``, ``show``, ``status``, and the audit commands
+``verify``, ``reperform``, ``diff``, ``signoff`` (CONTRACT §4)."""
 
 from __future__ import annotations
 
@@ -91,6 +92,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     for run_dir in runs:
         m = read_manifest(run_dir)
         link = f" restates {m['restates']} ({m['reason']})" if m.get("restates") else ""
+        link += f" reperforms {m['reperforms']}" if m.get("reperforms") else ""
         print(f"  {m['run_id']}  {m['status']}{link}")
     print("checklist (latest run):")
     for name, entry in latest.get("notebooks", {}).items():
@@ -110,6 +112,64 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(line)
     else:
         print("sign-offs: none recorded")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from closelib.runs import find_run
+    from closelib.verify import verify
+
+    run_dir = find_run(args.run, _outputs(args))
+    result = verify(run_dir)
+    for mismatch in result.mismatches:
+        print(f"MISMATCH {mismatch.file}: expected {mismatch.expected}, found {mismatch.found}")
+    if result.mismatches:
+        print(f"{run_dir.name}: {len(result.mismatches)} mismatch(es) in {run_dir}")
+        return 1
+    print(f"{run_dir.name}: verified {result.files_checked} files against the manifest; no mismatch")
+    return 0
+
+
+def cmd_reperform(args: argparse.Namespace) -> int:
+    from closelib.reperform import reperform_run
+    from closelib.runs import find_run
+
+    run_dir = find_run(args.run, _outputs(args))
+    _print(f"re-performing {run_dir.name} from its stored inputs and recorded parameters")
+    result, comparison = reperform_run(run_dir, progress=_print)
+    for line in comparison.lines():
+        _print(line)
+    _print(str(result.run_dir))
+    return 0 if comparison.identical else 1
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from closelib.diff import diff_lines, diff_runs
+    from closelib.runs import find_run
+
+    run_a = find_run(args.run_a, _outputs(args))
+    run_b = find_run(args.run_b, _outputs(args))
+    if args.json:
+        print(json.dumps(diff_runs(run_a, run_b), indent=2, default=str))
+        return 0
+    for line in diff_lines(diff_runs(run_a, run_b, limit=args.rows), limit=args.rows):
+        print(line)
+    return 0
+
+
+def cmd_signoff(args: argparse.Namespace) -> int:
+    from closelib.runs import find_run
+    from closelib.signoff import record_signoff
+
+    run_dir = find_run(args.run, _outputs(args))
+    entry = record_signoff(run_dir, args.role, args.name, args.note)
+    print(f"signed {entry['run_id']} as {entry['role']}: {entry['name']} at {entry['at']} "
+          f"(manifest sha256 {entry['manifest_sha256']})")
+    try:
+        from closelib.binder import write_period_index
+        print(f"binder: {write_period_index(run_dir.parent.parent, entry['period'])}")
+    except Exception as exc:  # noqa: BLE001 - the sign-off is recorded; the page is a convenience
+        print(f"binder not updated: {exc}", file=sys.stderr)
     return 0
 
 
@@ -139,3 +199,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     status.add_argument("period")
     status.add_argument("--outputs")
     status.set_defaults(func=cmd_status)
+
+    verify = sub.add_parser("verify", help="re-hash a run's stored inputs and outputs against its manifest")
+    verify.add_argument("run", help="run folder or run id")
+    verify.add_argument("--outputs")
+    verify.set_defaults(func=cmd_verify)
+
+    reperform = sub.add_parser("reperform", help="re-execute a run from its stored inputs and compare")
+    reperform.add_argument("run", help="run folder or run id")
+    reperform.add_argument("--outputs")
+    reperform.set_defaults(func=cmd_reperform)
+
+    diff = sub.add_parser("diff", help="figures, checks, parameters and input rows that differ between two runs")
+    diff.add_argument("run_a", help="the earlier run (folder or id)")
+    diff.add_argument("run_b", help="the later run (folder or id)")
+    diff.add_argument("--outputs")
+    diff.add_argument("--json", action="store_true", help="everything, machine-readable (all rows)")
+    diff.add_argument("--rows", type=int, default=20, help="rows shown per table in text mode (default 20)")
+    diff.set_defaults(func=cmd_diff)
+
+    signoff = sub.add_parser("signoff", help="record a preparer or reviewer sign-off bound to the manifest hash")
+    signoff.add_argument("run", help="run folder or run id")
+    signoff.add_argument("--role", required=True, choices=("preparer", "reviewer"))
+    signoff.add_argument("--name", required=True)
+    signoff.add_argument("--note", help="required to sign a failed run: why it is accepted")
+    signoff.add_argument("--outputs")
+    signoff.set_defaults(func=cmd_signoff)

@@ -31,6 +31,7 @@ from closelib.execute import child_main, inspect_notebook
 from closelib.provenance import REPO_ROOT, code_info, utc_now
 from closelib.record import read_records
 from closelib.store import link_inputs, make_read_only, sha256_path, store_root
+from closelib.ties import cross_tie_checks
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 PARAMETERS_DIR = REPO_ROOT / "parameters"
@@ -247,6 +248,7 @@ def _judge(job: dict, exitcode: int | None, timed_out: bool, elapsed: float) -> 
 
 def _finish(run_dir: Path, manifest: dict, messages: list[str], say: Callable[[str], None]) -> RunResult:
     figures, checks, conflicts = read_records(run_dir)
+    checks.update(cross_tie_checks(figures))
     if conflicts:
         checks["run.figure_conflicts"] = {"passed": False, "detail": "; ".join(conflicts), "severity": "error",
                                           "notebook": "run"}
@@ -265,4 +267,9 @@ def _finish(run_dir: Path, manifest: dict, messages: list[str], say: Callable[[s
                            and not p.name.startswith(".")}
     write_json_atomic(run_dir / MANIFEST, manifest)
     make_read_only(run_dir)
+    try:  # the period binder (index.html) is a convenience: it never fails a run
+        from closelib.binder import write_period_index
+        write_period_index(run_dir.parent.parent, manifest["period"])
+    except Exception as exc:  # noqa: BLE001
+        messages.append(f"period binder not updated: {exc}")
     return RunResult(run_dir, manifest, messages)

@@ -1,0 +1,194 @@
+"""Sign-offs: who prepared and who reviewed a run, bound to its manifest's hash (CONTRACT §4).
+
+A finished run folder is read-only, so sign-offs live beside the runs of a period, in the
+append-only log ``<outputs>/<PERIOD>/signoffs.jsonl``: one JSON line per sign-off with
+``run_id``, ``period``, ``role``, ``name``, ``note``, ``at`` (UTC), ``manifest_sha256`` (the
+sha256 of the run's ``manifest.json`` when it was signed) and ``prev_sha256`` (the sha256 of
+the previous line, so an edited or deleted line breaks the chain and ``close verify`` says
+so). The file is kept read-only between appends; appends take a lock file.
+
+Rules (a refused sign-off raises :class:`RunError` and writes nothing):
+
+- only a finished run (succeeded or failed) that passes ``close verify`` can be signed;
+- a failed run can be signed only with a ``--note`` saying why it is accepted;
+- a reviewer needs a preparer sign-off of the same run first, and must not be a person
+  who prepared it (names compared case-insensitively, spaces trimmed);
+- the same person cannot sign the same run in the same role twice;
+- sign-offs are per run id: a restatement or re-performance is a new run and needs its own.
+
+A sign-off whose ``manifest_sha256`` no longer matches the manifest is VOID (reported by
+``close verify`` and ``close status``).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import stat
+from pathlib import Path
+
+from closelib.errors import RunError
+from closelib.provenance import utc_now
+from closelib.run import MANIFEST
+from closelib.runs import read_manifest
+from closelib.store import sha256_path
+from closelib.verify import Mismatch
+
+LOG = "signoffs.jsonl"
+LOCK = ".signoffs.lock"
+ROLES = ("preparer", "reviewer")
+
+
+def log_path(period_dir: Path) -> Path:
+    return Path(period_dir) / LOG
+
+
+def _line_hash(line: str) -> str:
+    return hashlib.sha256(line.encode("utf-8")).hexdigest()
+
+
+def _lines(period_dir: Path) -> list[str]:
+    path = log_path(period_dir)
+    if not path.is_file():
+        return []
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def read_log(period_dir: Path) -> list[dict]:
+    """Every readable sign-off of the period, in the order signed."""
+    entries = []
+    for line in _lines(period_dir):
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(entry, dict):
+            entries.append(entry)
+    return entries
+
+
+def chain_problems(period_dir: Path) -> list[Mismatch]:
+    """Lines that are unreadable or whose ``prev_sha256`` does not match the line before."""
+    problems = []
+    previous = None
+    for number, line in enumerate(_lines(period_dir), start=1):
+        where = f"{LOG} line {number}"
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            problems.append(Mismatch(where, "a JSON sign-off", "unreadable text"))
+            previous = _line_hash(line)
+            continue
+        found = entry.get("prev_sha256") if isinstance(entry, dict) else None
+        if found != previous:
+            problems.append(Mismatch(f"{where} (the log was edited: a line before it changed or was removed)",
+                                     f"prev_sha256 {previous}", f"prev_sha256 {found}"))
+        previous = _line_hash(line)
+    return problems
+
+
+def signoffs_for(run_dir: Path) -> list[dict]:
+    """This run's sign-offs, each with ``void`` (manifest changed since) and ``current_sha256``."""
+    run_dir = Path(run_dir)
+    manifest_path = run_dir / MANIFEST
+    current = sha256_path(manifest_path) if manifest_path.is_file() else None
+    result = []
+    for entry in read_log(run_dir.parent):
+        if entry.get("run_id") != run_dir.name:
+            continue
+        result.append({**entry, "current_sha256": current, "void": entry.get("manifest_sha256") != current})
+    return result
+
+
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def record_signoff(run_dir: Path, role: str, name: str, note: str | None = None) -> dict:
+    """Check the rules, then append one sign-off to the period's log; returns the entry."""
+    from closelib.verify import verify
+
+    run_dir = Path(run_dir)
+    name = " ".join((name or "").split())
+    note = (note or "").strip() or None
+    if role not in ROLES:
+        raise RunError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    if not name:
+        raise RunError("a sign-off needs --name")
+    manifest = read_manifest(run_dir)
+    run_id = manifest["run_id"]
+    if manifest.get("status") not in ("succeeded", "failed"):
+        raise RunError(f"run {run_id} has not finished (status {manifest.get('status')}); it cannot be signed")
+    if manifest["status"] == "failed" and not note:
+        raise RunError(f"run {run_id} failed; signing a failed run needs --note explaining why it is accepted "
+                       "(or fix the cause and sign the new run)")
+    result = verify(run_dir)
+    if result.mismatches:
+        raise RunError(f"run {run_id} does not verify ({len(result.mismatches)} mismatch(es), first: "
+                       f"{result.mismatches[0]}); see `close verify {run_id}`. Refusing to sign.")
+    valid = [e for e in signoffs_for(run_dir) if not e["void"]]
+    for entry in valid:
+        if entry.get("role") == role and _same(entry.get("name", ""), name):
+            raise RunError(f"{name} already signed run {run_id} as {role} at {entry.get('at')}")
+    preparers = [e for e in valid if e.get("role") == "preparer"]
+    reviewers = [e for e in valid if e.get("role") == "reviewer"]
+    if role == "reviewer":
+        if not preparers:
+            raise RunError(f"run {run_id} has no preparer sign-off yet; the preparer signs first "
+                           f"(close signoff {run_id} --role preparer --name NAME)")
+        same = [e for e in preparers if _same(e.get("name", ""), name)]
+        if same:
+            raise RunError(f"the reviewer must differ from the preparer: {same[0].get('name')} prepared "
+                           f"run {run_id}; a second person reviews it")
+    else:
+        same = [e for e in reviewers if _same(e.get("name", ""), name)]
+        if same:
+            raise RunError(f"the preparer must differ from the reviewer: {same[0].get('name')} reviewed run {run_id}")
+    entry = {"run_id": run_id, "period": manifest["period"], "role": role, "name": name, "note": note,
+             "at": utc_now(), "manifest_sha256": sha256_path(run_dir / MANIFEST)}
+    _append(run_dir.parent, entry)
+    return entry
+
+
+def _append(period_dir: Path, entry: dict) -> None:
+    path = log_path(period_dir)
+    with open(period_dir / LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            lines = _lines(period_dir)
+            entry["prev_sha256"] = _line_hash(lines[-1]) if lines else None
+            line = json.dumps(entry, sort_keys=False, ensure_ascii=False)
+            if path.exists():
+                os.chmod(path, path.stat().st_mode | stat.S_IWUSR)
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def signoff_lines(run_dir: Path) -> list[str]:
+    """What ``close status`` prints: this run's sign-offs (VOID marked) and the period's others."""
+    run_dir = Path(run_dir)
+    own = signoffs_for(run_dir)
+    lines = [f"sign-offs (run {run_dir.name}):"]
+    for role in ROLES:
+        entries = [e for e in own if e.get("role") == role]
+        if not entries:
+            lines.append(f"  {role:<9} not signed")
+        for e in entries:
+            mark = "  VOID: the manifest changed after signing" if e["void"] else ""
+            note = f"  note: {e['note']}" if e.get("note") else ""
+            lines.append(f"  {role:<9} {e.get('name')}  at {e.get('at')}{note}{mark}")
+    others = [e for e in read_log(run_dir.parent) if e.get("run_id") != run_dir.name]
+    if others:
+        lines.append("sign-offs of other runs of the period (each run needs its own):")
+        for e in others:
+            lines.append(f"  {e.get('run_id')}  {e.get('role'):<9} {e.get('name')}  at {e.get('at')}")
+    for problem in chain_problems(run_dir.parent):
+        lines.append(f"  LOG EDITED: {problem}")
+    return lines
