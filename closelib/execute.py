@@ -101,6 +101,12 @@ def child_main(job: dict) -> None:
         os.setpgrp()
     except OSError:
         pass
+    # The kernel's own chatter (transport warnings, shutdown notices) goes to the run's log,
+    # not the user's terminal: the kernel inherits these file descriptors.
+    log = Path(job["status_file"]).with_suffix(".log")
+    with open(log, "ab") as handle:
+        os.dup2(handle.fileno(), 1)
+        os.dup2(handle.fileno(), 2)
     result = execute_notebook(job)
     _write_json_atomic(Path(job["status_file"]), result)
     sys.stdout.flush()

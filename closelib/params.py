@@ -296,6 +296,7 @@ SCHEMA = Record({
         "small_balance_min_days": Int(0),
         "approval_matrix": _APPROVAL,
         "preparer_role": Str(),
+        "plan_kept_days": Int(1, 3650),
     }),
     "credit_review": Record({
         "cycle_months": MapOf(Int(1, 120)),
