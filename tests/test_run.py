@@ -219,3 +219,15 @@ def test_records_conflict_between_notebooks_is_a_failed_check(tmp_path):
     _, _, conflicts = read_records(tmp_path)
     assert conflicts and "x.y" in conflicts[0]
     assert json.loads((tmp_path / "records" / "a.jsonl").read_text().splitlines()[0])["value"] == "1.00"
+
+
+def test_cross_notebook_ties_are_checked_per_entity_and_total():
+    from closelib.ties import cross_tie_checks
+
+    figures = {"tb.US01.subledger_ar": "100.00", "reserve.US01.aging_total": "100.00",
+               "tb.SG01.subledger_ar": "50.00", "reserve.SG01.aging_total": "49.99",
+               "tb.subledger_ar": "150.00"}  # no plain reserve figure: no plain tie
+    checks = cross_tie_checks(figures)
+    assert set(checks) == {"run.tie.reserve_vs_tb.US01", "run.tie.reserve_vs_tb.SG01"}
+    assert checks["run.tie.reserve_vs_tb.US01"]["passed"] and not checks["run.tie.reserve_vs_tb.SG01"]["passed"]
+    assert "difference -0.01" in checks["run.tie.reserve_vs_tb.SG01"]["detail"]
