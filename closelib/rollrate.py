@@ -41,12 +41,14 @@ def _bin(month_ends: np.ndarray, dates: pd.Series) -> np.ndarray:
     return np.searchsorted(month_ends, dates.to_numpy(dtype="datetime64[ns]"), side="left")
 
 
-def build_history(book: Book, period: str, months: int, pools: pd.Series | None = None) -> History:
-    """Open amounts of every INV/DM at the ``months + 1`` month ends ending with ``period``."""
+def build_history(book: Book, period: str, months: int, pools: pd.Series | None = None,
+                  doc_types: tuple[str, ...] = ("INV", "DM")) -> History:
+    """Open amounts of every INV/DM (or ``doc_types``) at the ``months + 1`` month ends ending
+    with ``period``. A CM's open amount rises (towards zero) as it is applied."""
     ends = pd.DatetimeIndex([period_end(p) for p in periods_back(period, months + 1)])
     end_values = ends.to_numpy(dtype="datetime64[ns]")
     docs = book.documents
-    docs = docs[docs["doc_type"].isin(["INV", "DM"]) & (docs["document_date"] <= ends[-1])].reset_index(drop=True)
+    docs = docs[docs["doc_type"].isin(list(doc_types)) & (docs["document_date"] <= ends[-1])].reset_index(drop=True)
     n, m = len(docs), len(ends)
     position = pd.Series(np.arange(n), index=docs["document_id"])
     delta = np.zeros((n, m + 1), dtype="int64")  # column m collects events after the window
@@ -55,6 +57,11 @@ def build_history(book: Book, period: str, months: int, pools: pd.Series | None 
     apps = apps[apps["target_id"].isin(position.index)]
     np.add.at(delta, (position[apps["target_id"]].to_numpy(), _bin(end_values, apps["applied_date"])),
               -apps["amount"].to_numpy(dtype="int64"))
+    if "CM" in doc_types:
+        out = book.applications
+        out = out[out["source_id"].isin(position.index)]
+        np.add.at(delta, (position[out["source_id"]].to_numpy(), _bin(end_values, out["applied_date"])),
+                  out["amount"].to_numpy(dtype="int64"))
     adj = book.adjustments
     adj = adj[adj["document_id"].isin(position.index)]
     adj_rows = position[adj["document_id"]].to_numpy()
