@@ -82,11 +82,12 @@ def _mapping_diff(old: dict, new: dict) -> dict:
     return {"changed": changed, "added": added, "removed": removed}
 
 
-def _display_frame(book, name: str) -> pd.DataFrame:
-    """The table with money columns as decimal text in their row's currency, dates as ISO text."""
+def _display_rows(book, name: str, idx: np.ndarray) -> pd.DataFrame:
+    """Rows ``idx`` (positions) of the table, money as decimal text in the row's currency,
+    dates as ISO text: only the rows a report shows are formatted, never the whole table."""
     from closelib.rules import resolve_currencies
 
-    frame = book.tables[name]
+    frame = book.tables[name].iloc[idx]
     table = TABLES[name]
     shown = frame.copy()
     resolved = None
@@ -165,32 +166,31 @@ def diff_table(book_a, book_b, name: str) -> dict:
         any_change |= flag
     changed = both[any_change]
     changed_flags = {c: f[any_change] for c, f in flags.items()}
-    shown_a, shown_b = _display_frame(book_a, name), _display_frame(book_b, name)
     return {
         "table": name, "key": list(table.key), "keyed": keyed,
         "rows_a": int(len(a)), "rows_b": int(len(b)),
         "columns_added": columns_added, "columns_removed": columns_removed,
-        "_added": (shown_b, added_idx), "_removed": (shown_a, removed_idx),
-        "_changed": (shown_a, shown_b, changed["_ia"].astype("int64").to_numpy(),
+        "_added": (book_b, name, added_idx), "_removed": (book_a, name, removed_idx),
+        "_changed": (book_a, book_b, name, changed["_ia"].astype("int64").to_numpy(),
                      changed["_ib"].astype("int64").to_numpy(), changed_flags, values),
         "added_count": int(len(added_idx)), "removed_count": int(len(removed_idx)),
         "changed_count": int(len(changed)),
     }
 
 
-def _rows(shown: pd.DataFrame, idx: np.ndarray, limit: int | None) -> list[dict]:
-    picked = shown.iloc[idx[:limit] if limit is not None else idx]
+def _rows(book, name: str, idx: np.ndarray, limit: int | None) -> list[dict]:
+    picked = _display_rows(book, name, idx[:limit] if limit is not None else idx)
     return [{k: _plain(v) for k, v in row.items()} for row in picked.to_dict("records")]
 
 
 def _changed_rows(detail: dict, limit: int | None) -> list[dict]:
-    shown_a, shown_b, ia, ib, flags, values = detail["_changed"]
+    book_a, book_b, name, ia, ib, flags, values = detail["_changed"]
     key = detail["key"] or []
     if limit is not None:
         ia, ib = ia[:limit], ib[:limit]
         flags = {c: f[:limit] for c, f in flags.items()}
-    rows_a = shown_a.iloc[ia].to_dict("records")
-    rows_b = shown_b.iloc[ib].to_dict("records")
+    rows_a = _display_rows(book_a, name, ia).to_dict("records")
+    rows_b = _display_rows(book_b, name, ib).to_dict("records")
     out = []
     for i, (ra, rb) in enumerate(zip(rows_a, rows_b)):  # only the changed rows shown, never the table
         columns = {c: {"old": _plain(ra[c]), "new": _plain(rb[c])} for c in values if flags[c][i]}

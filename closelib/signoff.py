@@ -187,8 +187,14 @@ def signoff_lines(run_dir: Path) -> list[str]:
     others = [e for e in read_log(run_dir.parent) if e.get("run_id") != run_dir.name]
     if others:
         lines.append("sign-offs of other runs of the period (each run needs its own):")
+        current: dict[str, str | None] = {}
         for e in others:
-            lines.append(f"  {e.get('run_id')}  {e.get('role'):<9} {e.get('name')}  at {e.get('at')}")
+            run_id = str(e.get("run_id"))
+            if run_id not in current:
+                manifest = run_dir.parent / run_id / MANIFEST
+                current[run_id] = sha256_path(manifest) if manifest.is_file() else None
+            mark = "  VOID" if e.get("manifest_sha256") != current[run_id] else ""
+            lines.append(f"  {run_id}  {e.get('role'):<9} {e.get('name')}  at {e.get('at')}{mark}")
     for problem in chain_problems(run_dir.parent):
         lines.append(f"  LOG EDITED: {problem}")
     return lines
