@@ -59,6 +59,13 @@ def markdown(text: str) -> None:
     _display(Markdown(text))
 
 
+def _plain_number(value: float) -> str:
+    if pd.isna(value):
+        return ""
+    text = f"{value:,.4f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
 def fmt_money(minor: int, currency: str) -> str:
     """``1234550, "USD"`` -> ``"12,345.50"`` (display only; figures keep plain strings)."""
     digits = money.minor_digits(currency)
@@ -162,6 +169,11 @@ class Context:
                 shown[column] = [fmt_money(v, currency) if pd.notna(v) else "" for v in shown[column]]
         for column in rates or []:
             shown[column] = [f"{v:.2%}" if pd.notna(v) else "" for v in shown[column]]
+        for column in shown.columns:
+            if pd.api.types.is_datetime64_any_dtype(shown[column]):  # dates as dates, not midnight stamps
+                shown[column] = shown[column].dt.strftime("%Y-%m-%d").fillna("")
+            elif pd.api.types.is_float_dtype(shown[column]):  # days and ratios: no trailing zeros
+                shown[column] = [_plain_number(v) for v in shown[column]]
         styler = shown.style
         if not index:
             styler = styler.hide(axis="index")
