@@ -16,7 +16,7 @@ import pandas as pd
 
 from closelib.asof import age, open_items, period_end
 from closelib.book import Book
-from closelib.writeoff import broken_promises, open_dispute_holds
+from closelib.writeoff import _text, broken_promises, open_dispute_holds
 
 
 def document_stages(book: Book, period: str, params: dict) -> pd.DataFrame:
@@ -42,10 +42,10 @@ def document_stages(book: Book, period: str, params: dict) -> pd.DataFrame:
     last_done = pd.concat([doc_done, acct_done], axis=1).max(axis=1)
     items["done"] = last_done.notna() & (last_done >= items["reached_on"])
     by_doc, by_cust = open_dispute_holds(book, day)
-    items["held_by_dispute"] = items["document_id"].map(by_doc).fillna("").astype(str)
+    items["held_by_dispute"] = _text(items["document_id"].map(by_doc))
     last = acts.sort_values(["activity_date", "activity_id"]).groupby("document_id").last()
-    items["last_action"] = items["document_id"].map(last["type"]).fillna("").astype(str)
-    items["last_action_date"] = items["document_id"].map(last["activity_date"])
+    items["last_action"] = _text(items["document_id"].map(last["type"]))
+    items["last_action_date"] = pd.to_datetime(items["document_id"].map(last["activity_date"].to_dict()))
     cust = book.customers.set_index("customer_id")
     items["name"] = items["customer_id"].map(cust["name"])
     items["status"] = items["customer_id"].map(cust["status"])
