@@ -177,10 +177,10 @@ def test_reperform_the_real_notebook_after_the_source_is_deleted(mini_source, tm
     assert verify_run(new_dir) == []
 
 
-def test_reperform_reports_a_difference(nbs, mini_source, tmp_path):
+def test_reperform_reports_a_difference(restated):
     from closelib.reperform import compare_runs
 
-    original = run_tiny(nbs, mini_source, tmp_path / "out").manifest
+    original = read_manifest(restated["a"])
     changed = json.loads(json.dumps(original))
     changed["figures"]["test.total"] = "1725.76"
     changed["checks"]["test.total_as_booked"]["passed"] = False
@@ -290,6 +290,8 @@ def test_signoff_rules(restated, capsys):
     assert cli.main(["status", PERIOD, "--outputs", outputs]) == 0
     status = capsys.readouterr().out
     assert f"restates {a.name}" in status and "reviewer  not signed" in status and "Bo" in status
+    page = (a.parent / "index.html").read_text()  # the binder was rewritten after each sign-off
+    assert "Bo" in page and "agreed to GL" in page and "difference booked in November" in page
 
 
 def test_binder_lists_runs_links_and_signoffs_offline(restated):
