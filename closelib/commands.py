@@ -173,6 +173,19 @@ def cmd_signoff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_investigate(args: argparse.Namespace) -> int:
+    from closelib.investigate import run_investigation
+
+    result = run_investigation(args.customer, args.document, args.case, source=args.source, outputs=args.outputs,
+                               progress=_print)
+    _print(f"status: {result.manifest['status']}")
+    html = next((e["html"] for e in result.manifest["notebooks"].values() if e.get("html")), None)
+    if html:
+        _print(f"open: {result.run_dir / html}")
+    _print(str(result.run_dir))
+    return 0 if result.succeeded else 1
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help="run the close for a period")
     run.add_argument("period", help="YYYY-MM")
@@ -194,6 +207,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.add_argument("--outputs")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=cmd_show)
+
+    investigate = sub.add_parser("investigate", help="the ad-hoc dispute investigation notebook, into outputs/adhoc/")
+    investigate.add_argument("--customer", help="customer id")
+    investigate.add_argument("--document", help="document id (its customer is implied)")
+    investigate.add_argument("--case", help="dispute case id (its customer and document are implied)")
+    investigate.add_argument("--source", help="source folder (default: parameters' source)")
+    investigate.add_argument("--outputs", help="outputs folder (default ./outputs)")
+    investigate.set_defaults(func=cmd_investigate)
 
     status = sub.add_parser("status", help="the period's runs, checklist and sign-offs")
     status.add_argument("period")

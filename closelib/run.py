@@ -109,27 +109,33 @@ def execute_run(period: str, *, source: str | Path | None = None, params_file: s
                 overrides: tuple[str, ...] | list[str] = (), outputs: str | Path | None = None,
                 parameters: dict | None = None, notebooks_dir: Path | None = None,
                 restates: str | None = None, reason: str | None = None, reperforms: str | None = None,
-                progress: Callable[[str], None] | None = None) -> RunResult:
+                progress: Callable[[str], None] | None = None,
+                notebooks: list[tuple[str, Path]] | None = None, run_folder: tuple[str, Path] | None = None,
+                subject: dict[str, str] | None = None) -> RunResult:
     """Run the close for ``period``; always returns the run (failed or not) once a folder exists.
 
     ``parameters`` (already merged) replaces the parameter files: re-performance uses the
     parameters a run recorded. Errors before a folder exists (a malformed period) raise.
+    An ad-hoc run (``close investigate``) passes its own ``notebooks``, an already created
+    ``run_folder`` (id, path) and a ``subject`` given to each notebook as extra parameters.
     """
     from closelib.params import check_parameters, load_parameters
 
     say = progress or (lambda line: None)
     _check_period(period)
     outputs = Path(outputs).resolve() if outputs else default_outputs()
-    notebooks = period_notebooks(notebooks_dir)
+    notebooks = notebooks if notebooks is not None else period_notebooks(notebooks_dir)
     if not notebooks:
         raise RunError(f"no period notebooks (NN_name.ipynb) in {notebooks_dir or NOTEBOOKS_DIR}")
-    run_id, run_dir = new_run_dir(outputs, period)
+    run_id, run_dir = run_folder if run_folder is not None else new_run_dir(outputs, period)
     manifest: dict = {
         "period": period, "run_id": run_id, "status": "running", "started_at": utc_now(), "finished_at": None,
         "restates": restates, "reason": reason, "reperforms": reperforms, "error": None, "source": None,
         "parameters": None, "inputs": {}, "code": code_info(), "notebooks": {}, "figures": {}, "checks": {},
         "outputs": {},
     }
+    if subject:
+        manifest["subject"] = subject
     write_json_atomic(run_dir / MANIFEST, manifest)
     messages: list[str] = []
     try:
@@ -155,7 +161,7 @@ def execute_run(period: str, *, source: str | Path | None = None, params_file: s
         "code": manifest["code"], "book_cache": str(cache), "source_original": str(source_path),
     })
     del book
-    jobs = [_job(name, path, run_dir, period, run_id, params) for name, path in notebooks]
+    jobs = [_job(name, path, run_dir, period, run_id, params, subject) for name, path in notebooks]
     manifest["notebooks"] = _execute_jobs(jobs, params, say, messages)
     return _finish(run_dir, manifest, messages, say)
 
@@ -172,7 +178,8 @@ def _store_and_validate(source: Path, outputs: Path, run_dir: Path, manifest: di
     return book
 
 
-def _job(name: str, path: Path, run_dir: Path, period: str, run_id: str, params: dict) -> dict:
+def _job(name: str, path: Path, run_dir: Path, period: str, run_id: str, params: dict,
+         subject: dict[str, str] | None = None) -> dict:
     timeout = int(params["run"]["timeout_seconds"])
     logs = run_dir / "logs"
     logs.mkdir(exist_ok=True)
@@ -183,7 +190,7 @@ def _job(name: str, path: Path, run_dir: Path, period: str, run_id: str, params:
         # JSON-safe strings only: closelib parses them, papermill's type guessing never runs.
         "parameters": {"notebook": name, "period": period, "source": str(run_dir / "inputs"),
                        "run_dir": str(run_dir), "run_id": run_id,
-                       "params_json": json.dumps(params, sort_keys=True)},
+                       "params_json": json.dumps(params, sort_keys=True), **(subject or {})},
     }
 
 
@@ -269,7 +276,8 @@ def _finish(run_dir: Path, manifest: dict, messages: list[str], say: Callable[[s
     make_read_only(run_dir)
     try:  # the period binder (index.html) is a convenience: it never fails a run
         from closelib.binder import write_period_index
-        write_period_index(run_dir.parent.parent, manifest["period"])
+        if "subject" not in manifest:  # ad-hoc investigations are not period runs
+            write_period_index(run_dir.parent.parent, manifest["period"])
     except Exception as exc:  # noqa: BLE001
         messages.append(f"period binder not updated: {exc}")
     return RunResult(run_dir, manifest, messages)
