@@ -301,12 +301,19 @@ SCHEMA = Record({
     "credit_review": Record({
         "cycle_months": MapOf(Int(1, 120)),
         "max_memos": Int(0, 10000),
+        "statuses": ListOf(Enum("active", "on_hold", "suspended", "closed", "bankrupt", "in_collections")),
         "triggers": Record({"utilisation_above": Rate(0.0, 10.0), "days_beyond_terms_increase": Int(0),
                             "broken_promises": Int(0), "exposure_jump": Rate(0.0, 100.0)}),
+        "windows": Record({"behaviour_months": Int(1, 120), "recent_months": Int(1, 60), "prior_months": Int(1, 60),
+                           "promise_months": Int(1, 60), "jump_months": Int(1, 60), "billing_months": Int(1, 60),
+                           "suspension_months": Int(1, 60)},
+                          optional=("behaviour_months", "recent_months", "prior_months", "promise_months",
+                                    "jump_months", "billing_months", "suspension_months")),
         "limit_policy": Record({"months_of_billing": Int(0, 60), "round_to": Money(), "max_increase": Rate(0.0, 100.0),
-                                "rating_factor": MapOf(Rate(0.0, 10.0))}),
+                                "rating_factor": MapOf(Rate(0.0, 10.0)), "hold_within": Rate(0.0, 1.0)},
+                               optional=("hold_within",)),
         "approval_matrix": _APPROVAL,
-    }),
+    }, optional=("statuses", "windows")),
     "collections": Record({
         "timeline": ListOf(Record({"days": Int(-365, 3650), "action": Enum(
             "reminder", "call", "suspension_warning", "suspension", "agency_referral", "legal")})),
