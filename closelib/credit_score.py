@@ -175,7 +175,8 @@ def score(values: dict, has_financials: bool, status: str = "active") -> tuple[p
     """(calculation log, score, proposed rating) from factor values (``None`` = no data).
 
     ``values`` holds a value per behaviour factor and, with financials, per financial factor.
-    Contributions are rounded to 0.01 and the score is their sum, so the log adds up."""
+    Contributions are points x weight in hundredths (largest remainders take the odd
+    hundredths) and the score is their sum, so the log adds up exactly."""
     factors = [f for f in WEIGHTS if has_financials or f not in FINANCIAL_FACTORS]
     total_weight = sum(WEIGHTS[f] for f in factors)
     rows = []
@@ -186,11 +187,13 @@ def score(values: dict, has_financials: bool, status: str = "active") -> tuple[p
         else:
             p = points(f, value)
         weight = WEIGHTS[f] / total_weight
-        rows.append({"factor": f, "value": value, "points": p, "weight": round(weight, 4),
-                     "contribution": round(p * weight, 2),
+        rows.append({"factor": f, "value": value, "points": p, "weight": round(weight, 4), "exact": p * weight,
                      "note": "no data: neutral points" if value is None else ""})
+    cents = _apportion([r.pop("exact") * 100 for r in rows])
+    for row, c in zip(rows, cents):
+        row["contribution"] = c / 100
     log = pd.DataFrame(rows, columns=["factor", "value", "points", "weight", "contribution", "note"])
-    total = round(float(sum(log["contribution"])), 2)
+    total = sum(cents) / 100
     rating = rating_for(total)
     floor = STATUS_OVERRIDES.get(status)
     if floor is not None and rating < floor:
@@ -198,6 +201,19 @@ def score(values: dict, has_financials: bool, status: str = "active") -> tuple[p
                              "contribution": 0.0, "note": f"rating set to {floor} (score alone gives {rating})"}
         rating = floor
     return log, total, rating
+
+
+def _apportion(exact: list[float]) -> list[int]:
+    """Whole cents per line summing to the rounded total (largest remainders get the odd cents),
+    so the log adds up exactly to the score."""
+    import math
+
+    target = round(sum(exact) + 1e-9)
+    floors = [math.floor(v + 1e-9) for v in exact]
+    order = sorted(range(len(exact)), key=lambda i: exact[i] - floors[i], reverse=True)
+    for i in order[:max(0, target - sum(floors))]:
+        floors[i] += 1
+    return floors
 
 
 def rating_for(total: float) -> int:
