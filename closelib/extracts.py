@@ -112,9 +112,9 @@ def _arrow_column_text(column: pa.ChunkedArray) -> pd.Series:
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         text = column
     elif pa.types.is_timestamp(kind):
-        text = pc.strftime(column, format="%Y-%m-%d")
+        text = _distinct_strftime(column, lambda c: pc.strftime(c, format="%Y-%m-%d"))
     elif pa.types.is_date(kind):
-        text = pc.strftime(pc.cast(column, pa.timestamp("s")), format="%Y-%m-%d")
+        text = _distinct_strftime(column, lambda c: pc.strftime(pc.cast(c, pa.timestamp("s")), format="%Y-%m-%d"))
     elif pa.types.is_floating(kind):
         # Shortest round-trip repr, the digits a person typed; whole numbers without ".0".
         values = column.to_pandas()
@@ -122,7 +122,17 @@ def _arrow_column_text(column: pa.ChunkedArray) -> pd.Series:
     else:
         text = pc.cast(column, pa.string())
     text = pc.fill_null(text, "")
-    return pd.Series(text.to_numpy(zero_copy_only=False) if hasattr(text, "to_numpy") else text, dtype=object)
+    if isinstance(text, pa.ChunkedArray) and text.num_chunks > 1:
+        text = text.combine_chunks()
+    # Arrow-backed text (pandas' "str" dtype): no per-cell Python objects for a million rows.
+    return pd.Series(text, dtype="str")
+
+
+def _distinct_strftime(column: pa.ChunkedArray, format_) -> pa.Array:
+    """Format each distinct date once (a book has a few thousand dates, not a million)."""
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    encoded = pc.dictionary_encode(column)
+    return pc.take(format_(encoded.dictionary), encoded.indices)
 
 
 def _float_text(value: float) -> str:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from closelib import money
-from closelib.validate import Collector, parse_currency
+from closelib.validate import Collector, _text, arrow_text, isin, lookup, parse_currency
 
 
 def _ok(out: Collector, file: str, frame: pd.DataFrame, *columns: str) -> np.ndarray:
@@ -26,29 +28,34 @@ def _shown(out: Collector, file: str, frame: pd.DataFrame, column: str) -> pd.Se
     return out.written(file, column, frame[column].astype(str))
 
 
+def keyed(frame: pd.DataFrame, key: str, column: str) -> pd.Series:
+    """``frame[column]`` indexed by ``frame[key]`` without copying the frame (duplicates kept:
+    :func:`closelib.validate.lookup` takes the first, as ``drop_duplicates`` would)."""
+    return pd.Series(frame[column].array, index=pd.Index(frame[key].array, name=key), name=column)
+
+
 def resolve_currencies(table: str, raw: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> dict[str, pd.Series]:
     """Per-row currency for money columns whose currency lives in another table."""
-    def lookup(ids: pd.Series, mapping: pd.Series) -> pd.Series:
-        return ids.astype(str).str.strip().map(mapping)
+    def find(ids: pd.Series, mapping: pd.Series) -> pd.Series:
+        return lookup(_text(ids), mapping)
 
-    doc_ccy = frames["documents"].set_index("document_id")["currency"] if "documents" in frames else pd.Series(dtype=object)
-    doc_ccy = doc_ccy[~doc_ccy.index.duplicated()]
+    if table not in ("applications", "adjustments", "activities", "gl_journal"):
+        return {}
+    doc_ccy = keyed(frames["documents"], "document_id", "currency") if "documents" in frames else pd.Series(dtype=object)
     if table == "applications":
-        rc = frames["receipts"].set_index("receipt_id")["currency"] if "receipts" in frames else pd.Series(dtype=object)
-        both = pd.concat([rc[~rc.index.duplicated()], doc_ccy])
-        both = both[~both.index.duplicated()]
-        return {"amount": lookup(raw["source_id"], both)}
+        rc = keyed(frames["receipts"], "receipt_id", "currency") if "receipts" in frames else pd.Series(dtype=object)
+        both = pd.concat([rc, doc_ccy])  # a receipt id wins over a document id (first wins)
+        return {"amount": find(raw["source_id"], both)}
     if table == "adjustments":
-        return {"amount": lookup(raw["document_id"], doc_ccy)}
+        return {"amount": find(raw["document_id"], doc_ccy)}
     if table == "activities":
-        cust = frames["customers"].set_index("customer_id")["credit_currency"] if "customers" in frames else pd.Series(dtype=object)
-        cust = cust[~cust.index.duplicated()]
-        by_doc = lookup(raw["document_id"], doc_ccy)
-        by_customer = lookup(raw["customer_id"], cust)
+        cust = keyed(frames["customers"], "customer_id", "credit_currency") if "customers" in frames else pd.Series(dtype=object)
+        by_doc = find(raw["document_id"], doc_ccy)
+        by_customer = find(raw["customer_id"], cust)
         return {"promised_amount": by_doc.astype(object).where(by_doc.notna(), by_customer.astype(object))}
     if table == "gl_journal":
         ccy = entity_currencies(frames)
-        column = lookup(raw["entity"], ccy)
+        column = find(raw["entity"], ccy)
         return {"debit": column, "credit": column}
     return {}
 
@@ -99,7 +106,7 @@ def check_all(frames: dict[str, pd.DataFrame], files: dict[str, str], out: Colle
 def _foreign(frame: pd.DataFrame, column: str, valid: pd.Series, file: str, what: str, out: Collector,
              optional: bool = False) -> None:
     values = frame[column]
-    bad = ~values.isin(valid) & _ok(out, file, frame, column)
+    bad = ~isin(values, valid) & _ok(out, file, frame, column)
     if optional:
         bad &= values != ""
     out.rows(file, bad, column, "foreign_key", f"no {what} with this id", values)
@@ -159,6 +166,12 @@ def _entities(frames: dict[str, pd.DataFrame], files: dict[str, str], out: Colle
 
 
 def _applications(frames: dict[str, pd.DataFrame], files: dict[str, str], out: Collector) -> None:
+    """Applications against receipts, CMs and targets.
+
+    Positional: each application's source is found once in [receipts; CMs] (a receipt id
+    wins, the first row of a repeated id wins) and its target once in the INV/DM, and every
+    rule reads the arrays taken at those positions; no per-rule hash lookups of text.
+    """
     file = files["applications"]
     app = frames["applications"]
     # Documents and receipts whose amount and currency parsed: only those are compared
@@ -166,82 +179,169 @@ def _applications(frames: dict[str, pd.DataFrame], files: dict[str, str], out: C
     docs = frames["documents"].assign(
         _sound=_ok(out, files["documents"], frames["documents"], "amount", "currency", "doc_type"))
     rec = frames["receipts"].assign(_sound=_ok(out, files["receipts"], frames["receipts"], "amount", "currency"))
-    docs = docs.drop_duplicates("document_id").set_index("document_id")
-    rec = rec.drop_duplicates("receipt_id").set_index("receipt_id")
-    cms = docs[docs["doc_type"] == "CM"]
-    targets = docs[docs["doc_type"].isin(["INV", "DM"])]
-    src_is_receipt = app["source_id"].isin(rec.index)
-    src_is_cm = app["source_id"].isin(cms.index)
-    src_ok = src_is_receipt | src_is_cm
+    docs = _first(docs, "document_id")
+    rec = _first(rec, "receipt_id")
+    cms = docs[(docs["doc_type"] == "CM").to_numpy()]
+    targets = docs[isin(docs["doc_type"], ["INV", "DM"])]
+    n_rec = len(rec)
+    src_ids = _chunk(pa.concat_arrays([_chunk(arrow_text(rec["receipt_id"])).cast(pa.string()),
+                                       _chunk(arrow_text(cms["document_id"])).cast(pa.string())]))
+    src_idx = _positions(app["source_id"], src_ids)
+    tgt_idx = _positions(app["target_id"], _chunk(arrow_text(targets["document_id"])))
+    src_ok = src_idx >= 0
+    tgt_ok = tgt_idx >= 0
     out.rows(file, ~src_ok & _ok(out, file, app, "source_id"), "source_id", "foreign_key",
              "source must be a receipt or a credit memo (CM)", app["source_id"])
-    tgt_ok = app["target_id"].isin(targets.index)
     out.rows(file, ~tgt_ok & _ok(out, file, app, "target_id"), "target_id", "foreign_key",
              "target must be an invoice (INV) or debit memo (DM)", app["target_id"])
-    amount_ok = pd.Series(_ok(out, file, app, "amount"), index=app.index)
-    sound = pd.concat([rec["_sound"], cms["_sound"]])
-    src_sound = app["source_id"].map(sound[~sound.index.duplicated()]).eq(True) & amount_ok
-    tgt_sound = app["target_id"].map(targets["_sound"]).eq(True) & amount_ok
+    amount_ok = _ok(out, file, app, "amount")
+
+    def of_source(receipt_column: str, cm_column: str) -> np.ndarray:
+        return np.concatenate([rec[receipt_column].to_numpy(), cms[cm_column].to_numpy()])
+
+    src_sound = _take(of_source("_sound", "_sound").astype(bool), src_idx, False) & amount_ok
+    tgt_sound = _take(targets["_sound"].to_numpy(dtype=bool), tgt_idx, False) & amount_ok
     out.rows(file, (app["amount"] <= 0) & _ok(out, file, app, "amount"), "amount", "sign",
              "applied amounts must be > 0", _shown(out, file, app, "amount"))
 
-    def of_source(receipt_column: str, cm_column: str) -> pd.Series:
-        # One lookup over receipts then CMs (a receipt id wins), whatever matches or not.
-        both = pd.concat([rec[receipt_column], cms[cm_column]])
-        return app["source_id"].map(both[~both.index.duplicated()])
-
-    src_ccy = of_source("currency", "currency")
-    src_ent = of_source("entity", "entity")
-    src_date = of_source("receipt_date", "document_date")
-    tgt_ccy = app["target_id"].map(targets["currency"])
+    src_ccy = _take_text(of_source("currency", "currency"), src_idx)
+    tgt_ccy = _take_text(targets["currency"].to_numpy(), tgt_idx)
     both = src_ok & tgt_ok
-    out.rows(file, both & src_sound & tgt_sound & (src_ccy != tgt_ccy), "target_id", "same_currency",
-             "source and target are in different currencies", src_ccy.fillna("").astype(str) + " -> " + tgt_ccy.fillna("").astype(str))
-    out.rows(file, both & (src_ent != app["target_id"].map(targets["entity"])), "target_id", "same_entity",
+    ccy_differs = both & (src_ccy != tgt_ccy)
+    mask = both & src_sound & tgt_sound & ccy_differs
+    out.rows(file, mask, "target_id", "same_currency",
+             "source and target are in different currencies",
+             _lazy(lambda: pd.Series(src_ccy, index=app.index).fillna("").astype(str) + " -> "
+                   + pd.Series(tgt_ccy, index=app.index).fillna("").astype(str)))
+    src_ent = _take_text(of_source("entity", "entity"), src_idx)
+    tgt_ent = _take_text(targets["entity"].to_numpy(), tgt_idx)
+    out.rows(file, both & (src_ent != tgt_ent), "target_id", "same_entity",
              "source and target belong to different entities", app["target_id"])
-    early = src_ok & (app["applied_date"] < src_date)
-    out.rows(file, early, "applied_date", "applied_before_source",
-             "applied before the receipt or credit memo is dated", app["applied_date"].dt.strftime("%Y-%m-%d"))
-    early_t = tgt_ok & (app["applied_date"] < app["target_id"].map(targets["document_date"]))
-    out.rows(file, early_t, "applied_date", "applied_before_target",
-             "applied before the target document is dated", app["applied_date"].dt.strftime("%Y-%m-%d"))
+    applied = app["applied_date"].to_numpy(dtype="datetime64[ns]")
+    day = _lazy(lambda: app["applied_date"].dt.strftime("%Y-%m-%d"))
+    src_date = _take(np.concatenate([rec["receipt_date"].to_numpy(dtype="datetime64[ns]"),
+                                     cms["document_date"].to_numpy(dtype="datetime64[ns]")]),
+                     src_idx, np.datetime64("NaT"))
+    out.rows(file, src_ok & (applied < src_date), "applied_date", "applied_before_source",
+             "applied before the receipt or credit memo is dated", day)
+    tgt_date = _take(targets["document_date"].to_numpy(dtype="datetime64[ns]"), tgt_idx, np.datetime64("NaT"))
+    out.rows(file, tgt_ok & (applied < tgt_date), "applied_date", "applied_before_target",
+             "applied before the target document is dated", day)
 
     # Over-application: flag the row where the running total (in file order) first passes
     # the source's or target's amount.
-    cap = pd.concat([rec["amount"], -cms["amount"]])
-    src_cap = app["source_id"].map(cap[~cap.index.duplicated()])
-    comparable = tgt_ok & src_sound & tgt_sound & (src_ccy == tgt_ccy)  # amount is in the target's currency
-    _over(app, "source_id", src_cap, src_ccy, src_ok & src_sound, file, "over_applied_source",
+    amounts = app["amount"].to_numpy(dtype="int64")
+    src_cap = _take(np.concatenate([rec["amount"].to_numpy(dtype="int64"), -cms["amount"].to_numpy(dtype="int64")]),
+                    src_idx, 0)
+    tgt_cap = _take(targets["amount"].to_numpy(dtype="int64"), tgt_idx, 0)
+    comparable = tgt_ok & src_sound & tgt_sound & ~ccy_differs  # amount is in the target's currency
+    _over(app, "source_id", src_idx, amounts, src_cap, src_ccy, src_ok & src_sound, file, "over_applied_source",
           "source applied beyond its amount", out)
-    _over(app, "target_id", app["target_id"].map(targets["amount"]), tgt_ccy, comparable, file,
+    _over(app, "target_id", tgt_idx, amounts, tgt_cap, tgt_ccy, comparable, file,
           "over_applied_target", "target applied beyond its amount", out)
     adjustments = frames.get("adjustments")
     if adjustments is not None:
-        adj = adjustments.groupby("document_id")["amount"].sum()
-        applied = app[comparable].groupby("target_id")["amount"].sum()
-        targets = targets[targets["_sound"]]
-        final = targets["amount"].sub(applied, fill_value=0).add(adj.reindex(targets.index).fillna(0))
-        negative = final[final < 0]
-        for doc_id, value in negative.items():
+        applied_to = _int_bincount(tgt_idx[comparable], amounts[comparable], len(targets))
+        adj_idx = _positions(adjustments["document_id"], _chunk(arrow_text(targets["document_id"])))
+        hit = adj_idx >= 0
+        adjusted = _int_bincount(adj_idx[hit], adjustments["amount"].fillna(0).to_numpy(dtype="int64")[hit],
+                                 len(targets))
+        final = targets["amount"].to_numpy(dtype="int64") - applied_to + adjusted
+        sound = targets["_sound"].to_numpy(dtype=bool)
+        rows = np.flatnonzero(sound & (final < 0))
+        ids = targets["document_id"].to_numpy(dtype=object)[rows]
+        currency = targets["currency"].to_numpy(dtype=object)[rows]
+        # By document id, as the index-aligned sums gave them.
+        for i in sorted(range(len(rows)), key=lambda k: ids[k]):
             out.add(file, None, "target_id", "over_cleared",
-                    f"applications and adjustments clear document {doc_id} beyond its amount "
-                    f"(open would be {_format(int(value), targets.at[doc_id, 'currency'])})", doc_id)
+                    f"applications and adjustments clear document {ids[i]} beyond its amount "
+                    f"(open would be {_format(int(final[rows[i]]), currency[i])})", ids[i])
+
+
+def _positions(keys: pd.Series, table) -> np.ndarray:
+    """Position of each key's first occurrence in ``table`` (an Arrow string array); -1 if absent."""
+    where = pc.index_in(arrow_text(keys), value_set=table)
+    return np.asarray(pc.fill_null(where, -1), dtype="int64")
+
+
+def _take(values: np.ndarray, index: np.ndarray, missing) -> np.ndarray:
+    """``values[index]``, ``missing`` where index is -1."""
+    if len(values) == 0:
+        return np.full(len(index), missing, dtype=values.dtype)
+    taken = values[np.maximum(index, 0)]
+    return np.where(index >= 0, taken, np.asarray(missing, dtype=values.dtype))
+
+
+def _take_text(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Text at ``index`` as an object array (None where index is -1)."""
+    values = np.asarray(values, dtype=object)
+    if len(values) == 0:
+        return np.full(len(index), None, dtype=object)
+    taken = values[np.maximum(index, 0)]
+    taken[index < 0] = None
+    return taken
+
+
+class _lazy:  # noqa: N801 (used like a function)
+    """Values for problem messages, computed only if some row breaks the rule."""
+
+    def __init__(self, make) -> None:
+        self.make = make
+        self.value = None
+
+    def __call__(self) -> pd.Series:
+        if self.value is None:
+            self.value = self.make()
+        return self.value
+
+
+def _sum_by(ids: pd.Series, keys: pd.Series, amounts: np.ndarray) -> np.ndarray:
+    """Per id (in ``ids`` order): the sum of ``amounts`` whose key is that id (int64)."""
+    where = pc.index_in(arrow_text(keys), value_set=_chunk(arrow_text(ids)))
+    where = np.asarray(pc.fill_null(where, -1), dtype="int64")
+    hit = where >= 0
+    return _int_bincount(where[hit], np.asarray(amounts)[hit], len(ids))
+
+
+def _int_bincount(index: np.ndarray, values: np.ndarray, length: int) -> np.ndarray:
+    total = np.zeros(length, dtype="int64")
+    np.add.at(total, index, values.astype("int64"))
+    return total
+
+
+def _chunk(array):
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _first(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+    """``frame.drop_duplicates(key)``, without the copy when the key is already unique."""
+    dup = frame[key].duplicated()
+    return frame[~dup] if dup.any() else frame
 
 
 def _format(minor: int, currency: str) -> str:
     return money.format_minor(minor, currency if money.is_currency(str(currency)) else "KWD")
 
 
-def _over(app: pd.DataFrame, column: str, cap: pd.Series, currency: pd.Series, valid: pd.Series, file: str,
-          rule: str, message: str, out: Collector) -> None:
-    running = app["amount"].where(valid, 0).groupby(app[column]).cumsum()
-    over = valid & (running > cap)
-    first_over = over & (over.groupby(app[column]).cumsum() == 1)
-    if not first_over.any():
+def _over(app: pd.DataFrame, column: str, group: np.ndarray, amounts: np.ndarray, cap: np.ndarray,
+          currency: np.ndarray, valid: np.ndarray, file: str, rule: str, message: str, out: Collector) -> None:
+    """Running total per source (or target) in file order; flags the first row past the cap.
+
+    ``group`` is the source's (target's) position, the same for every row naming it; rows
+    not found are never ``valid`` and are left out."""
+    if not valid.any():
         return
-    ccy = parse_currency(currency, app.index)[first_over]
-    text = pd.Series("", index=app.index)
-    text[first_over] = (message + ": applied so far " + money.format_minor_array(running[first_over], ccy).to_numpy()
+    rows = np.flatnonzero(valid)
+    running = pd.Series(amounts[rows]).groupby(group[rows]).cumsum().to_numpy()
+    over = running > cap[rows]
+    if not over.any():
+        return
+    first = over & (pd.Series(over.astype("int64")).groupby(group[rows]).cumsum().to_numpy() == 1)
+    first_over = np.zeros(len(app), dtype=bool)
+    first_over[rows[first]] = True
+    ccy = parse_currency(pd.Series(currency[first_over], dtype=object), pd.RangeIndex(int(first_over.sum())))
+    text = pd.Series("", index=app.index, dtype=object)
+    text[first_over] = (message + ": applied so far " + money.format_minor_array(running[first], ccy).to_numpy()
                         + ", amount " + money.format_minor_array(cap[first_over].astype("int64"), ccy).to_numpy())
     out.rows(file, first_over, "amount", rule, text, app[column])
 

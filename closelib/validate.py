@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from closelib import money
 from closelib.extracts import ExtractReadError, Problem, find_table_files, read_text_frame
@@ -65,6 +67,10 @@ class Collector:
             key = (file, column)
             before = self._flagged.get(key)
             self._flagged[key] = flags.copy() if before is None or len(before) != len(flags) else before | flags
+        if callable(message):
+            message = message()
+        if callable(values):
+            values = values()
         shown = positions[:PROBLEMS_PER_RULE]
         texts = (message.to_numpy()[shown] if isinstance(message, pd.Series) else [message] * len(shown))
         vals = values.to_numpy()[shown] if values is not None else [None] * len(shown)
@@ -110,7 +116,7 @@ def parse_table(table: Table, raw: pd.DataFrame, file: str, out: Collector,
     ``currencies`` maps a money column to the per-row currency resolved across tables
     (for columns whose currency is not in the same row). Invalid cells become 0 / NaT.
     """
-    text = {c.name: raw[c.name].astype(object).fillna("").astype(str).str.strip() for c in table.columns}
+    text = {c.name: _text(raw[c.name]) for c in table.columns}
     out._written[file] = text
     parsed: dict[str, pd.Series] = {}
     for column in table.columns:
@@ -127,6 +133,98 @@ def parse_table(table: Table, raw: pd.DataFrame, file: str, out: Collector,
         frame[name] = raw[name]
     _check_key(table, frame, text, file, out)
     return frame
+
+
+def _text(column: pd.Series) -> pd.Series:
+    """Cells as stripped text (pandas' Arrow-backed "str" dtype), empty for missing."""
+    if column.dtype == "str":  # already text (the CSV and Parquet readers): no object round trip
+        return column.fillna("").str.strip()
+    return column.astype(object).fillna("").astype(str).str.strip()
+
+
+def arrow_text(values: pd.Series | pd.Index | np.ndarray | list) -> pa.ChunkedArray | pa.Array:
+    """The values as an Arrow string array (zero-copy for Arrow-backed text)."""
+    array = values.array if isinstance(values, (pd.Series, pd.Index)) else values
+    if hasattr(array, "__arrow_array__") and getattr(array, "dtype", None) == "str":
+        return array.__arrow_array__()
+    if isinstance(array, (pa.Array, pa.ChunkedArray)):
+        return array
+    return pa.array(np.asarray(array, dtype=object), type=pa.string(), from_pandas=True)
+
+
+def _is_text(values) -> bool:
+    dtype = getattr(values, "dtype", None)
+    return dtype is not None and (dtype == "str" or dtype == object)
+
+
+def isin(values: pd.Series, choices) -> np.ndarray:
+    """``values.isin(choices)`` as a bool array, hashed in Arrow for text columns.
+
+    pandas 3 builds a Python object per choice for Arrow-backed text, which costs seconds
+    per million choices; Arrow's set lookup does not. Non-text columns use pandas.
+    """
+    if isinstance(choices, (list, tuple, set, frozenset)):
+        choices = pd.Series(list(choices), dtype=object)
+    if _is_text(values) and _is_text(choices) and (values.dtype == "str" or choices.dtype == "str"):
+        try:
+            found = pc.is_in(arrow_text(values), value_set=_distinct(arrow_text(choices)))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return values.isin(choices).to_numpy(dtype=bool)
+        return np.asarray(pc.fill_null(found, False), dtype=bool)
+    return values.isin(choices).to_numpy(dtype=bool)
+
+
+def _distinct(array):
+    array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    return pc.drop_null(array)
+
+
+def lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
+    """``keys.map(mapping)`` for text keys, the first entry winning for a repeated key.
+
+    Same values and index as pandas' map (missing keys give NaN/None), found by Arrow's
+    hash lookup instead of pandas' per-object path.
+    """
+    if not (_is_text(keys) and _is_text(mapping.index)):
+        return keys.map(mapping[~mapping.index.duplicated()])
+    table = arrow_text(mapping.index)
+    table = table.combine_chunks() if isinstance(table, pa.ChunkedArray) else table
+    try:
+        where = pc.index_in(arrow_text(keys), value_set=table)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return keys.map(mapping[~mapping.index.duplicated()])
+    where = where.combine_chunks() if isinstance(where, pa.ChunkedArray) else where
+    found = np.asarray(pc.fill_null(where, -1), dtype="int64")
+    hit = found >= 0
+    if hit.all():
+        return pd.Series(mapping.array.take(found), index=keys.index, name=keys.name)
+    kind = getattr(mapping.dtype, "kind", "O")
+    if isinstance(mapping.dtype, np.dtype) and kind in "iub":
+        # pandas gives float (int mapping) or object (bool mapping) with NaN for a miss
+        values = mapping.to_numpy()[np.where(hit, found, 0)].astype("float64" if kind != "b" else object)
+        values[~hit] = np.nan
+        return pd.Series(values, index=keys.index, name=keys.name)
+    taken = mapping.array.take(found, allow_fill=True)
+    return pd.Series(taken, index=keys.index, name=keys.name)
+
+
+def by_distinct(values: pd.Series, func) -> pd.Series:
+    """``func(values)`` computed on the distinct values only and spread back to every row.
+
+    ``func`` must work element by element (same input text, same output), as parsing does.
+    """
+    if values.dtype != "str" or len(values) == 0 or values.hasnans:
+        return func(values)
+    encoded = pc.dictionary_encode(_chunk(arrow_text(values)))
+    if len(encoded.dictionary) * 2 > len(values):  # mostly distinct: nothing to share
+        return func(values)
+    result = func(pd.Series(encoded.dictionary, dtype="str"))
+    codes = np.asarray(encoded.indices, dtype="int64")
+    return pd.Series(result.to_numpy()[codes], index=values.index, dtype=result.dtype)
+
+
+def _chunk(array):
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def _empty_required(column: Column, values: pd.Series, file: str, out: Collector) -> pd.Series:
@@ -151,13 +249,18 @@ def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) 
         out.rows(file, bad, column.name, "currency", "not an ISO 4217 currency code closelib knows", values)
         return values
     if kind == "date":
-        shaped = values.str.match(_DATE_PATTERN)
-        dates = pd.to_datetime(values.where(shaped & present, None), format="%Y-%m-%d", errors="coerce")
+        # Parsed once per distinct text (a book has thousands of dates, not millions).
+        def parse(text: pd.Series) -> pd.Series:
+            shaped = text.str.match(_DATE_PATTERN)
+            return pd.to_datetime(text.where(shaped & (text != ""), None), format="%Y-%m-%d",
+                                  errors="coerce").astype("datetime64[ns]")
+
+        dates = by_distinct(values, parse)
         bad = present & dates.isna()
         out.rows(file, bad, column.name, "date", "not a valid ISO date YYYY-MM-DD", values)
-        return dates.astype("datetime64[ns]")
+        return dates
     if kind == "period":
-        bad = present & ~values.str.match(_PERIOD_PATTERN)
+        bad = present & ~by_distinct(values, lambda text: text.str.match(_PERIOD_PATTERN)).astype(bool)
         out.rows(file, bad, column.name, "period", "not a period YYYY-MM", values)
         return values
     if kind == "int":
@@ -183,7 +286,7 @@ def _parse_money(column: Column, values: pd.Series, currency: pd.Series | None, 
                  out: Collector) -> pd.Series:
     empty = _empty_required(column, values, file, out)
     currency = parse_currency(currency, values.index)
-    minor, not_number, too_many = money.parse_money_array(values, currency)
+    minor, not_number, too_many = parse_money_text(values, currency)
     out.rows(file, ~empty & not_number, column.name, "decimal",
              "not a plain decimal number (digits, optional sign and '.', no thousands separators)", values)
     messages = "more decimals than " + currency + " allows"
@@ -192,6 +295,52 @@ def _parse_money(column: Column, values: pd.Series, currency: pd.Series | None, 
     if not column.required:
         result = result.astype("Int64").mask(empty.to_numpy())
     return result
+
+
+_CURRENCY_CODES = pa.array(list(money.MINOR_UNITS), type=pa.string())
+_CURRENCY_DIGITS = np.array(list(money.MINOR_UNITS.values()), dtype="int64")
+
+
+def currency_digits(currency: pd.Series) -> np.ndarray:
+    """ISO 4217 exponent per row (0 for an unknown code), by one Arrow hash lookup."""
+    where = pc.index_in(arrow_text(currency), value_set=_CURRENCY_CODES)
+    where = np.asarray(pc.fill_null(where, -1), dtype="int64")
+    return np.where(where >= 0, _CURRENCY_DIGITS[np.maximum(where, 0)], 0)
+
+
+def parse_money_text(values: pd.Series, currency: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`closelib.money.parse_money_array`, the same rules step by step, on Arrow-backed
+    text: the text is examined once per distinct value (GL lines repeat their amounts), and
+    only the per-row currency exponent is applied row by row."""
+    text = _chunk(pc.utf8_trim_whitespace(arrow_text(values.fillna(""))))
+    digits = currency_digits(currency)
+    encoded = pc.dictionary_encode(text)
+    distinct = encoded.dictionary
+    codes = np.asarray(encoded.indices, dtype="int64")
+
+    def np_(array) -> np.ndarray:
+        return array.to_numpy(zero_copy_only=False)
+
+    ok_u = np_(pc.match_substring_regex(distinct, money._DECIMAL_PATTERN))
+    length_u = np_(pc.utf8_length(distinct))
+    dot_u = np_(pc.find_substring(distinct, "."))
+    frac_u = np.where(dot_u >= 0, length_u - dot_u - 1, 0)
+    sign_u = np_(pc.match_substring_regex(distinct, r"^[+-]")).astype("int64")
+    int_u = np.where(dot_u >= 0, dot_u, length_u) - sign_u
+    # Digits without sign and point, as an integer, wherever that fits int64 for sure; a
+    # row uses it only when it is good, and a good row has at most 17 digits.
+    castable = ok_u & (int_u + frac_u <= money._MAX_DIGITS)
+    cleaned = pc.replace_substring(pc.replace_substring(distinct, ".", ""), "+", "")
+    cleaned = pc.if_else(pa.array(castable), cleaned, pa.scalar("0"))
+    unscaled_u = np_(pc.cast(cleaned, pa.int64()))
+    ok, frac_len, int_len = ok_u[codes], frac_u[codes], int_u[codes]
+    too_long = ok & (int_len + digits > money._MAX_DIGITS)
+    not_number = ~ok | too_long
+    too_many = ok & ~too_long & (frac_len > digits)
+    good = ~not_number & ~too_many
+    minor = unscaled_u[codes] * (10 ** np.clip(digits - frac_len, 0, 18))
+    minor = np.where(good, minor, 0).astype("int64")
+    return minor, not_number, too_many
 
 
 def parse_currency(currency: pd.Series | None, index: pd.Index) -> pd.Series:
@@ -208,7 +357,13 @@ def _check_key(table: Table, frame: pd.DataFrame, text: dict[str, pd.Series], fi
         return
     keys = [text[k] for k in table.key]
     positions = pd.Series(np.arange(len(frame)), index=frame.index)
-    first = positions.groupby(keys, sort=False).transform("min")
+    if len(keys) == 1 and keys[0].dtype == "str":
+        # Position of each key's first occurrence, by one Arrow hash lookup of the column in itself.
+        column = arrow_text(keys[0])
+        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        first = pd.Series(np.asarray(pc.index_in(column, value_set=column), dtype="int64"), index=frame.index)
+    else:
+        first = positions.groupby(keys, sort=False).transform("min")
     dup = (first != positions).to_numpy()
     if dup.any():
         shown = keys[0][dup]

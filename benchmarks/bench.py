@@ -1,0 +1,267 @@
+"""Driver: build demo books at several scales, measure every step, write RESULTS.md.
+
+    python -m benchmarks                 # 10k, 100k and 1M documents (a few minutes)
+    python -m benchmarks --quick         # the 10k book only, into RESULTS-quick.md
+    python -m benchmarks --scales 25     # chosen scales
+
+Books are cached under ``benchmarks/books/`` (git-ignored) and rebuilt when missing; demo
+generation is timed every time (into a scratch folder when the book is already cached).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from benchmarks import measure
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+BOOKS = HERE / "books"
+PERIOD = "2026-10"  # the demo book's default last period
+SCALES = (2.5, 25.0, 250.0)  # about 10k, 100k and 1M documents
+QUICK_SCALES = (2.5,)
+GiB = 1024 ** 3
+
+
+def _python() -> str:
+    return sys.executable
+
+
+def _close() -> str:
+    candidate = Path(sys.executable).with_name("close")
+    return str(candidate) if candidate.exists() else "close"
+
+
+def _scale_name(scale: float) -> str:
+    text = f"{scale:g}".replace(".", "_")
+    return f"s{text}"
+
+
+def book_path(scale: float, fmt: str) -> Path:
+    return BOOKS / f"{_scale_name(scale)}-{fmt}"
+
+
+def _step(name: str, *args: str) -> measure.Measured:
+    return measure.run([_python(), "-m", "benchmarks.steps", name, *args], cwd=REPO)
+
+
+def _check(m: measure.Measured, what: str) -> measure.Measured:
+    if m.returncode != 0:
+        raise SystemExit(f"benchmark step {what} failed (exit {m.returncode}):\n{m.stderr[-4000:]}")
+    return m
+
+
+def _row(step: str, m: measure.Measured | None, seconds: float | None = None, floor: str | None = None,
+         target: str = "", note: str = "") -> dict:
+    result = m.result() if m else {}
+    return {
+        "step": step,
+        "seconds": seconds if seconds is not None else result.get("seconds", m.wall if m else None),
+        "wall": m.wall if m else None,
+        "max_rss": m.max_rss if m else None,
+        "peak_tree_rss": m.peak_tree_rss if m else None,
+        "floor": floor, "target": target, "note": note, "detail": result,
+    }
+
+
+def demo(scale: float, fmt: str, timed: bool, say) -> measure.Measured | None:
+    """Build the cached book if missing (timed); else time a generation into a scratch folder."""
+    path = book_path(scale, fmt)
+    if path.is_dir() and (path / f"documents.{fmt}").is_file():
+        if not timed:
+            return None
+        with tempfile.TemporaryDirectory(prefix="bench-demo-") as tmp:
+            say(f"  demo {fmt} scale {scale:g} (timing, into a scratch folder)")
+            return _check(measure.run([_close(), "demo", "--out", tmp, "--scale", f"{scale:g}", "--format", fmt],
+                                      cwd=REPO), "demo")
+    if path.exists():
+        shutil.rmtree(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    say(f"  demo {fmt} scale {scale:g} (building {path.relative_to(REPO)})")
+    return _check(measure.run([_close(), "demo", "--out", str(path), "--scale", f"{scale:g}", "--format", fmt],
+                              cwd=REPO), "demo")
+
+
+def close_run(book: Path, outputs: Path, period: str) -> tuple[measure.Measured, dict]:
+    m = measure.run([_close(), "run", period, "--source", str(book), "--outputs", str(outputs)], cwd=REPO)
+    run_dir = Path(m.stdout.strip().splitlines()[-1]) if m.stdout.strip() else None
+    manifest = {}
+    if run_dir and (run_dir / "manifest.json").is_file():
+        manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    return m, manifest
+
+
+def _notebook_groups(m: measure.Measured) -> list[dict]:
+    """The run's notebook processes (spawned children, each with its kernel), in start order."""
+    return [g for g in m.groups if "multiprocessing" in g["cmd"] and "resource_tracker" not in g["cmd"]]
+
+
+def bench_scale(scale: float, say, with_csv: bool = True, time_demo: bool = True, period: str = PERIOD) -> dict:
+    rows: list[dict] = []
+    say(f"scale {scale:g}")
+    parquet = book_path(scale, "parquet")
+    m = demo(scale, "parquet", time_demo, say)
+    if m:
+        rows.append(_row("demo generation (parquet)", m, seconds=m.wall))
+    csv_book = book_path(scale, "csv")
+    if with_csv:
+        m = demo(scale, "csv", False, say)
+        if m:
+            rows.append(_row("demo generation (csv)", m, seconds=m.wall))
+    say("  floors")
+    raw_pq = _check(_step("raw_parquet", str(parquet)), "raw_parquet")
+    rows.append(_row("floor: raw read, parquet (pyarrow)", raw_pq))
+    if with_csv:
+        raw_csv = _check(_step("raw_csv", str(csv_book)), "raw_csv")
+        rows.append(_row("floor: raw read, csv (pyarrow)", raw_csv))
+    kernel = _check(_step("kernel"), "kernel")
+    rows.append(_row("floor: papermill kernel, empty notebook", kernel))
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        cache = Path(tmp) / "cache"
+        say("  load + validate")
+        m = _check(_step("load", str(parquet), str(cache)), "load parquet")
+        rows.append(_row("load + validate (parquet)", m, floor="floor: raw read, parquet (pyarrow)",
+                         target="< 3x floor"))
+        rows.append({**_row("write typed book cache", None, seconds=m.result().get("cache_write_seconds")),
+                     "note": "part of a run, after validation"})
+        if with_csv:
+            m = _check(_step("load", str(csv_book)), "load csv")
+            rows.append(_row("load + validate (csv)", m, floor="floor: raw read, csv (pyarrow)",
+                             target="< 3x floor"))
+        say("  as-of aging, roll rates")
+        m = _check(_step("aging", str(cache), str(parquet), period), "aging")
+        documents = m.result().get("documents")
+        rows.append(_row(f"as-of aging at {period} end (aging_at)", m, target="< 1 s",
+                         note="work only; the process also reads the typed cache"))
+        m = _check(_step("rollrate", str(cache), str(parquet), period, "24"), "rollrate")
+        rows.append(_row("roll-rate history, 24 months (build_history + roll_rates)", m))
+        say("  close run")
+        m, manifest = close_run(parquet, Path(tmp) / "outputs", period)
+        groups = _notebook_groups(m)
+        for i, (name, entry) in enumerate(manifest.get("notebooks", {}).items()):
+            group = groups[i] if i < len(groups) else None
+            rows.append({"step": f"notebook {entry.get('file', name)}", "seconds": entry.get("seconds"),
+                         "wall": None, "max_rss": None,
+                         "peak_tree_rss": group["peak"] if group else None,
+                         "floor": "floor: papermill kernel, empty notebook", "target": "",
+                         "note": f"{entry.get('status')}; memory: notebook process + its kernel (polled)",
+                         "detail": {}})
+        rows.append({**_row("close run (whole)", m, seconds=m.wall,
+                            floor="floor: papermill kernel, empty notebook", target="< 60 s, < 4 GiB"),
+                     "note": f"status {manifest.get('status', 'unknown')}, workers "
+                             f"{manifest.get('parameters', {}).get('run', {}).get('workers', '?')}"})
+    floors = {r["step"]: r["seconds"] for r in rows if r["step"].startswith("floor:")}
+    for r in rows:
+        base = floors.get(r["floor"]) if r.get("floor") else None
+        r["ratio"] = (r["seconds"] / base) if base and r["seconds"] is not None else None
+    return {"scale": scale, "documents": documents, "rows": rows}
+
+
+def machine() -> dict:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    import numpy
+    import pandas
+    import pyarrow
+
+    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gib": round(ram / GiB, 1),
+            "python": platform.python_version(), "pandas": pandas.__version__, "pyarrow": pyarrow.__version__,
+            "numpy": numpy.__version__, "os": platform.platform()}
+
+
+def _fmt_s(value) -> str:
+    if value is None:
+        return ""
+    return f"{value:.3f}" if value < 10 else f"{value:.1f}"
+
+
+def _fmt_mem(value) -> str:
+    if not value:
+        return ""
+    return f"{value / GiB:.2f} GiB" if value >= GiB else f"{value / 1024 ** 2:.0f} MiB"
+
+
+def render(results: list[dict], info: dict, command: str, started: str, notes: str = "") -> str:
+    lines = ["# Benchmarks", "",
+             f"Measured {started} with `{command}` "
+             f"(`benchmarks/`, see the README). Every step ran in a process of its own.", "",
+             f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram_gib']} GiB RAM; "
+             f"Python {info['python']}, pandas {info['pandas']}, pyarrow {info['pyarrow']}, "
+             f"numpy {info['numpy']}; {info['os']}.", "",
+             "Columns: **seconds** is the step's own work (imports and process start excluded; for the "
+             "demo, the notebooks and the whole run it is the wall time); **process wall** is the step's "
+             "process from start to exit; **peak RSS** is the largest single process (`ru_maxrss`) and, "
+             "after the slash, the largest sum over the step's process tree seen by polling `/proc` every "
+             "50 ms; **x floor** divides seconds by the floor named beside it.", ""]
+    for res in results:
+        docs = res.get("documents")
+        lines += [f"## Scale {res['scale']:g} ({docs:,} documents)" if docs else f"## Scale {res['scale']:g}", "",
+                  "| step | seconds | process wall s | peak RSS (process / tree) | floor | x floor | target |",
+                  "|---|---:|---:|---|---|---:|---|"]
+        for r in res["rows"]:
+            mem = " / ".join(x for x in (_fmt_mem(r.get("max_rss")), _fmt_mem(r.get("peak_tree_rss"))) if x)
+            ratio = f"{r['ratio']:.2f}" if r.get("ratio") is not None else ""
+            floor = (r.get("floor") or "").replace("floor: ", "")
+            step = r["step"] + (f" ({r['note']})" if r.get("note") else "")
+            lines.append(f"| {step} | {_fmt_s(r.get('seconds'))} | {_fmt_s(r.get('wall'))} | {mem} | {floor} "
+                         f"| {ratio} | {r.get('target', '')} |")
+        details = [f"{r['step']}: " + ", ".join(f"{k} {_fmt_s(v) if isinstance(v, float) else v}"
+                                                 for k, v in r["detail"].items() if k != "seconds")
+                   for r in res["rows"] if r.get("detail") and len(r["detail"]) > 1]
+        if details:
+            lines += ["", "Details: " + "; ".join(details) + "."]
+        lines.append("")
+    if notes:
+        lines += [notes.rstrip(), ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="the smallest book only (about 10k documents)")
+    parser.add_argument("--scales", type=float, nargs="+", help=f"demo --scale values (default {SCALES})")
+    parser.add_argument("--no-csv", action="store_true", help="skip the CSV book (load and raw read of CSV)")
+    parser.add_argument("--no-demo-timing", action="store_true",
+                        help="do not re-time demo generation when the book is already cached")
+    parser.add_argument("--period", default=PERIOD, help=f"period closed (default {PERIOD}, the demo's last)")
+    parser.add_argument("--out", help="results file (default benchmarks/RESULTS.md; RESULTS-quick.md with --quick)")
+    parser.add_argument("--json", help="also write the raw results as JSON here")
+    args = parser.parse_args(argv)
+    scales = args.scales or (QUICK_SCALES if args.quick else SCALES)
+    out = Path(args.out) if args.out else HERE / ("RESULTS-quick.md" if args.quick else "RESULTS.md")
+    started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    command = "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:])
+
+    def say(text: str) -> None:
+        print(text, flush=True)
+
+    results = []
+    begin = time.perf_counter()
+    for scale in scales:
+        results.append(bench_scale(scale, say, with_csv=not args.no_csv, time_demo=not args.no_demo_timing,
+                                   period=args.period))
+    notes_file = HERE / "NOTES.md"
+    notes = notes_file.read_text(encoding="utf-8") if notes_file.is_file() and out.name == "RESULTS.md" else ""
+    text = render(results, machine(), command.strip(), started, notes)
+    out.write_text(text, encoding="utf-8")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
+    print(text)
+    print(f"written to {out} in {time.perf_counter() - begin:.0f} s")
+    return 0

@@ -1,0 +1,130 @@
+"""One measured step, run as ``python -m benchmarks.steps STEP ARGS...`` in a process of its own.
+
+Each step times its own work (``seconds``: the work only, after imports) and prints one
+JSON line; :mod:`benchmarks.measure` adds the process wall time and peak memory.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _params(period: str) -> dict:
+    from closelib.params import load_parameters
+
+    return load_parameters(period, REPO / "parameters", None, [])
+
+
+def raw_parquet(book: str) -> dict:
+    """Floor: every table of the book read with pyarrow (columnar, no checks, no conversion)."""
+    import pyarrow.parquet as pq
+
+    start = time.perf_counter()
+    rows = sum(pq.read_table(path).num_rows for path in sorted(Path(book).glob("*.parquet")))
+    return {"seconds": time.perf_counter() - start, "rows": rows}
+
+
+def raw_csv(book: str) -> dict:
+    """Floor: every table of the book read with pyarrow's CSV reader (types inferred)."""
+    import pyarrow.csv as pacsv
+
+    start = time.perf_counter()
+    rows = sum(pacsv.read_csv(path).num_rows for path in sorted(Path(book).glob("*.csv")))
+    return {"seconds": time.perf_counter() - start, "rows": rows}
+
+
+def load(book: str, cache: str = "") -> dict:
+    """load_book (read + parse + every rule), then optionally the typed cache a run writes."""
+    from closelib.book import load_book
+
+    start = time.perf_counter()
+    loaded = load_book(book)
+    seconds = time.perf_counter() - start
+    result = {"seconds": seconds, "documents": int(len(loaded.documents))}
+    if cache:
+        from closelib.bookcache import write_book_cache
+
+        start = time.perf_counter()
+        write_book_cache(loaded, Path(cache))
+        result["cache_write_seconds"] = time.perf_counter() - start
+    return result
+
+
+def _cached(cache: str, source: str):
+    from closelib.bookcache import read_book_cache
+
+    start = time.perf_counter()
+    book = read_book_cache(Path(cache), Path(source))
+    return book, time.perf_counter() - start
+
+
+def aging(cache: str, source: str, period: str) -> dict:
+    """As-of aging of every document at the period end (open_items + age), from the typed cache."""
+    from closelib.asof import AgingPolicy, aging_at, period_end
+
+    book, read_seconds = _cached(cache, source)
+    params = _params(period)
+    policy = AgingPolicy(params["aging"]["basis"], list(params["aging"]["buckets"]))
+    start = time.perf_counter()
+    aged = aging_at(book, period_end(period), policy)
+    seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    aging_at(book, period_end(period), policy)
+    again = time.perf_counter() - start
+    return {"seconds": seconds, "second_call_seconds": again, "cache_read_seconds": read_seconds,
+            "open_items": int(len(aged)), "documents": int(len(book.documents))}
+
+
+def rollrate(cache: str, source: str, period: str, months: str = "24") -> dict:
+    """The roll-rate history: build_history over ``months`` month ends, then roll_rates."""
+    from closelib.reserve import pools_of
+    from closelib.rollrate import build_history, roll_rates
+
+    book, read_seconds = _cached(cache, source)
+    params = _params(period)
+    start = time.perf_counter()
+    history = build_history(book, period, int(months), pools_of(book, params["reserve"]["pool_by"]))
+    built = time.perf_counter() - start
+    rolls = roll_rates(history, params["aging"]["basis"], list(params["aging"]["buckets"]))
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "build_history_seconds": built, "roll_rates_seconds": seconds - built,
+            "cache_read_seconds": read_seconds, "documents": int(len(history.docs)), "rows": int(len(rolls))}
+
+
+def kernel() -> dict:
+    """Floor: papermill starting the python3 kernel and running one empty cell."""
+    import nbformat
+    import papermill
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "empty.ipynb"
+        nb = nbformat.v4.new_notebook()
+        nb.cells.append(nbformat.v4.new_code_cell(""))
+        nbformat.write(nb, path)
+        start = time.perf_counter()
+        papermill.execute_notebook(str(path), str(Path(tmp) / "out.ipynb"), kernel_name="python3",
+                                   progress_bar=False, log_output=False)
+        return {"seconds": time.perf_counter() - start}
+
+
+STEPS = {"raw_parquet": raw_parquet, "raw_csv": raw_csv, "load": load, "aging": aging, "rollrate": rollrate,
+         "kernel": kernel}
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in STEPS:
+        print(f"usage: python -m benchmarks.steps {{{','.join(STEPS)}}} ARGS...", file=sys.stderr)
+        return 2
+    result = STEPS[argv[0]](*argv[1:])
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
