@@ -336,3 +336,13 @@ def conclusion(res: ReserveResult, params: dict, fmt) -> str:
         parts.append(f"{len(floors)} of {len(res.rates)} bucket rates use the floor from `reserve.floor_rates` "
                      "(short history or a computed rate below the floor); see the basis column in section 2.")
     return "\n\n".join(parts)
+
+
+def roll_forward_check(roll: pd.DataFrame, currency: str, fmt) -> tuple[bool, str, str]:
+    """(passed, detail, severity): an error when the allowance does not roll forward; a warning
+    when it cannot be proved because the GL has no prior-period (or current) balance."""
+    lines = roll.set_index("line")["amount"]
+    rolled, booked = lines["closing allowance, rolled forward"], lines["closing allowance booked (GL)"]
+    if pd.isna(rolled) or pd.isna(booked):
+        return False, "the GL has no allowance balance for the prior or current period: not provable", "warning"
+    return bool(rolled == booked), f"rolled forward {fmt(int(rolled), currency)} vs booked {fmt(int(booked), currency)} {currency}", "error"
