@@ -33,7 +33,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lab: $(STAMP) $(DEMO)/customers.csv
-	$(BIN)/jupyter lab --notebook-dir=. notebooks
+	@echo "JupyterLab on the notebooks; the run folders are under outputs/ in the same file browser"
+	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root,) notebooks
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
