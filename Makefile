@@ -34,7 +34,7 @@ test: $(STAMP)
 
 lab: $(STAMP) $(DEMO)/customers.csv
 	@echo "JupyterLab on the notebooks; the run folders are under outputs/ in the same file browser"
-	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root,) notebooks
+	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
