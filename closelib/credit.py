@@ -205,9 +205,9 @@ def trend_chart(trend: pd.DataFrame, customer: str, currency: str):
     days.set_ylabel("days (amount-weighted)")
     days.set_ylim(bottom=0)
     handles = ax.get_legend_handles_labels()[0] + days.get_legend_handles_labels()[0]
-    fig.legend(handles, [h.get_label() for h in handles], loc="upper left", fontsize=8)
+    fig.legend(handles, [h.get_label() for h in handles], loc="lower center", ncol=3, fontsize=8, frameon=False)
     ax.set_title(f"{customer}: payment behaviour by month of payment", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
 

@@ -130,7 +130,8 @@ def review(book: Book, period: str, params: dict, customer_id: str) -> dict:
     fin = cs.ratios(stmts.iloc[0]) if len(stmts) else None
     has_fin = fin is not None and fin["z2"] is not None
     values = {"days_beyond_terms": beh["weighted_days_beyond_terms"], "share_paid_late": beh["share_paid_late"],
-              "days_beyond_terms_trend": change["dbt_change"], "broken_promises": broken,
+              "days_beyond_terms_trend": change["dbt_change"], "past_due_over_30": past_due_share(aged, 30),
+              "broken_promises": broken,
               "utilisation": 0.0 if prof["utilisation"] is None else prof["utilisation"], "suspensions": susp}
     if has_fin:
         values.update(altman_z2=fin["z2"], current_ratio=fin["current_ratio"], leverage=fin["leverage"])
@@ -144,6 +145,13 @@ def review(book: Book, period: str, params: dict, customer_id: str) -> dict:
             "broken_recent": broken, "suspensions_recent": susp, "statements": stmts,
             "ratios": cs.ratio_table(stmts), "financials": fin if has_fin else None, "values": values,
             "log": log, "score": total, "rating": rating, "limit": limit, "decision": verdict, "approver": approver}
+
+
+def past_due_share(aged: pd.DataFrame, days: int = 30) -> float:
+    """Open INV/DM more than ``days`` past due over all open INV/DM (0 when nothing is open)."""
+    debit = aged[aged["doc_type"].isin(["INV", "DM"]) & (aged["open_amount"] > 0)]
+    total = int(debit["open_amount"].sum())
+    return float(debit.loc[debit["days_past_due"] > days, "open_amount"].sum() / total) if total else 0.0
 
 
 def result_of(rv: dict) -> dict:

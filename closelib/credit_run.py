@@ -58,9 +58,11 @@ def execute_memos(ctx, customer_ids: list[str], template: Path = TEMPLATE, worke
     jobs = memo_jobs(ctx, list(customer_ids), template)
     workers = max(1, int(workers or ctx.params["run"]["workers"]))
     results: list[dict] = []
+    log = (ctx.run_dir / "logs" / "credit_memos.log") if ctx.run_dir else memo_folder(ctx) / "memos.log"
     if jobs:
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)),
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_quiet, initargs=(str(log),)) as pool:
             futures = [pool.submit(execute_notebook, job) for job in jobs]
             for job, future in zip(jobs, futures):
                 try:
@@ -78,6 +80,17 @@ def execute_memos(ctx, customer_ids: list[str], template: Path = TEMPLATE, worke
                      "seconds": res["seconds"], "notebook": Path(job["output"]).name,
                      "html": res["html"], "result": str(result_path)})
     return pd.DataFrame(rows, columns=["customer_id", "status", "error", "seconds", "notebook", "html", "result"])
+
+
+def _quiet(log: str) -> None:
+    """In each memo worker: the kernels' chatter (transport warnings, shutdown notices) goes to
+    the run's log, not into the queue notebook's output (the kernels inherit these descriptors)."""
+    import os
+
+    handle = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(handle, 1)
+    os.dup2(handle, 2)
+    os.close(handle)
 
 
 def write_result(path: str | Path, result: dict) -> Path:

@@ -41,13 +41,16 @@ import pandas as pd
 from closelib import money
 from closelib.params import rating_band_value
 
-# Factor -> weight (sums to 1). Behaviour 60 %, financial statements 40 %.
+# Factor -> weight (sums to 1). Behaviour 60 %, financial statements 40 %. Paid history alone
+# flatters a customer who has stopped paying, so what is open and over 30 days past due at the
+# period end (share of open INV/DM) is a factor of its own.
 WEIGHTS = {
-    "days_beyond_terms": 0.18,
-    "share_paid_late": 0.10,
-    "days_beyond_terms_trend": 0.07,
-    "broken_promises": 0.10,
-    "utilisation": 0.08,
+    "days_beyond_terms": 0.14,
+    "share_paid_late": 0.08,
+    "days_beyond_terms_trend": 0.06,
+    "past_due_over_30": 0.10,
+    "broken_promises": 0.08,
+    "utilisation": 0.07,
     "suspensions": 0.07,
     "altman_z2": 0.20,
     "current_ratio": 0.10,
@@ -61,6 +64,7 @@ LOWER_BETTER = {
     "days_beyond_terms": ([(0, 100), (5, 85), (15, 65), (30, 40), (60, 20)], 0),
     "share_paid_late": ([(0.10, 100), (0.25, 75), (0.50, 50), (0.75, 25)], 0),
     "days_beyond_terms_trend": ([(0, 100), (5, 70), (15, 40)], 10),
+    "past_due_over_30": ([(0, 100), (0.10, 75), (0.25, 45), (0.50, 20)], 0),
     "broken_promises": ([(0, 100), (1, 60), (2, 30)], 0),
     "utilisation": ([(0.5, 100), (0.8, 75), (1.0, 45), (1.2, 20)], 0),
     "suspensions": ([(0, 100), (1, 50)], 0),

@@ -103,18 +103,19 @@ def test_ratios_and_interest_cover_only_with_an_interest_column():
 # ---------------------------------------------------------------- the score
 
 
-PERFECT = {"days_beyond_terms": 0, "share_paid_late": 0.0, "days_beyond_terms_trend": -2.0, "broken_promises": 0,
-           "utilisation": 0.3, "suspensions": 0}
+PERFECT = {"days_beyond_terms": 0, "share_paid_late": 0.0, "days_beyond_terms_trend": -2.0, "past_due_over_30": 0.0,
+           "broken_promises": 0, "utilisation": 0.3, "suspensions": 0}
 
 
 def test_score_log_sums_to_the_score_and_maps_to_a_rating():
-    values = {"days_beyond_terms": 12.0, "share_paid_late": 0.3, "days_beyond_terms_trend": 3.0, "broken_promises": 1,
-              "utilisation": 0.95, "suspensions": 0, "altman_z2": 2.0, "current_ratio": 1.2, "leverage": 0.7}
+    values = {"days_beyond_terms": 12.0, "share_paid_late": 0.3, "days_beyond_terms_trend": 3.0,
+              "past_due_over_30": 0.2, "broken_promises": 1, "utilisation": 0.95, "suspensions": 0, "altman_z2": 2.0,
+              "current_ratio": 1.2, "leverage": 0.7}
     log, total, rating = credit_score.score(values, True)
-    # points: 65, 50, 70, 60, 45, 100, 45 (grey), 55, 45
-    assert list(log["points"]) == [65, 50, 70, 60, 45, 100, 45, 55, 45]
-    expected = 65 * .18 + 50 * .10 + 70 * .07 + 60 * .10 + 45 * .08 + 100 * .07 + 45 * .20 + 55 * .10 + 45 * .10
-    assert total == pytest.approx(expected) == pytest.approx(57.2)
+    # points: 65, 50, 70, 45, 60, 45, 100, 45 (grey), 55, 45
+    assert list(log["points"]) == [65, 50, 70, 45, 60, 45, 100, 45, 55, 45]
+    expected = 65 * .14 + 50 * .08 + 70 * .06 + 45 * .10 + 60 * .08 + 45 * .07 + 100 * .07 + 45 * .20 + 55 * .10 + 45 * .10
+    assert total == pytest.approx(expected) == pytest.approx(55.75)
     assert round(log["contribution"].sum(), 2) == total
     assert list(log["contribution"]) == pytest.approx([p * w for p, w in zip(log["points"], log["weight"])], abs=0.011)
     assert rating == 5
@@ -128,8 +129,8 @@ def test_without_financials_behaviour_weights_sum_to_one_and_no_data_is_neutral(
     neutral = log[log["note"] != ""]
     assert list(neutral["factor"]) == ["days_beyond_terms", "share_paid_late", "days_beyond_terms_trend"]
     assert (neutral["points"] == credit_score.NEUTRAL_POINTS).all()
-    # behaviour weights .18 + .10 + .07 = .35 of .60 get 50 points, the rest (.25 of .60) get 100
-    assert total == pytest.approx(50 * .35 / .6 + 100 * .25 / .6, abs=0.02)
+    # behaviour weights .14 + .08 + .06 = .28 of .60 get 50 points, the rest (.32 of .60) get 100
+    assert total == 76.67 == round(50 * .28 / .6 + 100 * .32 / .6, 2)
     assert round(log["contribution"].sum(), 2) == total and rating == 3
 
 
@@ -138,7 +139,8 @@ def test_status_override_and_rating_scale():
     assert total == 100.0 and rating == 10 and log.iloc[-1]["factor"] == "override: status in_collections"
     assert credit_score.score(PERFECT, False, status="suspended")[2] == 8
     assert [credit_score.rating_for(s) for s in (100, 90, 89.99, 50, 10, 9.99, 0)] == [1, 1, 2, 5, 9, 10, 10]
-    assert credit_score.score({**PERFECT, "utilisation": float("inf")}, False)[0].iloc[4]["points"] == 0
+    assert credit_score.score({**PERFECT, "utilisation": float("inf")}, False)[0].set_index("factor").loc[
+        "utilisation", "points"] == 0
 
 
 # ---------------------------------------------------------------- the limit policy and approval
@@ -306,6 +308,13 @@ def test_review_with_financials_and_a_zero_limit(tmp_path, params):
     assert rv["limit"]["change"] == rv["limit"]["recommended"]
     assert credit_memo.result_of(rv)["altman_z2"] == pytest.approx(2.674)
     assert rv["profile"]["exposure"] == 80_000 and rv["profile"]["utilisation"] == float("inf")
+
+
+def test_past_due_over_30_share(tmp_path, params):
+    rv = credit_memo.review(book(tmp_path), END, params, "C001")
+    # D1 300.00 is 61 days past due, D2 500.00 30 days: 300 / 800 over 30 days
+    assert rv["values"]["past_due_over_30"] == 0.375
+    assert rv["log"].set_index("factor").loc["past_due_over_30", "points"] == 20
 
 
 def test_review_of_an_unknown_customer_says_so(tmp_path, params):
