@@ -48,6 +48,98 @@ def periods_back(period: str, count: int) -> list[str]:
     return [shift_period(period, -k) for k in range(count - 1, -1, -1)]
 
 
+class Links:
+    """Where each application and adjustment points, as row positions (-1: none).
+
+    Worked out once per book (hash lookups of the ids, each on first use) and kept on the
+    book, so every as-of date after the first is integer arithmetic; the run's book cache
+    stores them, so no notebook repeats them. Positions are of the first row with the id;
+    ``doc_first``/``rec_first`` map every row to the first row sharing its id (identity in a
+    valid book, where ids are unique).
+    """
+
+    NAMES = ("app_target", "app_source_doc", "app_source_rec", "adj_doc", "doc_first", "rec_first")
+
+    def __init__(self, book: Book) -> None:
+        self.frames = (book.documents, book.receipts, book.applications, book.adjustments)
+        self._values: dict[str, np.ndarray] = {}
+        self._ids: dict[str, object] = {}
+
+    def current(self, book: Book) -> bool:
+        now = (book.documents, book.receipts, book.applications, book.adjustments)
+        return all(a is b and len(a) == len(b) for a, b in zip(self.frames, now))
+
+    def _table(self, which: str):
+        if which not in self._ids:
+            frame, column = (self.frames[0], "document_id") if which == "doc" else (self.frames[1], "receipt_id")
+            self._ids[which] = _ids(frame[column])
+        return self._ids[which]
+
+    def get(self, name: str) -> np.ndarray:
+        if name not in self._values:
+            docs, rec, apps, adj = self.frames
+            make = {
+                "app_target": lambda: _index_in(apps["target_id"], self._table("doc")),
+                "app_source_doc": lambda: _index_in(apps["source_id"], self._table("doc")),
+                "app_source_rec": lambda: _index_in(apps["source_id"], self._table("rec")),
+                "adj_doc": lambda: _index_in(adj["document_id"], self._table("doc")),
+                "doc_first": lambda: _first_rows(self._table("doc")),
+                "rec_first": lambda: _first_rows(self._table("rec")),
+            }[name]
+            self._values[name] = make()
+        return self._values[name]
+
+    def set(self, name: str, values: np.ndarray) -> None:
+        self._values[name] = values
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        if name in Links.NAMES:
+            return self.get(name)
+        raise AttributeError(name)
+
+
+def _ids(values: pd.Series):
+    import pyarrow as pa
+
+    array = pa.array(values.array) if values.dtype == "str" else pa.array(values.astype(object).to_numpy(),
+                                                                          type=pa.string(), from_pandas=True)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _index_in(keys: pd.Series, table) -> np.ndarray:
+    import pyarrow.compute as pc
+
+    if len(keys) == 0:
+        return np.zeros(0, dtype="int64")
+    return np.asarray(pc.fill_null(pc.index_in(_ids(keys), value_set=table), -1), dtype="int64")
+
+
+def _first_rows(table) -> np.ndarray:
+    import pyarrow.compute as pc
+
+    if pc.count_distinct(table, mode="all").as_py() == len(table):
+        return np.arange(len(table), dtype="int64")
+    return np.asarray(pc.fill_null(pc.index_in(table, value_set=table), -1), dtype="int64")
+
+
+def links(book: Book) -> Links:
+    """The book's :class:`Links` (made on first use; remade if a table was replaced)."""
+    cached = book.__dict__.get("_links")
+    if cached is not None and cached.current(book):
+        return cached
+    made = Links(book)
+    book.__dict__["_links"] = made
+    return made
+
+
+def _sum_at(rows: np.ndarray, amounts: np.ndarray, keep: np.ndarray, length: int) -> np.ndarray:
+    """int64 sums of ``amounts`` per row position (rows -1 and not ``keep`` left out)."""
+    take = keep & (rows >= 0)
+    total = np.zeros(length, dtype="int64")
+    np.add.at(total, rows[take], amounts[take])
+    return total
+
+
 def open_items(book: Book, as_of: str | pd.Timestamp, doc_types: tuple[str, ...] = ("INV", "DM", "CM"),
                include_closed: bool = False) -> pd.DataFrame:
     """Documents dated <= D with their open amount as of D (int64 minor units).
@@ -56,23 +148,27 @@ def open_items(book: Book, as_of: str | pd.Timestamp, doc_types: tuple[str, ...]
     Fully settled documents are dropped unless ``include_closed``.
     """
     day = to_date(as_of)
-    docs = book.documents
-    docs = docs[(docs["document_date"] <= day) & docs["doc_type"].isin(doc_types)]
-    adj = book.adjustments
-    adj = adj[adj["adjustment_date"] <= day].groupby("document_id")["amount"].sum()
-    apps = book.applications
-    apps = apps[apps["applied_date"] <= day]
-    applied_to = apps.groupby("target_id")["amount"].sum()
-    applied_from = apps.groupby("source_id")["amount"].sum()
-    ids = docs["document_id"]
-    result = docs.copy()
-    result["adjusted"] = ids.map(adj).fillna(0).astype("int64").to_numpy()
-    result["applied_to"] = ids.map(applied_to).fillna(0).astype("int64").to_numpy()
-    result["applied_from"] = ids.map(applied_from).fillna(0).astype("int64").to_numpy()
-    result["open_amount"] = (result["amount"] + result["adjusted"] - result["applied_to"]
-                             + result["applied_from"]).astype("int64")
+    all_docs = book.documents
+    link = links(book)
+    n = len(all_docs)
+    adj, apps = book.adjustments, book.applications
+    adj_in = (adj["adjustment_date"] <= day).to_numpy()
+    app_in = (apps["applied_date"] <= day).to_numpy()
+    app_amount = apps["amount"].to_numpy(dtype="int64")
+    # Sums per document row (of the first row with each id), then read by every row of the id.
+    adjusted = _sum_at(link.adj_doc, adj["amount"].to_numpy(dtype="int64"), adj_in, n)[link.doc_first]
+    applied_to = _sum_at(link.app_target, app_amount, app_in, n)[link.doc_first]
+    applied_from = _sum_at(link.app_source_doc, app_amount, app_in, n)[link.doc_first]
+    mask = ((all_docs["document_date"] <= day) & all_docs["doc_type"].isin(doc_types)).to_numpy()
+    amount = all_docs["amount"].to_numpy(dtype="int64")
+    open_amount = amount + adjusted - applied_to + applied_from
     if not include_closed:
-        result = result[result["open_amount"] != 0]
+        mask = mask & (open_amount != 0)
+    result = all_docs[mask].copy()
+    result["adjusted"] = adjusted[mask]
+    result["applied_to"] = applied_to[mask]
+    result["applied_from"] = applied_from[mask]
+    result["open_amount"] = open_amount[mask]
     return result.reset_index(drop=True)
 
 
@@ -80,12 +176,15 @@ def unapplied_cash(book: Book, as_of: str | pd.Timestamp, include_closed: bool =
     """Receipts dated <= D with what is still unapplied on D; ``identified`` is False for
     receipts with no customer (unidentified cash)."""
     day = to_date(as_of)
-    rec = book.receipts
-    rec = rec[rec["receipt_date"] <= day]
+    all_rec = book.receipts
+    link = links(book)
     apps = book.applications
-    applied = apps[apps["applied_date"] <= day].groupby("source_id")["amount"].sum()
+    applied = _sum_at(link.app_source_rec, apps["amount"].to_numpy(dtype="int64"),
+                      (apps["applied_date"] <= day).to_numpy(), len(all_rec))[link.rec_first]
+    mask = (all_rec["receipt_date"] <= day).to_numpy()
+    rec = all_rec[mask]
     result = rec.copy()
-    result["applied"] = rec["receipt_id"].map(applied).fillna(0).astype("int64").to_numpy()
+    result["applied"] = applied[mask]
     result["unapplied"] = (result["amount"] - result["applied"]).astype("int64")
     result["identified"] = result["customer_id"] != ""
     result["age_days"] = (day - result["receipt_date"]).dt.days.astype("int64")

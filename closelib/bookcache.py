@@ -14,11 +14,13 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from closelib.book import Book
 
 META = "book.json"
+LINKS = "links.npz"
 
 
 def cache_key(inputs: dict[str, dict]) -> str:
@@ -35,6 +37,12 @@ def write_book_cache(book: Book, folder: Path) -> Path:
     scratch = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
     for name, frame in book.tables.items():
         frame.to_parquet(scratch / f"{name}.parquet", index=False)
+    # Where applications and adjustments point (row positions): worked out once here, not
+    # again in every notebook's first as-of computation.
+    from closelib.asof import Links, links
+
+    found = links(book)
+    np.savez(scratch / LINKS, **{name: found.get(name) for name in Links.NAMES})
     meta = {"present": sorted(book.present), "entity_currency": book.entity_currency,
             "files": {name: path.name for name, path in book.files.items()}}
     (scratch / META).write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
@@ -51,4 +59,13 @@ def read_book_cache(folder: Path, source: Path) -> Book:
     meta = json.loads((folder / META).read_text(encoding="utf-8"))
     tables = {path.stem: pd.read_parquet(path) for path in sorted(folder.glob("*.parquet"))}
     files = {name: source / filename for name, filename in meta["files"].items()}
-    return Book(source, tables, files, frozenset(meta["present"]), meta["entity_currency"])
+    book = Book(source, tables, files, frozenset(meta["present"]), meta["entity_currency"])
+    if (folder / LINKS).is_file():
+        from closelib.asof import Links, links
+
+        with np.load(folder / LINKS) as stored:
+            found = links(book)
+            for name in Links.NAMES:
+                if name in stored.files:
+                    found.set(name, stored[name])
+    return book

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from closelib.asof import bucket_labels, period_end, periods_back
+from closelib.asof import bucket_labels, links, period_end, periods_back
 from closelib.book import Book
 
 RATE_DECIMALS = 6  # loss rates are rounded to 0.0001 % before they are applied to money
@@ -41,39 +41,45 @@ def _bin(month_ends: np.ndarray, dates: pd.Series) -> np.ndarray:
     return np.searchsorted(month_ends, dates.to_numpy(dtype="datetime64[ns]"), side="left")
 
 
-def build_history(book: Book, period: str, months: int, pools: pd.Series | None = None,
-                  doc_types: tuple[str, ...] = ("INV", "DM")) -> History:
-    """Open amounts of every INV/DM (or ``doc_types``) at the ``months + 1`` month ends ending
-    with ``period``. A CM's open amount rises (towards zero) as it is applied."""
+def build_history(book: Book, period: str, months: int, pools: pd.Series | None = None) -> History:
+    """Open amounts of every INV/DM at the ``months + 1`` month ends ending with ``period``."""
     ends = pd.DatetimeIndex([period_end(p) for p in periods_back(period, months + 1)])
     end_values = ends.to_numpy(dtype="datetime64[ns]")
-    docs = book.documents
-    docs = docs[docs["doc_type"].isin(list(doc_types)) & (docs["document_date"] <= ends[-1])].reset_index(drop=True)
+    all_docs = book.documents
+    keep = (all_docs["doc_type"].isin(["INV", "DM"]) & (all_docs["document_date"] <= ends[-1])).to_numpy()
+    docs = all_docs[keep].reset_index(drop=True)
     n, m = len(docs), len(ends)
-    position = pd.Series(np.arange(n), index=docs["document_id"])
-    delta = np.zeros((n, m + 1), dtype="int64")  # column m collects events after the window
-    np.add.at(delta, (np.arange(n), _bin(end_values, docs["document_date"])), docs["amount"].to_numpy())
+    # Row in ``docs`` of every document row (-1 when left out); applications and adjustments
+    # point at document rows through the book's links (one hash lookup per book, not per call).
+    link = links(book)
+    row_of = np.where(keep, np.cumsum(keep) - 1, -1)[link.doc_first] if len(keep) else np.zeros(0, dtype="int64")
+
+    def rows(positions: np.ndarray) -> np.ndarray:
+        return np.where(positions >= 0, row_of[np.maximum(positions, 0)], -1) if len(row_of) else \
+            np.full(len(positions), -1, dtype="int64")
+
+    width = m + 1  # column m collects events after the window
+    delta = np.zeros(n * width, dtype="int64")
+    np.add.at(delta, np.arange(n) * width + _bin(end_values, docs["document_date"]), docs["amount"].to_numpy())
     apps = book.applications
-    apps = apps[apps["target_id"].isin(position.index)]
-    np.add.at(delta, (position[apps["target_id"]].to_numpy(), _bin(end_values, apps["applied_date"])),
-              -apps["amount"].to_numpy(dtype="int64"))
-    if "CM" in doc_types:
-        out = book.applications
-        out = out[out["source_id"].isin(position.index)]
-        np.add.at(delta, (position[out["source_id"]].to_numpy(), _bin(end_values, out["applied_date"])),
-                  out["amount"].to_numpy(dtype="int64"))
+    app_rows = rows(link.app_target)
+    hit = app_rows >= 0
+    app_cols = _bin(end_values, apps["applied_date"])
+    np.add.at(delta, app_rows[hit] * width + app_cols[hit], -apps["amount"].to_numpy(dtype="int64")[hit])
     adj = book.adjustments
-    adj = adj[adj["document_id"].isin(position.index)]
-    adj_rows = position[adj["document_id"]].to_numpy()
+    adj_all_rows = rows(link.adj_doc)
+    adj_hit = adj_all_rows >= 0
+    adj = adj[adj_hit]
+    adj_rows = adj_all_rows[adj_hit]
     adj_cols = _bin(end_values, adj["adjustment_date"])
-    np.add.at(delta, (adj_rows, adj_cols), adj["amount"].to_numpy(dtype="int64"))
-    open_ = np.cumsum(delta[:, :m], axis=1)
-    wo = np.zeros((n, m + 1), dtype="int64")
+    np.add.at(delta, adj_rows * width + adj_cols, adj["amount"].to_numpy(dtype="int64"))
+    open_ = np.cumsum(delta.reshape(n, width)[:, :m], axis=1)
+    del delta
+    wo = np.zeros(n * width, dtype="int64")
     is_wo = (adj["type"] == "write_off").to_numpy()
-    np.add.at(wo, (adj_rows[is_wo], adj_cols[is_wo]), -adj["amount"].to_numpy(dtype="int64")[is_wo])
-    docs = docs.copy()
+    np.add.at(wo, adj_rows[is_wo] * width + adj_cols[is_wo], -adj["amount"].to_numpy(dtype="int64")[is_wo])
     docs["pool"] = "all" if pools is None else docs["customer_id"].map(pools).fillna("unassigned").to_numpy()
-    return History(docs, ends, open_, wo[:, :m])
+    return History(docs, ends, open_, np.ascontiguousarray(wo.reshape(n, width)[:, :m]))
 
 
 def bucket_matrix(history: History, basis: str, bounds: list[int]) -> np.ndarray:

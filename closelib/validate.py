@@ -312,7 +312,8 @@ def parse_money_text(values: pd.Series, currency: pd.Series) -> tuple[np.ndarray
     """:func:`closelib.money.parse_money_array`, the same rules step by step, on Arrow-backed
     text: the text is examined once per distinct value (GL lines repeat their amounts), and
     only the per-row currency exponent is applied row by row."""
-    text = _chunk(pc.utf8_trim_whitespace(arrow_text(values.fillna(""))))
+    # The cells come stripped from parse_table (money.parse_money_array strips them again).
+    text = _chunk(arrow_text(values.fillna("") if values.hasnans else values))
     digits = currency_digits(currency)
     encoded = pc.dictionary_encode(text)
     distinct = encoded.dictionary
@@ -357,6 +358,9 @@ def _check_key(table: Table, frame: pd.DataFrame, text: dict[str, pd.Series], fi
         return
     keys = [text[k] for k in table.key]
     positions = pd.Series(np.arange(len(frame)), index=frame.index)
+    if len(keys) == 1 and keys[0].dtype == "str" and \
+            pc.count_distinct(_chunk(arrow_text(keys[0])), mode="all").as_py() == len(frame):
+        return  # every key distinct (one hash pass), the usual case
     if len(keys) == 1 and keys[0].dtype == "str":
         # Position of each key's first occurrence, by one Arrow hash lookup of the column in itself.
         column = arrow_text(keys[0])
