@@ -67,6 +67,7 @@ def _row(step: str, m: measure.Measured | None, seconds: float | None = None, fl
         "step": step,
         "seconds": seconds if seconds is not None else result.get("seconds", m.wall if m else None),
         "wall": m.wall if m else None,
+        "cpu": m.cpu if m else None,
         "max_rss": m.max_rss if m else None,
         "peak_tree_rss": m.peak_tree_rss if m else None,
         "floor": floor, "target": target, "note": note, "detail": result,
@@ -91,8 +92,9 @@ def demo(scale: float, fmt: str, timed: bool, say) -> measure.Measured | None:
                               cwd=REPO), "demo")
 
 
-def close_run(book: Path, outputs: Path, period: str) -> tuple[measure.Measured, dict]:
-    m = measure.run([_close(), "run", period, "--source", str(book), "--outputs", str(outputs)], cwd=REPO)
+def close_run(book: Path, outputs: Path, period: str, timeout: float | None) -> tuple[measure.Measured, dict]:
+    m = measure.run([_close(), "run", period, "--source", str(book), "--outputs", str(outputs)], cwd=REPO,
+                    timeout=timeout)
     run_dir = Path(m.stdout.strip().splitlines()[-1]) if m.stdout.strip() else None
     manifest = {}
     if run_dir and (run_dir / "manifest.json").is_file():
@@ -105,7 +107,8 @@ def _notebook_groups(m: measure.Measured) -> list[dict]:
     return [g for g in m.groups if "multiprocessing" in g["cmd"] and "resource_tracker" not in g["cmd"]]
 
 
-def bench_scale(scale: float, say, with_csv: bool = True, time_demo: bool = True, period: str = PERIOD) -> dict:
+def bench_scale(scale: float, say, with_csv: bool = True, time_demo: bool = True, period: str = PERIOD,
+                run_timeout: float | None = None) -> dict:
     rows: list[dict] = []
     say(f"scale {scale:g}")
     parquet = book_path(scale, "parquet")
@@ -145,7 +148,11 @@ def bench_scale(scale: float, say, with_csv: bool = True, time_demo: bool = True
         m = _check(_step("rollrate", str(cache), str(parquet), period, "24"), "rollrate")
         rows.append(_row("roll-rate history, 24 months (build_history + roll_rates)", m))
         say("  close run")
-        m, manifest = close_run(parquet, Path(tmp) / "outputs", period)
+        m, manifest = close_run(parquet, Path(tmp) / "outputs", period, run_timeout)
+        if m.timed_out or not manifest.get("notebooks"):
+            # Stopped by the benchmark (or failed early): what each notebook had reached.
+            for log in sorted((Path(tmp) / "outputs").glob(f"{period}/*/logs/*.json")):
+                manifest.setdefault("notebooks", {}).setdefault(log.stem, json.loads(log.read_text()))
         groups = _notebook_groups(m)
         for i, (name, entry) in enumerate(manifest.get("notebooks", {}).items()):
             group = groups[i] if i < len(groups) else None
@@ -157,7 +164,8 @@ def bench_scale(scale: float, say, with_csv: bool = True, time_demo: bool = True
                          "detail": {}})
         rows.append({**_row("close run (whole)", m, seconds=m.wall,
                             floor="floor: papermill kernel, empty notebook", target="< 60 s, < 4 GiB"),
-                     "note": f"status {manifest.get('status', 'unknown')}, workers "
+                     "note": ("STOPPED by the benchmark after " + f"{run_timeout:.0f} s; " if m.timed_out else "")
+                             + f"status {manifest.get('status', 'unknown')}, workers "
                              f"{manifest.get('parameters', {}).get('run', {}).get('workers', '?')}"})
     floors = {r["step"]: r["seconds"] for r in rows if r["step"].startswith("floor:")}
     for r in rows:
@@ -206,20 +214,23 @@ def render(results: list[dict], info: dict, command: str, started: str, notes: s
              f"numpy {info['numpy']}; {info['os']}.", "",
              "Columns: **seconds** is the step's own work (imports and process start excluded; for the "
              "demo, the notebooks and the whole run it is the wall time); **process wall** is the step's "
-             "process from start to exit; **peak RSS** is the largest single process (`ru_maxrss`) and, "
+             "process from start to exit and **process CPU** its user + system time (a check on "
+             "wall times taken while other work shared the machine); **peak RSS** is the largest single process (`ru_maxrss`) and, "
              "after the slash, the largest sum over the step's process tree seen by polling `/proc` every "
              "50 ms; **x floor** divides seconds by the floor named beside it.", ""]
     for res in results:
         docs = res.get("documents")
         lines += [f"## Scale {res['scale']:g} ({docs:,} documents)" if docs else f"## Scale {res['scale']:g}", "",
-                  "| step | seconds | process wall s | peak RSS (process / tree) | floor | x floor | target |",
-                  "|---|---:|---:|---|---|---:|---|"]
+                  "| step | seconds | process wall s | process CPU s | peak RSS (process / tree) | floor | x floor "
+                  "| target |",
+                  "|---|---:|---:|---:|---|---|---:|---|"]
         for r in res["rows"]:
             mem = " / ".join(x for x in (_fmt_mem(r.get("max_rss")), _fmt_mem(r.get("peak_tree_rss"))) if x)
             ratio = f"{r['ratio']:.2f}" if r.get("ratio") is not None else ""
             floor = (r.get("floor") or "").replace("floor: ", "")
             step = r["step"] + (f" ({r['note']})" if r.get("note") else "")
-            lines.append(f"| {step} | {_fmt_s(r.get('seconds'))} | {_fmt_s(r.get('wall'))} | {mem} | {floor} "
+            lines.append(f"| {step} | {_fmt_s(r.get('seconds'))} | {_fmt_s(r.get('wall'))} | {_fmt_s(r.get('cpu'))} "
+                         f"| {mem} | {floor} "
                          f"| {ratio} | {r.get('target', '')} |")
         details = [f"{r['step']}: " + ", ".join(f"{k} {_fmt_s(v) if isinstance(v, float) else v}"
                                                  for k, v in r["detail"].items() if k != "seconds")
@@ -240,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-demo-timing", action="store_true",
                         help="do not re-time demo generation when the book is already cached")
     parser.add_argument("--period", default=PERIOD, help=f"period closed (default {PERIOD}, the demo's last)")
+    parser.add_argument("--run-timeout", type=float, default=1800,
+                        help="stop a close run after this many seconds (default 1800)")
     parser.add_argument("--out", help="results file (default benchmarks/RESULTS.md; RESULTS-quick.md with --quick)")
     parser.add_argument("--json", help="also write the raw results as JSON here")
     args = parser.parse_args(argv)
@@ -255,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     begin = time.perf_counter()
     for scale in scales:
         results.append(bench_scale(scale, say, with_csv=not args.no_csv, time_demo=not args.no_demo_timing,
-                                   period=args.period))
+                                   period=args.period, run_timeout=args.run_timeout))
     notes_file = HERE / "NOTES.md"
     notes = notes_file.read_text(encoding="utf-8") if notes_file.is_file() and out.name == "RESULTS.md" else ""
     text = render(results, machine(), command.strip(), started, notes)

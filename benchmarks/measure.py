@@ -36,6 +36,8 @@ class Measured:
     groups: list[dict] = field(default_factory=list)
     stdout: str = ""
     stderr: str = ""
+    cpu: float = 0.0  # user + system seconds of the step and its reaped descendants
+    timed_out: bool = False
 
     def result(self) -> dict:
         """The JSON object a step printed as its last stdout line ({} if none)."""
@@ -121,12 +123,19 @@ def run(argv: list[str], *, cwd: str | Path | None = None, env: dict | None = No
     for reader in readers:
         reader.start()
     deadline = None if timeout is None else started + timeout
+    timed_out = False
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
-        if deadline is not None and time.perf_counter() > deadline:
-            proc.kill()
+        if deadline is not None and time.perf_counter() > deadline and not timed_out:
+            timed_out = True
+            # The step's own descendants (notebook processes, kernels), one by one by pid.
+            for pid_ in reversed(_subtree(proc.pid, _children())):
+                try:
+                    os.kill(pid_, 9)
+                except OSError:
+                    pass
         time.sleep(0.01)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -136,4 +145,5 @@ def run(argv: list[str], *, cwd: str | Path | None = None, env: dict | None = No
         reader.join()
     groups = [g for _, g in sorted(group_peaks.items())]
     return Measured(argv, proc.returncode, wall, usage.ru_maxrss * 1024, peak[0], groups,
-                    b"".join(out_chunks).decode(errors="replace"), b"".join(err_chunks).decode(errors="replace"))
+                    b"".join(out_chunks).decode(errors="replace"), b"".join(err_chunks).decode(errors="replace"),
+                    usage.ru_utime + usage.ru_stime, timed_out)
