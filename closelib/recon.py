@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from closelib.asof import open_items, period_end, unapplied_cash
+from closelib.asof import links, open_items, period_end, unapplied_cash
 from closelib.book import Book
 
 CONTROL, UNAPPLIED = "control", "unapplied"
@@ -48,26 +48,28 @@ def subledger_effects(book: Book, policy: GLPolicy) -> pd.DataFrame:
     """One row per subledger transaction: entity, reference, kind, date, effect on the control
     accounts (debit positive) and on unapplied cash (credit positive), int64 minor units."""
     docs = book.documents
-    doc_entity = docs.set_index("document_id")["entity"]
     receipts = book.receipts
     receipt_ids = receipts["receipt_id"]
     apps = book.applications
-    from_receipt = apps["source_id"].isin(receipt_ids)
+    link = links(book)  # row positions of each application's receipt and adjustment's document
+    rec_row = link.app_source_rec
+    from_receipt = rec_row >= 0
     cash_apps = apps[from_receipt]
-    receipt_entity = receipts.set_index("receipt_id")["entity"]
+    cash_entity = _at(receipts["entity"], rec_row[from_receipt], cash_apps.index)
     adj = book.adjustments
+    adj_entity = _at(docs["entity"], link.adj_doc, adj.index)
     in_control = policy.unapplied_in_control
     parts = [
         pd.DataFrame({"entity": docs["entity"], "reference": docs["document_id"],
                       "kind": np.where(docs["doc_type"] == "CM", "credit memos", "invoices and debit memos"),
                       "date": docs["document_date"], "control": docs["amount"], "unapplied": 0}),
-        pd.DataFrame({"entity": cash_apps["source_id"].map(receipt_entity), "reference": cash_apps["application_id"],
+        pd.DataFrame({"entity": cash_entity, "reference": cash_apps["application_id"],
                       "kind": "cash applied", "date": cash_apps["applied_date"],
                       "control": 0 if in_control else -cash_apps["amount"], "unapplied": -cash_apps["amount"]}),
         pd.DataFrame({"entity": receipts["entity"], "reference": receipt_ids, "kind": "cash received",
                       "date": receipts["receipt_date"], "control": -receipts["amount"] if in_control else 0,
                       "unapplied": receipts["amount"]}),
-        pd.DataFrame({"entity": adj["document_id"].map(doc_entity), "reference": adj["adjustment_id"],
+        pd.DataFrame({"entity": adj_entity, "reference": adj["adjustment_id"],
                       "kind": adj["type"].map({"write_off": "write-offs", "recovery": "recoveries",
                                                "adjustment": "adjustments"}),
                       "date": adj["adjustment_date"], "control": adj["amount"], "unapplied": 0}),
@@ -77,6 +79,51 @@ def subledger_effects(book: Book, policy: GLPolicy) -> pd.DataFrame:
     for column in ("control", "unapplied"):
         effects[column] = effects[column].astype("int64")
     return effects
+
+
+def _at(values: pd.Series, rows: np.ndarray, index: pd.Index | None = None) -> pd.Series:
+    """``values`` at row positions, missing (NaN) where a position is -1, as ``map`` gives."""
+    taken = values.array.take(rows, allow_fill=True)
+    return pd.Series(taken, dtype=values.dtype, index=index)
+
+
+def _codes(*columns: pd.Series) -> list[np.ndarray]:
+    """Shared integer codes for the values of several text columns (-1 for missing)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrays = []
+    for column in columns:
+        array = pa.array(column.array) if column.dtype == "str" else \
+            pa.array(column.astype(object).to_numpy(), type=pa.string(), from_pandas=True)
+        chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+        arrays.extend(chunk.cast(pa.large_string()) for chunk in chunks)
+    if not arrays:
+        return [np.zeros(0, dtype="int64") for _ in columns]
+    encoded = pc.dictionary_encode(pa.chunked_array(arrays, type=pa.large_string()).combine_chunks())
+    codes = np.asarray(pc.fill_null(encoded.indices, -1), dtype="int64")
+    out, start = [], 0
+    for column in columns:
+        out.append(codes[start:start + len(column)])
+        start += len(column)
+    return out
+
+
+def _differing_keys(posted: pd.DataFrame, expected: pd.DataFrame, side: str,
+                    *others: pd.DataFrame) -> list[np.ndarray]:
+    """Rows (of posted, expected and ``others``) whose (entity, reference) sums differ
+    between posted and expected: the only keys that can become reconciling items."""
+    frames = (posted, expected, *others)
+    ent = _codes(*(f["entity"] for f in frames))
+    ref = _codes(*(f["reference"] for f in frames))
+    n_ent = max([int(c.max()) + 1 for c in ent if len(c)] or [1])
+    keys = [np.where((e >= 0) & (r >= 0), r * n_ent + e, -1) for e, r in zip(ent, ref)]
+    size = max([int(k.max()) + 1 for k in keys if len(k)] or [0])
+    net = np.zeros(size + 1, dtype="int64")
+    for k, frame, sign in ((keys[0], posted, 1), (keys[1], expected, -1)):
+        ok = k >= 0
+        np.add.at(net, k[ok], sign * frame[side].to_numpy(dtype="int64")[ok])
+    return [(k >= 0) & (net[np.where(k >= 0, k, size)] != 0) for k in keys]
 
 
 def gl_lines(book: Book, policy: GLPolicy) -> pd.DataFrame:
@@ -164,12 +211,18 @@ def reconciling_items(book: Book, period: str, policy: GLPolicy, side: str = CON
                                      .to_numpy() == "manual", "manual journal", "other journal")
     manual_items["subledger_date"] = pd.NaT
 
-    posted = upto[upto["source"] == "ar_subledger"].groupby(["entity", "reference"])[side].sum()
-    first_post = lines[lines["source"] == "ar_subledger"].groupby(["entity", "reference"]).agg(
-        journal_id=("journal_id", "first"), gl_period=("period", "min"), posting_date=("posting_date", "min"))
+    sub_lines = lines[(lines["source"] == "ar_subledger").to_numpy()]
     mine = effects[effects[side] != 0]
-    expected = mine[mine["date"] <= day].groupby(["entity", "reference"])[side].sum()
-    known = mine.groupby(["entity", "reference"]).agg(date=("date", "min"), kind=("kind", "first"))
+    # Only keys whose posted and expected sums differ can be items: find them with integer
+    # codes, then aggregate just their rows (same sums, firsts and minima as on all rows).
+    sub_posted = sub_lines[(sub_lines["period"] <= period).to_numpy()]
+    mine_upto = mine[(mine["date"] <= day).to_numpy()]
+    in_posted, in_expected, in_lines, in_mine = _differing_keys(sub_posted, mine_upto, side, sub_lines, mine)
+    posted = sub_posted[in_posted].groupby(["entity", "reference"])[side].sum()
+    first_post = sub_lines[in_lines].groupby(["entity", "reference"]).agg(
+        journal_id=("journal_id", "first"), gl_period=("period", "min"), posting_date=("posting_date", "min"))
+    expected = mine_upto[in_expected].groupby(["entity", "reference"])[side].sum()
+    known = mine[in_mine].groupby(["entity", "reference"]).agg(date=("date", "min"), kind=("kind", "first"))
     both = pd.concat([posted.rename("posted"), expected.rename("expected")], axis=1).fillna(0).astype("int64")
     both = both[both["posted"] != both["expected"]]
     both = both.join(first_post).join(known)
@@ -271,8 +324,14 @@ def roll_forward(book: Book, period: str, policy: GLPolicy, entity: str,
     if book.has("gl_journal"):
         lines = gl_lines(book, policy) if lines is None else lines
         in_period = lines[(lines["entity"] == entity) & (lines["period"] == period)]
-        kind_of = effects.drop_duplicates("reference").set_index("reference")["kind"]
-        kind = in_period["reference"].map(kind_of)
+        ref_codes, line_codes = _codes(effects["reference"], in_period["reference"])
+        first_row = np.full(int(max(ref_codes.max(initial=-1), line_codes.max(initial=-1))) + 2, -1, dtype="int64")
+        # First effect row of each reference (drop_duplicates keeps the first).
+        order = np.flatnonzero(ref_codes >= 0)[::-1]
+        first_row[ref_codes[order]] = order
+        rows_ = np.where(line_codes >= 0, first_row[line_codes], -1)
+        kind = pd.Series(effects["kind"].array.take(rows_, allow_fill=True), index=in_period.index,
+                         dtype=effects["kind"].dtype)
         journal_kind = kind.groupby(in_period["journal_id"]).first()
         kind = kind.fillna(in_period["journal_id"].map(journal_kind))
         kinds = np.where(in_period["source"] != "ar_subledger", "manual and other journals",
