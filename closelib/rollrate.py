@@ -119,25 +119,42 @@ def roll_rates(history: History, basis: str, bounds: list[int]) -> pd.DataFrame:
     records = []
     group = history.docs["entity"].astype(str) + "\x1f" + history.docs["pool"].astype(str)
     codes, keys = pd.factorize(group, sort=True)
+    groups = int(codes.max()) + 1 if len(codes) else 0
     for j in range(len(ends) - 1):
         now, nxt = history.open[:, j], history.open[:, j + 1]
         b_now = buckets[:, j]
-        b_next = np.searchsorted(np.asarray(bounds), ends[j + 1] - ref, side="left")
+        b_next = buckets[:, j + 1]  # the same searchsorted of the next month end's days
         wo = history.written_off[:, j + 1]
         held = now > 0
         exposed = held & ((b_next > b_now) | (wo > 0)) & (b_now < last)
         rolled = np.where(exposed, np.minimum(np.maximum(nxt, 0), now) + wo, 0)
         in_last = held & (b_now == last)
         entered = held & (b_now < last) & (b_next == last)
-        for k in range(last):
-            mask = exposed & (b_now == k)
-            records.append(_sums(codes, mask, now, rolled, j, k))
+        # Buckets 0..last-1 in one pass: sums per (bucket, group) of the exposed rows.
+        exp = np.zeros((last + 1) * groups, dtype="int64")
+        rol = np.zeros((last + 1) * groups, dtype="int64")
+        key = b_now[exposed] * groups + codes[exposed]
+        np.add.at(exp, key, now[exposed])
+        np.add.at(rol, key, rolled[exposed])
         # last bucket rolls to write-off: written off over opening balance (first month) plus entries
         den = np.where(entered, np.maximum(nxt, 0) + wo, 0) + (np.where(in_last, now, 0) if j == 0 else 0)
         num = np.where(in_last | entered, wo, 0)
-        records.append(_sums(codes, in_last | entered, den, num, j, last))
-    frame = pd.concat(records, ignore_index=True) if records else pd.DataFrame(
-        columns=["group", "month", "bucket", "exposed", "rolled"])
+        tail = in_last | entered
+        exp[last * groups:] = 0
+        rol[last * groups:] = 0
+        np.add.at(exp, last * groups + codes[tail], den[tail])
+        np.add.at(rol, last * groups + codes[tail], num[tail])
+        records.append((exp, rol))
+    if records:
+        months = len(records)
+        frame = pd.DataFrame({
+            "group": np.tile(np.arange(groups), months * (last + 1)),
+            "month": np.repeat(np.arange(months), (last + 1) * groups),
+            "bucket": np.tile(np.repeat(np.arange(last + 1), groups), months),
+            "exposed": np.concatenate([e for e, _ in records]),
+            "rolled": np.concatenate([r for _, r in records])})
+    else:
+        frame = pd.DataFrame(columns=["group", "month", "bucket", "exposed", "rolled"])
     split = pd.Series(keys)[frame["group"].to_numpy()].str.split("\x1f", expand=True) if len(frame) else None
     frame["entity"] = split[0].to_numpy() if split is not None else []
     frame["pool"] = split[1].to_numpy() if split is not None else []
