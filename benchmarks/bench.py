@@ -255,7 +255,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="stop a close run after this many seconds (default 1800)")
     parser.add_argument("--out", help="results file (default benchmarks/RESULTS.md; RESULTS-quick.md with --quick)")
     parser.add_argument("--json", help="also write the raw results as JSON here")
+    parser.add_argument("--render", metavar="JSON", help="only re-write the results file from saved JSON "
+                        "(e.g. after editing benchmarks/NOTES.md)")
     args = parser.parse_args(argv)
+    if args.render:
+        saved = json.loads(Path(args.render).read_text(encoding="utf-8"))
+        if isinstance(saved, list):  # results saved without their header
+            stamp = datetime.fromtimestamp(Path(args.render).stat().st_mtime, timezone.utc)
+            saved = {"results": saved, "machine": machine(), "command": "python -m benchmarks",
+                     "started": stamp.strftime("%Y-%m-%d %H:%M UTC") + " (finished)"}
+        out = Path(args.out) if args.out else HERE / "RESULTS.md"
+        notes_file = HERE / "NOTES.md"
+        notes = notes_file.read_text(encoding="utf-8") if notes_file.is_file() else ""
+        out.write_text(render(saved["results"], saved["machine"], saved["command"], saved["started"], notes),
+                       encoding="utf-8")
+        print(f"written to {out}")
+        return 0
     scales = args.scales or (QUICK_SCALES if args.quick else SCALES)
     out = Path(args.out) if args.out else HERE / ("RESULTS-quick.md" if args.quick else "RESULTS.md")
     started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -271,10 +286,12 @@ def main(argv: list[str] | None = None) -> int:
                                    period=args.period, run_timeout=args.run_timeout))
     notes_file = HERE / "NOTES.md"
     notes = notes_file.read_text(encoding="utf-8") if notes_file.is_file() and out.name == "RESULTS.md" else ""
-    text = render(results, machine(), command.strip(), started, notes)
+    info = machine()
+    text = render(results, info, command.strip(), started, notes)
     out.write_text(text, encoding="utf-8")
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
+        Path(args.json).write_text(json.dumps({"results": results, "machine": info, "command": command.strip(),
+                                               "started": started}, indent=1, default=str), encoding="utf-8")
     print(text)
     print(f"written to {out} in {time.perf_counter() - begin:.0f} s")
     return 0

@@ -41,12 +41,14 @@ def _bin(month_ends: np.ndarray, dates: pd.Series) -> np.ndarray:
     return np.searchsorted(month_ends, dates.to_numpy(dtype="datetime64[ns]"), side="left")
 
 
-def build_history(book: Book, period: str, months: int, pools: pd.Series | None = None) -> History:
-    """Open amounts of every INV/DM at the ``months + 1`` month ends ending with ``period``."""
+def build_history(book: Book, period: str, months: int, pools: pd.Series | None = None,
+                  doc_types: tuple[str, ...] = ("INV", "DM")) -> History:
+    """Open amounts of every INV/DM (or ``doc_types``) at the ``months + 1`` month ends ending
+    with ``period``. A CM's open amount rises (towards zero) as it is applied."""
     ends = pd.DatetimeIndex([period_end(p) for p in periods_back(period, months + 1)])
     end_values = ends.to_numpy(dtype="datetime64[ns]")
     all_docs = book.documents
-    keep = (all_docs["doc_type"].isin(["INV", "DM"]) & (all_docs["document_date"] <= ends[-1])).to_numpy()
+    keep = (all_docs["doc_type"].isin(list(doc_types)) & (all_docs["document_date"] <= ends[-1])).to_numpy()
     docs = all_docs[keep].reset_index(drop=True)
     n, m = len(docs), len(ends)
     # Row in ``docs`` of every document row (-1 when left out); applications and adjustments
@@ -66,6 +68,10 @@ def build_history(book: Book, period: str, months: int, pools: pd.Series | None 
     hit = app_rows >= 0
     app_cols = _bin(end_values, apps["applied_date"])
     np.add.at(delta, app_rows[hit] * width + app_cols[hit], -apps["amount"].to_numpy(dtype="int64")[hit])
+    if "CM" in doc_types:
+        src_rows = rows(link.app_source_doc)
+        out = src_rows >= 0
+        np.add.at(delta, src_rows[out] * width + app_cols[out], apps["amount"].to_numpy(dtype="int64")[out])
     adj = book.adjustments
     adj_all_rows = rows(link.adj_doc)
     adj_hit = adj_all_rows >= 0
