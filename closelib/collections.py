@@ -26,6 +26,7 @@ import pandas as pd
 from closelib.asof import age, open_items, period_end, shift_period
 from closelib.book import Book
 from closelib.rollrate import build_history
+from closelib.validate import lookup
 
 
 def _customer_attr(book: Book, column: str) -> pd.Series:
@@ -37,7 +38,7 @@ def monthly_sales(book: Book, by: str | None = None) -> pd.DataFrame:
     docs = book.documents[book.documents["doc_type"].isin(["INV", "DM"])]
     keys = [docs["entity"], docs["document_date"].dt.to_period("M").astype(str).rename("month")]
     if by:
-        keys.insert(1, docs["customer_id"].map(_customer_attr(book, by)).rename(by))
+        keys.insert(1, lookup(docs["customer_id"], _customer_attr(book, by)).fillna("unassigned").rename(by))
     return docs.groupby(keys)["amount"].sum().astype("int64").rename("sales").reset_index()
 
 
@@ -66,7 +67,8 @@ def kpi_table(book: Book, period: str, months: int = 13, by: str | None = None) 
     """KPIs per entity (and ``by``: collector or segment) for each of the last ``months`` months."""
     history = build_history(book, period, months, doc_types=("INV", "DM", "CM"))
     docs = history.docs
-    group = docs["entity"] if by is None else docs["entity"] + "\x1f" + docs["customer_id"].map(_customer_attr(book, by)).fillna("unassigned")
+    group = docs["entity"] if by is None else \
+        docs["entity"] + "\x1f" + lookup(docs["customer_id"], _customer_attr(book, by)).fillna("unassigned")
     codes, keys = pd.factorize(group, sort=True)
     ends = history.month_ends
     due = docs["due_date"].to_numpy(dtype="datetime64[ns]")
@@ -111,19 +113,24 @@ def kpi_table(book: Book, period: str, months: int = 13, by: str | None = None) 
 
 def _payment_days(book: Book, ends: pd.DatetimeIndex, by: str | None) -> dict:
     """(group key, month) -> (days to pay, days beyond terms, weighted average days late)."""
+    from closelib.asof import links
+
+    link = links(book)
     apps = book.applications
-    receipts = book.receipts.set_index("receipt_id")["entity"]
-    apps = apps[apps["source_id"].isin(receipts.index) & (apps["applied_date"] > ends[0])
-                & (apps["applied_date"] <= ends[-1])]
-    docs = book.documents.set_index("document_id")
-    apps = apps[apps["target_id"].isin(docs.index)]
-    target = docs.loc[apps["target_id"]]
+    target = link.app_target
+    keep = ((link.app_source_rec >= 0) & (target >= 0) & (apps["applied_date"] > ends[0]).to_numpy()
+            & (apps["applied_date"] <= ends[-1]).to_numpy())
+    apps, rows = apps[keep], target[keep]
+    docs = book.documents
     amount = apps["amount"].to_numpy(dtype="float64")
-    to_pay = (apps["applied_date"].to_numpy() - target["document_date"].to_numpy()) / np.timedelta64(1, "D")
-    late = (apps["applied_date"].to_numpy() - target["due_date"].to_numpy()) / np.timedelta64(1, "D")
-    key = target["entity"].to_numpy().astype(object)
+    applied = apps["applied_date"].to_numpy()
+    to_pay = (applied - docs["document_date"].to_numpy()[rows]) / np.timedelta64(1, "D")
+    late = (applied - docs["due_date"].to_numpy()[rows]) / np.timedelta64(1, "D")
+    key = docs["entity"].to_numpy().astype(object)[rows]
     if by:
-        key = key + "\x1f" + target["customer_id"].map(_customer_attr(book, by)).fillna("unassigned").to_numpy().astype(object)
+        attr = _customer_attr(book, by)
+        per_doc = lookup(docs["customer_id"], attr).fillna("unassigned").to_numpy().astype(object)
+        key = key + "\x1f" + per_doc[rows]
     frame = pd.DataFrame({"key": key, "month": apps["applied_date"].dt.strftime("%Y-%m").to_numpy(), "w": amount,
                           "wp": amount * to_pay, "wb": amount * np.maximum(late, 0),
                           "wl": np.where(late > 0, amount, 0.0), "wll": np.where(late > 0, amount * late, 0.0)})
