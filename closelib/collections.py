@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from closelib.asof import age, open_items, period_end, shift_period
+from closelib.asof import age, aging_table, open_items, period_end, shift_period
 from closelib.book import Book
 from closelib.rollrate import build_history
 from closelib.validate import lookup
@@ -196,10 +196,7 @@ def aged_debt(book: Book, period: str, params: dict, by: str = "collector") -> p
         day = period_end(when)
         items = age(open_items(book, day), day, labels_params["basis"], list(labels_params["buckets"]))
         items[by] = items["customer_id"].map(_customer_attr(book, by)).fillna("unassigned")
-        t = items.pivot_table(index=["entity", by], columns="bucket", values="open_amount", aggfunc="sum",
-                              fill_value=0, observed=False)
-        t.columns = [str(c) for c in t.columns]
-        tables.append(t.reindex(columns=labels, fill_value=0).astype("int64"))
+        tables.append(aging_table(items, ["entity", by]).reindex(columns=labels, fill_value=0))
     now, before = tables
     now["total"] = now.sum(axis=1).astype("int64")
     prior = before.sum(axis=1).reindex(now.index, fill_value=0).astype("int64")

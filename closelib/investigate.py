@@ -164,17 +164,10 @@ def summary(book: Book, subject: dict[str, str], events: pd.DataFrame, gaps: pd.
 
 def adhoc_folder(outputs: Path, subject: dict[str, str]) -> tuple[str, Path]:
     """``outputs/adhoc/<YYYYMMDD>-<subject>``, never reused (``-2``, ``-3`` ... when taken)."""
-    parent = outputs / "adhoc"
-    parent.mkdir(parents=True, exist_ok=True)
+    from closelib.run import claim_folder
+
     base = f"{datetime.now(timezone.utc):%Y%m%d}-{subject_label(subject)}"
-    for n in range(1, 1000):
-        name = base if n == 1 else f"{base}-{n}"
-        try:
-            (parent / name).mkdir()
-        except FileExistsError:
-            continue
-        return name, parent / name
-    raise NotFoundError(f"no free folder name for {base} under {parent}")
+    return claim_folder(outputs / "adhoc", (base if n == 1 else f"{base}-{n}" for n in range(1, 1000)))
 
 
 def run_investigation(customer: str | None, document: str | None, case: str | None,

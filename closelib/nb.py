@@ -41,22 +41,22 @@ def _display(obj: Any) -> None:
     display(obj)
 
 
-def _html(text: str) -> None:
+def _rich(kind: str, text: str) -> None:
+    """Show ``text`` as IPython's ``HTML`` or ``Markdown``; plain Python prints it."""
     try:
-        from IPython.display import HTML
+        import IPython.display as ipd
     except ImportError:
         print(text)
         return
-    _display(HTML(text))
+    _display(getattr(ipd, kind)(text))
+
+
+def _html(text: str) -> None:
+    _rich("HTML", text)
 
 
 def markdown(text: str) -> None:
-    try:
-        from IPython.display import Markdown
-    except ImportError:
-        print(text)
-        return
-    _display(Markdown(text))
+    _rich("Markdown", text)
 
 
 def _plain_number(value: float) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from closelib import money
-from closelib.asof import age, bucket_labels, open_items, period_end, shift_period
+from closelib.asof import age, aging_table, bucket_labels, open_items, period_end, shift_period
 from closelib.book import Book
 from closelib.recon import gl_balance
 from closelib.rollrate import agings, build_history, loss_rates, roll_rates
@@ -242,12 +242,8 @@ def bucket_figures(matrix: pd.DataFrame, labels: list[str]) -> dict[str, dict[st
 
 def aging_by_bucket(aged: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
     """Aging table per entity and pool (INV/DM and CM), bucket columns summing to the total."""
-    table = aged.pivot_table(index=["entity", "pool"], columns="bucket", values="open_amount", aggfunc="sum",
-                             fill_value=0, observed=False).astype("int64")
-    table.columns = [str(c) for c in table.columns]
-    table = table.reindex(columns=labels, fill_value=0)
-    table["total"] = table.sum(axis=1).astype("int64")
-    return table.reset_index()
+    table = aging_table(aged, ["entity", "pool"])
+    return table.reindex(columns=labels + ["total"], fill_value=0).reset_index()
 
 
 def roll_matrix(rolls: pd.DataFrame, entity: str, labels: list[str]) -> pd.DataFrame:

@@ -70,20 +70,23 @@ def period_notebooks(folder: Path | None = None) -> list[tuple[str, Path]]:
     return found
 
 
-def new_run_dir(outputs: Path, period: str) -> tuple[str, Path]:
-    """A fresh run folder; the id sorts by start time (UTC, microseconds) and carries random
-    hex, and the folder is created with an exclusive mkdir, so two runs never share one."""
-    parent = outputs / period
+def claim_folder(parent: Path, names) -> tuple[str, Path]:
+    """The first of ``names`` (any iterable, tried lazily) that can be created under ``parent``
+    with an exclusive mkdir: a folder is never shared or reused, even by runs started at once."""
     parent.mkdir(parents=True, exist_ok=True)
-    for _ in range(100):
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-        run_id = f"{stamp}Z-{secrets.token_hex(3)}"
+    for name in names:
         try:
-            (parent / run_id).mkdir()
+            (parent / name).mkdir()
         except FileExistsError:
             continue
-        return run_id, parent / run_id
+        return name, parent / name
     raise RunError(f"could not create a new run folder under {parent}")
+
+
+def new_run_dir(outputs: Path, period: str) -> tuple[str, Path]:
+    """A fresh run folder; the id sorts by start time (UTC, microseconds) and carries random hex."""
+    names = (f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}Z-{secrets.token_hex(3)}" for _ in range(100))
+    return claim_folder(outputs / period, names)
 
 
 def write_json_atomic(path: Path, data: dict) -> None:

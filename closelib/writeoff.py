@@ -64,8 +64,9 @@ def select(book: Book, period: str, params: dict) -> tuple[pd.DataFrame, pd.Data
     cust = book.customers.set_index("customer_id")
     items = items.assign(name=items["customer_id"].map(cust["name"]).to_numpy(),
                          status=items["customer_id"].map(cust["status"]).to_numpy())
-    threshold = items["entity"].map(lambda e: money.to_minor(wo["small_balance_threshold"], book.currency_of(e))) \
-        if len(items) else pd.Series(dtype="int64")
+    # the threshold in each entity's currency, once per entity (not once per document)
+    per_entity = {e: money.to_minor(wo["small_balance_threshold"], book.currency_of(e)) for e in book.entities}
+    threshold = items["entity"].map(per_entity).fillna(0).astype("int64")
     dpd = items["days_past_due"]
     rule = np.select(
         [(items["status"] == "bankrupt") & bool(wo["bankrupt_any_age"]),
@@ -107,9 +108,13 @@ def reserve_held(candidates: pd.DataFrame, specific: pd.DataFrame, rates: pd.Dat
     lookup = rates.set_index(["entity", "pool", "bucket"])["loss_rate"]
     coll = lookup.reindex(pd.MultiIndex.from_arrays([candidates["entity"], pd.Series(pool, index=candidates.index),
                                                      candidates["bucket"].astype(str)])).to_numpy()
-    rate = rate.fillna(pd.Series(coll, index=candidates.index)).fillna(0.0)
-    return pd.Series([money.apply_rate(int(a), round(float(r), 6)) for a, r in zip(candidates["open_amount"], rate)],
-                     index=candidates.index, dtype="int64")
+    rate = rate.fillna(pd.Series(coll, index=candidates.index)).fillna(0.0).astype(float).round(6)
+    held = np.zeros(len(candidates), dtype="int64")
+    amounts = candidates["open_amount"].to_numpy(dtype="int64")
+    for value in np.unique(rate.to_numpy()):  # one exact vectorised product per distinct rate
+        mask = rate.to_numpy() == value
+        held[mask] = money.apply_rate_array(amounts[mask], float(value))
+    return pd.Series(held, index=candidates.index, dtype="int64")
 
 
 def tier_of(total: int, currency: str, matrix: list[dict]) -> tuple[int, str]:
