@@ -63,6 +63,13 @@ def _ratio(num: float, den: float, scale: float = 1.0, digits: int = 2) -> float
     return None if den == 0 else round(num / den * scale, digits)
 
 
+def _group_sum(codes: np.ndarray, amounts: np.ndarray, groups: int) -> np.ndarray:
+    """Exact int64 money sums per group code (``np.bincount`` would sum in float64)."""
+    total = np.zeros(groups, dtype="int64")
+    np.add.at(total, codes, amounts.astype("int64", copy=False))
+    return total
+
+
 def kpi_table(book: Book, period: str, months: int = 13, by: str | None = None) -> pd.DataFrame:
     """KPIs per entity (and ``by``: collector or segment) for each of the last ``months`` months."""
     history = build_history(book, period, months, doc_types=("INV", "DM", "CM"))
@@ -82,9 +89,9 @@ def kpi_table(book: Book, period: str, months: int = 13, by: str | None = None) 
     for j in range(1, len(ends)):
         end = ends[j]
         now, before = history.open[:, j], history.open[:, j - 1]
-        sums = lambda mask: np.bincount(codes[mask], weights=now[mask], minlength=n).astype("int64")  # noqa: E731
-        end_ar = np.bincount(codes, weights=now, minlength=n).astype("int64")
-        prior_ar = np.bincount(codes, weights=before, minlength=n).astype("int64")
+        sums = lambda mask: _group_sum(codes[mask], now[mask], n)  # noqa: E731
+        end_ar = _group_sum(codes, now, n)
+        prior_ar = _group_sum(codes, before, n)
         not_due = sums(due >= end.to_datetime64())
         past_due = sums(inv & (due < end.to_datetime64()))
         open_inv = sums(inv)
