@@ -197,6 +197,7 @@ def trend_chart(trend: pd.DataFrame, customer: str, currency: str):
     paid = [float(money.from_minor(int(v), currency)) for v in trend["amount_paid"]]  # display only
     ax.bar(trend["month"], paid, color="#d0d7de", label=f"paid ({currency})")
     ax.set_ylabel(f"paid ({currency})")
+    ax.yaxis.set_major_formatter(lambda value, _: f"{value:,.0f}")  # no "1e6" offset text over the title
     ax.tick_params(axis="x", rotation=90, labelsize=7)
     days = ax.twinx()
     days.plot(trend["month"], trend["weighted_days_to_pay"], marker="o", color="#0969da", label="days to pay")
@@ -207,7 +208,8 @@ def trend_chart(trend: pd.DataFrame, customer: str, currency: str):
     handles = ax.get_legend_handles_labels()[0] + days.get_legend_handles_labels()[0]
     fig.legend(handles, [h.get_label() for h in handles], loc="lower center", ncol=3, fontsize=8, frameon=False)
     ax.set_title(f"{customer}: payment behaviour by month of payment", fontsize=10)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    # Fixed margins, not tight_layout: measuring every tick label cost 0.4 s per memo.
+    fig.subplots_adjust(left=0.12, right=0.91, top=0.9, bottom=0.3)
     return fig
 
 

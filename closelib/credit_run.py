@@ -47,29 +47,35 @@ def memo_jobs(ctx, customer_ids: list[str], template: Path = TEMPLATE) -> list[d
 
 
 def execute_memos(ctx, customer_ids: list[str], template: Path = TEMPLATE, workers: int | None = None) -> pd.DataFrame:
-    """Execute the memo template once per customer into the run folder (``credit_memos/``),
-    ``run.workers`` spawned processes at a time; one row per customer with status and error.
-    Never raises for a memo's failure: the caller records it as a failed check."""
+    """Execute the memo template once per customer into the run folder (``credit_memos/``);
+    one row per customer with status and error. Never raises for a memo's failure: the
+    caller records it as a failed check.
+
+    The memos run one after another in one kernel per worker process (``workers``, default
+    ``credit_review.memo_kernels``): a kernel start, the imports and the book read are paid
+    once per kernel, not once per memo, which is what made memos cost seconds each."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from closelib.execute import execute_notebook
+    from closelib.execute import execute_in_one_kernel
 
     jobs = memo_jobs(ctx, list(customer_ids), template)
-    workers = max(1, int(workers or ctx.params["run"]["workers"]))
+    kernels = max(1, min(int(workers or ctx.params["credit_review"].get("memo_kernels", 1)), len(jobs) or 1))
     results: list[dict] = []
     log = (ctx.run_dir / "logs" / "credit_memos.log") if ctx.run_dir else memo_folder(ctx) / "memos.log"
     if jobs:
         log.parent.mkdir(parents=True, exist_ok=True)
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"),
+        # Contiguous shares in queue order, so the results come back in the jobs' order.
+        shares = [list(share) for share in np.array_split(np.arange(len(jobs)), kernels)]
+        with ProcessPoolExecutor(max_workers=kernels, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=_quiet, initargs=(str(log),)) as pool:
-            futures = [pool.submit(execute_notebook, job) for job in jobs]
-            for job, future in zip(jobs, futures):
+            futures = [pool.submit(execute_in_one_kernel, [jobs[i] for i in share]) for share in shares]
+            for share, future in zip(shares, futures):
                 try:
-                    results.append(future.result())
-                except Exception as exc:  # a worker process that died
-                    results.append({"status": "failed", "error": f"{type(exc).__name__}: {exc}", "seconds": None,
-                                    "html": None})
+                    results.extend(future.result())
+                except Exception as exc:  # a worker process that died takes its share with it
+                    results.extend({"status": "failed", "error": f"{type(exc).__name__}: {exc}", "seconds": None,
+                                    "html": None} for _ in share)
     rows = []
     for job, res in zip(jobs, results):
         cid = job["parameters"]["customer_id"]

@@ -114,13 +114,14 @@ def write_sheet(wb: Workbook, sheet: Sheet) -> None:
     if sheet.total and len(frame):
         currencies = sorted(set(c for c in row_currency if c))
         r = header_row + 1 + len(frame)
+        currency_of_row = pd.Series(row_currency, index=frame.index, dtype=object)
         for ccy in currencies:
-            mine = [i for i, c in enumerate(row_currency) if c == ccy]
+            mine = (currency_of_row == ccy).to_numpy()
             _set_text(ws.cell(row=r, column=1), f"Total {ccy}" if len(currencies) > 1 or sheet.currency_column else "Total")
             ws.cell(row=r, column=1).font = Font(bold=True)
             for col, name in enumerate(columns, start=1):
                 if name in sheet.money_columns:
-                    values = [int(frame.at[i, name]) for i in mine if pd.notna(frame.at[i, name])]
+                    values = [int(v) for v in frame.loc[mine, name].dropna().tolist()]
                     cell = _write_value(ws, r, col, money.total(values), ccy, False)
                     cell.font = Font(bold=True)
                     cell.border = TOTAL_BORDER

@@ -10,6 +10,7 @@ notebook back to find the first cell that failed or never ran.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
@@ -43,15 +44,21 @@ def inspect_notebook(path: Path) -> str | None:
     return None
 
 
-def render_html(notebook: Path, html_path: Path) -> None:
-    """Reviewer HTML with the code hidden (nbconvert ignores papermill's report mode)."""
+def html_exporter():
+    """nbconvert's HTML exporter with the code hidden (nbconvert ignores papermill's report mode).
+    Building one loads its templates; reuse it for a batch of notebooks."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter()
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
-    body, _ = exporter.from_filename(str(notebook))
+    return exporter
+
+
+def render_html(notebook: Path, html_path: Path, exporter=None) -> None:
+    """Reviewer HTML with the code hidden."""
+    body, _ = (exporter or html_exporter()).from_filename(str(notebook))
     html_path.write_text(body, encoding="utf-8")
 
 
@@ -61,19 +68,23 @@ def _write_json_atomic(path: Path, data: dict) -> None:
     os.replace(scratch, path)
 
 
-def execute_notebook(job: dict) -> dict:
-    """Run ``job["input"]`` into ``job["output"]`` with ``job["parameters"]``; never raises."""
+def execute_notebook(job: dict, kernel: "SharedKernel | None" = None, exporter=None) -> dict:
+    """Run ``job["input"]`` into ``job["output"]`` with ``job["parameters"]``; never raises.
+
+    With ``kernel``, the notebook runs in that already started kernel (see
+    :func:`execute_in_one_kernel`) instead of a kernel of its own."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     output = Path(job["output"])
     started = time.monotonic()
     status, error = "succeeded", None
+    shared = {} if kernel is None else {"engine_name": SHARED_ENGINE, "shared_kernel": kernel}
     try:
         papermill.execute_notebook(
             job["input"], str(output), parameters=job["parameters"], kernel_name=KERNEL,
             execution_timeout=job.get("cell_timeout"), progress_bar=False, log_output=False,
-            cwd=job.get("cwd"), request_save_on_cell_execute=True)
+            cwd=None if kernel else job.get("cwd"), request_save_on_cell_execute=True, **shared)
     except PapermillExecutionError as exc:
         first_line = (exc.source or "").strip().splitlines()[0][:60] if (exc.source or "").strip() else ""
         status, error = "failed", f"cell {exc.cell_index + 1} `{first_line}`: {exc.ename}: {exc.evalue}"
@@ -88,7 +99,7 @@ def execute_notebook(job: dict) -> dict:
     html = None
     if output.is_file() and job.get("html"):
         try:
-            render_html(output, Path(job["html"]))
+            render_html(output, Path(job["html"]), exporter)
             html = Path(job["html"]).name
         except Exception as exc:  # the notebook stands without its HTML, but say so
             status, error = "failed", error or f"HTML rendering failed: {type(exc).__name__}: {exc}"
@@ -110,3 +121,114 @@ def child_main(job: dict) -> None:
     result = execute_notebook(job)
     _write_json_atomic(Path(job["status_file"]), result)
     sys.stdout.flush()
+
+
+# ------------------------------------------------------------------ many notebooks, one kernel
+
+SHARED_ENGINE = "closelib-shared-kernel"
+
+# Run before each notebook in a shared kernel: an empty namespace (the previous notebook's
+# variables must not leak into the next) and prompt numbers from 1, as in a kernel of its
+# own. Imported modules stay loaded, which is the point: their import cost is paid once.
+_RESET = "get_ipython().run_line_magic('reset', '-f')\nget_ipython().execution_count = 1"
+
+
+class SharedKernel:
+    """One python3 kernel, started once, in which several notebooks run one after another.
+
+    Built from nbclient's own start-up (async kernel manager and client, as papermill uses),
+    so papermill's client can drive it through :class:`SharedKernelEngine`."""
+
+    def __init__(self, cwd: str | None, startup_timeout: int = 60) -> None:
+        from nbclient import NotebookClient
+
+        self._starter = NotebookClient(nbformat.v4.new_notebook(), kernel_name=KERNEL,
+                                       startup_timeout=startup_timeout, timeout=startup_timeout)
+        self._starter.km = self._starter.create_kernel_manager()
+        self._starter.start_new_kernel(cwd=cwd)
+        self._starter.start_new_kernel_client()
+
+    @property
+    def km(self):
+        return self._starter.km
+
+    @property
+    def kc(self):
+        return self._starter.kc
+
+    def reset(self) -> None:
+        cell = nbformat.v4.new_code_cell(_RESET)
+        self._starter.nb.cells = [cell]
+        self._starter.execute_cell(cell, 0, store_history=False)
+
+    def alive(self) -> bool:
+        from jupyter_core.utils import ensure_async, run_sync
+
+        try:  # nbclient's kernel manager is asynchronous: is_alive() gives a coroutine
+            return self._starter.km is not None and bool(run_sync(ensure_async)(self._starter.km.is_alive()))
+        except Exception:
+            return False
+
+    def close(self) -> None:
+        try:
+            self._starter._cleanup_kernel()
+        except Exception:  # already dead: nothing left to stop
+            pass
+
+
+def _shared_engine():
+    """papermill's nbclient engine, handed the caller's kernel manager and client (papermill
+    registers engines by name; this one is registered on first use)."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class SharedKernelEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
+                                     stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
+            kernel: SharedKernel = kwargs["shared_kernel"]
+            kernel.reset()
+            client = PapermillNotebookClient(nb_man, km=kernel.km, timeout=execution_timeout,
+                                             startup_timeout=start_timeout, kernel_name=kernel_name,
+                                             log=logging.getLogger("papermill"), log_output=log_output,
+                                             stdout_file=stdout_file, stderr_file=stderr_file)
+            client.kc = kernel.kc  # not owned by the client: it neither restarts nor stops it
+            return client.execute()
+
+    papermill_engines.register(SHARED_ENGINE, SharedKernelEngine)
+
+
+def execute_in_one_kernel(jobs: list[dict], cwd: str | None = None) -> list[dict]:
+    """Run several notebooks one after another in one kernel, so the kernel start-up, the
+    imports and any per-process cache (the run's book) are paid once, not per notebook.
+
+    Each notebook starts from an empty namespace. After a notebook fails (a raised cell, a
+    timeout, a dead kernel) the kernel is replaced, so a half-finished cell can never leak
+    into the next notebook. Never raises; one result per job, as :func:`execute_notebook`."""
+    if not jobs:
+        return []
+    _shared_engine()
+    exporter = html_exporter() if any(job.get("html") for job in jobs) else None
+    results: list[dict] = []
+    kernel: SharedKernel | None = None
+    try:
+        for job in jobs:
+            if kernel is None or not kernel.alive():
+                if kernel is not None:
+                    kernel.close()
+                try:
+                    kernel = SharedKernel(cwd or job.get("cwd"))
+                except Exception as exc:  # no kernel: this notebook fails, the next one tries again
+                    kernel = None
+                    results.append({"status": "failed", "error": f"kernel did not start: {type(exc).__name__}: {exc}",
+                                    "seconds": None, "html": None})
+                    continue
+            result = execute_notebook(job, kernel=kernel, exporter=exporter)
+            results.append(result)
+            if result["status"] != "succeeded":
+                kernel.close()
+                kernel = None
+    finally:
+        if kernel is not None:
+            kernel.close()
+    return results

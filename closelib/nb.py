@@ -244,10 +244,20 @@ def start(notebook: str, period: str = "", source: str = "", run_dir: str = "", 
     return ctx
 
 
+# The last book read from a run's cache, kept for the life of the kernel: notebooks run one
+# after another in a shared kernel (the credit memos) read it once, not once each. The cache
+# folder is named by the sha256 of the inputs, so the same folder always holds the same book.
+_LAST_CACHED: dict[tuple[str, str], Book] = {}
+
+
 def _load(source: Path, info: dict) -> Book:
     cache = info.get("book_cache")
     if cache and Path(cache).is_dir():
         from closelib.bookcache import read_book_cache
 
-        return read_book_cache(Path(cache), source)
+        key = (str(Path(cache).resolve()), str(source))
+        if key not in _LAST_CACHED:
+            _LAST_CACHED.clear()
+            _LAST_CACHED[key] = read_book_cache(Path(cache), source)
+        return _LAST_CACHED[key]
     return load_book(source)

@@ -1,0 +1,67 @@
+"""Several notebooks in one shared kernel (the credit memos): isolation, prompts, failures."""
+
+from __future__ import annotations
+
+import nbformat
+
+from closelib.execute import SharedKernel, execute_in_one_kernel
+
+
+
+def _notebook(path, *sources: str):
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell('label = ""', metadata={"tags": ["parameters"]})]
+    nb.cells += [nbformat.v4.new_code_cell(src) for src in sources]
+    nbformat.write(nb, path)
+    return path
+
+
+def _job(tmp_path, template, name):
+    return {"name": name, "input": str(template), "output": str(tmp_path / f"{name}.ipynb"),
+            "html": str(tmp_path / f"{name}.html"), "cell_timeout": 60, "cwd": str(tmp_path),
+            "parameters": {"label": name}}
+
+
+def test_notebooks_share_a_kernel_but_not_a_namespace(tmp_path):
+    template = _notebook(tmp_path / "t.ipynb",
+                         "import os\nassert 'leaked' not in globals(), 'a variable leaked from the previous notebook'",
+                         "leaked = label\nprint(os.getpid())")
+    results = execute_in_one_kernel([_job(tmp_path, template, "first"), _job(tmp_path, template, "second")])
+    assert [r["status"] for r in results] == ["succeeded", "succeeded"], results
+    pids, counts = [], []
+    for name in ("first", "second"):
+        nb = nbformat.read(tmp_path / f"{name}.ipynb", as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        counts.append([c.execution_count for c in code])
+        pids.append(code[-1].outputs[0]["text"].strip())
+        assert (tmp_path / f"{name}.html").is_file()
+    assert pids[0] == pids[1]  # one kernel process ran both
+    assert counts[0] == counts[1] == [1, 2, 3, 4]  # prompts from 1 in each, as in a kernel of its own
+
+
+def test_a_failed_notebook_gets_its_kernel_replaced(tmp_path):
+    template = _notebook(tmp_path / "t.ipynb",
+                         "import os\nif label == 'bad':\n    raise ValueError('bad notebook')",
+                         "print(os.getpid())")
+    results = execute_in_one_kernel([_job(tmp_path, template, "good"), _job(tmp_path, template, "bad"),
+                                     _job(tmp_path, template, "after")])
+    assert [r["status"] for r in results] == ["succeeded", "failed", "succeeded"], results
+    assert "ValueError: bad notebook" in results[1]["error"]
+    pid = {name: nbformat.read(tmp_path / f"{name}.ipynb", as_version=4).cells[-1].outputs[0]["text"].strip()
+           for name in ("good", "after")}
+    assert pid["good"] != pid["after"]
+
+
+def test_a_dead_kernel_fails_only_its_notebook(tmp_path):
+    template = _notebook(tmp_path / "t.ipynb", "import os\nif label == 'dies':\n    os._exit(1)", "print('ok')")
+    results = execute_in_one_kernel([_job(tmp_path, template, "dies"), _job(tmp_path, template, "lives")])
+    assert results[0]["status"] == "failed" and results[0]["error"]
+    assert results[1]["status"] == "succeeded", results[1]
+
+
+def test_shared_kernel_reports_alive_and_stops(tmp_path):
+    kernel = SharedKernel(str(tmp_path))
+    assert kernel.alive()
+    kernel.close()
+    assert not kernel.alive()
