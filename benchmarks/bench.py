@@ -154,7 +154,9 @@ def bench_scale(scale: float, say, with_csv: bool = True, time_demo: bool = True
             for log in sorted((Path(tmp) / "outputs").glob(f"{period}/*/logs/*.json")):
                 manifest.setdefault("notebooks", {}).setdefault(log.stem, json.loads(log.read_text()))
         groups = _notebook_groups(m)
-        for i, (name, entry) in enumerate(manifest.get("notebooks", {}).items()):
+        # The runner starts the longest notebooks first; processes are matched in start order.
+        started = sorted(manifest.get("notebooks", {}).items(), key=lambda item: item[1].get("start_order", 99))
+        for i, (name, entry) in enumerate(started):
             group = groups[i] if i < len(groups) else None
             rows.append({"step": f"notebook {entry.get('file', name)}", "seconds": entry.get("seconds"),
                          "wall": None, "max_rss": None,
@@ -167,6 +169,13 @@ def bench_scale(scale: float, say, with_csv: bool = True, time_demo: bool = True
                      "note": ("STOPPED by the benchmark after " + f"{run_timeout:.0f} s; " if m.timed_out else "")
                              + f"status {manifest.get('status', 'unknown')}, workers "
                              f"{manifest.get('parameters', {}).get('run', {}).get('workers', '?')}"})
+        say("  close run again (same inputs)")
+        m, manifest = close_run(parquet, Path(tmp) / "outputs", period, run_timeout)
+        rows.append({**_row("close run again, same inputs (validation reused)", m, seconds=m.wall,
+                            floor="floor: papermill kernel, empty notebook", target="< 60 s, < 4 GiB"),
+                     "note": ("STOPPED by the benchmark; " if m.timed_out else "")
+                             + f"status {manifest.get('status', 'unknown')}, book cache reused: "
+                             f"{manifest.get('book_cache', {}).get('reused')}"})
     floors = {r["step"]: r["seconds"] for r in rows if r["step"].startswith("floor:")}
     for r in rows:
         base = floors.get(r["floor"]) if r.get("floor") else None

@@ -121,3 +121,15 @@ def summary(book: Book) -> dict:
         "currencies": sorted(docs["currency"].unique().tolist()),
         "documents_total_by_currency": open_by_ccy,
     }
+
+
+def release_memory() -> None:
+    """Give freed memory back to the system. pyarrow's allocator (mimalloc) keeps the buffers
+    of tables already converted or dropped: 2.3 GiB after validating a 1M-document book,
+    held by the runner for the rest of the run unless released."""
+    import gc
+
+    import pyarrow as pa
+
+    gc.collect()
+    pa.default_memory_pool().release_unused()

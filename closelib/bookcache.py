@@ -23,10 +23,29 @@ META = "book.json"
 LINKS = "links.npz"
 
 
+def code_fingerprint() -> str:
+    """sha256 over closelib's own source files: a cache written by other code (other rules,
+    other parsing) is never taken for this code's validated book."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def cache_key(inputs: dict[str, dict]) -> str:
-    """Hash of the input files' hashes (and of the cache layout version)."""
-    text = json.dumps({"layout": 1, "inputs": {k: v["sha256"] for k, v in sorted(inputs.items())}}, sort_keys=True)
+    """Hash of the input files' hashes, of the code that validated them and of the layout."""
+    text = json.dumps({"layout": 2, "code": code_fingerprint(),
+                       "inputs": {k: v["sha256"] for k, v in sorted(inputs.items())}}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def cached_rows(folder: Path) -> dict[str, int] | None:
+    """Rows per input file of a complete cache, or ``None`` when there is none: the inputs with
+    this key were validated by an earlier run and need not be validated again."""
+    try:
+        return json.loads((folder / META).read_text(encoding="utf-8"))["rows"]
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def write_book_cache(book: Book, folder: Path) -> Path:
@@ -44,7 +63,8 @@ def write_book_cache(book: Book, folder: Path) -> Path:
     found = links(book)
     np.savez(scratch / LINKS, **{name: found.get(name) for name in Links.NAMES})
     meta = {"present": sorted(book.present), "entity_currency": book.entity_currency,
-            "files": {name: path.name for name, path in book.files.items()}}
+            "files": {name: path.name for name, path in book.files.items()},
+            "rows": {path.name: len(book.tables[name]) for name, path in book.files.items()}}
     (scratch / META).write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
     try:
         os.rename(scratch, folder)
@@ -68,4 +88,7 @@ def read_book_cache(folder: Path, source: Path) -> Book:
             for name in Links.NAMES:
                 if name in stored.files:
                     found.set(name, stored[name])
+    from closelib.book import release_memory
+
+    release_memory()  # the Parquet read's Arrow buffers, already converted to frames
     return book

@@ -147,7 +147,7 @@ def execute_run(period: str, *, source: str | Path | None = None, params_file: s
         manifest["parameters"] = params
         source_path = resolve_source(source, params)
         manifest["source"] = str(source_path)
-        book = _store_and_validate(source_path, outputs, run_dir, manifest)
+        cache = _store_and_validate(source_path, outputs, run_dir, manifest, say, reuse=reperforms is None)
     except CloseError as exc:
         manifest["error"] = str(exc)
         if isinstance(exc, (SourceError, ParameterError)):
@@ -156,29 +156,72 @@ def execute_run(period: str, *, source: str | Path | None = None, params_file: s
         messages.append(f"run failed before any notebook: {exc}")
         return _finish(run_dir, manifest, messages, say)
 
-    from closelib.bookcache import cache_key, write_book_cache
-
-    cache = write_book_cache(book, store_root(outputs) / "books" / cache_key(manifest["inputs"]))
     write_json_atomic(run_dir / RUN_INFO, {
         "period": period, "run_id": run_id, "inputs": manifest["inputs"], "parameters": params,
         "code": manifest["code"], "book_cache": str(cache), "source_original": str(source_path),
     })
-    del book
     jobs = [_job(name, path, run_dir, period, run_id, params, subject) for name, path in notebooks]
+    jobs = longest_first(jobs, outputs)
     manifest["notebooks"] = _execute_jobs(jobs, params, say, messages)
     return _finish(run_dir, manifest, messages, say)
 
 
-def _store_and_validate(source: Path, outputs: Path, run_dir: Path, manifest: dict):
-    from closelib.book import load_book
+def _store_and_validate(source: Path, outputs: Path, run_dir: Path, manifest: dict,
+                        say: Callable[[str], None] = lambda line: None, reuse: bool = True) -> Path:
+    """Store the inputs, validate them and write the typed book cache the notebooks read.
+
+    Inputs already validated, byte for byte (sha256) and by the same closelib code, have a
+    complete cache under the same key: that run's validation stands and is not repeated
+    (``manifest["book_cache"]["reused"]``). A re-performance (``reuse=False``) validates
+    again whatever the cache holds. Returns the cache folder."""
+    from closelib.book import load_book, release_memory
+    from closelib.bookcache import cache_key, cached_rows, write_book_cache
 
     if not source.is_dir():
         raise SourceError([f"source folder {source} does not exist"], str(source))
     hashes = link_inputs(source, outputs, run_dir / "inputs")
-    book = load_book(run_dir / "inputs")
-    rows = {path.name: len(book.tables[name]) for name, path in book.files.items()}
+    key = cache_key({name: {"sha256": sha} for name, sha in hashes.items()})
+    folder = store_root(outputs) / "books" / key
+    rows = cached_rows(folder) if reuse else None
+    reused = rows is not None
+    if reused:
+        say("  inputs validated before (same sha256 and code): reusing the typed book cache")
+    else:
+        book = load_book(run_dir / "inputs")
+        rows = {path.name: len(book.tables[name]) for name, path in book.files.items()}
+        folder = write_book_cache(book, folder)
+        del book
+        release_memory()  # else the runner holds the validation's memory through every notebook
     manifest["inputs"] = {name: {"sha256": sha, "rows": rows.get(name)} for name, sha in sorted(hashes.items())}
-    return book
+    manifest["book_cache"] = {"key": key, "reused": reused}
+    return folder
+
+
+def longest_first(jobs: list[dict], outputs: Path) -> list[dict]:
+    """Start the notebooks that take longest first, so that with ``run.workers`` at a time
+    the run is not left waiting on a long notebook started last. Expected seconds come from
+    the newest earlier run in ``outputs`` that ran the same notebook; without one, from the
+    notebook's ``metadata.closelib.relative_cost`` (default 1). Ties keep file order."""
+    seen: dict[str, float] = {}
+    manifests = sorted(outputs.glob("*/*/" + MANIFEST), key=lambda p: p.parent.name, reverse=True)
+    for path in manifests[:20]:
+        try:
+            ran = json.loads(path.read_text(encoding="utf-8")).get("notebooks") or {}
+        except (OSError, ValueError):
+            continue
+        for name, entry in ran.items():
+            if name not in seen and isinstance(entry, dict) and entry.get("seconds") is not None:
+                seen[name] = float(entry["seconds"])
+    hinted = {}
+    for job in jobs:
+        try:
+            meta = json.loads(Path(job["input"]).read_text(encoding="utf-8")).get("metadata", {})
+            hinted[job["name"]] = float(meta.get("closelib", {}).get("relative_cost", 1))
+        except (OSError, ValueError, AttributeError):
+            hinted[job["name"]] = 1.0
+    if all(job["name"] in seen for job in jobs):
+        return sorted(jobs, key=lambda job: -seen[job["name"]])
+    return sorted(jobs, key=lambda job: -hinted[job["name"]])
 
 
 def _job(name: str, path: Path, run_dir: Path, period: str, run_id: str, params: dict,
@@ -204,9 +247,11 @@ def _execute_jobs(jobs: list[dict], params: dict, say: Callable[[str], None], me
     pending = list(jobs)
     running: dict[str, tuple[multiprocessing.Process, float, dict]] = {}
     results: dict[str, dict] = {}
+    order: dict[str, int] = {}
     while pending or running:
         while pending and len(running) < workers:
             job = pending.pop(0)
+            order[job["name"]] = len(order)
             process = context.Process(target=child_main, args=(job,), name=f"close-{job['name']}", daemon=False)
             process.start()
             running[job["name"]] = (process, time.monotonic(), job)
@@ -222,6 +267,7 @@ def _execute_jobs(jobs: list[dict], params: dict, say: Callable[[str], None], me
             del running[name]
             results[name] = _judge(job, process.exitcode, timed_out, round(elapsed, 3))
             entry = results[name]
+            entry["start_order"] = order[name]
             say(f"  {name:<22} {entry['status']:<10} {entry['seconds']:>8.1f} s")
             if entry["status"] != "succeeded":
                 line = f"notebook {name} failed: {entry['error']}"

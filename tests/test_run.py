@@ -231,3 +231,48 @@ def test_cross_notebook_ties_are_checked_per_entity_and_total():
     assert set(checks) == {"run.tie.reserve_vs_tb.US01", "run.tie.reserve_vs_tb.SG01"}
     assert checks["run.tie.reserve_vs_tb.US01"]["passed"] and not checks["run.tie.reserve_vs_tb.SG01"]["passed"]
     assert "difference -0.01" in checks["run.tie.reserve_vs_tb.SG01"]["detail"]
+
+
+def test_a_second_run_of_the_same_inputs_reuses_their_validation(tmp_path: Path, notebooks: Path, mini_source: Path):
+    figure_notebook(notebooks)
+    outputs = tmp_path / "out"
+    first, _ = run(notebooks, mini_source, outputs)
+    second, lines = run(notebooks, mini_source, outputs)
+    assert first.succeeded and second.succeeded, (first.messages, second.messages)
+    assert first.manifest["book_cache"]["reused"] is False
+    assert second.manifest["book_cache"] == {"key": first.manifest["book_cache"]["key"], "reused": True}
+    assert any("reusing the typed book cache" in line for line in lines)
+    assert second.manifest["inputs"] == first.manifest["inputs"]  # rows recorded as when validated
+    assert second.manifest["figures"] == first.manifest["figures"]
+
+
+def test_changed_inputs_or_a_reperformance_are_validated_again(tmp_path: Path, notebooks: Path, mini_source: Path):
+    figure_notebook(notebooks)
+    outputs = tmp_path / "out"
+    first, _ = run(notebooks, mini_source, outputs)
+    customers = mini_source / "customers.csv"
+    customers.write_text(customers.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # same rows, new bytes
+    changed, _ = run(notebooks, mini_source, outputs)
+    assert changed.manifest["book_cache"]["reused"] is False
+    assert changed.manifest["book_cache"]["key"] != first.manifest["book_cache"]["key"]
+    again = execute_run("2026-10", source=mini_source, outputs=outputs, notebooks_dir=notebooks,
+                        reperforms=changed.manifest["run_id"])
+    assert again.succeeded and again.manifest["book_cache"]["reused"] is False
+
+
+def test_notebooks_start_longest_first(tmp_path: Path, notebooks: Path):
+    from closelib.run import longest_first
+
+    jobs = [{"name": name, "input": str(write_notebook(notebooks / f"{i:02d}_{name}.ipynb"))}
+            for i, name in enumerate(["quick", "slow", "middle"], start=1)]
+    # no earlier run: the notebooks' relative_cost hints, file order among equals
+    hinted = nbformat.read(jobs[1]["input"], as_version=4)
+    hinted.metadata["closelib"] = {"relative_cost": 3}
+    nbformat.write(hinted, jobs[1]["input"])
+    assert [j["name"] for j in longest_first(jobs, tmp_path / "none")] == ["slow", "quick", "middle"]
+    # an earlier run's seconds win over the hints
+    earlier = tmp_path / "out" / "2026-09" / "20261001T000000000000Z-abcdef"
+    earlier.mkdir(parents=True)
+    (earlier / "manifest.json").write_text(json.dumps({"notebooks": {
+        "quick": {"seconds": 1.0}, "slow": {"seconds": 5.0}, "middle": {"seconds": 9.0}}}), encoding="utf-8")
+    assert [j["name"] for j in longest_first(jobs, tmp_path / "out")] == ["middle", "slow", "quick"]
