@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from closelib import money
+from closelib import money, validate
 from closelib.asof import open_items, period_end, shift_period
 from closelib.book import Book
 from closelib.params import rating_band_value
@@ -60,23 +60,75 @@ def months_before(day: pd.Timestamp, months: int) -> pd.Timestamp:
 
 def customer_book(book: Book, customer_ids) -> Book:
     """The book restricted to some customers' documents, receipts, applications and history
-    (customers table kept whole, for groups). Per-customer work on a large book stays fast."""
-    ids = set(customer_ids)
+    (customers table kept whole, for groups). Per-customer work on a large book stays fast:
+    the rows come from an index of the book by customer, built once per book (each memo in a
+    shared kernel reuses it), and keep the book's row order."""
+    index = _customer_index(book)
+    codes = index.codes(customer_ids)
     t = book.tables
-    docs = t["documents"][t["documents"]["customer_id"].isin(ids)]
-    rec = t["receipts"][t["receipts"]["customer_id"].isin(ids)]
-    keys = set(docs["document_id"]) | set(rec["receipt_id"])
-    apps = t["applications"]
     tables = dict(t)
-    tables.update(
-        documents=docs, receipts=rec,
-        applications=apps[apps["source_id"].isin(keys) | apps["target_id"].isin(keys)],
-        adjustments=t["adjustments"][t["adjustments"]["document_id"].isin(set(docs["document_id"]))],
-        disputes=t["disputes"][t["disputes"]["customer_id"].isin(ids)],
-        activities=t["activities"][t["activities"]["customer_id"].isin(ids)],
-        financials=t["financials"][t["financials"]["customer_id"].isin(ids)],
-    )
+    for name in _CustomerIndex.TABLES:
+        tables[name] = t[name].iloc[index.rows(name, codes)]
     return Book(book.source, tables, book.files, book.present, dict(book.entity_currency))
+
+
+class _CustomerIndex:
+    """Row positions of each customer's rows in every per-customer table, sorted by customer
+    once, so one customer's rows are a binary search away. Applications and adjustments
+    belong to the customer of the document or receipt they link to (``asof.links``)."""
+
+    TABLES = ("documents", "receipts", "applications", "adjustments", "disputes", "activities", "financials")
+
+    def __init__(self, book: Book) -> None:
+        from closelib.asof import _ids, _index_in, links
+
+        self.frames = tuple(book.tables[name] for name in self.TABLES)
+        self._table = _ids(book.customers["customer_id"])
+        codes = {name: _index_in(book.tables[name]["customer_id"], self._table)
+                 for name in ("documents", "receipts", "disputes", "activities", "financials")}
+        found = links(book)
+
+        def via(rows: np.ndarray, owner: np.ndarray) -> np.ndarray:
+            return np.where(rows >= 0, owner[np.where(rows >= 0, rows, 0)] if len(owner) else -1, -1)
+
+        doc, rec = codes["documents"], codes["receipts"]
+        # An application is the customer's when its target, its source document or its source
+        # receipt is: up to three owners per row, kept as three keyed copies of the row.
+        app_rows = np.arange(len(book.applications), dtype="int64")
+        codes["applications"] = np.concatenate([via(found.app_target, doc), via(found.app_source_doc, doc),
+                                                via(found.app_source_rec, rec)])
+        self._app_rows = np.concatenate([app_rows, app_rows, app_rows])
+        codes["adjustments"] = via(found.adj_doc, doc)
+        self._sorted: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for name, values in codes.items():
+            order = np.argsort(values, kind="stable")
+            self._sorted[name] = (values[order], order)
+
+    def current(self, book: Book) -> bool:
+        return all(a is book.tables[name] for a, name in zip(self.frames, self.TABLES))
+
+    def codes(self, customer_ids) -> np.ndarray:
+        from closelib.asof import _index_in
+
+        found = _index_in(pd.Series(list(dict.fromkeys(customer_ids)), dtype="str"), self._table)
+        return found[found >= 0]
+
+    def rows(self, name: str, codes: np.ndarray) -> np.ndarray:
+        keys, order = self._sorted[name]
+        parts = [order[np.searchsorted(keys, c, "left"):np.searchsorted(keys, c, "right")] for c in codes]
+        rows = np.concatenate(parts) if parts else np.zeros(0, dtype="int64")
+        if name == "applications":
+            rows = self._app_rows[rows]
+        return np.unique(rows)  # sorted: the book's own row order
+
+
+def _customer_index(book: Book) -> _CustomerIndex:
+    cached = book.__dict__.get("_customer_index")
+    if cached is not None and cached.current(book):
+        return cached
+    made = _CustomerIndex(book)
+    book.__dict__["_customer_index"] = made
+    return made
 
 
 # ---------------------------------------------------------------- exposure
@@ -87,7 +139,7 @@ def exposure(book: Book, day: pd.Timestamp) -> pd.DataFrame:
     currencies (``other_currency_items``, not translated), as of ``day``."""
     items = open_items(book, day, ("INV", "DM", "CM"))
     cust = book.customers.set_index("customer_id")
-    ccy = items["customer_id"].map(cust["credit_currency"])
+    ccy = validate.lookup(items["customer_id"], cust["credit_currency"])
     same = items["currency"].to_numpy() == ccy.to_numpy()
     result = pd.DataFrame(index=cust.index)
     result["exposure"] = items[same].groupby("customer_id")["open_amount"].sum().reindex(cust.index).fillna(0)
@@ -108,23 +160,38 @@ def utilisation(exposure_minor, limit_minor) -> float | None:
 
 def payment_history(book: Book, day: pd.Timestamp, months: int = 24) -> pd.DataFrame:
     """Every application of a receipt (dated within ``months`` before ``day``) to an INV/DM:
-    customer, document, dates, amount, days to pay, days beyond terms, late."""
+    customer, document, dates, amount, days to pay, days beyond terms, late.
+
+    Applications are joined to their receipt and document through the book's row links
+    (:func:`closelib.asof.links`), not by merging on text ids: a million applications join
+    in a fraction of a second instead of seconds."""
+    from closelib.asof import links
+
     day = pd.Timestamp(day)
-    rec = book.receipts
-    rec = rec[(rec["receipt_date"] <= day) & (rec["receipt_date"] > months_before(day, months))]
-    apps = book.applications
-    apps = apps[(apps["applied_date"] <= day) & apps["source_id"].isin(set(rec["receipt_id"]))]
-    docs = book.documents[book.documents["doc_type"].isin(["INV", "DM"])]
-    frame = apps.merge(rec[["receipt_id", "receipt_date"]], left_on="source_id", right_on="receipt_id") \
-        .merge(docs[["document_id", "customer_id", "currency", "document_date", "due_date"]],
-               left_on="target_id", right_on="document_id")
-    to_pay = (frame["receipt_date"] - frame["document_date"]).dt.days.clip(lower=0)
-    beyond = (frame["receipt_date"] - frame["due_date"]).dt.days
+    found = links(book)
+    apps, rec, docs = book.applications, book.receipts, book.documents
+    rec_row, doc_row = found.app_source_rec, found.app_target
+    paid_all = rec["receipt_date"].to_numpy()
+    invoice_like = validate.isin(docs["doc_type"], ["INV", "DM"])
+    linked = (rec_row >= 0) & (doc_row >= 0)
+    paid = paid_all[np.where(linked, rec_row, 0)] if len(rec) else np.full(len(apps), np.datetime64("NaT"))
+    keep = linked & (apps["applied_date"].to_numpy() <= day.to_datetime64()) \
+        & (paid <= day.to_datetime64()) & (paid > months_before(day, months).to_datetime64())
+    keep &= invoice_like[np.where(linked, doc_row, 0)] if len(docs) else False
+    r, d, a = rec_row[keep], doc_row[keep], np.flatnonzero(keep)
+
+    def at(frame: pd.DataFrame, column: str, rows: np.ndarray) -> pd.Series:
+        return pd.Series(frame[column].array.take(rows), name=column)
+
+    paid_date = at(rec, "receipt_date", r)
+    document_date, due_date = at(docs, "document_date", d), at(docs, "due_date", d)
+    to_pay = (paid_date - document_date).dt.days.clip(lower=0)
+    beyond = (paid_date - due_date).dt.days
     out = pd.DataFrame({
-        "customer_id": frame["customer_id"], "document_id": frame["document_id"],
-        "receipt_id": frame["receipt_id"], "document_date": frame["document_date"], "due_date": frame["due_date"],
-        "paid_date": frame["receipt_date"], "currency": frame["currency"],
-        "amount": frame["amount"].astype("int64"),
+        "customer_id": at(docs, "customer_id", d), "document_id": at(docs, "document_id", d),
+        "receipt_id": at(rec, "receipt_id", r), "document_date": document_date, "due_date": due_date,
+        "paid_date": paid_date, "currency": at(docs, "currency", d),
+        "amount": apps["amount"].to_numpy()[a].astype("int64"),
         "days_to_pay": to_pay.astype("int64"), "days_beyond_terms": beyond.clip(lower=0).astype("int64"),
         "late": beyond > 0,
     })
@@ -268,9 +335,12 @@ def signals(book: Book, period: str, params: dict) -> pd.DataFrame:
     f["last_review_date"] = cust["last_review_date"]
     cycle = [int(rating_band_value(cr["cycle_months"], int(r))) for r in f["risk_rating"]]
     f["cycle_months"] = cycle
-    f["next_review_due"] = [pd.NaT if pd.isna(d) else d + pd.DateOffset(months=m)
-                            for d, m in zip(f["last_review_date"], cycle)]
-    f["next_review_due"] = pd.to_datetime(f["next_review_due"])
+    # One calendar-month offset per distinct cycle (a handful), not one per customer.
+    due = pd.Series(pd.NaT, index=f.index, dtype=f["last_review_date"].dtype)
+    for months in sorted(set(cycle)):
+        mine = f["cycle_months"] == months
+        due[mine] = f.loc[mine, "last_review_date"] + pd.DateOffset(months=months)
+    f["next_review_due"] = due
     f["credit_currency"] = cust["credit_currency"]
     f["credit_limit"] = cust["credit_limit"].astype("int64")
     f["exposure"] = now["exposure"].reindex(f.index).fillna(0).astype("int64")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from closelib import money
+from closelib import money, validate
 from closelib.asof import age, open_items, period_end, shift_period
 from closelib.book import Book
 
@@ -198,7 +198,7 @@ def broken_promises(book: Book, day: pd.Timestamp, grace_days: int) -> pd.DataFr
              & (acts["promised_date"] + pd.Timedelta(days=grace_days) < day)].copy()
     if p.empty:
         return p.assign(received=pd.Series(dtype="int64"), broken=pd.Series(dtype=bool))
-    rec = book.receipts[book.receipts["customer_id"].isin(p["customer_id"])]
+    rec = book.receipts[validate.isin(book.receipts["customer_id"], p["customer_id"])]
     merged = p[["activity_id", "customer_id", "activity_date", "promised_date"]].merge(
         rec[["customer_id", "receipt_date", "amount"]], on="customer_id", how="left")
     window = (merged["receipt_date"] >= merged["activity_date"]) & \
