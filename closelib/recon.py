@@ -109,21 +109,36 @@ def _codes(*columns: pd.Series) -> list[np.ndarray]:
     return out
 
 
-def _differing_keys(posted: pd.DataFrame, expected: pd.DataFrame, side: str,
-                    *others: pd.DataFrame) -> list[np.ndarray]:
-    """Rows (of posted, expected and ``others``) whose (entity, reference) sums differ
-    between posted and expected: the only keys that can become reconciling items."""
-    frames = (posted, expected, *others)
+def keyed(effects: pd.DataFrame, lines: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """``effects`` and GL ``lines`` with shared integer codes of their entity (``_ent``) and
+    reference (``_ref``): text hashed once per reconciliation, not again by every item search
+    and roll-forward (each pass over a few million references costs about a second)."""
+    frames = [effects] + ([lines] if lines is not None else [])
     ent = _codes(*(f["entity"] for f in frames))
     ref = _codes(*(f["reference"] for f in frames))
+    coded = [f.assign(_ent=e, _ref=r) for f, e, r in zip(frames, ent, ref)]
+    return coded[0], (coded[1] if lines is not None else None)
+
+
+def _differing_rows(lines: pd.DataFrame, posted: np.ndarray, effects: pd.DataFrame, expected: np.ndarray,
+                    side: str) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``lines`` and of ``effects`` whose (entity, reference) key sums differently
+    over the ``posted`` lines and the ``expected`` effects: the only keys that can become
+    reconciling items. Masks over the whole frames, so no frame is copied to find them."""
+    if all("_ent" in f and "_ref" in f for f in (lines, effects)):  # coded once by :func:`keyed`
+        ent = [f["_ent"].to_numpy() for f in (lines, effects)]
+        ref = [f["_ref"].to_numpy() for f in (lines, effects)]
+    else:
+        ent = _codes(lines["entity"], effects["entity"])
+        ref = _codes(lines["reference"], effects["reference"])
     n_ent = max([int(c.max()) + 1 for c in ent if len(c)] or [1])
     keys = [np.where((e >= 0) & (r >= 0), r * n_ent + e, -1) for e, r in zip(ent, ref)]
     size = max([int(k.max()) + 1 for k in keys if len(k)] or [0])
     net = np.zeros(size + 1, dtype="int64")
-    for k, frame, sign in ((keys[0], posted, 1), (keys[1], expected, -1)):
-        ok = k >= 0
-        np.add.at(net, k[ok], sign * frame[side].to_numpy(dtype="int64")[ok])
-    return [(k >= 0) & (net[np.where(k >= 0, k, size)] != 0) for k in keys]
+    for k, frame, rows, sign in ((keys[0], lines, posted, 1), (keys[1], effects, expected, -1)):
+        take = rows & (k >= 0)
+        np.add.at(net, k[take], sign * frame[side].to_numpy(dtype="int64")[take])
+    return tuple((k >= 0) & (net[np.where(k >= 0, k, size)] != 0) for k in keys)
 
 
 def gl_lines(book: Book, policy: GLPolicy) -> pd.DataFrame:
@@ -199,9 +214,12 @@ def reconciling_items(book: Book, period: str, policy: GLPolicy, side: str = CON
     day = period_end(period)
     effects = subledger_effects(book, policy) if effects is None else effects
     lines = gl_lines(book, policy) if lines is None else lines
-    lines = lines[lines[side] != 0]
-    upto = lines[lines["period"] <= period]
-    manual = upto[upto["source"] != "ar_subledger"]
+    # Masks over the whole frames (millions of rows at scale); only the few rows that can be
+    # items are ever copied out.
+    nonzero = (lines[side] != 0).to_numpy()
+    upto = (lines["period"] <= period).to_numpy()
+    from_subledger = (lines["source"] == "ar_subledger").to_numpy()
+    manual = lines[nonzero & upto & ~from_subledger]
     manual_items = manual.groupby(["entity", "journal_id"], as_index=False).agg(
         amount=(side, "sum"), gl_period=("period", "min"), description=("description", "first"),
         reference=("reference", "first"))
@@ -211,18 +229,19 @@ def reconciling_items(book: Book, period: str, policy: GLPolicy, side: str = CON
                                      .to_numpy() == "manual", "manual journal", "other journal")
     manual_items["subledger_date"] = pd.NaT
 
-    sub_lines = lines[(lines["source"] == "ar_subledger").to_numpy()]
-    mine = effects[effects[side] != 0]
+    sub_lines = nonzero & from_subledger
+    sub_posted = sub_lines & upto
+    mine = (effects[side] != 0).to_numpy()
+    mine_upto = mine & (effects["date"] <= day).to_numpy()
     # Only keys whose posted and expected sums differ can be items: find them with integer
     # codes, then aggregate just their rows (same sums, firsts and minima as on all rows).
-    sub_posted = sub_lines[(sub_lines["period"] <= period).to_numpy()]
-    mine_upto = mine[(mine["date"] <= day).to_numpy()]
-    in_posted, in_expected, in_lines, in_mine = _differing_keys(sub_posted, mine_upto, side, sub_lines, mine)
-    posted = sub_posted[in_posted].groupby(["entity", "reference"])[side].sum()
-    first_post = sub_lines[in_lines].groupby(["entity", "reference"]).agg(
+    line_differs, effect_differs = _differing_rows(lines, sub_posted, effects, mine_upto, side)
+    posted = lines[sub_posted & line_differs].groupby(["entity", "reference"])[side].sum()
+    first_post = lines[sub_lines & line_differs].groupby(["entity", "reference"]).agg(
         journal_id=("journal_id", "first"), gl_period=("period", "min"), posting_date=("posting_date", "min"))
-    expected = mine_upto[in_expected].groupby(["entity", "reference"])[side].sum()
-    known = mine[in_mine].groupby(["entity", "reference"]).agg(date=("date", "min"), kind=("kind", "first"))
+    expected = effects[mine_upto & effect_differs].groupby(["entity", "reference"])[side].sum()
+    known = effects[mine & effect_differs].groupby(["entity", "reference"]).agg(date=("date", "min"),
+                                                                               kind=("kind", "first"))
     both = pd.concat([posted.rename("posted"), expected.rename("expected")], axis=1).fillna(0).astype("int64")
     both = both[both["posted"] != both["expected"]]
     both = both.join(first_post).join(known)
@@ -324,7 +343,10 @@ def roll_forward(book: Book, period: str, policy: GLPolicy, entity: str,
     if book.has("gl_journal"):
         lines = gl_lines(book, policy) if lines is None else lines
         in_period = lines[(lines["entity"] == entity) & (lines["period"] == period)]
-        ref_codes, line_codes = _codes(effects["reference"], in_period["reference"])
+        if "_ref" in effects and "_ref" in in_period:  # coded once by :func:`keyed`
+            ref_codes, line_codes = effects["_ref"].to_numpy(), in_period["_ref"].to_numpy()
+        else:
+            ref_codes, line_codes = _codes(effects["reference"], in_period["reference"])
         first_row = np.full(int(max(ref_codes.max(initial=-1), line_codes.max(initial=-1))) + 2, -1, dtype="int64")
         # First effect row of each reference (drop_duplicates keeps the first).
         order = np.flatnonzero(ref_codes >= 0)[::-1]
@@ -361,6 +383,7 @@ def reconcile(book: Book, period: str, params: dict) -> dict:
     policy = GLPolicy.from_params(params)
     effects = subledger_effects(book, policy)
     lines = gl_lines(book, policy) if book.has("gl_journal") else None
+    effects, lines = keyed(effects, lines)
     position = subledger_position(book, period).set_index("entity")
     items = reconciling_items(book, period, policy, CONTROL, effects, lines)
     unapplied_items = reconciling_items(book, period, policy, UNAPPLIED, effects, lines) \
