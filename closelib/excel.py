@@ -1,7 +1,8 @@
 """Excel packs for sign-off: formatted, frozen headers, exact totals, injection-safe text.
 
-Money is written as exact ``Decimal`` numbers from minor units with the currency's decimals
-as the number format; totals are written as values computed exactly here (not as Excel
+Money is written as numbers converted once from exact minor units (Excel stores doubles,
+exact to the minor unit for any amount below 10^13), with the currency's decimals as the
+number format; totals are written as values computed exactly here (not as Excel
 formulas, which a reader without Excel would see uncomputed). Every text cell that starts
 with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is stored as an explicit string
 with Excel's quote prefix, so a customer named ``=HYPERLINK(...)`` stays text and is never
@@ -14,19 +15,16 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
 
 from closelib import money
 
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
-TOTAL_BORDER = Border(top=Side(style="thin"), bottom=Side(style="double"))
+HEADER_FILL = "#DDE5F0"
 
 
 def is_dangerous(text: str) -> bool:
@@ -55,97 +53,112 @@ class Sheet:
     widths: dict[str, int] = field(default_factory=dict)
 
 
-def _set_text(cell, text: str) -> None:
-    cell.value = text
-    cell.data_type = "s"
+class _Formats:
+    """XlsxWriter cell formats, made once per workbook and shared by every cell."""
+
+    def __init__(self, wb) -> None:
+        self.wb = wb
+        self._made: dict[tuple, object] = {}
+
+    def get(self, **props):
+        key = tuple(sorted(props.items()))
+        if key not in self._made:
+            self._made[key] = self.wb.add_format(props)
+        return self._made[key]
+
+
+def _write_text(ws, row: int, col: int, text: str, formats: _Formats, **style) -> None:
+    """Always a string cell (``write_string`` never makes a formula); a text that Excel would
+    read as a formula after an edit also gets the quote prefix."""
     if is_dangerous(text):
-        cell.quotePrefix = True
+        style["quote_prefix"] = True
+    ws.write_string(row, col, text, formats.get(**style) if style else None)
 
 
-def _write_value(ws, row: int, col: int, value, money_ccy: str | None, is_rate: bool):
-    cell = ws.cell(row=row, column=col)
+def _write_value(ws, row: int, col: int, value, money_ccy: str | None, is_rate: bool, formats: _Formats,
+                 **style) -> None:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
-        cell.value = None
+        if style:
+            ws.write_blank(row, col, None, formats.get(**style))
     elif money_ccy is not None:
-        cell.value = money.from_minor(int(value), money_ccy)
-        cell.number_format = money_format(money_ccy)
+        # Exact decimal text of the minor units (e.g. 12345.67): what Excel stores for it
+        ws.write_number(row, col, float(money.from_minor(int(value), money_ccy)),
+                        formats.get(num_format=money_format(money_ccy), **style))
     elif is_rate:
-        cell.value = float(value)
-        cell.number_format = "0.00%"
+        ws.write_number(row, col, float(value), formats.get(num_format="0.00%", **style))
     elif isinstance(value, str):
-        _set_text(cell, value)
-    elif isinstance(value, pd.Timestamp):
-        cell.value = value.date()
-        cell.number_format = "yyyy-mm-dd"
-    elif hasattr(value, "item"):
-        cell.value = value.item()
-    elif isinstance(value, (int, float, bool)):
-        cell.value = value
+        _write_text(ws, row, col, value, formats, **style)
+    elif isinstance(value, (pd.Timestamp, datetime, date)):
+        ws.write_datetime(row, col, pd.Timestamp(value).to_pydatetime().replace(tzinfo=None),
+                          formats.get(num_format="yyyy-mm-dd", **style))
+    elif isinstance(value, (bool, np.bool_)):
+        ws.write_boolean(row, col, bool(value), formats.get(**style) if style else None)
+    elif hasattr(value, "item") or isinstance(value, (int, float)):
+        ws.write_number(row, col, value.item() if hasattr(value, "item") else value,
+                        formats.get(**style) if style else None)
     else:
-        _set_text(cell, str(value))
-    return cell
+        _write_text(ws, row, col, str(value), formats, **style)
 
 
-def write_sheet(wb: Workbook, sheet: Sheet) -> None:
-    ws = wb.create_sheet(sheet.name[:31])
-    row = 1
+def write_sheet(wb, sheet: Sheet, formats: _Formats) -> None:
+    ws = wb.add_worksheet(sheet.name[:31])
+    row = 0
     for line in sheet.title:
-        _set_text(ws.cell(row=row, column=1), line)
-        ws.cell(row=row, column=1).font = Font(bold=row == 1, size=12 if row == 1 else 10)
+        _write_text(ws, row, 0, line, formats, bold=row == 0, font_size=12 if row == 0 else 10)
         row += 1
     if sheet.title:
         row += 1
     header_row = row
     columns = list(sheet.frame.columns)
-    for col, name in enumerate(columns, start=1):
-        cell = ws.cell(row=row, column=col)
-        _set_text(cell, str(name))
-        cell.font = Font(bold=True)
-        cell.fill = HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+    for col, name in enumerate(columns):
+        _write_text(ws, row, col, str(name), formats, bold=True, bg_color=HEADER_FILL, pattern=1,
+                    text_wrap=True, valign="top")
+    ws.freeze_panes(header_row + 1, 0)
     frame = sheet.frame.reset_index(drop=True)
     row_currency = frame[sheet.currency_column].tolist() if sheet.currency_column else [sheet.currency] * len(frame)
+    is_money = [name in sheet.money_columns for name in columns]
+    is_rate = [name in sheet.rate_columns for name in columns]
     for i, record in enumerate(frame.itertuples(index=False, name=None)):
         r = header_row + 1 + i
-        for col, (name, value) in enumerate(zip(columns, record), start=1):
-            ccy = row_currency[i] if name in sheet.money_columns else None
-            _write_value(ws, r, col, value, ccy, name in sheet.rate_columns)
+        for col, value in enumerate(record):
+            _write_value(ws, r, col, value, row_currency[i] if is_money[col] else None, is_rate[col], formats)
     if sheet.total and len(frame):
         currencies = sorted(set(c for c in row_currency if c))
         r = header_row + 1 + len(frame)
         currency_of_row = pd.Series(row_currency, index=frame.index, dtype=object)
         for ccy in currencies:
             mine = (currency_of_row == ccy).to_numpy()
-            _set_text(ws.cell(row=r, column=1), f"Total {ccy}" if len(currencies) > 1 or sheet.currency_column else "Total")
-            ws.cell(row=r, column=1).font = Font(bold=True)
-            for col, name in enumerate(columns, start=1):
-                if name in sheet.money_columns:
+            _write_text(ws, r, 0, f"Total {ccy}" if len(currencies) > 1 or sheet.currency_column else "Total",
+                        formats, bold=True)
+            for col, name in enumerate(columns):
+                if is_money[col]:
                     values = [int(v) for v in frame.loc[mine, name].dropna().tolist()]
-                    cell = _write_value(ws, r, col, money.total(values), ccy, False)
-                    cell.font = Font(bold=True)
-                    cell.border = TOTAL_BORDER
+                    _write_value(ws, r, col, money.total(values), ccy, False, formats, bold=True, top=1, bottom=6)
             r += 1
-    for col, name in enumerate(columns, start=1):
+    for col, name in enumerate(columns):
         width = sheet.widths.get(name) or min(max(len(str(name)), *(len(str(v)) for v in frame[name].head(200)), 8) + 2, 60) \
             if len(frame) else max(len(str(name)) + 2, 10)
-        ws.column_dimensions[get_column_letter(col)].width = width
+        ws.set_column(col, col, width)
 
 
 def write_workbook(path: Path, sheets: list[Sheet], as_of: datetime | None = None) -> Path:
-    """Write atomically (a half-written pack is never left under the final name)."""
-    wb = Workbook()
-    wb.remove(wb.active)
-    for sheet in sheets:
-        write_sheet(wb, sheet)
-    stamp = as_of or datetime(2000, 1, 1)
-    wb.properties.creator = "closelib"
-    wb.properties.created = stamp
-    wb.properties.modified = stamp
+    """Write atomically (a half-written pack is never left under the final name).
+
+    Written with XlsxWriter (about twice openpyxl's speed on large packs); cells are only
+    ever written by type (``write_string``, ``write_number``...), never parsed from text."""
+    import xlsxwriter
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, scratch = tempfile.mkstemp(prefix=".xlsx-", dir=path.parent)
+    handle, scratch = tempfile.mkstemp(prefix=".xlsx-", suffix=".xlsx", dir=path.parent)
     os.close(handle)
-    wb.save(scratch)
+    stamp = as_of or datetime(2000, 1, 1)
+    wb = xlsxwriter.Workbook(scratch, {"strings_to_formulas": False,
+                                       "strings_to_numbers": False, "strings_to_urls": False})
+    wb.set_properties({"author": "closelib", "created": stamp})
+    formats = _Formats(wb)
+    for sheet in sheets:
+        write_sheet(wb, sheet, formats)
+    wb.close()
     os.replace(scratch, path)
     return path
 
