@@ -72,7 +72,9 @@ def execute_notebook(job: dict, kernel: "SharedKernel | None" = None, exporter=N
     """Run ``job["input"]`` into ``job["output"]`` with ``job["parameters"]``; never raises.
 
     With ``kernel``, the notebook runs in that already started kernel (see
-    :func:`execute_in_one_kernel`) instead of a kernel of its own."""
+    :func:`execute_in_one_kernel`) instead of a kernel of its own. ``job["save_each_cell"]``
+    (default true) has papermill write the notebook after every cell, so a notebook killed
+    mid-way still shows how far it got."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -84,7 +86,7 @@ def execute_notebook(job: dict, kernel: "SharedKernel | None" = None, exporter=N
         papermill.execute_notebook(
             job["input"], str(output), parameters=job["parameters"], kernel_name=KERNEL,
             execution_timeout=job.get("cell_timeout"), progress_bar=False, log_output=False,
-            cwd=None if kernel else job.get("cwd"), request_save_on_cell_execute=True, **shared)
+            cwd=None if kernel else job.get("cwd"), request_save_on_cell_execute=job.get("save_each_cell", True), **shared)
     except PapermillExecutionError as exc:
         first_line = (exc.source or "").strip().splitlines()[0][:60] if (exc.source or "").strip() else ""
         status, error = "failed", f"cell {exc.cell_index + 1} `{first_line}`: {exc.ename}: {exc.evalue}"
