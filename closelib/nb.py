@@ -196,6 +196,16 @@ class Context:
             styler = styler.set_caption(caption)
         _display(styler)
 
+    def release_book(self) -> None:
+        """Let go of the book (this kernel's copy, and the per-kernel cache of it) and give
+        the memory back: for a notebook that hands the rest of its work to other kernels
+        (the credit memos), so that a large book is not held twice while they run."""
+        from closelib.book import release_memory
+
+        _LAST_CACHED.clear()
+        self.book = None  # type: ignore[assignment]
+        release_memory()
+
     def header(self) -> None:
         info = self.run_info
         inputs = info.get("inputs") or {name: {"sha256": "(not hashed outside a run)", "rows": len(self.book.tables[t])}
