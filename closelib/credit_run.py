@@ -56,7 +56,7 @@ def execute_memos(ctx, customer_ids: list[str], template: Path = TEMPLATE, worke
     caller records it as a failed check.
 
     The memos run one after another in one kernel per worker process (``workers``, default
-    ``credit_review.memo_kernels``): a kernel start, the imports and the book read are paid
+    ``credit_review.memo_kernels``, 0 = :func:`auto_kernels`): a kernel start, the imports and the book read are paid
     once per kernel, not once per memo, which is what made memos cost seconds each."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -64,7 +64,8 @@ def execute_memos(ctx, customer_ids: list[str], template: Path = TEMPLATE, worke
     from closelib.execute import execute_in_one_kernel
 
     jobs = memo_jobs(ctx, list(customer_ids), template)
-    kernels = max(1, min(int(workers or ctx.params["credit_review"].get("memo_kernels", 1)), len(jobs) or 1))
+    kernels = max(1, min(int(workers or ctx.params["credit_review"].get("memo_kernels", 0) or auto_kernels(ctx)),
+                         len(jobs) or 1))
     results: list[dict] = []
     log = (ctx.run_dir / "logs" / "credit_memos.log") if ctx.run_dir else memo_folder(ctx) / "memos.log"
     if jobs:
@@ -90,6 +91,23 @@ def execute_memos(ctx, customer_ids: list[str], template: Path = TEMPLATE, worke
                      "seconds": res["seconds"], "notebook": Path(job["output"]).name,
                      "html": res["html"], "result": str(result_path)})
     return pd.DataFrame(rows, columns=["customer_id", "status", "error", "seconds", "notebook", "html", "result"])
+
+
+# Below this many documents a book is small enough for one copy per memo kernel.
+AUTO_KERNELS_BELOW_DOCUMENTS = 250_000
+
+
+def auto_kernels(ctx) -> int:
+    """``credit_review.memo_kernels: 0`` (automatic): one memo kernel per ``run.workers`` for a
+    book under 250,000 documents, where memos are most of the run and the other workers are soon
+    idle; a single kernel for a larger book, since every kernel holds its own copy of the book
+    and the other notebooks keep the other cores busy. The count comes from the run's recorded
+    input rows (the queue notebook may already have let go of its book)."""
+    documents = next((entry.get("rows") for name, entry in (getattr(ctx, "run_info", None) or {}).get("inputs", {}).items()
+                      if name.split(".")[0] == "documents"), None)
+    if documents is None or documents >= AUTO_KERNELS_BELOW_DOCUMENTS:
+        return 1
+    return max(1, int(ctx.params["run"]["workers"]))
 
 
 def _quiet(log: str) -> None:

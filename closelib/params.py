@@ -313,7 +313,7 @@ SCHEMA = Record({
                                 "rating_factor": MapOf(Rate(0.0, 10.0)), "hold_within": Rate(0.0, 1.0)},
                                optional=("hold_within",)),
         "approval_matrix": _APPROVAL,
-        "memo_kernels": Int(1, 64),
+        "memo_kernels": Int(0, 64),
     }, optional=("statuses", "windows", "memo_kernels")),
     "collections": Record({
         "timeline": ListOf(Record({"days": Int(-365, 3650), "action": Enum(

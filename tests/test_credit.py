@@ -388,3 +388,13 @@ def test_queue_notebook_produces_memos_into_the_run(credit_run_result):
     wb = load_workbook(run_dir / "credit_review_summary.xlsx")
     assert wb.sheetnames == ["Summary", "Queue", "Carried over", "Execution"]
     assert {wb["Summary"].cell(row=r, column=1).value for r in (5, 6)} == set(memos)
+
+
+def test_memo_kernels_automatic_by_book_size(tmp_path, params):
+    ctx = _Ctx(tmp_path, params, tmp_path)
+    workers = int(params["run"]["workers"])
+    assert credit_run.auto_kernels(ctx) == 1  # nothing recorded about the inputs: one kernel
+    ctx.run_info = {"inputs": {"documents.csv": {"sha256": "x", "rows": 4_000}}}
+    assert credit_run.auto_kernels(ctx) == workers
+    ctx.run_info = {"inputs": {"documents.parquet": {"sha256": "x", "rows": credit_run.AUTO_KERNELS_BELOW_DOCUMENTS}}}
+    assert credit_run.auto_kernels(ctx) == 1  # a large book is not copied into several kernels
