@@ -199,9 +199,12 @@ class Context:
     def release_book(self) -> None:
         """Let go of the book (this kernel's copy, and the per-kernel cache of it) and give
         the memory back: for a notebook that hands the rest of its work to other kernels
-        (the credit memos), so that a large book is not held twice while they run."""
+        (the credit memos), so that a large book is not held twice while they run. Only in a
+        run, where cells execute once in order: opened by hand, earlier cells can be re-run."""
         from closelib.book import release_memory
 
+        if self.run_dir is None:
+            return
         _LAST_CACHED.clear()
         self.book = None  # type: ignore[assignment]
         release_memory()

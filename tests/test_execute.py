@@ -65,3 +65,16 @@ def test_shared_kernel_reports_alive_and_stops(tmp_path):
     assert kernel.alive()
     kernel.close()
     assert not kernel.alive()
+
+
+def test_release_book_only_in_a_run(tmp_path, mini_source):
+    from closelib import nb
+
+    ctx = nb.start("release", "2026-10", str(mini_source), show_header=False)
+    book = ctx.book
+    ctx.release_book()  # opened by hand: earlier cells may be re-run, so the book stays
+    assert ctx.book is book
+    nb._LAST_CACHED[("cache", str(mini_source))] = book
+    ctx.run_dir = tmp_path
+    ctx.release_book()
+    assert ctx.book is None and not nb._LAST_CACHED
