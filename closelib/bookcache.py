@@ -24,9 +24,17 @@ LINKS = "links.npz"
 
 
 def code_fingerprint() -> str:
-    """sha256 over closelib's own source files: a cache written by other code (other rules,
-    other parsing) is never taken for this code's validated book."""
+    """sha256 over closelib's own source files and the versions of the libraries that parse
+    the extracts: a cache written by other code (other rules, other parsing) is never taken
+    for this code's validated book."""
+    from importlib import metadata
+
     digest = hashlib.sha256()
+    for package in ("pandas", "pyarrow", "numpy", "openpyxl"):
+        try:
+            digest.update(f"{package}={metadata.version(package)}\0".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{package}=absent\0".encode())
     for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()

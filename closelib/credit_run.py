@@ -40,8 +40,8 @@ def memo_jobs(ctx, customer_ids: list[str], template: Path = TEMPLATE) -> list[d
             "html": str(folder / f"{cid}.html"), "cell_timeout": int(ctx.params["run"]["timeout_seconds"]),
             "cwd": str(ctx.run_dir or folder),
             # No save after every cell (0.55 s a memo at 1M: nbformat validates and writes the
-            # whole notebook each time). papermill writes the memo when it ends, failed or not;
-            # a memo whose kernel dies is recorded as failed with papermill's error.
+            # whole notebook each time). papermill writes the memo when it ends; after a timeout
+            # or a dead kernel the shared-kernel engine writes how far it got.
             "save_each_cell": False,
             "parameters": {"notebook": f"credit_memo_{cid}", "period": ctx.period, "source": str(ctx.source),
                            "run_dir": str(ctx.run_dir or ""), "run_id": ctx.run_id or "", "params_json": params_json,

@@ -80,6 +80,10 @@ def _write_value(ws, row: int, col: int, value, money_ccy: str | None, is_rate: 
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         if style:
             ws.write_blank(row, col, None, formats.get(**style))
+    elif isinstance(value, (float, np.floating)) and not np.isfinite(value):
+        # Excel has no infinity (XlsxWriter would write the formula =1/0): say it in text, e.g.
+        # a utilisation against a zero credit limit.
+        _write_text(ws, row, col, "inf" if value > 0 else "-inf", formats, **style)
     elif money_ccy is not None:
         # Exact decimal text of the minor units (e.g. 12345.67): what Excel stores for it
         ws.write_number(row, col, float(money.from_minor(int(value), money_ccy)),
@@ -152,13 +156,17 @@ def write_workbook(path: Path, sheets: list[Sheet], as_of: datetime | None = Non
     handle, scratch = tempfile.mkstemp(prefix=".xlsx-", suffix=".xlsx", dir=path.parent)
     os.close(handle)
     stamp = as_of or datetime(2000, 1, 1)
-    wb = xlsxwriter.Workbook(scratch, {"strings_to_formulas": False,
-                                       "strings_to_numbers": False, "strings_to_urls": False})
-    wb.set_properties({"author": "closelib", "created": stamp})
-    formats = _Formats(wb)
-    for sheet in sheets:
-        write_sheet(wb, sheet, formats)
-    wb.close()
+    wb = xlsxwriter.Workbook(scratch, {"strings_to_formulas": False, "strings_to_numbers": False,
+                                       "strings_to_urls": False})
+    try:
+        wb.set_properties({"author": "closelib", "created": stamp})
+        formats = _Formats(wb)
+        for sheet in sheets:
+            write_sheet(wb, sheet, formats)
+        wb.close()
+    except BaseException:
+        Path(scratch).unlink(missing_ok=True)  # no half-written scratch file left beside the packs
+        raise
     os.replace(scratch, path)
     return path
 

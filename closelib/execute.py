@@ -81,7 +81,8 @@ def execute_notebook(job: dict, kernel: "SharedKernel | None" = None, exporter=N
     output = Path(job["output"])
     started = time.monotonic()
     status, error = "succeeded", None
-    shared = {} if kernel is None else {"engine_name": SHARED_ENGINE, "shared_kernel": kernel}
+    shared = {} if kernel is None else {"engine_name": SHARED_ENGINE, "shared_kernel": kernel,
+                                        "shared_cwd": job.get("cwd"), "shared_output": str(output)}
     try:
         papermill.execute_notebook(
             job["input"], str(output), parameters=job["parameters"], kernel_name=KERNEL,
@@ -133,6 +134,8 @@ SHARED_ENGINE = "closelib-shared-kernel"
 # variables must not leak into the next) and prompt numbers from 1, as in a kernel of its
 # own. Imported modules stay loaded, which is the point: their import cost is paid once.
 _RESET = "get_ipython().run_line_magic('reset', '-f')\nget_ipython().execution_count = 1"
+# ...and the working folder the notebook was given, whatever the previous one changed it to.
+_CHDIR = "import os as _os\n_os.chdir({cwd!r})\ndel _os"
 
 
 class SharedKernel:
@@ -158,8 +161,8 @@ class SharedKernel:
     def kc(self):
         return self._starter.kc
 
-    def reset(self) -> None:
-        cell = nbformat.v4.new_code_cell(_RESET)
+    def reset(self, cwd: str | None = None) -> None:
+        cell = nbformat.v4.new_code_cell(_RESET + ("\n" + _CHDIR.format(cwd=str(cwd)) if cwd else ""))
         self._starter.nb.cells = [cell]
         self._starter.execute_cell(cell, 0, store_history=False)
 
@@ -189,13 +192,20 @@ def _shared_engine():
         def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
                                      stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
             kernel: SharedKernel = kwargs["shared_kernel"]
-            kernel.reset()
+            kernel.reset(kwargs.get("shared_cwd"))
             client = PapermillNotebookClient(nb_man, km=kernel.km, timeout=execution_timeout,
                                              startup_timeout=start_timeout, kernel_name=kernel_name,
                                              log=logging.getLogger("papermill"), log_output=log_output,
                                              stdout_file=stdout_file, stderr_file=stderr_file)
             client.kc = kernel.kc  # not owned by the client: it neither restarts nor stops it
-            return client.execute()
+            try:
+                return client.execute()
+            except BaseException:
+                # A timeout or a dead kernel leaves the engine before papermill's final write
+                # (and without per-cell saves nothing was written yet): keep how far it got.
+                if kwargs.get("shared_output"):
+                    nbformat.write(nb_man.nb, kwargs["shared_output"])
+                raise
 
     papermill_engines.register(SHARED_ENGINE, SharedKernelEngine)
 

@@ -202,22 +202,24 @@ def longest_first(jobs: list[dict], outputs: Path) -> list[dict]:
     the run is not left waiting on a long notebook started last. Expected seconds come from
     the newest earlier run in ``outputs`` that ran the same notebook; without one, from the
     notebook's ``metadata.closelib.relative_cost`` (default 1). Ties keep file order."""
+    # Only an ordering hint: anything odd in an earlier manifest or a notebook's metadata is
+    # skipped, never allowed to stop the run.
     seen: dict[str, float] = {}
     manifests = sorted(outputs.glob("*/*/" + MANIFEST), key=lambda p: p.parent.name, reverse=True)
     for path in manifests[:20]:
         try:
             ran = json.loads(path.read_text(encoding="utf-8")).get("notebooks") or {}
-        except (OSError, ValueError):
+            for name, entry in ran.items():
+                if name not in seen and isinstance(entry, dict) and entry.get("seconds") is not None:
+                    seen[name] = float(entry["seconds"])
+        except Exception:
             continue
-        for name, entry in ran.items():
-            if name not in seen and isinstance(entry, dict) and entry.get("seconds") is not None:
-                seen[name] = float(entry["seconds"])
     hinted = {}
     for job in jobs:
         try:
             meta = json.loads(Path(job["input"]).read_text(encoding="utf-8")).get("metadata", {})
             hinted[job["name"]] = float(meta.get("closelib", {}).get("relative_cost", 1))
-        except (OSError, ValueError, AttributeError):
+        except Exception:
             hinted[job["name"]] = 1.0
     if all(job["name"] in seen for job in jobs):
         return sorted(jobs, key=lambda job: -seen[job["name"]])

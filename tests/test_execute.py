@@ -78,3 +78,25 @@ def test_release_book_only_in_a_run(tmp_path, mini_source):
     ctx.run_dir = tmp_path
     ctx.release_book()
     assert ctx.book is None and not nb._LAST_CACHED
+
+
+def test_a_notebook_gets_its_own_working_folder_in_a_shared_kernel(tmp_path):
+    template = _notebook(tmp_path / "t.ipynb", "import os\nprint(os.getcwd())\nos.chdir('/')")
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir(), second.mkdir()
+    jobs = [{**_job(tmp_path, template, "one"), "cwd": str(first)}, {**_job(tmp_path, template, "two"), "cwd": str(second)}]
+    results = execute_in_one_kernel(jobs)
+    assert [r["status"] for r in results] == ["succeeded", "succeeded"], results
+    printed = [nbformat.read(tmp_path / f"{n}.ipynb", as_version=4).cells[-1].outputs[0]["text"].strip()
+               for n in ("one", "two")]
+    assert printed == [str(first), str(second)]  # the first notebook's chdir did not carry over
+
+
+def test_a_timed_out_notebook_without_per_cell_saves_still_shows_how_far_it_got(tmp_path):
+    template = _notebook(tmp_path / "t.ipynb", "print('reached')", "import time\ntime.sleep(30)")
+    job = {**_job(tmp_path, template, "slow"), "cell_timeout": 3, "save_each_cell": False}
+    result = execute_in_one_kernel([job])[0]
+    assert result["status"] == "failed" and result["error"]
+    nb = nbformat.read(tmp_path / "slow.ipynb", as_version=4)
+    assert nb.cells[-2].outputs[0]["text"].strip() == "reached"
+    assert (tmp_path / "slow.html").is_file()

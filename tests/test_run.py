@@ -276,3 +276,18 @@ def test_notebooks_start_longest_first(tmp_path: Path, notebooks: Path):
     (earlier / "manifest.json").write_text(json.dumps({"notebooks": {
         "quick": {"seconds": 1.0}, "slow": {"seconds": 5.0}, "middle": {"seconds": 9.0}}}), encoding="utf-8")
     assert [j["name"] for j in longest_first(jobs, tmp_path / "out")] == ["middle", "slow", "quick"]
+
+
+def test_odd_earlier_manifests_never_stop_the_ordering(tmp_path: Path, notebooks: Path):
+    from closelib.run import longest_first
+
+    jobs = [{"name": name, "input": str(write_notebook(notebooks / f"{i:02d}_{name}.ipynb"))}
+            for i, name in enumerate(["a", "b"], start=1)]
+    hinted = nbformat.read(jobs[1]["input"], as_version=4)
+    hinted.metadata["closelib"] = {"relative_cost": None}
+    nbformat.write(hinted, jobs[1]["input"])
+    for i, body in enumerate([[1, 2], {"notebooks": [1]}, {"notebooks": {"a": {"seconds": "slow"}}}, "not json"]):
+        folder = tmp_path / "out" / "2026-09" / f"2026100{i}T000000000000Z-abcdef"
+        folder.mkdir(parents=True)
+        (folder / "manifest.json").write_text(body if isinstance(body, str) else json.dumps(body), encoding="utf-8")
+    assert [j["name"] for j in longest_first(jobs, tmp_path / "out")] == ["a", "b"]

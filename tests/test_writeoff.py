@@ -171,3 +171,16 @@ def test_every_dangerous_prefix_is_stored_as_text(tmp_path, text):
     # way the text stays text
     assert cell.value == text.replace("\r", "_x000D_") and cell.data_type == "s" and cell.quotePrefix
     assert not load_workbook(path)["S"]["A3"].quotePrefix
+
+
+def test_infinite_numbers_are_written_as_text_and_a_failed_write_leaves_no_file(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame({"customer": ["C1"], "utilisation": [float("inf")]})
+    path = excel.write_workbook(tmp_path / "x.xlsx", [excel.Sheet("S", frame, rate_columns=["utilisation"])])
+    cell = load_workbook(path)["S"]["B2"]
+    assert cell.value == "inf" and cell.data_type == "s"  # Excel has no infinity; no formula either
+    same_name = [excel.Sheet("A" * 31 + "1", frame), excel.Sheet("A" * 31 + "2", frame)]  # both cut to 31
+    with pytest.raises(Exception):
+        excel.write_workbook(tmp_path / "out" / "y.xlsx", same_name)
+    assert list((tmp_path / "out").iterdir()) == []
