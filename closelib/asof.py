@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from closelib.book import Book
+from closelib.book import Book, derived
 
 
 def to_date(value: str | pd.Timestamp) -> pd.Timestamp:
@@ -124,12 +124,7 @@ def _first_rows(table) -> np.ndarray:
 
 def links(book: Book) -> Links:
     """The book's :class:`Links` (made on first use; remade if a table was replaced)."""
-    cached = book.__dict__.get("_links")
-    if cached is not None and cached.current(book):
-        return cached
-    made = Links(book)
-    book.__dict__["_links"] = made
-    return made
+    return derived(book, "_links", Links)
 
 
 def _sum_at(rows: np.ndarray, amounts: np.ndarray, keep: np.ndarray, length: int) -> np.ndarray:

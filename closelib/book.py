@@ -51,6 +51,17 @@ class Book:
         return sorted(self.entity_currency)
 
 
+def derived(book: Book, key: str, make):
+    """A value derived from ``book`` by ``make(book)``, made once and kept on the book; made
+    again when a table it came from was replaced (the value's ``current(book)`` says so)."""
+    cached = book.__dict__.get(key)
+    if cached is not None and cached.current(book):
+        return cached
+    made = make(book)
+    book.__dict__[key] = made
+    return made
+
+
 def _parse_all(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], dict[str, Path]]:
     raw, files = read_tables(source, out)
     frames: dict[str, pd.DataFrame] = {}

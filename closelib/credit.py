@@ -38,7 +38,7 @@ import pandas as pd
 
 from closelib import money, validate
 from closelib.asof import open_items, period_end, shift_period
-from closelib.book import Book
+from closelib.book import Book, derived
 from closelib.params import rating_band_value
 
 DEFAULT_STATUSES = ("active", "on_hold", "suspended", "in_collections")
@@ -123,12 +123,7 @@ class _CustomerIndex:
 
 
 def _customer_index(book: Book) -> _CustomerIndex:
-    cached = book.__dict__.get("_customer_index")
-    if cached is not None and cached.current(book):
-        return cached
-    made = _CustomerIndex(book)
-    book.__dict__["_customer_index"] = made
-    return made
+    return derived(book, "_customer_index", _CustomerIndex)
 
 
 # ---------------------------------------------------------------- exposure
