@@ -258,6 +258,19 @@ def _short(value) -> str:
     return json.dumps(value, default=str) if not isinstance(value, str) else value
 
 
+def _value_changes(section: dict) -> list[str]:
+    """Lines for a ``{changed, added, removed}`` mapping of named values (figures, parameters):
+    ``name: old -> new`` (with the figure's ``change`` where it has one), then added and removed."""
+    lines = []
+    for name, e in section["changed"].items():
+        change = f"  change {_short(e['change'])}" if e.get("change") is not None else ""
+        lines.append(f"  {name}: {_short(e['old'])} -> {_short(e['new'])}{change}")
+    for label in ("added", "removed"):
+        for name, value in section[label].items():
+            lines.append(f"  {label} {name}: {_short(value)}")
+    return lines
+
+
 def diff_lines(result: dict, limit: int = TEXT_ROWS) -> list[str]:
     """The text report of :func:`diff_runs` (run with ``limit`` rows per table)."""
     a, b = result["a"], result["b"]
@@ -270,12 +283,7 @@ def diff_lines(result: dict, limit: int = TEXT_ROWS) -> list[str]:
         out.append(f"  {a['run_id']} restates {b['run_id']}: {a.get('reason')}")
     fig = result["figures"]
     out.append(f"figures changed: {len(fig['changed'])}")
-    for name, e in fig["changed"].items():
-        change = f"  change {_short(e['change'])}" if e.get("change") is not None else ""
-        out.append(f"  {name}: {_short(e['old'])} -> {_short(e['new'])}{change}")
-    for label in ("added", "removed"):
-        for name, value in fig[label].items():
-            out.append(f"  {label} {name}: {_short(value)}")
+    out.extend(_value_changes(fig))
     chk = result["checks"]
     out.append(f"checks changed: {len(chk['changed']) + len(chk['added']) + len(chk['removed'])}")
     for name, e in chk["changed"].items():
@@ -286,11 +294,7 @@ def diff_lines(result: dict, limit: int = TEXT_ROWS) -> list[str]:
             out.append(f"  {label} {name}: {'PASS' if e['passed'] else 'FAIL'} ({e['detail']})")
     par = result["parameters"]
     out.append(f"parameters changed: {len(par['changed']) + len(par['added']) + len(par['removed'])}")
-    for name, e in par["changed"].items():
-        out.append(f"  {name}: {_short(e['old'])} -> {_short(e['new'])}")
-    for label in ("added", "removed"):
-        for name, value in par[label].items():
-            out.append(f"  {label} {name}: {_short(value)}")
+    out.extend(_value_changes(par))
     files = result["input_files"]
     count = len(files["changed"]) + len(files["added"]) + len(files["removed"])
     out.append(f"input files changed: {count}")
