@@ -27,7 +27,7 @@ demo: $(DEMO)/customers.csv
 
 close: $(DEMO)/customers.csv
 	$(BIN)/close validate $(DEMO)
-	@$(BIN)/python -m closelib.close_target $(DEMO) $(PERIOD)
+	@$(BIN)/python -m closelib.cli.close_target $(DEMO) $(PERIOD)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

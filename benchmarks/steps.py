@@ -51,7 +51,7 @@ def load(book: str, cache: str = "") -> dict:
     """load_book (read + parse + every rule), then optionally the typed cache a run writes."""
     import pyarrow.parquet as pq
 
-    from closelib.book import load_book
+    from closelib.book.load import load_book
 
     _warm(pq, book)
     start = time.perf_counter()
@@ -59,7 +59,7 @@ def load(book: str, cache: str = "") -> dict:
     seconds = time.perf_counter() - start
     result = {"seconds": seconds, "documents": int(len(loaded.documents))}
     if cache:
-        from closelib.bookcache import write_book_cache
+        from closelib.book.cache import write_book_cache
 
         start = time.perf_counter()
         write_book_cache(loaded, Path(cache))
@@ -68,7 +68,7 @@ def load(book: str, cache: str = "") -> dict:
 
 
 def _cached(cache: str, source: str):
-    from closelib.bookcache import read_book_cache
+    from closelib.book.cache import read_book_cache
 
     start = time.perf_counter()
     book = read_book_cache(Path(cache), Path(source))
@@ -77,7 +77,8 @@ def _cached(cache: str, source: str):
 
 def aging(cache: str, source: str, period: str) -> dict:
     """As-of aging of every document at the period end (open_items + age), from the typed cache."""
-    from closelib.asof import AgingPolicy, aging_at, period_end
+    from closelib.asof.aging import AgingPolicy, aging_at
+    from closelib.periods import period_end
 
     book, read_seconds = _cached(cache, source)
     params = _params(period)
@@ -94,8 +95,8 @@ def aging(cache: str, source: str, period: str) -> dict:
 
 def rollrate(cache: str, source: str, period: str, months: str = "24") -> dict:
     """The roll-rate history: build_history over ``months`` month ends, then roll_rates."""
-    from closelib.reserve import pools_of
-    from closelib.rollrate import build_history, roll_rates
+    from closelib.areas.reserve import pools_of
+    from closelib.asof.rollrate import build_history, roll_rates
 
     book, read_seconds = _cached(cache, source)
     params = _params(period)

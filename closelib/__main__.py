@@ -1,5 +1,5 @@
 import sys
 
-from closelib.cli import main
+from closelib.cli.main import main
 
 sys.exit(main())

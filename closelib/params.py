@@ -376,7 +376,6 @@ def check_parameters(params: dict) -> dict:
 
 
 def _labels(bounds: list[int]) -> list[str]:
-    from closelib.asof import bucket_labels
 
     return bucket_labels(bounds)
 
@@ -465,3 +464,12 @@ def load_parameters(period: str, parameters_dir: str | Path = "parameters", para
 def money_minor(value: str | None, currency: str) -> int | None:
     """A parameter amount in minor units of ``currency`` (exact; too many decimals is an error)."""
     return None if value is None else money.to_minor(value, currency)
+
+
+def bucket_labels(bounds: list[int]) -> list[str]:
+    """Labels per CONTRACT §2: ``[0, 30, 60, 90]`` -> current, 1-30, 31-60, 61-90, 90+."""
+    labels = ["current"]
+    for low, high in zip(bounds, bounds[1:]):
+        labels.append(f"{low + 1}-{high}")
+    labels.append(f"{bounds[-1]}+")
+    return labels

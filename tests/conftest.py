@@ -5,10 +5,11 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import nbformat
 import pandas as pd
 import pytest
 
-from closelib.schema import TABLES
+from closelib.book.schema import TABLES
 
 # A book small enough to compute by hand (amounts in USD):
 #   D1 INV 1000.00 due 2026-08-31, paid 600.00 by R1 on 2026-09-10, credited 100.00 by CM D3 on 2026-10-02
@@ -90,3 +91,18 @@ def mini_tables() -> dict[str, list[dict]]:
 @pytest.fixture
 def mini_source(tmp_path: Path, mini_tables) -> Path:
     return write_source(tmp_path / "mini", mini_tables)
+
+
+# Notebooks written by tests: a parameters cell as the runner injects it, then the given cells.
+PARAMS_CELL = 'notebook = ""\nperiod = ""\nsource = ""\nrun_dir = ""\nrun_id = ""\nparams_json = ""'
+START = "from closelib.nb import context as nb\nctx = nb.start(notebook, period, source, run_dir, run_id, params_json)"
+
+
+def write_notebook(path: Path, *cells: str) -> Path:
+    notebook = nbformat.v4.new_notebook()
+    first = nbformat.v4.new_code_cell(PARAMS_CELL)
+    first.metadata["tags"] = ["parameters"]
+    notebook.cells = [first] + [nbformat.v4.new_code_cell(code) for code in cells]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, str(path))
+    return path

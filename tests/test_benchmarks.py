@@ -1,10 +1,12 @@
+
 """The benchmark package runs and writes its table; it times nothing here (benchmarks are not tests)."""
 
 import subprocess
 import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from closelib.paths import REPO_ROOT
+
+REPO = REPO_ROOT
 sys.path.insert(0, str(REPO))  # benchmarks/ is a package of the repository, not of closelib
 
 from benchmarks import measure  # noqa: E402

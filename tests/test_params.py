@@ -10,13 +10,21 @@ from pathlib import Path
 
 import pytest
 
-from closelib.asof import bucket_labels
 from closelib.errors import ParameterError
 from closelib.money import MoneyError
-from closelib.params import (check_parameters, load_parameters, load_yaml, money_minor, parse_override,
-                             rating_band_value, read_yaml_file)
+from closelib.params import (
+    bucket_labels,
+    check_parameters,
+    load_parameters,
+    load_yaml,
+    money_minor,
+    parse_override,
+    rating_band_value,
+    read_yaml_file,
+)
+from closelib.paths import REPO_ROOT
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = REPO_ROOT
 DEFAULTS = REPO / "parameters" / "defaults.yaml"
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from closelib.demo.assemble import generate
 from closelib.demo.writer import write_book
 
 DEFAULT_SEED = 20261031
@@ -22,7 +23,6 @@ __all__ = ["DEFAULT_SEED", "DEFAULT_END", "generate_book", "generate_book_with_n
 def generate_book_with_notes(seed: int = DEFAULT_SEED, scale: float = 1.0,
                              end: str = DEFAULT_END) -> tuple[dict[str, pd.DataFrame], dict]:
     """The book and a description of its planted reconciling items (ids, amounts, periods)."""
-    from closelib.demo.assemble import generate
 
     return generate(seed, scale, end)
 

@@ -14,8 +14,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from closelib.demo import billing, cash, collections, disputes, extras, ledger
-from closelib.demo._common import (CURRENCY, ENTITIES, Calendar, cat, dates, day_text, iso, make_ids, sequence_in_groups,
-                                   streams, take, text, uniform_int, yyyymmdd, zpad)
+from closelib.demo._common import (
+    CURRENCY,
+    ENTITIES,
+    Calendar,
+    cat,
+    dates,
+    day_text,
+    iso,
+    make_ids,
+    sequence_in_groups,
+    streams,
+    take,
+    text,
+    zpad,
+)
 from closelib.demo.customers import SEGMENTS, draw_customers
 from closelib.errors import CloseError
 

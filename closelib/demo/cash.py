@@ -18,7 +18,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from closelib.demo._common import NEVER, Calendar, div_half_up, group_first_index, round_to, uniform_int
+from closelib.demo._common import (
+    NEVER,
+    Calendar,
+    div_half_up,
+    group_first_index,
+    round_to,
+    uniform_int,
+)
 from closelib.demo.customers import EP_CATCHUP, EP_DEFAULT, Customers
 from closelib.demo.disputes import DisputeDraw
 

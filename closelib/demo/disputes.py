@@ -23,7 +23,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from closelib.demo._common import NEVER, Calendar, div_half_up, pick, round_to, uniform_int
+from closelib.demo._common import (
+    NEVER,
+    Calendar,
+    div_half_up,
+    pick,
+    round_to,
+    uniform_int,
+)
 from closelib.demo.billing import COLO, CREDIT, INSTALL, XCONN
 from closelib.demo.customers import Customers
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from closelib.demo._common import CURRENCY, ENTITIES, Calendar, dates, round_to, text, uniform_int
+from closelib.demo._common import (
+    CURRENCY,
+    ENTITIES,
+    Calendar,
+    dates,
+    round_to,
+    text,
+)
 from closelib.demo.customers import Customers
 
 

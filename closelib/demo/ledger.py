@@ -37,7 +37,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from closelib.demo._common import ENTITIES, Calendar, cat, day_text, div_half_up, round_to, take, yyyymmdd
+from closelib.demo._common import (
+    ENTITIES,
+    Calendar,
+    cat,
+    day_text,
+    div_half_up,
+    round_to,
+    take,
+    yyyymmdd,
+)
 
 ACCOUNTS = (  # account, name, type
     ("1000", "Cash at bank", "asset"),

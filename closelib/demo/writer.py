@@ -22,9 +22,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from closelib import money
+from closelib.book.schema import FILE_SUFFIXES, TABLES
 from closelib.demo._common import day_text
 from closelib.errors import CloseError
-from closelib.schema import FILE_SUFFIXES, TABLES
 
 
 def write_book(tables: dict[str, pd.DataFrame], out_dir: str | Path, fmt: str = "csv") -> dict[str, Path]:

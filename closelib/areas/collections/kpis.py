@@ -1,0 +1,255 @@
+"""Collections KPIs, aged debt and the dunning and suspension queue (CONTRACT ``kpi.*``).
+
+KPI conventions (CONTRACT §3), per entity (and collector, segment) in its own currency:
+
+* AR = open INV, DM and CM at the month end; credit sales = the month's INV and DM amounts;
+  not-yet-due AR = open items with due date on or after the month end (the ``current`` bucket);
+* ``dso`` (count-back): from the end AR subtract whole months of credit sales newest first,
+  adding each month's calendar days, then the fraction of the first month not fully consumed;
+* ``dso_simple`` = end AR / the month's credit sales x days in the month; ``bpdso`` the same with
+  not-yet-due AR; ``add`` = dso_simple - bpdso;
+* ``cei`` = (prior AR + sales - end AR) / (prior AR + sales - end not-yet-due AR) x 100;
+* ``past_due_ratio`` = past-due open INV/DM over all open INV/DM;
+* payment timing, amount-weighted over the month's receipt applications to INV/DM:
+  ``days_to_pay`` (applied - document date), ``days_beyond_terms`` (applied - due date, 0 when
+  on time) and ``wadl``, the weighted average days late of late payments only.
+
+Days are rounded to 2 decimals, ratios to 4, CEI (a percentage) to 2. A KPI whose denominator
+is zero is ``None`` (shown as n/a), never a division error.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from closelib.asof.aging import age, aging_table
+from closelib.asof.openitems import open_items
+from closelib.asof.rollrate import build_history
+from closelib.book.arrays import lookup
+from closelib.book.links import links
+from closelib.book.model import Book
+from closelib.params import bucket_labels
+from closelib.periods import period_end, shift_period
+
+
+def _customer_attr(book: Book, column: str) -> pd.Series:
+    return book.customers.set_index("customer_id")[column].replace("", "unassigned")
+
+
+def monthly_sales(book: Book, by: str | None = None) -> pd.DataFrame:
+    """Credit sales (INV + DM amounts) per entity (and ``by``) and month, all history."""
+    docs = book.documents[book.documents["doc_type"].isin(["INV", "DM"])]
+    keys = [docs["entity"], docs["document_date"].dt.to_period("M").astype(str).rename("month")]
+    if by:
+        keys.insert(1, lookup(docs["customer_id"], _customer_attr(book, by)).fillna("unassigned").rename(by))
+    return docs.groupby(keys)["amount"].sum().astype("int64").rename("sales").reset_index()
+
+
+def count_back_dso(end_ar: int, sales_newest_first: list[tuple[int, int]]) -> float | None:
+    """``sales_newest_first``: (credit sales, days in month) from the period backwards."""
+    if end_ar <= 0:
+        return 0.0
+    remaining, days = end_ar, 0.0
+    for sales, month_days in sales_newest_first:
+        if sales <= 0:
+            days += month_days
+            continue
+        if remaining > sales:
+            remaining -= sales
+            days += month_days
+        else:
+            return days + remaining / sales * month_days
+    return days if sales_newest_first else None  # AR older than the sales history: a floor
+
+
+def _ratio(num: float, den: float, scale: float = 1.0, digits: int = 2) -> float | None:
+    return None if den == 0 else round(num / den * scale, digits)
+
+
+def _group_sum(codes: np.ndarray, amounts: np.ndarray, groups: int) -> np.ndarray:
+    """Exact int64 money sums per group code (``np.bincount`` would sum in float64)."""
+    total = np.zeros(groups, dtype="int64")
+    np.add.at(total, codes, amounts.astype("int64", copy=False))
+    return total
+
+
+def kpi_table(book: Book, period: str, months: int = 13, by: str | None = None) -> pd.DataFrame:
+    """KPIs per entity (and ``by``: collector or segment) for each of the last ``months`` months."""
+    history = build_history(book, period, months, doc_types=("INV", "DM", "CM"))
+    docs = history.docs
+    group = docs["entity"] if by is None else \
+        docs["entity"] + "\x1f" + lookup(docs["customer_id"], _customer_attr(book, by)).fillna("unassigned")
+    codes, keys = pd.factorize(group, sort=True)
+    ends = history.month_ends
+    due = docs["due_date"].to_numpy(dtype="datetime64[ns]")
+    inv = docs["doc_type"].isin(["INV", "DM"]).to_numpy()
+    sales = monthly_sales(book, by)
+    sales_key = sales["entity"] if by is None else sales["entity"] + "\x1f" + sales[by]
+    sales_by = {k: dict(zip(g["month"], g["sales"])) for k, g in sales.groupby(sales_key)}
+    payments = _payment_days(book, ends, by)
+    rows = []
+    n = len(keys)
+    for j in range(1, len(ends)):
+        end = ends[j]
+        now, before = history.open[:, j], history.open[:, j - 1]
+        sums = lambda mask: _group_sum(codes[mask], now[mask], n)  # noqa: E731
+        end_ar = _group_sum(codes, now, n)
+        prior_ar = _group_sum(codes, before, n)
+        not_due = sums(due >= end.to_datetime64())
+        past_due = sums(inv & (due < end.to_datetime64()))
+        open_inv = sums(inv)
+        month = end.strftime("%Y-%m")
+        dim = end.day
+        for g, key in enumerate(keys):
+            history_sales = sales_by.get(key, {})
+            s = int(history_sales.get(month, 0))
+            back = [(int(history_sales.get(shift_period(month, -k), 0)), period_end(shift_period(month, -k)).day)
+                    for k in range(0, 120) if shift_period(month, -k) >= min(history_sales, default=month)]
+            dso = count_back_dso(int(end_ar[g]), back)
+            simple = _ratio(end_ar[g] * dim, s)
+            bp = _ratio(not_due[g] * dim, s)
+            entity, _, sub = key.partition("\x1f")
+            pay = payments.get((key, month), (None, None, None))
+            rows.append({"entity": entity, **({by: sub} if by else {}), "month": month, "end_ar": int(end_ar[g]),
+                         "prior_ar": int(prior_ar[g]), "sales": s, "not_yet_due": int(not_due[g]),
+                         "past_due": int(past_due[g]), "open_invoices": int(open_inv[g]),
+                         "dso": None if dso is None else round(dso, 2), "dso_simple": simple, "bpdso": bp,
+                         "add": None if simple is None or bp is None else round(simple - bp, 2),
+                         "cei": _ratio(prior_ar[g] + s - end_ar[g], prior_ar[g] + s - not_due[g], 100.0),
+                         "past_due_ratio": _ratio(past_due[g], open_inv[g], 1.0, 4),
+                         "days_to_pay": pay[0], "days_beyond_terms": pay[1], "wadl": pay[2]})
+    return pd.DataFrame(rows)
+
+
+def _payment_days(book: Book, ends: pd.DatetimeIndex, by: str | None) -> dict:
+    """(group key, month) -> (days to pay, days beyond terms, weighted average days late)."""
+
+    link = links(book)
+    apps = book.applications
+    target = link.app_target
+    keep = ((link.app_source_rec >= 0) & (target >= 0) & (apps["applied_date"] > ends[0]).to_numpy()
+            & (apps["applied_date"] <= ends[-1]).to_numpy())
+    apps, rows = apps[keep], target[keep]
+    docs = book.documents
+    amount = apps["amount"].to_numpy(dtype="float64")
+    applied = apps["applied_date"].to_numpy()
+    to_pay = (applied - docs["document_date"].to_numpy()[rows]) / np.timedelta64(1, "D")
+    late = (applied - docs["due_date"].to_numpy()[rows]) / np.timedelta64(1, "D")
+    key = docs["entity"].to_numpy().astype(object)[rows]
+    if by:
+        attr = _customer_attr(book, by)
+        per_doc = lookup(docs["customer_id"], attr).fillna("unassigned").to_numpy().astype(object)
+        key = key + "\x1f" + per_doc[rows]
+    frame = pd.DataFrame({"key": key, "month": apps["applied_date"].dt.strftime("%Y-%m").to_numpy(), "w": amount,
+                          "wp": amount * to_pay, "wb": amount * np.maximum(late, 0),
+                          "wl": np.where(late > 0, amount, 0.0), "wll": np.where(late > 0, amount * late, 0.0)})
+    agg = frame.groupby(["key", "month"]).sum()
+    return {k: (round(r.wp / r.w, 2), round(r.wb / r.w, 2), round(r.wll / r.wl, 2) if r.wl else 0.0)
+            for k, r in agg.iterrows() if r.w}
+
+
+FORMULAS = {
+    "dso": "count back: end AR less whole months of credit sales, newest first, + fraction of the next",
+    "dso_simple": "end AR / credit sales of the month x days in the month",
+    "bpdso": "not-yet-due AR / credit sales of the month x days in the month",
+    "add": "dso_simple - bpdso",
+    "cei": "(prior AR + sales - end AR) / (prior AR + sales - not-yet-due AR) x 100",
+    "past_due_ratio": "past-due open INV/DM / all open INV/DM",
+    "days_to_pay": "amount-weighted (applied date - document date) of the month's receipt applications",
+    "days_beyond_terms": "amount-weighted max(applied date - due date, 0) of the month's receipt applications",
+    "wadl": "amount-weighted (applied date - due date) of the month's late receipt applications",
+}
+
+
+def kpi_workings(row: dict) -> pd.DataFrame:
+    """Each KPI beside its formula and inputs, so a reader can redo it by hand."""
+    inputs = {
+        "dso": f"end AR {row['end_ar']}, sales by month (see the trend table)",
+        "dso_simple": f"{row['end_ar']} / {row['sales']} x {pd.Period(row['month']).days_in_month}",
+        "bpdso": f"{row['not_yet_due']} / {row['sales']} x {pd.Period(row['month']).days_in_month}",
+        "add": f"{row['dso_simple']} - {row['bpdso']}",
+        "cei": f"({row['prior_ar']} + {row['sales']} - {row['end_ar']}) / ({row['prior_ar']} + {row['sales']} - "
+               f"{row['not_yet_due']}) x 100",
+        "past_due_ratio": f"{row['past_due']} / {row['open_invoices']}",
+        "days_to_pay": "receipt applications of the month", "days_beyond_terms": "receipt applications of the month",
+        "wadl": "late receipt applications of the month",
+    }
+    return pd.DataFrame([{"kpi": k, "value": row[k], "formula": FORMULAS[k], "inputs (minor units)": inputs[k]}
+                         for k in FORMULAS])
+
+
+def trend_chart(kpis: pd.DataFrame):
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
+    for entity, k in kpis.groupby("entity"):
+        for ax, (col, title) in zip(axes, [("dso", "DSO (count-back), days"), ("cei", "CEI %"),
+                                           ("past_due_ratio", "past-due ratio")]):
+            ax.plot(k["month"], k[col].astype(float), marker="o", label=entity)
+            ax.set_title(title, fontsize=10)
+            ax.tick_params(axis="x", labelrotation=90, labelsize=7)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def aged_debt(book: Book, period: str, params: dict, by: str = "collector") -> pd.DataFrame:
+    """Open INV/DM/CM per entity and ``by`` (collector or segment) and bucket, with the prior
+    month's total and the movement since."""
+    labels_params = params["aging"]
+
+    labels = bucket_labels(list(labels_params["buckets"]))
+    tables = []
+    for when in (period, shift_period(period, -1)):
+        day = period_end(when)
+        items = age(open_items(book, day), day, labels_params["basis"], list(labels_params["buckets"]))
+        items[by] = items["customer_id"].map(_customer_attr(book, by)).fillna("unassigned")
+        tables.append(aging_table(items, ["entity", by]).reindex(columns=labels, fill_value=0))
+    now, before = tables
+    now["total"] = now.sum(axis=1).astype("int64")
+    prior = before.sum(axis=1).reindex(now.index, fill_value=0).astype("int64")
+    now["prior_month_total"] = prior
+    now["movement"] = (now["total"] - prior).astype("int64")
+    return now.reset_index()
+
+
+def top_past_due(book: Book, period: str, params: dict, count: int) -> pd.DataFrame:
+    day = period_end(period)
+    items = age(open_items(book, day, ("INV", "DM")), day, params["aging"]["basis"], list(params["aging"]["buckets"]))
+    past = items[items["days_past_due"] > 0]
+    top = past.groupby(["entity", "customer_id"], as_index=False).agg(
+        past_due=("open_amount", "sum"), documents=("document_id", "size"), oldest_days=("days_past_due", "max"))
+    cust = book.customers.set_index("customer_id")
+    top["name"] = top["customer_id"].map(cust["name"])
+    top["status"] = top["customer_id"].map(cust["status"])
+    top["collector"] = top["customer_id"].map(cust["collector"])
+    top = top.sort_values(["entity", "past_due"], ascending=[True, False])
+    return top.groupby("entity").head(count).reset_index(drop=True)
+
+
+def unapplied_credit_memos(book: Book, period: str) -> pd.DataFrame:
+    day = period_end(period)
+    cms = open_items(book, day, ("CM",))
+    cms = cms.assign(age_days=(day - cms["document_date"]).dt.days.astype("int64"))
+    return cms[["entity", "customer_id", "document_id", "document_date", "age_days", "currency", "amount",
+                "open_amount", "reference"]].sort_values(["entity", "age_days"], ascending=[True, False],
+                                                          ignore_index=True)
+
+
+def conclusion(now: pd.DataFrame, queue: pd.DataFrame, cases: pd.DataFrame, closed: pd.DataFrame, fmt) -> str:
+    parts = []
+    for e, r in now.iterrows():
+        dso = "n/a" if r["dso"] is None or r["dso"] != r["dso"] else f"{r['dso']:.1f}"
+        cei = "n/a" if r["cei"] is None or r["cei"] != r["cei"] else f"{r['cei']:.1f}%"
+        pdr = "n/a" if r["past_due_ratio"] is None or r["past_due_ratio"] != r["past_due_ratio"] else f"{r['past_due_ratio']:.1%}"
+        mine = queue[queue["entity"] == e]
+        parts.append(f"**{e}**: DSO {dso} days (count-back), CEI {cei}, {pdr} of open invoices past due. "
+                     f"{len(mine)} customer(s) are due a dunning action"
+                     + (f", {int((mine['action'].isin(['suspension', 'agency_referral', 'legal'])).sum())} of them "
+                        "a suspension, agency referral or legal step." if len(mine) else "."))
+    breached = int(cases["breached"].sum()) if len(cases) else 0
+    parts.append(f"{len(cases)} dispute(s) open, {breached} past SLA; "
+                 + (f"{int(closed['within_sla'].sum())} of {len(closed)} closed this period met their SLA."
+                    if len(closed) else "none closed this period."))
+    return "\n\n".join(parts)

@@ -1,0 +1,185 @@
+"""Executing the credit memos for the review queue, and their summary.
+
+:func:`execute_memos` runs the memo template with papermill once per queued customer into
+``<run_dir>/credit_memos/<customer_id>.ipynb`` (and ``.html`` with the code hidden), through
+:func:`closelib.execute.execute_notebook` with kernel python3, ``run.workers`` spawned
+processes at a time. Each memo receives the queue notebook's own parameters (JSON-safe
+strings) plus ``customer_id`` and ``result_path``, records its figures into the run's
+``records/credit_memo_<customer_id>.jsonl`` (merged into the manifest by the runner) and
+writes its outcome to ``credit_memos/<customer_id>.json`` for the summary. Outside a run
+(no run folder) the memos go to the scratch folder and record nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from closelib.nb.excel import Sheet, write_workbook
+from closelib.nb.execute import execute_in_one_kernel
+from closelib.paths import MEMO_TEMPLATE
+
+TEMPLATE = MEMO_TEMPLATE
+MEMO_FOLDER = "credit_memos"
+
+
+def memo_folder(ctx) -> Path:
+    folder = (ctx.run_dir / MEMO_FOLDER) if ctx.run_dir else ctx.output_path(MEMO_FOLDER)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def memo_jobs(ctx, customer_ids: list[str], template: Path = TEMPLATE) -> list[dict]:
+    """papermill jobs (JSON-safe string parameters) for :func:`closelib.execute.execute_notebook`."""
+    folder = memo_folder(ctx)
+    params_json = json.dumps(ctx.params, sort_keys=True)
+    jobs = []
+    for cid in customer_ids:
+        jobs.append({
+            "name": f"credit_memo_{cid}", "input": str(template), "output": str(folder / f"{cid}.ipynb"),
+            "html": str(folder / f"{cid}.html"), "cell_timeout": int(ctx.params["run"]["timeout_seconds"]),
+            "cwd": str(ctx.run_dir or folder),
+            # No save after every cell (0.55 s a memo at 1M: nbformat validates and writes the
+            # whole notebook each time). papermill writes the memo when it ends; after a timeout
+            # or a dead kernel the shared-kernel engine writes how far it got.
+            "save_each_cell": False,
+            "parameters": {"notebook": f"credit_memo_{cid}", "period": ctx.period, "source": str(ctx.source),
+                           "run_dir": str(ctx.run_dir or ""), "run_id": ctx.run_id or "", "params_json": params_json,
+                           "customer_id": str(cid), "result_path": str(folder / f"{cid}.json")},
+        })
+    return jobs
+
+
+def execute_memos(ctx, customer_ids: list[str], template: Path = TEMPLATE, workers: int | None = None) -> pd.DataFrame:
+    """Execute the memo template once per customer into the run folder (``credit_memos/``);
+    one row per customer with status and error. Never raises for a memo's failure: the
+    caller records it as a failed check.
+
+    The memos run one after another in one kernel per worker process (``workers``, default
+    ``credit_review.memo_kernels``, 0 = :func:`auto_kernels`): a kernel start, the imports and the book read are paid
+    once per kernel, not once per memo, which is what made memos cost seconds each."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+
+    jobs = memo_jobs(ctx, list(customer_ids), template)
+    kernels = max(1, min(int(workers or ctx.params["credit_review"].get("memo_kernels", 0) or auto_kernels(ctx)),
+                         len(jobs) or 1))
+    results: list[dict] = []
+    log = (ctx.run_dir / "logs" / "credit_memos.log") if ctx.run_dir else memo_folder(ctx) / "memos.log"
+    if jobs:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        # Contiguous shares in queue order, so the results come back in the jobs' order.
+        shares = [list(share) for share in np.array_split(np.arange(len(jobs)), kernels)]
+        with ProcessPoolExecutor(max_workers=kernels, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_quiet, initargs=(str(log),)) as pool:
+            futures = [pool.submit(execute_in_one_kernel, [jobs[i] for i in share]) for share in shares]
+            for share, future in zip(shares, futures):
+                try:
+                    results.extend(future.result())
+                except Exception as exc:  # a worker process that died takes its share with it
+                    results.extend({"status": "failed", "error": f"{type(exc).__name__}: {exc}", "seconds": None,
+                                    "html": None} for _ in share)
+    rows = []
+    for job, res in zip(jobs, results):
+        cid = job["parameters"]["customer_id"]
+        result_path = Path(job["parameters"]["result_path"])
+        ok = res["status"] == "succeeded" and result_path.is_file()
+        error = res["error"] or (None if ok else "the memo wrote no result")
+        rows.append({"customer_id": cid, "status": "succeeded" if ok else "failed", "error": error,
+                     "seconds": res["seconds"], "notebook": Path(job["output"]).name,
+                     "html": res["html"], "result": str(result_path)})
+    return pd.DataFrame(rows, columns=["customer_id", "status", "error", "seconds", "notebook", "html", "result"])
+
+
+# Below this many documents a book is small enough for one copy per memo kernel.
+AUTO_KERNELS_BELOW_DOCUMENTS = 250_000
+
+
+def auto_kernels(ctx) -> int:
+    """``credit_review.memo_kernels: 0`` (automatic): one memo kernel per ``run.workers`` for a
+    book under 250,000 documents, where memos are most of the run and the other workers are soon
+    idle; a single kernel for a larger book, since every kernel holds its own copy of the book
+    and the other notebooks keep the other cores busy. The count comes from the run's recorded
+    input rows (the queue notebook may already have let go of its book). On 2 cores a second
+    kernel measured neutral (10k close 58.2 s -> 55.9 s): the close is CPU-bound there; it is
+    for machines with cores to spare."""
+    documents = next((entry.get("rows") for name, entry in (getattr(ctx, "run_info", None) or {}).get("inputs", {}).items()
+                      if name.split(".")[0] == "documents"), None)
+    if documents is None or documents >= AUTO_KERNELS_BELOW_DOCUMENTS:
+        return 1
+    return max(1, int(ctx.params["run"]["workers"]))
+
+
+def _quiet(log: str) -> None:
+    """In each memo worker: the kernels' chatter (transport warnings, shutdown notices) goes to
+    the run's log, not into the queue notebook's output (the kernels inherit these descriptors)."""
+    import os
+
+    handle = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(handle, 1)
+    os.dup2(handle, 2)
+    os.close(handle)
+
+
+def write_result(path: str | Path, result: dict) -> Path:
+    """A memo's outcome for the queue's summary (JSON: money in minor units with its currency)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    return path
+
+
+SUMMARY_COLUMNS = ["customer_id", "name", "currency", "rating_now", "rating_proposed", "score", "altman_z2",
+                   "current_limit", "recommended_limit", "change", "decision", "approval_level", "memo"]
+
+
+def summary(executed: pd.DataFrame) -> pd.DataFrame:
+    """One row per memo produced, from the results the memos wrote."""
+    rows = []
+    for row in executed[executed["status"] == "succeeded"].itertuples():
+        r = json.loads(Path(row.result).read_text(encoding="utf-8"))
+        rows.append({**{k: r.get(k) for k in SUMMARY_COLUMNS}, "memo": f"{MEMO_FOLDER}/{row.html or row.notebook}"})
+    frame = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    return frame.astype({"current_limit": "int64", "recommended_limit": "int64", "change": "int64"})
+
+
+def write_summary_workbook(path: Path, period: str, summary_frame: pd.DataFrame, queue: pd.DataFrame,
+                           executed: pd.DataFrame) -> Path:
+
+    carried = queue[~queue["memo"]]
+    title = [f"Credit review {period}", f"{len(summary_frame)} memo(s) produced, {len(carried)} carried over"]
+    q = queue.assign(last_review_date=queue["last_review_date"].dt.strftime("%Y-%m-%d").fillna("never"),
+                     next_review_due=queue["next_review_due"].dt.strftime("%Y-%m-%d").fillna("now"),
+                     utilisation=queue["utilisation"].replace([np.inf], np.nan))
+    sheets = [
+        Sheet("Summary", summary_frame, money_columns=["current_limit", "recommended_limit", "change"],
+              currency_column="currency", title=title),
+        Sheet("Queue", q.drop(columns=["exposure_change"]), money_columns=["credit_limit", "exposure", "exposure_before"],
+              currency_column="credit_currency", rate_columns=["utilisation"], title=[f"Review queue {period}"]),
+        Sheet("Carried over", q[~q["memo"]][["priority", "customer_id", "name", "risk_rating", "reasons"]],
+              title=["Due but beyond credit_review.max_memos: carried to the next period"]),
+        Sheet("Execution", executed.drop(columns=["result"]), title=["Memo notebooks executed"]),
+    ]
+    year, month = (int(p) for p in period.split("-"))
+    return write_workbook(path, sheets, as_of=datetime(year, month, 1))
+
+
+def queue_conclusion(summary_frame: pd.DataFrame, queue: pd.DataFrame, executed: pd.DataFrame, workbook: str) -> str:
+    failed = executed[executed["status"] != "succeeded"]
+    failed_text = f", {len(failed)} failed ({', '.join(failed['customer_id'])})" if len(failed) else ""
+    text = (f"{len(queue)} customer(s) are due for review; **{len(summary_frame)} memo(s)** were produced"
+            f"{failed_text}"
+            f" and {int((~queue['memo']).sum())} are carried over. ")
+    if len(summary_frame):
+        counts = summary_frame["decision"].value_counts()
+        text += "Recommendations: " + ", ".join(f"{n} {d}" for d, n in counts.items()) + ". "
+        levels = summary_frame["approval_level"].value_counts()
+        text += "Approvals needed: " + ", ".join(f"{n} by {lvl}" for lvl, n in levels.items()) + ". "
+        links = " · ".join(f"[{r.customer_id}]({r.memo})" for r in summary_frame.itertuples())
+        text += f"Memos: {links}. "
+    return text + f"Summary workbook: `{workbook}`."

@@ -1,0 +1,222 @@
+"""The write-off pack: candidates, what holds them back, evidence, approvals, journals.
+
+Selection (``write_off`` parameters), on the open invoices and debit memos at the period end:
+
+* ``aged``: at least ``min_days_past_due`` days past due and the customer's status is one of
+  ``customer_statuses`` (suspended, referred to collections, bankrupt);
+* ``bankrupt``: the customer is bankrupt, whatever the age (``bankrupt_any_age``);
+* ``small balance``: an open amount at or under ``small_balance_threshold`` (a short-pay
+  residual) at least ``small_balance_min_days`` past due, whatever the customer's status.
+
+Never proposed, and listed as *held* with the reason: a document in a dispute open at the
+period end (a dispute without a document holds all its customer's documents); a customer on
+a payment plan that is being kept (a payment received on or after the plan, within
+``plan_kept_days`` of the period end); a document already (partly) written off.
+
+The approval tier is chosen on each customer's total in the entity's functional currency.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from closelib import money
+from closelib.areas.collections.disputes import open_dispute_holds
+from closelib.areas.collections.promises import broken_promises
+from closelib.asof.aging import age
+from closelib.asof.openitems import open_items
+from closelib.book.arrays import mapped_text
+from closelib.book.model import Book
+from closelib.periods import period_end, shift_period
+
+RULE_ORDER = ("bankrupt", "aged", "small balance")
+
+
+def kept_payment_plans(book: Book, day: pd.Timestamp, kept_days: int) -> pd.Series:
+    """Customers whose latest payment plan (on or before ``day``) is being kept: last plan date."""
+    acts = book.activities
+    plans = acts[(acts["type"] == "payment_plan") & (acts["activity_date"] <= day)]
+    latest_plan = plans.groupby("customer_id")["activity_date"].max()
+    rec = book.receipts
+    rec = rec[(rec["receipt_date"] <= day) & (rec["customer_id"] != "")]
+    last_paid = rec.groupby("customer_id")["receipt_date"].max().reindex(latest_plan.index)
+    kept = last_paid.notna() & (last_paid >= latest_plan) & (last_paid > day - pd.Timedelta(days=kept_days))
+    return latest_plan[kept]
+
+
+def select(book: Book, period: str, params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(candidates, held): open INV/DM with days past due, the rule that selects them, or why held."""
+    wo = params["write_off"]
+    day = period_end(period)
+    items = age(open_items(book, day, ("INV", "DM")), day, params["aging"]["basis"], list(params["aging"]["buckets"]))
+    items = items[items["open_amount"] > 0]
+    cust = book.customers.set_index("customer_id")
+    items = items.assign(name=items["customer_id"].map(cust["name"]).to_numpy(),
+                         status=items["customer_id"].map(cust["status"]).to_numpy())
+    # the threshold in each entity's currency, once per entity (not once per document)
+    per_entity = {e: money.to_minor(wo["small_balance_threshold"], book.currency_of(e)) for e in book.entities}
+    threshold = items["entity"].map(per_entity).fillna(0).astype("int64")
+    dpd = items["days_past_due"]
+    rule = np.select(
+        [(items["status"] == "bankrupt") & bool(wo["bankrupt_any_age"]),
+         (dpd >= int(wo["min_days_past_due"])) & items["status"].isin(wo["customer_statuses"]),
+         (items["open_amount"] <= threshold) & (dpd >= int(wo["small_balance_min_days"]))],
+        list(RULE_ORDER), "")
+    items = items.assign(rule=rule)
+    selected = items[items["rule"] != ""]
+    by_doc, by_cust = open_dispute_holds(book, day)
+    plans = kept_payment_plans(book, day, int(wo.get("plan_kept_days", 45)))
+    plan_text = pd.Series(pd.to_datetime(plans).dt.strftime("%Y-%m-%d").to_numpy(), index=plans.index, dtype=object)
+    adj = book.adjustments
+    written = set(adj.loc[(adj["type"] == "write_off") & (adj["adjustment_date"] <= day), "document_id"])
+    reason = np.select(
+        [selected["document_id"].isin(by_doc.index), selected["customer_id"].isin(by_cust.index),
+         selected["customer_id"].isin(plans.index), selected["document_id"].isin(written)],
+        ["open dispute " + mapped_text(selected["document_id"].map(by_doc)),
+         "open customer dispute " + mapped_text(selected["customer_id"].map(by_cust)),
+         "payment plan of " + mapped_text(selected["customer_id"].map(plan_text)) + " being kept",
+         "already partly written off"], "")
+    selected = selected.assign(held_because=reason)
+    columns = ["entity", "customer_id", "name", "status", "document_id", "doc_type", "document_date", "due_date",
+               "days_past_due", "bucket", "currency", "amount", "open_amount", "rule"]
+    candidates = selected[selected["held_because"] == ""][columns]
+    held = selected[selected["held_because"] != ""][columns + ["held_because"]]
+    order = ["entity", "customer_id", "document_id"]
+    return candidates.sort_values(order, ignore_index=True), held.sort_values(order, ignore_index=True)
+
+
+def reserve_held(candidates: pd.DataFrame, specific: pd.DataFrame, rates: pd.DataFrame, pools: pd.Series | None) -> pd.Series:
+    """The allowance already held against each candidate: its specific rate, else its bucket's
+    collective loss rate (per document, rounded half up)."""
+    if candidates.empty:
+        return pd.Series(dtype="int64")
+    spec_rate = specific.set_index(["customer_id", "entity"])["rate"] if len(specific) else pd.Series(dtype=float)
+    keys = pd.MultiIndex.from_frame(candidates[["customer_id", "entity"]])
+    rate = pd.Series(spec_rate.reindex(keys).to_numpy(), index=candidates.index)
+    pool = candidates["customer_id"].map(pools).fillna("unassigned") if pools is not None else "all"
+    lookup = rates.set_index(["entity", "pool", "bucket"])["loss_rate"]
+    coll = lookup.reindex(pd.MultiIndex.from_arrays([candidates["entity"], pd.Series(pool, index=candidates.index),
+                                                     candidates["bucket"].astype(str)])).to_numpy()
+    rate = rate.fillna(pd.Series(coll, index=candidates.index)).fillna(0.0).astype(float).round(6)
+    held = np.zeros(len(candidates), dtype="int64")
+    amounts = candidates["open_amount"].to_numpy(dtype="int64")
+    for value in np.unique(rate.to_numpy()):  # one exact vectorised product per distinct rate
+        mask = rate.to_numpy() == value
+        held[mask] = money.apply_rate_array(amounts[mask], float(value))
+    return pd.Series(held, index=candidates.index, dtype="int64")
+
+
+def tier_of(total: int, currency: str, matrix: list[dict]) -> tuple[int, str]:
+    for i, tier in enumerate(matrix):
+        if tier["up_to"] is None or total <= money.to_minor(tier["up_to"], currency):
+            return i, tier["role"]
+    return len(matrix) - 1, matrix[-1]["role"]
+
+
+def tier_label(i: int, matrix: list[dict]) -> str:
+    low = "0.00" if i == 0 else matrix[i - 1]["up_to"]
+    high = matrix[i]["up_to"]
+    return f"over {low}" if high is None else f"up to {high}" if i == 0 else f"over {low} up to {high}"
+
+
+def by_customer(candidates: pd.DataFrame, params: dict, currency_of) -> pd.DataFrame:
+    """Per customer: documents, total, reserve held, P&L effect, approval tier and role."""
+    matrix = params["write_off"]["approval_matrix"]
+    if candidates.empty:
+        return pd.DataFrame(columns=["entity", "customer_id", "name", "status", "documents", "total", "reserve_held",
+                                     "pnl_effect", "tier", "approver", "currency"])
+    grouped = candidates.groupby(["entity", "customer_id", "name", "status"], as_index=False).agg(
+        documents=("document_id", "size"), total=("open_amount", "sum"), reserve_held=("reserve_held", "sum"))
+    grouped["pnl_effect"] = grouped["total"] - grouped["reserve_held"]
+    grouped["currency"] = grouped["entity"].map(currency_of)
+    tiers = [tier_of(int(t), c, matrix) for t, c in zip(grouped["total"], grouped["currency"])]
+    grouped["tier"] = [tier_label(i, matrix) for i, _ in tiers]
+    grouped["approver"] = [role for _, role in tiers]
+    return grouped.astype({"total": "int64", "reserve_held": "int64", "pnl_effect": "int64"})
+
+
+def tier_summary(customers: pd.DataFrame, params: dict) -> pd.DataFrame:
+    """Per entity and tier: customers, documents and amount, every tier shown."""
+    matrix = params["write_off"]["approval_matrix"]
+    rows = []
+    for entity in sorted(set(customers["entity"])):
+        mine = customers[customers["entity"] == entity]
+        for i, tier in enumerate(matrix):
+            t = mine[mine["approver"] == tier["role"]]
+            rows.append({"entity": entity, "tier": tier_label(i, matrix), "approver": tier["role"],
+                         "customers": len(t), "documents": int(t["documents"].sum()), "total": int(t["total"].sum()),
+                         "reserve_held": int(t["reserve_held"].sum())})
+    return pd.DataFrame(rows, columns=["entity", "tier", "approver", "customers", "documents", "total", "reserve_held"])
+
+
+def journals(candidates: pd.DataFrame, params: dict, period: str, currency_of) -> pd.DataFrame:
+    """Per entity: Dr allowance (total), Cr AR per customer naming its documents."""
+    gl = params["gl"]
+    date = str(period_end(period).date())
+    rows = []
+    for entity, mine in candidates.groupby("entity", sort=True):
+        jid = f"WO-{entity}-{period}"
+        ccy = currency_of(entity)
+        rows.append((entity, jid, date, gl["allowance_account"], int(mine["open_amount"].sum()), 0, ccy, "",
+                     f"Write-off of {len(mine)} document(s) approved in the {period} pack"))
+        for customer, docs in mine.groupby("customer_id", sort=True):
+            rows.append((entity, jid, date, gl["ar_control_accounts"][0], 0, int(docs["open_amount"].sum()), ccy,
+                         customer, "Write-off: " + ", ".join(docs["document_id"])))
+    return pd.DataFrame(rows, columns=["entity", "journal_id", "date", "account", "debit", "credit", "currency",
+                                       "customer_id", "description"]).astype({"debit": "int64", "credit": "int64"})
+
+
+def recoveries(book: Book, period: str, params: dict) -> pd.DataFrame:
+    """Recoveries on previously written-off documents in the period, with their journal lines."""
+    start, end = period_end(shift_period(period, -1)), period_end(period)
+    adj = book.adjustments
+    rec = adj[(adj["type"] == "recovery") & (adj["adjustment_date"] > start) & (adj["adjustment_date"] <= end)]
+    docs = book.documents.set_index("document_id")
+    out = rec.assign(entity=rec["document_id"].map(docs["entity"]).to_numpy(),
+                     customer_id=rec["document_id"].map(docs["customer_id"]).to_numpy(),
+                     currency=rec["document_id"].map(docs["currency"]).to_numpy(),
+                     journal=f"Dr {params['gl']['ar_control_accounts'][0]} / Cr {params['gl']['allowance_account']}")
+    return out[["entity", "customer_id", "document_id", "adjustment_id", "adjustment_date", "currency", "amount",
+                "approved_by", "approval_reference", "journal"]].reset_index(drop=True)
+
+
+def evidence(book: Book, period: str, customer_ids: list[str], params: dict) -> dict[str, pd.DataFrame]:
+    """What an approver reads per candidate customer, drawn from the book."""
+    day = period_end(period)
+    ids = set(customer_ids)
+    items = age(open_items(book, day), day, params["aging"]["basis"], list(params["aging"]["buckets"]))
+    cust = book.customers[book.customers["customer_id"].isin(ids)]
+    profile = cust[["customer_id", "name", "segment", "status", "risk_rating", "credit_limit", "credit_currency",
+                    "collector", "payment_terms_days"]].copy()
+    profile["open_balance"] = profile["customer_id"].map(items.groupby("customer_id")["open_amount"].sum()).fillna(0).astype("int64")
+    rec = book.receipts[book.receipts["customer_id"].isin(ids) & (book.receipts["receipt_date"] <= day)]
+    since = day - pd.DateOffset(months=24)
+    payments = rec[rec["receipt_date"] > since].groupby("customer_id").agg(
+        receipts_24m=("receipt_id", "size"), paid_24m=("amount", "sum"), last_payment=("receipt_date", "max"))
+    profile = profile.merge(payments.reset_index(), on="customer_id", how="left")
+    profile["receipts_24m"] = profile["receipts_24m"].fillna(0).astype("int64")
+    profile["paid_24m"] = profile["paid_24m"].fillna(0).astype("int64")
+    acts = book.activities
+    trail = acts[acts["customer_id"].isin(ids) & (acts["activity_date"] <= day)].sort_values(
+        ["customer_id", "activity_date", "activity_id"])
+    promises = broken_promises(book, day, int(params["collections"]["promise_grace_days"]))
+    promises = promises[promises["customer_id"].isin(ids)]
+    trail = trail.merge(promises[["activity_id", "received", "broken"]], on="activity_id", how="left")
+    doc_ccy = book.documents.set_index("document_id")["currency"]
+    cust_ccy = book.documents.groupby("customer_id")["currency"].first()
+    trail["currency"] = trail["document_id"].map(doc_ccy).fillna(trail["customer_id"].map(cust_ccy)).fillna("")
+    profile["broken_promises"] = profile["customer_id"].map(promises.groupby("customer_id")["broken"].sum()).fillna(0).astype("int64")
+    disputes = book.disputes[book.disputes["customer_id"].isin(ids) & (book.disputes["opened_date"] <= day)]
+    return {"profile": profile.sort_values("customer_id", ignore_index=True),
+            "open_documents": items[items["customer_id"].isin(ids)][
+                ["customer_id", "document_id", "doc_type", "document_date", "due_date", "days_past_due", "bucket",
+                 "currency", "amount", "open_amount"]].sort_values(["customer_id", "document_id"], ignore_index=True),
+            "payments": rec.sort_values(["customer_id", "receipt_date"], ascending=[True, False]).groupby(
+                "customer_id").head(12)[["customer_id", "receipt_id", "receipt_date", "currency", "amount"]]
+            .reset_index(drop=True),
+            "activities": trail[["customer_id", "activity_date", "type", "document_id", "promised_date",
+                                 "currency", "promised_amount", "received", "broken", "user", "note"]]
+            .reset_index(drop=True),
+            "disputes": disputes[["customer_id", "case_id", "document_id", "opened_date", "closed_date", "currency",
+                                  "amount", "reason_code", "status", "resolution", "owner"]].reset_index(drop=True)}

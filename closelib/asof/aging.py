@@ -1,0 +1,65 @@
+"""Aging: days past due, buckets and aging tables of open items as of a date."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from closelib.asof.openitems import open_items
+from closelib.book.model import Book
+from closelib.params import bucket_labels
+from closelib.periods import to_date
+
+
+def assign_buckets(days: pd.Series | np.ndarray, bounds: list[int]) -> pd.Categorical:
+    """Bucket of each days-past-due value: days <= bounds[0] is current, (a, b] by label."""
+    labels = bucket_labels(bounds)
+    index = np.searchsorted(np.asarray(bounds), np.asarray(days, dtype="int64"), side="left")
+    return pd.Categorical.from_codes(index, categories=labels, ordered=True)
+
+
+def days_past_due(items: pd.DataFrame, as_of: str | pd.Timestamp, basis: str = "due_date") -> pd.Series:
+    column = {"due_date": "due_date", "document_date": "document_date"}[basis]
+    return (to_date(as_of) - items[column]).dt.days.astype("int64")
+
+
+def age(items: pd.DataFrame, as_of: str | pd.Timestamp, basis: str, bounds: list[int]) -> pd.DataFrame:
+    """Open items with ``days_past_due`` and ``bucket`` columns added."""
+    result = items.copy()
+    result["days_past_due"] = days_past_due(items, as_of, basis).to_numpy()
+    result["bucket"] = assign_buckets(result["days_past_due"], bounds)
+    return result
+
+
+def aging_table(aged: pd.DataFrame, by: list[str], value: str = "open_amount") -> pd.DataFrame:
+    """Sum of ``value`` per bucket (columns, in bucket order) per group, with a total column.
+
+    Integer sums, so the bucket columns add up to the total exactly.
+    """
+    table = aged.pivot_table(index=by, columns="bucket", values=value, aggfunc="sum", fill_value=0,
+                             observed=False)
+    table.columns = [str(c) for c in table.columns]
+    if isinstance(aged["bucket"].dtype, pd.CategoricalDtype):
+        # Every bucket is a column, even with no items (an empty aging still has its shape).
+        table = table.reindex(columns=[str(c) for c in aged["bucket"].cat.categories], fill_value=0)
+    table = table.astype("int64")
+    table["total"] = table.sum(axis=1).astype("int64")
+    return table
+
+
+@dataclass(frozen=True)
+class AgingPolicy:
+    basis: str
+    bounds: list[int]
+
+    @property
+    def labels(self) -> list[str]:
+        return bucket_labels(self.bounds)
+
+
+def aging_at(book: Book, as_of: str | pd.Timestamp, policy: AgingPolicy,
+             doc_types: tuple[str, ...] = ("INV", "DM", "CM")) -> pd.DataFrame:
+    """Open items as of D, aged by the policy (the common first step of most notebooks)."""
+    return age(open_items(book, as_of, doc_types), as_of, policy.basis, policy.bounds)

@@ -1,0 +1,130 @@
+"""Arrow and pandas helpers on text columns: vectorised lookups, membership, text forms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def stripped_text(column: pd.Series) -> pd.Series:
+    """Cells as stripped text (pandas' Arrow-backed "str" dtype), empty for missing."""
+    if column.dtype == "str":  # already text (the CSV and Parquet readers): no object round trip
+        return column.fillna("").str.strip()
+    return column.astype(object).fillna("").astype(str).str.strip()
+
+
+def arrow_text(values: pd.Series | pd.Index | np.ndarray | list) -> pa.ChunkedArray | pa.Array:
+    """The values as an Arrow string array (zero-copy for Arrow-backed text)."""
+    array = values.array if isinstance(values, (pd.Series, pd.Index)) else values
+    if hasattr(array, "__arrow_array__") and getattr(array, "dtype", None) == "str":
+        return array.__arrow_array__()
+    if isinstance(array, (pa.Array, pa.ChunkedArray)):
+        return array
+    return pa.array(np.asarray(array, dtype=object), type=pa.string(), from_pandas=True)
+
+
+def is_text(values) -> bool:
+    dtype = getattr(values, "dtype", None)
+    return dtype is not None and (dtype == "str" or dtype == object)
+
+
+def isin(values: pd.Series, choices) -> np.ndarray:
+    """``values.isin(choices)`` as a bool array, hashed in Arrow for text columns.
+
+    pandas 3 builds a Python object per choice for Arrow-backed text, which costs seconds
+    per million choices; Arrow's set lookup does not. Non-text columns use pandas.
+    """
+    if isinstance(choices, (list, tuple, set, frozenset)):
+        choices = pd.Series(list(choices), dtype=object)
+    if is_text(values) and is_text(choices) and (values.dtype == "str" or choices.dtype == "str"):
+        try:
+            found = pc.is_in(arrow_text(values), value_set=distinct(arrow_text(choices)))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return values.isin(choices).to_numpy(dtype=bool)
+        return np.asarray(pc.fill_null(found, False), dtype=bool)
+    return values.isin(choices).to_numpy(dtype=bool)
+
+
+def distinct(array):
+    array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    return pc.drop_null(array)
+
+
+def lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
+    """``keys.map(mapping)`` for text keys, the first entry winning for a repeated key.
+
+    Same values and index as pandas' map (missing keys give NaN/None), found by Arrow's
+    hash lookup instead of pandas' per-object path.
+    """
+    if not (is_text(keys) and is_text(mapping.index)):
+        return keys.map(mapping[~mapping.index.duplicated()])
+    table = arrow_text(mapping.index)
+    table = table.combine_chunks() if isinstance(table, pa.ChunkedArray) else table
+    try:
+        where = pc.index_in(arrow_text(keys), value_set=table)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return keys.map(mapping[~mapping.index.duplicated()])
+    where = where.combine_chunks() if isinstance(where, pa.ChunkedArray) else where
+    found = np.asarray(pc.fill_null(where, -1), dtype="int64")
+    hit = found >= 0
+    if hit.all():
+        return pd.Series(mapping.array.take(found), index=keys.index, name=keys.name)
+    kind = getattr(mapping.dtype, "kind", "O")
+    if isinstance(mapping.dtype, np.dtype) and kind in "iub":
+        # pandas gives float (int mapping) or object (bool mapping) with NaN for a miss
+        values = mapping.to_numpy()[np.where(hit, found, 0)].astype("float64" if kind != "b" else object)
+        values[~hit] = np.nan
+        return pd.Series(values, index=keys.index, name=keys.name)
+    taken = mapping.array.take(found, allow_fill=True)
+    return pd.Series(taken, index=keys.index, name=keys.name)
+
+
+def by_distinct(values: pd.Series, func) -> pd.Series:
+    """``func(values)`` computed on the distinct values only and spread back to every row.
+
+    ``func`` must work element by element (same input text, same output), as parsing does.
+    """
+    if values.dtype != "str" or len(values) == 0 or values.hasnans:
+        return func(values)
+    encoded = pc.dictionary_encode(combined(arrow_text(values)))
+    if len(encoded.dictionary) * 2 > len(values):  # mostly distinct: nothing to share
+        return func(values)
+    result = func(pd.Series(encoded.dictionary, dtype="str"))
+    codes = np.asarray(encoded.indices, dtype="int64")
+    return pd.Series(result.to_numpy()[codes], index=values.index, dtype=result.dtype)
+
+
+def combined(array):
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def mapped_text(values: pd.Series) -> pd.Series:
+    """Mapped text with blanks for no match, whatever dtype an empty mapping gave."""
+    values = values.astype(object)
+    return values.where(values.notna(), "").astype(str)
+
+
+def id_array(values: pd.Series):
+    import pyarrow as pa
+
+    array = pa.array(values.array) if values.dtype == "str" else pa.array(values.astype(object).to_numpy(),
+                                                                          type=pa.string(), from_pandas=True)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def index_in(keys: pd.Series, table) -> np.ndarray:
+    import pyarrow.compute as pc
+
+    if len(keys) == 0:
+        return np.zeros(0, dtype="int64")
+    return np.asarray(pc.fill_null(pc.index_in(id_array(keys), value_set=table), -1), dtype="int64")
+
+
+def first_rows(table) -> np.ndarray:
+    import pyarrow.compute as pc
+
+    if pc.count_distinct(table, mode="all").as_py() == len(table):
+        return np.arange(len(table), dtype="int64")
+    return np.asarray(pc.fill_null(pc.index_in(table, value_set=table), -1), dtype="int64")

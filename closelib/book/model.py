@@ -1,0 +1,51 @@
+"""The :class:`Book` record: validated tables with money in minor units, and values derived from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from closelib.files import sha256_file
+
+
+@dataclass
+class Book:
+    source: Path
+    tables: dict[str, pd.DataFrame]
+    files: dict[str, Path]
+    present: frozenset[str]
+    entity_currency: dict[str, str] = field(default_factory=dict)
+
+    def has(self, table: str) -> bool:
+        return table in self.present
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        tables = self.__dict__.get("tables", {})
+        if name in tables:
+            return tables[name]
+        raise AttributeError(name)
+
+    def inputs(self) -> dict[str, dict]:
+        """Provenance of every input file: sha256 and data rows (header excluded)."""
+        return {path.name: {"sha256": sha256_file(path), "rows": int(len(self.tables[name]))}
+                for name, path in sorted(self.files.items())}
+
+    def currency_of(self, entity: str) -> str:
+        return self.entity_currency[entity]
+
+    @property
+    def entities(self) -> list[str]:
+        return sorted(self.entity_currency)
+
+
+def derived(book: Book, key: str, make):
+    """A value derived from ``book`` by ``make(book)``, made once and kept on the book; made
+    again when a table it came from was replaced (the value's ``current(book)`` says so)."""
+    cached = book.__dict__.get(key)
+    if cached is not None and cached.current(book):
+        return cached
+    made = make(book)
+    book.__dict__[key] = made
+    return made

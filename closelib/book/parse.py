@@ -1,0 +1,321 @@
+"""Validate a source folder against the contract, collecting every problem.
+
+Validators never raise on bad data: they append :class:`Problem` records (file,
+spreadsheet row, column, rule, value) to a :class:`Collector`, and the caller decides
+what to do with the list. Parsing and checking are vectorised per column.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from closelib import money
+from closelib.book.arrays import arrow_text, by_distinct, combined, stripped_text
+from closelib.book.extracts import (
+    ExtractReadError,
+    Problem,
+    find_table_files,
+    read_text_frame,
+)
+from closelib.book.schema import LOAD_ORDER, TABLES, Column, Table
+
+# More rows than this breaking one rule in one column are summarised in one line, so a
+# file that is wrong throughout still gives a readable report.
+PROBLEMS_PER_RULE = 1000
+
+_DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+_PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+_INT_PATTERN = r"^[+-]?\d{1,15}$"
+_RATE_PATTERN = r"^\+?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+
+
+class Collector:
+    """Collects problems; caps each (file, column, rule) at PROBLEMS_PER_RULE rows."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self._overflow: Counter = Counter()
+        # Cells already reported, per (file, column): later rules skip them, so one bad
+        # cell gives one problem (a missing amount is not also "must be > 0").
+        self._flagged: dict[tuple[str, str], np.ndarray] = {}
+        # The text of every parsed column as written, per file: problems show the value a
+        # person typed, not its minor units.
+        self._written: dict[str, dict[str, pd.Series]] = {}
+
+    def flagged(self, file: str, column: str, length: int) -> np.ndarray:
+        """Rows whose ``column`` cell already broke a rule (bool array of ``length``)."""
+        mask = self._flagged.get((file, column))
+        return np.zeros(length, dtype=bool) if mask is None or len(mask) != length else mask
+
+    def written(self, file: str, column: str, fallback: pd.Series) -> pd.Series:
+        """The cells of ``column`` as written in ``file`` (``fallback`` if not recorded)."""
+        return self._written.get(file, {}).get(column, fallback)
+
+    def add(self, file: str, row: int | None, column: str | None, rule: str, message: str,
+            value: object = None) -> None:
+        self.problems.append(Problem(file, row, column, rule, message, None if value is None else str(value)))
+
+    def rows(self, file: str, mask: np.ndarray | pd.Series, column: str | None, rule: str,
+             message: str | pd.Series, values: pd.Series | None = None) -> None:
+        """One problem per row where ``mask`` holds (row = position + 2, as a spreadsheet shows)."""
+        flags = np.asarray(mask, dtype=bool)
+        positions = np.flatnonzero(flags)
+        if not len(positions):
+            return
+        if column is not None:
+            key = (file, column)
+            before = self._flagged.get(key)
+            self._flagged[key] = flags.copy() if before is None or len(before) != len(flags) else before | flags
+        if callable(message):
+            message = message()
+        if callable(values):
+            values = values()
+        shown = positions[:PROBLEMS_PER_RULE]
+        texts = (message.to_numpy()[shown] if isinstance(message, pd.Series) else [message] * len(shown))
+        vals = values.to_numpy()[shown] if values is not None else [None] * len(shown)
+        for pos, text, val in zip(shown, texts, vals):
+            self.add(file, int(pos) + 2, column, rule, str(text), val)
+        extra = len(positions) - len(shown)
+        if extra:
+            self.add(file, None, column, rule,
+                     f"... and {extra} more rows break this rule (first rows listed above)")
+
+    def __len__(self) -> int:
+        return len(self.problems)
+
+
+def nearest(name: str, choices: list[str]) -> str:
+    match = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def check_header(table: Table, raw: pd.DataFrame, file: str, out: Collector) -> bool:
+    """Required columns present, exact and lower-case; returns False if rows can't be checked."""
+    names = [str(c) for c in raw.columns]
+    ok = True
+    counts = Counter(names)
+    for name, count in counts.items():
+        if count > 1:
+            out.add(file, 1, name, "duplicate_column", f"column {name!r} appears {count} times")
+            ok = False
+    for column in table.columns:
+        if column.name not in names:
+            lowered = {n.strip().lower(): n for n in names}
+            hint = (f" (found {lowered[column.name]!r}: column names are exact and lower-case)"
+                    if column.name in lowered else nearest(column.name, names))
+            out.add(file, 1, column.name, "missing_column", f"required column {column.name!r} is missing{hint}")
+            ok = False
+    return ok
+
+
+def parse_table(table: Table, raw: pd.DataFrame, file: str, out: Collector,
+                currencies: dict[str, pd.Series]) -> pd.DataFrame:
+    """Typed frame from the text frame: dates, ints, money in minor units; problems collected.
+
+    ``currencies`` maps a money column to the per-row currency resolved across tables
+    (for columns whose currency is not in the same row). Invalid cells become 0 / NaT.
+    """
+    text = {c.name: stripped_text(raw[c.name]) for c in table.columns}
+    out._written[file] = text
+    parsed: dict[str, pd.Series] = {}
+    for column in table.columns:
+        if column.kind != "money":
+            parsed[column.name] = _parse_column(column, text[column.name], file, out)
+    for column in table.columns:
+        if column.kind == "money":
+            source = table.money_currency[column.name]
+            currency = parsed[source] if not source.startswith("@") else currencies.get(column.name)
+            parsed[column.name] = _parse_money(column, text[column.name], currency, file, out)
+    frame = pd.DataFrame({name: parsed[name] for name in table.column_names}, index=raw.index)
+    extras = [c for c in raw.columns if c not in frame.columns]
+    for name in extras:  # extra columns are kept (as text) and ignored by closelib
+        frame[name] = raw[name]
+    _check_key(table, frame, text, file, out)
+    return frame
+
+
+def _empty_required(column: Column, values: pd.Series, file: str, out: Collector) -> pd.Series:
+    empty = values == ""
+    if column.required:
+        out.rows(file, empty, column.name, "required", f"{column.name} must not be empty")
+    return empty
+
+
+def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) -> pd.Series:
+    empty = _empty_required(column, values, file, out)
+    present = ~empty
+    kind = column.kind
+    if kind in ("id", "text"):
+        return values
+    if kind == "enum":
+        bad = present & ~values.isin(column.choices)
+        out.rows(file, bad, column.name, "enum", f"must be one of {', '.join(column.choices)}", values)
+        return values
+    if kind == "currency":
+        bad = present & ~values.isin(list(money.MINOR_UNITS))
+        out.rows(file, bad, column.name, "currency", "not an ISO 4217 currency code closelib knows", values)
+        return values
+    if kind == "date":
+        # Parsed once per distinct text (a book has thousands of dates, not millions).
+        def parse(text: pd.Series) -> pd.Series:
+            shaped = text.str.match(_DATE_PATTERN)
+            return pd.to_datetime(text.where(shaped & (text != ""), None), format="%Y-%m-%d",
+                                  errors="coerce").astype("datetime64[ns]")
+
+        dates = by_distinct(values, parse)
+        bad = present & dates.isna()
+        out.rows(file, bad, column.name, "date", "not a valid ISO date YYYY-MM-DD", values)
+        return dates
+    if kind == "period":
+        bad = present & ~by_distinct(values, lambda text: text.str.match(_PERIOD_PATTERN)).astype(bool)
+        out.rows(file, bad, column.name, "period", "not a period YYYY-MM", values)
+        return values
+    if kind == "int":
+        shaped = values.str.match(_INT_PATTERN)
+        out.rows(file, present & ~shaped, column.name, "integer", "not a whole number", values)
+        numbers = pd.to_numeric(values.where(shaped, "0"), errors="coerce").fillna(0).astype("int64")
+        if column.minimum is not None or column.maximum is not None:
+            low = column.minimum if column.minimum is not None else -np.inf
+            high = column.maximum if column.maximum is not None else np.inf
+            out.rows(file, shaped & ((numbers < low) | (numbers > high)), column.name, "range",
+                     f"must be between {column.minimum} and {column.maximum}", values)
+        return numbers
+    if kind == "rate":
+        shaped = values.str.match(_RATE_PATTERN)
+        numbers = pd.to_numeric(values.where(shaped, "0"), errors="coerce").fillna(0.0).astype("float64")
+        out.rows(file, present & (~shaped | (numbers <= 0)), column.name, "rate",
+                 "must be a positive decimal number", values)
+        return numbers
+    raise AssertionError(f"unknown column kind {kind}")  # a schema bug, not user input
+
+
+def _parse_money(column: Column, values: pd.Series, currency: pd.Series | None, file: str,
+                 out: Collector) -> pd.Series:
+    empty = _empty_required(column, values, file, out)
+    currency = parse_currency(currency, values.index)
+    minor, not_number, too_many = parse_money_text(values, currency)
+    out.rows(file, ~empty & not_number, column.name, "decimal",
+             "not a plain decimal number (digits, optional sign and '.', no thousands separators)", values)
+    messages = "more decimals than " + currency + " allows"
+    out.rows(file, ~empty & too_many, column.name, "currency_decimals", messages, values)
+    result = pd.Series(minor, index=values.index, dtype="int64")
+    if not column.required:
+        result = result.astype("Int64").mask(empty.to_numpy())
+    return result
+
+
+_CURRENCY_CODES = pa.array(list(money.MINOR_UNITS), type=pa.string())
+_CURRENCY_DIGITS = np.array(list(money.MINOR_UNITS.values()), dtype="int64")
+
+
+def currency_digits(currency: pd.Series) -> np.ndarray:
+    """ISO 4217 exponent per row (0 for an unknown code), by one Arrow hash lookup."""
+    where = pc.index_in(arrow_text(currency), value_set=_CURRENCY_CODES)
+    where = np.asarray(pc.fill_null(where, -1), dtype="int64")
+    return np.where(where >= 0, _CURRENCY_DIGITS[np.maximum(where, 0)], 0)
+
+
+def parse_money_text(values: pd.Series, currency: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`closelib.money.parse_money_array`, the same rules step by step, on Arrow-backed
+    text: the text is examined once per distinct value (GL lines repeat their amounts), and
+    only the per-row currency exponent is applied row by row."""
+    # The cells come stripped from parse_table (money.parse_money_array strips them again).
+    text = combined(arrow_text(values.fillna("") if values.hasnans else values))
+    digits = currency_digits(currency)
+    encoded = pc.dictionary_encode(text)
+    distinct = encoded.dictionary
+    codes = np.asarray(encoded.indices, dtype="int64")
+
+    def np_(array) -> np.ndarray:
+        return array.to_numpy(zero_copy_only=False)
+
+    ok_u = np_(pc.match_substring_regex(distinct, money._DECIMAL_PATTERN))
+    length_u = np_(pc.utf8_length(distinct))
+    dot_u = np_(pc.find_substring(distinct, "."))
+    frac_u = np.where(dot_u >= 0, length_u - dot_u - 1, 0)
+    sign_u = np_(pc.match_substring_regex(distinct, r"^[+-]")).astype("int64")
+    int_u = np.where(dot_u >= 0, dot_u, length_u) - sign_u
+    # Digits without sign and point, as an integer, wherever that fits int64 for sure; a
+    # row uses it only when it is good, and a good row has at most 17 digits.
+    castable = ok_u & (int_u + frac_u <= money._MAX_DIGITS)
+    cleaned = pc.replace_substring(pc.replace_substring(distinct, ".", ""), "+", "")
+    cleaned = pc.if_else(pa.array(castable), cleaned, pa.scalar("0"))
+    unscaled_u = np_(pc.cast(cleaned, pa.int64()))
+    ok, frac_len, int_len = ok_u[codes], frac_u[codes], int_u[codes]
+    too_long = ok & (int_len + digits > money._MAX_DIGITS)
+    not_number = ~ok | too_long
+    too_many = ok & ~too_long & (frac_len > digits)
+    good = ~not_number & ~too_many
+    minor = unscaled_u[codes] * (10 ** np.clip(digits - frac_len, 0, 18))
+    minor = np.where(good, minor, 0).astype("int64")
+    return minor, not_number, too_many
+
+
+def parse_currency(currency: pd.Series | None, index: pd.Index) -> pd.Series:
+    """The currency money is parsed in: the row's, or KWD (3 decimals, the widest common
+    exponent) where that is unknown or invalid; such rows already carry a problem."""
+    if currency is None:  # currency unknown (its table is missing)
+        return pd.Series("KWD", index=index)
+    return currency.where(currency.isin(list(money.MINOR_UNITS)), "KWD")
+
+
+def _check_key(table: Table, frame: pd.DataFrame, text: dict[str, pd.Series], file: str,
+               out: Collector) -> None:
+    if not table.key:
+        return
+    keys = [text[k] for k in table.key]
+    positions = pd.Series(np.arange(len(frame)), index=frame.index)
+    if len(keys) == 1 and keys[0].dtype == "str" and \
+            pc.count_distinct(combined(arrow_text(keys[0])), mode="all").as_py() == len(frame):
+        return  # every key distinct (one hash pass), the usual case
+    if len(keys) == 1 and keys[0].dtype == "str":
+        # Position of each key's first occurrence, by one Arrow hash lookup of the column in itself.
+        column = arrow_text(keys[0])
+        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        first = pd.Series(np.asarray(pc.index_in(column, value_set=column), dtype="int64"), index=frame.index)
+    else:
+        first = positions.groupby(keys, sort=False).transform("min")
+    dup = (first != positions).to_numpy()
+    if dup.any():
+        shown = keys[0][dup]
+        for extra in keys[1:]:
+            shown = shown + " / " + extra[dup]
+        message = (" + ".join(table.key) + " must be unique; first seen on row "
+                   + (first[dup] + 2).astype(str))
+        out.rows(file, dup, "+".join(table.key), "unique",
+                 message.reindex(frame.index, fill_value=""), shown.reindex(frame.index, fill_value=""))
+
+
+def read_tables(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], dict[str, Path]]:
+    """Find and read every table file as text. Missing required tables are problems."""
+    raw: dict[str, pd.DataFrame] = {}
+    files: dict[str, Path] = {}
+    known = {f"{t}{s}" for t in TABLES for s in (".csv", ".xlsx", ".parquet")}
+    for name in LOAD_ORDER:
+        found = find_table_files(source, name)
+        if not found:
+            if TABLES[name].required:
+                near = [p.name for p in source.iterdir() if p.is_file() and p.name not in known]
+                hint = nearest(f"{name}.csv", near)
+                out.add(f"{name}.csv", None, None, "missing_table",
+                        f"required table {name!r} not found (as {name}.csv, .xlsx or .parquet){hint}")
+            continue
+        if len(found) > 1:
+            out.add(found[0].name, None, None, "ambiguous_table",
+                    f"table {name!r} is given more than once: {', '.join(p.name for p in found)}")
+            continue
+        try:
+            raw[name] = read_text_frame(found[0], name)
+            files[name] = found[0]
+        except ExtractReadError as exc:
+            out.add(found[0].name, None, None, "unreadable", str(exc))
+    return raw, files
+
+

@@ -1,0 +1,277 @@
+"""What a notebook needs, in a few calls: its context, a header, figures, checks, tables.
+
+Every period notebook starts with::
+
+    ctx = nb.start(notebook="tb_recon", period=period, source=source, run_dir=run_dir,
+                   run_id=run_id, params_json=params_json)
+
+which parses the JSON-safe parameters papermill passed (never trusting papermill's type
+guessing), loads the book (from the run's cached, already-validated copy when there is
+one) and shows the header: period, run id, source, input hashes and parameters, so the
+HTML rendering stands on its own. Opened by hand in JupyterLab with empty parameters,
+the same notebook runs on the demo book and the latest period, recording nothing.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from closelib import money
+from closelib.asof.aging import AgingPolicy
+from closelib.book.cache import read_book_cache
+from closelib.book.load import load_book, release_memory
+from closelib.book.model import Book
+from closelib.nb.record import Recorder
+from closelib.params import check_parameters, load_parameters
+from closelib.paths import PARAMETERS_DIR, REPO_ROOT, SCRATCH_OUTPUTS
+from closelib.periods import period_end, shift_period
+
+RUN_INFO = "run.json"
+
+
+def _display(obj: Any) -> None:
+    try:
+        from IPython.display import display
+    except ImportError:  # plain Python (tests): print the text form
+        print(obj if not hasattr(obj, "data") else obj.data)
+        return
+    display(obj)
+
+
+def _rich(kind: str, text: str) -> None:
+    """Show ``text`` as IPython's ``HTML`` or ``Markdown``; plain Python prints it."""
+    try:
+        import IPython.display as ipd
+    except ImportError:
+        print(text)
+        return
+    _display(getattr(ipd, kind)(text))
+
+
+def _html(text: str) -> None:
+    _rich("HTML", text)
+
+
+def markdown(text: str) -> None:
+    _rich("Markdown", text)
+
+
+def _plain_number(value: float) -> str:
+    if pd.isna(value):
+        return ""
+    text = f"{value:,.4f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def fmt_money(minor: int, currency: str) -> str:
+    """``1234550, "USD"`` -> ``"12,345.50"`` (display only; figures keep plain strings)."""
+    digits = money.minor_digits(currency)
+    return f"{money.from_minor(int(minor), currency):,.{digits}f}"
+
+
+@dataclass
+class Context:
+    notebook: str
+    period: str
+    source: Path
+    run_dir: Path | None
+    run_id: str
+    params: dict
+    book: Book
+    recorder: Recorder
+    run_info: dict = field(default_factory=dict)
+
+    # ---------------------------------------------------------- dates and policy
+    @property
+    def as_of(self) -> pd.Timestamp:
+        return period_end(self.period)
+
+    @property
+    def prior_period(self) -> str:
+        return shift_period(self.period, -1)
+
+    @property
+    def aging(self) -> AgingPolicy:
+        return AgingPolicy(self.params["aging"]["basis"], list(self.params["aging"]["buckets"]))
+
+    def money_param(self, value: str | None, currency: str) -> int | None:
+        return None if value is None else money.to_minor(value, currency)
+
+    def output_path(self, filename: str) -> Path:
+        """Where an artefact (Excel pack, figure) goes: the run folder, or a scratch folder."""
+        folder = self.run_dir if self.run_dir else SCRATCH_OUTPUTS
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / filename
+
+    # ---------------------------------------------------------- figures and checks
+    def figure(self, name: str, value: Any) -> Any:
+        return self.recorder.figure(name, value)
+
+    def money_figure(self, name: str, minor: int, currency: str) -> str:
+        return self.recorder.figure(name, money.format_minor(int(minor), currency))
+
+    def entity_money_figures(self, area: str, figure: str, by_entity: dict[str, int]) -> None:
+        """``<area>.<entity>.<figure>`` for each entity, and ``<area>.<figure>`` as their total
+        where the entities share a currency (CONTRACT §3); otherwise the plain figure is left
+        out, since summing across currencies means nothing."""
+        currencies = {self.book.currency_of(e) for e in by_entity}
+        for entity, minor in sorted(by_entity.items()):
+            if len(self.book.entities) > 1:
+                self.money_figure(f"{area}.{entity}.{figure}", minor, self.book.currency_of(entity))
+        if len(currencies) == 1 and by_entity:
+            self.money_figure(f"{area}.{figure}", money.total(list(by_entity.values())), currencies.pop())
+
+    def entity_figures(self, area: str, figure: str, by_entity: dict[str, Any]) -> None:
+        """Non-money figures (rates, days, counts that are not summed) per entity; the plain
+        name only for a single-entity book, since a rate of two entities is not their sum."""
+        if len(self.book.entities) > 1:
+            for entity, value in sorted(by_entity.items()):
+                self.figure(f"{area}.{entity}.{figure}", value)
+        elif by_entity:
+            self.figure(f"{area}.{figure}", next(iter(by_entity.values())))
+
+    def check(self, name: str, passed: bool, detail: str = "", severity: str = "error") -> bool:
+        passed = self.recorder.check(name, passed, detail, severity)
+        label = "PASS" if passed else ("FAIL" if severity == "error" else "WARN")
+        colour = {"PASS": "#1a7f37", "FAIL": "#cf222e", "WARN": "#9a6700"}[label]
+        _html(f'<div style="font-family:monospace"><b style="color:{colour}">{label}</b> '
+              f'{html.escape(name)}: {html.escape(detail)}</div>')
+        return passed
+
+    def tie(self, name: str, left: int, right: int, what: str, currency: str, tolerance: int = 0) -> bool:
+        """A tie between two exact amounts, shown and recorded as a check."""
+        diff = int(left) - int(right)
+        detail = (f"{what}: {fmt_money(left, currency)} vs {fmt_money(right, currency)}, "
+                  f"difference {fmt_money(diff, currency)} {currency}")
+        return self.check(name, abs(diff) <= tolerance, detail)
+
+    # ---------------------------------------------------------- display
+    def show(self, frame: pd.DataFrame, money_columns: list[str] | None = None, currency: str | None = None,
+             currency_column: str | None = None, rates: list[str] | None = None, index: bool = False,
+             caption: str | None = None, max_rows: int = 60) -> None:
+        """A formatted table: money with thousands separators in its currency, rates as %."""
+        shown = frame.head(max_rows).copy()
+        if currency is None and currency_column is None and money_columns:
+            # Money is shown in its own currency: the frame's currency column, else its entity's.
+            if "currency" in shown.columns:
+                currency_column = "currency"
+            elif "entity" in shown.columns:
+                shown["currency"] = shown["entity"].map(self.book.entity_currency)
+                currency_column = "currency"
+        for column in money_columns or []:
+            if currency_column:
+                shown[column] = [fmt_money(v, c) if pd.notna(v) else "" for v, c in
+                                 zip(shown[column], shown[currency_column])]
+            else:
+                shown[column] = [fmt_money(v, currency) if pd.notna(v) else "" for v in shown[column]]
+        for column in rates or []:
+            shown[column] = [f"{v:.2%}" if pd.notna(v) else "" for v in shown[column]]
+        for column in shown.columns:
+            if pd.api.types.is_datetime64_any_dtype(shown[column]):  # dates as dates, not midnight stamps
+                shown[column] = shown[column].dt.strftime("%Y-%m-%d").fillna("")
+            elif pd.api.types.is_float_dtype(shown[column]):  # days and ratios: no trailing zeros
+                shown[column] = [_plain_number(v) for v in shown[column]]
+        styler = shown.style
+        if not index:
+            styler = styler.hide(axis="index")
+        styler = styler.set_properties(**{"text-align": "right"}, subset=[c for c in (money_columns or []) + (rates or [])
+                                                                            if c in shown.columns])
+        if caption:
+            styler = styler.set_caption(caption)
+        _display(styler)
+        if len(frame) > max_rows:
+            markdown(f"*{len(frame) - max_rows:,} more rows are in the Excel pack.*")
+
+    def show_by_entity(self, summary: pd.DataFrame, lines: dict[str, str], caption: str | None = None) -> None:
+        """A statement: one row per line (label -> column of ``summary``), one column per entity,
+        each entity's money in its own currency. ``summary`` is indexed by entity."""
+        table = pd.DataFrame({f"{e} ({self.book.currency_of(e)})": [
+            fmt_money(summary.at[e, col], self.book.currency_of(e)) if pd.notna(summary.at[e, col]) else "n/a"
+            for col in lines.values()] for e in summary.index}, index=list(lines))
+        styler = table.style.set_properties(**{"text-align": "right"})
+        if caption:
+            styler = styler.set_caption(caption)
+        _display(styler)
+
+    def release_book(self) -> None:
+        """Let go of the book (this kernel's copy, and the per-kernel cache of it) and give
+        the memory back: for a notebook that hands the rest of its work to other kernels
+        (the credit memos), so that a large book is not held twice while they run. Only in a
+        run, where cells execute once in order: opened by hand, earlier cells can be re-run."""
+
+        if self.run_dir is None:
+            return
+        _LAST_CACHED.clear()
+        self.book = None  # type: ignore[assignment]
+        release_memory()
+
+    def header(self) -> None:
+        info = self.run_info
+        inputs = info.get("inputs") or {name: {"sha256": "(not hashed outside a run)", "rows": len(self.book.tables[t])}
+                                         for t, name in ((t, p.name) for t, p in self.book.files.items())}
+        rows = "".join(f"<tr><td>{html.escape(n)}</td><td style='text-align:right'>{v['rows']:,}</td>"
+                       f"<td><code>{html.escape(v['sha256'])}</code></td></tr>" for n, v in sorted(inputs.items()))
+        mode = ("interactive (nothing is recorded)" if self.run_dir is None else html.escape(str(self.run_dir)))
+        _html(
+            f"<h3>{html.escape(self.params.get('company', ''))}: {html.escape(self.notebook)} for {self.period}</h3>"
+            f"<table><tr><th>period end</th><td>{self.as_of.date()}</td></tr>"
+            f"<tr><th>run</th><td>{html.escape(self.run_id or '-')}</td></tr>"
+            f"<tr><th>run folder</th><td>{mode}</td></tr>"
+            f"<tr><th>source</th><td>{html.escape(str(info.get('source_original', self.source)))}</td></tr>"
+            f"<tr><th>closelib</th><td>{html.escape(str(info.get('code', {}).get('closelib', '')))} "
+            f"commit {html.escape(str(info.get('code', {}).get('git_commit', '')))}</td></tr></table>"
+            f"<details><summary>inputs ({len(inputs)} files)</summary><table><tr><th>file</th><th>rows</th>"
+            f"<th>sha256</th></tr>{rows}</table></details>"
+            f"<details><summary>parameters</summary><pre>{html.escape(json.dumps(self.params, indent=2))}</pre></details>"
+        )
+
+
+def start(notebook: str, period: str = "", source: str = "", run_dir: str = "", run_id: str = "",
+          params_json: str = "", show_header: bool = True) -> Context:
+    """Parse the notebook's parameters, load the book, show the header."""
+
+    info: dict = {}
+    if run_dir:
+        info_path = Path(run_dir) / RUN_INFO
+        if info_path.is_file():
+            info = json.loads(info_path.read_text(encoding="utf-8"))
+    if params_json:
+        params = check_parameters(json.loads(params_json, parse_float=Decimal))
+    else:
+        params = load_parameters(period or "2000-01", PARAMETERS_DIR)
+    source_path = Path(source or params["source"])
+    if not source_path.is_absolute():
+        source_path = REPO_ROOT / source_path
+    book = _load(source_path, info)
+    if not period:  # interactive: the latest period the GL has
+        period = max(book.gl_balances["period"]) if len(book.gl_balances) else pd.Timestamp.today().strftime("%Y-%m")
+    ctx = Context(notebook, period, source_path, Path(run_dir) if run_dir else None, run_id, params, book,
+                  Recorder(run_dir or None, notebook), info)
+    if show_header:
+        ctx.header()
+    return ctx
+
+
+# The last book read from a run's cache, kept for the life of the kernel: notebooks run one
+# after another in a shared kernel (the credit memos) read it once, not once each. The cache
+# folder is named by the sha256 of the inputs, so the same folder always holds the same book.
+_LAST_CACHED: dict[tuple[str, str], Book] = {}
+
+
+def _load(source: Path, info: dict) -> Book:
+    cache = info.get("book_cache")
+    if cache and Path(cache).is_dir():
+
+        key = (str(Path(cache).resolve()), str(source))
+        if key not in _LAST_CACHED:
+            _LAST_CACHED.clear()
+            _LAST_CACHED[key] = read_book_cache(Path(cache), source)
+        return _LAST_CACHED[key]
+    return load_book(source)

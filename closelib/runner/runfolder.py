@@ -1,0 +1,107 @@
+"""Finding and reading runs that already exist (never changing them)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from datetime import datetime, timezone
+from pathlib import Path
+
+from closelib.errors import (
+    NotFoundError,
+    RunError,
+)
+
+KEY_FIGURES = ("tb.unexplained", "reserve.allowance_required", "reserve.true_up", "write_off.total", "kpi.dso")
+
+
+def read_manifest(run_dir: Path) -> dict:
+    path = run_dir / MANIFEST
+    if not path.is_file():
+        raise NotFoundError(f"{run_dir} is not a run folder (no {MANIFEST})")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def all_runs(outputs: Path | None = None, period: str | None = None) -> list[Path]:
+    """Run folders, oldest first (run ids sort by start time)."""
+    outputs = outputs or default_outputs()
+    if not outputs.is_dir():
+        return []
+    periods = [outputs / period] if period else sorted(p for p in outputs.iterdir() if p.is_dir()
+                                                      and not p.name.startswith("."))
+    found = []
+    for folder in periods:
+        if folder.is_dir():
+            found.extend(p for p in folder.iterdir() if p.is_dir() and RUN_ID.match(p.name) and (p / MANIFEST).is_file())
+    return sorted(found, key=lambda p: p.name)
+
+
+def find_run(run: str | Path, outputs: Path | None = None) -> Path:
+    """A run folder from its path or its id (a unique prefix of the id will do)."""
+    path = Path(run)
+    if (path / MANIFEST).is_file():
+        return path.resolve()
+    runs = all_runs(outputs)
+    exact = [p for p in runs if p.name == str(run)]
+    if exact:
+        return exact[0]
+    matches = [p for p in runs if p.name.startswith(str(run))]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise NotFoundError(f"run id {run!r} is ambiguous: " + ", ".join(p.name for p in matches[:5]))
+    raise NotFoundError(f"no run {run!r} under {outputs or default_outputs()} (see `close list`)")
+
+
+def failed_checks(manifest: dict) -> list[str]:
+    return [name for name, c in manifest.get("checks", {}).items()
+            if not c.get("passed") and c.get("severity", "error") == "error"]
+
+
+def describe(run_dir: Path) -> str:
+    """One line per run for ``close list``."""
+    m = read_manifest(run_dir)
+    figures = m.get("figures", {})
+    shown = "  ".join(f"{k}={figures[k]}" for k in KEY_FIGURES if k in figures)
+    extra = ""
+    if m.get("restates"):
+        extra = f"  restates {m['restates']}"
+    elif m.get("reperforms"):
+        extra = f"  reperforms {m['reperforms']}"
+    checks = m.get("checks", {})
+    passed = sum(1 for c in checks.values() if c.get("passed"))
+    return f"{m['period']}  {m['run_id']}  {m['status']:<9}  checks {passed}/{len(checks)}  {shown}{extra}"
+
+
+MANIFEST = "manifest.json"
+
+
+RUN_INFO = "run.json"
+
+
+RUN_ID = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{6}$")
+
+
+def default_outputs() -> Path:
+    return Path(os.environ.get("CLOSE_OUTPUTS", "outputs")).resolve()
+
+
+def claim_folder(parent: Path, names) -> tuple[str, Path]:
+    """The first of ``names`` (any iterable, tried lazily) that can be created under ``parent``
+    with an exclusive mkdir: a folder is never shared or reused, even by runs started at once."""
+    parent.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        try:
+            (parent / name).mkdir()
+        except FileExistsError:
+            continue
+        return name, parent / name
+    raise RunError(f"could not create a new run folder under {parent}")
+
+
+def new_run_dir(outputs: Path, period: str) -> tuple[str, Path]:
+    """A fresh run folder; the id sorts by start time (UTC, microseconds) and carries random hex."""
+    names = (f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}Z-{secrets.token_hex(3)}" for _ in range(100))
+    return claim_folder(outputs / period, names)

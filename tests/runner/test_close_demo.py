@@ -1,0 +1,115 @@
+"""The period notebooks, executed for real by the runner on the demo book."""
+
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from closelib.areas import recon
+from closelib.book.load import load_book
+from closelib.demo import DEFAULT_END, generate_book, write_book
+from closelib.params import load_parameters
+from closelib.paths import NOTEBOOKS_DIR, PARAMETERS_DIR
+from closelib.runner.run import execute_run
+
+END = DEFAULT_END
+PRIOR = str(pd.Period(END, freq="M") - 1)
+EARLIER = str(pd.Period(END, freq="M") - 3)
+
+
+@pytest.fixture(scope="module")
+def demo_source(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("demo") / "book"
+    write_book(generate_book(scale=1.0), folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def demo_run(demo_source, tmp_path_factory):
+    # two credit memos are enough to prove the queue executes them; all 25 would cost minutes
+    return execute_run(END, source=demo_source, outputs=tmp_path_factory.mktemp("outputs"),
+                       overrides=["credit_review.max_memos=2"])
+
+
+def test_close_of_the_demo_book_succeeds(demo_run):
+    m = demo_run.manifest
+    assert m["status"] == "succeeded", (m["error"], {k: v["error"] for k, v in m["notebooks"].items()},
+                                        [k for k, c in m["checks"].items() if not c["passed"]])
+    assert all(c["passed"] for c in m["checks"].values())
+    for entity in ("US01", "SG01"):
+        assert m["figures"][f"tb.{entity}.unexplained"] == "0.00"
+    # Two currencies: no plain tb.difference (it would add USD to SGD).
+    assert "tb.difference" not in m["figures"]
+    assert (demo_run.run_dir / "01_tb_recon.html").is_file()
+
+
+def test_planted_reconciling_items_are_all_found(demo_source, demo_run):
+    book = load_book(demo_source)
+    params = load_parameters(END, PARAMETERS_DIR)
+    figures = demo_run.manifest["figures"]
+    # (1) the unreversed manual journal to US01 AR control in the last period is the whole US01 difference
+    assert figures["tb.US01.difference"] == "12500.00"
+    rec = recon.reconcile(book, END, params)
+    items = rec["items"]
+    us = items[items["entity"] == "US01"]
+    assert list(us["cause"]) == ["manual journal"] and us.iloc[0]["amount"] == 1_250_000
+    # (2) the SG01 reclass three periods back, carried with its age
+    sg_manual = items[(items["entity"] == "SG01") & (items["cause"] == "manual journal")]
+    assert sg_manual.iloc[0]["amount"] == -321_000 and sg_manual.iloc[0]["age_months"] == 3
+    assert sg_manual.iloc[0]["gl_period"] == EARLIER
+    # (4) SG01 applications of the last day, not posted: exactly the receipt applications dated that day
+    last_day = pd.Timestamp(pd.Period(END, freq="M").end_time.date())
+    apps = book.applications
+    sg_receipts = book.receipts.loc[book.receipts["entity"] == "SG01", "receipt_id"]
+    unposted = apps[(apps["applied_date"] == last_day) & apps["source_id"].isin(sg_receipts)]
+    not_posted = items[(items["entity"] == "SG01") & (items["cause"] == "not posted to the GL")]
+    assert len(unposted) > 0 and set(not_posted["reference"]) == set(unposted["application_id"])
+    assert not_posted["amount"].sum() == unposted["amount"].sum()
+    assert Decimal(figures["tb.SG01.difference"]) * 100 == int(unposted["amount"].sum()) - 321_000
+    # (3) the US01 invoices of the prior period's last day, posted in the last period: cut-off at PRIOR
+    prior = recon.reconcile(book, PRIOR, params)
+    cut = prior["items"][prior["items"]["cause"] == "cut-off: posted to the GL in a later period"]
+    prior_last = pd.Timestamp(pd.Period(PRIOR, freq="M").end_time.date())
+    docs = book.documents
+    late = docs[(docs["entity"] == "US01") & (docs["document_date"] == prior_last) & (docs["doc_type"] == "INV")]
+    assert len(late) >= 2 and set(cut["reference"]) == set(late["document_id"])
+    assert cut["amount"].sum() == -late["amount"].sum()
+    assert (prior["summary"]["unexplained"] == 0).all()
+
+
+def test_an_altered_gl_balance_fails_the_close_by_exactly_that_amount(demo_source, tmp_path):
+    source = tmp_path / "altered"
+    shutil.copytree(demo_source, source)
+    gl = pd.read_csv(source / "gl_balances.csv", dtype=str, keep_default_na=False)
+    mine = (gl["entity"] == "US01") & (gl["period"] == END)
+    # +10.00 on AR control, balanced by +10.00 credit on retained earnings: the TB still balances.
+    ar = mine & (gl["account"] == "1100")
+    re_ = mine & (gl["account"] == "3100")
+    gl.loc[ar, "debit"] = [f"{Decimal(v) + Decimal('10.00'):.2f}" for v in gl.loc[ar, "debit"]]
+    gl.loc[re_, "credit"] = [f"{Decimal(v) + Decimal('10.00'):.2f}" for v in gl.loc[re_, "credit"]]
+    gl.to_csv(source / "gl_balances.csv", index=False, lineterminator="\n")
+    only_recon = tmp_path / "nbs"  # only the notebook under test, to keep the suite fast
+    only_recon.mkdir()
+    shutil.copy(NOTEBOOKS_DIR / "01_tb_recon.ipynb", only_recon)
+    result = execute_run(END, source=source, outputs=tmp_path / "out", notebooks_dir=only_recon)
+    m = result.manifest
+    assert m["status"] == "failed"
+    assert m["notebooks"]["tb_recon"]["status"] == "succeeded"  # the notebook ran; its check failed
+    assert m["figures"]["tb.US01.unexplained"] == "10.00"
+    assert m["checks"]["tb.US01.unexplained_within_tolerance"]["passed"] is False
+    assert m["checks"]["tb.US01.trial_balance_balances"]["passed"] is True
+    assert m["checks"]["tb.SG01.unexplained_within_tolerance"]["passed"] is True
+
+
+def test_notebooks_run_on_a_small_contract_source_without_optional_tables(mini_source, tmp_path):
+    # MINI has no gl_journal, disputes, activities or financials: every notebook must still run.
+    result = execute_run("2026-10", source=mini_source, outputs=tmp_path / "out", overrides=["credit_review.max_memos=1"])
+    m = result.manifest
+    failed = {k: v["error"] for k, v in m["notebooks"].items() if v["status"] != "succeeded"}
+    assert not failed, failed
+    assert m["figures"]["tb.unexplained"] == "0.00" and m["figures"]["tb.subledger_ar"] == "1050.50"
+    assert m["status"] == "succeeded", [k for k, c in m["checks"].items() if not c["passed"]]
