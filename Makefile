@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO := demo-book
 PERIOD ?=
 
-.PHONY: close test lab bench demo setup clean-venv
+.PHONY: close test lint lab bench demo setup clean-venv
 
 # A venv in the repo, closelib installed editable with its test and lab extras, and the
 # python3 Jupyter kernel registered inside the venv (papermill runs kernel "python3").
@@ -29,8 +29,13 @@ close: $(DEMO)/customers.csv
 	$(BIN)/close validate $(DEMO)
 	@$(BIN)/python -m closelib.cli.close_target $(DEMO) $(PERIOD)
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest -q
+
+# ruff (lint and format) and mypy over the package, configured in pyproject.toml
+lint: $(STAMP)
+	$(BIN)/ruff check closelib tests benchmarks
+	$(BIN)/ruff format --check closelib tests benchmarks
 
 lab: $(STAMP) $(DEMO)/customers.csv
 	@echo "JupyterLab on the notebooks; the run folders are under outputs/ in the same file browser"

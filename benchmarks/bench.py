@@ -18,7 +18,7 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import measure
@@ -29,7 +29,7 @@ BOOKS = HERE / "books"
 PERIOD = "2026-10"  # the demo book's default last period
 SCALES = (2.5, 25.0, 250.0)  # about 10k, 100k and 1M documents
 QUICK_SCALES = (2.5,)
-GiB = 1024 ** 3
+GiB = 1024**3
 
 
 def _python() -> str:
@@ -60,8 +60,14 @@ def _check(m: measure.Measured, what: str) -> measure.Measured:
     return m
 
 
-def _row(step: str, m: measure.Measured | None, seconds: float | None = None, floor: str | None = None,
-         target: str = "", note: str = "") -> dict:
+def _row(
+    step: str,
+    m: measure.Measured | None,
+    seconds: float | None = None,
+    floor: str | None = None,
+    target: str = "",
+    note: str = "",
+) -> dict:
     result = m.result() if m else {}
     return {
         "step": step,
@@ -70,7 +76,10 @@ def _row(step: str, m: measure.Measured | None, seconds: float | None = None, fl
         "cpu": m.cpu if m else None,
         "max_rss": m.max_rss if m else None,
         "peak_tree_rss": m.peak_tree_rss if m else None,
-        "floor": floor, "target": target, "note": note, "detail": result,
+        "floor": floor,
+        "target": target,
+        "note": note,
+        "detail": result,
     }
 
 
@@ -82,19 +91,23 @@ def demo(scale: float, fmt: str, timed: bool, say) -> measure.Measured | None:
             return None
         with tempfile.TemporaryDirectory(prefix="bench-demo-") as tmp:
             say(f"  demo {fmt} scale {scale:g} (timing, into a scratch folder)")
-            return _check(measure.run([_close(), "demo", "--out", tmp, "--scale", f"{scale:g}", "--format", fmt],
-                                      cwd=REPO), "demo")
+            return _check(
+                measure.run([_close(), "demo", "--out", tmp, "--scale", f"{scale:g}", "--format", fmt], cwd=REPO),
+                "demo",
+            )
     if path.exists():
         shutil.rmtree(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     say(f"  demo {fmt} scale {scale:g} (building {path.relative_to(REPO)})")
-    return _check(measure.run([_close(), "demo", "--out", str(path), "--scale", f"{scale:g}", "--format", fmt],
-                              cwd=REPO), "demo")
+    return _check(
+        measure.run([_close(), "demo", "--out", str(path), "--scale", f"{scale:g}", "--format", fmt], cwd=REPO), "demo"
+    )
 
 
 def close_run(book: Path, outputs: Path, period: str, timeout: float | None) -> tuple[measure.Measured, dict]:
-    m = measure.run([_close(), "run", period, "--source", str(book), "--outputs", str(outputs)], cwd=REPO,
-                    timeout=timeout)
+    m = measure.run(
+        [_close(), "run", period, "--source", str(book), "--outputs", str(outputs)], cwd=REPO, timeout=timeout
+    )
     run_dir = Path(m.stdout.strip().splitlines()[-1]) if m.stdout.strip() else None
     manifest = {}
     if run_dir and (run_dir / "manifest.json").is_file():
@@ -107,8 +120,14 @@ def _notebook_groups(m: measure.Measured) -> list[dict]:
     return [g for g in m.groups if "multiprocessing" in g["cmd"] and "resource_tracker" not in g["cmd"]]
 
 
-def bench_scale(scale: float, say, with_csv: bool = True, time_demo: bool = True, period: str = PERIOD,
-                run_timeout: float | None = None) -> dict:
+def bench_scale(
+    scale: float,
+    say,
+    with_csv: bool = True,
+    time_demo: bool = True,
+    period: str = PERIOD,
+    run_timeout: float | None = None,
+) -> dict:
     rows: list[dict] = []
     say(f"scale {scale:g}")
     parquet = book_path(scale, "parquet")
@@ -132,19 +151,29 @@ def bench_scale(scale: float, say, with_csv: bool = True, time_demo: bool = True
         cache = Path(tmp) / "cache"
         say("  load + validate")
         m = _check(_step("load", str(parquet), str(cache)), "load parquet")
-        rows.append(_row("load + validate (parquet)", m, floor="floor: raw read, parquet (pyarrow)",
-                         target="< 3x floor"))
-        rows.append({**_row("write typed book cache", None, seconds=m.result().get("cache_write_seconds")),
-                     "note": "part of a run, after validation"})
+        rows.append(
+            _row("load + validate (parquet)", m, floor="floor: raw read, parquet (pyarrow)", target="< 3x floor")
+        )
+        rows.append(
+            {
+                **_row("write typed book cache", None, seconds=m.result().get("cache_write_seconds")),
+                "note": "part of a run, after validation",
+            }
+        )
         if with_csv:
             m = _check(_step("load", str(csv_book)), "load csv")
-            rows.append(_row("load + validate (csv)", m, floor="floor: raw read, csv (pyarrow)",
-                             target="< 3x floor"))
+            rows.append(_row("load + validate (csv)", m, floor="floor: raw read, csv (pyarrow)", target="< 3x floor"))
         say("  as-of aging, roll rates")
         m = _check(_step("aging", str(cache), str(parquet), period), "aging")
         documents = m.result().get("documents")
-        rows.append(_row(f"as-of aging at {period} end (aging_at)", m, target="< 1 s",
-                         note="work only; the process also reads the typed cache"))
+        rows.append(
+            _row(
+                f"as-of aging at {period} end (aging_at)",
+                m,
+                target="< 1 s",
+                note="work only; the process also reads the typed cache",
+            )
+        )
         m = _check(_step("rollrate", str(cache), str(parquet), period, "24"), "rollrate")
         rows.append(_row("roll-rate history, 24 months (build_history + roll_rates)", m))
         say("  close run")
@@ -158,24 +187,49 @@ def bench_scale(scale: float, say, with_csv: bool = True, time_demo: bool = True
         started = sorted(manifest.get("notebooks", {}).items(), key=lambda item: item[1].get("start_order", 99))
         for i, (name, entry) in enumerate(started):
             group = groups[i] if i < len(groups) else None
-            rows.append({"step": f"notebook {entry.get('file', name)}", "seconds": entry.get("seconds"),
-                         "wall": None, "max_rss": None,
-                         "peak_tree_rss": group["peak"] if group else None,
-                         "floor": "floor: papermill kernel, empty notebook", "target": "",
-                         "note": f"{entry.get('status')}; memory: notebook process + its kernel (polled)",
-                         "detail": {}})
-        rows.append({**_row("close run (whole)", m, seconds=m.wall,
-                            floor="floor: papermill kernel, empty notebook", target="< 60 s, < 4 GiB"),
-                     "note": ("STOPPED by the benchmark after " + f"{run_timeout:.0f} s; " if m.timed_out else "")
-                             + f"status {manifest.get('status', 'unknown')}, workers "
-                             f"{manifest.get('parameters', {}).get('run', {}).get('workers', '?')}"})
+            rows.append(
+                {
+                    "step": f"notebook {entry.get('file', name)}",
+                    "seconds": entry.get("seconds"),
+                    "wall": None,
+                    "max_rss": None,
+                    "peak_tree_rss": group["peak"] if group else None,
+                    "floor": "floor: papermill kernel, empty notebook",
+                    "target": "",
+                    "note": f"{entry.get('status')}; memory: notebook process + its kernel (polled)",
+                    "detail": {},
+                }
+            )
+        rows.append(
+            {
+                **_row(
+                    "close run (whole)",
+                    m,
+                    seconds=m.wall,
+                    floor="floor: papermill kernel, empty notebook",
+                    target="< 60 s, < 4 GiB",
+                ),
+                "note": ("STOPPED by the benchmark after " + f"{run_timeout:.0f} s; " if m.timed_out else "")
+                + f"status {manifest.get('status', 'unknown')}, workers "
+                f"{manifest.get('parameters', {}).get('run', {}).get('workers', '?')}",
+            }
+        )
         say("  close run again (same inputs)")
         m, manifest = close_run(parquet, Path(tmp) / "outputs", period, run_timeout)
-        rows.append({**_row("close run again, same inputs (validation reused)", m, seconds=m.wall,
-                            floor="floor: papermill kernel, empty notebook", target="< 60 s, < 4 GiB"),
-                     "note": ("STOPPED by the benchmark; " if m.timed_out else "")
-                             + f"status {manifest.get('status', 'unknown')}, book cache reused: "
-                             f"{manifest.get('book_cache', {}).get('reused')}"})
+        rows.append(
+            {
+                **_row(
+                    "close run again, same inputs (validation reused)",
+                    m,
+                    seconds=m.wall,
+                    floor="floor: papermill kernel, empty notebook",
+                    target="< 60 s, < 4 GiB",
+                ),
+                "note": ("STOPPED by the benchmark; " if m.timed_out else "")
+                + f"status {manifest.get('status', 'unknown')}, book cache reused: "
+                f"{manifest.get('book_cache', {}).get('reused')}",
+            }
+        )
     floors = {r["step"]: r["seconds"] for r in rows if r["step"].startswith("floor:")}
     for r in rows:
         base = floors.get(r["floor"]) if r.get("floor") else None
@@ -197,9 +251,16 @@ def machine() -> dict:
     import pandas
     import pyarrow
 
-    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gib": round(ram / GiB, 1),
-            "python": platform.python_version(), "pandas": pandas.__version__, "pyarrow": pyarrow.__version__,
-            "numpy": numpy.__version__, "os": platform.platform()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gib": round(ram / GiB, 1),
+        "python": platform.python_version(),
+        "pandas": pandas.__version__,
+        "pyarrow": pyarrow.__version__,
+        "numpy": numpy.__version__,
+        "os": platform.platform(),
+    }
 
 
 def _fmt_s(value) -> str:
@@ -211,39 +272,55 @@ def _fmt_s(value) -> str:
 def _fmt_mem(value) -> str:
     if not value:
         return ""
-    return f"{value / GiB:.2f} GiB" if value >= GiB else f"{value / 1024 ** 2:.0f} MiB"
+    return f"{value / GiB:.2f} GiB" if value >= GiB else f"{value / 1024**2:.0f} MiB"
 
 
 def render(results: list[dict], info: dict, command: str, started: str, notes: str = "") -> str:
-    lines = ["# Benchmarks", "",
-             f"Measured {started} with `{command}` "
-             f"(`benchmarks/`, see the README). Every step ran in a process of its own.", "",
-             f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram_gib']} GiB RAM; "
-             f"Python {info['python']}, pandas {info['pandas']}, pyarrow {info['pyarrow']}, "
-             f"numpy {info['numpy']}; {info['os']}.", "",
-             "Columns: **seconds** is the step's own work (imports and process start excluded; for the "
-             "demo, the notebooks and the whole run it is the wall time); **process wall** is the step's "
-             "process from start to exit and **process CPU** its user + system time (a check on "
-             "wall times taken while other work shared the machine); **peak RSS** is the largest single process (`ru_maxrss`) and, "
-             "after the slash, the largest sum over the step's process tree seen by polling `/proc` every "
-             "50 ms; **x floor** divides seconds by the floor named beside it.", ""]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {started} with `{command}` (`benchmarks/`, see the README). Every step ran in a process of its own.",
+        "",
+        f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram_gib']} GiB RAM; "
+        f"Python {info['python']}, pandas {info['pandas']}, pyarrow {info['pyarrow']}, "
+        f"numpy {info['numpy']}; {info['os']}.",
+        "",
+        "Columns: **seconds** is the step's own work (imports and process start excluded; for the "
+        "demo, the notebooks and the whole run it is the wall time); **process wall** is the step's "
+        "process from start to exit and **process CPU** its user + system time (a check on "
+        "wall times taken while other work shared the machine); **peak RSS** is the largest single process "
+        "(`ru_maxrss`) and, "
+        "after the slash, the largest sum over the step's process tree seen by polling `/proc` every "
+        "50 ms; **x floor** divides seconds by the floor named beside it.",
+        "",
+    ]
     for res in results:
         docs = res.get("documents")
-        lines += [f"## Scale {res['scale']:g} ({docs:,} documents)" if docs else f"## Scale {res['scale']:g}", "",
-                  "| step | seconds | process wall s | process CPU s | peak RSS (process / tree) | floor | x floor "
-                  "| target |",
-                  "|---|---:|---:|---:|---|---|---:|---|"]
+        lines += [
+            f"## Scale {res['scale']:g} ({docs:,} documents)" if docs else f"## Scale {res['scale']:g}",
+            "",
+            "| step | seconds | process wall s | process CPU s | peak RSS (process / tree) | floor | x floor "
+            "| target |",
+            "|---|---:|---:|---:|---|---|---:|---|",
+        ]
         for r in res["rows"]:
             mem = " / ".join(x for x in (_fmt_mem(r.get("max_rss")), _fmt_mem(r.get("peak_tree_rss"))) if x)
             ratio = f"{r['ratio']:.2f}" if r.get("ratio") is not None else ""
             floor = (r.get("floor") or "").replace("floor: ", "")
             step = r["step"] + (f" ({r['note']})" if r.get("note") else "")
-            lines.append(f"| {step} | {_fmt_s(r.get('seconds'))} | {_fmt_s(r.get('wall'))} | {_fmt_s(r.get('cpu'))} "
-                         f"| {mem} | {floor} "
-                         f"| {ratio} | {r.get('target', '')} |")
-        details = [f"{r['step']}: " + ", ".join(f"{k} {_fmt_s(v) if isinstance(v, float) else v}"
-                                                 for k, v in r["detail"].items() if k != "seconds")
-                   for r in res["rows"] if r.get("detail") and len(r["detail"]) > 1]
+            lines.append(
+                f"| {step} | {_fmt_s(r.get('seconds'))} | {_fmt_s(r.get('wall'))} | {_fmt_s(r.get('cpu'))} "
+                f"| {mem} | {floor} "
+                f"| {ratio} | {r.get('target', '')} |"
+            )
+        details = [
+            f"{r['step']}: "
+            + ", ".join(
+                f"{k} {_fmt_s(v) if isinstance(v, float) else v}" for k, v in r["detail"].items() if k != "seconds"
+            )
+            for r in res["rows"]
+            if r.get("detail") and len(r["detail"]) > 1
+        ]
         if details:
             lines += ["", "Details: " + "; ".join(details) + "."]
         lines.append("")
@@ -257,32 +334,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="the smallest book only (about 10k documents)")
     parser.add_argument("--scales", type=float, nargs="+", help=f"demo --scale values (default {SCALES})")
     parser.add_argument("--no-csv", action="store_true", help="skip the CSV book (load and raw read of CSV)")
-    parser.add_argument("--no-demo-timing", action="store_true",
-                        help="do not re-time demo generation when the book is already cached")
+    parser.add_argument(
+        "--no-demo-timing", action="store_true", help="do not re-time demo generation when the book is already cached"
+    )
     parser.add_argument("--period", default=PERIOD, help=f"period closed (default {PERIOD}, the demo's last)")
-    parser.add_argument("--run-timeout", type=float, default=1800,
-                        help="stop a close run after this many seconds (default 1800)")
+    parser.add_argument(
+        "--run-timeout", type=float, default=1800, help="stop a close run after this many seconds (default 1800)"
+    )
     parser.add_argument("--out", help="results file (default benchmarks/RESULTS.md; RESULTS-quick.md with --quick)")
     parser.add_argument("--json", help="also write the raw results as JSON here")
-    parser.add_argument("--render", metavar="JSON", help="only re-write the results file from saved JSON "
-                        "(e.g. after editing benchmarks/NOTES.md)")
+    parser.add_argument(
+        "--render",
+        metavar="JSON",
+        help="only re-write the results file from saved JSON (e.g. after editing benchmarks/NOTES.md)",
+    )
     args = parser.parse_args(argv)
     if args.render:
         saved = json.loads(Path(args.render).read_text(encoding="utf-8"))
         if isinstance(saved, list):  # results saved without their header
-            stamp = datetime.fromtimestamp(Path(args.render).stat().st_mtime, timezone.utc)
-            saved = {"results": saved, "machine": machine(), "command": "python -m benchmarks",
-                     "started": stamp.strftime("%Y-%m-%d %H:%M UTC") + " (finished)"}
+            stamp = datetime.fromtimestamp(Path(args.render).stat().st_mtime, UTC)
+            saved = {
+                "results": saved,
+                "machine": machine(),
+                "command": "python -m benchmarks",
+                "started": stamp.strftime("%Y-%m-%d %H:%M UTC") + " (finished)",
+            }
         out = Path(args.out) if args.out else HERE / "RESULTS.md"
         notes_file = HERE / "NOTES.md"
         notes = notes_file.read_text(encoding="utf-8") if notes_file.is_file() else ""
-        out.write_text(render(saved["results"], saved["machine"], saved["command"], saved["started"], notes),
-                       encoding="utf-8")
+        out.write_text(
+            render(saved["results"], saved["machine"], saved["command"], saved["started"], notes), encoding="utf-8"
+        )
         print(f"written to {out}")
         return 0
     scales = args.scales or (QUICK_SCALES if args.quick else SCALES)
     out = Path(args.out) if args.out else HERE / ("RESULTS-quick.md" if args.quick else "RESULTS.md")
-    started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     command = "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:])
 
     def say(text: str) -> None:
@@ -291,16 +378,30 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     begin = time.perf_counter()
     for scale in scales:
-        results.append(bench_scale(scale, say, with_csv=not args.no_csv, time_demo=not args.no_demo_timing,
-                                   period=args.period, run_timeout=args.run_timeout))
+        results.append(
+            bench_scale(
+                scale,
+                say,
+                with_csv=not args.no_csv,
+                time_demo=not args.no_demo_timing,
+                period=args.period,
+                run_timeout=args.run_timeout,
+            )
+        )
     notes_file = HERE / "NOTES.md"
     notes = notes_file.read_text(encoding="utf-8") if notes_file.is_file() and out.name == "RESULTS.md" else ""
     info = machine()
     text = render(results, info, command.strip(), started, notes)
     out.write_text(text, encoding="utf-8")
     if args.json:
-        Path(args.json).write_text(json.dumps({"results": results, "machine": info, "command": command.strip(),
-                                               "started": started}, indent=1, default=str), encoding="utf-8")
+        Path(args.json).write_text(
+            json.dumps(
+                {"results": results, "machine": info, "command": command.strip(), "started": started},
+                indent=1,
+                default=str,
+            ),
+            encoding="utf-8",
+        )
     print(text)
     print(f"written to {out} in {time.perf_counter() - begin:.0f} s")
     return 0

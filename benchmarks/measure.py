@@ -15,6 +15,7 @@ process with its kernel), in order of their process ids.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -63,7 +64,7 @@ def _children() -> dict[int, list[int]]:
         except OSError:
             continue
         # comm may contain spaces and parentheses: ppid is the 2nd field after the last ')'.
-        fields = stat[stat.rfind(b")") + 2:].split()
+        fields = stat[stat.rfind(b")") + 2 :].split()
         tree.setdefault(int(fields[1]), []).append(int(entry.name))
     return tree
 
@@ -92,8 +93,14 @@ def _subtree(root: int, tree: dict[int, list[int]]) -> list[int]:
     return out
 
 
-def run(argv: list[str], *, cwd: str | Path | None = None, env: dict | None = None,
-        interval: float = 0.05, timeout: float | None = None) -> Measured:
+def run(
+    argv: list[str],
+    *,
+    cwd: str | Path | None = None,
+    env: dict | None = None,
+    interval: float = 0.05,
+    timeout: float | None = None,
+) -> Measured:
     started = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peak = [0]
@@ -118,8 +125,10 @@ def run(argv: list[str], *, cwd: str | Path | None = None, env: dict | None = No
     watcher.start()
     out_chunks: list[bytes] = []
     err_chunks: list[bytes] = []
-    readers = [threading.Thread(target=lambda: out_chunks.append(proc.stdout.read()), daemon=True),
-               threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)]
+    readers = [
+        threading.Thread(target=lambda: out_chunks.append(proc.stdout.read()), daemon=True),
+        threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True),
+    ]
     for reader in readers:
         reader.start()
     deadline = None if timeout is None else started + timeout
@@ -132,10 +141,8 @@ def run(argv: list[str], *, cwd: str | Path | None = None, env: dict | None = No
             timed_out = True
             # The step's own descendants (notebook processes, kernels), one by one by pid.
             for pid_ in reversed(_subtree(proc.pid, _children())):
-                try:
+                with contextlib.suppress(OSError):
                     os.kill(pid_, 9)
-                except OSError:
-                    pass
         time.sleep(0.01)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -144,6 +151,15 @@ def run(argv: list[str], *, cwd: str | Path | None = None, env: dict | None = No
     for reader in readers:
         reader.join()
     groups = [g for _, g in sorted(group_peaks.items())]
-    return Measured(argv, proc.returncode, wall, usage.ru_maxrss * 1024, peak[0], groups,
-                    b"".join(out_chunks).decode(errors="replace"), b"".join(err_chunks).decode(errors="replace"),
-                    usage.ru_utime + usage.ru_stime, timed_out)
+    return Measured(
+        argv,
+        proc.returncode,
+        wall,
+        usage.ru_maxrss * 1024,
+        peak[0],
+        groups,
+        b"".join(out_chunks).decode(errors="replace"),
+        b"".join(err_chunks).decode(errors="replace"),
+        usage.ru_utime + usage.ru_stime,
+        timed_out,
+    )

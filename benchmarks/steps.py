@@ -57,7 +57,7 @@ def load(book: str, cache: str = "") -> dict:
     start = time.perf_counter()
     loaded = load_book(book)
     seconds = time.perf_counter() - start
-    result = {"seconds": seconds, "documents": int(len(loaded.documents))}
+    result = {"seconds": seconds, "documents": len(loaded.documents)}
     if cache:
         from closelib.book.cache import write_book_cache
 
@@ -89,8 +89,13 @@ def aging(cache: str, source: str, period: str) -> dict:
     start = time.perf_counter()
     aging_at(book, period_end(period), policy)
     again = time.perf_counter() - start
-    return {"seconds": seconds, "second_call_seconds": again, "cache_read_seconds": read_seconds,
-            "open_items": int(len(aged)), "documents": int(len(book.documents))}
+    return {
+        "seconds": seconds,
+        "second_call_seconds": again,
+        "cache_read_seconds": read_seconds,
+        "open_items": len(aged),
+        "documents": len(book.documents),
+    }
 
 
 def rollrate(cache: str, source: str, period: str, months: str = "24") -> dict:
@@ -105,8 +110,14 @@ def rollrate(cache: str, source: str, period: str, months: str = "24") -> dict:
     built = time.perf_counter() - start
     rolls = roll_rates(history, params["aging"]["basis"], list(params["aging"]["buckets"]))
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "build_history_seconds": built, "roll_rates_seconds": seconds - built,
-            "cache_read_seconds": read_seconds, "documents": int(len(history.docs)), "rows": int(len(rolls))}
+    return {
+        "seconds": seconds,
+        "build_history_seconds": built,
+        "roll_rates_seconds": seconds - built,
+        "cache_read_seconds": read_seconds,
+        "documents": len(history.docs),
+        "rows": len(rolls),
+    }
 
 
 def kernel() -> dict:
@@ -120,13 +131,20 @@ def kernel() -> dict:
         nb.cells.append(nbformat.v4.new_code_cell(""))
         nbformat.write(nb, path)
         start = time.perf_counter()
-        papermill.execute_notebook(str(path), str(Path(tmp) / "out.ipynb"), kernel_name="python3",
-                                   progress_bar=False, log_output=False)
+        papermill.execute_notebook(
+            str(path), str(Path(tmp) / "out.ipynb"), kernel_name="python3", progress_bar=False, log_output=False
+        )
         return {"seconds": time.perf_counter() - start}
 
 
-STEPS = {"raw_parquet": raw_parquet, "raw_csv": raw_csv, "load": load, "aging": aging, "rollrate": rollrate,
-         "kernel": kernel}
+STEPS = {
+    "raw_parquet": raw_parquet,
+    "raw_csv": raw_csv,
+    "load": load,
+    "aging": aging,
+    "rollrate": rollrate,
+    "kernel": kernel,
+}
 
 
 def main(argv: list[str]) -> int:

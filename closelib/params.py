@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import difflib
+import itertools
 import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -40,7 +41,8 @@ def _decimal_constructor(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
         return Decimal(text)
     except InvalidOperation:  # YAML 1.1 sexagesimal (1:30.5) and the like: not a number here
         raise yaml.constructor.ConstructorError(
-            None, None, f"{text!r} is not a plain decimal number", node.start_mark) from None
+            None, None, f"{text!r} is not a plain decimal number", node.start_mark
+        ) from None
 
 
 def _int_constructor(loader: yaml.SafeLoader, node: yaml.Node) -> int | str:
@@ -135,7 +137,7 @@ class Money(Spec):
         try:
             amount = money.to_decimal(value)
         except Exception:
-            problems.append(f"{path}: expected an amount such as \"25.00\", got {value!r}")
+            problems.append(f'{path}: expected an amount such as "25.00", got {value!r}')
             return value
         if self.minimum is not None and amount < self.minimum:
             problems.append(f"{path}: must be at least {self.minimum}, got {value!r}")
@@ -191,8 +193,9 @@ class Enum(Spec):
     def check(self, value, path, problems):
         if value in self.choices:
             return value
-        problems.append(f"{path}: must be one of {', '.join(self.choices)}, got {value!r}"
-                        f"{_suggest(str(value), list(self.choices))}")
+        problems.append(
+            f"{path}: must be one of {', '.join(self.choices)}, got {value!r}{_suggest(str(value), list(self.choices))}"
+        )
         return value
 
 
@@ -260,70 +263,135 @@ def _suggest(name: str, choices: list[str]) -> str:
 
 _APPROVAL = ListOf(Record({"up_to": Money(nullable=True), "role": Str()}))
 
-SCHEMA = Record({
-    "company": Str(),
-    "source": Str(),
-    "gl": Record({
-        "ar_control_accounts": ListOf(Str()),
-        "unapplied_cash_account": Str(),
-        "unapplied_cash_in_control": Bool(),
-        "allowance_account": Str(),
-        "bad_debt_expense_account": Str(),
-        "recon_tolerance": Money(),
-        "reconciling_items": ListOf(Record({
-            "id": Str(), "entity": Str(), "amount": Money(minimum=None), "explanation": Str(),
-            "owner": Str(), "expected_clearance": Date(), "opened": Period(),
-        }, optional=("owner", "expected_clearance", "opened"))),
-    }),
-    "aging": Record({"basis": Enum("due_date", "document_date"), "buckets": ListOf(Int(0, 100000))}),
-    "reserve": Record({
-        "method": Enum("roll_rate", "fixed_rates"),
-        "pool_by": Enum("none", "segment"),
-        "lookback_months": Int(1, 60),
-        "fixed_rates": MapOf(Rate()),
-        "floor_rates": MapOf(Rate()),
-        "min_exposure_months": Int(1, 60),
-        "overlay": Record({"overall": Rate(0.0, 10.0), "per_bucket": MapOf(Rate(0.0, 10.0)), "reason": Str()}),
-        "specific": ListOf(Record({"customer_id": Str(), "rate": Rate(), "amount": Money(), "reason": Str()},
-                                  optional=("rate", "amount"))),
-        "bankrupt_rate": Rate(),
-    }),
-    "write_off": Record({
-        "min_days_past_due": Int(0),
-        "customer_statuses": ListOf(Enum("active", "on_hold", "suspended", "closed", "bankrupt", "in_collections")),
-        "bankrupt_any_age": Bool(),
-        "small_balance_threshold": Money(),
-        "small_balance_min_days": Int(0),
-        "approval_matrix": _APPROVAL,
-        "preparer_role": Str(),
-        "plan_kept_days": Int(1, 3650),
-    }),
-    "credit_review": Record({
-        "cycle_months": MapOf(Int(1, 120)),
-        "max_memos": Int(0, 10000),
-        "statuses": ListOf(Enum("active", "on_hold", "suspended", "closed", "bankrupt", "in_collections")),
-        "triggers": Record({"utilisation_above": Rate(0.0, 10.0), "days_beyond_terms_increase": Int(0),
-                            "broken_promises": Int(0), "exposure_jump": Rate(0.0, 100.0)}),
-        "windows": Record({"behaviour_months": Int(1, 120), "recent_months": Int(1, 60), "prior_months": Int(1, 60),
-                           "promise_months": Int(1, 60), "jump_months": Int(1, 60), "billing_months": Int(1, 60),
-                           "suspension_months": Int(1, 60)},
-                          optional=("behaviour_months", "recent_months", "prior_months", "promise_months",
-                                    "jump_months", "billing_months", "suspension_months")),
-        "limit_policy": Record({"months_of_billing": Int(0, 60), "round_to": Money(), "max_increase": Rate(0.0, 100.0),
-                                "rating_factor": MapOf(Rate(0.0, 10.0)), "hold_within": Rate(0.0, 1.0)},
-                               optional=("hold_within",)),
-        "approval_matrix": _APPROVAL,
-        "memo_kernels": Int(0, 64),
-    }, optional=("statuses", "windows", "memo_kernels")),
-    "collections": Record({
-        "timeline": ListOf(Record({"days": Int(-365, 3650), "action": Enum(
-            "reminder", "call", "suspension_warning", "suspension", "agency_referral", "legal")})),
-        "promise_grace_days": Int(0, 365),
-        "dispute_sla_days": MapOf(Int(0, 3650)),
-        "top_customers": Int(1, 1000),
-    }),
-    "run": Record({"timeout_seconds": Int(1, 86400), "workers": Int(1, 64)}),
-})
+SCHEMA = Record(
+    {
+        "company": Str(),
+        "source": Str(),
+        "gl": Record(
+            {
+                "ar_control_accounts": ListOf(Str()),
+                "unapplied_cash_account": Str(),
+                "unapplied_cash_in_control": Bool(),
+                "allowance_account": Str(),
+                "bad_debt_expense_account": Str(),
+                "recon_tolerance": Money(),
+                "reconciling_items": ListOf(
+                    Record(
+                        {
+                            "id": Str(),
+                            "entity": Str(),
+                            "amount": Money(minimum=None),
+                            "explanation": Str(),
+                            "owner": Str(),
+                            "expected_clearance": Date(),
+                            "opened": Period(),
+                        },
+                        optional=("owner", "expected_clearance", "opened"),
+                    )
+                ),
+            }
+        ),
+        "aging": Record({"basis": Enum("due_date", "document_date"), "buckets": ListOf(Int(0, 100000))}),
+        "reserve": Record(
+            {
+                "method": Enum("roll_rate", "fixed_rates"),
+                "pool_by": Enum("none", "segment"),
+                "lookback_months": Int(1, 60),
+                "fixed_rates": MapOf(Rate()),
+                "floor_rates": MapOf(Rate()),
+                "min_exposure_months": Int(1, 60),
+                "overlay": Record({"overall": Rate(0.0, 10.0), "per_bucket": MapOf(Rate(0.0, 10.0)), "reason": Str()}),
+                "specific": ListOf(
+                    Record(
+                        {"customer_id": Str(), "rate": Rate(), "amount": Money(), "reason": Str()},
+                        optional=("rate", "amount"),
+                    )
+                ),
+                "bankrupt_rate": Rate(),
+            }
+        ),
+        "write_off": Record(
+            {
+                "min_days_past_due": Int(0),
+                "customer_statuses": ListOf(
+                    Enum("active", "on_hold", "suspended", "closed", "bankrupt", "in_collections")
+                ),
+                "bankrupt_any_age": Bool(),
+                "small_balance_threshold": Money(),
+                "small_balance_min_days": Int(0),
+                "approval_matrix": _APPROVAL,
+                "preparer_role": Str(),
+                "plan_kept_days": Int(1, 3650),
+            }
+        ),
+        "credit_review": Record(
+            {
+                "cycle_months": MapOf(Int(1, 120)),
+                "max_memos": Int(0, 10000),
+                "statuses": ListOf(Enum("active", "on_hold", "suspended", "closed", "bankrupt", "in_collections")),
+                "triggers": Record(
+                    {
+                        "utilisation_above": Rate(0.0, 10.0),
+                        "days_beyond_terms_increase": Int(0),
+                        "broken_promises": Int(0),
+                        "exposure_jump": Rate(0.0, 100.0),
+                    }
+                ),
+                "windows": Record(
+                    {
+                        "behaviour_months": Int(1, 120),
+                        "recent_months": Int(1, 60),
+                        "prior_months": Int(1, 60),
+                        "promise_months": Int(1, 60),
+                        "jump_months": Int(1, 60),
+                        "billing_months": Int(1, 60),
+                        "suspension_months": Int(1, 60),
+                    },
+                    optional=(
+                        "behaviour_months",
+                        "recent_months",
+                        "prior_months",
+                        "promise_months",
+                        "jump_months",
+                        "billing_months",
+                        "suspension_months",
+                    ),
+                ),
+                "limit_policy": Record(
+                    {
+                        "months_of_billing": Int(0, 60),
+                        "round_to": Money(),
+                        "max_increase": Rate(0.0, 100.0),
+                        "rating_factor": MapOf(Rate(0.0, 10.0)),
+                        "hold_within": Rate(0.0, 1.0),
+                    },
+                    optional=("hold_within",),
+                ),
+                "approval_matrix": _APPROVAL,
+                "memo_kernels": Int(0, 64),
+            },
+            optional=("statuses", "windows", "memo_kernels"),
+        ),
+        "collections": Record(
+            {
+                "timeline": ListOf(
+                    Record(
+                        {
+                            "days": Int(-365, 3650),
+                            "action": Enum(
+                                "reminder", "call", "suspension_warning", "suspension", "agency_referral", "legal"
+                            ),
+                        }
+                    )
+                ),
+                "promise_grace_days": Int(0, 365),
+                "dispute_sla_days": MapOf(Int(0, 3650)),
+                "top_customers": Int(1, 1000),
+            }
+        ),
+        "run": Record({"timeout_seconds": Int(1, 86400), "workers": Int(1, 64)}),
+    }
+)
 
 
 # ---------------------------------------------------------------- merge and check
@@ -332,8 +400,15 @@ SCHEMA = Record({
 # Mappings a parameters *file* gives whole: bucket-label rate matrices (a period that
 # changes aging.buckets must be able to drop the default labels) and rating bands (which
 # must cover 1..10 exactly once). A ``-p a.b.c=value`` override still sets a single key.
-WHOLE_MAPS = frozenset({"reserve.fixed_rates", "reserve.floor_rates", "reserve.overlay.per_bucket",
-                        "credit_review.cycle_months", "credit_review.limit_policy.rating_factor"})
+WHOLE_MAPS = frozenset(
+    {
+        "reserve.fixed_rates",
+        "reserve.floor_rates",
+        "reserve.overlay.per_bucket",
+        "credit_review.cycle_months",
+        "credit_review.limit_policy.rating_factor",
+    }
+)
 
 
 def deep_merge(base: dict, override: dict, whole: frozenset[str] | set[str] = frozenset(), _path: str = "") -> dict:
@@ -382,7 +457,7 @@ def _labels(bounds: list[int]) -> list[str]:
 
 def _check_consistency(p: dict, problems: list[str]) -> None:
     bounds = p["aging"]["buckets"]
-    if not bounds or bounds[0] != 0 or any(b <= a for a, b in zip(bounds, bounds[1:])):
+    if not bounds or bounds[0] != 0 or any(b <= a for a, b in itertools.pairwise(bounds)):
         problems.append(f"aging.buckets: must start at 0 and increase strictly, got {bounds}")
         return
     labels = _labels(bounds)
@@ -390,8 +465,9 @@ def _check_consistency(p: dict, problems: list[str]) -> None:
         rates = p["reserve"][key]
         for label in rates:
             if label not in labels:
-                problems.append(f"reserve.{key}.{label}: not a bucket label{_suggest(label, labels)} "
-                                f"(labels: {', '.join(labels)})")
+                problems.append(
+                    f"reserve.{key}.{label}: not a bucket label{_suggest(label, labels)} (labels: {', '.join(labels)})"
+                )
         for label in labels:
             if label not in rates:
                 problems.append(f"reserve.{key}: no rate for bucket {label!r}")
@@ -414,10 +490,11 @@ def _check_consistency(p: dict, problems: list[str]) -> None:
     days = [t["days"] for t in p["collections"]["timeline"]]
     if days != sorted(days):
         problems.append("collections.timeline: days must increase")
-    for key in ("cycle_months", ):
+    for key in ("cycle_months",):
         _check_rating_bands(p["credit_review"][key], f"credit_review.{key}", problems)
-    _check_rating_bands(p["credit_review"]["limit_policy"]["rating_factor"],
-                        "credit_review.limit_policy.rating_factor", problems)
+    _check_rating_bands(
+        p["credit_review"]["limit_policy"]["rating_factor"], "credit_review.limit_policy.rating_factor", problems
+    )
 
 
 def _check_rating_bands(bands: dict, path: str, problems: list[str]) -> None:
@@ -442,8 +519,12 @@ def rating_band_value(bands: dict, rating: int) -> Any:
     raise KeyError(rating)
 
 
-def load_parameters(period: str, parameters_dir: str | Path = "parameters", params_file: str | Path | None = None,
-                    overrides: list[str] | tuple[str, ...] = ()) -> dict:
+def load_parameters(
+    period: str,
+    parameters_dir: str | Path = "parameters",
+    params_file: str | Path | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+) -> dict:
     """The merged, validated parameters for ``period`` (JSON-safe)."""
     problems: list[str] = []
     Period().check(period, "period", problems)
@@ -469,7 +550,7 @@ def money_minor(value: str | None, currency: str) -> int | None:
 def bucket_labels(bounds: list[int]) -> list[str]:
     """Labels per CONTRACT §2: ``[0, 30, 60, 90]`` -> current, 1-30, 31-60, 61-90, 90+."""
     labels = ["current"]
-    for low, high in zip(bounds, bounds[1:]):
+    for low, high in itertools.pairwise(bounds):
         labels.append(f"{low + 1}-{high}")
     labels.append(f"{bounds[-1]}+")
     return labels

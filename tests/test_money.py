@@ -20,8 +20,9 @@ DIGITS = {"USD": 2, "JPY": 0, "KWD": 3, "EUR": 2, "CLF": 4}
 # ---------------------------------------------------------------- minor units
 
 
-@pytest.mark.parametrize("code, digits", [("USD", 2), ("EUR", 2), ("JPY", 0), ("KRW", 0), ("KWD", 3),
-                                          ("BHD", 3), ("CLF", 4)])
+@pytest.mark.parametrize(
+    "code, digits", [("USD", 2), ("EUR", 2), ("JPY", 0), ("KRW", 0), ("KWD", 3), ("BHD", 3), ("CLF", 4)]
+)
 def test_minor_digits_iso4217(code, digits):
     assert money.minor_digits(code) == digits
 
@@ -38,16 +39,19 @@ def test_unknown_currency_is_refused():
 # ---------------------------------------------------------------- exact scalar parse
 
 
-@pytest.mark.parametrize("text, currency, minor", [
-    ("1234.56", "USD", 123456),
-    ("-0.01", "USD", -1),
-    ("1000", "USD", 100000),
-    (" 12.5 ", "USD", 1250),
-    ("1500", "JPY", 1500),
-    ("1.234", "KWD", 1234),
-    ("0.1", "KWD", 100),
-    ("0.0001", "CLF", 1),
-])
+@pytest.mark.parametrize(
+    "text, currency, minor",
+    [
+        ("1234.56", "USD", 123456),
+        ("-0.01", "USD", -1),
+        ("1000", "USD", 100000),
+        (" 12.5 ", "USD", 1250),
+        ("1500", "JPY", 1500),
+        ("1.234", "KWD", 1234),
+        ("0.1", "KWD", 100),
+        ("0.0001", "CLF", 1),
+    ],
+)
 def test_to_minor_exact(text, currency, minor):
     assert money.to_minor(text, currency) == minor
 
@@ -96,7 +100,7 @@ def test_format_minor_array_per_row_currency():
 
 
 @settings(max_examples=100, deadline=None)
-@given(minor=st.integers(min_value=-10**15, max_value=10**15), currency=st.sampled_from(CURRENCIES))
+@given(minor=st.integers(min_value=-(10**15), max_value=10**15), currency=st.sampled_from(CURRENCIES))
 def test_parse_format_round_trip(minor, currency):
     text = money.format_minor(minor, currency)
     assert money.to_minor(text, currency) == minor
@@ -136,7 +140,7 @@ def test_parse_money_array_refuses_overflowing_amounts():
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(st.integers(-10**12, 10**12), st.sampled_from(CURRENCIES)), min_size=1, max_size=20))
+@given(st.lists(st.tuples(st.integers(-(10**12), 10**12), st.sampled_from(CURRENCIES)), min_size=1, max_size=20))
 def test_parse_money_array_matches_scalar(rows):
     texts = pd.Series([money.format_minor(m, c) for m, c in rows])
     ccy = pd.Series([c for _, c in rows])
@@ -148,17 +152,20 @@ def test_parse_money_array_matches_scalar(rows):
 # ---------------------------------------------------------------- rates, half-up per line
 
 
-@pytest.mark.parametrize("minor, rate, expected", [
-    (100, "0.005", 1),       # 0.5 cent rounds up
-    (-100, "0.005", -1),     # half-up is away from zero
-    (99, "0.005", 0),        # 0.495 -> 0
-    (10000, "0.016", 160),
-    (12345, "0.25", 3086),   # 3086.25 -> 3086
-    (12346, "0.25", 3087),   # 3086.5 -> 3087
-    (250, 0.1, 25),          # a float rate is read as the digits written
-    (3, "1.5", 5),           # 4.5 -> 5
-    (7, 2, 14),
-])
+@pytest.mark.parametrize(
+    "minor, rate, expected",
+    [
+        (100, "0.005", 1),  # 0.5 cent rounds up
+        (-100, "0.005", -1),  # half-up is away from zero
+        (99, "0.005", 0),  # 0.495 -> 0
+        (10000, "0.016", 160),
+        (12345, "0.25", 3086),  # 3086.25 -> 3086
+        (12346, "0.25", 3087),  # 3086.5 -> 3087
+        (250, 0.1, 25),  # a float rate is read as the digits written
+        (3, "1.5", 5),  # 4.5 -> 5
+        (7, 2, 14),
+    ],
+)
 def test_apply_rate_half_up(minor, rate, expected):
     assert money.apply_rate(minor, rate) == expected
     assert money.apply_rate_array(np.array([minor]), rate).tolist() == [expected]
@@ -178,12 +185,11 @@ def test_non_finite_rate_refused():
         money.apply_rate(100, "Infinity")
 
 
-rates = st.decimals(min_value=Decimal("-10"), max_value=Decimal("10"), places=6, allow_nan=False,
-                    allow_infinity=False)
+rates = st.decimals(min_value=Decimal("-10"), max_value=Decimal("10"), places=6, allow_nan=False, allow_infinity=False)
 
 
 @settings(max_examples=150, deadline=None)
-@given(minor=st.integers(-10**13, 10**13), rate=rates)
+@given(minor=st.integers(-(10**13), 10**13), rate=rates)
 def test_apply_rate_matches_decimal_quantize(minor, rate):
     expected = int((Decimal(minor) * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     assert money.apply_rate(minor, rate) == expected
@@ -196,7 +202,8 @@ def test_total_is_sum_of_rounded_lines(lines, rate):
     """The documented rule: round each line half-up, then sum the rounded lines."""
     per_line = money.apply_rate_array(np.array(lines, dtype="int64"), rate)
     assert money.total(per_line) == sum(
-        int((Decimal(m) * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP)) for m in lines)
+        int((Decimal(m) * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP)) for m in lines
+    )
 
 
 def test_apply_rate_array_huge_values_fall_back_exactly():

@@ -54,11 +54,11 @@ def test_defaults_load_and_validate():
     p = load_parameters("2026-10", REPO / "parameters")
     assert set(p) >= {"company", "source", "gl", "aging", "reserve", "write_off", "credit_review", "collections"}
     assert p["gl"]["ar_control_accounts"] == ["1100"]
-    assert p["gl"]["recon_tolerance"] == "0.00"            # money stays a decimal string
+    assert p["gl"]["recon_tolerance"] == "0.00"  # money stays a decimal string
     assert p["aging"]["basis"] in ("due_date", "document_date")
     labels = bucket_labels(p["aging"]["buckets"])
-    assert list(p["reserve"]["fixed_rates"]) == labels     # a rate for every bucket, no other
-    assert p["reserve"]["fixed_rates"]["1-30"] == 0.016     # rates are plain numbers
+    assert list(p["reserve"]["fixed_rates"]) == labels  # a rate for every bucket, no other
+    assert p["reserve"]["fixed_rates"]["1-30"] == 0.016  # rates are plain numbers
     assert p["reserve"]["overlay"]["overall"] == 1.0 and p["reserve"]["overlay"]["per_bucket"] == {}
     assert p["reserve"]["specific"] == [] and p["gl"]["reconciling_items"] == []
     assert p["write_off"]["approval_matrix"][-1]["up_to"] is None
@@ -73,6 +73,7 @@ def test_defaults_yaml_is_read_exactly(raw):
 def test_defaults_are_policy_not_data():
     text = DEFAULTS.read_text()
     import re
+
     # no customer ids (C000123), document ids or invoice numbers outside comments
     code = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
     assert not re.search(r"\bC\d{3,}\b|\bINV-?\d+|\bD\d{3,}\b", code)
@@ -114,8 +115,9 @@ def test_money_parameter_stays_exact(pdir):
 
 
 def test_period_file_overrides_that_period_only(pdir):
-    (pdir / "2026-10.yaml").write_text("reserve:\n  method: fixed_rates\n  overlay:\n"
-                                       "    overall: 1.1\n    reason: recession outlook\n")
+    (pdir / "2026-10.yaml").write_text(
+        "reserve:\n  method: fixed_rates\n  overlay:\n    overall: 1.1\n    reason: recession outlook\n"
+    )
     october = load_parameters("2026-10", pdir)
     november = load_parameters("2026-11", pdir)
     assert october["reserve"]["method"] == "fixed_rates" and november["reserve"]["method"] == "roll_rate"
@@ -129,7 +131,8 @@ def test_period_file_may_change_buckets_with_a_whole_new_matrix(pdir):
         "aging:\n  buckets: [0, 30, 60, 90]\n"
         "reserve:\n"
         "  fixed_rates: {current: 0.01, 1-30: 0.02, 31-60: 0.05, 61-90: 0.2, 90+: 0.6}\n"
-        "  floor_rates: {current: 0.005, 1-30: 0.01, 31-60: 0.03, 61-90: 0.1, 90+: 0.5}\n")
+        "  floor_rates: {current: 0.005, 1-30: 0.01, 31-60: 0.03, 61-90: 0.1, 90+: 0.5}\n"
+    )
     p = load_parameters("2026-10", pdir)
     assert list(p["reserve"]["fixed_rates"]) == ["current", "1-30", "31-60", "61-90", "90+"]
     assert p["reserve"]["fixed_rates"]["90+"] == 0.6
@@ -143,13 +146,17 @@ def test_params_file_then_overrides_win(pdir, tmp_path):
 
 
 def test_overrides_read_as_yaml(pdir):
-    p = load_parameters("2026-10", pdir, overrides=[
-        "gl.ar_control_accounts=[0120, '1100', 1105]",
-        "aging.basis=document_date",
-        "reserve.fixed_rates.1-30=0.02",   # one key of a matrix; the others stay
-        "write_off.bankrupt_any_age=false",
-        "company='Acme: EMEA'",          # quoted, as YAML needs
-    ])
+    p = load_parameters(
+        "2026-10",
+        pdir,
+        overrides=[
+            "gl.ar_control_accounts=[0120, '1100', 1105]",
+            "aging.basis=document_date",
+            "reserve.fixed_rates.1-30=0.02",  # one key of a matrix; the others stay
+            "write_off.bankrupt_any_age=false",
+            "company='Acme: EMEA'",  # quoted, as YAML needs
+        ],
+    )
     assert p["gl"]["ar_control_accounts"] == ["0120", "1100", "1105"]
     assert p["aging"]["basis"] == "document_date"
     assert p["reserve"]["fixed_rates"]["1-30"] == 0.02 and p["reserve"]["fixed_rates"]["current"] == 0.005
@@ -172,14 +179,18 @@ def test_parse_override_shapes():
 
 def test_bad_keys_and_values_listed_together(pdir):
     with pytest.raises(ParameterError) as info:
-        load_parameters("2026-10", pdir, overrides=[
-            "gl.recon_tolerence=1.00",          # typo
-            "aging.basis=invoice_date",         # not an option
-            "reserve.lookback_months=0",        # out of range
-            "gl.recon_tolerance=-5.00",         # negative money
-            "reserve.bankrupt_rate=1.5",        # a rate above 1
-            "run.workers=two",
-        ])
+        load_parameters(
+            "2026-10",
+            pdir,
+            overrides=[
+                "gl.recon_tolerence=1.00",  # typo
+                "aging.basis=invoice_date",  # not an option
+                "reserve.lookback_months=0",  # out of range
+                "gl.recon_tolerance=-5.00",  # negative money
+                "reserve.bankrupt_rate=1.5",  # a rate above 1
+                "run.workers=two",
+            ],
+        )
     problems = info.value.problems
     text = "\n".join(problems)
     assert len(problems) == 6, text
@@ -190,14 +201,17 @@ def test_bad_keys_and_values_listed_together(pdir):
     assert "reserve.bankrupt_rate" in text and "run.workers" in text
 
 
-@pytest.mark.parametrize("override, fragment", [
-    ("run.workers=Infinity", "run.workers: expected a whole number"),
-    ("reserve.bankrupt_rate=nan", "reserve.bankrupt_rate: expected a rate"),
-    ("gl.recon_tolerance=true", "gl.recon_tolerance: expected an amount"),
-    ("gl.recon_tolerance=1,000.00", "gl.recon_tolerance: expected an amount"),
-    ("aging.buckets=[0, 30.5]", "aging.buckets[1]: expected a whole number"),
-    ("gl=null", "gl: expected a mapping"),
-])
+@pytest.mark.parametrize(
+    "override, fragment",
+    [
+        ("run.workers=Infinity", "run.workers: expected a whole number"),
+        ("reserve.bankrupt_rate=nan", "reserve.bankrupt_rate: expected a rate"),
+        ("gl.recon_tolerance=true", "gl.recon_tolerance: expected an amount"),
+        ("gl.recon_tolerance=1,000.00", "gl.recon_tolerance: expected an amount"),
+        ("aging.buckets=[0, 30.5]", "aging.buckets[1]: expected a whole number"),
+        ("gl=null", "gl: expected a mapping"),
+    ],
+)
 def test_bad_values_are_parameter_errors_not_crashes(pdir, override, fragment):
     with pytest.raises(ParameterError) as info:
         load_parameters("2026-10", pdir, overrides=[override])
@@ -263,13 +277,15 @@ def test_specific_reserve_rate_xor_amount(raw):
         {"customer_id": "C2", "reason": "neither"},
         {"customer_id": "C3", "amount": "250.00", "reason": "ok"},
     ]
-    assert problems_of(raw) == ["reserve.specific[0]: give either rate or amount",
-                                "reserve.specific[1]: give either rate or amount"]
+    assert problems_of(raw) == [
+        "reserve.specific[0]: give either rate or amount",
+        "reserve.specific[1]: give either rate or amount",
+    ]
 
 
 def test_approval_matrix_rules(raw):
     matrix = raw["write_off"]["approval_matrix"]
-    raw["write_off"]["approval_matrix"] = matrix[:-1]   # no open-ended last tier
+    raw["write_off"]["approval_matrix"] = matrix[:-1]  # no open-ended last tier
     assert problems_of(raw) == ["write_off.approval_matrix: the last tier (and only it) must have up_to: null"]
     raw["write_off"]["approval_matrix"] = [matrix[1], matrix[0], matrix[3]]
     assert problems_of(raw) == ["write_off.approval_matrix: up_to must increase"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,9 @@ def _check_id(kind: str, value: str, known: pd.Series) -> None:
     if value not in set(known):
         ids = known.astype(str).unique().tolist()
         same_number = [i for i in ids if _unpadded(i) == _unpadded(value)]  # C3 or C00003 for C000003
-        close = same_number + [c for c in difflib.get_close_matches(value, ids, n=5, cutoff=0.6) if c not in same_number]
+        close = same_number + [
+            c for c in difflib.get_close_matches(value, ids, n=5, cutoff=0.6) if c not in same_number
+        ]
         close = close[:5]
         hint = f"; close matches: {', '.join(close)}" if close else ""
         raise NotFoundError(f"no {kind} {value!r} in the source{hint}")
@@ -77,46 +79,126 @@ def timeline(book: Book, customer_id: str, document_id: str = "") -> pd.DataFram
     ids = set(docs["document_id"])
     apps = book.applications
     receipts = book.receipts[book.receipts["customer_id"] == customer_id]
-    parts = [pd.DataFrame({
-        "date": docs["document_date"], "event": docs["doc_type"].map({"INV": "invoice issued", "DM": "debit memo issued",
-                                                                     "CM": "credit memo issued"}),
-        "reference": docs["document_id"], "document_id": docs["document_id"], "effect": docs["amount"],
-        "detail": docs["description"] + np.where(docs["reference"] != "", " (ref " + docs["reference"] + ")", "")})]
+    parts = [
+        pd.DataFrame(
+            {
+                "date": docs["document_date"],
+                "event": docs["doc_type"].map(
+                    {"INV": "invoice issued", "DM": "debit memo issued", "CM": "credit memo issued"}
+                ),
+                "reference": docs["document_id"],
+                "document_id": docs["document_id"],
+                "effect": docs["amount"],
+                "detail": docs["description"]
+                + np.where(docs["reference"] != "", " (ref " + docs["reference"] + ")", ""),
+            }
+        )
+    ]
     to_docs = apps[apps["target_id"].isin(ids)]
     from_cm = apps[apps["source_id"].isin(ids)]
-    parts.append(pd.DataFrame({"date": to_docs["applied_date"], "event": "applied to document",
-                               "reference": to_docs["application_id"], "document_id": to_docs["target_id"],
-                               "effect": -to_docs["amount"], "detail": "from " + to_docs["source_id"]}))
-    parts.append(pd.DataFrame({"date": from_cm["applied_date"], "event": "credit memo applied",
-                               "reference": from_cm["application_id"], "document_id": from_cm["source_id"],
-                               "effect": from_cm["amount"], "detail": "to " + from_cm["target_id"]}))
+    parts.append(
+        pd.DataFrame(
+            {
+                "date": to_docs["applied_date"],
+                "event": "applied to document",
+                "reference": to_docs["application_id"],
+                "document_id": to_docs["target_id"],
+                "effect": -to_docs["amount"],
+                "detail": "from " + to_docs["source_id"],
+            }
+        )
+    )
+    parts.append(
+        pd.DataFrame(
+            {
+                "date": from_cm["applied_date"],
+                "event": "credit memo applied",
+                "reference": from_cm["application_id"],
+                "document_id": from_cm["source_id"],
+                "effect": from_cm["amount"],
+                "detail": "to " + from_cm["target_id"],
+            }
+        )
+    )
     adj = book.adjustments[book.adjustments["document_id"].isin(ids)]
-    parts.append(pd.DataFrame({"date": adj["adjustment_date"], "event": adj["type"].str.replace("_", "-"),
-                               "reference": adj["adjustment_id"], "document_id": adj["document_id"],
-                               "effect": adj["amount"],
-                               "detail": adj["reason_code"] + "; approved by " + adj["approved_by"].replace("", "(nobody)")
-                               + ", ref " + adj["approval_reference"].replace("", "(none)")}))
+    parts.append(
+        pd.DataFrame(
+            {
+                "date": adj["adjustment_date"],
+                "event": adj["type"].str.replace("_", "-"),
+                "reference": adj["adjustment_id"],
+                "document_id": adj["document_id"],
+                "effect": adj["amount"],
+                "detail": adj["reason_code"]
+                + "; approved by "
+                + adj["approved_by"].replace("", "(nobody)")
+                + ", ref "
+                + adj["approval_reference"].replace("", "(none)"),
+            }
+        )
+    )
     if not document_id:
-        parts.append(pd.DataFrame({"date": receipts["receipt_date"], "event": "cash received",
-                                   "reference": receipts["receipt_id"], "document_id": "", "effect": 0,
-                                   "detail": "receipt " + receipts["amount"].astype(str) + " minor units, bank ref "
-                                   + receipts["bank_reference"]}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "date": receipts["receipt_date"],
+                    "event": "cash received",
+                    "reference": receipts["receipt_id"],
+                    "document_id": "",
+                    "effect": 0,
+                    "detail": "receipt "
+                    + receipts["amount"].astype(str)
+                    + " minor units, bank ref "
+                    + receipts["bank_reference"],
+                }
+            )
+        )
     acts = book.activities[book.activities["customer_id"] == customer_id]
     if document_id:
         acts = acts[acts["document_id"].isin([document_id, ""])]
-    parts.append(pd.DataFrame({"date": acts["activity_date"], "event": acts["type"].str.replace("_", " "),
-                               "reference": acts["activity_id"], "document_id": acts["document_id"], "effect": 0,
-                               "detail": acts["note"] + " (" + acts["user"] + ")"}))
+    parts.append(
+        pd.DataFrame(
+            {
+                "date": acts["activity_date"],
+                "event": acts["type"].str.replace("_", " "),
+                "reference": acts["activity_id"],
+                "document_id": acts["document_id"],
+                "effect": 0,
+                "detail": acts["note"] + " (" + acts["user"] + ")",
+            }
+        )
+    )
     cases = related_cases(book, customer_id, document_id)
-    parts.append(pd.DataFrame({"date": cases["opened_date"], "event": "dispute opened", "reference": cases["case_id"],
-                               "document_id": cases["document_id"], "effect": 0,
-                               "detail": cases["reason_code"] + ", owner " + cases["owner"]}))
+    parts.append(
+        pd.DataFrame(
+            {
+                "date": cases["opened_date"],
+                "event": "dispute opened",
+                "reference": cases["case_id"],
+                "document_id": cases["document_id"],
+                "effect": 0,
+                "detail": cases["reason_code"] + ", owner " + cases["owner"],
+            }
+        )
+    )
     closed = cases[cases["closed_date"].notna()]
-    parts.append(pd.DataFrame({"date": closed["closed_date"], "event": "dispute " + closed["status"],
-                               "reference": closed["case_id"], "document_id": closed["document_id"], "effect": 0,
-                               "detail": closed["resolution"]}))
-    events = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else \
-        pd.DataFrame(columns=["date", "event", "reference", "document_id", "effect", "detail"])
+    parts.append(
+        pd.DataFrame(
+            {
+                "date": closed["closed_date"],
+                "event": "dispute " + closed["status"],
+                "reference": closed["case_id"],
+                "document_id": closed["document_id"],
+                "effect": 0,
+                "detail": closed["resolution"],
+            }
+        )
+    )
+    events = (
+        pd.concat([p for p in parts if len(p)], ignore_index=True)
+        if any(len(p) for p in parts)
+        else pd.DataFrame(columns=["date", "event", "reference", "document_id", "effect", "detail"])
+    )
     events["effect"] = events["effect"].astype("int64")
     # on one day: documents first, then money, then the rest (a stable, explainable order)
     rank = events["event"].map({"invoice issued": 0, "debit memo issued": 0, "credit memo issued": 0}).fillna(1)
@@ -141,10 +223,14 @@ def approval_gaps(book: Book, customer_id: str, document_id: str = "") -> pd.Dat
     adj = book.adjustments[book.adjustments["document_id"].isin(docs["document_id"])]
     bad_adj = adj[(adj["approved_by"] == "") | (adj["approval_reference"] == "")]
     cms = docs[(docs["doc_type"] == "CM") & (docs["reference"] == "")]
-    rows = [("adjustment", r.adjustment_id, r.document_id, r.amount, "no approver or approval reference")
-            for r in bad_adj.itertuples()]
-    rows += [("credit memo", r.document_id, r.document_id, r.amount, "no dispute case or approval reference")
-             for r in cms.itertuples()]
+    rows = [
+        ("adjustment", r.adjustment_id, r.document_id, r.amount, "no approver or approval reference")
+        for r in bad_adj.itertuples()
+    ]
+    rows += [
+        ("credit memo", r.document_id, r.document_id, r.amount, "no dispute case or approval reference")
+        for r in cms.itertuples()
+    ]
     return pd.DataFrame(rows, columns=["kind", "reference", "document_id", "amount", "gap"]).astype({"amount": "int64"})
 
 
@@ -155,13 +241,20 @@ def summary(book: Book, subject: dict[str, str], events: pd.DataFrame, gaps: pd.
     balance = int(events["balance_after"].iloc[-1]) if len(events) else 0
     cases = related_cases(book, subject["customer_id"], subject["document_id"])
     open_cases = cases[cases["closed_date"].isna()]
-    text = (f"{what} ({cust['name']}, status {cust['status']}, rating {cust['risk_rating']}): {len(events)} events "
-            f"from {events['date'].min().date() if len(events) else '-'} to "
-            f"{events['date'].max().date() if len(events) else '-'}; open balance now {fmt(balance, ccy) if ccy else balance} {ccy}. "
-            f"{len(cases)} dispute case(s), {len(open_cases)} open"
-            + (f" ({', '.join(open_cases['case_id'])})" if len(open_cases) else "") + ". ")
-    text += ("Every credit and adjustment carries an approval reference." if gaps.empty else
-             f"{len(gaps)} credit(s) or adjustment(s) lack an approval reference: " + ", ".join(gaps["reference"]) + ".")
+    text = (
+        f"{what} ({cust['name']}, status {cust['status']}, rating {cust['risk_rating']}): {len(events)} events "
+        f"from {events['date'].min().date() if len(events) else '-'} to "
+        f"{events['date'].max().date() if len(events) else '-'}; "
+        f"open balance now {fmt(balance, ccy) if ccy else balance} {ccy}. "
+        f"{len(cases)} dispute case(s), {len(open_cases)} open"
+        + (f" ({', '.join(open_cases['case_id'])})" if len(open_cases) else "")
+        + ". "
+    )
+    text += (
+        "Every credit and adjustment carries an approval reference."
+        if gaps.empty
+        else f"{len(gaps)} credit(s) or adjustment(s) lack an approval reference: " + ", ".join(gaps["reference"]) + "."
+    )
     return text
 
 
@@ -169,12 +262,18 @@ def adhoc_folder(outputs: Path, subject: dict[str, str]) -> tuple[str, Path]:
     """``outputs/adhoc/<YYYYMMDD>-<subject>``, never reused (``-2``, ``-3`` ... when taken)."""
     from closelib.runner.runfolder import claim_folder
 
-    base = f"{datetime.now(timezone.utc):%Y%m%d}-{subject_label(subject)}"
+    base = f"{datetime.now(UTC):%Y%m%d}-{subject_label(subject)}"
     return claim_folder(outputs / "adhoc", (base if n == 1 else f"{base}-{n}" for n in range(1, 1000)))
 
 
-def run_investigation(customer: str | None, document: str | None, case: str | None,
-                      source: str | Path | None = None, outputs: str | Path | None = None, progress=None):
+def run_investigation(
+    customer: str | None,
+    document: str | None,
+    case: str | None,
+    source: str | Path | None = None,
+    outputs: str | Path | None = None,
+    progress=None,
+):
     from closelib.runner.run import execute_run, resolve_source
     from closelib.runner.runfolder import default_outputs
 
@@ -186,5 +285,12 @@ def run_investigation(customer: str | None, document: str | None, case: str | No
     period = str(max(periods)) if len(periods) else f"{book.documents['document_date'].max():%Y-%m}"
     outputs = Path(outputs).resolve() if outputs else default_outputs()
     folder = adhoc_folder(outputs, subject)
-    return execute_run(period, source=source_path, outputs=outputs, notebooks=[("investigate", NOTEBOOK)],
-                       run_folder=folder, subject=subject, progress=progress)
+    return execute_run(
+        period,
+        source=source_path,
+        outputs=outputs,
+        notebooks=[("investigate", NOTEBOOK)],
+        run_folder=folder,
+        subject=subject,
+        progress=progress,
+    )

@@ -18,6 +18,7 @@ Everything is integer minor units; no sum crosses currencies.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,7 +41,7 @@ class GLPolicy:
     allowance_account: str
 
     @classmethod
-    def from_params(cls, params: dict) -> "GLPolicy":
+    def from_params(cls, params: dict) -> GLPolicy:
         gl = params["gl"]
         control = tuple(str(a) for a in gl["ar_control_accounts"])
         in_control = bool(gl.get("unapplied_cash_in_control")) or gl["unapplied_cash_account"] in control
@@ -63,22 +64,54 @@ def subledger_effects(book: Book, policy: GLPolicy) -> pd.DataFrame:
     adj_entity = _at(docs["entity"], link.adj_doc, adj.index)
     in_control = policy.unapplied_in_control
     parts = [
-        pd.DataFrame({"entity": docs["entity"], "reference": docs["document_id"],
-                      "kind": np.where(docs["doc_type"] == "CM", "credit memos", "invoices and debit memos"),
-                      "date": docs["document_date"], "control": docs["amount"], "unapplied": 0}),
-        pd.DataFrame({"entity": cash_entity, "reference": cash_apps["application_id"],
-                      "kind": "cash applied", "date": cash_apps["applied_date"],
-                      "control": 0 if in_control else -cash_apps["amount"], "unapplied": -cash_apps["amount"]}),
-        pd.DataFrame({"entity": receipts["entity"], "reference": receipt_ids, "kind": "cash received",
-                      "date": receipts["receipt_date"], "control": -receipts["amount"] if in_control else 0,
-                      "unapplied": receipts["amount"]}),
-        pd.DataFrame({"entity": adj_entity, "reference": adj["adjustment_id"],
-                      "kind": adj["type"].map({"write_off": "write-offs", "recovery": "recoveries",
-                                               "adjustment": "adjustments"}),
-                      "date": adj["adjustment_date"], "control": adj["amount"], "unapplied": 0}),
+        pd.DataFrame(
+            {
+                "entity": docs["entity"],
+                "reference": docs["document_id"],
+                "kind": np.where(docs["doc_type"] == "CM", "credit memos", "invoices and debit memos"),
+                "date": docs["document_date"],
+                "control": docs["amount"],
+                "unapplied": 0,
+            }
+        ),
+        pd.DataFrame(
+            {
+                "entity": cash_entity,
+                "reference": cash_apps["application_id"],
+                "kind": "cash applied",
+                "date": cash_apps["applied_date"],
+                "control": 0 if in_control else -cash_apps["amount"],
+                "unapplied": -cash_apps["amount"],
+            }
+        ),
+        pd.DataFrame(
+            {
+                "entity": receipts["entity"],
+                "reference": receipt_ids,
+                "kind": "cash received",
+                "date": receipts["receipt_date"],
+                "control": -receipts["amount"] if in_control else 0,
+                "unapplied": receipts["amount"],
+            }
+        ),
+        pd.DataFrame(
+            {
+                "entity": adj_entity,
+                "reference": adj["adjustment_id"],
+                "kind": adj["type"].map(
+                    {"write_off": "write-offs", "recovery": "recoveries", "adjustment": "adjustments"}
+                ),
+                "date": adj["adjustment_date"],
+                "control": adj["amount"],
+                "unapplied": 0,
+            }
+        ),
     ]
-    effects = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else \
-        pd.DataFrame(columns=["entity", "reference", "kind", "date", "control", "unapplied"])
+    effects = (
+        pd.concat([p for p in parts if len(p)], ignore_index=True)
+        if any(len(p) for p in parts)
+        else pd.DataFrame(columns=["entity", "reference", "kind", "date", "control", "unapplied"])
+    )
     for column in ("control", "unapplied"):
         effects[column] = effects[column].astype("int64")
     return effects
@@ -97,8 +130,11 @@ def _codes(*columns: pd.Series) -> list[np.ndarray]:
 
     arrays = []
     for column in columns:
-        array = pa.array(column.array) if column.dtype == "str" else \
-            pa.array(column.astype(object).to_numpy(), type=pa.string(), from_pandas=True)
+        array = (
+            pa.array(column.array)
+            if column.dtype == "str"
+            else pa.array(column.astype(object).to_numpy(), type=pa.string(), from_pandas=True)
+        )
         chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
         arrays.extend(chunk.cast(pa.large_string()) for chunk in chunks)
     if not arrays:
@@ -107,7 +143,7 @@ def _codes(*columns: pd.Series) -> list[np.ndarray]:
     codes = np.asarray(pc.fill_null(encoded.indices, -1), dtype="int64")
     out, start = [], 0
     for column in columns:
-        out.append(codes[start:start + len(column)])
+        out.append(codes[start : start + len(column)])
         start += len(column)
     return out
 
@@ -119,12 +155,13 @@ def keyed(effects: pd.DataFrame, lines: pd.DataFrame | None) -> tuple[pd.DataFra
     frames = [effects] + ([lines] if lines is not None else [])
     ent = _codes(*(f["entity"] for f in frames))
     ref = _codes(*(f["reference"] for f in frames))
-    coded = [f.assign(_ent=e, _ref=r) for f, e, r in zip(frames, ent, ref)]
+    coded = [f.assign(_ent=e, _ref=r) for f, e, r in zip(frames, ent, ref, strict=False)]
     return coded[0], (coded[1] if lines is not None else None)
 
 
-def _differing_rows(lines: pd.DataFrame, posted: np.ndarray, effects: pd.DataFrame, expected: np.ndarray,
-                    side: str) -> tuple[np.ndarray, np.ndarray]:
+def _differing_rows(
+    lines: pd.DataFrame, posted: np.ndarray, effects: pd.DataFrame, expected: np.ndarray, side: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Rows of ``lines`` and of ``effects`` whose (entity, reference) key sums differently
     over the ``posted`` lines and the ``expected`` effects: the only keys that can become
     reconciling items. Masks over the whole frames, so no frame is copied to find them."""
@@ -135,7 +172,7 @@ def _differing_rows(lines: pd.DataFrame, posted: np.ndarray, effects: pd.DataFra
         ent = _codes(lines["entity"], effects["entity"])
         ref = _codes(lines["reference"], effects["reference"])
     n_ent = max([int(c.max()) + 1 for c in ent if len(c)] or [1])
-    keys = [np.where((e >= 0) & (r >= 0), r * n_ent + e, -1) for e, r in zip(ent, ref)]
+    keys = [np.where((e >= 0) & (r >= 0), r * n_ent + e, -1) for e, r in zip(ent, ref, strict=False)]
     size = max([int(k.max()) + 1 for k in keys if len(k)] or [0])
     net = np.zeros(size + 1, dtype="int64")
     for k, frame, rows, sign in ((keys[0], lines, posted, 1), (keys[1], effects, expected, -1)):
@@ -152,12 +189,15 @@ def gl_lines(book: Book, policy: GLPolicy) -> pd.DataFrame:
     lines = journal[on_control | on_unapplied].copy()
     net = (lines["debit"] - lines["credit"]).astype("int64")
     lines["control"] = np.where(lines["account"].isin(policy.control_accounts), net, 0).astype("int64")
-    lines["unapplied"] = np.where((lines["account"] == policy.unapplied_account)
-                                  & ~lines["account"].isin(policy.control_accounts), -net, 0).astype("int64")
+    lines["unapplied"] = np.where(
+        (lines["account"] == policy.unapplied_account) & ~lines["account"].isin(policy.control_accounts), -net, 0
+    ).astype("int64")
     return lines
 
 
-def gl_balance(book: Book, entity: str, period: str, accounts: tuple[str, ...], credit_positive: bool = False) -> int | None:
+def gl_balance(
+    book: Book, entity: str, period: str, accounts: tuple[str, ...], credit_positive: bool = False
+) -> int | None:
     """Closing balance (debit minus credit, or the reverse) of accounts; None when the GL has no such period."""
     gl = book.gl_balances
     mine = gl[(gl["entity"] == entity) & (gl["period"] == period)]
@@ -203,15 +243,30 @@ def _months_between(first: pd.Series, last: str) -> pd.Series:
     return (int(last[:4]) * 12 + int(last[5:7]) - index).astype("int64")
 
 
-def reconciling_items(book: Book, period: str, policy: GLPolicy, side: str = CONTROL,
-                      effects: pd.DataFrame | None = None, lines: pd.DataFrame | None = None) -> pd.DataFrame:
+def reconciling_items(
+    book: Book,
+    period: str,
+    policy: GLPolicy,
+    side: str = CONTROL,
+    effects: pd.DataFrame | None = None,
+    lines: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Items found in the data that explain GL minus subledger on one side (control or unapplied).
 
     Columns: entity, cause, reference, journal_id, subledger_date, gl_period, amount (signed as
     it explains GL minus subledger), age_months, description.
     """
-    columns = ["entity", "cause", "reference", "journal_id", "subledger_date", "gl_period", "amount",
-               "age_months", "description"]
+    columns = [
+        "entity",
+        "cause",
+        "reference",
+        "journal_id",
+        "subledger_date",
+        "gl_period",
+        "amount",
+        "age_months",
+        "description",
+    ]
     if not book.has("gl_journal"):
         return pd.DataFrame(columns=columns)
     day = period_end(period)
@@ -224,12 +279,21 @@ def reconciling_items(book: Book, period: str, policy: GLPolicy, side: str = CON
     from_subledger = (lines["source"] == "ar_subledger").to_numpy()
     manual = lines[nonzero & upto & ~from_subledger]
     manual_items = manual.groupby(["entity", "journal_id"], as_index=False).agg(
-        amount=(side, "sum"), gl_period=("period", "min"), description=("description", "first"),
-        reference=("reference", "first"))
+        amount=(side, "sum"),
+        gl_period=("period", "min"),
+        description=("description", "first"),
+        reference=("reference", "first"),
+    )
     manual_items = manual_items[manual_items["amount"] != 0]
-    manual_items["cause"] = np.where(manual.groupby(["entity", "journal_id"])["source"].first()
-                                     .reindex(pd.MultiIndex.from_frame(manual_items[["entity", "journal_id"]]))
-                                     .to_numpy() == "manual", "manual journal", "other journal")
+    manual_items["cause"] = np.where(
+        manual.groupby(["entity", "journal_id"])["source"]
+        .first()
+        .reindex(pd.MultiIndex.from_frame(manual_items[["entity", "journal_id"]]))
+        .to_numpy()
+        == "manual",
+        "manual journal",
+        "other journal",
+    )
     manual_items["subledger_date"] = pd.NaT
 
     sub_lines = nonzero & from_subledger
@@ -240,37 +304,59 @@ def reconciling_items(book: Book, period: str, policy: GLPolicy, side: str = CON
     # codes, then aggregate just their rows (same sums, firsts and minima as on all rows).
     line_differs, effect_differs = _differing_rows(lines, sub_posted, effects, mine_upto, side)
     posted = lines[sub_posted & line_differs].groupby(["entity", "reference"])[side].sum()
-    first_post = lines[sub_lines & line_differs].groupby(["entity", "reference"]).agg(
-        journal_id=("journal_id", "first"), gl_period=("period", "min"), posting_date=("posting_date", "min"))
+    first_post = (
+        lines[sub_lines & line_differs]
+        .groupby(["entity", "reference"])
+        .agg(journal_id=("journal_id", "first"), gl_period=("period", "min"), posting_date=("posting_date", "min"))
+    )
     expected = effects[mine_upto & effect_differs].groupby(["entity", "reference"])[side].sum()
-    known = effects[mine & effect_differs].groupby(["entity", "reference"]).agg(date=("date", "min"),
-                                                                               kind=("kind", "first"))
+    known = (
+        effects[mine & effect_differs]
+        .groupby(["entity", "reference"])
+        .agg(date=("date", "min"), kind=("kind", "first"))
+    )
     both = pd.concat([posted.rename("posted"), expected.rename("expected")], axis=1).fillna(0).astype("int64")
     both = both[both["posted"] != both["expected"]]
     both = both.join(first_post).join(known)
     gl_later = both["gl_period"].notna() & (both["gl_period"] > period)
     cause = np.select(
-        [(both["posted"] == 0) & gl_later,
-         (both["posted"] == 0),
-         (both["expected"] == 0) & both["date"].notna(),
-         (both["expected"] == 0)],
-        ["cut-off: posted to the GL in a later period",
-         "not posted to the GL",
-         "cut-off: posted to the GL before its subledger date",
-         "GL subledger line with no subledger transaction"],
-        "posted amount differs from the subledger")
-    timing = pd.DataFrame({
-        "entity": both.index.get_level_values(0), "reference": both.index.get_level_values(1),
-        "cause": cause, "journal_id": both["journal_id"].to_numpy(), "subledger_date": both["date"].to_numpy(),
-        "gl_period": both["gl_period"].to_numpy(), "amount": (both["posted"] - both["expected"]).to_numpy(),
-        "description": both["kind"].fillna("").to_numpy()})
+        [
+            (both["posted"] == 0) & gl_later,
+            (both["posted"] == 0),
+            (both["expected"] == 0) & both["date"].notna(),
+            (both["expected"] == 0),
+        ],
+        [
+            "cut-off: posted to the GL in a later period",
+            "not posted to the GL",
+            "cut-off: posted to the GL before its subledger date",
+            "GL subledger line with no subledger transaction",
+        ],
+        "posted amount differs from the subledger",
+    )
+    timing = pd.DataFrame(
+        {
+            "entity": both.index.get_level_values(0),
+            "reference": both.index.get_level_values(1),
+            "cause": cause,
+            "journal_id": both["journal_id"].to_numpy(),
+            "subledger_date": both["date"].to_numpy(),
+            "gl_period": both["gl_period"].to_numpy(),
+            "amount": (both["posted"] - both["expected"]).to_numpy(),
+            "description": both["kind"].fillna("").to_numpy(),
+        }
+    )
     timing = _net_batches(timing, both["posting_date"].to_numpy())
-    items = pd.concat([manual_items, timing], ignore_index=True) if len(manual_items) or len(timing) else \
-        pd.DataFrame(columns=columns)
+    items = (
+        pd.concat([manual_items, timing], ignore_index=True)
+        if len(manual_items) or len(timing)
+        else pd.DataFrame(columns=columns)
+    )
     items["amount"] = items["amount"].astype("int64")
     items["subledger_date"] = pd.to_datetime(items["subledger_date"])
-    origin = items["gl_period"].where(items["cause"].str.contains("manual|other"),
-                                      items["subledger_date"].dt.strftime("%Y-%m"))
+    origin = items["gl_period"].where(
+        items["cause"].str.contains("manual|other"), items["subledger_date"].dt.strftime("%Y-%m")
+    )
     origin = origin.fillna(period).astype(str)
     items["age_months"] = _months_between(origin, period).clip(lower=0)
     return items[columns].sort_values(["entity", "cause", "reference"], ignore_index=True)
@@ -286,8 +372,12 @@ def _net_batches(timing: pd.DataFrame, posting_date: np.ndarray) -> pd.DataFrame
     reconciling items. What does not net stays listed in full.
     """
     unmatched = timing["cause"].isin(["not posted to the GL", "GL subledger line with no subledger transaction"])
-    day = pd.Series(np.where(timing["cause"] == "not posted to the GL", timing["subledger_date"].to_numpy(),
-                             pd.to_datetime(posting_date)), index=timing.index)
+    day = pd.Series(
+        np.where(
+            timing["cause"] == "not posted to the GL", timing["subledger_date"].to_numpy(), pd.to_datetime(posting_date)
+        ),
+        index=timing.index,
+    )
     key = [timing["entity"], day.dt.normalize()]
     net = timing["amount"].where(unmatched, 0).groupby(key).transform("sum")
     return timing[~(unmatched & (net == 0))].reset_index(drop=True)
@@ -301,27 +391,55 @@ def parameter_items(params: dict, entities: list[str], currency_of) -> tuple[pd.
         if item["entity"] not in entities:
             problems.append(f"gl.reconciling_items {item['id']}: unknown entity {item['entity']!r}")
             continue
-        rows.append({"entity": item["entity"], "cause": "documented in parameters", "reference": item["id"],
-                     "amount": money.to_minor(item["amount"], currency_of(item["entity"])),
-                     "description": item["explanation"], "owner": item.get("owner", ""),
-                     "expected_clearance": item.get("expected_clearance", ""), "opened": item.get("opened", "")})
-    frame = pd.DataFrame(rows, columns=["entity", "cause", "reference", "amount", "description", "owner",
-                                        "expected_clearance", "opened"])
+        rows.append(
+            {
+                "entity": item["entity"],
+                "cause": "documented in parameters",
+                "reference": item["id"],
+                "amount": money.to_minor(item["amount"], currency_of(item["entity"])),
+                "description": item["explanation"],
+                "owner": item.get("owner", ""),
+                "expected_clearance": item.get("expected_clearance", ""),
+                "opened": item.get("opened", ""),
+            }
+        )
+    frame = pd.DataFrame(
+        rows, columns=["entity", "cause", "reference", "amount", "description", "owner", "expected_clearance", "opened"]
+    )
     frame["amount"] = frame["amount"].astype("int64")
     return frame, problems
 
 
-ROLL_LINES = ("invoices and debit memos", "credit memos", "cash applied", "cash received", "write-offs",
-              "recoveries", "adjustments", "manual and other journals", "GL lines with no subledger transaction")
+ROLL_LINES = (
+    "invoices and debit memos",
+    "credit memos",
+    "cash applied",
+    "cash received",
+    "write-offs",
+    "recoveries",
+    "adjustments",
+    "manual and other journals",
+    "GL lines with no subledger transaction",
+)
 
 
-UNAPPLIED_ROLL_LINES = ("cash received", "cash applied", "manual and other journals",
-                        "GL lines with no subledger transaction")
+UNAPPLIED_ROLL_LINES = (
+    "cash received",
+    "cash applied",
+    "manual and other journals",
+    "GL lines with no subledger transaction",
+)
 
 
-def roll_forward(book: Book, period: str, policy: GLPolicy, entity: str,
-                 effects: pd.DataFrame | None = None, lines: pd.DataFrame | None = None,
-                 side: str = CONTROL) -> pd.DataFrame:
+def roll_forward(
+    book: Book,
+    period: str,
+    policy: GLPolicy,
+    entity: str,
+    effects: pd.DataFrame | None = None,
+    lines: pd.DataFrame | None = None,
+    side: str = CONTROL,
+) -> pd.DataFrame:
     """Opening to closing of the AR control (or unapplied cash) balance, subledger and GL side by side.
 
     Subledger movements are the effects dated in the period; GL movements are the journal
@@ -353,14 +471,18 @@ def roll_forward(book: Book, period: str, policy: GLPolicy, entity: str,
         order = np.flatnonzero(ref_codes >= 0)[::-1]
         first_row[ref_codes[order]] = order
         rows_ = np.where(line_codes >= 0, first_row[line_codes], -1)
-        kind = pd.Series(effects["kind"].array.take(rows_, allow_fill=True), index=in_period.index,
-                         dtype=effects["kind"].dtype)
+        kind = pd.Series(
+            effects["kind"].array.take(rows_, allow_fill=True), index=in_period.index, dtype=effects["kind"].dtype
+        )
         journal_kind = kind.groupby(in_period["journal_id"]).first()
         kind = kind.fillna(in_period["journal_id"].map(journal_kind))
-        kinds = np.where(in_period["source"] != "ar_subledger", "manual and other journals",
-                         kind.fillna("GL lines with no subledger transaction"))
+        kinds = np.where(
+            in_period["source"] != "ar_subledger",
+            "manual and other journals",
+            kind.fillna("GL lines with no subledger transaction"),
+        )
         gl_moves = in_period.groupby(kinds)[side].sum()
-    for line in (ROLL_LINES if side == CONTROL else UNAPPLIED_ROLL_LINES):
+    for line in ROLL_LINES if side == CONTROL else UNAPPLIED_ROLL_LINES:
         rows[line] = (int(sl.get(line, 0)), int(gl_moves.get(line, 0)) if book.has("gl_journal") else None)
     closing_gl = gl_balance(book, entity, period, accounts, credit)
     if book.has("gl_journal") and closing_gl is not None:
@@ -387,8 +509,11 @@ def reconcile(book: Book, period: str, params: dict) -> dict:
     effects, lines = keyed(effects, lines)
     position = subledger_position(book, period).set_index("entity")
     items = reconciling_items(book, period, policy, CONTROL, effects, lines)
-    unapplied_items = reconciling_items(book, period, policy, UNAPPLIED, effects, lines) \
-        if not policy.unapplied_in_control else items.iloc[0:0]
+    unapplied_items = (
+        reconciling_items(book, period, policy, UNAPPLIED, effects, lines)
+        if not policy.unapplied_in_control
+        else items.iloc[0:0]
+    )
     documented, problems = parameter_items(params, book.entities, book.currency_of)
     day = period_end(period)
     rows = []
@@ -402,25 +527,48 @@ def reconcile(book: Book, period: str, params: dict) -> dict:
         noted = int(documented.loc[documented["entity"] == entity, "amount"].sum())
         difference = None if gl_control is None else gl_control - expected
         effects_total = int(effects.loc[(effects["entity"] == entity) & (effects["date"] <= day), "control"].sum())
-        row = {"entity": entity, "currency": book.currency_of(entity), "gl_present": gl_control is not None,
-               "gl_ar_control": gl_control, "subledger_ar": int(pos["subledger_ar"]),
-               "open_invoices": int(pos["open_invoices"]), "open_credit_memos": int(pos["open_credit_memos"]),
-               "unapplied_cash": int(pos["unapplied_cash"]), "unapplied_identified": int(pos["unapplied_identified"]),
-               "unapplied_unidentified": int(pos["unapplied_unidentified"]), "expected_gl": expected,
-               "difference": difference, "items_found": found, "items_documented": noted,
-               "unexplained": None if difference is None else difference - found - noted,
-               "effects_total": effects_total, "gl_unapplied": gl_unapplied, "allowance": allowance}
+        row = {
+            "entity": entity,
+            "currency": book.currency_of(entity),
+            "gl_present": gl_control is not None,
+            "gl_ar_control": gl_control,
+            "subledger_ar": int(pos["subledger_ar"]),
+            "open_invoices": int(pos["open_invoices"]),
+            "open_credit_memos": int(pos["open_credit_memos"]),
+            "unapplied_cash": int(pos["unapplied_cash"]),
+            "unapplied_identified": int(pos["unapplied_identified"]),
+            "unapplied_unidentified": int(pos["unapplied_unidentified"]),
+            "expected_gl": expected,
+            "difference": difference,
+            "items_found": found,
+            "items_documented": noted,
+            "unexplained": None if difference is None else difference - found - noted,
+            "effects_total": effects_total,
+            "gl_unapplied": gl_unapplied,
+            "allowance": allowance,
+        }
         if not policy.unapplied_in_control:
             u_found = int(unapplied_items.loc[unapplied_items["entity"] == entity, "amount"].sum())
             u_diff = None if gl_unapplied is None else gl_unapplied - int(pos["unapplied_cash"])
-            row.update(unapplied_difference=u_diff, unapplied_items=u_found,
-                       unapplied_unexplained=None if u_diff is None else u_diff - u_found)
+            row.update(
+                unapplied_difference=u_diff,
+                unapplied_items=u_found,
+                unapplied_unexplained=None if u_diff is None else u_diff - u_found,
+            )
         rows.append(row)
-    return {"policy": policy, "summary": pd.DataFrame(rows), "items": items, "unapplied_items": unapplied_items,
-            "documented": documented, "problems": problems, "tb": trial_balance_totals(book, period),
-            "roll_forward": {e: roll_forward(book, period, policy, e, effects, lines) for e in book.entities},
-            "unapplied_roll_forward": {} if policy.unapplied_in_control else
-            {e: roll_forward(book, period, policy, e, effects, lines, UNAPPLIED) for e in book.entities}}
+    return {
+        "policy": policy,
+        "summary": pd.DataFrame(rows),
+        "items": items,
+        "unapplied_items": unapplied_items,
+        "documented": documented,
+        "problems": problems,
+        "tb": trial_balance_totals(book, period),
+        "roll_forward": {e: roll_forward(book, period, policy, e, effects, lines) for e in book.entities},
+        "unapplied_roll_forward": {}
+        if policy.unapplied_in_control
+        else {e: roll_forward(book, period, policy, e, effects, lines, UNAPPLIED) for e in book.entities},
+    }
 
 
 def items_by_cause(items: pd.DataFrame) -> pd.DataFrame:
@@ -428,7 +576,8 @@ def items_by_cause(items: pd.DataFrame) -> pd.DataFrame:
     if items.empty:
         return pd.DataFrame(columns=["entity", "cause", "count", "amount", "oldest_months"])
     grouped = items.groupby(["entity", "cause"], as_index=False).agg(
-        count=("amount", "size"), amount=("amount", "sum"), oldest_months=("age_months", "max"))
+        count=("amount", "size"), amount=("amount", "sum"), oldest_months=("age_months", "max")
+    )
     grouped["amount"] = grouped["amount"].astype("int64")
     return grouped
 
@@ -438,11 +587,15 @@ def first_to_investigate(row: dict, has_journal: bool) -> str:
     if not row["gl_present"]:
         return f"the GL has no balances for {row['entity']} in this period: extract gl_balances for it."
     if not has_journal:
-        return ("without gl_journal the difference cannot be split into causes: extract the GL detail of the "
-                "control accounts (manual journals and subledger postings by reference) through the period end.")
-    return ("the GL balance is not supported by its own journal detail: compare gl_balances with the sum of "
-            "gl_journal for the control accounts (a balance edited, or journal lines missing from the extract), "
-            "then check documented items in gl.reconciling_items.")
+        return (
+            "without gl_journal the difference cannot be split into causes: extract the GL detail of the "
+            "control accounts (manual journals and subledger postings by reference) through the period end."
+        )
+    return (
+        "the GL balance is not supported by its own journal detail: compare gl_balances with the sum of "
+        "gl_journal for the control accounts (a balance edited, or journal lines missing from the extract), "
+        "then check documented items in gl.reconciling_items."
+    )
 
 
 def conclusion(summary: pd.DataFrame, tolerance: dict[str, int], has_journal: bool, fmt) -> str:
@@ -459,13 +612,19 @@ def conclusion(summary: pd.DataFrame, tolerance: dict[str, int], has_journal: bo
             if diff == 0 and explained == 0:
                 text = "the GL control balance agrees with the subledger exactly"
             else:
-                text = (f"GL minus subledger is {fmt(diff, ccy)} {ccy}, fully explained by reconciling items of "
-                        f"{fmt(explained, ccy)} {ccy}")
-            parts.append(f"**{e}** reconciles: {text}; unexplained {fmt(unexplained, ccy)} {ccy} is within the "
-                         f"tolerance of {fmt(tolerance[e], ccy)}.")
+                text = (
+                    f"GL minus subledger is {fmt(diff, ccy)} {ccy}, fully explained by reconciling items of "
+                    f"{fmt(explained, ccy)} {ccy}"
+                )
+            parts.append(
+                f"**{e}** reconciles: {text}; unexplained {fmt(unexplained, ccy)} {ccy} is within the "
+                f"tolerance of {fmt(tolerance[e], ccy)}."
+            )
         else:
-            parts.append(f"**{e}** does NOT reconcile: {fmt(unexplained, ccy)} {ccy} of the {fmt(diff, ccy)} {ccy} "
-                         f"difference is unexplained. Investigate first: {first_to_investigate(row, has_journal)}")
+            parts.append(
+                f"**{e}** does NOT reconcile: {fmt(unexplained, ccy)} {ccy} of the {fmt(diff, ccy)} {ccy} "
+                f"difference is unexplained. Investigate first: {first_to_investigate(row, has_journal)}"
+            )
     return "\n\n".join(parts)
 
 
@@ -514,10 +673,9 @@ def bridge_chart(parts: pd.DataFrame, currency_of):
     """Horizontal bars per entity: what makes up GL minus subledger (amounts in major units)."""
     import matplotlib.pyplot as plt
 
-
     entities = list(dict.fromkeys(parts["entity"]))
     fig, axes = plt.subplots(len(entities) or 1, 1, figsize=(8, 1.2 + 0.45 * max(len(parts), 1)), squeeze=False)
-    for ax, entity in zip(axes[:, 0], entities):
+    for ax, entity in zip(axes[:, 0], entities, strict=False):
         mine = parts[parts["entity"] == entity]
         ccy = currency_of(entity)
         values = [float(money.from_minor(int(v), ccy)) for v in mine["amount"]]  # display only
@@ -530,18 +688,32 @@ def bridge_chart(parts: pd.DataFrame, currency_of):
 
 
 # Figure name (CONTRACT §3, ``tb.*``) -> summary column.
-FIGURES = {"gl_ar_control": "gl_ar_control", "subledger_ar": "subledger_ar", "unapplied_cash": "unapplied_cash",
-           "difference": "difference", "unexplained": "unexplained", "allowance_booked": "allowance"}
+FIGURES = {
+    "gl_ar_control": "gl_ar_control",
+    "subledger_ar": "subledger_ar",
+    "unapplied_cash": "unapplied_cash",
+    "difference": "difference",
+    "unexplained": "unexplained",
+    "allowance_booked": "allowance",
+}
 
 
 def unapplied_by_age(book: Book, period: str, bounds: tuple[int, ...] = (30, 60, 90, 180)) -> pd.DataFrame:
     """Unapplied receipts at the period end by entity, identified or not, and age band."""
     cash = unapplied_cash(book, period_end(period))
-    labels = [f"0-{bounds[0]} days"] + [f"{a + 1}-{b} days" for a, b in zip(bounds, bounds[1:])] + [f"over {bounds[-1]} days"]
-    band = pd.Categorical.from_codes(np.searchsorted(np.asarray(bounds), cash["age_days"].to_numpy(), side="left"),
-                                     categories=labels, ordered=True)
+    labels = (
+        [f"0-{bounds[0]} days"]
+        + [f"{a + 1}-{b} days" for a, b in itertools.pairwise(bounds)]
+        + [f"over {bounds[-1]} days"]
+    )
+    band = pd.Categorical.from_codes(
+        np.searchsorted(np.asarray(bounds), cash["age_days"].to_numpy(), side="left"), categories=labels, ordered=True
+    )
     frame = cash.assign(kind=np.where(cash["identified"], "identified", "unidentified"), age=band)
-    table = frame.groupby(["entity", "kind", "age"], observed=True).agg(receipts=("receipt_id", "size"),
-                                                                       unapplied=("unapplied", "sum")).reset_index()
+    table = (
+        frame.groupby(["entity", "kind", "age"], observed=True)
+        .agg(receipts=("receipt_id", "size"), unapplied=("unapplied", "sum"))
+        .reset_index()
+    )
     table["unapplied"] = table["unapplied"].astype("int64")
     return table

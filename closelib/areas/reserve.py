@@ -83,8 +83,10 @@ def specific_reserves(book: Book, aged: pd.DataFrame, params: dict) -> tuple[pd.
             if "amount" in item:
                 amount = money.to_minor(item["amount"], ccy)
                 if amount > value:
-                    problems.append(f"reserve.specific: {cid} amount {item['amount']} exceeds its open balance "
-                                    f"{money.format_minor(int(value), ccy)}; capped at the balance")
+                    problems.append(
+                        f"reserve.specific: {cid} amount {item['amount']} exceeds its open balance "
+                        f"{money.format_minor(int(value), ccy)}; capped at the balance"
+                    )
                 amount = min(amount, int(value))
                 rate = amount / value if value else 0.0
             else:
@@ -93,23 +95,45 @@ def specific_reserves(book: Book, aged: pd.DataFrame, params: dict) -> tuple[pd.
             rows.append((entity, cid, names[cid], "parameters", int(value), rate, amount, item["reason"]))
     bankrupt = [c for c in status[status == "bankrupt"].index if c not in named]
     for (cid, entity), value in gross[gross.index.get_level_values(0).isin(bankrupt)].items():
-        rows.append((entity, cid, names[cid], "bankrupt", int(value), float(res["bankrupt_rate"]),
-                     money.apply_rate(int(value), res["bankrupt_rate"]), "customer is bankrupt"))
-    frame = pd.DataFrame(rows, columns=["entity", "customer_id", "name", "source", "gross", "rate", "allowance",
-                                        "reason"]).astype({"gross": "int64", "allowance": "int64"})
+        rows.append(
+            (
+                entity,
+                cid,
+                names[cid],
+                "bankrupt",
+                int(value),
+                float(res["bankrupt_rate"]),
+                money.apply_rate(int(value), res["bankrupt_rate"]),
+                "customer is bankrupt",
+            )
+        )
+    frame = pd.DataFrame(
+        rows, columns=["entity", "customer_id", "name", "source", "gross", "rate", "allowance", "reason"]
+    ).astype({"gross": "int64", "allowance": "int64"})
     return frame.sort_values(["entity", "customer_id"], ignore_index=True), problems
 
 
-def collective_rates(book: Book, period: str, params: dict) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
+def collective_rates(
+    book: Book, period: str, params: dict
+) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
     """Loss rate per entity, pool and bucket: the policy matrix or measured roll rates."""
     res, aging = params["reserve"], params["aging"]
     labels = bucket_labels(list(aging["buckets"]))
     if res["method"] == "fixed_rates":
         pools = pools_of(book, res["pool_by"])
         pool_names = ["all"] if pools is None else sorted(set(pools))
-        rows = [{"entity": e, "pool": p, "bucket": b, "loss_rate": float(res["fixed_rates"][b]),
-                 "basis": "policy matrix (reserve.fixed_rates)"}
-                for e in book.entities for p in pool_names for b in labels]
+        rows = [
+            {
+                "entity": e,
+                "pool": p,
+                "bucket": b,
+                "loss_rate": float(res["fixed_rates"][b]),
+                "basis": "policy matrix (reserve.fixed_rates)",
+            }
+            for e in book.entities
+            for p in pool_names
+            for b in labels
+        ]
         return pd.DataFrame(rows), None, None
     history = build_history(book, period, int(res["lookback_months"]), pools_of(book, res["pool_by"]))
     rolls = roll_rates(history, aging["basis"], list(aging["buckets"]))
@@ -117,8 +141,14 @@ def collective_rates(book: Book, period: str, params: dict) -> tuple[pd.DataFram
     return rates, rolls, agings(history, aging["basis"], list(aging["buckets"]))
 
 
-def provision_matrix(aged: pd.DataFrame, specific: pd.DataFrame, rates: pd.DataFrame, params: dict,
-                     labels: list[str], floors: dict[str, float]) -> pd.DataFrame:
+def provision_matrix(
+    aged: pd.DataFrame,
+    specific: pd.DataFrame,
+    rates: pd.DataFrame,
+    params: dict,
+    labels: list[str],
+    floors: dict[str, float],
+) -> pd.DataFrame:
     """Gross open INV/DM per entity, pool and bucket outside the specific reserves, times the rate."""
     overlay = params["reserve"]["overlay"]
     pooled = aged[aged["doc_type"].isin(["INV", "DM"])]
@@ -129,18 +159,21 @@ def provision_matrix(aged: pd.DataFrame, specific: pd.DataFrame, rates: pd.DataF
     gross = pooled.groupby(["entity", "pool", "bucket"], observed=False)["open_amount"].sum().astype("int64")
     matrix = gross.rename("gross").reset_index()
     matrix["bucket"] = matrix["bucket"].astype(str)
-    matrix = matrix.merge(rates[["entity", "pool", "bucket", "loss_rate", "basis"]], how="left",
-                          on=["entity", "pool", "bucket"])
+    matrix = matrix.merge(
+        rates[["entity", "pool", "bucket", "loss_rate", "basis"]], how="left", on=["entity", "pool", "bucket"]
+    )
     # A pool with no history (new segment) falls back to its floor rate.
     missing = matrix["loss_rate"].isna()
     if missing.any():
         matrix["loss_rate"] = matrix["loss_rate"].fillna(matrix["bucket"].map({k: float(v) for k, v in floors.items()}))
         matrix["basis"] = matrix["basis"].where(~missing, "floor: no history for this pool")
-    matrix["base"] = [money.apply_rate(int(g), r) for g, r in zip(matrix["gross"], matrix["loss_rate"])]
+    matrix["base"] = [money.apply_rate(int(g), r) for g, r in zip(matrix["gross"], matrix["loss_rate"], strict=False)]
     multiplier = [float(overlay["overall"]) * float(overlay["per_bucket"].get(b, 1.0)) for b in matrix["bucket"]]
-    matrix["overlay_rate"] = [round(min(r * m, 1.0), 6) for r, m in zip(matrix["loss_rate"], multiplier)]
-    matrix["overlay"] = [money.apply_rate(int(g), r) - int(b)
-                         for g, r, b in zip(matrix["gross"], matrix["overlay_rate"], matrix["base"])]
+    matrix["overlay_rate"] = [round(min(r * m, 1.0), 6) for r, m in zip(matrix["loss_rate"], multiplier, strict=False)]
+    matrix["overlay"] = [
+        money.apply_rate(int(g), r) - int(b)
+        for g, r, b in zip(matrix["gross"], matrix["overlay_rate"], matrix["base"], strict=False)
+    ]
     matrix["allowance"] = matrix["base"] + matrix["overlay"]
     order = {label: i for i, label in enumerate(labels)}
     matrix = matrix.sort_values(["entity", "pool", "bucket"], key=lambda s: s.map(order) if s.name == "bucket" else s)
@@ -158,13 +191,20 @@ def allowance_roll_forward(book: Book, period: str, params: dict, entity: str) -
     adj = book.adjustments
     docs_entity = book.documents.set_index("document_id")["entity"]
     start, end = period_end(shift_period(period, -1)), period_end(period)
-    mine = adj[(adj["document_id"].map(docs_entity) == entity) & (adj["adjustment_date"] > start)
-               & (adj["adjustment_date"] <= end)]
+    mine = adj[
+        (adj["document_id"].map(docs_entity) == entity)
+        & (adj["adjustment_date"] > start)
+        & (adj["adjustment_date"] <= end)
+    ]
     write_offs = int(-mine.loc[mine["type"] == "write_off", "amount"].sum())
     recoveries = int(mine.loc[mine["type"] == "recovery", "amount"].sum())
     provision = ytd - prior_ytd
-    lines = [("opening allowance (GL, prior period end)", opening), ("provision charged (bad-debt expense)", provision),
-             ("write-offs", -write_offs), ("recoveries", recoveries)]
+    lines = [
+        ("opening allowance (GL, prior period end)", opening),
+        ("provision charged (bad-debt expense)", provision),
+        ("write-offs", -write_offs),
+        ("recoveries", recoveries),
+    ]
     expected = None if opening is None else opening + provision - write_offs + recoveries
     lines += [("closing allowance, rolled forward", expected), ("closing allowance booked (GL)", closing)]
     frame = pd.DataFrame(lines, columns=["line", "amount"])
@@ -181,14 +221,20 @@ def true_up_journals(summary: pd.DataFrame, params: dict, period: str) -> pd.Dat
         if amount == 0:
             continue
         jid = f"RSV-{row.entity}-{period}"
-        text = f"Bad-debt reserve true-up {period}: required {money.format_minor(int(row.required), row.currency)}" \
-               f", booked {money.format_minor(int(row.booked), row.currency)}"
-        dr, cr = (gl["bad_debt_expense_account"], gl["allowance_account"]) if amount > 0 else \
-            (gl["allowance_account"], gl["bad_debt_expense_account"])
+        text = (
+            f"Bad-debt reserve true-up {period}: required {money.format_minor(int(row.required), row.currency)}"
+            f", booked {money.format_minor(int(row.booked), row.currency)}"
+        )
+        dr, cr = (
+            (gl["bad_debt_expense_account"], gl["allowance_account"])
+            if amount > 0
+            else (gl["allowance_account"], gl["bad_debt_expense_account"])
+        )
         rows.append((row.entity, jid, str(period_end(period).date()), dr, abs(amount), 0, row.currency, text))
         rows.append((row.entity, jid, str(period_end(period).date()), cr, 0, abs(amount), row.currency, text))
-    return pd.DataFrame(rows, columns=["entity", "journal_id", "date", "account", "debit", "credit", "currency",
-                                       "description"]).astype({"debit": "int64", "credit": "int64"})
+    return pd.DataFrame(
+        rows, columns=["entity", "journal_id", "date", "account", "debit", "credit", "currency", "description"]
+    ).astype({"debit": "int64", "credit": "int64"})
 
 
 def compute(book: Book, period: str, params: dict) -> ReserveResult:
@@ -206,15 +252,35 @@ def compute(book: Book, period: str, params: dict) -> ReserveResult:
         booked = gl_balance(book, entity, period, (params["gl"]["allowance_account"],), credit_positive=True)
         collective, overlay, spec = int(m["base"].sum()), int(m["overlay"].sum()), int(s["allowance"].sum())
         required = collective + overlay + spec
-        rows.append({"entity": entity, "currency": book.currency_of(entity),
-                     "gross_receivables": int(receivable["open_amount"].sum()), "collective_gross": int(m["gross"].sum()),
-                     "specific_gross": int(s["gross"].sum()), "collective": collective, "overlay": overlay,
-                     "specific": spec, "required": required, "booked": booked,
-                     "true_up": None if booked is None else required - booked})
+        rows.append(
+            {
+                "entity": entity,
+                "currency": book.currency_of(entity),
+                "gross_receivables": int(receivable["open_amount"].sum()),
+                "collective_gross": int(m["gross"].sum()),
+                "specific_gross": int(s["gross"].sum()),
+                "collective": collective,
+                "overlay": overlay,
+                "specific": spec,
+                "required": required,
+                "booked": booked,
+                "true_up": None if booked is None else required - booked,
+            }
+        )
     summary = pd.DataFrame(rows)
     journals = true_up_journals(summary.dropna(subset=["true_up"]), params, period)
-    return ReserveResult(aged, matrix, specific, rates, rolls, history, summary,
-                         {e: allowance_roll_forward(book, period, params, e) for e in book.entities}, journals, problems)
+    return ReserveResult(
+        aged,
+        matrix,
+        specific,
+        rates,
+        rolls,
+        history,
+        summary,
+        {e: allowance_roll_forward(book, period, params, e) for e in book.entities},
+        journals,
+        problems,
+    )
 
 
 SUMMARY_LINES = {
@@ -228,9 +294,15 @@ SUMMARY_LINES = {
     "Allowance booked in the GL (reserve.allowance_booked)": "booked",
     "True-up proposed (reserve.true_up)": "true_up",
 }
-FIGURES = {"gross_receivables": "gross_receivables", "collective": "collective", "overlay": "overlay",
-           "specific": "specific", "allowance_required": "required", "allowance_booked": "booked",
-           "true_up": "true_up"}
+FIGURES = {
+    "gross_receivables": "gross_receivables",
+    "collective": "collective",
+    "overlay": "overlay",
+    "specific": "specific",
+    "allowance_required": "required",
+    "allowance_booked": "booked",
+    "true_up": "true_up",
+}
 
 
 def bucket_figures(matrix: pd.DataFrame, labels: list[str]) -> dict[str, dict[str, tuple[int, int, float]]]:
@@ -246,7 +318,7 @@ def bucket_figures(matrix: pd.DataFrame, labels: list[str]) -> dict[str, dict[st
 def aging_by_bucket(aged: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
     """Aging table per entity and pool (INV/DM and CM), bucket columns summing to the total."""
     table = aging_table(aged, ["entity", "pool"])
-    return table.reindex(columns=labels + ["total"], fill_value=0).reset_index()
+    return table.reindex(columns=[*labels, "total"], fill_value=0).reset_index()
 
 
 def roll_matrix(rolls: pd.DataFrame, entity: str, labels: list[str]) -> pd.DataFrame:
@@ -290,24 +362,60 @@ def gross_ties(aged: pd.DataFrame, matrix: pd.DataFrame, specific: pd.DataFrame)
 def write_pack(res: ReserveResult, path, period: str, params: dict):
     """The reserve workbook: summary, provision matrix, specific reserves, rates, journals."""
 
-    title = [f"{params['company']}: bad-debt reserve {period}", f"method {params['reserve']['method']}, "
-             f"overlay x{params['reserve']['overlay']['overall']} ({params['reserve']['overlay']['reason'] or 'none'})"]
+    title = [
+        f"{params['company']}: bad-debt reserve {period}",
+        f"method {params['reserve']['method']}, "
+        f"overlay x{params['reserve']['overlay']['overall']} ({params['reserve']['overlay']['reason'] or 'none'})",
+    ]
     summary = res.summary.drop(columns=["collective_gross", "specific_gross"])
     money_cols = ["gross_receivables", "collective", "overlay", "specific", "required", "booked", "true_up"]
     sheets = [
         Sheet("Summary", summary, money_cols, currency_column="currency", title=title),
-        Sheet("Provision matrix", res.matrix.assign(currency=res.matrix["entity"].map(dict(zip(res.summary["entity"], res.summary["currency"])))),
-              ["gross", "base", "overlay", "allowance"], currency_column="currency", rate_columns=["loss_rate", "overlay_rate"],
-              total=True),
-        Sheet("Specific reserves", res.specific.assign(currency=res.specific["entity"].map(dict(zip(res.summary["entity"], res.summary["currency"])))),
-              ["gross", "allowance"], currency_column="currency", rate_columns=["rate"], total=True),
-        Sheet("Loss rates", res.rates, ["exposed", "rolled"] if "exposed" in res.rates else [],
-              currency_column=None, rate_columns=[c for c in ("roll_rate", "loss_rate") if c in res.rates]),
+        Sheet(
+            "Provision matrix",
+            res.matrix.assign(
+                currency=res.matrix["entity"].map(
+                    dict(zip(res.summary["entity"], res.summary["currency"], strict=False))
+                )
+            ),
+            ["gross", "base", "overlay", "allowance"],
+            currency_column="currency",
+            rate_columns=["loss_rate", "overlay_rate"],
+            total=True,
+        ),
+        Sheet(
+            "Specific reserves",
+            res.specific.assign(
+                currency=res.specific["entity"].map(
+                    dict(zip(res.summary["entity"], res.summary["currency"], strict=False))
+                )
+            ),
+            ["gross", "allowance"],
+            currency_column="currency",
+            rate_columns=["rate"],
+            total=True,
+        ),
+        Sheet(
+            "Loss rates",
+            res.rates,
+            ["exposed", "rolled"] if "exposed" in res.rates else [],
+            currency_column=None,
+            rate_columns=[c for c in ("roll_rate", "loss_rate") if c in res.rates],
+        ),
         Sheet("True-up journals", res.journals, ["debit", "credit"], currency_column="currency", total=True),
     ]
     if "exposed" in res.rates:  # exposure amounts are per entity currency
-        sheets[3] = Sheet("Loss rates", res.rates.assign(currency=res.rates["entity"].map(dict(zip(res.summary["entity"], res.summary["currency"])))),
-                          ["exposed", "rolled"], currency_column="currency", rate_columns=["roll_rate", "loss_rate"])
+        sheets[3] = Sheet(
+            "Loss rates",
+            res.rates.assign(
+                currency=res.rates["entity"].map(
+                    dict(zip(res.summary["entity"], res.summary["currency"], strict=False))
+                )
+            ),
+            ["exposed", "rolled"],
+            currency_column="currency",
+            rate_columns=["roll_rate", "loss_rate"],
+        )
     return write_workbook(path, sheets, as_of=period_end(period).to_pydatetime())
 
 
@@ -317,22 +425,32 @@ def conclusion(res: ReserveResult, params: dict, fmt) -> str:
     for row in res.summary.to_dict("records"):
         e, ccy = row["entity"], row["currency"]
         if row["booked"] is None or pd.isna(row["booked"]):
-            parts.append(f"**{e}**: required allowance {fmt(row['required'], ccy)} {ccy}; the GL has no allowance "
-                         f"balance for this period, so no true-up is proposed.")
+            parts.append(
+                f"**{e}**: required allowance {fmt(row['required'], ccy)} {ccy}; the GL has no allowance "
+                f"balance for this period, so no true-up is proposed."
+            )
             continue
         share = row["required"] / row["gross_receivables"] if row["gross_receivables"] else 0.0
         up = int(row["true_up"])
-        action = ("no true-up is needed" if up == 0 else
-                  f"a true-up of {fmt(abs(up), ccy)} {ccy} is proposed ("
-                  + ("Dr bad-debt expense, Cr allowance" if up > 0 else "Dr allowance, Cr bad-debt expense") + ")")
-        parts.append(f"**{e}**: required allowance {fmt(row['required'], ccy)} {ccy} ({share:.2%} of "
-                     f"{fmt(row['gross_receivables'], ccy)} gross receivables: collective {fmt(row['collective'], ccy)}, "
-                     f"overlay {fmt(row['overlay'], ccy)}, specific {fmt(row['specific'], ccy)}); booked "
-                     f"{fmt(int(row['booked']), ccy)}; {action}.")
+        action = (
+            "no true-up is needed"
+            if up == 0
+            else f"a true-up of {fmt(abs(up), ccy)} {ccy} is proposed ("
+            + ("Dr bad-debt expense, Cr allowance" if up > 0 else "Dr allowance, Cr bad-debt expense")
+            + ")"
+        )
+        parts.append(
+            f"**{e}**: required allowance {fmt(row['required'], ccy)} {ccy} ({share:.2%} of "
+            f"{fmt(row['gross_receivables'], ccy)} gross receivables: collective {fmt(row['collective'], ccy)}, "
+            f"overlay {fmt(row['overlay'], ccy)}, specific {fmt(row['specific'], ccy)}); booked "
+            f"{fmt(int(row['booked']), ccy)}; {action}."
+        )
     floors = res.rates[res.rates["basis"].str.startswith("floor")]
     if len(floors):
-        parts.append(f"{len(floors)} of {len(res.rates)} bucket rates use the floor from `reserve.floor_rates` "
-                     "(short history or a computed rate below the floor); see the basis column in section 2.")
+        parts.append(
+            f"{len(floors)} of {len(res.rates)} bucket rates use the floor from `reserve.floor_rates` "
+            "(short history or a computed rate below the floor); see the basis column in section 2."
+        )
     return "\n\n".join(parts)
 
 
@@ -343,4 +461,8 @@ def roll_forward_check(roll: pd.DataFrame, currency: str, fmt) -> tuple[bool, st
     rolled, booked = lines["closing allowance, rolled forward"], lines["closing allowance booked (GL)"]
     if pd.isna(rolled) or pd.isna(booked):
         return False, "the GL has no allowance balance for the prior or current period: not provable", "warning"
-    return bool(rolled == booked), f"rolled forward {fmt(int(rolled), currency)} vs booked {fmt(int(booked), currency)} {currency}", "error"
+    return (
+        bool(rolled == booked),
+        f"rolled forward {fmt(int(rolled), currency)} vs booked {fmt(int(booked), currency)} {currency}",
+        "error",
+    )

@@ -38,8 +38,7 @@ def aging_table(aged: pd.DataFrame, by: list[str], value: str = "open_amount") -
 
     Integer sums, so the bucket columns add up to the total exactly.
     """
-    table = aged.pivot_table(index=by, columns="bucket", values=value, aggfunc="sum", fill_value=0,
-                             observed=False)
+    table = aged.pivot_table(index=by, columns="bucket", values=value, aggfunc="sum", fill_value=0, observed=False)
     table.columns = [str(c) for c in table.columns]
     if isinstance(aged["bucket"].dtype, pd.CategoricalDtype):
         # Every bucket is a column, even with no items (an empty aging still has its shape).
@@ -59,7 +58,8 @@ class AgingPolicy:
         return bucket_labels(self.bounds)
 
 
-def aging_at(book: Book, as_of: str | pd.Timestamp, policy: AgingPolicy,
-             doc_types: tuple[str, ...] = ("INV", "DM", "CM")) -> pd.DataFrame:
+def aging_at(
+    book: Book, as_of: str | pd.Timestamp, policy: AgingPolicy, doc_types: tuple[str, ...] = ("INV", "DM", "CM")
+) -> pd.DataFrame:
     """Open items as of D, aged by the policy (the common first step of most notebooks)."""
     return age(open_items(book, as_of, doc_types), as_of, policy.basis, policy.bounds)

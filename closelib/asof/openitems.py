@@ -31,8 +31,12 @@ def _sum_at(rows: np.ndarray, amounts: np.ndarray, keep: np.ndarray, length: int
     return total
 
 
-def open_items(book: Book, as_of: str | pd.Timestamp, doc_types: tuple[str, ...] = ("INV", "DM", "CM"),
-               include_closed: bool = False) -> pd.DataFrame:
+def open_items(
+    book: Book,
+    as_of: str | pd.Timestamp,
+    doc_types: tuple[str, ...] = ("INV", "DM", "CM"),
+    include_closed: bool = False,
+) -> pd.DataFrame:
     """Documents dated <= D with their open amount as of D (int64 minor units).
 
     Adds columns ``adjusted``, ``applied_to``, ``applied_from`` and ``open_amount``.
@@ -70,8 +74,12 @@ def unapplied_cash(book: Book, as_of: str | pd.Timestamp, include_closed: bool =
     all_rec = book.receipts
     link = links(book)
     apps = book.applications
-    applied = _sum_at(link.app_source_rec, apps["amount"].to_numpy(dtype="int64"),
-                      (apps["applied_date"] <= day).to_numpy(), len(all_rec))[link.rec_first]
+    applied = _sum_at(
+        link.app_source_rec,
+        apps["amount"].to_numpy(dtype="int64"),
+        (apps["applied_date"] <= day).to_numpy(),
+        len(all_rec),
+    )[link.rec_first]
     mask = (all_rec["receipt_date"] <= day).to_numpy()
     rec = all_rec[mask]
     result = rec.copy()
@@ -85,5 +93,3 @@ def unapplied_cash(book: Book, as_of: str | pd.Timestamp, include_closed: bool =
 
 
 # ---------------------------------------------------------------- aging buckets
-
-

@@ -43,8 +43,9 @@ def _bin(month_ends: np.ndarray, dates: pd.Series) -> np.ndarray:
     return np.searchsorted(month_ends, dates.to_numpy(dtype="datetime64[ns]"), side="left")
 
 
-def build_history(book: Book, period: str, months: int, pools: pd.Series | None = None,
-                  doc_types: tuple[str, ...] = ("INV", "DM")) -> History:
+def build_history(
+    book: Book, period: str, months: int, pools: pd.Series | None = None, doc_types: tuple[str, ...] = ("INV", "DM")
+) -> History:
     """Open amounts of every INV/DM (or ``doc_types``) at the ``months + 1`` month ends ending
     with ``period``. A CM's open amount rises (towards zero) as it is applied."""
     ends = pd.DatetimeIndex([period_end(p) for p in periods_back(period, months + 1)])
@@ -59,8 +60,11 @@ def build_history(book: Book, period: str, months: int, pools: pd.Series | None 
     row_of = np.where(keep, np.cumsum(keep) - 1, -1)[link.doc_first] if len(keep) else np.zeros(0, dtype="int64")
 
     def rows(positions: np.ndarray) -> np.ndarray:
-        return np.where(positions >= 0, row_of[np.maximum(positions, 0)], -1) if len(row_of) else \
-            np.full(len(positions), -1, dtype="int64")
+        return (
+            np.where(positions >= 0, row_of[np.maximum(positions, 0)], -1)
+            if len(row_of)
+            else np.full(len(positions), -1, dtype="int64")
+        )
 
     width = m + 1  # column m collects events after the window
     delta = np.zeros(n * width, dtype="int64")
@@ -121,8 +125,6 @@ def roll_rates(history: History, basis: str, bounds: list[int]) -> pd.DataFrame:
     labels = bucket_labels(bounds)
     last = len(labels) - 1
     buckets = bucket_matrix(history, basis, bounds)
-    column = "due_date" if basis == "due_date" else "document_date"
-    ref = history.docs[column].to_numpy(dtype="datetime64[D]").astype("int64")
     ends = history.month_ends.to_numpy(dtype="datetime64[D]").astype("int64")
     records = []
     group = history.docs["entity"].astype(str) + "\x1f" + history.docs["pool"].astype(str)
@@ -148,19 +150,22 @@ def roll_rates(history: History, basis: str, bounds: list[int]) -> pd.DataFrame:
         den = np.where(entered, np.maximum(nxt, 0) + wo, 0) + (np.where(in_last, now, 0) if j == 0 else 0)
         num = np.where(in_last | entered, wo, 0)
         tail = in_last | entered
-        exp[last * groups:] = 0
-        rol[last * groups:] = 0
+        exp[last * groups :] = 0
+        rol[last * groups :] = 0
         np.add.at(exp, last * groups + codes[tail], den[tail])
         np.add.at(rol, last * groups + codes[tail], num[tail])
         records.append((exp, rol))
     if records:
         months = len(records)
-        frame = pd.DataFrame({
-            "group": np.tile(np.arange(groups), months * (last + 1)),
-            "month": np.repeat(np.arange(months), (last + 1) * groups),
-            "bucket": np.tile(np.repeat(np.arange(last + 1), groups), months),
-            "exposed": np.concatenate([e for e, _ in records]),
-            "rolled": np.concatenate([r for _, r in records])})
+        frame = pd.DataFrame(
+            {
+                "group": np.tile(np.arange(groups), months * (last + 1)),
+                "month": np.repeat(np.arange(months), (last + 1) * groups),
+                "bucket": np.tile(np.repeat(np.arange(last + 1), groups), months),
+                "exposed": np.concatenate([e for e, _ in records]),
+                "rolled": np.concatenate([r for _, r in records]),
+            }
+        )
     else:
         frame = pd.DataFrame(columns=["group", "month", "bucket", "exposed", "rolled"])
     split = pd.Series(keys)[frame["group"].to_numpy()].str.split("\x1f", expand=True) if len(frame) else None
@@ -184,25 +189,45 @@ def loss_rates(rolls: pd.DataFrame, labels: list[str], floors: dict[str, float],
     """Per (entity, pool, bucket): weighted roll rate, months with exposure, loss rate used, and why."""
     out = []
     for (entity, pool), mine in rolls.groupby(["entity", "pool"], sort=True):
-        agg = mine.groupby("bucket").agg(exposed=("exposed", "sum"), rolled=("rolled", "sum"),
-                                         months=("exposed", lambda s: int((s > 0).sum())))
+        agg = mine.groupby("bucket").agg(
+            exposed=("exposed", "sum"), rolled=("rolled", "sum"), months=("exposed", lambda s: int((s > 0).sum()))
+        )
         agg = agg.reindex(labels).fillna(0)
         next_loss = None
         rows = []
         for label in reversed(labels):
-            exposed, rolled, months = int(agg.at[label, "exposed"]), int(agg.at[label, "rolled"]), int(agg.at[label, "months"])
+            exposed, rolled, months = (
+                int(agg.at[label, "exposed"]),
+                int(agg.at[label, "rolled"]),
+                int(agg.at[label, "months"]),
+            )
             roll = min(rolled / exposed, 1.0) if exposed else None
             floor = float(floors[label])
             if roll is None or months < min_months:
                 loss, basis = floor, f"floor: only {months} month(s) with exposure (minimum {min_months})"
             else:
                 computed = roll if next_loss is None else roll * next_loss
-                loss, basis = (computed, "roll rates") if computed >= floor else \
-                    (floor, f"floor: the computed {computed:.4%} is below it")
+                loss, basis = (
+                    (computed, "roll rates")
+                    if computed >= floor
+                    else (floor, f"floor: the computed {computed:.4%} is below it")
+                )
             loss = round(loss, RATE_DECIMALS)
-            rows.append({"entity": entity, "pool": pool, "bucket": label, "exposed": exposed, "rolled": rolled,
-                         "months": months, "roll_rate": roll, "loss_rate": loss, "basis": basis})
+            rows.append(
+                {
+                    "entity": entity,
+                    "pool": pool,
+                    "bucket": label,
+                    "exposed": exposed,
+                    "rolled": rolled,
+                    "months": months,
+                    "roll_rate": roll,
+                    "loss_rate": loss,
+                    "basis": basis,
+                }
+            )
             next_loss = loss
         out.extend(reversed(rows))
-    return pd.DataFrame(out, columns=["entity", "pool", "bucket", "exposed", "rolled", "months", "roll_rate",
-                                      "loss_rate", "basis"])
+    return pd.DataFrame(
+        out, columns=["entity", "pool", "bucket", "exposed", "rolled", "months", "roll_rate", "loss_rate", "basis"]
+    )

@@ -49,9 +49,11 @@ def _run_section(run_dir: Path, manifest: dict, known: set[str]) -> str:
 
     run_id = manifest.get("run_id") or run_dir.name
     status = manifest.get("status") or "unknown"
-    parts = [f'<section class="run {_e(status)}" id="{_e(run_id)}">',
-             f'<h2>{_e(run_id)} <span class="status">{_e(status)}</span></h2>',
-             f'<p>started {_e(manifest.get("started_at"))} &middot; finished {_e(manifest.get("finished_at"))}']
+    parts = [
+        f'<section class="run {_e(status)}" id="{_e(run_id)}">',
+        f'<h2>{_e(run_id)} <span class="status">{_e(status)}</span></h2>',
+        f"<p>started {_e(manifest.get('started_at'))} &middot; finished {_e(manifest.get('finished_at'))}",
+    ]
     for label in ("restates", "reperforms"):
         target = manifest.get(label)
         if target:
@@ -77,8 +79,9 @@ def _run_section(run_dir: Path, manifest: dict, known: set[str]) -> str:
 
     figures = {k: v for k, v in (manifest.get("figures") or {}).items() if KEY_FIGURE.match(k)}
     if figures:
-        rows = "".join(f'<tr><td><code>{_e(k)}</code></td><td class="num">{_e(v)}</td></tr>'
-                       for k, v in figures.items())
+        rows = "".join(
+            f'<tr><td><code>{_e(k)}</code></td><td class="num">{_e(v)}</td></tr>' for k, v in figures.items()
+        )
         parts.append(f"<h3>Key figures</h3><table>{rows}</table>")
 
     checks = manifest.get("checks") or {}
@@ -92,8 +95,10 @@ def _run_section(run_dir: Path, manifest: dict, known: set[str]) -> str:
                 css, label = "fail", "FAIL"
             else:
                 css, label = "warn", "WARN"
-            rows.append(f'<tr class="{css}"><td>{label}</td><td><code>{_e(name)}</code></td>'
-                        f"<td>{_e(check.get('detail'))}</td></tr>")
+            rows.append(
+                f'<tr class="{css}"><td>{label}</td><td><code>{_e(name)}</code></td>'
+                f"<td>{_e(check.get('detail'))}</td></tr>"
+            )
         passed = sum(1 for c in checks.values() if c.get("passed"))
         parts.append(f"<h3>Checks ({passed}/{len(checks)} passed)</h3><table>{''.join(rows)}</table>")
 
@@ -102,10 +107,14 @@ def _run_section(run_dir: Path, manifest: dict, known: set[str]) -> str:
         rows = []
         for s in signoffs:
             void = '<span class="void">VOID: manifest changed after signing</span>' if s["void"] else "valid"
-            rows.append(f"<tr><td>{_e(s.get('role'))}</td><td>{_e(s.get('name'))}</td><td>{_e(s.get('at'))}</td>"
-                        f"<td>{_e(s.get('note') or '')}</td><td>{void}</td></tr>")
-        parts.append(f"<h3>Sign-offs</h3><table><tr><th>role</th><th>name</th><th>at (UTC)</th><th>note</th>"
-                     f"<th></th></tr>{''.join(rows)}</table>")
+            rows.append(
+                f"<tr><td>{_e(s.get('role'))}</td><td>{_e(s.get('name'))}</td><td>{_e(s.get('at'))}</td>"
+                f"<td>{_e(s.get('note') or '')}</td><td>{void}</td></tr>"
+            )
+        parts.append(
+            f"<h3>Sign-offs</h3><table><tr><th>role</th><th>name</th><th>at (UTC)</th><th>note</th>"
+            f"<th></th></tr>{''.join(rows)}</table>"
+        )
     else:
         parts.append('<h3>Sign-offs</h3><p class="muted">none</p>')
     parts.append("</section>")
@@ -124,14 +133,18 @@ def render_period(outputs_root: Path, period: str) -> str:
     summary = ""
     if manifests:
         latest = manifests[0][1]
-        summary = (f'<p>{len(manifests)} run(s); latest <a href="#{_e(latest.get("run_id"))}">'
-                   f'{_e(latest.get("run_id"))}</a> {_e(latest.get("status"))}</p>')
+        summary = (
+            f'<p>{len(manifests)} run(s); latest <a href="#{_e(latest.get("run_id"))}">'
+            f"{_e(latest.get('run_id'))}</a> {_e(latest.get('status'))}</p>"
+        )
     sections = "\n".join(_run_section(run_dir, m, known) for run_dir, m in manifests)
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f"<title>Close {_e(period)}: binder</title><style>{CSS}</style></head><body>\n"
-            f"<h1>Accounts-receivable close {_e(period)}</h1>\n{summary}\n{sections or '<p>no runs yet</p>'}\n"
-            f'<p class="muted">generated {_e(utc_now())} by closelib; every run folder is read-only and '
-            f"<code>close verify RUN</code> re-hashes it against its manifest.</p>\n</body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>Close {_e(period)}: binder</title><style>{CSS}</style></head><body>\n"
+        f"<h1>Accounts-receivable close {_e(period)}</h1>\n{summary}\n{sections or '<p>no runs yet</p>'}\n"
+        f'<p class="muted">generated {_e(utc_now())} by closelib; every run folder is read-only and '
+        f"<code>close verify RUN</code> re-hashes it against its manifest.</p>\n</body></html>\n"
+    )
 
 
 def write_period_index(outputs_root: Path, period: str) -> Path:

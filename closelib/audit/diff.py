@@ -151,7 +151,7 @@ def diff_table(book_a, book_b, name: str) -> dict:
     right["_n"] = right.groupby(key, sort=False, dropna=False).cumcount()
     left["_ia"] = np.arange(len(left))
     right["_ib"] = np.arange(len(right))
-    on = key + ["_n"]
+    on = [*key, "_n"]
     merged = left.merge(right, on=on, how="outer", suffixes=("_a", "_b"), indicator=True, sort=False)
     values = [c for c in shared if c not in key]
     added_idx = merged.loc[merged["_merge"] == "right_only", "_ib"].astype("int64").to_numpy()
@@ -168,14 +168,27 @@ def diff_table(book_a, book_b, name: str) -> dict:
     changed = both[any_change]
     changed_flags = {c: f[any_change] for c, f in flags.items()}
     return {
-        "table": name, "key": list(table.key), "keyed": keyed,
-        "rows_a": int(len(a)), "rows_b": int(len(b)),
-        "columns_added": columns_added, "columns_removed": columns_removed,
-        "_added": (book_b, name, added_idx), "_removed": (book_a, name, removed_idx),
-        "_changed": (book_a, book_b, name, changed["_ia"].astype("int64").to_numpy(),
-                     changed["_ib"].astype("int64").to_numpy(), changed_flags, values),
-        "added_count": int(len(added_idx)), "removed_count": int(len(removed_idx)),
-        "changed_count": int(len(changed)),
+        "table": name,
+        "key": list(table.key),
+        "keyed": keyed,
+        "rows_a": len(a),
+        "rows_b": len(b),
+        "columns_added": columns_added,
+        "columns_removed": columns_removed,
+        "_added": (book_b, name, added_idx),
+        "_removed": (book_a, name, removed_idx),
+        "_changed": (
+            book_a,
+            book_b,
+            name,
+            changed["_ia"].astype("int64").to_numpy(),
+            changed["_ib"].astype("int64").to_numpy(),
+            changed_flags,
+            values,
+        ),
+        "added_count": len(added_idx),
+        "removed_count": len(removed_idx),
+        "changed_count": len(changed),
     }
 
 
@@ -193,7 +206,7 @@ def _changed_rows(detail: dict, limit: int | None) -> list[dict]:
     rows_a = _display_rows(book_a, name, ia).to_dict("records")
     rows_b = _display_rows(book_b, name, ib).to_dict("records")
     out = []
-    for i, (ra, rb) in enumerate(zip(rows_a, rows_b)):  # only the changed rows shown, never the table
+    for i, (ra, rb) in enumerate(zip(rows_a, rows_b, strict=False)):  # only the changed rows shown, never the table
         columns = {c: {"old": _plain(ra[c]), "new": _plain(rb[c])} for c in values if flags[c][i]}
         out.append({"key": {k: _plain(ra[k]) for k in key}, "columns": columns})
     return out
@@ -204,7 +217,7 @@ def diff_runs(run_a: Path, run_b: Path, *, limit: int | None = None) -> dict:
 
     ma, mb = read_manifest(Path(run_a)), read_manifest(Path(run_b))
     figures = _mapping_diff(ma.get("figures") or {}, mb.get("figures") or {})
-    for name, entry in figures["changed"].items():
+    for entry in figures["changed"].values():
         entry["change"] = figure_change(entry["old"], entry["new"])
     co = {k: {"passed": v.get("passed"), "detail": v.get("detail")} for k, v in (ma.get("checks") or {}).items()}
     cn = {k: {"passed": v.get("passed"), "detail": v.get("detail")} for k, v in (mb.get("checks") or {}).items()}
@@ -235,22 +248,47 @@ def diff_runs(run_a: Path, run_b: Path, *, limit: int | None = None) -> dict:
         if book_a is not None:
             for name in names:
                 detail = diff_table(book_a, book_b, name)
-                tables.append({
-                    "table": name, "key": detail["key"] or None, "rows_a": detail["rows_a"], "rows_b": detail["rows_b"],
-                    "columns_added": detail["columns_added"], "columns_removed": detail["columns_removed"],
-                    "added_count": detail["added_count"], "removed_count": detail["removed_count"],
-                    "changed_count": detail["changed_count"],
-                    "added": _rows(*detail["_added"], limit), "removed": _rows(*detail["_removed"], limit),
-                    "changed": _changed_rows(detail, limit),
-                })
+                tables.append(
+                    {
+                        "table": name,
+                        "key": detail["key"] or None,
+                        "rows_a": detail["rows_a"],
+                        "rows_b": detail["rows_b"],
+                        "columns_added": detail["columns_added"],
+                        "columns_removed": detail["columns_removed"],
+                        "added_count": detail["added_count"],
+                        "removed_count": detail["removed_count"],
+                        "changed_count": detail["changed_count"],
+                        "added": _rows(*detail["_added"], limit),
+                        "removed": _rows(*detail["_removed"], limit),
+                        "changed": _changed_rows(detail, limit),
+                    }
+                )
     return {
         "a": {k: ma.get(k) for k in ("period", "run_id", "status", "restates", "reperforms", "reason")},
         "b": {k: mb.get(k) for k in ("period", "run_id", "status", "restates", "reperforms", "reason")},
-        "figures": figures, "checks": checks, "parameters": parameters,
-        "input_files": files, "tables": tables, "errors": errors,
-        "identical": not any([figures["changed"], figures["added"], figures["removed"], checks["changed"],
-                              checks["added"], checks["removed"], parameters["changed"], parameters["added"],
-                              parameters["removed"], files["changed"], files["added"], files["removed"]]),
+        "figures": figures,
+        "checks": checks,
+        "parameters": parameters,
+        "input_files": files,
+        "tables": tables,
+        "errors": errors,
+        "identical": not any(
+            [
+                figures["changed"],
+                figures["added"],
+                figures["removed"],
+                checks["changed"],
+                checks["added"],
+                checks["removed"],
+                parameters["changed"],
+                parameters["added"],
+                parameters["removed"],
+                files["changed"],
+                files["added"],
+                files["removed"],
+            ]
+        ),
     }
 
 
@@ -287,8 +325,10 @@ def diff_lines(result: dict, limit: int = TEXT_ROWS) -> list[str]:
     chk = result["checks"]
     out.append(f"checks changed: {len(chk['changed']) + len(chk['added']) + len(chk['removed'])}")
     for name, e in chk["changed"].items():
-        out.append(f"  {name}: {'PASS' if e['old']['passed'] else 'FAIL'} ({e['old']['detail']}) -> "
-                   f"{'PASS' if e['new']['passed'] else 'FAIL'} ({e['new']['detail']})")
+        out.append(
+            f"  {name}: {'PASS' if e['old']['passed'] else 'FAIL'} ({e['old']['detail']}) -> "
+            f"{'PASS' if e['new']['passed'] else 'FAIL'} ({e['new']['detail']})"
+        )
     for label in ("added", "removed"):
         for name, e in chk[label].items():
             out.append(f"  {label} {name}: {'PASS' if e['passed'] else 'FAIL'} ({e['detail']})")
@@ -304,8 +344,10 @@ def diff_lines(result: dict, limit: int = TEXT_ROWS) -> list[str]:
         out.append(f"  removed {file}")
     for t in result["tables"]:
         key = ", ".join(t["key"]) if t["key"] else "whole rows (no key)"
-        out.append(f"  {t['table']} (key {key}; {t['rows_a']} -> {t['rows_b']} rows): "
-                   f"{t['added_count']} added, {t['removed_count']} removed, {t['changed_count']} changed")
+        out.append(
+            f"  {t['table']} (key {key}; {t['rows_a']} -> {t['rows_b']} rows): "
+            f"{t['added_count']} added, {t['removed_count']} removed, {t['changed_count']} changed"
+        )
         for c in t["columns_added"]:
             out.append(f"    column added: {c}")
         for c in t["columns_removed"]:

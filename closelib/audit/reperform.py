@@ -11,9 +11,9 @@ Python or package version is reported as a warning (it explains a difference, it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from closelib.errors import RunError
 from closelib.runner.run import RunResult, execute_run
@@ -26,9 +26,9 @@ _MISSING = "(absent)"
 class Comparison:
     original: dict
     new: dict
-    figures: dict = field(default_factory=dict)      # name -> (original, new)
-    checks: dict = field(default_factory=dict)       # name -> (original, new) outcome
-    inputs: dict = field(default_factory=dict)       # file -> (original sha, new sha)
+    figures: dict = field(default_factory=dict)  # name -> (original, new)
+    checks: dict = field(default_factory=dict)  # name -> (original, new) outcome
+    inputs: dict = field(default_factory=dict)  # file -> (original sha, new sha)
     status: tuple | None = None
     code_warnings: list[str] = field(default_factory=list)
 
@@ -39,12 +39,16 @@ class Comparison:
     def lines(self) -> list[str]:
         o, n = self.original, self.new
         out = [f"re-performance of {o['run_id']} ({o['period']}) as {n['run_id']}"]
-        out.append(f"  figures: {len(o.get('figures', {}))} original, {len(n.get('figures', {}))} re-performed, "
-                   f"{len(self.figures)} different")
+        out.append(
+            f"  figures: {len(o.get('figures', {}))} original, {len(n.get('figures', {}))} re-performed, "
+            f"{len(self.figures)} different"
+        )
         for name, (a, b) in self.figures.items():
             out.append(f"    DIFF {name}: {a} -> {b}")
-        out.append(f"  checks: {len(o.get('checks', {}))} original, {len(n.get('checks', {}))} re-performed, "
-                   f"{len(self.checks)} different")
+        out.append(
+            f"  checks: {len(o.get('checks', {}))} original, {len(n.get('checks', {}))} re-performed, "
+            f"{len(self.checks)} different"
+        )
         for name, (a, b) in self.checks.items():
             out.append(f"    DIFF {name}: {a} -> {b}")
         if self.inputs:
@@ -59,8 +63,11 @@ class Comparison:
         if not self.code_warnings:
             commit = (n.get("code") or {}).get("git_commit")
             out.append(f"  code: same versions (git {commit})")
-        out.append("identical: every figure and check re-performed exactly" if self.identical
-                   else "NOT identical: the differences are listed above")
+        out.append(
+            "identical: every figure and check re-performed exactly"
+            if self.identical
+            else "NOT identical: the differences are listed above"
+        )
         return out
 
 
@@ -98,8 +105,10 @@ def code_differences(a: dict, b: dict) -> list[str]:
     if a.get("git_commit") != b.get("git_commit"):
         warnings.append(f"git commit differs: original {a.get('git_commit')}, re-performed {b.get('git_commit')}")
     if a.get("git_dirty") or b.get("git_dirty"):
-        warnings.append(f"uncommitted changes to tracked files (original dirty={a.get('git_dirty')}, "
-                        f"re-performed dirty={b.get('git_dirty')}): the commit alone does not identify the code")
+        warnings.append(
+            f"uncommitted changes to tracked files (original dirty={a.get('git_dirty')}, "
+            f"re-performed dirty={b.get('git_dirty')}): the commit alone does not identify the code"
+        )
     for key in ("closelib", "python"):
         if a.get(key) != b.get(key):
             warnings.append(f"{key} version differs: {a.get(key)} -> {b.get(key)}")
@@ -110,22 +119,33 @@ def code_differences(a: dict, b: dict) -> list[str]:
     return warnings
 
 
-def reperform_run(run_dir: Path, *, notebooks_dir: Path | None = None,
-                  progress: Callable[[str], None] | None = None) -> tuple[RunResult, Comparison]:
+def reperform_run(
+    run_dir: Path, *, notebooks_dir: Path | None = None, progress: Callable[[str], None] | None = None
+) -> tuple[RunResult, Comparison]:
     """Execute ``run_dir`` again from its stored inputs and parameters; compare the two."""
     run_dir = Path(run_dir)
     original = read_manifest(run_dir)
     if original.get("status") not in ("succeeded", "failed"):
         raise RunError(f"run {original['run_id']} has not finished (status {original.get('status')})")
     if not original.get("parameters") or not original.get("inputs"):
-        raise RunError(f"run {original['run_id']} failed before it recorded its parameters and inputs "
-                       f"({original.get('error')}); there is nothing to re-perform")
+        raise RunError(
+            f"run {original['run_id']} failed before it recorded its parameters and inputs "
+            f"({original.get('error')}); there is nothing to re-perform"
+        )
     inputs = run_dir / "inputs"
     missing = [name for name in original["inputs"] if not (inputs / name).is_file()]
     if missing:
-        raise RunError(f"run {original['run_id']} is missing stored inputs {', '.join(missing)}; "
-                       f"see `close verify {original['run_id']}`")
-    result = execute_run(original["period"], source=inputs, parameters=original["parameters"],
-                         reperforms=original["run_id"], outputs=run_dir.parent.parent,
-                         notebooks_dir=notebooks_dir, progress=progress)
+        raise RunError(
+            f"run {original['run_id']} is missing stored inputs {', '.join(missing)}; "
+            f"see `close verify {original['run_id']}`"
+        )
+    result = execute_run(
+        original["period"],
+        source=inputs,
+        parameters=original["parameters"],
+        reperforms=original["run_id"],
+        outputs=run_dir.parent.parent,
+        notebooks_dir=notebooks_dir,
+        progress=progress,
+    )
     return result, compare_runs(original, result.manifest)

@@ -53,12 +53,16 @@ def record_signoff(run_dir: Path, role: str, name: str, note: str | None = None)
     if manifest.get("status") not in ("succeeded", "failed"):
         raise RunError(f"run {run_id} has not finished (status {manifest.get('status')}); it cannot be signed")
     if manifest["status"] == "failed" and not note:
-        raise RunError(f"run {run_id} failed; signing a failed run needs --note explaining why it is accepted "
-                       "(or fix the cause and sign the new run)")
+        raise RunError(
+            f"run {run_id} failed; signing a failed run needs --note explaining why it is accepted "
+            "(or fix the cause and sign the new run)"
+        )
     result = verify(run_dir)
     if result.mismatches:
-        raise RunError(f"run {run_id} does not verify ({len(result.mismatches)} mismatch(es), first: "
-                       f"{result.mismatches[0]}); see `close verify {run_id}`. Refusing to sign.")
+        raise RunError(
+            f"run {run_id} does not verify ({len(result.mismatches)} mismatch(es), first: "
+            f"{result.mismatches[0]}); see `close verify {run_id}`. Refusing to sign."
+        )
     valid = [e for e in signoffs_for(run_dir) if not e["void"]]
     for entry in valid:
         if entry.get("role") == role and _same(entry.get("name", ""), name):
@@ -67,18 +71,29 @@ def record_signoff(run_dir: Path, role: str, name: str, note: str | None = None)
     reviewers = [e for e in valid if e.get("role") == "reviewer"]
     if role == "reviewer":
         if not preparers:
-            raise RunError(f"run {run_id} has no preparer sign-off yet; the preparer signs first "
-                           f"(close signoff {run_id} --role preparer --name NAME)")
+            raise RunError(
+                f"run {run_id} has no preparer sign-off yet; the preparer signs first "
+                f"(close signoff {run_id} --role preparer --name NAME)"
+            )
         same = [e for e in preparers if _same(e.get("name", ""), name)]
         if same:
-            raise RunError(f"the reviewer must differ from the preparer: {same[0].get('name')} prepared "
-                           f"run {run_id}; a second person reviews it")
+            raise RunError(
+                f"the reviewer must differ from the preparer: {same[0].get('name')} prepared "
+                f"run {run_id}; a second person reviews it"
+            )
     else:
         same = [e for e in reviewers if _same(e.get("name", ""), name)]
         if same:
             raise RunError(f"the preparer must differ from the reviewer: {same[0].get('name')} reviewed run {run_id}")
-    entry = {"run_id": run_id, "period": manifest["period"], "role": role, "name": name, "note": note,
-             "at": utc_now(), "manifest_sha256": sha256_path(run_dir / MANIFEST)}
+    entry = {
+        "run_id": run_id,
+        "period": manifest["period"],
+        "role": role,
+        "name": name,
+        "note": note,
+        "at": utc_now(),
+        "manifest_sha256": sha256_path(run_dir / MANIFEST),
+    }
     append_entry(run_dir.parent, entry)
     return entry
 

@@ -61,8 +61,13 @@ def chain_problems(period_dir: Path) -> list[Mismatch]:
             continue
         found = entry.get("prev_sha256") if isinstance(entry, dict) else None
         if found != previous:
-            problems.append(Mismatch(f"{where} (the log was edited: a line before it changed or was removed)",
-                                     f"prev_sha256 {previous}", f"prev_sha256 {found}"))
+            problems.append(
+                Mismatch(
+                    f"{where} (the log was edited: a line before it changed or was removed)",
+                    f"prev_sha256 {previous}",
+                    f"prev_sha256 {found}",
+                )
+            )
         previous = line_hash(line)
     return problems
 

@@ -67,8 +67,10 @@ def verify(run_dir: Path) -> Verification:
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
     if manifest.get("status") not in ("succeeded", "failed"):
-        raise RunError(f"run {manifest.get('run_id')} has not finished (status {manifest.get('status')}); "
-                       "only a finished run has hashes to verify")
+        raise RunError(
+            f"run {manifest.get('run_id')} has not finished (status {manifest.get('status')}); "
+            "only a finished run has hashes to verify"
+        )
     digest = _Hasher()
     found: list[Mismatch] = []
     checked = 0
@@ -88,8 +90,13 @@ def verify(run_dir: Path) -> Verification:
             actual_store = digest(stored)
             checked += 1
             if actual_store != expected:
-                found.append(Mismatch(f"{STORE_DIR}/sha256/{expected[:2]}/{expected} (store copy of {name})",
-                                      expected, actual_store or MISSING))
+                found.append(
+                    Mismatch(
+                        f"{STORE_DIR}/sha256/{expected[:2]}/{expected} (store copy of {name})",
+                        expected,
+                        actual_store or MISSING,
+                    )
+                )
 
     for rel, expected in sorted((manifest.get("outputs") or {}).items()):
         listed.add(rel)
@@ -114,12 +121,15 @@ def verify(run_dir: Path) -> Verification:
         if rel not in listed:
             found.append(Mismatch(rel, NOT_LISTED, f"present (sha256 {digest(path)})"))
 
-
     for entry in signoffs_for(run_dir):
         if entry["void"]:
-            found.append(Mismatch(f"sign-off {entry['role']} {entry['name']} at {entry['at']} (VOID)",
-                                  f"manifest sha256 {entry['manifest_sha256']}",
-                                  f"manifest sha256 {entry['current_sha256']}"))
+            found.append(
+                Mismatch(
+                    f"sign-off {entry['role']} {entry['name']} at {entry['at']} (VOID)",
+                    f"manifest sha256 {entry['manifest_sha256']}",
+                    f"manifest sha256 {entry['current_sha256']}",
+                )
+            )
     for problem in chain_problems(run_dir.parent):
         found.append(problem)
     return Verification(run_dir, found, checked)

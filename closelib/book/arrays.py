@@ -27,7 +27,7 @@ def arrow_text(values: pd.Series | pd.Index | np.ndarray | list) -> pa.ChunkedAr
 
 def is_text(values) -> bool:
     dtype = getattr(values, "dtype", None)
-    return dtype is not None and (dtype == "str" or dtype == object)
+    return dtype is not None and (dtype == "str" or dtype == np.dtype(object))
 
 
 def isin(values: pd.Series, choices) -> np.ndarray:
@@ -109,8 +109,11 @@ def mapped_text(values: pd.Series) -> pd.Series:
 def id_array(values: pd.Series):
     import pyarrow as pa
 
-    array = pa.array(values.array) if values.dtype == "str" else pa.array(values.astype(object).to_numpy(),
-                                                                          type=pa.string(), from_pandas=True)
+    array = (
+        pa.array(values.array)
+        if values.dtype == "str"
+        else pa.array(values.astype(object).to_numpy(), type=pa.string(), from_pandas=True)
+    )
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 

@@ -45,8 +45,10 @@ def code_fingerprint() -> str:
 
 def cache_key(inputs: dict[str, dict]) -> str:
     """Hash of the input files' hashes, of the code that validated them and of the layout."""
-    text = json.dumps({"layout": 2, "code": code_fingerprint(),
-                       "inputs": {k: v["sha256"] for k, v in sorted(inputs.items())}}, sort_keys=True)
+    text = json.dumps(
+        {"layout": 2, "code": code_fingerprint(), "inputs": {k: v["sha256"] for k, v in sorted(inputs.items())}},
+        sort_keys=True,
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -72,9 +74,12 @@ def write_book_cache(book: Book, folder: Path) -> Path:
 
     found = links(book)
     np.savez(scratch / LINKS, **{name: found.get(name) for name in Links.NAMES})
-    meta = {"present": sorted(book.present), "entity_currency": book.entity_currency,
-            "files": {name: path.name for name, path in book.files.items()},
-            "rows": {path.name: len(book.tables[name]) for name, path in book.files.items()}}
+    meta = {
+        "present": sorted(book.present),
+        "entity_currency": book.entity_currency,
+        "files": {name: path.name for name, path in book.files.items()},
+        "rows": {path.name: len(book.tables[name]) for name, path in book.files.items()},
+    }
     (scratch / META).write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
     try:
         os.rename(scratch, folder)
@@ -91,7 +96,6 @@ def read_book_cache(folder: Path, source: Path) -> Book:
     files = {name: source / filename for name, filename in meta["files"].items()}
     book = Book(source, tables, files, frozenset(meta["present"]), meta["entity_currency"])
     if (folder / LINKS).is_file():
-
         with np.load(folder / LINKS) as stored:
             found = links(book)
             for name in Links.NAMES:

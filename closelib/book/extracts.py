@@ -43,8 +43,14 @@ class Problem:
         return f"{where}: [{self.rule}] {self.message}{shown}"
 
     def as_dict(self) -> dict:
-        return {"file": self.file, "row": self.row, "column": self.column, "rule": self.rule,
-                "message": self.message, "value": self.value}
+        return {
+            "file": self.file,
+            "row": self.row,
+            "column": self.column,
+            "rule": self.rule,
+            "message": self.message,
+            "value": self.value,
+        }
 
 
 class ExtractReadError(Exception):
@@ -84,7 +90,10 @@ def _read_csv(path: Path) -> pd.DataFrame:
         parse_options=pacsv.ParseOptions(newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(
             column_types={name: pa.string() for name in names},
-            strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[]),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+            null_values=[],
+        ),
     )
     return _arrow_to_text(table)
 
@@ -92,8 +101,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
 def _arrow_to_text(table: pa.Table) -> pd.DataFrame:
     # Positional, so that a header naming a column twice keeps both (and is reported).
     names = [str(name).lstrip("\ufeff") for name in table.column_names]
-    frame = pd.DataFrame({i: _arrow_column_text(column) for i, column in enumerate(table.columns)},
-                         index=pd.RangeIndex(table.num_rows))
+    frame = pd.DataFrame(
+        {i: _arrow_column_text(column) for i, column in enumerate(table.columns)}, index=pd.RangeIndex(table.num_rows)
+    )
     frame.columns = names
     return frame
 
@@ -163,7 +173,8 @@ def _read_xlsx(path: Path, table: str) -> pd.DataFrame:
             sheet = book[book.sheetnames[0]]
         else:
             raise ExtractReadError(
-                f"{path.name} has several sheets ({', '.join(book.sheetnames)}) and none is named {table!r}")
+                f"{path.name} has several sheets ({', '.join(book.sheetnames)}) and none is named {table!r}"
+            )
         rows = sheet.iter_rows(values_only=True)
         header = next(rows, None)
         if not header:

@@ -27,7 +27,7 @@ class Links:
 
     def current(self, book: Book) -> bool:
         now = (book.documents, book.receipts, book.applications, book.adjustments)
-        return all(a is b and len(a) == len(b) for a, b in zip(self.frames, now))
+        return all(a is b and len(a) == len(b) for a, b in zip(self.frames, now, strict=False))
 
     def _table(self, which: str):
         if which not in self._ids:
@@ -37,7 +37,7 @@ class Links:
 
     def get(self, name: str) -> np.ndarray:
         if name not in self._values:
-            docs, rec, apps, adj = self.frames
+            _docs, _rec, apps, adj = self.frames
             make = {
                 "app_target": lambda: index_in(apps["target_id"], self._table("doc")),
                 "app_source_doc": lambda: index_in(apps["source_id"], self._table("doc")),

@@ -50,8 +50,9 @@ def load_book(source: str | Path) -> Book:
     """Load and validate; raises SourceError listing every problem."""
     path = Path(source).resolve()
     if not path.is_dir():
-        raise SourceError([Problem(str(source), None, None, "source_folder", "source folder does not exist")],
-                          str(source))
+        raise SourceError(
+            [Problem(str(source), None, None, "source_folder", "source folder does not exist")], str(source)
+        )
     out = Collector()
     frames, files = _parse_all(path, out)
     if out.problems:
@@ -62,8 +63,14 @@ def load_book(source: str | Path) -> Book:
     ent_ccy = entity_currencies(frames)
     entities = ent_ccy.to_dict()
     if "entities" not in frames:
-        tables["entities"] = pd.DataFrame({"entity": list(entities), "name": list(entities),
-                                           "functional_currency": list(entities.values()), "country": ""})
+        tables["entities"] = pd.DataFrame(
+            {
+                "entity": list(entities),
+                "name": list(entities),
+                "functional_currency": list(entities.values()),
+                "country": "",
+            }
+        )
     return Book(path, tables, files, frozenset(frames), entities)
 
 
@@ -82,7 +89,7 @@ def summary(book: Book) -> dict:
         open_by_ccy[ccy] = money.format_minor(money.total(amounts), ccy)
     return {
         "source": str(book.source),
-        "rows": {name: int(len(book.tables[name])) for name in LOAD_ORDER if book.has(name)},
+        "rows": {name: len(book.tables[name]) for name in LOAD_ORDER if book.has(name)},
         "missing_optional": [n for n in LOAD_ORDER if not TABLES[n].required and not book.has(n)],
         "first_date": None if dates.empty else dates.min().strftime("%Y-%m-%d"),
         "last_date": None if dates.empty else dates.max().strftime("%Y-%m-%d"),

@@ -29,8 +29,10 @@ class Book:
 
     def inputs(self) -> dict[str, dict]:
         """Provenance of every input file: sha256 and data rows (header excluded)."""
-        return {path.name: {"sha256": sha256_file(path), "rows": int(len(self.tables[name]))}
-                for name, path in sorted(self.files.items())}
+        return {
+            path.name: {"sha256": sha256_file(path), "rows": len(self.tables[name])}
+            for name, path in sorted(self.files.items())
+        }
 
     def currency_of(self, entity: str) -> str:
         return self.entity_currency[entity]

@@ -58,12 +58,20 @@ class Collector:
         """The cells of ``column`` as written in ``file`` (``fallback`` if not recorded)."""
         return self._written.get(file, {}).get(column, fallback)
 
-    def add(self, file: str, row: int | None, column: str | None, rule: str, message: str,
-            value: object = None) -> None:
+    def add(
+        self, file: str, row: int | None, column: str | None, rule: str, message: str, value: object = None
+    ) -> None:
         self.problems.append(Problem(file, row, column, rule, message, None if value is None else str(value)))
 
-    def rows(self, file: str, mask: np.ndarray | pd.Series, column: str | None, rule: str,
-             message: str | pd.Series, values: pd.Series | None = None) -> None:
+    def rows(
+        self,
+        file: str,
+        mask: np.ndarray | pd.Series,
+        column: str | None,
+        rule: str,
+        message: str | pd.Series,
+        values: pd.Series | None = None,
+    ) -> None:
         """One problem per row where ``mask`` holds (row = position + 2, as a spreadsheet shows)."""
         flags = np.asarray(mask, dtype=bool)
         positions = np.flatnonzero(flags)
@@ -78,14 +86,13 @@ class Collector:
         if callable(values):
             values = values()
         shown = positions[:PROBLEMS_PER_RULE]
-        texts = (message.to_numpy()[shown] if isinstance(message, pd.Series) else [message] * len(shown))
+        texts = message.to_numpy()[shown] if isinstance(message, pd.Series) else [message] * len(shown)
         vals = values.to_numpy()[shown] if values is not None else [None] * len(shown)
-        for pos, text, val in zip(shown, texts, vals):
+        for pos, text, val in zip(shown, texts, vals, strict=False):
             self.add(file, int(pos) + 2, column, rule, str(text), val)
         extra = len(positions) - len(shown)
         if extra:
-            self.add(file, None, column, rule,
-                     f"... and {extra} more rows break this rule (first rows listed above)")
+            self.add(file, None, column, rule, f"... and {extra} more rows break this rule (first rows listed above)")
 
     def __len__(self) -> int:
         return len(self.problems)
@@ -108,15 +115,19 @@ def check_header(table: Table, raw: pd.DataFrame, file: str, out: Collector) -> 
     for column in table.columns:
         if column.name not in names:
             lowered = {n.strip().lower(): n for n in names}
-            hint = (f" (found {lowered[column.name]!r}: column names are exact and lower-case)"
-                    if column.name in lowered else nearest(column.name, names))
+            hint = (
+                f" (found {lowered[column.name]!r}: column names are exact and lower-case)"
+                if column.name in lowered
+                else nearest(column.name, names)
+            )
             out.add(file, 1, column.name, "missing_column", f"required column {column.name!r} is missing{hint}")
             ok = False
     return ok
 
 
-def parse_table(table: Table, raw: pd.DataFrame, file: str, out: Collector,
-                currencies: dict[str, pd.Series]) -> pd.DataFrame:
+def parse_table(
+    table: Table, raw: pd.DataFrame, file: str, out: Collector, currencies: dict[str, pd.Series]
+) -> pd.DataFrame:
     """Typed frame from the text frame: dates, ints, money in minor units; problems collected.
 
     ``currencies`` maps a money column to the per-row currency resolved across tables
@@ -166,8 +177,9 @@ def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) 
         # Parsed once per distinct text (a book has thousands of dates, not millions).
         def parse(text: pd.Series) -> pd.Series:
             shaped = text.str.match(_DATE_PATTERN)
-            return pd.to_datetime(text.where(shaped & (text != ""), None), format="%Y-%m-%d",
-                                  errors="coerce").astype("datetime64[ns]")
+            return pd.to_datetime(text.where(shaped & (text != ""), None), format="%Y-%m-%d", errors="coerce").astype(
+                "datetime64[ns]"
+            )
 
         dates = by_distinct(values, parse)
         bad = present & dates.isna()
@@ -184,25 +196,37 @@ def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) 
         if column.minimum is not None or column.maximum is not None:
             low = column.minimum if column.minimum is not None else -np.inf
             high = column.maximum if column.maximum is not None else np.inf
-            out.rows(file, shaped & ((numbers < low) | (numbers > high)), column.name, "range",
-                     f"must be between {column.minimum} and {column.maximum}", values)
+            out.rows(
+                file,
+                shaped & ((numbers < low) | (numbers > high)),
+                column.name,
+                "range",
+                f"must be between {column.minimum} and {column.maximum}",
+                values,
+            )
         return numbers
     if kind == "rate":
         shaped = values.str.match(_RATE_PATTERN)
         numbers = pd.to_numeric(values.where(shaped, "0"), errors="coerce").fillna(0.0).astype("float64")
-        out.rows(file, present & (~shaped | (numbers <= 0)), column.name, "rate",
-                 "must be a positive decimal number", values)
+        out.rows(
+            file, present & (~shaped | (numbers <= 0)), column.name, "rate", "must be a positive decimal number", values
+        )
         return numbers
     raise AssertionError(f"unknown column kind {kind}")  # a schema bug, not user input
 
 
-def _parse_money(column: Column, values: pd.Series, currency: pd.Series | None, file: str,
-                 out: Collector) -> pd.Series:
+def _parse_money(column: Column, values: pd.Series, currency: pd.Series | None, file: str, out: Collector) -> pd.Series:
     empty = _empty_required(column, values, file, out)
     currency = parse_currency(currency, values.index)
     minor, not_number, too_many = parse_money_text(values, currency)
-    out.rows(file, ~empty & not_number, column.name, "decimal",
-             "not a plain decimal number (digits, optional sign and '.', no thousands separators)", values)
+    out.rows(
+        file,
+        ~empty & not_number,
+        column.name,
+        "decimal",
+        "not a plain decimal number (digits, optional sign and '.', no thousands separators)",
+        values,
+    )
     messages = "more decimals than " + currency + " allows"
     out.rows(file, ~empty & too_many, column.name, "currency_decimals", messages, values)
     result = pd.Series(minor, index=values.index, dtype="int64")
@@ -266,14 +290,16 @@ def parse_currency(currency: pd.Series | None, index: pd.Index) -> pd.Series:
     return currency.where(currency.isin(list(money.MINOR_UNITS)), "KWD")
 
 
-def _check_key(table: Table, frame: pd.DataFrame, text: dict[str, pd.Series], file: str,
-               out: Collector) -> None:
+def _check_key(table: Table, frame: pd.DataFrame, text: dict[str, pd.Series], file: str, out: Collector) -> None:
     if not table.key:
         return
     keys = [text[k] for k in table.key]
     positions = pd.Series(np.arange(len(frame)), index=frame.index)
-    if len(keys) == 1 and keys[0].dtype == "str" and \
-            pc.count_distinct(combined(arrow_text(keys[0])), mode="all").as_py() == len(frame):
+    if (
+        len(keys) == 1
+        and keys[0].dtype == "str"
+        and pc.count_distinct(combined(arrow_text(keys[0])), mode="all").as_py() == len(frame)
+    ):
         return  # every key distinct (one hash pass), the usual case
     if len(keys) == 1 and keys[0].dtype == "str":
         # Position of each key's first occurrence, by one Arrow hash lookup of the column in itself.
@@ -287,10 +313,15 @@ def _check_key(table: Table, frame: pd.DataFrame, text: dict[str, pd.Series], fi
         shown = keys[0][dup]
         for extra in keys[1:]:
             shown = shown + " / " + extra[dup]
-        message = (" + ".join(table.key) + " must be unique; first seen on row "
-                   + (first[dup] + 2).astype(str))
-        out.rows(file, dup, "+".join(table.key), "unique",
-                 message.reindex(frame.index, fill_value=""), shown.reindex(frame.index, fill_value=""))
+        message = " + ".join(table.key) + " must be unique; first seen on row " + (first[dup] + 2).astype(str)
+        out.rows(
+            file,
+            dup,
+            "+".join(table.key),
+            "unique",
+            message.reindex(frame.index, fill_value=""),
+            shown.reindex(frame.index, fill_value=""),
+        )
 
 
 def read_tables(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], dict[str, Path]]:
@@ -304,12 +335,22 @@ def read_tables(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], 
             if TABLES[name].required:
                 near = [p.name for p in source.iterdir() if p.is_file() and p.name not in known]
                 hint = nearest(f"{name}.csv", near)
-                out.add(f"{name}.csv", None, None, "missing_table",
-                        f"required table {name!r} not found (as {name}.csv, .xlsx or .parquet){hint}")
+                out.add(
+                    f"{name}.csv",
+                    None,
+                    None,
+                    "missing_table",
+                    f"required table {name!r} not found (as {name}.csv, .xlsx or .parquet){hint}",
+                )
             continue
         if len(found) > 1:
-            out.add(found[0].name, None, None, "ambiguous_table",
-                    f"table {name!r} is given more than once: {', '.join(p.name for p in found)}")
+            out.add(
+                found[0].name,
+                None,
+                None,
+                "ambiguous_table",
+                f"table {name!r} is given more than once: {', '.join(p.name for p in found)}",
+            )
             continue
         try:
             raw[name] = read_text_frame(found[0], name)
@@ -317,5 +358,3 @@ def read_tables(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], 
         except ExtractReadError as exc:
             out.add(found[0].name, None, None, "unreadable", str(exc))
     return raw, files
-
-

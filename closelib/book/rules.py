@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from closelib import money
-from closelib.book.arrays import arrow_text, isin, lookup, stripped_text
+from closelib.book.arrays import arrow_text, combined, isin, lookup, stripped_text
 from closelib.book.parse import Collector, parse_currency
 
 
@@ -37,12 +37,15 @@ def keyed(frame: pd.DataFrame, key: str, column: str) -> pd.Series:
 
 def resolve_currencies(table: str, raw: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> dict[str, pd.Series]:
     """Per-row currency for money columns whose currency lives in another table."""
+
     def find(ids: pd.Series, mapping: pd.Series) -> pd.Series:
         return lookup(stripped_text(ids), mapping)
 
     if table not in ("applications", "adjustments", "activities", "gl_journal"):
         return {}
-    doc_ccy = keyed(frames["documents"], "document_id", "currency") if "documents" in frames else pd.Series(dtype=object)
+    doc_ccy = (
+        keyed(frames["documents"], "document_id", "currency") if "documents" in frames else pd.Series(dtype=object)
+    )
     if table == "applications":
         rc = keyed(frames["receipts"], "receipt_id", "currency") if "receipts" in frames else pd.Series(dtype=object)
         both = pd.concat([rc, doc_ccy])  # a receipt id wins over a document id (first wins)
@@ -50,7 +53,11 @@ def resolve_currencies(table: str, raw: pd.DataFrame, frames: dict[str, pd.DataF
     if table == "adjustments":
         return {"amount": find(raw["document_id"], doc_ccy)}
     if table == "activities":
-        cust = keyed(frames["customers"], "customer_id", "credit_currency") if "customers" in frames else pd.Series(dtype=object)
+        cust = (
+            keyed(frames["customers"], "customer_id", "credit_currency")
+            if "customers" in frames
+            else pd.Series(dtype=object)
+        )
         by_doc = find(raw["document_id"], doc_ccy)
         by_customer = find(raw["customer_id"], cust)
         return {"promised_amount": by_doc.astype(object).where(by_doc.notna(), by_customer.astype(object))}
@@ -96,16 +103,23 @@ def check_all(frames: dict[str, pd.DataFrame], files: dict[str, str], out: Colle
     if has("activities") and has("customers"):
         _activities(frames, files["activities"], out)
     if has("financials") and has("customers"):
-        _foreign(frames["financials"], "customer_id", frames["customers"]["customer_id"],
-                 files["financials"], "customer", out)
+        _foreign(
+            frames["financials"],
+            "customer_id",
+            frames["customers"]["customer_id"],
+            files["financials"],
+            "customer",
+            out,
+        )
     if has("gl_balances"):
         _gl_balances(frames["gl_balances"], files["gl_balances"], out)
     if has("gl_journal"):
         _gl_journal(frames["gl_journal"], files["gl_journal"], out)
 
 
-def _foreign(frame: pd.DataFrame, column: str, valid: pd.Series, file: str, what: str, out: Collector,
-             optional: bool = False) -> None:
+def _foreign(
+    frame: pd.DataFrame, column: str, valid: pd.Series, file: str, what: str, out: Collector, optional: bool = False
+) -> None:
     values = frame[column]
     bad = ~isin(values, valid) & _ok(out, file, frame, column)
     if optional:
@@ -115,8 +129,14 @@ def _foreign(frame: pd.DataFrame, column: str, valid: pd.Series, file: str, what
 
 def _customers(cust: pd.DataFrame, file: str, out: Collector) -> None:
     _foreign(cust, "parent_id", cust["customer_id"], file, "parent customer", out, optional=True)
-    out.rows(file, (cust["credit_limit"] < 0) & _ok(out, file, cust, "credit_limit"), "credit_limit",
-             "non_negative", "credit limit must be >= 0", _shown(out, file, cust, "credit_limit"))
+    out.rows(
+        file,
+        (cust["credit_limit"] < 0) & _ok(out, file, cust, "credit_limit"),
+        "credit_limit",
+        "non_negative",
+        "credit limit must be >= 0",
+        _shown(out, file, cust, "credit_limit"),
+    )
 
 
 def _documents(frames: dict[str, pd.DataFrame], file: str, out: Collector) -> None:
@@ -125,19 +145,43 @@ def _documents(frames: dict[str, pd.DataFrame], file: str, out: Collector) -> No
     debit = docs["doc_type"].isin(["INV", "DM"])
     ok = _ok(out, file, docs, "amount", "doc_type")
     written = _shown(out, file, docs, "amount")
-    out.rows(file, ok & debit & (docs["amount"] <= 0), "amount", "sign",
-             "INV and DM amounts must be > 0", _lazy(lambda: docs["doc_type"] + " " + written))
-    out.rows(file, ok & (docs["doc_type"] == "CM") & (docs["amount"] >= 0), "amount", "sign",
-             "CM amounts must be < 0", _lazy(lambda: "CM " + written))
-    out.rows(file, docs["due_date"] < docs["document_date"], "due_date", "due_after_document",
-             "due_date is before document_date", _lazy(lambda: docs["due_date"].dt.strftime("%Y-%m-%d")))
+    out.rows(
+        file,
+        ok & debit & (docs["amount"] <= 0),
+        "amount",
+        "sign",
+        "INV and DM amounts must be > 0",
+        _lazy(lambda: docs["doc_type"] + " " + written),
+    )
+    out.rows(
+        file,
+        ok & (docs["doc_type"] == "CM") & (docs["amount"] >= 0),
+        "amount",
+        "sign",
+        "CM amounts must be < 0",
+        _lazy(lambda: "CM " + written),
+    )
+    out.rows(
+        file,
+        docs["due_date"] < docs["document_date"],
+        "due_date",
+        "due_after_document",
+        "due_date is before document_date",
+        _lazy(lambda: docs["due_date"].dt.strftime("%Y-%m-%d")),
+    )
 
 
 def _receipts(frames: dict[str, pd.DataFrame], file: str, out: Collector) -> None:
     rec = frames["receipts"]
     _foreign(rec, "customer_id", frames["customers"]["customer_id"], file, "customer", out, optional=True)
-    out.rows(file, (rec["amount"] <= 0) & _ok(out, file, rec, "amount"), "amount", "sign",
-             "receipt amounts must be > 0", _shown(out, file, rec, "amount"))
+    out.rows(
+        file,
+        (rec["amount"] <= 0) & _ok(out, file, rec, "amount"),
+        "amount",
+        "sign",
+        "receipt amounts must be > 0",
+        _shown(out, file, rec, "amount"),
+    )
 
 
 def _entities(frames: dict[str, pd.DataFrame], files: dict[str, str], out: Collector) -> None:
@@ -149,8 +193,11 @@ def _entities(frames: dict[str, pd.DataFrame], files: dict[str, str], out: Colle
         return
     # Without an entities table each entity uses the one currency of its documents; its
     # receipts and GL balances must then be in that currency too.
-    parts = [frames[n][["entity", "currency"]].assign(_file=files[n])
-             for n in ("documents", "receipts", "gl_balances") if n in frames]
+    parts = [
+        frames[n][["entity", "currency"]].assign(_file=files[n])
+        for n in ("documents", "receipts", "gl_balances")
+        if n in frames
+    ]
     if not parts:
         return
     pairs = pd.concat(parts, ignore_index=True)
@@ -158,12 +205,17 @@ def _entities(frames: dict[str, pd.DataFrame], files: dict[str, str], out: Colle
     counts = pairs.groupby("entity")["currency"].nunique()
     for entity in counts[counts > 1].index:
         mine = pairs[pairs["entity"] == entity].drop_duplicates(["currency", "_file"])
-        where = "; ".join(f"{ccy} in {', '.join(sorted(group['_file']))}"
-                          for ccy, group in mine.groupby("currency"))
+        where = "; ".join(f"{ccy} in {', '.join(sorted(group['_file']))}" for ccy, group in mine.groupby("currency"))
         file = files["documents"] if "documents" in frames else mine["_file"].iloc[0]
-        out.add(file, None, "currency", "entity_currency",
-                f"entity {entity!r} uses {counts[entity]} currencies ({where}); add an entities table "
-                "naming its functional currency (and fx_rates)", entity)
+        out.add(
+            file,
+            None,
+            "currency",
+            "entity_currency",
+            f"entity {entity!r} uses {counts[entity]} currencies ({where}); add an entities table "
+            "naming its functional currency (and fx_rates)",
+            entity,
+        )
 
 
 def _applications(frames: dict[str, pd.DataFrame], files: dict[str, str], out: Collector) -> None:
@@ -178,23 +230,41 @@ def _applications(frames: dict[str, pd.DataFrame], files: dict[str, str], out: C
     # Documents and receipts whose amount and currency parsed: only those are compared
     # (a bad amount or currency is reported once, in its own file, not again here).
     docs = frames["documents"].assign(
-        _sound=_ok(out, files["documents"], frames["documents"], "amount", "currency", "doc_type"))
+        _sound=_ok(out, files["documents"], frames["documents"], "amount", "currency", "doc_type")
+    )
     rec = frames["receipts"].assign(_sound=_ok(out, files["receipts"], frames["receipts"], "amount", "currency"))
     docs = _first(docs, "document_id")
     rec = _first(rec, "receipt_id")
     cms = docs[(docs["doc_type"] == "CM").to_numpy()]
     targets = docs[isin(docs["doc_type"], ["INV", "DM"])]
-    n_rec = len(rec)
-    src_ids = _chunk(pa.concat_arrays([_chunk(arrow_text(rec["receipt_id"])).cast(pa.string()),
-                                       _chunk(arrow_text(cms["document_id"])).cast(pa.string())]))
+    src_ids = combined(
+        pa.concat_arrays(
+            [
+                combined(arrow_text(rec["receipt_id"])).cast(pa.string()),
+                combined(arrow_text(cms["document_id"])).cast(pa.string()),
+            ]
+        )
+    )
     src_idx = _positions(app["source_id"], src_ids)
-    tgt_idx = _positions(app["target_id"], _chunk(arrow_text(targets["document_id"])))
+    tgt_idx = _positions(app["target_id"], combined(arrow_text(targets["document_id"])))
     src_ok = src_idx >= 0
     tgt_ok = tgt_idx >= 0
-    out.rows(file, ~src_ok & _ok(out, file, app, "source_id"), "source_id", "foreign_key",
-             "source must be a receipt or a credit memo (CM)", app["source_id"])
-    out.rows(file, ~tgt_ok & _ok(out, file, app, "target_id"), "target_id", "foreign_key",
-             "target must be an invoice (INV) or debit memo (DM)", app["target_id"])
+    out.rows(
+        file,
+        ~src_ok & _ok(out, file, app, "source_id"),
+        "source_id",
+        "foreign_key",
+        "source must be a receipt or a credit memo (CM)",
+        app["source_id"],
+    )
+    out.rows(
+        file,
+        ~tgt_ok & _ok(out, file, app, "target_id"),
+        "target_id",
+        "foreign_key",
+        "target must be an invoice (INV) or debit memo (DM)",
+        app["target_id"],
+    )
     amount_ok = _ok(out, file, app, "amount")
 
     def of_source(receipt_column: str, cm_column: str) -> np.ndarray:
@@ -202,51 +272,116 @@ def _applications(frames: dict[str, pd.DataFrame], files: dict[str, str], out: C
 
     src_sound = _take(of_source("_sound", "_sound").astype(bool), src_idx, False) & amount_ok
     tgt_sound = _take(targets["_sound"].to_numpy(dtype=bool), tgt_idx, False) & amount_ok
-    out.rows(file, (app["amount"] <= 0) & _ok(out, file, app, "amount"), "amount", "sign",
-             "applied amounts must be > 0", _shown(out, file, app, "amount"))
+    out.rows(
+        file,
+        (app["amount"] <= 0) & _ok(out, file, app, "amount"),
+        "amount",
+        "sign",
+        "applied amounts must be > 0",
+        _shown(out, file, app, "amount"),
+    )
 
     src_ccy = _take_text(of_source("currency", "currency"), src_idx)
     tgt_ccy = _take_text(targets["currency"].to_numpy(), tgt_idx)
     both = src_ok & tgt_ok
     ccy_differs = both & (src_ccy != tgt_ccy)
     mask = both & src_sound & tgt_sound & ccy_differs
-    out.rows(file, mask, "target_id", "same_currency",
-             "source and target are in different currencies",
-             _lazy(lambda: pd.Series(src_ccy, index=app.index).fillna("").astype(str) + " -> "
-                   + pd.Series(tgt_ccy, index=app.index).fillna("").astype(str)))
+    out.rows(
+        file,
+        mask,
+        "target_id",
+        "same_currency",
+        "source and target are in different currencies",
+        _lazy(
+            lambda: (
+                pd.Series(src_ccy, index=app.index).fillna("").astype(str)
+                + " -> "
+                + pd.Series(tgt_ccy, index=app.index).fillna("").astype(str)
+            )
+        ),
+    )
     src_ent = _take_text(of_source("entity", "entity"), src_idx)
     tgt_ent = _take_text(targets["entity"].to_numpy(), tgt_idx)
-    out.rows(file, both & (src_ent != tgt_ent), "target_id", "same_entity",
-             "source and target belong to different entities", app["target_id"])
+    out.rows(
+        file,
+        both & (src_ent != tgt_ent),
+        "target_id",
+        "same_entity",
+        "source and target belong to different entities",
+        app["target_id"],
+    )
     applied = app["applied_date"].to_numpy(dtype="datetime64[ns]")
     day = _lazy(lambda: app["applied_date"].dt.strftime("%Y-%m-%d"))
-    src_date = _take(np.concatenate([rec["receipt_date"].to_numpy(dtype="datetime64[ns]"),
-                                     cms["document_date"].to_numpy(dtype="datetime64[ns]")]),
-                     src_idx, np.datetime64("NaT"))
-    out.rows(file, src_ok & (applied < src_date), "applied_date", "applied_before_source",
-             "applied before the receipt or credit memo is dated", day)
+    src_date = _take(
+        np.concatenate(
+            [
+                rec["receipt_date"].to_numpy(dtype="datetime64[ns]"),
+                cms["document_date"].to_numpy(dtype="datetime64[ns]"),
+            ]
+        ),
+        src_idx,
+        np.datetime64("NaT"),
+    )
+    out.rows(
+        file,
+        src_ok & (applied < src_date),
+        "applied_date",
+        "applied_before_source",
+        "applied before the receipt or credit memo is dated",
+        day,
+    )
     tgt_date = _take(targets["document_date"].to_numpy(dtype="datetime64[ns]"), tgt_idx, np.datetime64("NaT"))
-    out.rows(file, tgt_ok & (applied < tgt_date), "applied_date", "applied_before_target",
-             "applied before the target document is dated", day)
+    out.rows(
+        file,
+        tgt_ok & (applied < tgt_date),
+        "applied_date",
+        "applied_before_target",
+        "applied before the target document is dated",
+        day,
+    )
 
     # Over-application: flag the row where the running total (in file order) first passes
     # the source's or target's amount.
     amounts = app["amount"].to_numpy(dtype="int64")
-    src_cap = _take(np.concatenate([rec["amount"].to_numpy(dtype="int64"), -cms["amount"].to_numpy(dtype="int64")]),
-                    src_idx, 0)
+    src_cap = _take(
+        np.concatenate([rec["amount"].to_numpy(dtype="int64"), -cms["amount"].to_numpy(dtype="int64")]), src_idx, 0
+    )
     tgt_cap = _take(targets["amount"].to_numpy(dtype="int64"), tgt_idx, 0)
     comparable = tgt_ok & src_sound & tgt_sound & ~ccy_differs  # amount is in the target's currency
-    _over(app, "source_id", src_idx, amounts, src_cap, src_ccy, src_ok & src_sound, file, "over_applied_source",
-          "source applied beyond its amount", out)
-    _over(app, "target_id", tgt_idx, amounts, tgt_cap, tgt_ccy, comparable, file,
-          "over_applied_target", "target applied beyond its amount", out)
+    _over(
+        app,
+        "source_id",
+        src_idx,
+        amounts,
+        src_cap,
+        src_ccy,
+        src_ok & src_sound,
+        file,
+        "over_applied_source",
+        "source applied beyond its amount",
+        out,
+    )
+    _over(
+        app,
+        "target_id",
+        tgt_idx,
+        amounts,
+        tgt_cap,
+        tgt_ccy,
+        comparable,
+        file,
+        "over_applied_target",
+        "target applied beyond its amount",
+        out,
+    )
     adjustments = frames.get("adjustments")
     if adjustments is not None:
         applied_to = _int_bincount(tgt_idx[comparable], amounts[comparable], len(targets))
-        adj_idx = _positions(adjustments["document_id"], _chunk(arrow_text(targets["document_id"])))
+        adj_idx = _positions(adjustments["document_id"], combined(arrow_text(targets["document_id"])))
         hit = adj_idx >= 0
-        adjusted = _int_bincount(adj_idx[hit], adjustments["amount"].fillna(0).to_numpy(dtype="int64")[hit],
-                                 len(targets))
+        adjusted = _int_bincount(
+            adj_idx[hit], adjustments["amount"].fillna(0).to_numpy(dtype="int64")[hit], len(targets)
+        )
         final = targets["amount"].to_numpy(dtype="int64") - applied_to + adjusted
         sound = targets["_sound"].to_numpy(dtype=bool)
         rows = np.flatnonzero(sound & (final < 0))
@@ -254,9 +389,15 @@ def _applications(frames: dict[str, pd.DataFrame], files: dict[str, str], out: C
         currency = targets["currency"].to_numpy(dtype=object)[rows]
         # By document id, as the index-aligned sums gave them.
         for i in sorted(range(len(rows)), key=lambda k: ids[k]):
-            out.add(file, None, "target_id", "over_cleared",
-                    f"applications and adjustments clear document {ids[i]} beyond its amount "
-                    f"(open would be {_format(int(final[rows[i]]), currency[i])})", ids[i])
+            out.add(
+                file,
+                None,
+                "target_id",
+                "over_cleared",
+                f"applications and adjustments clear document {ids[i]} beyond its amount "
+                f"(open would be {_format(int(final[rows[i]]), currency[i])})",
+                ids[i],
+            )
 
 
 def _positions(keys: pd.Series, table) -> np.ndarray:
@@ -283,7 +424,7 @@ def _take_text(values: np.ndarray, index: np.ndarray) -> np.ndarray:
     return taken
 
 
-class _lazy:  # noqa: N801 (used like a function)
+class _lazy:
     """Values for problem messages, computed only if some row breaks the rule."""
 
     def __init__(self, make) -> None:
@@ -298,7 +439,7 @@ class _lazy:  # noqa: N801 (used like a function)
 
 def _sum_by(ids: pd.Series, keys: pd.Series, amounts: np.ndarray) -> np.ndarray:
     """Per id (in ``ids`` order): the sum of ``amounts`` whose key is that id (int64)."""
-    where = pc.index_in(arrow_text(keys), value_set=_chunk(arrow_text(ids)))
+    where = pc.index_in(arrow_text(keys), value_set=combined(arrow_text(ids)))
     where = np.asarray(pc.fill_null(where, -1), dtype="int64")
     hit = where >= 0
     return _int_bincount(where[hit], np.asarray(amounts)[hit], len(ids))
@@ -308,10 +449,6 @@ def _int_bincount(index: np.ndarray, values: np.ndarray, length: int) -> np.ndar
     total = np.zeros(length, dtype="int64")
     np.add.at(total, index, values.astype("int64"))
     return total
-
-
-def _chunk(array):
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def _first(frame: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -324,7 +461,7 @@ def _first(frame: pd.DataFrame, key: str) -> pd.DataFrame:
 
 def _unique(values: pd.Series) -> bool:
     """No value repeats (one Arrow hash pass)."""
-    array = _chunk(arrow_text(values))
+    array = combined(arrow_text(values))
     return pc.count_distinct(array, mode="all").as_py() == len(array)
 
 
@@ -332,8 +469,19 @@ def _format(minor: int, currency: str) -> str:
     return money.format_minor(minor, currency if money.is_currency(str(currency)) else "KWD")
 
 
-def _over(app: pd.DataFrame, column: str, group: np.ndarray, amounts: np.ndarray, cap: np.ndarray,
-          currency: np.ndarray, valid: np.ndarray, file: str, rule: str, message: str, out: Collector) -> None:
+def _over(
+    app: pd.DataFrame,
+    column: str,
+    group: np.ndarray,
+    amounts: np.ndarray,
+    cap: np.ndarray,
+    currency: np.ndarray,
+    valid: np.ndarray,
+    file: str,
+    rule: str,
+    message: str,
+    out: Collector,
+) -> None:
     """Running total per source (or target) in file order; flags the first row past the cap.
 
     ``group`` is the source's (target's) position, the same for every row naming it; rows
@@ -350,8 +498,13 @@ def _over(app: pd.DataFrame, column: str, group: np.ndarray, amounts: np.ndarray
     first_over[rows[first]] = True
     ccy = parse_currency(pd.Series(currency[first_over], dtype=object), pd.RangeIndex(int(first_over.sum())))
     text = pd.Series("", index=app.index, dtype=object)
-    text[first_over] = (message + ": applied so far " + money.format_minor_array(running[first], ccy).to_numpy()
-                        + ", amount " + money.format_minor_array(cap[first_over].astype("int64"), ccy).to_numpy())
+    text[first_over] = (
+        message
+        + ": applied so far "
+        + money.format_minor_array(running[first], ccy).to_numpy()
+        + ", amount "
+        + money.format_minor_array(cap[first_over].astype("int64"), ccy).to_numpy()
+    )
     out.rows(file, first_over, "amount", rule, text, app[column])
 
 
@@ -361,10 +514,22 @@ def _adjustments(frames: dict[str, pd.DataFrame], file: str, out: Collector) -> 
     ok = _ok(out, file, adj, "amount")
     written = _shown(out, file, adj, "amount")
     out.rows(file, ok & (adj["amount"] == 0), "amount", "non_zero", "adjustment amount must not be zero", written)
-    out.rows(file, ok & (adj["type"] == "write_off") & (adj["amount"] > 0), "amount", "sign",
-             "a write_off lowers the open amount: amount must be negative", written)
-    out.rows(file, ok & (adj["type"] == "recovery") & (adj["amount"] < 0), "amount", "sign",
-             "a recovery reinstates the open amount: amount must be positive", written)
+    out.rows(
+        file,
+        ok & (adj["type"] == "write_off") & (adj["amount"] > 0),
+        "amount",
+        "sign",
+        "a write_off lowers the open amount: amount must be negative",
+        written,
+    )
+    out.rows(
+        file,
+        ok & (adj["type"] == "recovery") & (adj["amount"] < 0),
+        "amount",
+        "sign",
+        "a recovery reinstates the open amount: amount must be positive",
+        written,
+    )
 
 
 def _disputes(frames: dict[str, pd.DataFrame], file: str, out: Collector) -> None:
@@ -373,12 +538,30 @@ def _disputes(frames: dict[str, pd.DataFrame], file: str, out: Collector) -> Non
     if "documents" in frames:
         _foreign(dis, "document_id", frames["documents"]["document_id"], file, "document", out, optional=True)
     closed = dis["status"].isin(["resolved", "rejected"])
-    out.rows(file, closed & dis["closed_date"].isna(), "closed_date", "closed_date_required",
-             "resolved and rejected cases need a closed_date", dis["status"])
-    out.rows(file, (dis["status"] == "open") & dis["closed_date"].notna(), "closed_date", "open_has_closed_date",
-             "an open case must not have a closed_date", _lazy(lambda: dis["closed_date"].dt.strftime("%Y-%m-%d")))
-    out.rows(file, dis["closed_date"] < dis["opened_date"], "closed_date", "closed_before_opened",
-             "closed before it was opened", _lazy(lambda: dis["closed_date"].dt.strftime("%Y-%m-%d")))
+    out.rows(
+        file,
+        closed & dis["closed_date"].isna(),
+        "closed_date",
+        "closed_date_required",
+        "resolved and rejected cases need a closed_date",
+        dis["status"],
+    )
+    out.rows(
+        file,
+        (dis["status"] == "open") & dis["closed_date"].notna(),
+        "closed_date",
+        "open_has_closed_date",
+        "an open case must not have a closed_date",
+        _lazy(lambda: dis["closed_date"].dt.strftime("%Y-%m-%d")),
+    )
+    out.rows(
+        file,
+        dis["closed_date"] < dis["opened_date"],
+        "closed_date",
+        "closed_before_opened",
+        "closed before it was opened",
+        _lazy(lambda: dis["closed_date"].dt.strftime("%Y-%m-%d")),
+    )
 
 
 def _activities(frames: dict[str, pd.DataFrame], file: str, out: Collector) -> None:
@@ -387,22 +570,44 @@ def _activities(frames: dict[str, pd.DataFrame], file: str, out: Collector) -> N
     if "documents" in frames:
         _foreign(act, "document_id", frames["documents"]["document_id"], file, "document", out, optional=True)
     promise = act["type"] == "promise_to_pay"
-    out.rows(file, promise & act["promised_date"].isna(), "promised_date", "promise_needs_date",
-             "a promise_to_pay needs a promised_date")
+    out.rows(
+        file,
+        promise & act["promised_date"].isna(),
+        "promised_date",
+        "promise_needs_date",
+        "a promise_to_pay needs a promised_date",
+    )
 
 
 def _gl_balances(gl: pd.DataFrame, file: str, out: Collector) -> None:
     for column in ("debit", "credit"):
-        out.rows(file, (gl[column] < 0) & _ok(out, file, gl, column), column, "non_negative",
-                 f"{column} must be >= 0", _shown(out, file, gl, column))
+        out.rows(
+            file,
+            (gl[column] < 0) & _ok(out, file, gl, column),
+            column,
+            "non_negative",
+            f"{column} must be >= 0",
+            _shown(out, file, gl, column),
+        )
 
 
 def _gl_journal(jr: pd.DataFrame, file: str, out: Collector) -> None:
     for column in ("debit", "credit"):
-        out.rows(file, (jr[column] < 0) & _ok(out, file, jr, column), column, "non_negative",
-                 f"{column} must be >= 0", _shown(out, file, jr, column))
+        out.rows(
+            file,
+            (jr[column] < 0) & _ok(out, file, jr, column),
+            column,
+            "non_negative",
+            f"{column} must be >= 0",
+            _shown(out, file, jr, column),
+        )
     net = (jr["debit"] - jr["credit"]).groupby([jr["entity"], jr["journal_id"]]).sum()
     for (entity, journal), value in net[net != 0].items():
-        out.add(file, None, "journal_id", "journal_balances",
-                f"journal {journal} of entity {entity} does not balance (debits - credits = {value} minor units)",
-                journal)
+        out.add(
+            file,
+            None,
+            "journal_id",
+            "journal_balances",
+            f"journal {journal} of entity {entity} does not balance (debits - credits = {value} minor units)",
+            journal,
+        )

@@ -32,8 +32,16 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise RunError(f"run {original['run_id']} is for {original['period']}, not {args.period}")
         restates = original["run_id"]
     _print(f"close {args.period}: running the period notebooks")
-    result = execute_run(args.period, source=args.source, params_file=args.params, overrides=args.p or [],
-                         outputs=args.outputs, restates=restates, reason=args.reason, progress=_print)
+    result = execute_run(
+        args.period,
+        source=args.source,
+        params_file=args.params,
+        overrides=args.p or [],
+        outputs=args.outputs,
+        restates=restates,
+        reason=args.reason,
+        progress=_print,
+    )
     for line in result.messages:
         if line.startswith("run failed before"):
             print(line, file=sys.stderr)
@@ -60,8 +68,11 @@ def cmd_show(args: argparse.Namespace) -> int:
     run_dir = find_run(args.run, _outputs(args))
     m = read_manifest(run_dir)
     if args.json:
-        print(json.dumps({k: m.get(k) for k in ("period", "run_id", "status", "figures", "checks", "notebooks")},
-                         indent=2))
+        print(
+            json.dumps(
+                {k: m.get(k) for k in ("period", "run_id", "status", "figures", "checks", "notebooks")}, indent=2
+            )
+        )
         return 0
     print(f"run {m['run_id']} for {m['period']}: {m['status']}  ({m['started_at']} .. {m['finished_at']})")
     print(f"folder {run_dir}")
@@ -163,12 +174,15 @@ def cmd_signoff(args: argparse.Namespace) -> int:
 
     run_dir = find_run(args.run, _outputs(args))
     entry = record_signoff(run_dir, args.role, args.name, args.note)
-    print(f"signed {entry['run_id']} as {entry['role']}: {entry['name']} at {entry['at']} "
-          f"(manifest sha256 {entry['manifest_sha256']})")
+    print(
+        f"signed {entry['run_id']} as {entry['role']}: {entry['name']} at {entry['at']} "
+        f"(manifest sha256 {entry['manifest_sha256']})"
+    )
     try:
         from closelib.audit.binder import write_period_index
+
         print(f"binder: {write_period_index(run_dir.parent.parent, entry['period'])}")
-    except Exception as exc:  # noqa: BLE001 - the sign-off is recorded; the page is a convenience
+    except Exception as exc:
         print(f"binder not updated: {exc}", file=sys.stderr)
     return 0
 
@@ -176,8 +190,9 @@ def cmd_signoff(args: argparse.Namespace) -> int:
 def cmd_investigate(args: argparse.Namespace) -> int:
     from closelib.areas.investigate import run_investigation
 
-    result = run_investigation(args.customer, args.document, args.case, source=args.source, outputs=args.outputs,
-                               progress=_print)
+    result = run_investigation(
+        args.customer, args.document, args.case, source=args.source, outputs=args.outputs, progress=_print
+    )
     _print(f"status: {result.manifest['status']}")
     html = next((e["html"] for e in result.manifest["notebooks"].values() if e.get("html")), None)
     if html:

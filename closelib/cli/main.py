@@ -35,8 +35,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         book = load_book(args.source)
     except SourceError as exc:
         if args.json:
-            print(json.dumps({"source": str(args.source), "ok": False,
-                              "problems": [p.as_dict() for p in exc.problems]}, indent=2))
+            print(
+                json.dumps(
+                    {"source": str(args.source), "ok": False, "problems": [p.as_dict() for p in exc.problems]}, indent=2
+                )
+            )
         else:
             print(str(exc))
         return 1
@@ -49,8 +52,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         print(f"  {name:<14} {count:>10,} rows")
     if info["missing_optional"]:
         print(f"  optional tables not given: {', '.join(info['missing_optional'])}")
-    print(f"  dates {info['first_date']} .. {info['last_date']}; GL periods "
-          f"{info['gl_periods'][0] if info['gl_periods'] else '-'} .. {info['gl_periods'][-1] if info['gl_periods'] else '-'}")
+    print(
+        f"  dates {info['first_date']} .. {info['last_date']}; GL periods "
+        f"{info['gl_periods'][0] if info['gl_periods'] else '-'} .. "
+        f"{info['gl_periods'][-1] if info['gl_periods'] else '-'}"
+    )
     print("  entities: " + ", ".join(f"{e} ({c})" for e, c in info["entities"].items()))
     print("  currencies: " + ", ".join(info["currencies"]))
     return 0

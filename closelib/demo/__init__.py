@@ -17,11 +17,12 @@ from closelib.demo.writer import write_book
 DEFAULT_SEED = 20261031
 DEFAULT_END = "2026-10"
 
-__all__ = ["DEFAULT_SEED", "DEFAULT_END", "generate_book", "generate_book_with_notes", "write_book"]
+__all__ = ["DEFAULT_END", "DEFAULT_SEED", "generate_book", "generate_book_with_notes", "write_book"]
 
 
-def generate_book_with_notes(seed: int = DEFAULT_SEED, scale: float = 1.0,
-                             end: str = DEFAULT_END) -> tuple[dict[str, pd.DataFrame], dict]:
+def generate_book_with_notes(
+    seed: int = DEFAULT_SEED, scale: float = 1.0, end: str = DEFAULT_END
+) -> tuple[dict[str, pd.DataFrame], dict]:
     """The book and a description of its planted reconciling items (ids, amounts, periods)."""
 
     return generate(seed, scale, end)

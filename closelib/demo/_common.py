@@ -30,11 +30,19 @@ CURRENCY = {"US01": "USD", "SG01": "SGD"}
 # Named random streams. Each part of the generator draws from its own child of one
 # SeedSequence, so adding a draw in one module does not reshuffle every other table.
 STREAM_NAMES = (
-    "customers", "billing", "disputes", "cash", "collections",
-    "adjustments", "financials", "fx", "gl", "forced",
+    "customers",
+    "billing",
+    "disputes",
+    "cash",
+    "collections",
+    "adjustments",
+    "financials",
+    "fx",
+    "gl",
+    "forced",
 )
 
-_MONTH_ABBR = np.array("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split())
+_MONTH_ABBR = np.array(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"])
 
 
 def streams(seed: int) -> dict[str, np.random.Generator]:
@@ -42,7 +50,9 @@ def streams(seed: int) -> dict[str, np.random.Generator]:
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise CloseError(f"demo seed must be a non-negative integer, got {seed!r}")
     children = np.random.SeedSequence(int(seed)).spawn(len(STREAM_NAMES))
-    return {name: np.random.Generator(np.random.PCG64(child)) for name, child in zip(STREAM_NAMES, children)}
+    return {
+        name: np.random.Generator(np.random.PCG64(child)) for name, child in zip(STREAM_NAMES, children, strict=False)
+    }
 
 
 @dataclass(frozen=True)
@@ -56,7 +66,7 @@ class Calendar:
     labels: np.ndarray  # "Oct 2026"
 
     @classmethod
-    def ending(cls, end: str, months: int = HISTORY_MONTHS) -> "Calendar":
+    def ending(cls, end: str, months: int = HISTORY_MONTHS) -> Calendar:
         if not isinstance(end, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", end):
             raise CloseError(f"demo end period must be YYYY-MM, got {end!r}")
         last = np.datetime64(end, "M")
@@ -138,6 +148,7 @@ def uniform_int(rng: np.random.Generator, low, high, size: int | None = None) ->
 
 # --- strings, built in Arrow so a million ids cost a fraction of a second -----------------
 
+
 def _as_arrow_strings(part) -> pa.Array | pa.Scalar:
     if isinstance(part, str):
         return pa.scalar(part)
@@ -169,8 +180,10 @@ def make_ids(prefix, numbers: np.ndarray, width: int) -> pa.Array:
 
 def take(values, index: np.ndarray) -> pa.Array:
     """Vectorised lookup of strings (``values[index]``) staying in Arrow."""
-    return pc.take(_as_arrow_strings(np.asarray(values) if not isinstance(values, (pa.Array, pa.ChunkedArray)) else values),
-                   pa.array(np.asarray(index, dtype="int64")))
+    return pc.take(
+        _as_arrow_strings(np.asarray(values) if not isinstance(values, (pa.Array, pa.ChunkedArray)) else values),
+        pa.array(np.asarray(index, dtype="int64")),
+    )
 
 
 def sequence_in_groups(group: np.ndarray) -> np.ndarray:

@@ -58,8 +58,9 @@ def generate(seed: int, scale: float, end: str) -> tuple[dict[str, pd.DataFrame]
     case_of = np.concatenate([np.full(n_doc, -1), disp.credits["case"].to_numpy()])
     ent = cust.entity[alld["cust"].to_numpy()]
     dtype = DOC_TYPE_CODE[alld["cat"].to_numpy()]
-    order = np.lexsort((np.arange(len(alld)), alld["cat"].to_numpy(), alld["cust"].to_numpy(), dtype, ent,
-                        alld["date"].to_numpy()))
+    order = np.lexsort(
+        (np.arange(len(alld)), alld["cat"].to_numpy(), alld["cust"].to_numpy(), dtype, ent, alld["date"].to_numpy())
+    )
     pos = np.empty(len(alld), dtype="int64")
     pos[order] = np.arange(len(alld))
     alld, case_of, ent, dtype = alld.iloc[order].reset_index(drop=True), case_of[order], ent[order], dtype[order]
@@ -83,8 +84,14 @@ def generate(seed: int, scale: float, end: str) -> tuple[dict[str, pd.DataFrame]
     documents = _documents(alld, ent, dtype, doc_ids, case_of, case_ids, month_label, cust, ccy)
 
     # ---- receipts: by date and entity, numbered per entity
-    r_order = np.lexsort((np.arange(len(receipts)), receipts["cust"].to_numpy(), receipts["entity"].to_numpy(),
-                          receipts["date"].to_numpy()))
+    r_order = np.lexsort(
+        (
+            np.arange(len(receipts)),
+            receipts["cust"].to_numpy(),
+            receipts["entity"].to_numpy(),
+            receipts["date"].to_numpy(),
+        )
+    )
     r_pos = np.empty(len(receipts), dtype="int64")
     r_pos[r_order] = np.arange(len(receipts))
     rec = receipts.iloc[r_order].reset_index(drop=True)
@@ -94,26 +101,36 @@ def generate(seed: int, scale: float, end: str) -> tuple[dict[str, pd.DataFrame]
     r_seq[o3] = sequence_in_groups(r_ent[o3])
     rec_ids = cat(take(np.array(ENTITIES), r_ent), "-RCP-", zpad(r_seq, 7))
     bank_no = rng["cash"].integers(0, 10**8, len(rec))
-    bank_ref = cat(pc.if_else(pa.array(rec["cust"].to_numpy() < 0), "UNREF-", "FT"),
-                   day_text(rec["date"].to_numpy(), compact=True), zpad(bank_no, 8))
+    bank_ref = cat(
+        pc.if_else(pa.array(rec["cust"].to_numpy() < 0), "UNREF-", "FT"),
+        day_text(rec["date"].to_numpy(), compact=True),
+        zpad(bank_no, 8),
+    )
     known = rec["identified"].to_numpy() & (rec["cust"].to_numpy() >= 0)
-    receipts_t = pd.DataFrame({
-        "receipt_id": text(rec_ids), "entity": text(take(np.array(ENTITIES), r_ent)),
-        "customer_id": text(pc.if_else(pa.array(known), take(ids, np.maximum(rec["cust"].to_numpy(), 0)), "")),
-        "receipt_date": dates(rec["date"].to_numpy()), "currency": text(take(ccy, r_ent)),
-        "amount": rec["amount"].to_numpy(), "bank_reference": text(bank_ref),
-    })
+    receipts_t = pd.DataFrame(
+        {
+            "receipt_id": text(rec_ids),
+            "entity": text(take(np.array(ENTITIES), r_ent)),
+            "customer_id": text(pc.if_else(pa.array(known), take(ids, np.maximum(rec["cust"].to_numpy(), 0)), "")),
+            "receipt_date": dates(rec["date"].to_numpy()),
+            "currency": text(take(ccy, r_ent)),
+            "amount": rec["amount"].to_numpy(),
+            "bank_reference": text(bank_ref),
+        }
+    )
 
     # ---- applications: receipts and credit memos, by date, numbered per entity
     rp = r_pos[rapps["receipt"].to_numpy()]
     cp = cm_pos[cm_apps["cm"].to_numpy()]
-    app = pd.DataFrame({
-        "date": np.concatenate([rapps["date"].to_numpy(), cm_apps["date"].to_numpy()]),
-        "kind": np.concatenate([np.zeros(len(rapps), "int64"), np.ones(len(cm_apps), "int64")]),
-        "src": np.concatenate([rp, cp]),
-        "tgt": pos[np.concatenate([rapps["target"].to_numpy(), cm_apps["target"].to_numpy()])],
-        "amount": np.concatenate([rapps["amount"].to_numpy(), cm_apps["amount"].to_numpy()]),
-    })
+    app = pd.DataFrame(
+        {
+            "date": np.concatenate([rapps["date"].to_numpy(), cm_apps["date"].to_numpy()]),
+            "kind": np.concatenate([np.zeros(len(rapps), "int64"), np.ones(len(cm_apps), "int64")]),
+            "src": np.concatenate([rp, cp]),
+            "tgt": pos[np.concatenate([rapps["target"].to_numpy(), cm_apps["target"].to_numpy()])],
+            "amount": np.concatenate([rapps["amount"].to_numpy(), cm_apps["amount"].to_numpy()]),
+        }
+    )
     app["entity"] = ent[app["tgt"].to_numpy()]
     app = app.sort_values(["date", "entity", "kind", "src", "tgt"], kind="stable", ignore_index=True)
     a_ent = app["entity"].to_numpy()
@@ -122,13 +139,20 @@ def generate(seed: int, scale: float, end: str) -> tuple[dict[str, pd.DataFrame]
     a_seq[o4] = sequence_in_groups(a_ent[o4])
     app_ids = cat(take(np.array(ENTITIES), a_ent), "-APP-", zpad(a_seq, 7))
     is_cm_app = app["kind"].to_numpy() == 1
-    src_ids = pc.if_else(pa.array(is_cm_app), take(doc_ids, np.where(is_cm_app, app["src"], 0)),
-                         take(rec_ids, np.where(is_cm_app, 0, app["src"])))
-    applications = pd.DataFrame({
-        "application_id": text(app_ids), "applied_date": dates(app["date"].to_numpy()),
-        "source_id": text(src_ids), "target_id": text(take(doc_ids, app["tgt"].to_numpy())),
-        "amount": app["amount"].to_numpy(),
-    })
+    src_ids = pc.if_else(
+        pa.array(is_cm_app),
+        take(doc_ids, np.where(is_cm_app, app["src"], 0)),
+        take(rec_ids, np.where(is_cm_app, 0, app["src"])),
+    )
+    applications = pd.DataFrame(
+        {
+            "application_id": text(app_ids),
+            "applied_date": dates(app["date"].to_numpy()),
+            "source_id": text(src_ids),
+            "target_id": text(take(doc_ids, app["tgt"].to_numpy())),
+            "amount": app["amount"].to_numpy(),
+        }
+    )
 
     # ---- adjustments
     adj = adj.assign(doc=pos[adj["doc"].to_numpy()])
@@ -138,17 +162,34 @@ def generate(seed: int, scale: float, end: str) -> tuple[dict[str, pd.DataFrame]
     # ---- GL
     d_day = alld["date"].to_numpy()
     sub = {
-        "documents": {"entity": ent, "day": d_day, "doc_type": dtype, "amount": alld["amount"].to_numpy(),
-                      "due": alld["due"].to_numpy(), "id": doc_ids,
-                      "account": np.array([ledger._ACC[a] for a in billing.REVENUE_ACCOUNT])[alld["cat"].to_numpy()]},
+        "documents": {
+            "entity": ent,
+            "day": d_day,
+            "doc_type": dtype,
+            "amount": alld["amount"].to_numpy(),
+            "due": alld["due"].to_numpy(),
+            "id": doc_ids,
+            "account": np.array([ledger._ACC[a] for a in billing.REVENUE_ACCOUNT])[alld["cat"].to_numpy()],
+        },
         "receipts": {"entity": r_ent, "day": rec["date"].to_numpy(), "amount": rec["amount"].to_numpy(), "id": rec_ids},
-        "applications": {"entity": a_ent[~is_cm_app], "day": app["date"].to_numpy()[~is_cm_app],
-                         "amount": app["amount"].to_numpy()[~is_cm_app], "id": pc.filter(app_ids, pa.array(~is_cm_app))},
-        "adjustments": {"entity": ent[adj["doc"].to_numpy()], "day": adj["date"].to_numpy(),
-                        "type": adj["type"].to_numpy(), "amount": adj["amount"].to_numpy(), "id": adj_ids},
-        "clearing": {"doc": np.concatenate([app["tgt"].to_numpy(), adj["doc"].to_numpy()]),
-                     "day": np.concatenate([app["date"].to_numpy(), adj["date"].to_numpy()]),
-                     "amount": np.concatenate([app["amount"].to_numpy(), -adj["amount"].to_numpy()])},
+        "applications": {
+            "entity": a_ent[~is_cm_app],
+            "day": app["date"].to_numpy()[~is_cm_app],
+            "amount": app["amount"].to_numpy()[~is_cm_app],
+            "id": pc.filter(app_ids, pa.array(~is_cm_app)),
+        },
+        "adjustments": {
+            "entity": ent[adj["doc"].to_numpy()],
+            "day": adj["date"].to_numpy(),
+            "type": adj["type"].to_numpy(),
+            "amount": adj["amount"].to_numpy(),
+            "id": adj_ids,
+        },
+        "clearing": {
+            "doc": np.concatenate([app["tgt"].to_numpy(), adj["doc"].to_numpy()]),
+            "day": np.concatenate([app["date"].to_numpy(), adj["date"].to_numpy()]),
+            "amount": np.concatenate([app["amount"].to_numpy(), -adj["amount"].to_numpy()]),
+        },
     }
     journal, planted = ledger.build(cal, scale, sub)
     gl_journal = _gl_journal(journal, cal, ccy)
@@ -163,11 +204,18 @@ def generate(seed: int, scale: float, end: str) -> tuple[dict[str, pd.DataFrame]
     disputes_t = _disputes(cases, case_ids, pos, doc_ids, cust, ccy, disp, cm_pos, c_order)
     activities_t = _activities(acts, pos, doc_ids, cust)
     tables = {
-        "customers": customers_t, "documents": documents, "receipts": receipts_t, "applications": applications,
-        "gl_balances": gl_balances, "entities": extras.entities(), "adjustments": adjustments,
-        "disputes": disputes_t, "activities": activities_t,
+        "customers": customers_t,
+        "documents": documents,
+        "receipts": receipts_t,
+        "applications": applications,
+        "gl_balances": gl_balances,
+        "entities": extras.entities(),
+        "adjustments": adjustments,
+        "disputes": disputes_t,
+        "activities": activities_t,
         "financials": extras.financials(rng["financials"], cust, cal, monthly),
-        "fx_rates": extras.fx_rates(rng["fx"], cal), "gl_journal": gl_journal,
+        "fx_rates": extras.fx_rates(rng["fx"], cal),
+        "gl_journal": gl_journal,
     }
     planted["cutoff"]["document_date"] = iso(np.array([planted["cutoff"]["document_date"]]))[0]
     planted["unposted_applications"]["applied_date"] = iso(np.array([cal.end_date]))[0]
@@ -182,8 +230,10 @@ def _documents(d, ent, dtype, doc_ids, case_of, case_ids, label, cust, ccy) -> p
     lab = label.astype(object)
     colo = cat("Colocation — ", q1, " cabinet(s), ", q2, " kW committed — ", lab)
     xconn = cat("Interconnection — ", q1, " cross-connect(s) — ", lab)
-    install = cat("Installation services — ", take(np.array(["cage build", "cabinet install", "power circuit",
-                                                             "cross-connect install"]), q1 % 4))
+    install = cat(
+        "Installation services — ",
+        take(np.array(["cage build", "cabinet install", "power circuit", "cross-connect install"]), q1 % 4),
+    )
     power = cat("Metered power above commitment — ", lab)
     reason = take(disputes.REASONS, np.where(catg == 5, q1, 0))
     credit = cat("Credit memo — ", reason, " — case ", take(case_ids, np.maximum(case_of, 0)))
@@ -191,13 +241,20 @@ def _documents(d, ent, dtype, doc_ids, case_of, case_ids, label, cust, ccy) -> p
     for k, arr in ((1, xconn), (2, install), (3, power), (5, credit)):
         desc = pc.if_else(pa.array(catg == k), arr, desc)
     ref = pc.if_else(pa.array(catg == 5), take(case_ids, np.maximum(case_of, 0)), take(cust.reference.astype(str), c))
-    return pd.DataFrame({
-        "document_id": text(doc_ids), "customer_id": text(take(cust.ids, c)),
-        "entity": text(take(np.array(ENTITIES), ent)), "doc_type": text(take(TYPE_TEXT, dtype)),
-        "document_date": dates(d["date"].to_numpy()), "due_date": dates(d["due"].to_numpy()),
-        "currency": text(take(ccy, ent)), "amount": d["amount"].to_numpy(), "reference": text(ref),
-        "description": text(desc),
-    })
+    return pd.DataFrame(
+        {
+            "document_id": text(doc_ids),
+            "customer_id": text(take(cust.ids, c)),
+            "entity": text(take(np.array(ENTITIES), ent)),
+            "doc_type": text(take(TYPE_TEXT, dtype)),
+            "document_date": dates(d["date"].to_numpy()),
+            "due_date": dates(d["due"].to_numpy()),
+            "currency": text(take(ccy, ent)),
+            "amount": d["amount"].to_numpy(),
+            "reference": text(ref),
+            "description": text(desc),
+        }
+    )
 
 
 def _adjustments(adj, alld, doc_ids, cust):
@@ -216,27 +273,44 @@ def _adjustments(adj, alld, doc_ids, cust):
     prefix = take(np.array(["WO-", "REC-", "SB-"]), t)
     approval = cat(prefix, year, "-", zpad(ref_seq, 4))
     bankrupt = cust.bankrupt[c] <= adj["date"].to_numpy()
-    reason = np.where(t == 2, "small_balance", np.where(t == 1, "bankruptcy_dividend",
-                                                        np.where(bankrupt, "bankruptcy", "uncollectible")))
-    frame = pd.DataFrame({
-        "adjustment_id": text(ids), "document_id": text(take(doc_ids, doc)),
-        "adjustment_date": dates(adj["date"].to_numpy()), "type": text(take(collections.ADJ_TYPES, t)),
-        "amount": amount, "reason_code": text(reason), "approved_by": text(take(APPROVERS, approver)),
-        "approval_reference": text(approval),
-    })
+    reason = np.where(
+        t == 2,
+        "small_balance",
+        np.where(t == 1, "bankruptcy_dividend", np.where(bankrupt, "bankruptcy", "uncollectible")),
+    )
+    frame = pd.DataFrame(
+        {
+            "adjustment_id": text(ids),
+            "document_id": text(take(doc_ids, doc)),
+            "adjustment_date": dates(adj["date"].to_numpy()),
+            "type": text(take(collections.ADJ_TYPES, t)),
+            "amount": amount,
+            "reason_code": text(reason),
+            "approved_by": text(take(APPROVERS, approver)),
+            "approval_reference": text(approval),
+        }
+    )
     return frame, ids
 
 
 def _customers(cust, status, ccy) -> pd.DataFrame:
     parent = cust.parent
-    return pd.DataFrame({
-        "customer_id": text(cust.ids), "name": text(cust.name), "segment": text(SEGMENTS[cust.segment]),
-        "country": text(cust.country.astype(str)), "payment_terms_days": cust.terms.astype("int64"),
-        "credit_limit": cust.credit_limit.astype("int64"), "credit_currency": text(ccy[cust.entity]),
-        "risk_rating": cust.rating.astype("int64"), "status": text(collections.STATUS[status]),
-        "collector": text(cust.collector.astype(str)), "last_review_date": dates(cust.last_review),
-        "parent_id": text(np.where(parent >= 0, cust.ids[np.maximum(parent, 0)], "")),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": text(cust.ids),
+            "name": text(cust.name),
+            "segment": text(SEGMENTS[cust.segment]),
+            "country": text(cust.country.astype(str)),
+            "payment_terms_days": cust.terms.astype("int64"),
+            "credit_limit": cust.credit_limit.astype("int64"),
+            "credit_currency": text(ccy[cust.entity]),
+            "risk_rating": cust.rating.astype("int64"),
+            "status": text(collections.STATUS[status]),
+            "collector": text(cust.collector.astype(str)),
+            "last_review_date": dates(cust.last_review),
+            "parent_id": text(np.where(parent >= 0, cust.ids[np.maximum(parent, 0)], "")),
+        }
+    )
 
 
 def _disputes(cases, case_ids, pos, doc_ids, cust, ccy, disp, cm_pos, c_order) -> pd.DataFrame:
@@ -246,28 +320,39 @@ def _disputes(cases, case_ids, pos, doc_ids, cust, ccy, disp, cm_pos, c_order) -
     cm_of_case[disp.credits["case"].to_numpy()] = cm_pos
     res_text = np.array([disputes.RESOLUTION_TEXT[k] for k in range(len(disputes.REASONS))], dtype=object)
     resolved = cat(take(res_text, reason), " — credit memo ", take(doc_ids, np.maximum(cm_of_case, 0)))
-    resolution = pc.if_else(pa.array(status == disputes.RESOLVED), resolved,
-                            pc.if_else(pa.array(status == disputes.REJECTED),
-                                       pa.scalar("Rejected — billed per contract"), pa.scalar("")))
+    resolution = pc.if_else(
+        pa.array(status == disputes.RESOLVED),
+        resolved,
+        pc.if_else(pa.array(status == disputes.REJECTED), pa.scalar("Rejected — billed per contract"), pa.scalar("")),
+    )
     c = cases["cust"].to_numpy()
-    frame = pd.DataFrame({
-        "case_id": text(case_ids), "customer_id": text(take(cust.ids, c)),
-        "document_id": text(take(doc_ids, pos[cases["target"].to_numpy()])),
-        "opened_date": dates(cases["opened"].to_numpy()), "closed_date": dates(cases["closed"].to_numpy()),
-        "currency": text(take(ccy, cust.entity[c])), "amount": cases["amount"].to_numpy(),
-        "reason_code": text(take(disputes.REASONS, reason)), "status": text(take(disputes.STATUS, status)),
-        "resolution": text(resolution), "owner": text(take(disputes.OWNERS, cases["owner"].to_numpy())),
-    })
+    frame = pd.DataFrame(
+        {
+            "case_id": text(case_ids),
+            "customer_id": text(take(cust.ids, c)),
+            "document_id": text(take(doc_ids, pos[cases["target"].to_numpy()])),
+            "opened_date": dates(cases["opened"].to_numpy()),
+            "closed_date": dates(cases["closed"].to_numpy()),
+            "currency": text(take(ccy, cust.entity[c])),
+            "amount": cases["amount"].to_numpy(),
+            "reason_code": text(take(disputes.REASONS, reason)),
+            "status": text(take(disputes.STATUS, status)),
+            "resolution": text(resolution),
+            "owner": text(take(disputes.OWNERS, cases["owner"].to_numpy())),
+        }
+    )
     return frame.iloc[c_order].reset_index(drop=True)
 
 
 _NOTES = {
-    "reminder": "Dunning letter sent: invoice past due", "call": "Called accounts payable about the past-due balance",
-    "promise_to_pay": "Customer promised payment", "suspension_warning":
-        "Suspension warning: services will be suspended if not paid within 15 days",
-    "suspension": "Remote hands and new orders suspended", "payment_plan":
-        "Payment plan agreed: arrears in up to three monthly instalments",
-    "agency_referral": "Account referred to collection agency", "legal": "Account referred to outside counsel",
+    "reminder": "Dunning letter sent: invoice past due",
+    "call": "Called accounts payable about the past-due balance",
+    "promise_to_pay": "Customer promised payment",
+    "suspension_warning": "Suspension warning: services will be suspended if not paid within 15 days",
+    "suspension": "Remote hands and new orders suspended",
+    "payment_plan": "Payment plan agreed: arrears in up to three monthly instalments",
+    "agency_referral": "Account referred to collection agency",
+    "legal": "Account referred to outside counsel",
     "note": "",
 }
 
@@ -279,43 +364,68 @@ def _activities(acts, pos, doc_ids, cust) -> pd.DataFrame:
     c = acts["cust"].to_numpy()
     note = take(np.array([_NOTES[k] for k in collections.ACT_TYPES], dtype=object), t)
     kind = acts["note"].to_numpy()
-    note = pc.if_else(pa.array(kind == collections.NOTE_BROKEN),
-                      cat("Promise to pay of ", iso(np.minimum(acts["promised"].to_numpy(), 10**6)).astype(object),
-                          " broken: no payment received"), note)
-    note = pc.if_else(pa.array(kind == collections.NOTE_CLAIM),
-                      pa.scalar("Customer filed for bankruptcy; proof of claim filed with the trustee"), note)
+    note = pc.if_else(
+        pa.array(kind == collections.NOTE_BROKEN),
+        cat(
+            "Promise to pay of ",
+            iso(np.minimum(acts["promised"].to_numpy(), 10**6)).astype(object),
+            " broken: no payment received",
+        ),
+        note,
+    )
+    note = pc.if_else(
+        pa.array(kind == collections.NOTE_CLAIM),
+        pa.scalar("Customer filed for bankruptcy; proof of claim filed with the trustee"),
+        note,
+    )
     promised = np.where(t == collections.A_IDX["note"], 1 << 40, acts["promised"].to_numpy())
     amount = acts["amount"].to_numpy()
-    return pd.DataFrame({
-        "activity_id": text(make_ids("ACT-", np.arange(1, n + 1), 7)), "customer_id": text(take(cust.ids, c)),
-        "document_id": text(pc.if_else(pa.array(doc >= 0), take(doc_ids, pos[np.maximum(doc, 0)]), "")),
-        "activity_date": dates(acts["date"].to_numpy()), "type": text(take(collections.ACT_TYPES, t)),
-        "promised_date": dates(promised),
-        "promised_amount": pd.Series(np.where(amount >= 0, amount, 0), dtype="Int64").mask(amount < 0),
-        "user": text(take(cust.collector.astype(str), c)), "note": text(note),
-    })
+    return pd.DataFrame(
+        {
+            "activity_id": text(make_ids("ACT-", np.arange(1, n + 1), 7)),
+            "customer_id": text(take(cust.ids, c)),
+            "document_id": text(pc.if_else(pa.array(doc >= 0), take(doc_ids, pos[np.maximum(doc, 0)]), "")),
+            "activity_date": dates(acts["date"].to_numpy()),
+            "type": text(take(collections.ACT_TYPES, t)),
+            "promised_date": dates(promised),
+            "promised_amount": pd.Series(np.where(amount >= 0, amount, 0), dtype="Int64").mask(amount < 0),
+            "user": text(take(cust.collector.astype(str), c)),
+            "note": text(note),
+        }
+    )
 
 
 def _gl_journal(j: pd.DataFrame, cal: Calendar, ccy) -> pd.DataFrame:
     amount = j["amount"].to_numpy()
-    return pd.DataFrame({
-        "entity": text(take(np.array(ENTITIES), j["entity"].to_numpy())),
-        "journal_id": text(pa.array(j["journal"].array)), "period": text(take(np.array(cal.periods), j["period"].to_numpy())),
-        "posting_date": dates(j["post"].to_numpy()), "account": text(take(ledger.ACCOUNT_CODES, j["account"].to_numpy())),
-        "debit": np.maximum(amount, 0), "credit": np.maximum(-amount, 0),
-        "source": text(take(ledger.SOURCES, j["source"].to_numpy())),
-        "reference": text(pa.array(j["reference"].array)), "description": text(pa.array(j["description"].array)),
-    })
+    return pd.DataFrame(
+        {
+            "entity": text(take(np.array(ENTITIES), j["entity"].to_numpy())),
+            "journal_id": text(pa.array(j["journal"].array)),
+            "period": text(take(np.array(cal.periods), j["period"].to_numpy())),
+            "posting_date": dates(j["post"].to_numpy()),
+            "account": text(take(ledger.ACCOUNT_CODES, j["account"].to_numpy())),
+            "debit": np.maximum(amount, 0),
+            "credit": np.maximum(-amount, 0),
+            "source": text(take(ledger.SOURCES, j["source"].to_numpy())),
+            "reference": text(pa.array(j["reference"].array)),
+            "description": text(pa.array(j["description"].array)),
+        }
+    )
 
 
 def _gl_balances(bal: np.ndarray, cal: Calendar, ccy) -> pd.DataFrame:
     n_e, n_p, n_a = bal.shape
     e, p, a = (x.ravel() for x in np.meshgrid(np.arange(n_e), np.arange(n_p), np.arange(n_a), indexing="ij"))
     net = bal.ravel()
-    return pd.DataFrame({
-        "entity": text(take(np.array(ENTITIES), e)), "period": text(take(np.array(cal.periods), p)),
-        "account": text(take(ledger.ACCOUNT_CODES, a)),
-        "account_name": text(take(np.array([x[1] for x in ledger.ACCOUNTS]), a)),
-        "account_type": text(take(np.array([x[2] for x in ledger.ACCOUNTS]), a)),
-        "currency": text(take(ccy, e)), "debit": np.maximum(net, 0), "credit": np.maximum(-net, 0),
-    })
+    return pd.DataFrame(
+        {
+            "entity": text(take(np.array(ENTITIES), e)),
+            "period": text(take(np.array(cal.periods), p)),
+            "account": text(take(ledger.ACCOUNT_CODES, a)),
+            "account_name": text(take(np.array([x[1] for x in ledger.ACCOUNTS]), a)),
+            "account_type": text(take(np.array([x[2] for x in ledger.ACCOUNTS]), a)),
+            "currency": text(take(ccy, e)),
+            "debit": np.maximum(net, 0),
+            "credit": np.maximum(-net, 0),
+        }
+    )

@@ -54,15 +54,14 @@ def bill(rng: np.random.Generator, cust: Customers, cal: Calendar) -> pd.DataFra
     m = cust.start_m[c] + pos
     years = pos // 12
     pct = 100 + escalator[c]
-    colo = div_half_up(colo_base[c] * pct ** years, 100 ** years)
+    colo = div_half_up(colo_base[c] * pct**years, 100**years)
     xc_count = xc_n0[c] + np.where(xc_every[c] > 0, pos // np.maximum(xc_every[c], 1), 0)
     xc = np.where(has_xc[c], xc_count * xc_unit[c], 0)
     first_day = cal.month_start[m]
 
     frames = [
         _rows(c, COLO, first_day, colo, m, cabinets[c], kw[c]),
-        _rows(c[has_xc[c]], XCONN, first_day[has_xc[c]], xc[has_xc[c]], m[has_xc[c]],
-              xc_count[has_xc[c]], 0),
+        _rows(c[has_xc[c]], XCONN, first_day[has_xc[c]], xc[has_xc[c]], m[has_xc[c]], xc_count[has_xc[c]], 0),
     ]
 
     # One-off installs: a new contract (not for customers already live before the history)
@@ -71,9 +70,10 @@ def bill(rng: np.random.Generator, cust: Customers, cal: Calendar) -> pd.DataFra
     new_contract = (pos == 0) & (m > 0)
     install = np.where(new_contract, u < 0.7, u < 0.03)
     # Guarantee US01 install invoices on the last day of the month before `end`.
-    cand = np.flatnonzero((m == cal.n - 2) & (cust.entity[c] == 0) & (cust.ep_kind[c] == EP_NONE)
-                          & (cust.last_m[c] == cal.n - 1))
-    forced = cand[np.argsort(rng.random(len(cand)), kind="stable")[: max(2, int(round(0.03 * len(cand))))]]
+    cand = np.flatnonzero(
+        (m == cal.n - 2) & (cust.entity[c] == 0) & (cust.ep_kind[c] == EP_NONE) & (cust.last_m[c] == cal.n - 1)
+    )
+    forced = cand[np.argsort(rng.random(len(cand)), kind="stable")[: max(2, round(0.03 * len(cand)))]]
     at_month_end = rng.random(len(c)) < 0.35
     install[forced] = True
     at_month_end[forced] = True
@@ -82,16 +82,14 @@ def bill(rng: np.random.Generator, cust: Customers, cal: Calendar) -> pd.DataFra
     day = uniform_int(rng, cal.month_start[m] + 2, cal.month_end[m] - 1)
     inst_date = np.where(at_month_end, cal.month_end[m], day)
     sel = np.flatnonzero(install)
-    frames.append(_rows(c[sel], INSTALL, inst_date[sel], inst_amount[sel], m[sel],
-                        rng.integers(0, 4, len(sel)), 0))
+    frames.append(_rows(c[sel], INSTALL, inst_date[sel], inst_amount[sel], m[sel], rng.integers(0, 4, len(sel)), 0))
 
     # Power overage: metered at month end, 3%-20% of the colocation charge.
     power = rng.random(len(c)) < _POWER_P[seg[c]]
     bp = uniform_int(rng, 300, 2000, len(c))
     power_amount = div_half_up(colo * bp, 10_000)
     sel = np.flatnonzero(power & (power_amount > 0))
-    frames.append(_rows(c[sel], POWER, cal.month_end[m[sel]], power_amount[sel], m[sel],
-                        power_amount[sel] // 25, 0))
+    frames.append(_rows(c[sel], POWER, cal.month_end[m[sel]], power_amount[sel], m[sel], power_amount[sel] // 25, 0))
 
     docs = pd.concat(frames, ignore_index=True)
     docs["due"] = docs["date"] + cust.terms[docs["cust"].to_numpy()]
@@ -105,20 +103,25 @@ def bill(rng: np.random.Generator, cust: Customers, cal: Calendar) -> pd.DataFra
     step = np.where(limit > 5_000_000, 500_000, 100_000)
     limit = np.maximum(div_half_up(limit, step) * step, step)
     cust.credit_limit = np.where(cust.prepay, 0, limit).astype("int64")
-    cust.reference = np.where(seg == ENT, np.char.add("PO-45", np.char.zfill(rng.integers(0, 10**8, n).astype(str), 8)),
-                              np.char.add("MSA-", cust.ids))
+    cust.reference = np.where(
+        seg == ENT,
+        np.char.add("PO-45", np.char.zfill(rng.integers(0, 10**8, n).astype(str), 8)),
+        np.char.add("MSA-", cust.ids),
+    )
     return docs
 
 
 def _rows(c, cat, date, amount, month, q1, q2) -> pd.DataFrame:
     """Internal document rows; q1/q2 carry quantities for the description."""
     size = len(c)
-    return pd.DataFrame({
-        "cust": np.asarray(c, dtype="int64"),
-        "cat": np.full(size, cat, dtype="int64"),
-        "date": np.asarray(date, dtype="int64"),
-        "amount": np.asarray(amount, dtype="int64"),
-        "month": np.asarray(month, dtype="int64"),
-        "q1": np.broadcast_to(np.asarray(q1, dtype="int64"), (size,)).copy(),
-        "q2": np.broadcast_to(np.asarray(q2, dtype="int64"), (size,)).copy(),
-    })
+    return pd.DataFrame(
+        {
+            "cust": np.asarray(c, dtype="int64"),
+            "cat": np.full(size, cat, dtype="int64"),
+            "date": np.asarray(date, dtype="int64"),
+            "amount": np.asarray(amount, dtype="int64"),
+            "month": np.asarray(month, dtype="int64"),
+            "q1": np.broadcast_to(np.asarray(q1, dtype="int64"), (size,)).copy(),
+            "q2": np.broadcast_to(np.asarray(q2, dtype="int64"), (size,)).copy(),
+        }
+    )

@@ -32,8 +32,9 @@ from closelib.demo.disputes import DisputeDraw
 FIRST, REST, TAIL, RECOVERY = 0, 1, 2, 3
 
 
-def payment_events(rng: np.random.Generator, cust: Customers, cal: Calendar, docs: pd.DataFrame,
-                   disp: DisputeDraw) -> tuple[pd.DataFrame, np.ndarray]:
+def payment_events(
+    rng: np.random.Generator, cust: Customers, cal: Calendar, docs: pd.DataFrame, disp: DisputeDraw
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Payment events (target, kind, amount, pay date) and each document's short-pay residual."""
     n = len(docs)
     c = docs["cust"].to_numpy()
@@ -70,12 +71,14 @@ def payment_events(rng: np.random.Generator, cust: Customers, cal: Calendar, doc
     residual = np.where(short, np.minimum(uniform_int(rng, 100, 5_000, n), cash // 10), 0)
     first_amt = cash - rest - residual
 
-    events = pd.DataFrame({
-        "target": np.concatenate([np.arange(n), np.arange(n), np.arange(n)]),
-        "kind": np.repeat([FIRST, REST, TAIL], n),
-        "amount": np.concatenate([first_amt, rest, disp.tail]),
-        "pay": np.concatenate([p1, p2, disp.tail_date]),
-    })
+    events = pd.DataFrame(
+        {
+            "target": np.concatenate([np.arange(n), np.arange(n), np.arange(n)]),
+            "kind": np.repeat([FIRST, REST, TAIL], n),
+            "amount": np.concatenate([first_amt, rest, disp.tail]),
+            "pay": np.concatenate([p1, p2, disp.tail_date]),
+        }
+    )
     events = events[events["amount"] > 0].reset_index(drop=True)
     t = events["target"].to_numpy()
     ec = c[t]
@@ -85,8 +88,7 @@ def payment_events(rng: np.random.Generator, cust: Customers, cal: Calendar, doc
     # to three monthly instalments) or never come (default).
     in_ep = (cust.ep_kind[ec] != 0) & (pay >= cust.ep_start[ec]) & (pay < cust.ep_end[ec])
     plan = cust.ep_end[ec] + (docs["month"].to_numpy()[t] % 3) * 30
-    pay = np.where(in_ep & (cust.ep_kind[ec] == EP_CATCHUP),
-                   np.where(cust.ep_end[ec] >= NEVER, NEVER, plan), pay)
+    pay = np.where(in_ep & (cust.ep_kind[ec] == EP_CATCHUP), np.where(cust.ep_end[ec] >= NEVER, NEVER, plan), pay)
     pay = np.where(in_ep & (cust.ep_kind[ec] == EP_DEFAULT), NEVER, pay)
     events["pay"] = pay
     events = events[events["pay"] <= cal.end_date].reset_index(drop=True)
@@ -94,8 +96,9 @@ def payment_events(rng: np.random.Generator, cust: Customers, cal: Calendar, doc
     return events, residual
 
 
-def receipts_and_applications(rng: np.random.Generator, cust: Customers, cal: Calendar, docs: pd.DataFrame,
-                              events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def receipts_and_applications(
+    rng: np.random.Generator, cust: Customers, cal: Calendar, docs: pd.DataFrame, events: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Group payment events into receipts; one application per event (internal columns).
 
     ``events`` has target, kind, amount, pay, cust. Returns receipts (entity, cust, date,
@@ -131,19 +134,27 @@ def receipts_and_applications(rng: np.random.Generator, cust: Customers, cal: Ca
     tail = (r_date > end - 4) & ~recovery & (rng.random(n_rec) < 0.25)
     app_day = np.where(tail, NEVER, app_day)
     # SG01 cash applied on the last day of the book (the GL misses it: planted item 4).
-    sg = np.flatnonzero((cust.entity[r_cust] == 1) & (r_date >= end - 6) & (r_date <= end) & ~recovery
-                        & (cust.ep_kind[r_cust] == 0))
+    sg = np.flatnonzero(
+        (cust.entity[r_cust] == 1) & (r_date >= end - 6) & (r_date <= end) & ~recovery & (cust.ep_kind[r_cust] == 0)
+    )
     sg = sg[np.argsort(rng.random(len(sg)), kind="stable")[:3]]
     app_day[sg] = end
     unidentified[sg] = False
 
     target = ev["target"].to_numpy()
     app_date = np.maximum(app_day[rec_of], docs["date"].to_numpy()[target])
-    apps = pd.DataFrame({"receipt": rec_of, "target": target, "amount": ev["amount"].to_numpy(),
-                         "date": app_date})
+    apps = pd.DataFrame({"receipt": rec_of, "target": target, "amount": ev["amount"].to_numpy(), "date": app_date})
     apps = apps[apps["date"] <= end].reset_index(drop=True)
-    receipts = pd.DataFrame({"entity": cust.entity[r_cust], "cust": r_cust, "date": r_date, "amount": amount,
-                             "identified": ~unidentified, "recovery": recovery})
+    receipts = pd.DataFrame(
+        {
+            "entity": cust.entity[r_cust],
+            "cust": r_cust,
+            "date": r_date,
+            "amount": amount,
+            "identified": ~unidentified,
+            "recovery": recovery,
+        }
+    )
     return _unknown_remitters(rng, cal, receipts), apps
 
 
@@ -151,9 +162,14 @@ def _unknown_remitters(rng: np.random.Generator, cal: Calendar, receipts: pd.Dat
     """A few small receipts nobody can place, in the last quarter (unidentified at the end)."""
     end = cal.end_date
     k = max(3, len(receipts) // 1500)
-    extra = pd.DataFrame({
-        "entity": np.arange(k) % 2, "cust": np.full(k, -1), "date": uniform_int(rng, end - 90, end, k),
-        "amount": round_to(uniform_int(rng, 5_000, 400_000, k), 100), "identified": np.zeros(k, bool),
-        "recovery": np.zeros(k, bool),
-    })
+    extra = pd.DataFrame(
+        {
+            "entity": np.arange(k) % 2,
+            "cust": np.full(k, -1),
+            "date": uniform_int(rng, end - 90, end, k),
+            "amount": round_to(uniform_int(rng, 5_000, 400_000, k), 100),
+            "identified": np.zeros(k, bool),
+            "recovery": np.zeros(k, bool),
+        }
+    )
     return pd.concat([receipts, extra], ignore_index=True)

@@ -24,19 +24,41 @@ WRITE_OFF, RECOVER, ADJUST = 0, 1, 2
 ADJ_TYPES = np.array(["write_off", "recovery", "adjustment"])
 
 STAGES = (  # (type, days past due)
-    ("reminder", 1), ("call", 15), ("suspension_warning", 30), ("suspension", 45),
-    ("agency_referral", 90), ("legal", 180),
+    ("reminder", 1),
+    ("call", 15),
+    ("suspension_warning", 30),
+    ("suspension", 45),
+    ("agency_referral", 90),
+    ("legal", 180),
 )
-ACT_TYPES = np.array(["reminder", "call", "promise_to_pay", "suspension_warning", "suspension",
-                      "payment_plan", "agency_referral", "legal", "note"])
+ACT_TYPES = np.array(
+    [
+        "reminder",
+        "call",
+        "promise_to_pay",
+        "suspension_warning",
+        "suspension",
+        "payment_plan",
+        "agency_referral",
+        "legal",
+        "note",
+    ]
+)
 A_IDX = {name: i for i, name in enumerate(ACT_TYPES)}
 NOTE_BROKEN, NOTE_CLAIM, NOTE_NONE = 1, 2, 0
 
 STATUS = np.array(["active", "on_hold", "suspended", "closed", "bankrupt", "in_collections"])
 
 
-def write_offs(rng: np.random.Generator, cust: Customers, cal: Calendar, docs: pd.DataFrame,
-               events: pd.DataFrame, disp: DisputeDraw, residual: np.ndarray):
+def write_offs(
+    rng: np.random.Generator,
+    cust: Customers,
+    cal: Calendar,
+    docs: pd.DataFrame,
+    events: pd.DataFrame,
+    disp: DisputeDraw,
+    residual: np.ndarray,
+):
     """Adjustments (internal), recovery payment events, and the trimmed CM applications."""
     end = cal.end_date
     n = len(docs)
@@ -77,22 +99,31 @@ def write_offs(rng: np.random.Generator, cust: Customers, cal: Calendar, docs: p
     keep = sb_date <= end
     sb_idx, sb_date = sb_idx[keep], sb_date[keep]
 
-    adjustments = pd.DataFrame({
-        "doc": np.concatenate([wo_idx, wo_idx[rec_sel], sb_idx]),
-        "date": np.concatenate([wo_date[wo_idx], cust.recovery[rc[rec_sel]], sb_date]),
-        "type": np.concatenate([np.full(len(wo_idx), WRITE_OFF), np.full(int(rec_sel.sum()), RECOVER),
-                                np.full(len(sb_idx), ADJUST)]),
-        "amount": np.concatenate([-wo_amt, x[rec_sel], -residual[sb_idx]]),
-    })
-    recovery_events = pd.DataFrame({
-        "target": wo_idx[rec_sel], "kind": RECOVERY, "amount": x[rec_sel],
-        "pay": cust.recovery[rc[rec_sel]], "cust": rc[rec_sel],
-    })
+    adjustments = pd.DataFrame(
+        {
+            "doc": np.concatenate([wo_idx, wo_idx[rec_sel], sb_idx]),
+            "date": np.concatenate([wo_date[wo_idx], cust.recovery[rc[rec_sel]], sb_date]),
+            "type": np.concatenate(
+                [np.full(len(wo_idx), WRITE_OFF), np.full(int(rec_sel.sum()), RECOVER), np.full(len(sb_idx), ADJUST)]
+            ),
+            "amount": np.concatenate([-wo_amt, x[rec_sel], -residual[sb_idx]]),
+        }
+    )
+    recovery_events = pd.DataFrame(
+        {
+            "target": wo_idx[rec_sel],
+            "kind": RECOVERY,
+            "amount": x[rec_sel],
+            "pay": cust.recovery[rc[rec_sel]],
+            "cust": rc[rec_sel],
+        }
+    )
     return adjustments, recovery_events, cm_apps
 
 
-def activities(rng: np.random.Generator, cust: Customers, cal: Calendar, docs: pd.DataFrame,
-               events: pd.DataFrame) -> pd.DataFrame:
+def activities(
+    rng: np.random.Generator, cust: Customers, cal: Calendar, docs: pd.DataFrame, events: pd.DataFrame
+) -> pd.DataFrame:
     """Dunning activities (internal columns: cust, doc, date, type, promised, amount, note)."""
     end = cal.end_date
     n = len(docs)
@@ -126,13 +157,29 @@ def activities(rng: np.random.Generator, cust: Customers, cal: Calendar, docs: p
     k = len(calls)
     promised = calls["date"].to_numpy() + uniform_int(rng, 5, 21, k)
     doc = calls["doc"].to_numpy()
-    ptp = pd.DataFrame({"cust": calls["cust"].to_numpy(), "doc": doc, "date": calls["date"].to_numpy(),
-                        "type": A_IDX["promise_to_pay"], "promised": promised,
-                        "amount": docs["amount"].to_numpy()[doc], "note": NOTE_NONE})
+    ptp = pd.DataFrame(
+        {
+            "cust": calls["cust"].to_numpy(),
+            "doc": doc,
+            "date": calls["date"].to_numpy(),
+            "type": A_IDX["promise_to_pay"],
+            "promised": promised,
+            "amount": docs["amount"].to_numpy()[doc],
+            "note": NOTE_NONE,
+        }
+    )
     broken = (first_pay[doc] > promised + 3) & (promised + 4 <= end)
-    notes = pd.DataFrame({"cust": ptp["cust"][broken], "doc": doc[broken], "date": promised[broken] + 4,
-                          "type": A_IDX["note"], "promised": promised[broken], "amount": -1,
-                          "note": NOTE_BROKEN})
+    notes = pd.DataFrame(
+        {
+            "cust": ptp["cust"][broken],
+            "doc": doc[broken],
+            "date": promised[broken] + 4,
+            "type": A_IDX["note"],
+            "promised": promised[broken],
+            "amount": -1,
+            "note": NOTE_BROKEN,
+        }
+    )
 
     # Payment plans: agreed a few days before a catch-up starts.
     pc = np.flatnonzero((cust.ep_kind == EP_CATCHUP) & (cust.ep_end <= end))
@@ -140,20 +187,43 @@ def activities(rng: np.random.Generator, cust: Customers, cal: Calendar, docs: p
     on_plan = np.isin(ev_c, pc) & (events["pay"].to_numpy() >= cust.ep_end[ev_c])
     plan_amt = np.zeros(cust.n, dtype="int64")
     np.add.at(plan_amt, ev_c[on_plan], events["amount"].to_numpy()[on_plan])
-    plans = pd.DataFrame({"cust": pc, "doc": -1, "date": cust.ep_end[pc] - 3, "type": A_IDX["payment_plan"],
-                          "promised": cust.ep_end[pc], "amount": np.where(plan_amt[pc] > 0, plan_amt[pc], -1),
-                          "note": NOTE_NONE})
+    plans = pd.DataFrame(
+        {
+            "cust": pc,
+            "doc": -1,
+            "date": cust.ep_end[pc] - 3,
+            "type": A_IDX["payment_plan"],
+            "promised": cust.ep_end[pc],
+            "amount": np.where(plan_amt[pc] > 0, plan_amt[pc], -1),
+            "note": NOTE_NONE,
+        }
+    )
     # Bankruptcy: proof of claim filed.
     bk = np.flatnonzero(cust.bankrupt + 10 <= end)
-    claims = pd.DataFrame({"cust": bk, "doc": -1, "date": cust.bankrupt[bk] + 10, "type": A_IDX["note"],
-                           "promised": NEVER, "amount": -1, "note": NOTE_CLAIM})
+    claims = pd.DataFrame(
+        {
+            "cust": bk,
+            "doc": -1,
+            "date": cust.bankrupt[bk] + 10,
+            "type": A_IDX["note"],
+            "promised": NEVER,
+            "amount": -1,
+            "note": NOTE_CLAIM,
+        }
+    )
     acts = pd.concat([acts, ptp, notes, plans, claims], ignore_index=True)
     acts = acts[acts["date"] <= end]
     return acts.sort_values(["date", "cust", "type", "doc"], kind="stable", ignore_index=True)
 
 
-def customer_status(cust: Customers, cal: Calendar, docs: pd.DataFrame, events: pd.DataFrame,
-                    adjustments: pd.DataFrame, cm_apps: pd.DataFrame) -> np.ndarray:
+def customer_status(
+    cust: Customers,
+    cal: Calendar,
+    docs: pd.DataFrame,
+    events: pd.DataFrame,
+    adjustments: pd.DataFrame,
+    cm_apps: pd.DataFrame,
+) -> np.ndarray:
     """Status at the end of the book, from the oldest unpaid document of each customer."""
     end = cal.end_date
     n = len(docs)
@@ -164,8 +234,8 @@ def customer_status(cust: Customers, cal: Calendar, docs: pd.DataFrame, events: 
     np.add.at(paid, cm_apps["target"].to_numpy(), cm_apps["amount"].to_numpy())
     amount = docs["amount"].to_numpy()
     unpaid = (amount - paid) * 10 > amount  # more than 10% still open
-    dpd = np.where(unpaid & (docs["cat"].to_numpy() != 5), end - docs["due"].to_numpy(), -10**6)
-    worst = np.full(cust.n, -10**6, dtype="int64")
+    dpd = np.where(unpaid & (docs["cat"].to_numpy() != 5), end - docs["due"].to_numpy(), -(10**6))
+    worst = np.full(cust.n, -(10**6), dtype="int64")
     np.maximum.at(worst, c, dpd)
     status = np.select([worst >= 90, worst >= 45, worst >= 30], [5, 2, 1], 0)
     status = np.where((cust.last_m < cal.n - 1) & (worst < 30), 3, status)

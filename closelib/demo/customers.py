@@ -28,20 +28,100 @@ COLLECTORS = {
 }
 
 _FIRST = np.array(
-    "Aurora Blue Ridge Cobalt Summit Harbor Meridian Redwood Granite Vertex Atlas Northwind "
-    "Silverline Keystone Pioneer Crescent Evergreen Lumen Orchid Sterling Horizon Pacific "
-    "Lakeside Ironbridge Bayview Cedar Falcon Quantum Nimbus Tidewater Highland Beacon Juniper "
-    "Solstice Riverside Obsidian Mosaic Halcyon Ember Zenith Marlin Sapphire Oakmont".split()
+    [
+        "Aurora",
+        "Blue",
+        "Ridge",
+        "Cobalt",
+        "Summit",
+        "Harbor",
+        "Meridian",
+        "Redwood",
+        "Granite",
+        "Vertex",
+        "Atlas",
+        "Northwind",
+        "Silverline",
+        "Keystone",
+        "Pioneer",
+        "Crescent",
+        "Evergreen",
+        "Lumen",
+        "Orchid",
+        "Sterling",
+        "Horizon",
+        "Pacific",
+        "Lakeside",
+        "Ironbridge",
+        "Bayview",
+        "Cedar",
+        "Falcon",
+        "Quantum",
+        "Nimbus",
+        "Tidewater",
+        "Highland",
+        "Beacon",
+        "Juniper",
+        "Solstice",
+        "Riverside",
+        "Obsidian",
+        "Mosaic",
+        "Halcyon",
+        "Ember",
+        "Zenith",
+        "Marlin",
+        "Sapphire",
+        "Oakmont",
+    ]
 )
 _SECOND = {
-    ENT: np.array("Financial Holdings|Health Systems|Retail Group|Insurance|Logistics|Media Group|"
-                  "Pharmaceuticals|Energy|Bank|Manufacturing".split("|")),
-    MID: np.array("Analytics|Software|Payments|Games|Labs|Security|Marketing|Robotics|Cloud|Data".split("|")),
-    SMB: np.array("Web Studio|Hosting|IT Services|Consulting|Design|Apps|Digital|Systems|Tech|Solutions".split("|")),
-    CARRIER: np.array("Telecom|Networks|Communications|Fiber|Broadband|Connect|Carrier Services|Backbone".split("|")),
+    ENT: np.array(
+        [
+            "Financial Holdings",
+            "Health Systems",
+            "Retail Group",
+            "Insurance",
+            "Logistics",
+            "Media Group",
+            "Pharmaceuticals",
+            "Energy",
+            "Bank",
+            "Manufacturing",
+        ]
+    ),
+    MID: np.array(
+        ["Analytics", "Software", "Payments", "Games", "Labs", "Security", "Marketing", "Robotics", "Cloud", "Data"]
+    ),
+    SMB: np.array(
+        [
+            "Web Studio",
+            "Hosting",
+            "IT Services",
+            "Consulting",
+            "Design",
+            "Apps",
+            "Digital",
+            "Systems",
+            "Tech",
+            "Solutions",
+        ]
+    ),
+    CARRIER: np.array(
+        ["Telecom", "Networks", "Communications", "Fiber", "Broadband", "Connect", "Carrier Services", "Backbone"]
+    ),
 }
-_SUFFIX = {"US": "Inc.", "CA": "Ltd.", "GB": "plc", "DE": "GmbH", "SG": "Pte. Ltd.", "MY": "Sdn. Bhd.",
-           "ID": "Tbk", "AU": "Pty Ltd", "HK": "Limited", "JP": "K.K."}
+_SUFFIX = {
+    "US": "Inc.",
+    "CA": "Ltd.",
+    "GB": "plc",
+    "DE": "GmbH",
+    "SG": "Pte. Ltd.",
+    "MY": "Sdn. Bhd.",
+    "ID": "Tbk",
+    "AU": "Pty Ltd",
+    "HK": "Limited",
+    "JP": "K.K.",
+}
 
 RATING_P = [0.03, 0.07, 0.14, 0.19, 0.20, 0.15, 0.10, 0.06, 0.04, 0.02]
 EPISODE_P = np.array([0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.08, 0.12, 0.18, 0.25])
@@ -94,12 +174,12 @@ class Customers:
 
 def draw_customers(rng: np.random.Generator, cal: Calendar, scale: float) -> Customers:
     """Draw the customer base: about 80 customers per unit of ``scale``."""
-    n = max(12, int(round(80 * scale)))
+    n = max(12, round(80 * scale))
     nm = cal.n
     end = cal.end_date
 
     # Entity by exact proportion (30% SG01, at least 4) so small books have both.
-    n_sg = max(4, int(round(0.3 * n)))
+    n_sg = max(4, round(0.3 * n))
     entity = np.zeros(n, dtype="int64")
     entity[rng.permutation(n)[:n_sg]] = 1
 
@@ -126,8 +206,9 @@ def draw_customers(rng: np.random.Generator, cal: Calendar, scale: float) -> Cus
         second[mask] = words[k[mask] % len(words)]
     codes, inverse = np.unique(country, return_inverse=True)
     suffix = np.array([_SUFFIX[str(code)] for code in codes], dtype=object)[inverse]
-    name = np.char.add(np.char.add(np.char.add(first.astype(str), " "), second.astype(str)),
-                       np.char.add(" ", suffix.astype(str)))
+    name = np.char.add(
+        np.char.add(np.char.add(first.astype(str), " "), second.astype(str)), np.char.add(" ", suffix.astype(str))
+    )
 
     start_m = np.where(rng.random(n) < 0.55, 0, rng.integers(1, nm - 3, n)).astype("int64")
     can_churn = start_m + 6 <= nm - 6
@@ -162,14 +243,36 @@ def draw_customers(rng: np.random.Generator, cal: Calendar, scale: float) -> Cus
     last_m = np.where(is_def, np.minimum(last_m, cal.month_of(terminate)), last_m)
 
     cust = Customers(
-        n=n, entity=entity, segment=segment, rating=rating, terms=terms, country=country,
-        name=name, start_m=start_m, last_m=last_m, churned=churned,
-        collector=np.zeros(n, dtype=object), parent=np.full(n, -1, dtype="int64"),
-        last_review=np.zeros(n, dtype="int64"), public=np.zeros(n, dtype=bool),
-        p_on=p_on, mean_late=mean_late, p_partial=p_partial, p_short=p_short, p_dispute=p_dispute,
-        batch=batch, prepay=prepay, late_fee=late_fee, ep_kind=ep_kind, ep_start=ep_start,
-        ep_end=ep_end, bankrupt=bankrupt, write_off=write_off, recovery=recovery,
-        recovery_pct=recovery_pct, forced=np.zeros(n, dtype="int64"),
+        n=n,
+        entity=entity,
+        segment=segment,
+        rating=rating,
+        terms=terms,
+        country=country,
+        name=name,
+        start_m=start_m,
+        last_m=last_m,
+        churned=churned,
+        collector=np.zeros(n, dtype=object),
+        parent=np.full(n, -1, dtype="int64"),
+        last_review=np.zeros(n, dtype="int64"),
+        public=np.zeros(n, dtype=bool),
+        p_on=p_on,
+        mean_late=mean_late,
+        p_partial=p_partial,
+        p_short=p_short,
+        p_dispute=p_dispute,
+        batch=batch,
+        prepay=prepay,
+        late_fee=late_fee,
+        ep_kind=ep_kind,
+        ep_start=ep_start,
+        ep_end=ep_end,
+        bankrupt=bankrupt,
+        write_off=write_off,
+        recovery=recovery,
+        recovery_pct=recovery_pct,
+        forced=np.zeros(n, dtype="int64"),
     )
     _force_episodes(rng, cust, cal)
     for arr in (cust.ep_end, cust.bankrupt, cust.write_off, cust.recovery):
@@ -206,7 +309,7 @@ def _force_episodes(rng: np.random.Generator, c: Customers, cal: Calendar) -> No
     key = rng.random(c.n)
     order = np.lexsort((key, -c.rating))  # worst rating first, random tie-break
     chosen = order[: len(_FORCED)]
-    for slot, (i, spec) in enumerate(zip(chosen, _FORCED), start=1):
+    for slot, (i, spec) in enumerate(zip(chosen, _FORCED, strict=False), start=1):
         kind, s_off, e_off, term, bk, wo, rec = spec
         c.forced[i] = slot
         c.start_m[i] = min(c.start_m[i], 2)
@@ -236,9 +339,9 @@ def _draw_groups(rng: np.random.Generator, c: Customers) -> None:
     big = np.flatnonzero(np.isin(c.segment, [ENT, CARRIER]))
     if len(big) == 0 or c.n < 10:
         return
-    n_par = max(1, int(round(0.03 * c.n)))
+    n_par = max(1, round(0.03 * c.n))
     parents = big[rng.permutation(len(big))[:n_par]]
     others = np.setdiff1d(np.arange(c.n), parents)
-    n_child = min(len(others), max(1, int(round(0.1 * c.n))))
+    n_child = min(len(others), max(1, round(0.1 * c.n)))
     children = others[rng.permutation(len(others))[:n_child]]
     c.parent[children] = parents[rng.integers(0, len(parents), n_child)]

@@ -34,8 +34,9 @@ from closelib.demo._common import (
 from closelib.demo.billing import COLO, CREDIT, INSTALL, XCONN
 from closelib.demo.customers import Customers
 
-REASONS = np.array(["sla_credit", "install_date", "pricing", "duplicate_billing", "tax", "po_required",
-                    "service", "other"])
+REASONS = np.array(
+    ["sla_credit", "install_date", "pricing", "duplicate_billing", "tax", "po_required", "service", "other"]
+)
 SLA, INSTALL_DATE, PRICING, DUPLICATE, TAX, PO, SERVICE, OTHER = range(8)
 STATUS = np.array(["open", "resolved", "rejected"])
 OPEN, RESOLVED, REJECTED = 0, 1, 2
@@ -83,18 +84,26 @@ def draw_disputes(rng: np.random.Generator, cust: Customers, cal: Calendar, docs
     dc = c[idx]
     dcat = cat[idx]
 
-    reason = np.where(dcat == INSTALL, pick(rng, [INSTALL_DATE, PRICING, PO, OTHER], [0.6, 0.2, 0.1, 0.1], n),
-                      pick(rng, [SLA, PRICING, DUPLICATE, TAX, PO, SERVICE, OTHER],
-                           [0.35, 0.2, 0.08, 0.07, 0.1, 0.12, 0.08], n))
+    reason = np.where(
+        dcat == INSTALL,
+        pick(rng, [INSTALL_DATE, PRICING, PO, OTHER], [0.6, 0.2, 0.1, 0.1], n),
+        pick(rng, [SLA, PRICING, DUPLICATE, TAX, PO, SERVICE, OTHER], [0.35, 0.2, 0.08, 0.07, 0.1, 0.12, 0.08], n),
+    )
     # Make sure each of the main reasons appears (small books).
     for k, r in enumerate((SLA, INSTALL_DATE, PRICING, DUPLICATE)):
         if not (reason == r).any() and n > k:
             reason[k * max(1, n // 5) % n] = r
     pct = np.select(
         [reason == SLA, reason == INSTALL_DATE, reason == PRICING, reason == DUPLICATE, reason == PO],
-        [uniform_int(rng, 5, 25, n), uniform_int(rng, 20, 60, n), uniform_int(rng, 3, 15, n),
-         np.full(n, 100), np.full(n, 100)],
-        uniform_int(rng, 5, 30, n))
+        [
+            uniform_int(rng, 5, 25, n),
+            uniform_int(rng, 20, 60, n),
+            uniform_int(rng, 3, 15, n),
+            np.full(n, 100),
+            np.full(n, 100),
+        ],
+        uniform_int(rng, 5, 30, n),
+    )
     amt = div_half_up(amount[idx] * pct, 100)
     amt = np.where(pct == 100, amount[idx], np.maximum(round_to(amt, 100), 100))
     amt = np.minimum(amt, amount[idx])
@@ -111,16 +120,28 @@ def draw_disputes(rng: np.random.Generator, cust: Customers, cal: Calendar, docs
     closed = np.where(still_open, NEVER, closed)
     keep = opened <= end
     # Partly accepted: the memo covers 40-90% of the claim, the rest is paid.
-    share = np.where((status == RESOLVED) & ~np.isin(reason, [DUPLICATE, PO]) & (rng.random(n) < 0.25),
-                     uniform_int(rng, 40, 90, n), 100)
+    share = np.where(
+        (status == RESOLVED) & ~np.isin(reason, [DUPLICATE, PO]) & (rng.random(n) < 0.25),
+        uniform_int(rng, 40, 90, n),
+        100,
+    )
     cm_amt = np.where(status == RESOLVED, np.where(share == 100, amt, round_to(div_half_up(amt * share, 100), 100)), 0)
     cm_amt = np.minimum(cm_amt, amt)
 
-    cases = pd.DataFrame({
-        "target": idx, "cust": dc, "reason": reason, "amount": amt, "opened": opened, "closed": closed,
-        "status": status, "after": after, "cm_amount": cm_amt,
-        "owner": rng.integers(0, len(OWNERS), n),
-    })[keep].reset_index(drop=True)
+    cases = pd.DataFrame(
+        {
+            "target": idx,
+            "cust": dc,
+            "reason": reason,
+            "amount": amt,
+            "opened": opened,
+            "closed": closed,
+            "status": status,
+            "after": after,
+            "cm_amount": cm_amt,
+            "owner": rng.integers(0, len(OWNERS), n),
+        }
+    )[keep].reset_index(drop=True)
 
     hold = np.zeros(n_doc, dtype="int64")
     tail = np.zeros(n_doc, dtype="int64")
@@ -129,18 +150,26 @@ def draw_disputes(rng: np.random.Generator, cust: Customers, cal: Calendar, docs
     t = held["target"].to_numpy()
     hold[t] = held["amount"].to_numpy()
     tail[t] = held["amount"].to_numpy() - held["cm_amount"].to_numpy()
-    tail_date[t] = np.where(held["status"].to_numpy() == OPEN, NEVER,
-                            held["closed"].to_numpy() + uniform_int(rng, 3, 25, len(held)))
+    tail_date[t] = np.where(
+        held["status"].to_numpy() == OPEN, NEVER, held["closed"].to_numpy() + uniform_int(rng, 3, 25, len(held))
+    )
 
     # Credit memos for resolved cases, dated on the decision.
     res = cases[(cases["status"] == RESOLVED) & (cases["cm_amount"] > 0)].reset_index()
     m = len(res)
-    credits = pd.DataFrame({
-        "cust": res["cust"].to_numpy(), "cat": np.full(m, CREDIT), "date": res["closed"].to_numpy(),
-        "amount": -res["cm_amount"].to_numpy(), "month": cal.month_of(res["closed"].to_numpy()),
-        "q1": res["reason"].to_numpy(), "q2": res["target"].to_numpy(),
-        "due": res["closed"].to_numpy(), "case": res["index"].to_numpy(),
-    })
+    credits = pd.DataFrame(
+        {
+            "cust": res["cust"].to_numpy(),
+            "cat": np.full(m, CREDIT),
+            "date": res["closed"].to_numpy(),
+            "amount": -res["cm_amount"].to_numpy(),
+            "month": cal.month_of(res["closed"].to_numpy()),
+            "q1": res["reason"].to_numpy(),
+            "q2": res["target"].to_numpy(),
+            "due": res["closed"].to_numpy(),
+            "case": res["index"].to_numpy(),
+        }
+    )
 
     # Held cases: the memo clears its own invoice a few days after it is issued.
     own = ~res["after"].to_numpy()
@@ -158,8 +187,9 @@ def draw_disputes(rng: np.random.Generator, cust: Customers, cal: Calendar, docs
         ok &= rng.random(m) < 0.8
     target = np.where(ok, nxt, target)
     app_date = np.where(ok, np.maximum(app_date, date[np.maximum(nxt, 0)]), app_date)
-    cm_apps = pd.DataFrame({"cm": np.arange(m), "target": target, "amount": res["cm_amount"].to_numpy(),
-                            "date": app_date, "own": own})
+    cm_apps = pd.DataFrame(
+        {"cm": np.arange(m), "target": target, "amount": res["cm_amount"].to_numpy(), "date": app_date, "own": own}
+    )
     cm_apps = cm_apps[(cm_apps["target"] >= 0) & (cm_apps["date"] <= end)].reset_index(drop=True)
     return DisputeDraw(cases, credits, hold, tail, tail_date, cm_apps)
 

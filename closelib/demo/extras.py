@@ -17,12 +17,14 @@ from closelib.demo.customers import Customers
 
 
 def entities() -> pd.DataFrame:
-    return pd.DataFrame({
-        "entity": text(np.array(ENTITIES)),
-        "name": text(np.array(["Northstar Data Centers Inc.", "Northstar Data Centres Singapore Pte. Ltd."])),
-        "functional_currency": text(np.array([CURRENCY[e] for e in ENTITIES])),
-        "country": text(np.array(["US", "SG"])),
-    })
+    return pd.DataFrame(
+        {
+            "entity": text(np.array(ENTITIES)),
+            "name": text(np.array(["Northstar Data Centers Inc.", "Northstar Data Centres Singapore Pte. Ltd."])),
+            "functional_currency": text(np.array([CURRENCY[e] for e in ENTITIES])),
+            "country": text(np.array(["US", "SG"])),
+        }
+    )
 
 
 def fx_rates(rng: np.random.Generator, cal: Calendar) -> pd.DataFrame:
@@ -33,12 +35,14 @@ def fx_rates(rng: np.random.Generator, cal: Calendar) -> pd.DataFrame:
     usd_sgd = np.round(1.0 / sgd_usd, 6)
     day = np.concatenate([cal.month_end, cal.month_end])
     order = np.argsort(day, kind="stable")
-    return pd.DataFrame({
-        "rate_date": dates(day[order]).to_numpy(),
-        "currency": text(np.array(["SGD"] * cal.n + ["USD"] * cal.n)[order]),
-        "functional_currency": text(np.array(["USD"] * cal.n + ["SGD"] * cal.n)[order]),
-        "rate": np.concatenate([sgd_usd, usd_sgd])[order],
-    })
+    return pd.DataFrame(
+        {
+            "rate_date": dates(day[order]).to_numpy(),
+            "currency": text(np.array(["SGD"] * cal.n + ["USD"] * cal.n)[order]),
+            "functional_currency": text(np.array(["USD"] * cal.n + ["SGD"] * cal.n)[order]),
+            "rate": np.concatenate([sgd_usd, usd_sgd])[order],
+        }
+    )
 
 
 def financials(rng: np.random.Generator, cust: Customers, cal: Calendar, monthly_billing: np.ndarray) -> pd.DataFrame:
@@ -74,19 +78,32 @@ def financials(rng: np.random.Generator, cust: Customers, cal: Calendar, monthly
         tl = ta * leverage * (1 + rng.normal(0, 0.03, k))
         be = ta - tl
         fye = pd.to_datetime({"year": np.full(k, year), "month": fye_month, "day": 1}) + pd.offsets.MonthEnd(0)
-        rows.append(pd.DataFrame({
-            "row": idx, "fiscal_year_end": fye.to_numpy(), "revenue": rev, "ebit": rev * margin[y],
-            "total_assets": ta, "total_liabilities": tl, "current_assets": ta * current_share,
-            "current_liabilities": tl * cl_share, "retained_earnings": be * re_share, "book_equity": be,
-            "market_equity": np.where(cust.public[idx], np.maximum(be, ta * 0.05) * pb, np.nan),
-        }))
-    fin = pd.concat(rows, ignore_index=True).sort_values(["row", "fiscal_year_end"], kind="stable",
-                                                          ignore_index=True)
-    out = pd.DataFrame({
-        "customer_id": text(cust.ids[fin["row"].to_numpy()]),
-        "fiscal_year_end": fin["fiscal_year_end"].astype("datetime64[ns]").to_numpy(),
-        "currency": text(np.array([CURRENCY[ENTITIES[e]] for e in cust.entity[fin["row"].to_numpy()]])),
-    })
+        rows.append(
+            pd.DataFrame(
+                {
+                    "row": idx,
+                    "fiscal_year_end": fye.to_numpy(),
+                    "revenue": rev,
+                    "ebit": rev * margin[y],
+                    "total_assets": ta,
+                    "total_liabilities": tl,
+                    "current_assets": ta * current_share,
+                    "current_liabilities": tl * cl_share,
+                    "retained_earnings": be * re_share,
+                    "book_equity": be,
+                    "market_equity": np.where(cust.public[idx], np.maximum(be, ta * 0.05) * pb, np.nan),
+                }
+            )
+        )
+    fin = pd.concat(rows, ignore_index=True).sort_values(["row", "fiscal_year_end"], kind="stable", ignore_index=True)
+    out = pd.DataFrame(
+        {
+            "customer_id": text(cust.ids[fin["row"].to_numpy()]),
+            "fiscal_year_end": fin["fiscal_year_end"].astype("datetime64[ns]").to_numpy(),
+            "currency": text(np.array([CURRENCY[ENTITIES[e]] for e in cust.entity[fin["row"].to_numpy()]])),
+        }
+    )
+
     # Whole thousands of currency units, in minor units; equity kept as assets - liabilities.
     def minor(values: pd.Series) -> np.ndarray:
         return round_to(np.round(values.to_numpy() * 100).astype("int64"), 100_000)
@@ -100,7 +117,8 @@ def financials(rng: np.random.Generator, cust: Customers, cal: Calendar, monthly
     out["current_assets"] = np.minimum(minor(fin["current_assets"]), ta)
     out["current_liabilities"] = np.minimum(minor(fin["current_liabilities"]), tl)
     out["retained_earnings"] = np.sign(fin["retained_earnings"].to_numpy()).astype("int64") * minor(
-        fin["retained_earnings"].abs())
+        fin["retained_earnings"].abs()
+    )
     out["book_equity"] = ta - tl
     me = fin["market_equity"]
     out["market_equity"] = pd.array(np.where(me.isna(), 0, minor(me.fillna(0))), dtype="Int64")

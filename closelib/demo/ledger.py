@@ -75,8 +75,19 @@ RECLASS_AMOUNT = 321_000  # (2) SG01, E-3: Dr 2150 / Cr 1100, never reversed
 ACCRUAL_TEXT = "Accrued install revenue — to be invoiced"
 RECLASS_TEXT = "Reclass unapplied receipt to AR — pending application"
 
-LINE_COLUMNS = ("entity", "journal", "day", "post", "account", "amount", "source", "reference", "description",
-                "order", "jkey")
+LINE_COLUMNS = (
+    "entity",
+    "journal",
+    "day",
+    "post",
+    "account",
+    "amount",
+    "source",
+    "reference",
+    "description",
+    "order",
+    "jkey",
+)
 BATCH_TYPES = ("INV", "DM", "CM", "RCP", "APP", "WO", "REC", "ADJ")
 SOURCES = np.array(["ar_subledger", "manual", "other"])
 
@@ -87,8 +98,9 @@ class Lines:
     def __init__(self) -> None:
         self.parts: list[dict] = []
 
-    def add(self, entity, journal, day, account, amount, source, reference, description, post=None,
-            jkey: int | None = None) -> None:
+    def add(
+        self, entity, journal, day, account, amount, source, reference, description, post=None, jkey: int | None = None
+    ) -> None:
         """``jkey`` orders journals posted the same day (lines of one journal share it)."""
         amount = np.asarray(amount, dtype="int64")
         size = len(amount)
@@ -100,19 +112,35 @@ class Lines:
             return np.broadcast_to(arr, (size,)).copy() if arr.ndim == 0 else arr
 
         day = full(day, "int64")
-        self.parts.append({
-            "entity": full(entity, "int64"), "journal": journal if not isinstance(journal, str) else pa.array([journal] * size),
-            "day": day, "post": day if post is None else full(post, "int64"), "account": full(account, "int64"),
-            "amount": amount, "source": full(source, "int64"),
-            "reference": reference if not isinstance(reference, str) else pa.array([reference] * size),
-            "description": description if not isinstance(description, str) else pa.array([description] * size),
-            "order": np.full(size, len(self.parts), dtype="int64"),
-            "jkey": np.full(size, 100 + len(self.parts) if jkey is None else jkey, dtype="int64"),
-        })
+        self.parts.append(
+            {
+                "entity": full(entity, "int64"),
+                "journal": journal if not isinstance(journal, str) else pa.array([journal] * size),
+                "day": day,
+                "post": day if post is None else full(post, "int64"),
+                "account": full(account, "int64"),
+                "amount": amount,
+                "source": full(source, "int64"),
+                "reference": reference if not isinstance(reference, str) else pa.array([reference] * size),
+                "description": description if not isinstance(description, str) else pa.array([description] * size),
+                "order": np.full(size, len(self.parts), dtype="int64"),
+                "jkey": np.full(size, 100 + len(self.parts) if jkey is None else jkey, dtype="int64"),
+            }
+        )
 
 
-def subledger_batch(lines: Lines, btype: str, entity, day, ar_account: int, offset_account, amount, reference,
-                    description: str, offset_text: str) -> None:
+def subledger_batch(
+    lines: Lines,
+    btype: str,
+    entity,
+    day,
+    ar_account: int,
+    offset_account,
+    amount,
+    reference,
+    description: str,
+    offset_text: str,
+) -> None:
     """Detail lines on the AR side (signed ``amount``) and summarised offsets per batch."""
     entity = np.asarray(entity, dtype="int64")
     day = np.asarray(day, dtype="int64")
@@ -127,16 +155,33 @@ def subledger_batch(lines: Lines, btype: str, entity, day, ar_account: int, offs
     off = off.groupby(["e", "d", "a"], sort=True)["m"].sum().reset_index()
     off = off[off["m"] != 0]
     jid = batch_ids(off["e"].to_numpy(), off["d"].to_numpy(), btype)
-    lines.add(off["e"].to_numpy(), jid, off["d"].to_numpy(), off["a"].to_numpy(), off["m"].to_numpy(), 0,
-              jid, offset_text, jkey=key)
+    lines.add(
+        off["e"].to_numpy(),
+        jid,
+        off["d"].to_numpy(),
+        off["a"].to_numpy(),
+        off["m"].to_numpy(),
+        0,
+        jid,
+        offset_text,
+        jkey=key,
+    )
 
 
 def batch_ids(entity: np.ndarray, day: np.ndarray, btype: str) -> pa.Array:
     return cat("ARB-", take(np.array(ENTITIES), entity), "-", day_text(day, compact=True), "-" + btype)
 
 
-def allowance_targets(cal: Calendar, entity: np.ndarray, amount: np.ndarray, doc_day: np.ndarray, due: np.ndarray,
-                      clear_doc: np.ndarray, clear_day: np.ndarray, clear_amt: np.ndarray) -> np.ndarray:
+def allowance_targets(
+    cal: Calendar,
+    entity: np.ndarray,
+    amount: np.ndarray,
+    doc_day: np.ndarray,
+    due: np.ndarray,
+    clear_doc: np.ndarray,
+    clear_day: np.ndarray,
+    clear_amt: np.ndarray,
+) -> np.ndarray:
     """Expected-loss allowance per entity and month end (minor units), from a provision
     matrix on months past due: 0.5% not due, 1%/3%/10% for 1-3 months, 35% to 6, 75% beyond.
 
@@ -167,24 +212,65 @@ def build(cal: Calendar, scale: float, sub: dict) -> tuple[pd.DataFrame, dict]:
     for t, btype in ((0, "INV"), (1, "DM"), (2, "CM")):
         sel = d["doc_type"] == t
         text = {0: "Invoice", 1: "Debit memo", 2: "Credit memo"}[t]
-        subledger_batch(lines, btype, d["entity"][sel], d["day"][sel], _ACC["1100"],
-                        np.where(is_cm[sel], _ACC["4900"], d["account"][sel]), d["amount"][sel],
-                        pc.filter(d["id"], pa.array(sel)), text, f"{text} batch — revenue")
+        subledger_batch(
+            lines,
+            btype,
+            d["entity"][sel],
+            d["day"][sel],
+            _ACC["1100"],
+            np.where(is_cm[sel], _ACC["4900"], d["account"][sel]),
+            d["amount"][sel],
+            pc.filter(d["id"], pa.array(sel)),
+            text,
+            f"{text} batch — revenue",
+        )
     r = sub["receipts"]
-    subledger_batch(lines, "RCP", r["entity"], r["day"], _ACC["2150"], _ACC["1000"], -r["amount"], r["id"],
-                    "Receipt", "Receipts batch — bank")
+    subledger_batch(
+        lines,
+        "RCP",
+        r["entity"],
+        r["day"],
+        _ACC["2150"],
+        _ACC["1000"],
+        -r["amount"],
+        r["id"],
+        "Receipt",
+        "Receipts batch — bank",
+    )
     a = sub["applications"]  # receipt applications only
     # Planted item (4): SG01 cash applications of the last day are not posted.
     post = ~((a["entity"] == 1) & (a["day"] == end))
-    subledger_batch(lines, "APP", a["entity"][post], a["day"][post], _ACC["1100"], _ACC["2150"],
-                    -a["amount"][post], pc.filter(a["id"], pa.array(post)), "Cash application",
-                    "Cash application batch — unapplied receipts")
+    subledger_batch(
+        lines,
+        "APP",
+        a["entity"][post],
+        a["day"][post],
+        _ACC["1100"],
+        _ACC["2150"],
+        -a["amount"][post],
+        pc.filter(a["id"], pa.array(post)),
+        "Cash application",
+        "Cash application batch — unapplied receipts",
+    )
     j = sub["adjustments"]
-    for t, btype, off, text in ((0, "WO", "1190", "Write-off"), (1, "REC", "1190", "Recovery"),
-                                (2, "ADJ", "4900", "Adjustment")):
+    for t, btype, off, text in (
+        (0, "WO", "1190", "Write-off"),
+        (1, "REC", "1190", "Recovery"),
+        (2, "ADJ", "4900", "Adjustment"),
+    ):
         sel = j["type"] == t
-        subledger_batch(lines, btype, j["entity"][sel], j["day"][sel], _ACC["1100"], _ACC[off], j["amount"][sel],
-                        pc.filter(j["id"], pa.array(sel)), text, f"{text} batch — offset")
+        subledger_batch(
+            lines,
+            btype,
+            j["entity"][sel],
+            j["day"][sel],
+            _ACC["1100"],
+            _ACC[off],
+            j["amount"][sel],
+            pc.filter(j["id"], pa.array(sel)),
+            text,
+            f"{text} batch — offset",
+        )
 
     # Planted item (3): the US01 invoice batch of the last day of E-1 reaches the GL in E.
     cut_day = int(cal.month_end[last - 1])
@@ -196,25 +282,56 @@ def build(cal: Calendar, scale: float, sub: dict) -> tuple[pd.DataFrame, dict]:
 
     planted = {}
     jid = manual_id(0, last)
-    lines.add(0, jid, end, [_ACC["1100"], _ACC["4200"]], [ACCRUAL_AMOUNT, -ACCRUAL_AMOUNT], 1,
-              f"ACCR-{cal.periods[last]}", ACCRUAL_TEXT)
-    planted["accrual"] = {"entity": "US01", "journal_id": jid, "period": cal.periods[last],
-                          "amount": ACCRUAL_AMOUNT}
+    lines.add(
+        0,
+        jid,
+        end,
+        [_ACC["1100"], _ACC["4200"]],
+        [ACCRUAL_AMOUNT, -ACCRUAL_AMOUNT],
+        1,
+        f"ACCR-{cal.periods[last]}",
+        ACCRUAL_TEXT,
+    )
+    planted["accrual"] = {"entity": "US01", "journal_id": jid, "period": cal.periods[last], "amount": ACCRUAL_AMOUNT}
     m3 = last - 3
     jid = manual_id(1, m3)
-    lines.add(1, jid, int(cal.month_end[m3]), [_ACC["2150"], _ACC["1100"]], [RECLASS_AMOUNT, -RECLASS_AMOUNT], 1,
-              f"RCL-{cal.periods[m3]}", RECLASS_TEXT)
+    lines.add(
+        1,
+        jid,
+        int(cal.month_end[m3]),
+        [_ACC["2150"], _ACC["1100"]],
+        [RECLASS_AMOUNT, -RECLASS_AMOUNT],
+        1,
+        f"RCL-{cal.periods[m3]}",
+        RECLASS_TEXT,
+    )
     planted["reclass"] = {"entity": "SG01", "journal_id": jid, "period": cal.periods[m3], "amount": RECLASS_AMOUNT}
 
     # Other activity: capital and equipment at the start, monthly expenses and supplier payments.
     first = cal.first_date
     for e in (0, 1):
         cap = round_to(np.array([int(30_000_000_00 * max(scale, 0.05) * (1 if e == 0 else 0.6))]), 1_000_000)[0]
-        lines.add(e, f"OTH-{ENTITIES[e]}-{cal.periods[0]}-CAP", first, [_ACC["1000"], _ACC["3000"]], [cap, -cap], 2,
-                  "Share capital", "Share capital paid in")
+        lines.add(
+            e,
+            f"OTH-{ENTITIES[e]}-{cal.periods[0]}-CAP",
+            first,
+            [_ACC["1000"], _ACC["3000"]],
+            [cap, -cap],
+            2,
+            "Share capital",
+            "Share capital paid in",
+        )
         ppe = cap * 3 // 5
-        lines.add(e, f"OTH-{ENTITIES[e]}-{cal.periods[0]}-PPE", first + 1, [_ACC["1500"], _ACC["1000"]],
-                  [ppe, -ppe], 2, "Fixed assets", "Data centre fit-out")
+        lines.add(
+            e,
+            f"OTH-{ENTITIES[e]}-{cal.periods[0]}-PPE",
+            first + 1,
+            [_ACC["1500"], _ACC["1000"]],
+            [ppe, -ppe],
+            2,
+            "Fixed assets",
+            "Data centre fit-out",
+        )
     inv = ~is_cm
     billed = np.zeros((2, cal.n), dtype="int64")
     np.add.at(billed, (d["entity"][inv], np.clip(cal.month_of(d["day"][inv]), 0, last)), d["amount"][inv])
@@ -224,17 +341,34 @@ def build(cal: Calendar, scale: float, sub: dict) -> tuple[pd.DataFrame, dict]:
             if opex[e, m] <= 0:
                 continue
             me = int(cal.month_end[m])
-            lines.add(e, f"OTH-{ENTITIES[e]}-{cal.periods[m]}-OPX", me, [_ACC["6000"], _ACC["2000"]],
-                      [opex[e, m], -opex[e, m]], 2, "Supplier invoices", "Operating expenses (power, staff, rent)")
+            lines.add(
+                e,
+                f"OTH-{ENTITIES[e]}-{cal.periods[m]}-OPX",
+                me,
+                [_ACC["6000"], _ACC["2000"]],
+                [opex[e, m], -opex[e, m]],
+                2,
+                "Supplier invoices",
+                "Operating expenses (power, staff, rent)",
+            )
             if m < last:
                 pay = int(cal.month_start[m + 1]) + 19
-                lines.add(e, f"OTH-{ENTITIES[e]}-{cal.periods[m + 1]}-APP", pay, [_ACC["2000"], _ACC["1000"]],
-                          [opex[e, m], -opex[e, m]], 2, "Supplier payments", "Payment run")
+                lines.add(
+                    e,
+                    f"OTH-{ENTITIES[e]}-{cal.periods[m + 1]}-APP",
+                    pay,
+                    [_ACC["2000"], _ACC["1000"]],
+                    [opex[e, m], -opex[e, m]],
+                    2,
+                    "Supplier payments",
+                    "Payment run",
+                )
 
     # Allowance: a monthly manual provision journal to the expected-loss target.
     cl = sub["clearing"]
-    target = allowance_targets(cal, d["entity"], np.where(is_cm, 0, d["amount"]), d["day"], d["due"],
-                               cl["doc"], cl["day"], cl["amount"])
+    target = allowance_targets(
+        cal, d["entity"], np.where(is_cm, 0, d["amount"]), d["day"], d["due"], cl["doc"], cl["day"], cl["amount"]
+    )
     wo_move = np.zeros((2, cal.n), dtype="int64")  # movement on 1190 (debit positive) from write-offs/recoveries
     sel = j["type"] <= 1  # write-offs (Dr 1190) and recoveries (Cr 1190)
     np.add.at(wo_move, (j["entity"][sel], cal.month_of(j["day"][sel])), -j["amount"][sel])
@@ -246,15 +380,31 @@ def build(cal: Calendar, scale: float, sub: dict) -> tuple[pd.DataFrame, dict]:
             if charge == 0:
                 continue
             balance[e] += charge
-            lines.add(e, manual_id(e, m), int(cal.month_end[m]), [_ACC["6500"], _ACC["1190"]], [charge, -charge], 1,
-                      f"PROV-{cal.periods[m]}", "Allowance for doubtful accounts — monthly provision")
+            lines.add(
+                e,
+                manual_id(e, m),
+                int(cal.month_end[m]),
+                [_ACC["6500"], _ACC["1190"]],
+                [charge, -charge],
+                1,
+                f"PROV-{cal.periods[m]}",
+                "Allowance for doubtful accounts — monthly provision",
+            )
 
     journal = _journal_frame(lines, cal, cut_day)
-    planted["cutoff"] = {"entity": "US01", "journal_id": f"ARB-US01-{yyyymmdd(np.array([cut_day]))[0]}-INV",
-                         "document_date": cut_day, "period": cal.periods[last],
-                         "amount": int(d["amount"][(d["entity"] == 0) & (d["doc_type"] == 0) & (d["day"] == cut_day)].sum())}
-    planted["unposted_applications"] = {"entity": "SG01", "applied_date": end,
-                                        "amount": int(a["amount"][~post].sum()), "count": int((~post).sum())}
+    planted["cutoff"] = {
+        "entity": "US01",
+        "journal_id": f"ARB-US01-{yyyymmdd(np.array([cut_day]))[0]}-INV",
+        "document_date": cut_day,
+        "period": cal.periods[last],
+        "amount": int(d["amount"][(d["entity"] == 0) & (d["doc_type"] == 0) & (d["day"] == cut_day)].sum()),
+    }
+    planted["unposted_applications"] = {
+        "entity": "SG01",
+        "applied_date": end,
+        "amount": int(a["amount"][~post].sum()),
+        "count": int((~post).sum()),
+    }
     return journal, planted
 
 
@@ -262,10 +412,16 @@ def _journal_frame(lines: Lines, cal: Calendar, cut_day: int) -> pd.DataFrame:
     cols = {}
     for key in LINE_COLUMNS:
         values = [p[key] for p in lines.parts]
-        if isinstance(values[0], (pa.Array, pa.ChunkedArray)) or any(isinstance(v, (pa.Array, pa.ChunkedArray)) for v in values):
+        if isinstance(values[0], (pa.Array, pa.ChunkedArray)) or any(
+            isinstance(v, (pa.Array, pa.ChunkedArray)) for v in values
+        ):
             chunks = []
             for v in values:
-                v = v if isinstance(v, (pa.Array, pa.ChunkedArray)) else pa.array(np.asarray(v, dtype=object), type=pa.string())
+                v = (
+                    v
+                    if isinstance(v, (pa.Array, pa.ChunkedArray))
+                    else pa.array(np.asarray(v, dtype=object), type=pa.string())
+                )
                 chunks.extend(v.chunks if isinstance(v, pa.ChunkedArray) else [v])
             cols[key] = pa.chunked_array(chunks, type=pa.string()).combine_chunks()
         else:
@@ -274,17 +430,32 @@ def _journal_frame(lines: Lines, cal: Calendar, cut_day: int) -> pd.DataFrame:
     journal_text = cols["journal"]
     cut = pc.equal(journal_text, f"ARB-US01-{yyyymmdd(np.array([cut_day]))[0]}-INV").to_numpy(zero_copy_only=False)
     post = np.where(cut, cut_day + 1, post)
-    frame = pd.DataFrame({"entity": cols["entity"], "post": post, "order": cols["order"],
-                          "row": np.arange(len(post)), "account": cols["account"], "amount": cols["amount"],
-                          "jkey": cols["jkey"],
-                          "source": cols["source"]})
+    frame = pd.DataFrame(
+        {
+            "entity": cols["entity"],
+            "post": post,
+            "order": cols["order"],
+            "row": np.arange(len(post)),
+            "account": cols["account"],
+            "amount": cols["amount"],
+            "jkey": cols["jkey"],
+            "source": cols["source"],
+        }
+    )
     frame["journal"] = pd.Series(pd.array(journal_text, dtype=pd.ArrowDtype(pa.string())))
     frame["reference"] = pd.Series(pd.array(cols["reference"], dtype=pd.ArrowDtype(pa.string())))
     frame["description"] = pd.Series(pd.array(cols["description"], dtype=pd.ArrowDtype(pa.string())))
     frame["period"] = np.clip(cal.month_of(post), 0, cal.n - 1)
     # Journals by posting date, entity and journal (lines of one journal share a key).
-    order = np.lexsort((frame["row"].to_numpy(), frame["order"].to_numpy(), frame["jkey"].to_numpy(),
-                        frame["entity"].to_numpy(), frame["post"].to_numpy()))
+    order = np.lexsort(
+        (
+            frame["row"].to_numpy(),
+            frame["order"].to_numpy(),
+            frame["jkey"].to_numpy(),
+            frame["entity"].to_numpy(),
+            frame["post"].to_numpy(),
+        )
+    )
     return frame.iloc[order].reset_index(drop=True)
 
 
@@ -293,8 +464,11 @@ def balances(cal: Calendar, journal: pd.DataFrame) -> np.ndarray:
     earlier years closed to 3100."""
     n_a = len(ACCOUNTS)
     move = np.zeros((2, cal.n, n_a), dtype="int64")
-    np.add.at(move, (journal["entity"].to_numpy(), journal["period"].to_numpy(), journal["account"].to_numpy()),
-              journal["amount"].to_numpy())
+    np.add.at(
+        move,
+        (journal["entity"].to_numpy(), journal["period"].to_numpy(), journal["account"].to_numpy()),
+        journal["amount"].to_numpy(),
+    )
     cum = np.cumsum(move, axis=1)
     years = cal.years
     out = cum.copy()

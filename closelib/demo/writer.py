@@ -122,12 +122,12 @@ def _write_csv(table: pa.Table, handle, free_text: set[str], chunk: int = 250_00
     for start in range(0, table.num_rows, chunk):
         part = table.slice(start, chunk)
         cells = [pc.cast(col.combine_chunks(), text) for col in part.columns]
-        cells = [_csv_cell(c) if name in free_text else c for name, c in zip(part.column_names, cells)]
+        cells = [_csv_cell(c) if name in free_text else c for name, c in zip(part.column_names, cells, strict=False)]
         cells[-1] = pc.binary_join_element_wise(cells[-1], pa.scalar("\n", text), pa.scalar("", text))
         lines = pc.binary_join_element_wise(*cells, pa.scalar(",", text)) if len(cells) > 1 else cells[0]
-        offsets = np.frombuffer(lines.buffers()[1], dtype="int32")[lines.offset: lines.offset + len(lines) + 1]
+        offsets = np.frombuffer(lines.buffers()[1], dtype="int32")[lines.offset : lines.offset + len(lines) + 1]
         data = lines.buffers()[2]
-        handle.write(memoryview(data)[int(offsets[0]): int(offsets[-1])])
+        handle.write(memoryview(data)[int(offsets[0]) : int(offsets[-1])])
 
 
 def _string_arrow(series: pd.Series) -> pa.Array:
@@ -177,6 +177,10 @@ def _to_arrow(name: str, frame: pd.DataFrame, resolve, text_dates: bool) -> pa.T
                 arr = pa.array(series.to_numpy("float64"))
         else:
             arr = _string_arrow(series)
-            arr = pc.fill_null(arr, "") if text_dates else pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+            arr = (
+                pc.fill_null(arr, "")
+                if text_dates
+                else pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+            )
         arrays.append(arr)
     return pa.Table.from_arrays(arrays, names=table.column_names)

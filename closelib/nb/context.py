@@ -141,21 +141,33 @@ class Context:
         passed = self.recorder.check(name, passed, detail, severity)
         label = "PASS" if passed else ("FAIL" if severity == "error" else "WARN")
         colour = {"PASS": "#1a7f37", "FAIL": "#cf222e", "WARN": "#9a6700"}[label]
-        _html(f'<div style="font-family:monospace"><b style="color:{colour}">{label}</b> '
-              f'{html.escape(name)}: {html.escape(detail)}</div>')
+        _html(
+            f'<div style="font-family:monospace"><b style="color:{colour}">{label}</b> '
+            f"{html.escape(name)}: {html.escape(detail)}</div>"
+        )
         return passed
 
     def tie(self, name: str, left: int, right: int, what: str, currency: str, tolerance: int = 0) -> bool:
         """A tie between two exact amounts, shown and recorded as a check."""
         diff = int(left) - int(right)
-        detail = (f"{what}: {fmt_money(left, currency)} vs {fmt_money(right, currency)}, "
-                  f"difference {fmt_money(diff, currency)} {currency}")
+        detail = (
+            f"{what}: {fmt_money(left, currency)} vs {fmt_money(right, currency)}, "
+            f"difference {fmt_money(diff, currency)} {currency}"
+        )
         return self.check(name, abs(diff) <= tolerance, detail)
 
     # ---------------------------------------------------------- display
-    def show(self, frame: pd.DataFrame, money_columns: list[str] | None = None, currency: str | None = None,
-             currency_column: str | None = None, rates: list[str] | None = None, index: bool = False,
-             caption: str | None = None, max_rows: int = 60) -> None:
+    def show(
+        self,
+        frame: pd.DataFrame,
+        money_columns: list[str] | None = None,
+        currency: str | None = None,
+        currency_column: str | None = None,
+        rates: list[str] | None = None,
+        index: bool = False,
+        caption: str | None = None,
+        max_rows: int = 60,
+    ) -> None:
         """A formatted table: money with thousands separators in its currency, rates as %."""
         shown = frame.head(max_rows).copy()
         if currency is None and currency_column is None and money_columns:
@@ -167,8 +179,10 @@ class Context:
                 currency_column = "currency"
         for column in money_columns or []:
             if currency_column:
-                shown[column] = [fmt_money(v, c) if pd.notna(v) else "" for v, c in
-                                 zip(shown[column], shown[currency_column])]
+                shown[column] = [
+                    fmt_money(v, c) if pd.notna(v) else ""
+                    for v, c in zip(shown[column], shown[currency_column], strict=False)
+                ]
             else:
                 shown[column] = [fmt_money(v, currency) if pd.notna(v) else "" for v in shown[column]]
         for column in rates or []:
@@ -181,8 +195,9 @@ class Context:
         styler = shown.style
         if not index:
             styler = styler.hide(axis="index")
-        styler = styler.set_properties(**{"text-align": "right"}, subset=[c for c in (money_columns or []) + (rates or [])
-                                                                            if c in shown.columns])
+        styler = styler.set_properties(
+            **{"text-align": "right"}, subset=[c for c in (money_columns or []) + (rates or []) if c in shown.columns]
+        )
         if caption:
             styler = styler.set_caption(caption)
         _display(styler)
@@ -192,9 +207,16 @@ class Context:
     def show_by_entity(self, summary: pd.DataFrame, lines: dict[str, str], caption: str | None = None) -> None:
         """A statement: one row per line (label -> column of ``summary``), one column per entity,
         each entity's money in its own currency. ``summary`` is indexed by entity."""
-        table = pd.DataFrame({f"{e} ({self.book.currency_of(e)})": [
-            fmt_money(summary.at[e, col], self.book.currency_of(e)) if pd.notna(summary.at[e, col]) else "n/a"
-            for col in lines.values()] for e in summary.index}, index=list(lines))
+        table = pd.DataFrame(
+            {
+                f"{e} ({self.book.currency_of(e)})": [
+                    fmt_money(summary.at[e, col], self.book.currency_of(e)) if pd.notna(summary.at[e, col]) else "n/a"
+                    for col in lines.values()
+                ]
+                for e in summary.index
+            },
+            index=list(lines),
+        )
         styler = table.style.set_properties(**{"text-align": "right"})
         if caption:
             styler = styler.set_caption(caption)
@@ -214,11 +236,16 @@ class Context:
 
     def header(self) -> None:
         info = self.run_info
-        inputs = info.get("inputs") or {name: {"sha256": "(not hashed outside a run)", "rows": len(self.book.tables[t])}
-                                         for t, name in ((t, p.name) for t, p in self.book.files.items())}
-        rows = "".join(f"<tr><td>{html.escape(n)}</td><td style='text-align:right'>{v['rows']:,}</td>"
-                       f"<td><code>{html.escape(v['sha256'])}</code></td></tr>" for n, v in sorted(inputs.items()))
-        mode = ("interactive (nothing is recorded)" if self.run_dir is None else html.escape(str(self.run_dir)))
+        inputs = info.get("inputs") or {
+            name: {"sha256": "(not hashed outside a run)", "rows": len(self.book.tables[t])}
+            for t, name in ((t, p.name) for t, p in self.book.files.items())
+        }
+        rows = "".join(
+            f"<tr><td>{html.escape(n)}</td><td style='text-align:right'>{v['rows']:,}</td>"
+            f"<td><code>{html.escape(v['sha256'])}</code></td></tr>"
+            for n, v in sorted(inputs.items())
+        )
+        mode = "interactive (nothing is recorded)" if self.run_dir is None else html.escape(str(self.run_dir))
         _html(
             f"<h3>{html.escape(self.params.get('company', ''))}: {html.escape(self.notebook)} for {self.period}</h3>"
             f"<table><tr><th>period end</th><td>{self.as_of.date()}</td></tr>"
@@ -229,12 +256,20 @@ class Context:
             f"commit {html.escape(str(info.get('code', {}).get('git_commit', '')))}</td></tr></table>"
             f"<details><summary>inputs ({len(inputs)} files)</summary><table><tr><th>file</th><th>rows</th>"
             f"<th>sha256</th></tr>{rows}</table></details>"
-            f"<details><summary>parameters</summary><pre>{html.escape(json.dumps(self.params, indent=2))}</pre></details>"
+            "<details><summary>parameters</summary>"
+            f"<pre>{html.escape(json.dumps(self.params, indent=2))}</pre></details>"
         )
 
 
-def start(notebook: str, period: str = "", source: str = "", run_dir: str = "", run_id: str = "",
-          params_json: str = "", show_header: bool = True) -> Context:
+def start(
+    notebook: str,
+    period: str = "",
+    source: str = "",
+    run_dir: str = "",
+    run_id: str = "",
+    params_json: str = "",
+    show_header: bool = True,
+) -> Context:
     """Parse the notebook's parameters, load the book, show the header."""
 
     info: dict = {}
@@ -252,8 +287,17 @@ def start(notebook: str, period: str = "", source: str = "", run_dir: str = "", 
     book = _load(source_path, info)
     if not period:  # interactive: the latest period the GL has
         period = max(book.gl_balances["period"]) if len(book.gl_balances) else pd.Timestamp.today().strftime("%Y-%m")
-    ctx = Context(notebook, period, source_path, Path(run_dir) if run_dir else None, run_id, params, book,
-                  Recorder(run_dir or None, notebook), info)
+    ctx = Context(
+        notebook,
+        period,
+        source_path,
+        Path(run_dir) if run_dir else None,
+        run_id,
+        params,
+        book,
+        Recorder(run_dir or None, notebook),
+        info,
+    )
     if show_header:
         ctx.header()
     return ctx
@@ -268,7 +312,6 @@ _LAST_CACHED: dict[tuple[str, str], Book] = {}
 def _load(source: Path, info: dict) -> Book:
     cache = info.get("book_cache")
     if cache and Path(cache).is_dir():
-
         key = (str(Path(cache).resolve()), str(source))
         if key not in _LAST_CACHED:
             _LAST_CACHED.clear()

@@ -75,8 +75,9 @@ def _write_text(ws, row: int, col: int, text: str, formats: _Formats, **style) -
     ws.write_string(row, col, text, formats.get(**style) if style else None)
 
 
-def _write_value(ws, row: int, col: int, value, money_ccy: str | None, is_rate: bool, formats: _Formats,
-                 **style) -> None:
+def _write_value(
+    ws, row: int, col: int, value, money_ccy: str | None, is_rate: bool, formats: _Formats, **style
+) -> None:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         if style:
             ws.write_blank(row, col, None, formats.get(**style))
@@ -86,20 +87,29 @@ def _write_value(ws, row: int, col: int, value, money_ccy: str | None, is_rate: 
         _write_text(ws, row, col, "inf" if value > 0 else "-inf", formats, **style)
     elif money_ccy is not None:
         # Exact decimal text of the minor units (e.g. 12345.67): what Excel stores for it
-        ws.write_number(row, col, float(money.from_minor(int(value), money_ccy)),
-                        formats.get(num_format=money_format(money_ccy), **style))
+        ws.write_number(
+            row,
+            col,
+            float(money.from_minor(int(value), money_ccy)),
+            formats.get(num_format=money_format(money_ccy), **style),
+        )
     elif is_rate:
         ws.write_number(row, col, float(value), formats.get(num_format="0.00%", **style))
     elif isinstance(value, str):
         _write_text(ws, row, col, value, formats, **style)
     elif isinstance(value, (pd.Timestamp, datetime, date)):
-        ws.write_datetime(row, col, pd.Timestamp(value).to_pydatetime().replace(tzinfo=None),
-                          formats.get(num_format="yyyy-mm-dd", **style))
+        ws.write_datetime(
+            row,
+            col,
+            pd.Timestamp(value).to_pydatetime().replace(tzinfo=None),
+            formats.get(num_format="yyyy-mm-dd", **style),
+        )
     elif isinstance(value, (bool, np.bool_)):
         ws.write_boolean(row, col, bool(value), formats.get(**style) if style else None)
     elif hasattr(value, "item") or isinstance(value, (int, float)):
-        ws.write_number(row, col, value.item() if hasattr(value, "item") else value,
-                        formats.get(**style) if style else None)
+        ws.write_number(
+            row, col, value.item() if hasattr(value, "item") else value, formats.get(**style) if style else None
+        )
     else:
         _write_text(ws, row, col, str(value), formats, **style)
 
@@ -115,8 +125,9 @@ def write_sheet(wb, sheet: Sheet, formats: _Formats) -> None:
     header_row = row
     columns = list(sheet.frame.columns)
     for col, name in enumerate(columns):
-        _write_text(ws, row, col, str(name), formats, bold=True, bg_color=HEADER_FILL, pattern=1,
-                    text_wrap=True, valign="top")
+        _write_text(
+            ws, row, col, str(name), formats, bold=True, bg_color=HEADER_FILL, pattern=1, text_wrap=True, valign="top"
+        )
     ws.freeze_panes(header_row + 1, 0)
     frame = sheet.frame.reset_index(drop=True)
     row_currency = frame[sheet.currency_column].tolist() if sheet.currency_column else [sheet.currency] * len(frame)
@@ -127,21 +138,30 @@ def write_sheet(wb, sheet: Sheet, formats: _Formats) -> None:
         for col, value in enumerate(record):
             _write_value(ws, r, col, value, row_currency[i] if is_money[col] else None, is_rate[col], formats)
     if sheet.total and len(frame):
-        currencies = sorted(set(c for c in row_currency if c))
+        currencies = sorted({c for c in row_currency if c})
         r = header_row + 1 + len(frame)
         currency_of_row = pd.Series(row_currency, index=frame.index, dtype=object)
         for ccy in currencies:
             mine = (currency_of_row == ccy).to_numpy()
-            _write_text(ws, r, 0, f"Total {ccy}" if len(currencies) > 1 or sheet.currency_column else "Total",
-                        formats, bold=True)
+            _write_text(
+                ws,
+                r,
+                0,
+                f"Total {ccy}" if len(currencies) > 1 or sheet.currency_column else "Total",
+                formats,
+                bold=True,
+            )
             for col, name in enumerate(columns):
                 if is_money[col]:
                     values = [int(v) for v in frame.loc[mine, name].dropna().tolist()]
                     _write_value(ws, r, col, money.total(values), ccy, False, formats, bold=True, top=1, bottom=6)
             r += 1
     for col, name in enumerate(columns):
-        width = sheet.widths.get(name) or min(max(len(str(name)), *(len(str(v)) for v in frame[name].head(200)), 8) + 2, 60) \
-            if len(frame) else max(len(str(name)) + 2, 10)
+        width = (
+            sheet.widths.get(name) or min(max(len(str(name)), *(len(str(v)) for v in frame[name].head(200)), 8) + 2, 60)
+            if len(frame)
+            else max(len(str(name)) + 2, 10)
+        )
         ws.set_column(col, col, width)
 
 
@@ -156,8 +176,9 @@ def write_workbook(path: Path, sheets: list[Sheet], as_of: datetime | None = Non
     handle, scratch = tempfile.mkstemp(prefix=".xlsx-", suffix=".xlsx", dir=path.parent)
     os.close(handle)
     stamp = as_of or datetime(2000, 1, 1)
-    wb = xlsxwriter.Workbook(scratch, {"strings_to_formulas": False, "strings_to_numbers": False,
-                                       "strings_to_urls": False})
+    wb = xlsxwriter.Workbook(
+        scratch, {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
+    )
     try:
         wb.set_properties({"author": "closelib", "created": stamp})
         formats = _Formats(wb)

@@ -9,6 +9,7 @@ notebook back to find the first cell that failed or never ran.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -68,7 +69,7 @@ def _write_json_atomic(path: Path, data: dict) -> None:
     os.replace(scratch, path)
 
 
-def execute_notebook(job: dict, kernel: "SharedKernel | None" = None, exporter=None) -> dict:
+def execute_notebook(job: dict, kernel: SharedKernel | None = None, exporter=None) -> dict:
     """Run ``job["input"]`` into ``job["output"]`` with ``job["parameters"]``; never raises.
 
     With ``kernel``, the notebook runs in that already started kernel (see
@@ -81,13 +82,29 @@ def execute_notebook(job: dict, kernel: "SharedKernel | None" = None, exporter=N
     output = Path(job["output"])
     started = time.monotonic()
     status, error = "succeeded", None
-    shared = {} if kernel is None else {"engine_name": SHARED_ENGINE, "shared_kernel": kernel,
-                                        "shared_cwd": job.get("cwd"), "shared_output": str(output)}
+    shared = (
+        {}
+        if kernel is None
+        else {
+            "engine_name": SHARED_ENGINE,
+            "shared_kernel": kernel,
+            "shared_cwd": job.get("cwd"),
+            "shared_output": str(output),
+        }
+    )
     try:
         papermill.execute_notebook(
-            job["input"], str(output), parameters=job["parameters"], kernel_name=KERNEL,
-            execution_timeout=job.get("cell_timeout"), progress_bar=False, log_output=False,
-            cwd=None if kernel else job.get("cwd"), request_save_on_cell_execute=job.get("save_each_cell", True), **shared)
+            job["input"],
+            str(output),
+            parameters=job["parameters"],
+            kernel_name=KERNEL,
+            execution_timeout=job.get("cell_timeout"),
+            progress_bar=False,
+            log_output=False,
+            cwd=None if kernel else job.get("cwd"),
+            request_save_on_cell_execute=job.get("save_each_cell", True),
+            **shared,
+        )
     except PapermillExecutionError as exc:
         first_line = (exc.source or "").strip().splitlines()[0][:60] if (exc.source or "").strip() else ""
         status, error = "failed", f"cell {exc.cell_index + 1} `{first_line}`: {exc.ename}: {exc.evalue}"
@@ -111,10 +128,8 @@ def execute_notebook(job: dict, kernel: "SharedKernel | None" = None, exporter=N
 
 def child_main(job: dict) -> None:
     """Entry point of the child process: own process group, run, write the status file."""
-    try:
+    with contextlib.suppress(OSError):
         os.setpgrp()
-    except OSError:
-        pass
     # The kernel's own chatter (transport warnings, shutdown notices) goes to the run's log,
     # not the user's terminal: the kernel inherits these file descriptors.
     log = Path(job["status_file"]).with_suffix(".log")
@@ -147,8 +162,9 @@ class SharedKernel:
     def __init__(self, cwd: str | None, startup_timeout: int = 60) -> None:
         from nbclient import NotebookClient
 
-        self._starter = NotebookClient(nbformat.v4.new_notebook(), kernel_name=KERNEL,
-                                       startup_timeout=startup_timeout, timeout=startup_timeout)
+        self._starter = NotebookClient(
+            nbformat.v4.new_notebook(), kernel_name=KERNEL, startup_timeout=startup_timeout, timeout=startup_timeout
+        )
         self._starter.km = self._starter.create_kernel_manager()
         self._starter.start_new_kernel(cwd=cwd)
         self._starter.start_new_kernel_client()
@@ -175,10 +191,8 @@ class SharedKernel:
             return False
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # already dead: nothing left to stop
             self._starter._cleanup_kernel()
-        except Exception:  # already dead: nothing left to stop
-            pass
 
 
 def _shared_engine():
@@ -189,14 +203,30 @@ def _shared_engine():
 
     class SharedKernelEngine(NBClientEngine):
         @classmethod
-        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
-                                     stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
+        def execute_managed_notebook(
+            cls,
+            nb_man,
+            kernel_name,
+            log_output=False,
+            stdout_file=None,
+            stderr_file=None,
+            start_timeout=60,
+            execution_timeout=None,
+            **kwargs,
+        ):
             kernel: SharedKernel = kwargs["shared_kernel"]
             kernel.reset(kwargs.get("shared_cwd"))
-            client = PapermillNotebookClient(nb_man, km=kernel.km, timeout=execution_timeout,
-                                             startup_timeout=start_timeout, kernel_name=kernel_name,
-                                             log=logging.getLogger("papermill"), log_output=log_output,
-                                             stdout_file=stdout_file, stderr_file=stderr_file)
+            client = PapermillNotebookClient(
+                nb_man,
+                km=kernel.km,
+                timeout=execution_timeout,
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logging.getLogger("papermill"),
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+            )
             client.kc = kernel.kc  # not owned by the client: it neither restarts nor stops it
             try:
                 return client.execute()
@@ -232,8 +262,14 @@ def execute_in_one_kernel(jobs: list[dict], cwd: str | None = None) -> list[dict
                     kernel = SharedKernel(cwd or job.get("cwd"))
                 except Exception as exc:  # no kernel: this notebook fails, the next one tries again
                     kernel = None
-                    results.append({"status": "failed", "error": f"kernel did not start: {type(exc).__name__}: {exc}",
-                                    "seconds": None, "html": None})
+                    results.append(
+                        {
+                            "status": "failed",
+                            "error": f"kernel did not start: {type(exc).__name__}: {exc}",
+                            "seconds": None,
+                            "html": None,
+                        }
+                    )
                     continue
             result = execute_notebook(job, kernel=kernel, exporter=exporter)
             results.append(result)

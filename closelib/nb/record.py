@@ -107,11 +107,17 @@ def read_records(run_dir: str | Path) -> tuple[dict, dict, list[str]]:
             name = record["name"]
             if record["kind"] == "figure":
                 if name in figures and figures[name] != record["value"] and owner[name] != record["notebook"]:
-                    conflicts.append(f"figure {name} is {figures[name]!r} in {owner[name]} "
-                                     f"but {record['value']!r} in {record['notebook']}")
+                    conflicts.append(
+                        f"figure {name} is {figures[name]!r} in {owner[name]} "
+                        f"but {record['value']!r} in {record['notebook']}"
+                    )
                 figures[name] = record["value"]
                 owner[name] = record["notebook"]
             else:
-                checks[name] = {"passed": record["passed"], "detail": record["detail"],
-                                "severity": record.get("severity", "error"), "notebook": record["notebook"]}
+                checks[name] = {
+                    "passed": record["passed"],
+                    "detail": record["detail"],
+                    "severity": record.get("severity", "error"),
+                    "notebook": record["notebook"],
+                }
     return dict(sorted(figures.items())), dict(sorted(checks.items())), conflicts

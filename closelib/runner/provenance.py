@@ -5,14 +5,26 @@ from __future__ import annotations
 import platform
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 
 from closelib import __version__
 from closelib.paths import REPO_ROOT
 
-KEY_PACKAGES = ("pandas", "numpy", "pyarrow", "papermill", "nbclient", "nbformat", "nbconvert", "ipykernel",
-                "jupyter_client", "openpyxl", "matplotlib", "PyYAML")
+KEY_PACKAGES = (
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "papermill",
+    "nbclient",
+    "nbformat",
+    "nbconvert",
+    "ipykernel",
+    "jupyter_client",
+    "openpyxl",
+    "matplotlib",
+    "PyYAML",
+)
 
 
 def _git(*args: str) -> str | None:
@@ -37,9 +49,15 @@ def code_info() -> dict:
             packages[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             packages[name] = None
-    return {"closelib": __version__, "git_commit": commit, "git_dirty": dirty,
-            "python": sys.version.split()[0], "platform": platform.platform(), "packages": packages}
+    return {
+        "closelib": __version__,
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": packages,
+    }
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -20,9 +20,9 @@ import os
 import re
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from closelib.book.cache import cache_key, cached_rows, write_book_cache
 from closelib.book.load import load_book, release_memory
@@ -78,13 +78,23 @@ def resolve_source(source: str | Path | None, params: dict) -> Path:
     return configured if configured.is_absolute() else (REPO_ROOT / configured).resolve()
 
 
-def execute_run(period: str, *, source: str | Path | None = None, params_file: str | Path | None = None,
-                overrides: tuple[str, ...] | list[str] = (), outputs: str | Path | None = None,
-                parameters: dict | None = None, notebooks_dir: Path | None = None,
-                restates: str | None = None, reason: str | None = None, reperforms: str | None = None,
-                progress: Callable[[str], None] | None = None,
-                notebooks: list[tuple[str, Path]] | None = None, run_folder: tuple[str, Path] | None = None,
-                subject: dict[str, str] | None = None) -> RunResult:
+def execute_run(
+    period: str,
+    *,
+    source: str | Path | None = None,
+    params_file: str | Path | None = None,
+    overrides: tuple[str, ...] | list[str] = (),
+    outputs: str | Path | None = None,
+    parameters: dict | None = None,
+    notebooks_dir: Path | None = None,
+    restates: str | None = None,
+    reason: str | None = None,
+    reperforms: str | None = None,
+    progress: Callable[[str], None] | None = None,
+    notebooks: list[tuple[str, Path]] | None = None,
+    run_folder: tuple[str, Path] | None = None,
+    subject: dict[str, str] | None = None,
+) -> RunResult:
     """Run the close for ``period``; always returns the run (failed or not) once a folder exists.
 
     ``parameters`` (already merged) replaces the parameter files: re-performance uses the
@@ -101,9 +111,22 @@ def execute_run(period: str, *, source: str | Path | None = None, params_file: s
         raise RunError(f"no period notebooks (NN_name.ipynb) in {notebooks_dir or NOTEBOOKS_DIR}")
     run_id, run_dir = run_folder if run_folder is not None else new_run_dir(outputs, period)
     manifest: dict = {
-        "period": period, "run_id": run_id, "status": "running", "started_at": utc_now(), "finished_at": None,
-        "restates": restates, "reason": reason, "reperforms": reperforms, "error": None, "source": None,
-        "parameters": None, "inputs": {}, "code": code_info(), "notebooks": {}, "figures": {}, "checks": {},
+        "period": period,
+        "run_id": run_id,
+        "status": "running",
+        "started_at": utc_now(),
+        "finished_at": None,
+        "restates": restates,
+        "reason": reason,
+        "reperforms": reperforms,
+        "error": None,
+        "source": None,
+        "parameters": None,
+        "inputs": {},
+        "code": code_info(),
+        "notebooks": {},
+        "figures": {},
+        "checks": {},
         "outputs": {},
     }
     if subject:
@@ -111,8 +134,11 @@ def execute_run(period: str, *, source: str | Path | None = None, params_file: s
     write_json_atomic(run_dir / MANIFEST, manifest)
     messages: list[str] = []
     try:
-        params = check_parameters(parameters) if parameters is not None else \
-            load_parameters(period, PARAMETERS_DIR, params_file, list(overrides))
+        params = (
+            check_parameters(parameters)
+            if parameters is not None
+            else load_parameters(period, PARAMETERS_DIR, params_file, list(overrides))
+        )
         manifest["parameters"] = params
         source_path = resolve_source(source, params)
         manifest["source"] = str(source_path)
@@ -125,18 +151,32 @@ def execute_run(period: str, *, source: str | Path | None = None, params_file: s
         messages.append(f"run failed before any notebook: {exc}")
         return _finish(run_dir, manifest, messages, say)
 
-    write_json_atomic(run_dir / RUN_INFO, {
-        "period": period, "run_id": run_id, "inputs": manifest["inputs"], "parameters": params,
-        "code": manifest["code"], "book_cache": str(cache), "source_original": str(source_path),
-    })
+    write_json_atomic(
+        run_dir / RUN_INFO,
+        {
+            "period": period,
+            "run_id": run_id,
+            "inputs": manifest["inputs"],
+            "parameters": params,
+            "code": manifest["code"],
+            "book_cache": str(cache),
+            "source_original": str(source_path),
+        },
+    )
     jobs = [_job(name, path, run_dir, period, run_id, params, subject) for name, path in notebooks]
     jobs = longest_first(jobs, outputs)
     manifest["notebooks"] = _execute_jobs(jobs, params, say, messages)
     return _finish(run_dir, manifest, messages, say)
 
 
-def _store_and_validate(source: Path, outputs: Path, run_dir: Path, manifest: dict,
-                        say: Callable[[str], None] = lambda line: None, reuse: bool = True) -> Path:
+def _store_and_validate(
+    source: Path,
+    outputs: Path,
+    run_dir: Path,
+    manifest: dict,
+    say: Callable[[str], None] = lambda line: None,
+    reuse: bool = True,
+) -> Path:
     """Store the inputs, validate them and write the typed book cache the notebooks read.
 
     Inputs already validated, byte for byte (sha256) and by the same closelib code, have a
@@ -193,19 +233,31 @@ def longest_first(jobs: list[dict], outputs: Path) -> list[dict]:
     return sorted(jobs, key=lambda job: -hinted[job["name"]])
 
 
-def _job(name: str, path: Path, run_dir: Path, period: str, run_id: str, params: dict,
-         subject: dict[str, str] | None = None) -> dict:
+def _job(
+    name: str, path: Path, run_dir: Path, period: str, run_id: str, params: dict, subject: dict[str, str] | None = None
+) -> dict:
     timeout = int(params["run"]["timeout_seconds"])
     logs = run_dir / "logs"
     logs.mkdir(exist_ok=True)
     return {
-        "name": name, "input": str(path), "output": str(run_dir / path.name),
-        "html": str(run_dir / (path.stem + ".html")), "status_file": str(logs / f"{name}.json"),
-        "cell_timeout": timeout, "wall_timeout": timeout * WALL_FACTOR, "cwd": str(run_dir),
+        "name": name,
+        "input": str(path),
+        "output": str(run_dir / path.name),
+        "html": str(run_dir / (path.stem + ".html")),
+        "status_file": str(logs / f"{name}.json"),
+        "cell_timeout": timeout,
+        "wall_timeout": timeout * WALL_FACTOR,
+        "cwd": str(run_dir),
         # JSON-safe strings only: closelib parses them, papermill's type guessing never runs.
-        "parameters": {"notebook": name, "period": period, "source": str(run_dir / "inputs"),
-                       "run_dir": str(run_dir), "run_id": run_id,
-                       "params_json": json.dumps(params, sort_keys=True), **(subject or {})},
+        "parameters": {
+            "notebook": name,
+            "period": period,
+            "source": str(run_dir / "inputs"),
+            "run_dir": str(run_dir),
+            "run_id": run_id,
+            "params_json": json.dumps(params, sort_keys=True),
+            **(subject or {}),
+        },
     }
 
 
@@ -264,8 +316,10 @@ def _judge(job: dict, exitcode: int | None, timed_out: bool, elapsed: float) -> 
         reported = json.loads(status_file.read_text(encoding="utf-8"))
         entry.update(status=reported["status"], error=reported["error"], html=reported["html"])
     else:
-        entry["error"] = f"the notebook's process died (exit code {exitcode}) before reporting; " \
-                         f"{inspect_notebook(output) or 'the notebook looks complete'}"
+        entry["error"] = (
+            f"the notebook's process died (exit code {exitcode}) before reporting; "
+            f"{inspect_notebook(output) or 'the notebook looks complete'}"
+        )
     if output.is_file():
         entry["sha256"] = sha256_path(output)
     return entry
@@ -275,8 +329,12 @@ def _finish(run_dir: Path, manifest: dict, messages: list[str], say: Callable[[s
     figures, checks, conflicts = read_records(run_dir)
     checks.update(cross_tie_checks(figures))
     if conflicts:
-        checks["run.figure_conflicts"] = {"passed": False, "detail": "; ".join(conflicts), "severity": "error",
-                                          "notebook": "run"}
+        checks["run.figure_conflicts"] = {
+            "passed": False,
+            "detail": "; ".join(conflicts),
+            "severity": "error",
+            "notebook": "run",
+        }
     manifest["figures"] = figures
     manifest["checks"] = checks
     failed_checks = [n for n, c in checks.items() if not c["passed"] and c.get("severity", "error") == "error"]
@@ -287,15 +345,18 @@ def _finish(run_dir: Path, manifest: dict, messages: list[str], say: Callable[[s
         messages.append("checks failed: " + ", ".join(failed_checks))
         say("  checks failed: " + ", ".join(failed_checks))
     manifest["finished_at"] = utc_now()
-    manifest["outputs"] = {str(p.relative_to(run_dir)): sha256_path(p) for p in sorted(run_dir.rglob("*"))
-                           if p.is_file() and p.name != MANIFEST and p.parts[len(run_dir.parts)] != "inputs"
-                           and not p.name.startswith(".")}
+    manifest["outputs"] = {
+        str(p.relative_to(run_dir)): sha256_path(p)
+        for p in sorted(run_dir.rglob("*"))
+        if p.is_file() and p.name != MANIFEST and p.parts[len(run_dir.parts)] != "inputs" and not p.name.startswith(".")
+    }
     write_json_atomic(run_dir / MANIFEST, manifest)
     make_read_only(run_dir)
     try:  # the period binder (index.html) is a convenience: it never fails a run
         from closelib.audit.binder import write_period_index
+
         if "subject" not in manifest:  # ad-hoc investigations are not period runs
             write_period_index(run_dir.parent.parent, manifest["period"])
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         messages.append(f"period binder not updated: {exc}")
     return RunResult(run_dir, manifest, messages)

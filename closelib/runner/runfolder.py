@@ -6,7 +6,7 @@ import json
 import os
 import re
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from closelib.errors import (
@@ -29,12 +29,17 @@ def all_runs(outputs: Path | None = None, period: str | None = None) -> list[Pat
     outputs = outputs or default_outputs()
     if not outputs.is_dir():
         return []
-    periods = [outputs / period] if period else sorted(p for p in outputs.iterdir() if p.is_dir()
-                                                      and not p.name.startswith("."))
+    periods = (
+        [outputs / period]
+        if period
+        else sorted(p for p in outputs.iterdir() if p.is_dir() and not p.name.startswith("."))
+    )
     found = []
     for folder in periods:
         if folder.is_dir():
-            found.extend(p for p in folder.iterdir() if p.is_dir() and RUN_ID.match(p.name) and (p / MANIFEST).is_file())
+            found.extend(
+                p for p in folder.iterdir() if p.is_dir() and RUN_ID.match(p.name) and (p / MANIFEST).is_file()
+            )
     return sorted(found, key=lambda p: p.name)
 
 
@@ -56,8 +61,11 @@ def find_run(run: str | Path, outputs: Path | None = None) -> Path:
 
 
 def failed_checks(manifest: dict) -> list[str]:
-    return [name for name, c in manifest.get("checks", {}).items()
-            if not c.get("passed") and c.get("severity", "error") == "error"]
+    return [
+        name
+        for name, c in manifest.get("checks", {}).items()
+        if not c.get("passed") and c.get("severity", "error") == "error"
+    ]
 
 
 def describe(run_dir: Path) -> str:
@@ -103,5 +111,5 @@ def claim_folder(parent: Path, names) -> tuple[str, Path]:
 
 def new_run_dir(outputs: Path, period: str) -> tuple[str, Path]:
     """A fresh run folder; the id sorts by start time (UTC, microseconds) and carries random hex."""
-    names = (f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}Z-{secrets.token_hex(3)}" for _ in range(100))
+    names = (f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}Z-{secrets.token_hex(3)}" for _ in range(100))
     return claim_folder(outputs / period, names)

@@ -31,8 +31,11 @@ def source_files(source: Path) -> list[Path]:
     """The files of a source folder that name a contract table (anything else is ignored)."""
     if not source.is_dir():
         return []
-    return sorted(path for path in source.iterdir()
-                  if path.is_file() and path.suffix.lower() in FILE_SUFFIXES and path.stem in TABLES)
+    return sorted(
+        path
+        for path in source.iterdir()
+        if path.is_file() and path.suffix.lower() in FILE_SUFFIXES and path.stem in TABLES
+    )
 
 
 def _copy_hashing(path: Path, scratch_dir: Path) -> tuple[str, Path]:
@@ -88,8 +91,6 @@ def make_read_only(folder: Path) -> None:
     """Files, then folders, bottom up: a finished run cannot be edited by accident."""
     for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
         mode = path.stat().st_mode
-        if path.is_dir():
-            os.chmod(path, mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
-        elif path.stat().st_nlink == 1:  # stored inputs are already read-only (shared inode)
+        if path.is_dir() or path.stat().st_nlink == 1:
             os.chmod(path, mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
     os.chmod(folder, folder.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))

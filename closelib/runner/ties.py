@@ -22,7 +22,7 @@ def _variants(name: str, figures: dict) -> dict[str, str]:
     suffix = "." + rest
     for key in figures:
         if key.startswith(area + ".") and key.endswith(suffix):
-            middle = key[len(area) + 1: -len(suffix)]
+            middle = key[len(area) + 1 : -len(suffix)]
             if middle and "." not in middle:
                 found[middle] = key
     return found
@@ -35,7 +35,10 @@ def cross_tie_checks(figures: dict) -> dict[str, dict]:
         for scope in sorted(set(a) & set(b)):
             x, y = Decimal(str(figures[a[scope]])), Decimal(str(figures[b[scope]]))
             name = f"run.tie.{left.split('.')[0]}_vs_{right.split('.')[0]}" + (f".{scope}" if scope else "")
-            checks[name] = {"passed": x == y, "detail": f"{what}: {a[scope]} {x} vs {b[scope]} {y}, "
-                                                        f"difference {x - y}", "severity": "error",
-                            "notebook": "run"}
+            checks[name] = {
+                "passed": x == y,
+                "detail": f"{what}: {a[scope]} {x} vs {b[scope]} {y}, difference {x - y}",
+                "severity": "error",
+                "notebook": "run",
+            }
     return checks

@@ -25,8 +25,11 @@ def test_unknown_ids_give_close_matches(book):
         investigate.resolve_subject(book, None, "D9", None)
     with pytest.raises(NotFoundError, match="belongs to customer C001"):
         investigate.resolve_subject(book, "C002", "D1", None)
-    assert investigate.resolve_subject(book, None, "D4", None) == {"customer_id": "C002", "document_id": "D4",
-                                                                   "case_id": ""}
+    assert investigate.resolve_subject(book, None, "D4", None) == {
+        "customer_id": "C002",
+        "document_id": "D4",
+        "case_id": "",
+    }
 
 
 def test_document_timeline_by_hand(book):

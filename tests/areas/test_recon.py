@@ -25,13 +25,25 @@ OFFSET = {"1100": "4000", "2150": "1000", "1190": "1100"}
 
 
 def line(journal, period, date, account, debit, credit, ref, source="ar_subledger", entity="US01", desc=""):
-    return {"entity": entity, "journal_id": journal, "period": period, "posting_date": date, "account": account,
-            "debit": debit, "credit": credit, "source": source, "reference": ref, "description": desc}
+    return {
+        "entity": entity,
+        "journal_id": journal,
+        "period": period,
+        "posting_date": date,
+        "account": account,
+        "debit": debit,
+        "credit": credit,
+        "source": source,
+        "reference": ref,
+        "description": desc,
+    }
 
 
 def posting(journal, period, date, ref, dr, cr, amount, source="ar_subledger", entity="US01"):
-    return [line(journal, period, date, dr, amount, "0.00", ref, source, entity),
-            line(journal, period, date, cr, "0.00", amount, ref, source, entity)]
+    return [
+        line(journal, period, date, dr, amount, "0.00", ref, source, entity),
+        line(journal, period, date, cr, "0.00", amount, ref, source, entity),
+    ]
 
 
 def mini_journal() -> list[dict]:
@@ -48,23 +60,42 @@ def mini_journal() -> list[dict]:
     return rows
 
 
-def balances(period: str, ar: str, unapplied: str, allowance: str = "0.00", entity="US01", currency="USD") -> list[dict]:
+def balances(
+    period: str, ar: str, unapplied: str, allowance: str = "0.00", entity="US01", currency="USD"
+) -> list[dict]:
     """A small balanced TB: AR, unapplied, allowance (debit balance after the write-off), plug to equity."""
     from decimal import Decimal
 
     ar_d, un_d, al_d = Decimal(ar), Decimal(unapplied), Decimal(allowance)
     plug = ar_d - un_d + al_d
-    rows = [("1100", "AR control", "asset", ar_d, 0), ("2150", "Unapplied receipts", "liability", -un_d if un_d < 0 else 0, un_d if un_d > 0 else 0),
-            ("1190", "Allowance", "asset", al_d if al_d > 0 else 0, -al_d if al_d < 0 else 0),
-            ("3100", "Retained earnings", "equity", -plug if plug < 0 else 0, plug if plug > 0 else 0)]
-    return [{"entity": entity, "period": period, "account": a, "account_name": n, "account_type": t,
-             "currency": currency, "debit": f"{d:.2f}", "credit": f"{c:.2f}"} for a, n, t, d, c in rows]
+    rows = [
+        ("1100", "AR control", "asset", ar_d, 0),
+        ("2150", "Unapplied receipts", "liability", -un_d if un_d < 0 else 0, un_d if un_d > 0 else 0),
+        ("1190", "Allowance", "asset", al_d if al_d > 0 else 0, -al_d if al_d < 0 else 0),
+        ("3100", "Retained earnings", "equity", -plug if plug < 0 else 0, plug if plug > 0 else 0),
+    ]
+    return [
+        {
+            "entity": entity,
+            "period": period,
+            "account": a,
+            "account_name": n,
+            "account_type": t,
+            "currency": currency,
+            "debit": f"{d:.2f}",
+            "credit": f"{c:.2f}",
+        }
+        for a, n, t, d, c in rows
+    ]
 
 
 def book_with(tmp_path, journal=None, gl=None, extra=None):
     tables = copy.deepcopy(MINI)
-    tables["gl_balances"] = gl if gl is not None else (balances("2026-09", "875.25", "0.00")
-                                                       + balances("2026-10", "1050.50", "40.00", "75.25"))
+    tables["gl_balances"] = (
+        gl
+        if gl is not None
+        else (balances("2026-09", "875.25", "0.00") + balances("2026-10", "1050.50", "40.00", "75.25"))
+    )
     if journal is not False:
         tables["gl_journal"] = journal if journal is not None else mini_journal()
     for name, rows in (extra or {}).items():
@@ -103,7 +134,12 @@ def test_manual_journal_is_found_with_its_age(tmp_path, params):
     row = summary_row(rec)
     assert row["difference"] == 1250 and row["items_found"] == 1250 and row["unexplained"] == 0
     item = rec["items"].iloc[0]
-    assert (item["cause"], item["journal_id"], item["amount"], item["age_months"]) == ("manual journal", "MJ-1", 1250, 2)
+    assert (item["cause"], item["journal_id"], item["amount"], item["age_months"]) == (
+        "manual journal",
+        "MJ-1",
+        1250,
+        2,
+    )
 
 
 def test_invoice_posted_next_period_is_cut_off(tmp_path, params):
@@ -141,8 +177,9 @@ def test_altered_gl_balance_is_unexplained_by_exactly_the_alteration(tmp_path, p
     text = recon.conclusion(rec["summary"], {"US01": 0}, True, lambda m, c: f"{m / 100:.2f}")
     assert "does NOT reconcile" in text and "10.00" in text
     # ... and a documented item of the same amount explains it
-    params["gl"]["reconciling_items"] = [{"id": "RI-1", "entity": "US01", "amount": "10.00",
-                                          "explanation": "bank fee accrued in AR", "owner": "GL team"}]
+    params["gl"]["reconciling_items"] = [
+        {"id": "RI-1", "entity": "US01", "amount": "10.00", "explanation": "bank fee accrued in AR", "owner": "GL team"}
+    ]
     rec = recon.reconcile(book_with(tmp_path / "again", gl=gl), "2026-10", params)
     assert summary_row(rec)["unexplained"] == 0 and summary_row(rec)["items_documented"] == 1000
 
@@ -159,8 +196,11 @@ def test_without_journal_the_difference_is_reported_and_left_unexplained(tmp_pat
 
 
 def test_period_without_activity_rolls_forward_flat(tmp_path, params):
-    gl = (balances("2026-10", "1050.50", "40.00", "75.25") + balances("2026-12", "1050.50", "40.00", "75.25")
-          + balances("2026-11", "1050.50", "40.00", "75.25"))
+    gl = (
+        balances("2026-10", "1050.50", "40.00", "75.25")
+        + balances("2026-12", "1050.50", "40.00", "75.25")
+        + balances("2026-11", "1050.50", "40.00", "75.25")
+    )
     rec = recon.reconcile(book_with(tmp_path, gl=gl), "2026-12", params)
     roll = rec["roll_forward"]["US01"].set_index("line")
     movements = roll.drop(index=["opening balance", "closing balance"])
@@ -189,18 +229,29 @@ def test_unapplied_cash_booked_in_control(tmp_path, params):
 
 
 def test_two_entities_are_reconciled_separately_in_their_currencies(tmp_path, params):
-    sg = {"document_id": "S1", "customer_id": "C002", "entity": "SG01", "doc_type": "INV",
-          "document_date": "2026-10-01", "due_date": "2026-10-31", "currency": "SGD", "amount": "1350.00",
-          "reference": "", "description": "Colocation"}
+    sg = {
+        "document_id": "S1",
+        "customer_id": "C002",
+        "entity": "SG01",
+        "doc_type": "INV",
+        "document_date": "2026-10-01",
+        "due_date": "2026-10-31",
+        "currency": "SGD",
+        "amount": "1350.00",
+        "reference": "",
+        "description": "Colocation",
+    }
     tables_extra = {
-        "entities": MINI["entities"] + [{"entity": "SG01", "name": "Mini Pte", "functional_currency": "SGD",
-                                         "country": "SG"}],
+        "entities": MINI["entities"]
+        + [{"entity": "SG01", "name": "Mini Pte", "functional_currency": "SGD", "country": "SG"}],
         "documents": MINI["documents"] + [sg],
     }
-    journal = mini_journal() + posting("B-S1", "2026-10", "2026-10-01", "S1", "1100", "4000", "1350.00",
-                                       entity="SG01")
-    gl = (balances("2026-09", "875.25", "0.00") + balances("2026-10", "1050.50", "40.00", "75.25")
-          + balances("2026-10", "1300.00", "0.00", entity="SG01", currency="SGD"))
+    journal = mini_journal() + posting("B-S1", "2026-10", "2026-10-01", "S1", "1100", "4000", "1350.00", entity="SG01")
+    gl = (
+        balances("2026-09", "875.25", "0.00")
+        + balances("2026-10", "1050.50", "40.00", "75.25")
+        + balances("2026-10", "1300.00", "0.00", entity="SG01", currency="SGD")
+    )
     rec = recon.reconcile(book_with(tmp_path, journal, gl, tables_extra), "2026-10", params)
     us, sg_row = summary_row(rec, "US01"), summary_row(rec, "SG01")
     assert us["unexplained"] == 0 and us["currency"] == "USD"
@@ -210,13 +261,17 @@ def test_two_entities_are_reconciled_separately_in_their_currencies(tmp_path, pa
 def test_batch_summarised_posting_is_not_an_item(tmp_path, params):
     # The 2150 side of A1 posted as one batch line referencing the batch, not the application.
     journal = [r for r in mini_journal() if r["reference"] != "A1"]
-    journal += [line("ARB-0910-APP", "2026-09", "2026-09-10", "2150", "600.00", "0.00", "ARB-0910-APP"),
-                line("ARB-0910-APP", "2026-09", "2026-09-10", "1100", "0.00", "600.00", "A1")]
+    journal += [
+        line("ARB-0910-APP", "2026-09", "2026-09-10", "2150", "600.00", "0.00", "ARB-0910-APP"),
+        line("ARB-0910-APP", "2026-09", "2026-09-10", "1100", "0.00", "600.00", "A1"),
+    ]
     rec = recon.reconcile(book_with(tmp_path, journal), "2026-10", params)
     assert rec["unapplied_items"].empty and summary_row(rec)["unapplied_unexplained"] == 0
     # ...but a batch line on a day with nothing to net against stays listed
-    journal += [line("ARB-0911-APP", "2026-09", "2026-09-11", "2150", "5.00", "0.00", "ARB-0911-APP"),
-                line("ARB-0911-APP", "2026-09", "2026-09-11", "1000", "0.00", "5.00", "ARB-0911-APP")]
+    journal += [
+        line("ARB-0911-APP", "2026-09", "2026-09-11", "2150", "5.00", "0.00", "ARB-0911-APP"),
+        line("ARB-0911-APP", "2026-09", "2026-09-11", "1000", "0.00", "5.00", "ARB-0911-APP"),
+    ]
     gl = balances("2026-09", "875.25", "-5.00") + balances("2026-10", "1050.50", "35.00", "75.25")
     rec = recon.reconcile(book_with(tmp_path / "b", journal, gl), "2026-10", params)
     assert list(rec["unapplied_items"]["amount"]) == [-500]

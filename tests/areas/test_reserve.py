@@ -30,10 +30,20 @@ def gl_rows(period, allowance_credit, expense_ytd, entity="US01"):
 
     ar, al, ex = Decimal("1050.50"), Decimal(allowance_credit), Decimal(expense_ytd)
     plug = ar + ex - al
-    rows = [("1100", "asset", ar, 0), ("1190", "asset", 0, al), ("6500", "expense", ex, 0),
-            ("3100", "equity", 0, plug)]
-    return [{"entity": entity, "period": period, "account": a, "account_name": a, "account_type": t,
-             "currency": "USD", "debit": f"{d:.2f}", "credit": f"{c:.2f}"} for a, t, d, c in rows]
+    rows = [("1100", "asset", ar, 0), ("1190", "asset", 0, al), ("6500", "expense", ex, 0), ("3100", "equity", 0, plug)]
+    return [
+        {
+            "entity": entity,
+            "period": period,
+            "account": a,
+            "account_name": a,
+            "account_type": t,
+            "currency": "USD",
+            "debit": f"{d:.2f}",
+            "credit": f"{c:.2f}",
+        }
+        for a, t, d, c in rows
+    ]
 
 
 @pytest.fixture
@@ -118,18 +128,48 @@ def test_overlay_is_its_own_line(mini_book, params):
 
 def roll_book(tmp_path):
     """Three invoices due 2026-01-31: A paid 02-15, B never paid, C written off 02-20."""
-    doc = {"customer_id": "C001", "entity": "US01", "doc_type": "INV", "document_date": "2026-01-01",
-           "due_date": "2026-01-31", "currency": "USD", "reference": "", "description": ""}
+    doc = {
+        "customer_id": "C001",
+        "entity": "US01",
+        "doc_type": "INV",
+        "document_date": "2026-01-01",
+        "due_date": "2026-01-31",
+        "currency": "USD",
+        "reference": "",
+        "description": "",
+    }
     tables = copy.deepcopy(MINI)
-    tables["documents"] = [dict(doc, document_id="A", amount="100.00"), dict(doc, document_id="B", amount="100.00"),
-                           dict(doc, document_id="C", amount="50.00")]
-    tables["receipts"] = [{"receipt_id": "R", "entity": "US01", "customer_id": "C001", "receipt_date": "2026-02-15",
-                           "currency": "USD", "amount": "100.00", "bank_reference": ""}]
-    tables["applications"] = [{"application_id": "AP", "applied_date": "2026-02-15", "source_id": "R",
-                               "target_id": "A", "amount": "100.00"}]
-    tables["adjustments"] = [{"adjustment_id": "W", "document_id": "C", "adjustment_date": "2026-02-20",
-                              "type": "write_off", "amount": "-50.00", "reason_code": "", "approved_by": "",
-                              "approval_reference": ""}]
+    tables["documents"] = [
+        dict(doc, document_id="A", amount="100.00"),
+        dict(doc, document_id="B", amount="100.00"),
+        dict(doc, document_id="C", amount="50.00"),
+    ]
+    tables["receipts"] = [
+        {
+            "receipt_id": "R",
+            "entity": "US01",
+            "customer_id": "C001",
+            "receipt_date": "2026-02-15",
+            "currency": "USD",
+            "amount": "100.00",
+            "bank_reference": "",
+        }
+    ]
+    tables["applications"] = [
+        {"application_id": "AP", "applied_date": "2026-02-15", "source_id": "R", "target_id": "A", "amount": "100.00"}
+    ]
+    tables["adjustments"] = [
+        {
+            "adjustment_id": "W",
+            "document_id": "C",
+            "adjustment_date": "2026-02-20",
+            "type": "write_off",
+            "amount": "-50.00",
+            "reason_code": "",
+            "approved_by": "",
+            "approval_reference": "",
+        }
+    ]
     tables["gl_balances"] = gl_rows("2026-03", "0.00", "0.00")
     return load_book(write_source(tmp_path / "roll", tables))
 
@@ -137,9 +177,13 @@ def roll_book(tmp_path):
 def test_roll_rates_by_hand(tmp_path, params):
     labels = ["current", "1-30", "31-60", "60+"]
     params["aging"]["buckets"] = [0, 30, 60]
-    params["reserve"].update(method="roll_rate", lookback_months=2, min_exposure_months=1,
-                             floor_rates={"current": 0.0, "1-30": 0.0, "31-60": 0.4, "60+": 1.0},
-                             fixed_rates=dict.fromkeys(labels, 0.0))
+    params["reserve"].update(
+        method="roll_rate",
+        lookback_months=2,
+        min_exposure_months=1,
+        floor_rates={"current": 0.0, "1-30": 0.0, "31-60": 0.4, "60+": 1.0},
+        fixed_rates=dict.fromkeys(labels, 0.0),
+    )
     res = reserve.compute(roll_book(tmp_path), "2026-03", params)
     rates = res.rates.set_index("bucket")
     # Jan->Feb: all 250 leave current; B (100) still open, C (50) written off: 150 / 250 = 0.6
@@ -149,7 +193,9 @@ def test_roll_rates_by_hand(tmp_path, params):
     assert rates.at["1-30", "roll_rate"] == pytest.approx(1.0)
     # 31-60 and 60+ have no exposure: floors; chained losses 1-30 = 1.0 x 0.4, current = 0.6 x 0.4
     assert rates.at["31-60", "loss_rate"] == 0.4 and rates.at["31-60", "basis"].startswith("floor")
-    assert rates.at["1-30", "loss_rate"] == pytest.approx(0.4) and rates.at["current", "loss_rate"] == pytest.approx(0.24)
+    assert rates.at["1-30", "loss_rate"] == pytest.approx(0.4) and rates.at["current", "loss_rate"] == pytest.approx(
+        0.24
+    )
     # B is 59 days past due at 03-31: 31-60 at 40% = 40.00
     assert by_bucket(res)["31-60"] == 4000
 
@@ -163,23 +209,23 @@ def test_an_earlier_aging_is_reconstructed_exactly(tmp_path, params):
 def test_excel_pack_ties_and_is_deterministic(mini_book, params, tmp_path):
     res = reserve.compute(mini_book, "2026-10", params)
     first = read_cells(reserve.write_pack(res, tmp_path / "a.xlsx", "2026-10", params))
-    second = read_cells(reserve.write_pack(reserve.compute(mini_book, "2026-10", params), tmp_path / "b.xlsx",
-                                           "2026-10", params))
+    second = read_cells(
+        reserve.write_pack(reserve.compute(mini_book, "2026-10", params), tmp_path / "b.xlsx", "2026-10", params)
+    )
     assert first == second
     matrix = first["Provision matrix"]
     header = matrix[0]
-    total = [r for r in matrix if r[0] == "Total USD"][0]
+    total = next(r for r in matrix if r[0] == "Total USD")
     assert str(total[header.index("allowance")]) == "39.25"
     journal = first["True-up journals"]
-    assert [r for r in journal if r[0] == "Total USD"][0][4:6] == [money.from_minor(1075, "USD")] * 2
+    assert next(r for r in journal if r[0] == "Total USD")[4:6] == [money.from_minor(1075, "USD")] * 2
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rates=st.lists(st.integers(0, 1000), min_size=8, max_size=8), bump=st.integers(0, 7),
-       extra=st.integers(1, 500))
+@given(rates=st.lists(st.integers(0, 1000), min_size=8, max_size=8), bump=st.integers(0, 7), extra=st.integers(1, 500))
 def test_required_allowance_is_monotone_in_rates(mini_book, params, rates, bump, extra):
     labels = list(params["reserve"]["fixed_rates"])
-    params["reserve"]["fixed_rates"] = {label: r / 1000 for label, r in zip(labels, rates)}
+    params["reserve"]["fixed_rates"] = {label: r / 1000 for label, r in zip(labels, rates, strict=False)}
     low = reserve.compute(mini_book, "2026-10", params).summary.iloc[0]["required"]
     raised = dict(params["reserve"]["fixed_rates"])
     raised[labels[bump]] = min(1.0, raised[labels[bump]] + extra / 1000)
@@ -189,13 +235,21 @@ def test_required_allowance_is_monotone_in_rates(mini_book, params, rates, bump,
 
 
 @settings(max_examples=25, deadline=None)
-@given(amounts=st.lists(st.integers(1, 10**9), min_size=1, max_size=30),
-       due_offsets=st.lists(st.integers(-60, 800), min_size=30, max_size=30))
+@given(
+    amounts=st.lists(st.integers(1, 10**9), min_size=1, max_size=30),
+    due_offsets=st.lists(st.integers(-60, 800), min_size=30, max_size=30),
+)
 def test_aging_buckets_sum_to_the_open_total(amounts, due_offsets):
     as_of = pd.Timestamp("2026-10-31")
-    aged = pd.DataFrame({"entity": "US01", "pool": "all", "doc_type": "INV",
-                         "open_amount": pd.array(amounts, dtype="int64"),
-                         "due_date": [as_of - pd.Timedelta(days=d) for d in due_offsets[: len(amounts)]]})
+    aged = pd.DataFrame(
+        {
+            "entity": "US01",
+            "pool": "all",
+            "doc_type": "INV",
+            "open_amount": pd.array(amounts, dtype="int64"),
+            "due_date": [as_of - pd.Timedelta(days=d) for d in due_offsets[: len(amounts)]],
+        }
+    )
     from closelib.asof.aging import age
     from closelib.params import bucket_labels
 

@@ -29,7 +29,7 @@ def mini_book(mini_source) -> Book:
 
 def open_by_id(book, day, **kw) -> dict[str, int]:
     items = open_items(book, day, **kw)
-    return dict(zip(items["document_id"], items["open_amount"]))
+    return dict(zip(items["document_id"], items["open_amount"], strict=False))
 
 
 # ---------------------------------------------------------------- open amounts by hand
@@ -92,15 +92,33 @@ def test_earlier_date_is_reconstructed_exactly(tmp_path, mini_tables):
     expected_items = open_items(before, "2026-09-30")
     expected_cash = unapplied_cash(before, "2026-09-30", include_closed=True)
     # Later history: a November invoice, a receipt and its application, a new write-off.
-    mini_tables["documents"].append(dict(mini_tables["documents"][1], document_id="D6", document_date="2026-11-01",
-                                         due_date="2026-12-01", amount="999.99"))
-    mini_tables["receipts"].append(dict(mini_tables["receipts"][0], receipt_id="R3", receipt_date="2026-11-05",
-                                        amount="500.00"))
-    mini_tables["applications"].append({"application_id": "A3", "applied_date": "2026-11-05", "source_id": "R3",
-                                        "target_id": "D2", "amount": "500.00"})
-    mini_tables["adjustments"].append({"adjustment_id": "J2", "document_id": "D1", "adjustment_date": "2026-11-30",
-                                       "type": "write_off", "amount": "-300.00", "reason_code": "x",
-                                       "approved_by": "cfo", "approval_reference": "WO-2"})
+    mini_tables["documents"].append(
+        dict(
+            mini_tables["documents"][1],
+            document_id="D6",
+            document_date="2026-11-01",
+            due_date="2026-12-01",
+            amount="999.99",
+        )
+    )
+    mini_tables["receipts"].append(
+        dict(mini_tables["receipts"][0], receipt_id="R3", receipt_date="2026-11-05", amount="500.00")
+    )
+    mini_tables["applications"].append(
+        {"application_id": "A3", "applied_date": "2026-11-05", "source_id": "R3", "target_id": "D2", "amount": "500.00"}
+    )
+    mini_tables["adjustments"].append(
+        {
+            "adjustment_id": "J2",
+            "document_id": "D1",
+            "adjustment_date": "2026-11-30",
+            "type": "write_off",
+            "amount": "-300.00",
+            "reason_code": "x",
+            "approved_by": "cfo",
+            "approval_reference": "WO-2",
+        }
+    )
     after = load_book(write_source(tmp_path / "after", mini_tables))
     pd.testing.assert_frame_equal(open_items(after, "2026-09-30"), expected_items)
     pd.testing.assert_frame_equal(unapplied_cash(after, "2026-09-30", include_closed=True), expected_cash)
@@ -114,20 +132,42 @@ def test_earlier_date_is_reconstructed_exactly(tmp_path, mini_tables):
 def test_bucket_labels_from_bounds():
     assert bucket_labels([0, 30, 60, 90]) == ["current", "1-30", "31-60", "61-90", "90+"]
     assert bucket_labels([0, 30, 60, 90, 120, 180, 365]) == [
-        "current", "1-30", "31-60", "61-90", "91-120", "121-180", "181-365", "365+"]
+        "current",
+        "1-30",
+        "31-60",
+        "61-90",
+        "91-120",
+        "121-180",
+        "181-365",
+        "365+",
+    ]
     assert bucket_labels([0]) == ["current", "0+"]
 
 
-@pytest.mark.parametrize("days, label", [(-10, "current"), (0, "current"), (1, "1-30"), (30, "1-30"),
-                                         (31, "31-60"), (60, "31-60"), (61, "61-90"), (90, "61-90"),
-                                         (91, "90+"), (5000, "90+")])
+@pytest.mark.parametrize(
+    "days, label",
+    [
+        (-10, "current"),
+        (0, "current"),
+        (1, "1-30"),
+        (30, "1-30"),
+        (31, "31-60"),
+        (60, "31-60"),
+        (61, "61-90"),
+        (90, "61-90"),
+        (91, "90+"),
+        (5000, "90+"),
+    ],
+)
 def test_assign_buckets_boundaries(days, label):
     assert list(assign_buckets(np.array([days]), BOUNDS)) == [label]
 
 
 def test_aging_mini_due_date_basis(mini_book):
     aged = aging_at(mini_book, "2026-09-30", AgingPolicy("due_date", BOUNDS))
-    by = dict(zip(aged["document_id"], zip(aged["days_past_due"], aged["bucket"].astype(str))))
+    by = dict(
+        zip(aged["document_id"], zip(aged["days_past_due"], aged["bucket"].astype(str), strict=False), strict=False)
+    )
     # D1 due 08-31: 30 days; D2 due 10-01: -1; D3 due 09-15: 15; D5 due 07-31: 61.
     assert by == {"D1": (30, "1-30"), "D2": (-1, "current"), "D3": (15, "1-30"), "D5": (61, "61-90")}
     aged["entity"] = "US01"
@@ -147,7 +187,7 @@ def test_empty_aging_keeps_every_bucket_column(mini_book):
 
 def test_aging_mini_document_date_basis(mini_book):
     aged = aging_at(mini_book, "2026-10-31", AgingPolicy("document_date", BOUNDS))
-    by = dict(zip(aged["document_id"], aged["bucket"].astype(str)))
+    by = dict(zip(aged["document_id"], aged["bucket"].astype(str), strict=False))
     # D1 dated 08-01: 91 days; D2 09-01: 60 days; D4 10-05: 26 days
     assert by == {"D1": "90+", "D2": "31-60", "D4": "1-30"}
 
@@ -175,8 +215,7 @@ def _label_holds(label: str, days: int) -> bool:
     return low <= days <= high
 
 
-bounds_strategy = st.lists(st.integers(1, 2000), min_size=0, max_size=8, unique=True).map(
-    lambda xs: [0] + sorted(xs))
+bounds_strategy = st.lists(st.integers(1, 2000), min_size=0, max_size=8, unique=True).map(lambda xs: [0, *sorted(xs)])
 
 
 @settings(max_examples=200, deadline=None)
@@ -184,7 +223,7 @@ bounds_strategy = st.lists(st.integers(1, 2000), min_size=0, max_size=8, unique=
 def test_every_day_lands_in_the_bucket_its_label_names(bounds, days):
     buckets = assign_buckets(np.array(days), bounds)
     assert list(buckets.categories) == bucket_labels(bounds)
-    for d, label in zip(days, buckets):
+    for d, label in zip(days, buckets, strict=False):
         assert _label_holds(label, d), (d, label, bounds)
 
 
@@ -199,25 +238,58 @@ def books(draw):
         kind = draw(st.sampled_from(["INV", "DM", "CM"]))
         size = draw(st.integers(1, 10**7))
         date = DAY0 + pd.Timedelta(days=draw(st.integers(0, 300)))
-        docs.append({"document_id": f"D{i}", "customer_id": "C1", "entity": "E1", "doc_type": kind,
-                     "document_date": date, "due_date": date + pd.Timedelta(days=draw(st.integers(0, 90))),
-                     "currency": "USD", "amount": -size if kind == "CM" else size, "reference": "",
-                     "description": ""})
+        docs.append(
+            {
+                "document_id": f"D{i}",
+                "customer_id": "C1",
+                "entity": "E1",
+                "doc_type": kind,
+                "document_date": date,
+                "due_date": date + pd.Timedelta(days=draw(st.integers(0, 90))),
+                "currency": "USD",
+                "amount": -size if kind == "CM" else size,
+                "reference": "",
+                "description": "",
+            }
+        )
     for j in range(draw(st.integers(0, 15))):
         target = draw(st.sampled_from(docs))
         if target["doc_type"] == "CM":
             continue
-        recs.append({"receipt_id": f"R{j}", "entity": "E1", "customer_id": "C1", "receipt_date": target["document_date"],
-                     "currency": "USD", "amount": draw(st.integers(1, 10**7)), "bank_reference": ""})
-        apps.append({"application_id": f"A{j}", "applied_date": target["document_date"]
-                     + pd.Timedelta(days=draw(st.integers(0, 100))), "source_id": f"R{j}",
-                     "target_id": target["document_id"], "amount": draw(st.integers(1, 10**6))})
+        recs.append(
+            {
+                "receipt_id": f"R{j}",
+                "entity": "E1",
+                "customer_id": "C1",
+                "receipt_date": target["document_date"],
+                "currency": "USD",
+                "amount": draw(st.integers(1, 10**7)),
+                "bank_reference": "",
+            }
+        )
+        apps.append(
+            {
+                "application_id": f"A{j}",
+                "applied_date": target["document_date"] + pd.Timedelta(days=draw(st.integers(0, 100))),
+                "source_id": f"R{j}",
+                "target_id": target["document_id"],
+                "amount": draw(st.integers(1, 10**6)),
+            }
+        )
     for k in range(draw(st.integers(0, 5))):
         target = draw(st.sampled_from(docs))
-        adjs.append({"adjustment_id": f"J{k}", "document_id": target["document_id"],
-                     "adjustment_date": target["document_date"] + pd.Timedelta(days=draw(st.integers(0, 100))),
-                     "type": "adjustment", "amount": draw(st.integers(-10**6, 10**6)), "reason_code": "",
-                     "approved_by": "", "approval_reference": ""})
+        adjs.append(
+            {
+                "adjustment_id": f"J{k}",
+                "document_id": target["document_id"],
+                "adjustment_date": target["document_date"] + pd.Timedelta(days=draw(st.integers(0, 100))),
+                "type": "adjustment",
+                "amount": draw(st.integers(-(10**6), 10**6)),
+                "reason_code": "",
+                "approved_by": "",
+                "approval_reference": "",
+            }
+        )
     tables = {name: _empty(name) for name in LOAD_ORDER}
     for name, rows in (("documents", docs), ("applications", apps), ("adjustments", adjs), ("receipts", recs)):
         if rows:
@@ -226,14 +298,19 @@ def books(draw):
                 if str(tables[name][column].dtype).startswith("datetime64"):
                     frame[column] = frame[column].astype("datetime64[ns]")
             tables[name] = frame
-    book = Book(Path("."), tables, {}, frozenset({"documents", "applications", "adjustments", "receipts"}),
-                {"E1": "USD"})
+    book = Book(
+        Path("."), tables, {}, frozenset({"documents", "applications", "adjustments", "receipts"}), {"E1": "USD"}
+    )
     return book, docs, apps, adjs
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=books(), offset=st.integers(0, 400), bounds=bounds_strategy,
-       basis=st.sampled_from(["due_date", "document_date"]))
+@given(
+    data=books(),
+    offset=st.integers(0, 400),
+    bounds=bounds_strategy,
+    basis=st.sampled_from(["due_date", "document_date"]),
+)
 def test_aging_buckets_sum_to_the_open_total(data, offset, bounds, basis):
     book, docs, apps, adjs = data
     day = DAY0 + pd.Timedelta(days=offset)
@@ -242,8 +319,9 @@ def test_aging_buckets_sum_to_the_open_total(data, offset, bounds, basis):
     for d in docs:
         if d["document_date"] > day:
             continue
-        expected += d["amount"] + sum(a["amount"] for a in adjs if a["document_id"] == d["document_id"]
-                                      and a["adjustment_date"] <= day)
+        expected += d["amount"] + sum(
+            a["amount"] for a in adjs if a["document_id"] == d["document_id"] and a["adjustment_date"] <= day
+        )
         expected -= sum(a["amount"] for a in apps if a["target_id"] == d["document_id"] and a["applied_date"] <= day)
     aged = aging_at(book, day, AgingPolicy(basis, bounds))
     assert int(aged["open_amount"].sum()) == expected
@@ -252,7 +330,7 @@ def test_aging_buckets_sum_to_the_open_total(data, offset, bounds, basis):
     aged["entity"] = "E1"
     table = aging_table(aged, ["entity"])
     labels = bucket_labels(bounds)
-    assert list(table.columns) == labels + ["total"]
+    assert list(table.columns) == [*labels, "total"]
     assert int(table[labels].to_numpy().sum()) == int(table["total"].sum()) == expected
     for label in labels:  # each bucket holds exactly the items whose age its label names
         mask = [_label_holds(label, int(x)) for x in aged["days_past_due"]]

@@ -31,7 +31,8 @@ PERIOD = "2026-10"
 def tiny_notebooks(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     write_notebook(
-        folder / "01_totals.ipynb", START,
+        folder / "01_totals.ipynb",
+        START,
         "docs = ctx.book.documents\nctx.figure('test.documents', len(docs))",
         "total = int(docs['amount'].sum())\nctx.money_figure('test.total', total, 'USD')",
         "ctx.money_figure('test.d1', int(docs.loc[docs['document_id'] == 'D1', 'amount'].sum()), 'USD')",
@@ -89,8 +90,20 @@ def restated(nbs, tmp_path_factory):
     write_source(source, tables)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("closelib.runner.run.NOTEBOOKS_DIR", nbs)
-        code = cli.main(["run", PERIOD, "--source", str(source), "--outputs", str(outputs),
-                         "--restate", first.run_dir.name, "--reason", "D1 billed 10.00 short"])
+        code = cli.main(
+            [
+                "run",
+                PERIOD,
+                "--source",
+                str(source),
+                "--outputs",
+                str(outputs),
+                "--restate",
+                first.run_dir.name,
+                "--reason",
+                "D1 billed 10.00 short",
+            ]
+        )
     assert code == 1  # test.total_as_booked fails on the restated book
     second = all_runs(outputs, PERIOD)[-1]
     return {"outputs": outputs, "a": first.run_dir, "b": second, "a_bytes": original_bytes}
@@ -171,8 +184,9 @@ def test_reperform_the_real_notebook_after_the_source_is_deleted(mini_source, tm
     m = read_manifest(new_dir)
     assert m["reperforms"] == original.manifest["run_id"] and m["restates"] is None
     assert m["figures"] == original.manifest["figures"] and m["figures"]["tb.unexplained"] == "0.00"
-    assert {k: v["sha256"] for k, v in m["inputs"].items()} == \
-        {k: v["sha256"] for k, v in original.manifest["inputs"].items()}
+    assert {k: v["sha256"] for k, v in m["inputs"].items()} == {
+        k: v["sha256"] for k, v in original.manifest["inputs"].items()
+    }
     assert m["parameters"] == original.manifest["parameters"]
     assert (original.run_dir / "manifest.json").read_bytes() == before
     assert verify_run(new_dir) == []
@@ -214,8 +228,9 @@ def test_restatement_diff_names_the_row_and_the_figures_it_moved(restated, capsy
     [table] = result["tables"]
     assert table["table"] == "documents" and table["key"] == ["document_id"]
     assert (table["added_count"], table["removed_count"], table["changed_count"]) == (0, 0, 1)
-    assert table["changed"] == [{"key": {"document_id": "D1"},
-                                 "columns": {"amount": {"old": "1000.00", "new": "1010.00"}}}]
+    assert table["changed"] == [
+        {"key": {"document_id": "D1"}, "columns": {"amount": {"old": "1000.00", "new": "1010.00"}}}
+    ]
 
     assert cli.main(["diff", a.name, b.name, "--outputs", str(restated["outputs"])]) == 0
     text = capsys.readouterr().out
@@ -233,16 +248,33 @@ def test_diff_of_rows_added_removed_and_a_keyless_table(tmp_path):
     from tests.conftest import MINI, write_source
 
     tables = copy.deepcopy(MINI)
-    line = {"entity": "US01", "journal_id": "J1", "period": "2026-10", "posting_date": "2026-10-31",
-            "account": "1100", "debit": "1050.50", "credit": "0.00", "source": "ar_subledger", "reference": "",
-            "description": ""}
+    line = {
+        "entity": "US01",
+        "journal_id": "J1",
+        "period": "2026-10",
+        "posting_date": "2026-10-31",
+        "account": "1100",
+        "debit": "1050.50",
+        "credit": "0.00",
+        "source": "ar_subledger",
+        "reference": "",
+        "description": "",
+    }
     tables["gl_journal"] = [line, {**line, "account": "4000", "debit": "0.00", "credit": "1050.50"}]
     a = load_book(write_source(tmp_path / "a", tables))
     tables["customers"][1]["risk_rating"] = "7"
     tables["customers"][1]["collector"] = "Ben"
-    tables["receipts"].append({"receipt_id": "R3", "entity": "US01", "customer_id": "C002",
-                               "receipt_date": "2026-10-25", "currency": "USD", "amount": "5.00",
-                               "bank_reference": ""})
+    tables["receipts"].append(
+        {
+            "receipt_id": "R3",
+            "entity": "US01",
+            "customer_id": "C002",
+            "receipt_date": "2026-10-25",
+            "currency": "USD",
+            "amount": "5.00",
+            "bank_reference": "",
+        }
+    )
     tables["gl_journal"][0]["debit"] = "1055.50"
     tables["gl_journal"][1]["credit"] = "1055.50"
     b = load_book(write_source(tmp_path / "b", tables))
@@ -270,18 +302,40 @@ def test_signoff_rules(restated, capsys):
     assert cli.main(["signoff", a.name, "--role", "reviewer", "--name", " ana ", "--outputs", outputs]) == 1
     err = capsys.readouterr().err
     assert "close: error: the reviewer must differ from the preparer" in err and "Traceback" not in err
-    assert cli.main(["signoff", a.name, "--role", "reviewer", "--name", "Bo", "--note", "agreed to GL",
-                     "--outputs", outputs]) == 0
+    assert (
+        cli.main(
+            ["signoff", a.name, "--role", "reviewer", "--name", "Bo", "--note", "agreed to GL", "--outputs", outputs]
+        )
+        == 0
+    )
     capsys.readouterr()
     # the restated run has none of the original's sign-offs; it failed a check, so it needs a note
     assert signoffs_for(b) == []
     assert cli.main(["signoff", b.name, "--role", "preparer", "--name", "Ana", "--outputs", outputs]) == 1
     assert "--note" in capsys.readouterr().err
-    assert cli.main(["signoff", b.name, "--role", "preparer", "--name", "Ana", "--outputs", outputs,
-                     "--note", "difference booked in November"]) == 0
+    assert (
+        cli.main(
+            [
+                "signoff",
+                b.name,
+                "--role",
+                "preparer",
+                "--name",
+                "Ana",
+                "--outputs",
+                outputs,
+                "--note",
+                "difference booked in November",
+            ]
+        )
+        == 0
+    )
     entries = [json.loads(line) for line in (a.parent / "signoffs.jsonl").read_text().splitlines()]
     assert [(e["run_id"], e["role"], e["name"]) for e in entries] == [
-        (a.name, "preparer", "Ana"), (a.name, "reviewer", "Bo"), (b.name, "preparer", "Ana")]
+        (a.name, "preparer", "Ana"),
+        (a.name, "reviewer", "Bo"),
+        (b.name, "preparer", "Ana"),
+    ]
     sha_a = __import__("hashlib").sha256((a / "manifest.json").read_bytes()).hexdigest()
     assert entries[0]["manifest_sha256"] == sha_a and entries[0]["at"].endswith("Z")
     assert entries[0]["prev_sha256"] is None and entries[1]["prev_sha256"]

@@ -22,7 +22,7 @@ from closelib.files import sha256_file
 
 def test_csv_is_text_with_leading_zeros_and_empty_cells(tmp_path: Path):
     path = tmp_path / "customers.csv"
-    path.write_text("customer_id,amount,note\n0120,1000.50,\n007,1e3,\"a, b\"\n", encoding="utf-8")
+    path.write_text('customer_id,amount,note\n0120,1000.50,\n007,1e3,"a, b"\n', encoding="utf-8")
     frame = read_text_frame(path, "customers")
     assert list(frame.columns) == ["customer_id", "amount", "note"]
     assert frame["customer_id"].tolist() == ["0120", "007"]
@@ -93,12 +93,17 @@ def _xlsx(path: Path, sheets: dict[str, list[list]]) -> Path:
 
 
 def test_xlsx_cells_become_text_as_a_person_reads_them(tmp_path: Path):
-    path = _xlsx(tmp_path / "documents.xlsx", {"Sheet1": [
-        ["document_id", "amount", "document_date", "flag", "note"],
-        ["0120", 1000.5, dt.datetime(2026, 10, 5), True, None],
-        [120, 250, dt.date(2026, 1, 31), False, "x"],
-        [None, None, None, None, None],  # trailing formatting row: not a record
-    ]})
+    path = _xlsx(
+        tmp_path / "documents.xlsx",
+        {
+            "Sheet1": [
+                ["document_id", "amount", "document_date", "flag", "note"],
+                ["0120", 1000.5, dt.datetime(2026, 10, 5), True, None],
+                [120, 250, dt.date(2026, 1, 31), False, "x"],
+                [None, None, None, None, None],  # trailing formatting row: not a record
+            ]
+        },
+    )
     frame = read_text_frame(path, "documents")
     assert frame["document_id"].tolist() == ["0120", "120"]  # text cell keeps its zero
     assert frame["amount"].tolist() == ["1000.5", "250"]
@@ -126,14 +131,16 @@ def test_corrupt_xlsx_is_a_read_error(tmp_path: Path):
 
 
 def test_parquet_types_become_text(tmp_path: Path):
-    table = pa.table({
-        "customer_id": pa.array(["0120", None]),
-        "count": pa.array([3, None], type=pa.int64()),
-        "amount": pa.array([1000.5, 12.0]),
-        "exact": pa.array([Decimal("1000.50"), Decimal("-0.05")], type=pa.decimal128(12, 2)),
-        "day": pa.array([dt.date(2026, 10, 31), None]),
-        "stamp": pa.array([dt.datetime(2026, 9, 1), dt.datetime(2026, 9, 2)]),
-    })
+    table = pa.table(
+        {
+            "customer_id": pa.array(["0120", None]),
+            "count": pa.array([3, None], type=pa.int64()),
+            "amount": pa.array([1000.5, 12.0]),
+            "exact": pa.array([Decimal("1000.50"), Decimal("-0.05")], type=pa.decimal128(12, 2)),
+            "day": pa.array([dt.date(2026, 10, 31), None]),
+            "stamp": pa.array([dt.datetime(2026, 9, 1), dt.datetime(2026, 9, 2)]),
+        }
+    )
     path = tmp_path / "customers.parquet"
     pq.write_table(table, path)
     frame = read_text_frame(path, "customers")
@@ -152,12 +159,19 @@ def test_find_table_files_and_sha(tmp_path: Path):
     assert [p.name for p in find_table_files(tmp_path, "customers")] == ["customers.csv", "customers.parquet"]
     # sha256 of b"a\n", computed independently
     import hashlib
+
     assert sha256_file(tmp_path / "customers.csv") == hashlib.sha256(b"a\n").hexdigest()
 
 
 def test_problem_text_names_file_row_column_rule_value():
     problem = Problem("documents.csv", 5, "amount", "sign", "INV and DM amounts must be > 0", "-5.00")
     assert str(problem) == "documents.csv row 5, column amount: [sign] INV and DM amounts must be > 0 (value '-5.00')"
-    assert problem.as_dict() == {"file": "documents.csv", "row": 5, "column": "amount", "rule": "sign",
-                                 "message": "INV and DM amounts must be > 0", "value": "-5.00"}
+    assert problem.as_dict() == {
+        "file": "documents.csv",
+        "row": 5,
+        "column": "amount",
+        "rule": "sign",
+        "message": "INV and DM amounts must be > 0",
+        "value": "-5.00",
+    }
     assert str(Problem("x.csv", None, None, "missing_table", "gone")) == "x.csv: [missing_table] gone"

@@ -129,7 +129,9 @@ def test_risk_rating_range_and_integer(tmp_path, mini_tables):
     mini_tables["customers"][0]["risk_rating"] = "11"
     mini_tables["customers"][1]["risk_rating"] = "3.5"
     problems = check(tmp_path, mini_tables)
-    assert {("customers.csv", 2, "risk_rating", "range"), ("customers.csv", 3, "risk_rating", "integer")} <= keyed(problems)
+    assert {("customers.csv", 2, "risk_rating", "range"), ("customers.csv", 3, "risk_rating", "integer")} <= keyed(
+        problems
+    )
 
 
 def test_required_cell_empty(tmp_path, mini_tables):
@@ -168,24 +170,44 @@ def test_too_many_decimals_usd(tmp_path, mini_tables):
 
 def _with_entity(tables, entity, currency):
     tables["entities"].append({"entity": entity, "name": entity, "functional_currency": currency, "country": ""})
-    tables["customers"].append(dict(tables["customers"][0], customer_id=f"C{entity}", credit_currency=currency,
-                                    credit_limit="0"))
+    tables["customers"].append(
+        dict(tables["customers"][0], customer_id=f"C{entity}", credit_currency=currency, credit_limit="0")
+    )
 
 
 def test_too_many_decimals_jpy(tmp_path, mini_tables):
     _with_entity(mini_tables, "JP01", "JPY")
-    mini_tables["documents"].append(dict(doc(mini_tables, "D2"), document_id="DJ1", entity="JP01",
-                                         customer_id="CJP01", currency="JPY", amount="1500.5"))
-    mini_tables["documents"].append(dict(doc(mini_tables, "D2"), document_id="DJ2", entity="JP01",
-                                         customer_id="CJP01", currency="JPY", amount="1500"))
+    mini_tables["documents"].append(
+        dict(
+            doc(mini_tables, "D2"),
+            document_id="DJ1",
+            entity="JP01",
+            customer_id="CJP01",
+            currency="JPY",
+            amount="1500.5",
+        )
+    )
+    mini_tables["documents"].append(
+        dict(
+            doc(mini_tables, "D2"), document_id="DJ2", entity="JP01", customer_id="CJP01", currency="JPY", amount="1500"
+        )
+    )
     problems = check(tmp_path, mini_tables)
     assert [(p.row, p.column, p.rule) for p in problems] == [(7, "amount", "currency_decimals")]
 
 
 def test_kwd_three_decimals_accepted(tmp_path, mini_tables):
     _with_entity(mini_tables, "KW01", "KWD")
-    mini_tables["documents"].append(dict(doc(mini_tables, "D2"), document_id="DK1", entity="KW01",
-                                         customer_id="CKW01", currency="KWD", amount="1234.567"))
+    mini_tables["documents"].append(
+        dict(
+            doc(mini_tables, "D2"),
+            document_id="DK1",
+            entity="KW01",
+            customer_id="CKW01",
+            currency="KWD",
+            amount="1234.567",
+        )
+    )
     src = write_source(tmp_path / "src", mini_tables)
     assert validate_source(src) == []
     book = load_book(src)
@@ -197,8 +219,9 @@ def test_kwd_three_decimals_accepted(tmp_path, mini_tables):
 
 def test_over_applied_receipt(tmp_path, mini_tables):
     # R1 is 600.00; A1 applies 600.00 to D1, a second application of 0.01 to D2 passes it
-    mini_tables["applications"].append({"application_id": "A3", "applied_date": "2026-10-01", "source_id": "R1",
-                                        "target_id": "D2", "amount": "0.01"})
+    mini_tables["applications"].append(
+        {"application_id": "A3", "applied_date": "2026-10-01", "source_id": "R1", "target_id": "D2", "amount": "0.01"}
+    )
     problems = check(tmp_path, mini_tables)
     assert keyed(problems) == {("applications.csv", 4, "amount", "over_applied_source")}
     assert "600.01" in problems[0].message and "600.00" in problems[0].message
@@ -206,8 +229,9 @@ def test_over_applied_receipt(tmp_path, mini_tables):
 
 def test_over_applied_credit_memo(tmp_path, mini_tables):
     # CM D3 is -100.00; A2 already uses 100.00 of it
-    mini_tables["applications"].append({"application_id": "A3", "applied_date": "2026-10-03", "source_id": "D3",
-                                        "target_id": "D2", "amount": "50.00"})
+    mini_tables["applications"].append(
+        {"application_id": "A3", "applied_date": "2026-10-03", "source_id": "D3", "target_id": "D2", "amount": "50.00"}
+    )
     problems = check(tmp_path, mini_tables)
     assert keyed(problems) == {("applications.csv", 4, "amount", "over_applied_source")}
 
@@ -215,35 +239,50 @@ def test_over_applied_credit_memo(tmp_path, mini_tables):
 def test_over_applied_invoice_target(tmp_path, mini_tables):
     # D2 is 500.00; R2 (40.00, unidentified) cannot push it past zero after 480.00 of R1... use a new receipt
     mini_tables["receipts"].append(dict(mini_tables["receipts"][0], receipt_id="R3", amount="700.00"))
-    mini_tables["applications"].append({"application_id": "A3", "applied_date": "2026-10-03", "source_id": "R3",
-                                        "target_id": "D2", "amount": "500.01"})
+    mini_tables["applications"].append(
+        {"application_id": "A3", "applied_date": "2026-10-03", "source_id": "R3", "target_id": "D2", "amount": "500.01"}
+    )
     problems = check(tmp_path, mini_tables)
     assert ("applications.csv", 4, "amount", "over_applied_target") in keyed(problems)
 
 
 def test_over_cleared_by_adjustment_and_application(tmp_path, mini_tables):
     # D1 1000.00 - applications 700.00 = 300.00 open; a write-off of 300.01 clears beyond it
-    mini_tables["adjustments"].append({"adjustment_id": "J2", "document_id": "D1", "adjustment_date": "2026-10-31",
-                                       "type": "write_off", "amount": "-300.01", "reason_code": "x",
-                                       "approved_by": "cfo", "approval_reference": "WO-2"})
+    mini_tables["adjustments"].append(
+        {
+            "adjustment_id": "J2",
+            "document_id": "D1",
+            "adjustment_date": "2026-10-31",
+            "type": "write_off",
+            "amount": "-300.01",
+            "reason_code": "x",
+            "approved_by": "cfo",
+            "approval_reference": "WO-2",
+        }
+    )
     problems = check(tmp_path, mini_tables)
     over = [p for p in problems if p.rule == "over_cleared"]
     assert [p.value for p in over] == ["D1"] and "-0.01" in over[0].message
 
 
 def test_application_source_must_be_receipt_or_cm(tmp_path, mini_tables):
-    mini_tables["applications"].append({"application_id": "A3", "applied_date": "2026-10-03", "source_id": "D2",
-                                        "target_id": "D1", "amount": "1.00"})
-    mini_tables["applications"].append({"application_id": "A4", "applied_date": "2026-10-03", "source_id": "NOPE",
-                                        "target_id": "D1", "amount": "1.00"})
+    mini_tables["applications"].append(
+        {"application_id": "A3", "applied_date": "2026-10-03", "source_id": "D2", "target_id": "D1", "amount": "1.00"}
+    )
+    mini_tables["applications"].append(
+        {"application_id": "A4", "applied_date": "2026-10-03", "source_id": "NOPE", "target_id": "D1", "amount": "1.00"}
+    )
     problems = check(tmp_path, mini_tables)
-    assert {("applications.csv", 4, "source_id", "foreign_key"),
-            ("applications.csv", 5, "source_id", "foreign_key")} <= keyed(problems)
+    assert {
+        ("applications.csv", 4, "source_id", "foreign_key"),
+        ("applications.csv", 5, "source_id", "foreign_key"),
+    } <= keyed(problems)
 
 
 def test_application_target_must_be_inv_or_dm(tmp_path, mini_tables):
-    mini_tables["applications"].append({"application_id": "A3", "applied_date": "2026-10-21", "source_id": "R2",
-                                        "target_id": "D3", "amount": "1.00"})  # D3 is a CM
+    mini_tables["applications"].append(
+        {"application_id": "A3", "applied_date": "2026-10-21", "source_id": "R2", "target_id": "D3", "amount": "1.00"}
+    )  # D3 is a CM
     problems = check(tmp_path, mini_tables)
     assert keyed(problems) == {("applications.csv", 4, "target_id", "foreign_key")}
 
@@ -251,8 +290,9 @@ def test_application_target_must_be_inv_or_dm(tmp_path, mini_tables):
 def test_application_currency_mismatch(tmp_path, mini_tables):
     mini_tables["entities"][0]["functional_currency"] = "USD"
     mini_tables["receipts"].append(dict(mini_tables["receipts"][0], receipt_id="R3", currency="EUR", amount="10.00"))
-    mini_tables["applications"].append({"application_id": "A3", "applied_date": "2026-10-03", "source_id": "R3",
-                                        "target_id": "D2", "amount": "10.00"})
+    mini_tables["applications"].append(
+        {"application_id": "A3", "applied_date": "2026-10-03", "source_id": "R3", "target_id": "D2", "amount": "10.00"}
+    )
     problems = check(tmp_path, mini_tables)
     hit = [p for p in problems if p.rule == "same_currency"]
     assert [(p.row, p.value) for p in hit] == [(4, "EUR -> USD")]
@@ -273,10 +313,12 @@ def test_application_from_unknown_sources_only(tmp_path, mini_tables):
 
 
 def test_application_from_a_document_with_bad_doc_type(tmp_path, mini_tables):
-    doc(mini_tables, "D3")["doc_type"] = ""   # found by fuzzing: crashed the source look-ups
+    doc(mini_tables, "D3")["doc_type"] = ""  # found by fuzzing: crashed the source look-ups
     problems = check(tmp_path, mini_tables)
-    assert keyed(problems) == {("documents.csv", 4, "doc_type", "required"),
-                               ("applications.csv", 3, "source_id", "foreign_key")}
+    assert keyed(problems) == {
+        ("documents.csv", 4, "doc_type", "required"),
+        ("applications.csv", 3, "source_id", "foreign_key"),
+    }
 
 
 def test_application_amount_must_be_positive(tmp_path, mini_tables):
@@ -290,15 +332,18 @@ def test_gl_balances_duplicate_entity_period_account(tmp_path, mini_tables):
     problems = check(tmp_path, mini_tables)
     hit = [p for p in problems if p.rule == "unique"]
     assert [(p.file, p.row, p.column, p.value) for p in hit] == [
-        ("gl_balances.csv", 6, "entity+period+account", "US01 / 2026-10 / 1100")]
+        ("gl_balances.csv", 6, "entity+period+account", "US01 / 2026-10 / 1100")
+    ]
 
 
 def test_gl_negative_debit_and_bad_period(tmp_path, mini_tables):
     mini_tables["gl_balances"][0]["debit"] = "-640.00"
     mini_tables["gl_balances"][3]["period"] = "2026-13"
     problems = check(tmp_path, mini_tables)
-    assert keyed(problems) == {("gl_balances.csv", 2, "debit", "non_negative"),
-                               ("gl_balances.csv", 5, "period", "period")}
+    assert keyed(problems) == {
+        ("gl_balances.csv", 2, "debit", "non_negative"),
+        ("gl_balances.csv", 5, "period", "period"),
+    }
     assert next(p.value for p in problems if p.rule == "non_negative") == "-640.00"
 
 
@@ -307,7 +352,9 @@ def test_unknown_currency_is_reported_not_a_crash(tmp_path, mini_tables):
     mini_tables["applications"][0]["amount"] = "700.00"
     doc(mini_tables, "D2")["currency"] = "usd"
     problems = check(tmp_path, mini_tables)
-    assert {("receipts.csv", 2, "currency", "currency"), ("documents.csv", 3, "currency", "currency")} <= keyed(problems)
+    assert {("receipts.csv", 2, "currency", "currency"), ("documents.csv", 3, "currency", "currency")} <= keyed(
+        problems
+    )
 
 
 def test_entity_in_two_currencies_without_entities_table(tmp_path, mini_tables):
@@ -329,7 +376,7 @@ def test_entity_must_exist_when_entities_given(tmp_path, mini_tables):
 def test_several_problems_in_one_file_all_listed(tmp_path, mini_tables):
     doc(mini_tables, "D1")["document_date"] = "2026-8-1"
     doc(mini_tables, "D2")["doc_type"] = "XX"
-    doc(mini_tables, "D4")["amount"] = "250.5O"          # letter O
+    doc(mini_tables, "D4")["amount"] = "250.5O"  # letter O
     doc(mini_tables, "D5")["customer_id"] = "C404"
     mini_tables["receipts"][1]["amount"] = "0.00"
     problems = check(tmp_path, mini_tables)
@@ -429,12 +476,39 @@ def test_mixed_formats_and_ambiguous_table(tmp_path, mini_tables):
 # ---------------------------------------------------------------- robustness
 
 
-NASTY = ["", " ", "abc", "-1", "0", "1e5", "0120", "2026-02-30", "2026-10-31", "XXX", "USD", "JPY", "INV", "CM",
-         "1.2345", "-100.00", "999999999999999999999", "C001", "D1", "D3", "R1", "US01", "2026-13", "NaN"]
+NASTY = [
+    "",
+    " ",
+    "abc",
+    "-1",
+    "0",
+    "1e5",
+    "0120",
+    "2026-02-30",
+    "2026-10-31",
+    "XXX",
+    "USD",
+    "JPY",
+    "INV",
+    "CM",
+    "1.2345",
+    "-100.00",
+    "999999999999999999999",
+    "C001",
+    "D1",
+    "D3",
+    "R1",
+    "US01",
+    "2026-13",
+    "NaN",
+]
 
 
-@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "8")), deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "8")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
 def test_any_corrupted_cell_gives_problems_not_a_crash(tmp_path_factory, data):
     import copy as _copy

@@ -20,9 +20,9 @@ REPO = REPO_ROOT
 @pytest.fixture
 def bad_source(tmp_path, mini_tables) -> Path:
     docs = mini_tables["documents"]
-    docs[1]["amount"] = "-500.00"          # documents row 3: INV must be > 0
-    docs[3]["due_date"] = "2026-11-31"     # documents row 5: no such day
-    mini_tables["receipts"][0]["currency"] = "XXX"                      # receipts row 2
+    docs[1]["amount"] = "-500.00"  # documents row 3: INV must be > 0
+    docs[3]["due_date"] = "2026-11-31"  # documents row 5: no such day
+    mini_tables["receipts"][0]["currency"] = "XXX"  # receipts row 2
     mini_tables["gl_balances"].append(dict(mini_tables["gl_balances"][0]))  # gl_balances row 6: duplicate
     return write_source(tmp_path / "bad", mini_tables)
 
@@ -40,7 +40,7 @@ def test_good_folder_exit_0_with_summary(mini_source, capsys):
     out = capsys.readouterr().out
     assert "meets the contract" in out
     assert "documents" in out and " 5 rows" in out
-    assert "2026-07-01 .. 2026-10-20" in out          # first and last document/receipt dates
+    assert "2026-07-01 .. 2026-10-20" in out  # first and last document/receipt dates
     assert "US01 (USD)" in out
 
 
@@ -75,8 +75,9 @@ def test_missing_folder_is_a_problem_not_a_traceback(tmp_path, capsys):
 def test_subprocess_bad_folder_has_no_traceback(bad_source):
     close = Path(sys.executable).parent / "close"
     command = [str(close)] if close.exists() else [sys.executable, "-m", "closelib"]
-    done = subprocess.run([*command, "validate", str(bad_source)], capture_output=True, text=True, timeout=120,
-                          cwd=REPO)
+    done = subprocess.run(
+        [*command, "validate", str(bad_source)], capture_output=True, text=True, timeout=120, cwd=REPO
+    )
     assert done.returncode == 1
     assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
     assert "documents.csv row 3" in done.stdout

@@ -43,6 +43,7 @@ def _hashes(files: dict[str, Path]) -> dict[str, str]:
 
 # ------------------------------------------------------------------ shape and contract
 
+
 def test_every_table_written_with_contract_columns(demo):
     assert set(demo["files"]) == set(LOAD_ORDER)
     for name, path in demo["files"].items():
@@ -91,6 +92,7 @@ def test_money_text_matches_closelib_money():
 
 
 # ------------------------------------------------------------------ the messes
+
 
 def test_payment_patterns(demo):
     book = demo["book"]
@@ -154,8 +156,9 @@ def test_customer_statuses_and_write_offs(demo):
     first_wo = wo.groupby("document_id")["adjustment_date"].min()
     assert (rec["adjustment_date"].to_numpy() > rec["document_id"].map(first_wo).to_numpy()).all()
     # each recovery is paid by a receipt applied to the same document that day
-    paid = book.applications.merge(rec, left_on=["target_id", "applied_date"],
-                                   right_on=["document_id", "adjustment_date"])
+    paid = book.applications.merge(
+        rec, left_on=["target_id", "applied_date"], right_on=["document_id", "adjustment_date"]
+    )
     assert len(paid) == len(rec)
     bankrupt = book.customers.loc[book.customers["status"] == "bankrupt", "customer_id"]
     written = book.documents.loc[book.documents["document_id"].isin(wo["document_id"]), "customer_id"]
@@ -165,8 +168,14 @@ def test_customer_statuses_and_write_offs(demo):
 def test_dunning_timeline_and_promises(demo):
     book = demo["book"]
     act = book.activities.merge(book.documents[["document_id", "due_date"]], on="document_id", how="left")
-    for kind, days in (("reminder", 1), ("call", 15), ("suspension_warning", 30), ("suspension", 45),
-                       ("agency_referral", 90), ("legal", 180)):
+    for kind, days in (
+        ("reminder", 1),
+        ("call", 15),
+        ("suspension_warning", 30),
+        ("suspension", 45),
+        ("agency_referral", 90),
+        ("legal", 180),
+    ):
         rows = act[act["type"] == kind]
         assert len(rows), kind
         assert ((rows["activity_date"] - rows["due_date"]).dt.days == days).all(), kind
@@ -192,6 +201,7 @@ def test_financials_are_coherent(demo):
 
 
 # ------------------------------------------------------------------ the GL
+
 
 def test_gl_balances_balance_and_cover_every_account(demo):
     gl = demo["book"].gl_balances
@@ -225,8 +235,10 @@ def _tie_out(book, end: str) -> None:
     cut_day = period_end(e1)
     cutoff = docs[(docs["entity"] == "US01") & (docs["doc_type"] == "INV") & (docs["document_date"] == cut_day)]
     assert len(cutoff) >= 2
-    sg_last = apps[apps["source_id"].isin(rec.loc[rec["entity"] == "SG01", "receipt_id"])
-                   & (apps["applied_date"] == period_end(end))]
+    sg_last = apps[
+        apps["source_id"].isin(rec.loc[rec["entity"] == "SG01", "receipt_id"])
+        & (apps["applied_date"] == period_end(end))
+    ]
     assert len(sg_last) >= 1
     for period in sorted(gl["period"].unique()):
         day = period_end(period)
@@ -292,6 +304,7 @@ def test_journals_balance_and_have_sources(demo):
 
 
 # ------------------------------------------------------------------ determinism, scale, other ends
+
 
 def test_same_seed_same_bytes_different_seed_different_book(demo, tmp_path):
     again = write_book(generate_book(DEFAULT_SEED, 1.0, END), tmp_path / "again")

@@ -8,8 +8,9 @@ from closelib.nb.execute import SharedKernel, execute_in_one_kernel
 
 
 def _notebook(path, *sources: str):
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                           "language": "python"}})
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
     nb.cells = [nbformat.v4.new_code_cell('label = ""', metadata={"tags": ["parameters"]})]
     nb.cells += [nbformat.v4.new_code_cell(src) for src in sources]
     nbformat.write(nb, path)
@@ -17,15 +18,23 @@ def _notebook(path, *sources: str):
 
 
 def _job(tmp_path, template, name):
-    return {"name": name, "input": str(template), "output": str(tmp_path / f"{name}.ipynb"),
-            "html": str(tmp_path / f"{name}.html"), "cell_timeout": 60, "cwd": str(tmp_path),
-            "parameters": {"label": name}}
+    return {
+        "name": name,
+        "input": str(template),
+        "output": str(tmp_path / f"{name}.ipynb"),
+        "html": str(tmp_path / f"{name}.html"),
+        "cell_timeout": 60,
+        "cwd": str(tmp_path),
+        "parameters": {"label": name},
+    }
 
 
 def test_notebooks_share_a_kernel_but_not_a_namespace(tmp_path):
-    template = _notebook(tmp_path / "t.ipynb",
-                         "import os\nassert 'leaked' not in globals(), 'a variable leaked from the previous notebook'",
-                         "leaked = label\nprint(os.getpid())")
+    template = _notebook(
+        tmp_path / "t.ipynb",
+        "import os\nassert 'leaked' not in globals(), 'a variable leaked from the previous notebook'",
+        "leaked = label\nprint(os.getpid())",
+    )
     results = execute_in_one_kernel([_job(tmp_path, template, "first"), _job(tmp_path, template, "second")])
     assert [r["status"] for r in results] == ["succeeded", "succeeded"], results
     pids, counts = [], []
@@ -40,15 +49,20 @@ def test_notebooks_share_a_kernel_but_not_a_namespace(tmp_path):
 
 
 def test_a_failed_notebook_gets_its_kernel_replaced(tmp_path):
-    template = _notebook(tmp_path / "t.ipynb",
-                         "import os\nif label == 'bad':\n    raise ValueError('bad notebook')",
-                         "print(os.getpid())")
-    results = execute_in_one_kernel([_job(tmp_path, template, "good"), _job(tmp_path, template, "bad"),
-                                     _job(tmp_path, template, "after")])
+    template = _notebook(
+        tmp_path / "t.ipynb",
+        "import os\nif label == 'bad':\n    raise ValueError('bad notebook')",
+        "print(os.getpid())",
+    )
+    results = execute_in_one_kernel(
+        [_job(tmp_path, template, "good"), _job(tmp_path, template, "bad"), _job(tmp_path, template, "after")]
+    )
     assert [r["status"] for r in results] == ["succeeded", "failed", "succeeded"], results
     assert "ValueError: bad notebook" in results[1]["error"]
-    pid = {name: nbformat.read(tmp_path / f"{name}.ipynb", as_version=4).cells[-1].outputs[0]["text"].strip()
-           for name in ("good", "after")}
+    pid = {
+        name: nbformat.read(tmp_path / f"{name}.ipynb", as_version=4).cells[-1].outputs[0]["text"].strip()
+        for name in ("good", "after")
+    }
     assert pid["good"] != pid["after"]
 
 
@@ -83,11 +97,16 @@ def test_a_notebook_gets_its_own_working_folder_in_a_shared_kernel(tmp_path):
     template = _notebook(tmp_path / "t.ipynb", "import os\nprint(os.getcwd())\nos.chdir('/')")
     first, second = tmp_path / "a", tmp_path / "b"
     first.mkdir(), second.mkdir()
-    jobs = [{**_job(tmp_path, template, "one"), "cwd": str(first)}, {**_job(tmp_path, template, "two"), "cwd": str(second)}]
+    jobs = [
+        {**_job(tmp_path, template, "one"), "cwd": str(first)},
+        {**_job(tmp_path, template, "two"), "cwd": str(second)},
+    ]
     results = execute_in_one_kernel(jobs)
     assert [r["status"] for r in results] == ["succeeded", "succeeded"], results
-    printed = [nbformat.read(tmp_path / f"{n}.ipynb", as_version=4).cells[-1].outputs[0]["text"].strip()
-               for n in ("one", "two")]
+    printed = [
+        nbformat.read(tmp_path / f"{n}.ipynb", as_version=4).cells[-1].outputs[0]["text"].strip()
+        for n in ("one", "two")
+    ]
     assert printed == [str(first), str(second)]  # the first notebook's chdir did not carry over
 
 

@@ -31,14 +31,18 @@ def demo_source(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def demo_run(demo_source, tmp_path_factory):
     # two credit memos are enough to prove the queue executes them; all 25 would cost minutes
-    return execute_run(END, source=demo_source, outputs=tmp_path_factory.mktemp("outputs"),
-                       overrides=["credit_review.max_memos=2"])
+    return execute_run(
+        END, source=demo_source, outputs=tmp_path_factory.mktemp("outputs"), overrides=["credit_review.max_memos=2"]
+    )
 
 
 def test_close_of_the_demo_book_succeeds(demo_run):
     m = demo_run.manifest
-    assert m["status"] == "succeeded", (m["error"], {k: v["error"] for k, v in m["notebooks"].items()},
-                                        [k for k, c in m["checks"].items() if not c["passed"]])
+    assert m["status"] == "succeeded", (
+        m["error"],
+        {k: v["error"] for k, v in m["notebooks"].items()},
+        [k for k, c in m["checks"].items() if not c["passed"]],
+    )
     assert all(c["passed"] for c in m["checks"].values())
     for entity in ("US01", "SG01"):
         assert m["figures"][f"tb.{entity}.unexplained"] == "0.00"
@@ -107,7 +111,9 @@ def test_an_altered_gl_balance_fails_the_close_by_exactly_that_amount(demo_sourc
 
 def test_notebooks_run_on_a_small_contract_source_without_optional_tables(mini_source, tmp_path):
     # MINI has no gl_journal, disputes, activities or financials: every notebook must still run.
-    result = execute_run("2026-10", source=mini_source, outputs=tmp_path / "out", overrides=["credit_review.max_memos=1"])
+    result = execute_run(
+        "2026-10", source=mini_source, outputs=tmp_path / "out", overrides=["credit_review.max_memos=1"]
+    )
     m = result.manifest
     failed = {k: v["error"] for k, v in m["notebooks"].items() if v["status"] != "succeeded"}
     assert not failed, failed

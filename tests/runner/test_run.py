@@ -20,7 +20,8 @@ from tests.conftest import START, write_notebook
 
 def figure_notebook(folder: Path, name: str = "01_count") -> Path:
     return write_notebook(
-        folder / f"{name}.ipynb", START,
+        folder / f"{name}.ipynb",
+        START,
         "docs = ctx.book.documents\nctx.figure('test.documents', len(docs))",
         "ctx.money_figure('test.total', int(docs['amount'].sum()), 'USD')",
         "ctx.check('test.period_parsed', ctx.period == period and ctx.params['run']['workers'] >= 1, period)",
@@ -30,8 +31,9 @@ def figure_notebook(folder: Path, name: str = "01_count") -> Path:
 
 def run(folder: Path, source: Path, outputs: Path, *overrides: str, period: str = "2026-10"):
     lines: list[str] = []
-    result = execute_run(period, source=source, outputs=outputs, notebooks_dir=folder,
-                         overrides=list(overrides), progress=lines.append)
+    result = execute_run(
+        period, source=source, outputs=outputs, notebooks_dir=folder, overrides=list(overrides), progress=lines.append
+    )
     return result, lines
 
 
@@ -74,8 +76,14 @@ def test_successful_run_leaves_a_complete_manifest(notebooks, mini_source, tmp_p
     # stored inputs are byte copies of the source, kept in the content-addressed store
     stored = result.run_dir / "inputs" / "documents.csv"
     assert stored.read_bytes() == (mini_source / "documents.csv").read_bytes()
-    assert (tmp_path / "out" / ".store" / "sha256" / m["inputs"]["documents.csv"]["sha256"][:2]
-            / m["inputs"]["documents.csv"]["sha256"]).is_file()
+    assert (
+        tmp_path
+        / "out"
+        / ".store"
+        / "sha256"
+        / m["inputs"]["documents.csv"]["sha256"][:2]
+        / m["inputs"]["documents.csv"]["sha256"]
+    ).is_file()
     # one progress line per notebook, HTML without code
     assert sum("succeeded" in line for line in lines) == 2
     html = (result.run_dir / "01_count.html").read_text()
@@ -106,7 +114,11 @@ def test_cell_error_fails_the_run_and_names_the_cell(notebooks, mini_source, tmp
     assert m["status"] == "failed"
     assert m["notebooks"]["count"]["status"] == "succeeded"
     broken = m["notebooks"]["broken"]
-    assert broken["status"] == "failed" and "cell 5 `raise ValueError" in broken["error"] and "planted failure" in broken["error"]
+    assert (
+        broken["status"] == "failed"
+        and "cell 5 `raise ValueError" in broken["error"]
+        and "planted failure" in broken["error"]
+    )
     assert (result.run_dir / "02_broken.ipynb").is_file()  # the partial notebook is kept
     assert any("notebook broken failed" in line for line in lines)
 
@@ -116,8 +128,12 @@ def test_failed_check_fails_the_run(notebooks, mini_source, tmp_path):
     result, _ = run(notebooks, mini_source, tmp_path / "out")
     assert result.manifest["notebooks"]["check"]["status"] == "succeeded"
     assert result.manifest["status"] == "failed"
-    assert result.manifest["checks"]["test.tie"] == {"passed": False, "detail": "one is not two",
-                                                     "severity": "error", "notebook": "check"}
+    assert result.manifest["checks"]["test.tie"] == {
+        "passed": False,
+        "detail": "one is not two",
+        "severity": "error",
+        "notebook": "check",
+    }
 
 
 def test_timeout_is_recorded_as_failure(notebooks, mini_source, tmp_path):
@@ -159,8 +175,10 @@ def test_bad_source_fails_with_every_problem_and_keeps_the_folder(notebooks, tmp
 def test_two_concurrent_runs_get_their_own_folders(notebooks, mini_source, tmp_path):
     figure_notebook(notebooks)
     results = []
-    threads = [threading.Thread(target=lambda: results.append(run(notebooks, mini_source, tmp_path / "out")[0]))
-               for _ in range(2)]
+    threads = [
+        threading.Thread(target=lambda: results.append(run(notebooks, mini_source, tmp_path / "out")[0]))
+        for _ in range(2)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -212,9 +230,13 @@ def test_records_conflict_between_notebooks_is_a_failed_check(tmp_path):
 def test_cross_notebook_ties_are_checked_per_entity_and_total():
     from closelib.runner.ties import cross_tie_checks
 
-    figures = {"tb.US01.subledger_ar": "100.00", "reserve.US01.aging_total": "100.00",
-               "tb.SG01.subledger_ar": "50.00", "reserve.SG01.aging_total": "49.99",
-               "tb.subledger_ar": "150.00"}  # no plain reserve figure: no plain tie
+    figures = {
+        "tb.US01.subledger_ar": "100.00",
+        "reserve.US01.aging_total": "100.00",
+        "tb.SG01.subledger_ar": "50.00",
+        "reserve.SG01.aging_total": "49.99",
+        "tb.subledger_ar": "150.00",
+    }  # no plain reserve figure: no plain tie
     checks = cross_tie_checks(figures)
     assert set(checks) == {"run.tie.reserve_vs_tb.US01", "run.tie.reserve_vs_tb.SG01"}
     assert checks["run.tie.reserve_vs_tb.US01"]["passed"] and not checks["run.tie.reserve_vs_tb.SG01"]["passed"]
@@ -243,16 +265,19 @@ def test_changed_inputs_or_a_reperformance_are_validated_again(tmp_path: Path, n
     changed, _ = run(notebooks, mini_source, outputs)
     assert changed.manifest["book_cache"]["reused"] is False
     assert changed.manifest["book_cache"]["key"] != first.manifest["book_cache"]["key"]
-    again = execute_run("2026-10", source=mini_source, outputs=outputs, notebooks_dir=notebooks,
-                        reperforms=changed.manifest["run_id"])
+    again = execute_run(
+        "2026-10", source=mini_source, outputs=outputs, notebooks_dir=notebooks, reperforms=changed.manifest["run_id"]
+    )
     assert again.succeeded and again.manifest["book_cache"]["reused"] is False
 
 
 def test_notebooks_start_longest_first(tmp_path: Path, notebooks: Path):
     from closelib.runner.run import longest_first
 
-    jobs = [{"name": name, "input": str(write_notebook(notebooks / f"{i:02d}_{name}.ipynb"))}
-            for i, name in enumerate(["quick", "slow", "middle"], start=1)]
+    jobs = [
+        {"name": name, "input": str(write_notebook(notebooks / f"{i:02d}_{name}.ipynb"))}
+        for i, name in enumerate(["quick", "slow", "middle"], start=1)
+    ]
     # no earlier run: the notebooks' relative_cost hints, file order among equals
     hinted = nbformat.read(jobs[1]["input"], as_version=4)
     hinted.metadata["closelib"] = {"relative_cost": 3}
@@ -261,16 +286,20 @@ def test_notebooks_start_longest_first(tmp_path: Path, notebooks: Path):
     # an earlier run's seconds win over the hints
     earlier = tmp_path / "out" / "2026-09" / "20261001T000000000000Z-abcdef"
     earlier.mkdir(parents=True)
-    (earlier / "manifest.json").write_text(json.dumps({"notebooks": {
-        "quick": {"seconds": 1.0}, "slow": {"seconds": 5.0}, "middle": {"seconds": 9.0}}}), encoding="utf-8")
+    (earlier / "manifest.json").write_text(
+        json.dumps({"notebooks": {"quick": {"seconds": 1.0}, "slow": {"seconds": 5.0}, "middle": {"seconds": 9.0}}}),
+        encoding="utf-8",
+    )
     assert [j["name"] for j in longest_first(jobs, tmp_path / "out")] == ["middle", "slow", "quick"]
 
 
 def test_odd_earlier_manifests_never_stop_the_ordering(tmp_path: Path, notebooks: Path):
     from closelib.runner.run import longest_first
 
-    jobs = [{"name": name, "input": str(write_notebook(notebooks / f"{i:02d}_{name}.ipynb"))}
-            for i, name in enumerate(["a", "b"], start=1)]
+    jobs = [
+        {"name": name, "input": str(write_notebook(notebooks / f"{i:02d}_{name}.ipynb"))}
+        for i, name in enumerate(["a", "b"], start=1)
+    ]
     hinted = nbformat.read(jobs[1]["input"], as_version=4)
     hinted.metadata["closelib"] = {"relative_cost": None}
     nbformat.write(hinted, jobs[1]["input"])

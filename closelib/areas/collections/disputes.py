@@ -37,9 +37,16 @@ def open_by(cases: pd.DataFrame, by: str) -> pd.DataFrame:
     """Open cases per ``by`` (reason_code or owner): count, breached, amount per currency, oldest."""
     if cases.empty:
         return pd.DataFrame(columns=[by, "currency", "cases", "breached", "amount", "oldest_days"])
-    return cases.groupby([by, "currency"], as_index=False).agg(
-        cases=("case_id", "size"), breached=("breached", "sum"), amount=("amount", "sum"),
-        oldest_days=("age_days", "max")).astype({"amount": "int64", "breached": "int64"})
+    return (
+        cases.groupby([by, "currency"], as_index=False)
+        .agg(
+            cases=("case_id", "size"),
+            breached=("breached", "sum"),
+            amount=("amount", "sum"),
+            oldest_days=("age_days", "max"),
+        )
+        .astype({"amount": "int64", "breached": "int64"})
+    )
 
 
 def closed_in_period(book: Book, period: str, params: dict) -> pd.DataFrame:
@@ -57,9 +64,11 @@ def attainment(closed: pd.DataFrame) -> pd.DataFrame:
     if closed.empty:
         return pd.DataFrame(columns=["reason_code", "closed", "within_sla", "attainment", "resolved", "rejected"])
     t = closed.groupby("reason_code", as_index=False).agg(
-        closed=("case_id", "size"), within_sla=("within_sla", "sum"),
+        closed=("case_id", "size"),
+        within_sla=("within_sla", "sum"),
         resolved=("status", lambda s: int((s == "resolved").sum())),
-        rejected=("status", lambda s: int((s == "rejected").sum())))
+        rejected=("status", lambda s: int((s == "rejected").sum())),
+    )
     t["attainment"] = (t["within_sla"] / t["closed"]).round(4)
     return t[["reason_code", "closed", "within_sla", "attainment", "resolved", "rejected"]]
 
@@ -109,8 +118,9 @@ def resolving_credit_memos(book: Book, period: str) -> pd.DataFrame:
     out = out[out["case_id"].notna()]
     reasons = d.set_index("case_id")["reason_code"]
     out = out.assign(reason_code=out["case_id"].map(reasons).to_numpy())
-    return out[["entity", "customer_id", "document_id", "document_date", "currency", "amount", "case_id",
-                "reason_code"]].reset_index(drop=True)
+    return out[
+        ["entity", "customer_id", "document_id", "document_date", "currency", "amount", "case_id", "reason_code"]
+    ].reset_index(drop=True)
 
 
 __all__ = ["np"]

@@ -38,13 +38,16 @@ def document_stages(book: Book, period: str, params: dict) -> pd.DataFrame:
     # done on the document, or on the account (no document named)
     on_doc = acts[acts["document_id"] != ""].groupby(["document_id", "type"])["activity_date"].max()
     on_account = acts[acts["document_id"] == ""].groupby(["customer_id", "type"])["activity_date"].max()
-    doc_done = pd.Series(on_doc.reindex(pd.MultiIndex.from_arrays([items["document_id"], items["stage"]])).to_numpy(),
-                         index=items.index)
-    acct_done = pd.Series(on_account.reindex(pd.MultiIndex.from_arrays([items["customer_id"], items["stage"]])).to_numpy(),
-                          index=items.index)
+    doc_done = pd.Series(
+        on_doc.reindex(pd.MultiIndex.from_arrays([items["document_id"], items["stage"]])).to_numpy(), index=items.index
+    )
+    acct_done = pd.Series(
+        on_account.reindex(pd.MultiIndex.from_arrays([items["customer_id"], items["stage"]])).to_numpy(),
+        index=items.index,
+    )
     last_done = pd.concat([doc_done, acct_done], axis=1).max(axis=1)
     items["done"] = last_done.notna() & (last_done >= items["reached_on"])
-    by_doc, by_cust = open_dispute_holds(book, day)
+    by_doc, _by_cust = open_dispute_holds(book, day)
     items["held_by_dispute"] = mapped_text(items["document_id"].map(by_doc))
     last = acts.sort_values(["activity_date", "activity_id"]).groupby("document_id").last()
     items["last_action"] = mapped_text(items["document_id"].map(last["type"]))
@@ -58,9 +61,23 @@ def document_stages(book: Book, period: str, params: dict) -> pd.DataFrame:
 
 def action_queue(stages: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(documents due an action now, documents held by an open dispute)."""
-    columns = ["entity", "collector", "customer_id", "name", "status", "document_id", "due_date", "days_past_due",
-               "currency", "open_amount", "stage", "reached_on", "last_action", "last_action_date"]
-    held = stages[stages["held_by_dispute"] != ""][columns + ["held_by_dispute"]]
+    columns = [
+        "entity",
+        "collector",
+        "customer_id",
+        "name",
+        "status",
+        "document_id",
+        "due_date",
+        "days_past_due",
+        "currency",
+        "open_amount",
+        "stage",
+        "reached_on",
+        "last_action",
+        "last_action_date",
+    ]
+    held = stages[stages["held_by_dispute"] != ""][[*columns, "held_by_dispute"]]
     due = stages[(stages["held_by_dispute"] == "") & ~stages["done"]][columns]
     order = ["entity", "collector", "customer_id", "document_id"]
     return due.sort_values(order, ignore_index=True), held.sort_values(order, ignore_index=True)
@@ -69,15 +86,26 @@ def action_queue(stages: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 def customer_queue(due: pd.DataFrame, params: dict) -> pd.DataFrame:
     """One line per customer: the most severe action due, documents and amount past due."""
     if due.empty:
-        return pd.DataFrame(columns=["entity", "collector", "customer_id", "name", "status", "action", "documents",
-                                     "currency", "past_due", "oldest_days"])
+        return pd.DataFrame(
+            columns=[
+                "entity",
+                "collector",
+                "customer_id",
+                "name",
+                "status",
+                "action",
+                "documents",
+                "currency",
+                "past_due",
+                "oldest_days",
+            ]
+        )
     rank = {t["action"]: i for i, t in enumerate(params["collections"]["timeline"])}
     due = due.assign(rank=due["stage"].map(rank))
     worst = due.sort_values("rank").groupby("customer_id").last()["stage"]
     q = due.groupby(["entity", "collector", "customer_id", "name", "status", "currency"], as_index=False).agg(
-        documents=("document_id", "size"), past_due=("open_amount", "sum"), oldest_days=("days_past_due", "max"))
+        documents=("document_id", "size"), past_due=("open_amount", "sum"), oldest_days=("days_past_due", "max")
+    )
     q["action"] = q["customer_id"].map(worst)
     q["past_due"] = q["past_due"].astype("int64")
     return q.sort_values(["entity", "past_due"], ascending=[True, False], ignore_index=True)
-
-

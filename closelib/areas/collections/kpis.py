@@ -78,22 +78,28 @@ def kpi_table(book: Book, period: str, months: int = 13, by: str | None = None) 
     """KPIs per entity (and ``by``: collector or segment) for each of the last ``months`` months."""
     history = build_history(book, period, months, doc_types=("INV", "DM", "CM"))
     docs = history.docs
-    group = docs["entity"] if by is None else \
-        docs["entity"] + "\x1f" + lookup(docs["customer_id"], _customer_attr(book, by)).fillna("unassigned")
+    group = (
+        docs["entity"]
+        if by is None
+        else docs["entity"] + "\x1f" + lookup(docs["customer_id"], _customer_attr(book, by)).fillna("unassigned")
+    )
     codes, keys = pd.factorize(group, sort=True)
     ends = history.month_ends
     due = docs["due_date"].to_numpy(dtype="datetime64[ns]")
     inv = docs["doc_type"].isin(["INV", "DM"]).to_numpy()
     sales = monthly_sales(book, by)
     sales_key = sales["entity"] if by is None else sales["entity"] + "\x1f" + sales[by]
-    sales_by = {k: dict(zip(g["month"], g["sales"])) for k, g in sales.groupby(sales_key)}
+    sales_by = {k: dict(zip(g["month"], g["sales"], strict=False)) for k, g in sales.groupby(sales_key)}
     payments = _payment_days(book, ends, by)
     rows = []
     n = len(keys)
     for j in range(1, len(ends)):
         end = ends[j]
         now, before = history.open[:, j], history.open[:, j - 1]
-        sums = lambda mask: _group_sum(codes[mask], now[mask], n)  # noqa: E731
+
+        def sums(mask: np.ndarray, now: np.ndarray = now) -> np.ndarray:
+            return _group_sum(codes[mask], now[mask], n)
+
         end_ar = _group_sum(codes, now, n)
         prior_ar = _group_sum(codes, before, n)
         not_due = sums(due >= end.to_datetime64())
@@ -104,21 +110,38 @@ def kpi_table(book: Book, period: str, months: int = 13, by: str | None = None) 
         for g, key in enumerate(keys):
             history_sales = sales_by.get(key, {})
             s = int(history_sales.get(month, 0))
-            back = [(int(history_sales.get(shift_period(month, -k), 0)), period_end(shift_period(month, -k)).day)
-                    for k in range(0, 120) if shift_period(month, -k) >= min(history_sales, default=month)]
+            back = [
+                (int(history_sales.get(shift_period(month, -k), 0)), period_end(shift_period(month, -k)).day)
+                for k in range(120)
+                if shift_period(month, -k) >= min(history_sales, default=month)
+            ]
             dso = count_back_dso(int(end_ar[g]), back)
             simple = _ratio(end_ar[g] * dim, s)
             bp = _ratio(not_due[g] * dim, s)
             entity, _, sub = key.partition("\x1f")
             pay = payments.get((key, month), (None, None, None))
-            rows.append({"entity": entity, **({by: sub} if by else {}), "month": month, "end_ar": int(end_ar[g]),
-                         "prior_ar": int(prior_ar[g]), "sales": s, "not_yet_due": int(not_due[g]),
-                         "past_due": int(past_due[g]), "open_invoices": int(open_inv[g]),
-                         "dso": None if dso is None else round(dso, 2), "dso_simple": simple, "bpdso": bp,
-                         "add": None if simple is None or bp is None else round(simple - bp, 2),
-                         "cei": _ratio(prior_ar[g] + s - end_ar[g], prior_ar[g] + s - not_due[g], 100.0),
-                         "past_due_ratio": _ratio(past_due[g], open_inv[g], 1.0, 4),
-                         "days_to_pay": pay[0], "days_beyond_terms": pay[1], "wadl": pay[2]})
+            rows.append(
+                {
+                    "entity": entity,
+                    **({by: sub} if by else {}),
+                    "month": month,
+                    "end_ar": int(end_ar[g]),
+                    "prior_ar": int(prior_ar[g]),
+                    "sales": s,
+                    "not_yet_due": int(not_due[g]),
+                    "past_due": int(past_due[g]),
+                    "open_invoices": int(open_inv[g]),
+                    "dso": None if dso is None else round(dso, 2),
+                    "dso_simple": simple,
+                    "bpdso": bp,
+                    "add": None if simple is None or bp is None else round(simple - bp, 2),
+                    "cei": _ratio(prior_ar[g] + s - end_ar[g], prior_ar[g] + s - not_due[g], 100.0),
+                    "past_due_ratio": _ratio(past_due[g], open_inv[g], 1.0, 4),
+                    "days_to_pay": pay[0],
+                    "days_beyond_terms": pay[1],
+                    "wadl": pay[2],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -128,8 +151,12 @@ def _payment_days(book: Book, ends: pd.DatetimeIndex, by: str | None) -> dict:
     link = links(book)
     apps = book.applications
     target = link.app_target
-    keep = ((link.app_source_rec >= 0) & (target >= 0) & (apps["applied_date"] > ends[0]).to_numpy()
-            & (apps["applied_date"] <= ends[-1]).to_numpy())
+    keep = (
+        (link.app_source_rec >= 0)
+        & (target >= 0)
+        & (apps["applied_date"] > ends[0]).to_numpy()
+        & (apps["applied_date"] <= ends[-1]).to_numpy()
+    )
     apps, rows = apps[keep], target[keep]
     docs = book.documents
     amount = apps["amount"].to_numpy(dtype="float64")
@@ -141,12 +168,23 @@ def _payment_days(book: Book, ends: pd.DatetimeIndex, by: str | None) -> dict:
         attr = _customer_attr(book, by)
         per_doc = lookup(docs["customer_id"], attr).fillna("unassigned").to_numpy().astype(object)
         key = key + "\x1f" + per_doc[rows]
-    frame = pd.DataFrame({"key": key, "month": apps["applied_date"].dt.strftime("%Y-%m").to_numpy(), "w": amount,
-                          "wp": amount * to_pay, "wb": amount * np.maximum(late, 0),
-                          "wl": np.where(late > 0, amount, 0.0), "wll": np.where(late > 0, amount * late, 0.0)})
+    frame = pd.DataFrame(
+        {
+            "key": key,
+            "month": apps["applied_date"].dt.strftime("%Y-%m").to_numpy(),
+            "w": amount,
+            "wp": amount * to_pay,
+            "wb": amount * np.maximum(late, 0),
+            "wl": np.where(late > 0, amount, 0.0),
+            "wll": np.where(late > 0, amount * late, 0.0),
+        }
+    )
     agg = frame.groupby(["key", "month"]).sum()
-    return {k: (round(r.wp / r.w, 2), round(r.wb / r.w, 2), round(r.wll / r.wl, 2) if r.wl else 0.0)
-            for k, r in agg.iterrows() if r.w}
+    return {
+        k: (round(r.wp / r.w, 2), round(r.wb / r.w, 2), round(r.wll / r.wl, 2) if r.wl else 0.0)
+        for k, r in agg.iterrows()
+        if r.w
+    }
 
 
 FORMULAS = {
@@ -170,13 +208,15 @@ def kpi_workings(row: dict) -> pd.DataFrame:
         "bpdso": f"{row['not_yet_due']} / {row['sales']} x {pd.Period(row['month']).days_in_month}",
         "add": f"{row['dso_simple']} - {row['bpdso']}",
         "cei": f"({row['prior_ar']} + {row['sales']} - {row['end_ar']}) / ({row['prior_ar']} + {row['sales']} - "
-               f"{row['not_yet_due']}) x 100",
+        f"{row['not_yet_due']}) x 100",
         "past_due_ratio": f"{row['past_due']} / {row['open_invoices']}",
-        "days_to_pay": "receipt applications of the month", "days_beyond_terms": "receipt applications of the month",
+        "days_to_pay": "receipt applications of the month",
+        "days_beyond_terms": "receipt applications of the month",
         "wadl": "late receipt applications of the month",
     }
-    return pd.DataFrame([{"kpi": k, "value": row[k], "formula": FORMULAS[k], "inputs (minor units)": inputs[k]}
-                         for k in FORMULAS])
+    return pd.DataFrame(
+        [{"kpi": k, "value": row[k], "formula": FORMULAS[k], "inputs (minor units)": inputs[k]} for k in FORMULAS]
+    )
 
 
 def trend_chart(kpis: pd.DataFrame):
@@ -184,8 +224,11 @@ def trend_chart(kpis: pd.DataFrame):
 
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
     for entity, k in kpis.groupby("entity"):
-        for ax, (col, title) in zip(axes, [("dso", "DSO (count-back), days"), ("cei", "CEI %"),
-                                           ("past_due_ratio", "past-due ratio")]):
+        for ax, (col, title) in zip(
+            axes,
+            [("dso", "DSO (count-back), days"), ("cei", "CEI %"), ("past_due_ratio", "past-due ratio")],
+            strict=False,
+        ):
             ax.plot(k["month"], k[col].astype(float), marker="o", label=entity)
             ax.set_title(title, fontsize=10)
             ax.tick_params(axis="x", labelrotation=90, labelsize=7)
@@ -219,7 +262,8 @@ def top_past_due(book: Book, period: str, params: dict, count: int) -> pd.DataFr
     items = age(open_items(book, day, ("INV", "DM")), day, params["aging"]["basis"], list(params["aging"]["buckets"]))
     past = items[items["days_past_due"] > 0]
     top = past.groupby(["entity", "customer_id"], as_index=False).agg(
-        past_due=("open_amount", "sum"), documents=("document_id", "size"), oldest_days=("days_past_due", "max"))
+        past_due=("open_amount", "sum"), documents=("document_id", "size"), oldest_days=("days_past_due", "max")
+    )
     cust = book.customers.set_index("customer_id")
     top["name"] = top["customer_id"].map(cust["name"])
     top["status"] = top["customer_id"].map(cust["status"])
@@ -232,9 +276,19 @@ def unapplied_credit_memos(book: Book, period: str) -> pd.DataFrame:
     day = period_end(period)
     cms = open_items(book, day, ("CM",))
     cms = cms.assign(age_days=(day - cms["document_date"]).dt.days.astype("int64"))
-    return cms[["entity", "customer_id", "document_id", "document_date", "age_days", "currency", "amount",
-                "open_amount", "reference"]].sort_values(["entity", "age_days"], ascending=[True, False],
-                                                          ignore_index=True)
+    return cms[
+        [
+            "entity",
+            "customer_id",
+            "document_id",
+            "document_date",
+            "age_days",
+            "currency",
+            "amount",
+            "open_amount",
+            "reference",
+        ]
+    ].sort_values(["entity", "age_days"], ascending=[True, False], ignore_index=True)
 
 
 def conclusion(now: pd.DataFrame, queue: pd.DataFrame, cases: pd.DataFrame, closed: pd.DataFrame, fmt) -> str:
@@ -242,14 +296,29 @@ def conclusion(now: pd.DataFrame, queue: pd.DataFrame, cases: pd.DataFrame, clos
     for e, r in now.iterrows():
         dso = "n/a" if r["dso"] is None or r["dso"] != r["dso"] else f"{r['dso']:.1f}"
         cei = "n/a" if r["cei"] is None or r["cei"] != r["cei"] else f"{r['cei']:.1f}%"
-        pdr = "n/a" if r["past_due_ratio"] is None or r["past_due_ratio"] != r["past_due_ratio"] else f"{r['past_due_ratio']:.1%}"
+        pdr = (
+            "n/a"
+            if r["past_due_ratio"] is None or r["past_due_ratio"] != r["past_due_ratio"]
+            else f"{r['past_due_ratio']:.1%}"
+        )
         mine = queue[queue["entity"] == e]
-        parts.append(f"**{e}**: DSO {dso} days (count-back), CEI {cei}, {pdr} of open invoices past due. "
-                     f"{len(mine)} customer(s) are due a dunning action"
-                     + (f", {int((mine['action'].isin(['suspension', 'agency_referral', 'legal'])).sum())} of them "
-                        "a suspension, agency referral or legal step." if len(mine) else "."))
+        parts.append(
+            f"**{e}**: DSO {dso} days (count-back), CEI {cei}, {pdr} of open invoices past due. "
+            f"{len(mine)} customer(s) are due a dunning action"
+            + (
+                f", {int((mine['action'].isin(['suspension', 'agency_referral', 'legal'])).sum())} of them "
+                "a suspension, agency referral or legal step."
+                if len(mine)
+                else "."
+            )
+        )
     breached = int(cases["breached"].sum()) if len(cases) else 0
-    parts.append(f"{len(cases)} dispute(s) open, {breached} past SLA; "
-                 + (f"{int(closed['within_sla'].sum())} of {len(closed)} closed this period met their SLA."
-                    if len(closed) else "none closed this period."))
+    parts.append(
+        f"{len(cases)} dispute(s) open, {breached} past SLA; "
+        + (
+            f"{int(closed['within_sla'].sum())} of {len(closed)} closed this period met their SLA."
+            if len(closed)
+            else "none closed this period."
+        )
+    )
     return "\n\n".join(parts)

@@ -40,13 +40,23 @@ def profile(book: Book, customer_id: str, day: pd.Timestamp) -> dict:
         raise KeyError(f"customer {customer_id!r} is not in the book's customers")
     row = cust.loc[customer_id]
     exp = exposure(customer_book(book, [customer_id]), day).loc[customer_id]
-    return {"customer_id": customer_id, "name": row["name"], "segment": row["segment"], "country": row["country"],
-            "status": row["status"], "risk_rating": int(row["risk_rating"]), "payment_terms_days": int(row["payment_terms_days"]),
-            "collector": row["collector"], "parent_id": row["parent_id"] or "",
-            "last_review_date": None if pd.isna(row["last_review_date"]) else row["last_review_date"].date(),
-            "currency": row["credit_currency"], "credit_limit": int(row["credit_limit"]),
-            "exposure": int(exp["exposure"]), "other_currency_items": int(exp["other_currency_items"]),
-            "utilisation": utilisation(exp["exposure"], row["credit_limit"])}
+    return {
+        "customer_id": customer_id,
+        "name": row["name"],
+        "segment": row["segment"],
+        "country": row["country"],
+        "status": row["status"],
+        "risk_rating": int(row["risk_rating"]),
+        "payment_terms_days": int(row["payment_terms_days"]),
+        "collector": row["collector"],
+        "parent_id": row["parent_id"] or "",
+        "last_review_date": None if pd.isna(row["last_review_date"]) else row["last_review_date"].date(),
+        "currency": row["credit_currency"],
+        "credit_limit": int(row["credit_limit"]),
+        "exposure": int(exp["exposure"]),
+        "other_currency_items": int(exp["other_currency_items"]),
+        "utilisation": utilisation(exp["exposure"], row["credit_limit"]),
+    }
 
 
 def group(book: Book, customer_id: str, day: pd.Timestamp) -> pd.DataFrame:
@@ -58,22 +68,44 @@ def group(book: Book, customer_id: str, day: pd.Timestamp) -> pd.DataFrame:
     head = parent or customer_id
     members = cust[(cust["customer_id"] == head) | (cust["parent_id"] == head)]
     if len(members) <= 1:
-        return pd.DataFrame(columns=["role", "customer_id", "name", "status", "risk_rating", "currency", "credit_limit",
-                                     "exposure", "utilisation"])
+        return pd.DataFrame(
+            columns=[
+                "role",
+                "customer_id",
+                "name",
+                "status",
+                "risk_rating",
+                "currency",
+                "credit_limit",
+                "exposure",
+                "utilisation",
+            ]
+        )
     exp = exposure(customer_book(book, members["customer_id"]), day)["exposure"]
-    frame = pd.DataFrame({
-        "role": ["this customer" if c == customer_id else ("parent" if c == head else
-                                                           ("sibling" if parent else "subsidiary"))
-                 for c in members["customer_id"]],
-        "customer_id": members["customer_id"].to_numpy(), "name": members["name"].to_numpy(),
-        "status": members["status"].to_numpy(), "risk_rating": members["risk_rating"].to_numpy(),
-        "currency": members["credit_currency"].to_numpy(), "credit_limit": members["credit_limit"].to_numpy(),
-    })
+    frame = pd.DataFrame(
+        {
+            "role": [
+                "this customer"
+                if c == customer_id
+                else ("parent" if c == head else ("sibling" if parent else "subsidiary"))
+                for c in members["customer_id"]
+            ],
+            "customer_id": members["customer_id"].to_numpy(),
+            "name": members["name"].to_numpy(),
+            "status": members["status"].to_numpy(),
+            "risk_rating": members["risk_rating"].to_numpy(),
+            "currency": members["credit_currency"].to_numpy(),
+            "credit_limit": members["credit_limit"].to_numpy(),
+        }
+    )
     frame["exposure"] = frame["customer_id"].map(exp).fillna(0).astype("int64")
-    frame["utilisation"] = [utilisation(e, lim) for e, lim in zip(frame["exposure"], frame["credit_limit"])]
+    frame["utilisation"] = [
+        utilisation(e, lim) for e, lim in zip(frame["exposure"], frame["credit_limit"], strict=False)
+    ]
     order = {"parent": 0, "this customer": 1, "subsidiary": 2, "sibling": 2}
-    return frame.sort_values(by=["role", "customer_id"], key=lambda s: s.map(order) if s.name == "role" else s,
-                             ignore_index=True)
+    return frame.sort_values(
+        by=["role", "customer_id"], key=lambda s: s.map(order) if s.name == "role" else s, ignore_index=True
+    )
 
 
 def disputes(book: Book, customer_id: str, day: pd.Timestamp) -> pd.DataFrame:
@@ -83,15 +115,28 @@ def disputes(book: Book, customer_id: str, day: pd.Timestamp) -> pd.DataFrame:
     closed = d["closed_date"].notna() & (d["closed_date"] <= day)
     d["state_at_period_end"] = np.where(closed, d["status"], "open")
     d["days_open"] = ((d["closed_date"].where(closed, day)) - d["opened_date"]).dt.days.astype("int64")
-    return d[["case_id", "document_id", "opened_date", "closed_date", "currency", "amount", "reason_code",
-              "state_at_period_end", "days_open", "resolution"]].sort_values("opened_date", ignore_index=True)
+    return d[
+        [
+            "case_id",
+            "document_id",
+            "opened_date",
+            "closed_date",
+            "currency",
+            "amount",
+            "reason_code",
+            "state_at_period_end",
+            "days_open",
+            "resolution",
+        ]
+    ].sort_values("opened_date", ignore_index=True)
 
 
 def dispute_outcomes(table: pd.DataFrame) -> pd.DataFrame:
     if table.empty:
         return pd.DataFrame(columns=["state_at_period_end", "currency", "cases", "amount"])
-    out = table.groupby(["state_at_period_end", "currency"], as_index=False).agg(cases=("case_id", "size"),
-                                                                               amount=("amount", "sum"))
+    out = table.groupby(["state_at_period_end", "currency"], as_index=False).agg(
+        cases=("case_id", "size"), amount=("amount", "sum")
+    )
     return out.astype({"amount": "int64"})
 
 
@@ -103,16 +148,22 @@ def collection_trail(book: Book, customer_id: str, day: pd.Timestamp, grace_days
     counts = mine.groupby("type").size().rename("activities").reset_index()
     p = promises(book, day, grace_days)
     p = p[(p["customer_id"] == customer_id) & (p["activity_date"] > since)] if len(p) else p
-    shown = p[["activity_date", "document_id", "promised_date", "promised_amount", "received", "broken"]].copy() \
-        if len(p) else pd.DataFrame(columns=["activity_date", "document_id", "promised_date", "promised_amount",
-                                             "received", "broken"])
+    shown = (
+        p[["activity_date", "document_id", "promised_date", "promised_amount", "received", "broken"]].copy()
+        if len(p)
+        else pd.DataFrame(
+            columns=["activity_date", "document_id", "promised_date", "promised_amount", "received", "broken"]
+        )
+    )
     shown["outcome"] = np.where(shown["broken"].astype(bool), "broken", "kept") if len(shown) else []
     susp = mine[mine["type"].isin(["suspension_warning", "suspension", "agency_referral", "legal", "payment_plan"])]
-    return {"counts": counts, "promises": shown.drop(columns="broken").reset_index(drop=True),
-            "kept": int((~p["broken"]).sum()) if len(p) else 0, "broken": int(p["broken"].sum()) if len(p) else 0,
-            "escalations": susp[["activity_date", "type", "document_id", "user", "note"]].reset_index(drop=True)}
-
-
+    return {
+        "counts": counts,
+        "promises": shown.drop(columns="broken").reset_index(drop=True),
+        "kept": int((~p["broken"]).sum()) if len(p) else 0,
+        "broken": int(p["broken"].sum()) if len(p) else 0,
+        "escalations": susp[["activity_date", "type", "document_id", "user", "note"]].reset_index(drop=True),
+    }
 
 
 # ---------------------------------------------------------------- one customer's review
@@ -131,8 +182,11 @@ def review(book: Book, period: str, params: dict, customer_id: str) -> dict:
     beh = behaviour(history)
     trend = monthly_trend(history, period, int(win["behaviour_months"]))
     change = dbt_change(history, day, int(win["recent_months"]), int(win["prior_months"]))
-    change = change.loc[customer_id].to_dict() if customer_id in change.index else \
-        {"dbt_recent": None, "dbt_prior": None, "dbt_change": None}
+    change = (
+        change.loc[customer_id].to_dict()
+        if customer_id in change.index
+        else {"dbt_recent": None, "dbt_prior": None, "dbt_change": None}
+    )
     change = {k: (None if v is None or pd.isna(v) else float(v)) for k, v in change.items()}
     aged = age(open_items(cb, day), day, params["aging"]["basis"], list(params["aging"]["buckets"]))
     disp = disputes(cb, customer_id, day)
@@ -142,22 +196,47 @@ def review(book: Book, period: str, params: dict, customer_id: str) -> dict:
     stmts = cs.statements(cb.financials, customer_id, day)
     fin = cs.ratios(stmts.iloc[0]) if len(stmts) else None
     has_fin = fin is not None and fin["z2"] is not None
-    values = {"days_beyond_terms": beh["weighted_days_beyond_terms"], "share_paid_late": beh["share_paid_late"],
-              "days_beyond_terms_trend": change["dbt_change"], "past_due_over_30": past_due_share(aged, 30),
-              "broken_promises": broken,
-              "utilisation": 0.0 if prof["utilisation"] is None else prof["utilisation"], "suspensions": susp}
+    values = {
+        "days_beyond_terms": beh["weighted_days_beyond_terms"],
+        "share_paid_late": beh["share_paid_late"],
+        "days_beyond_terms_trend": change["dbt_change"],
+        "past_due_over_30": past_due_share(aged, 30),
+        "broken_promises": broken,
+        "utilisation": 0.0 if prof["utilisation"] is None else prof["utilisation"],
+        "suspensions": susp,
+    }
     if has_fin:
         values.update(altman_z2=fin["z2"], current_ratio=fin["current_ratio"], leverage=fin["leverage"])
     log, total, rating = cs.score(values, has_fin, prof["status"])
-    _, monthly = cs.average_monthly_billing(cb.documents, customer_id, prof["currency"], day, int(win["billing_months"]))
+    _, monthly = cs.average_monthly_billing(
+        cb.documents, customer_id, prof["currency"], day, int(win["billing_months"])
+    )
     limit = cs.recommend_limit(prof["credit_limit"], monthly, rating, prof["currency"], cr["limit_policy"])
     verdict = cs.decision(limit, prof["status"])
     approver = cs.approval_level(limit["change"], prof["currency"], cr["approval_matrix"])
-    return {"profile": prof, "group": group(book, customer_id, day), "history": history, "behaviour": beh,
-            "trend": trend, "dbt_change": change, "aged": aged, "disputes": disp, "trail": trail,
-            "broken_recent": broken, "suspensions_recent": susp, "statements": stmts,
-            "ratios": cs.ratio_table(stmts), "financials": fin if has_fin else None, "values": values,
-            "log": log, "score": total, "rating": rating, "limit": limit, "decision": verdict, "approver": approver}
+    return {
+        "profile": prof,
+        "group": group(book, customer_id, day),
+        "history": history,
+        "behaviour": beh,
+        "trend": trend,
+        "dbt_change": change,
+        "aged": aged,
+        "disputes": disp,
+        "trail": trail,
+        "broken_recent": broken,
+        "suspensions_recent": susp,
+        "statements": stmts,
+        "ratios": cs.ratio_table(stmts),
+        "financials": fin if has_fin else None,
+        "values": values,
+        "log": log,
+        "score": total,
+        "rating": rating,
+        "limit": limit,
+        "decision": verdict,
+        "approver": approver,
+    }
 
 
 def past_due_share(aged: pd.DataFrame, days: int = 30) -> float:
@@ -171,12 +250,20 @@ def result_of(rv: dict) -> dict:
     """What the queue's summary needs from a memo (JSON-safe; money in minor units)."""
     p, lim = rv["profile"], rv["limit"]
     fin = rv["financials"]
-    return {"customer_id": p["customer_id"], "name": p["name"], "currency": p["currency"],
-            "rating_now": p["risk_rating"], "rating_proposed": rv["rating"], "score": rv["score"],
-            "altman_z2": None if fin is None else round(fin["z2"], 4), "current_limit": lim["current"],
-            "recommended_limit": lim["recommended"], "change": lim["change"], "decision": rv["decision"],
-            "approval_level": rv["approver"]}
-
+    return {
+        "customer_id": p["customer_id"],
+        "name": p["name"],
+        "currency": p["currency"],
+        "rating_now": p["risk_rating"],
+        "rating_proposed": rv["rating"],
+        "score": rv["score"],
+        "altman_z2": None if fin is None else round(fin["z2"], 4),
+        "current_limit": lim["current"],
+        "recommended_limit": lim["recommended"],
+        "change": lim["change"],
+        "decision": rv["decision"],
+        "approval_level": rv["approver"],
+    }
 
 
 # ---------------------------------------------------------------- text and tables for the memo
@@ -184,24 +271,38 @@ def result_of(rv: dict) -> dict:
 
 def profile_table(prof: dict, fmt) -> pd.DataFrame:
     ccy = prof["currency"]
-    rows = [("customer", f"{prof['customer_id']} {prof['name']}"), ("segment", prof["segment"]),
-            ("country", prof["country"]), ("status", prof["status"]), ("risk rating now", str(prof["risk_rating"])),
-            ("payment terms", f"{prof['payment_terms_days']} days"), ("collector", prof["collector"]),
-            ("parent", prof["parent_id"] or "none"),
-            ("last review", str(prof["last_review_date"] or "never reviewed")),
-            ("credit limit", f"{fmt(prof['credit_limit'], ccy)} {ccy}")]
+    rows = [
+        ("customer", f"{prof['customer_id']} {prof['name']}"),
+        ("segment", prof["segment"]),
+        ("country", prof["country"]),
+        ("status", prof["status"]),
+        ("risk rating now", str(prof["risk_rating"])),
+        ("payment terms", f"{prof['payment_terms_days']} days"),
+        ("collector", prof["collector"]),
+        ("parent", prof["parent_id"] or "none"),
+        ("last review", str(prof["last_review_date"] or "never reviewed")),
+        ("credit limit", f"{fmt(prof['credit_limit'], ccy)} {ccy}"),
+    ]
     return pd.DataFrame(rows, columns=["", "value"])
 
 
 def exposure_text(prof: dict, fmt) -> str:
     ccy, util = prof["currency"], prof["utilisation"]
-    text = (f"Exposure **{fmt(prof['exposure'], ccy)} {ccy}** against a credit limit of "
-            f"**{fmt(prof['credit_limit'], ccy)} {ccy}**: ")
-    text += ("**no credit limit** for an open exposure." if util == float("inf") else
-             "nothing owed." if util is None else f"utilisation **{util:.1%}**.")
+    text = (
+        f"Exposure **{fmt(prof['exposure'], ccy)} {ccy}** against a credit limit of "
+        f"**{fmt(prof['credit_limit'], ccy)} {ccy}**: "
+    )
+    text += (
+        "**no credit limit** for an open exposure."
+        if util == float("inf")
+        else "nothing owed."
+        if util is None
+        else f"utilisation **{util:.1%}**."
+    )
     if prof["other_currency_items"]:
-        text += (f" {prof['other_currency_items']} open document(s) in other currencies are not translated "
-                 "and not included.")
+        text += (
+            f" {prof['other_currency_items']} open document(s) in other currencies are not translated and not included."
+        )
     return text
 
 
@@ -209,13 +310,15 @@ def behaviour_table(beh: dict, change: dict, currency: str, fmt) -> pd.DataFrame
     def num(v, spec):
         return "n/a" if v is None else format(v, spec)
 
-    rows = [("payments (receipts applied to invoices)", str(beh["payments"])),
-            ("documents paid", str(beh["documents_paid"])),
-            ("amount paid", f"{fmt(beh['amount_paid'], currency)} {currency}"),
-            ("weighted average days to pay", num(beh["weighted_days_to_pay"], ".1f")),
-            ("weighted average days beyond terms", num(beh["weighted_days_beyond_terms"], ".1f")),
-            ("share of the amount paid late", num(beh["share_paid_late"], ".1%")),
-            ("days beyond terms, recent months", num(change["dbt_recent"], ".1f")),
-            ("days beyond terms, prior months", num(change["dbt_prior"], ".1f")),
-            ("change (positive = worse)", num(change["dbt_change"], "+.1f"))]
+    rows = [
+        ("payments (receipts applied to invoices)", str(beh["payments"])),
+        ("documents paid", str(beh["documents_paid"])),
+        ("amount paid", f"{fmt(beh['amount_paid'], currency)} {currency}"),
+        ("weighted average days to pay", num(beh["weighted_days_to_pay"], ".1f")),
+        ("weighted average days beyond terms", num(beh["weighted_days_beyond_terms"], ".1f")),
+        ("share of the amount paid late", num(beh["share_paid_late"], ".1%")),
+        ("days beyond terms, recent months", num(change["dbt_recent"], ".1f")),
+        ("days beyond terms, prior months", num(change["dbt_prior"], ".1f")),
+        ("change (positive = worse)", num(change["dbt_change"], "+.1f")),
+    ]
     return pd.DataFrame(rows, columns=["measure", "value"])

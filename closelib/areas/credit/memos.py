@@ -39,18 +39,30 @@ def memo_jobs(ctx, customer_ids: list[str], template: Path = TEMPLATE) -> list[d
     params_json = json.dumps(ctx.params, sort_keys=True)
     jobs = []
     for cid in customer_ids:
-        jobs.append({
-            "name": f"credit_memo_{cid}", "input": str(template), "output": str(folder / f"{cid}.ipynb"),
-            "html": str(folder / f"{cid}.html"), "cell_timeout": int(ctx.params["run"]["timeout_seconds"]),
-            "cwd": str(ctx.run_dir or folder),
-            # No save after every cell (0.55 s a memo at 1M: nbformat validates and writes the
-            # whole notebook each time). papermill writes the memo when it ends; after a timeout
-            # or a dead kernel the shared-kernel engine writes how far it got.
-            "save_each_cell": False,
-            "parameters": {"notebook": f"credit_memo_{cid}", "period": ctx.period, "source": str(ctx.source),
-                           "run_dir": str(ctx.run_dir or ""), "run_id": ctx.run_id or "", "params_json": params_json,
-                           "customer_id": str(cid), "result_path": str(folder / f"{cid}.json")},
-        })
+        jobs.append(
+            {
+                "name": f"credit_memo_{cid}",
+                "input": str(template),
+                "output": str(folder / f"{cid}.ipynb"),
+                "html": str(folder / f"{cid}.html"),
+                "cell_timeout": int(ctx.params["run"]["timeout_seconds"]),
+                "cwd": str(ctx.run_dir or folder),
+                # No save after every cell (0.55 s a memo at 1M: nbformat validates and writes the
+                # whole notebook each time). papermill writes the memo when it ends; after a timeout
+                # or a dead kernel the shared-kernel engine writes how far it got.
+                "save_each_cell": False,
+                "parameters": {
+                    "notebook": f"credit_memo_{cid}",
+                    "period": ctx.period,
+                    "source": str(ctx.source),
+                    "run_dir": str(ctx.run_dir or ""),
+                    "run_id": ctx.run_id or "",
+                    "params_json": params_json,
+                    "customer_id": str(cid),
+                    "result_path": str(folder / f"{cid}.json"),
+                },
+            }
+        )
     return jobs
 
 
@@ -65,34 +77,48 @@ def execute_memos(ctx, customer_ids: list[str], template: Path = TEMPLATE, worke
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-
     jobs = memo_jobs(ctx, list(customer_ids), template)
-    kernels = max(1, min(int(workers or ctx.params["credit_review"].get("memo_kernels", 0) or auto_kernels(ctx)),
-                         len(jobs) or 1))
+    kernels = max(
+        1, min(int(workers or ctx.params["credit_review"].get("memo_kernels", 0) or auto_kernels(ctx)), len(jobs) or 1)
+    )
     results: list[dict] = []
     log = (ctx.run_dir / "logs" / "credit_memos.log") if ctx.run_dir else memo_folder(ctx) / "memos.log"
     if jobs:
         log.parent.mkdir(parents=True, exist_ok=True)
         # Contiguous shares in queue order, so the results come back in the jobs' order.
         shares = [list(share) for share in np.array_split(np.arange(len(jobs)), kernels)]
-        with ProcessPoolExecutor(max_workers=kernels, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_quiet, initargs=(str(log),)) as pool:
+        with ProcessPoolExecutor(
+            max_workers=kernels,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_quiet,
+            initargs=(str(log),),
+        ) as pool:
             futures = [pool.submit(execute_in_one_kernel, [jobs[i] for i in share]) for share in shares]
-            for share, future in zip(shares, futures):
+            for share, future in zip(shares, futures, strict=False):
                 try:
                     results.extend(future.result())
                 except Exception as exc:  # a worker process that died takes its share with it
-                    results.extend({"status": "failed", "error": f"{type(exc).__name__}: {exc}", "seconds": None,
-                                    "html": None} for _ in share)
+                    results.extend(
+                        {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "seconds": None, "html": None}
+                        for _ in share
+                    )
     rows = []
-    for job, res in zip(jobs, results):
+    for job, res in zip(jobs, results, strict=False):
         cid = job["parameters"]["customer_id"]
         result_path = Path(job["parameters"]["result_path"])
         ok = res["status"] == "succeeded" and result_path.is_file()
         error = res["error"] or (None if ok else "the memo wrote no result")
-        rows.append({"customer_id": cid, "status": "succeeded" if ok else "failed", "error": error,
-                     "seconds": res["seconds"], "notebook": Path(job["output"]).name,
-                     "html": res["html"], "result": str(result_path)})
+        rows.append(
+            {
+                "customer_id": cid,
+                "status": "succeeded" if ok else "failed",
+                "error": error,
+                "seconds": res["seconds"],
+                "notebook": Path(job["output"]).name,
+                "html": res["html"],
+                "result": str(result_path),
+            }
+        )
     return pd.DataFrame(rows, columns=["customer_id", "status", "error", "seconds", "notebook", "html", "result"])
 
 
@@ -108,8 +134,14 @@ def auto_kernels(ctx) -> int:
     input rows (the queue notebook may already have let go of its book). On 2 cores a second
     kernel measured neutral (10k close 58.2 s -> 55.9 s): the close is CPU-bound there; it is
     for machines with cores to spare."""
-    documents = next((entry.get("rows") for name, entry in (getattr(ctx, "run_info", None) or {}).get("inputs", {}).items()
-                      if name.split(".")[0] == "documents"), None)
+    documents = next(
+        (
+            entry.get("rows")
+            for name, entry in (getattr(ctx, "run_info", None) or {}).get("inputs", {}).items()
+            if name.split(".")[0] == "documents"
+        ),
+        None,
+    )
     if documents is None or documents >= AUTO_KERNELS_BELOW_DOCUMENTS:
         return 1
     return max(1, int(ctx.params["run"]["workers"]))
@@ -134,8 +166,21 @@ def write_result(path: str | Path, result: dict) -> Path:
     return path
 
 
-SUMMARY_COLUMNS = ["customer_id", "name", "currency", "rating_now", "rating_proposed", "score", "altman_z2",
-                   "current_limit", "recommended_limit", "change", "decision", "approval_level", "memo"]
+SUMMARY_COLUMNS = [
+    "customer_id",
+    "name",
+    "currency",
+    "rating_now",
+    "rating_proposed",
+    "score",
+    "altman_z2",
+    "current_limit",
+    "recommended_limit",
+    "change",
+    "decision",
+    "approval_level",
+    "memo",
+]
 
 
 def summary(executed: pd.DataFrame) -> pd.DataFrame:
@@ -148,21 +193,38 @@ def summary(executed: pd.DataFrame) -> pd.DataFrame:
     return frame.astype({"current_limit": "int64", "recommended_limit": "int64", "change": "int64"})
 
 
-def write_summary_workbook(path: Path, period: str, summary_frame: pd.DataFrame, queue: pd.DataFrame,
-                           executed: pd.DataFrame) -> Path:
+def write_summary_workbook(
+    path: Path, period: str, summary_frame: pd.DataFrame, queue: pd.DataFrame, executed: pd.DataFrame
+) -> Path:
 
     carried = queue[~queue["memo"]]
     title = [f"Credit review {period}", f"{len(summary_frame)} memo(s) produced, {len(carried)} carried over"]
-    q = queue.assign(last_review_date=queue["last_review_date"].dt.strftime("%Y-%m-%d").fillna("never"),
-                     next_review_due=queue["next_review_due"].dt.strftime("%Y-%m-%d").fillna("now"),
-                     utilisation=queue["utilisation"].replace([np.inf], np.nan))
+    q = queue.assign(
+        last_review_date=queue["last_review_date"].dt.strftime("%Y-%m-%d").fillna("never"),
+        next_review_due=queue["next_review_due"].dt.strftime("%Y-%m-%d").fillna("now"),
+        utilisation=queue["utilisation"].replace([np.inf], np.nan),
+    )
     sheets = [
-        Sheet("Summary", summary_frame, money_columns=["current_limit", "recommended_limit", "change"],
-              currency_column="currency", title=title),
-        Sheet("Queue", q.drop(columns=["exposure_change"]), money_columns=["credit_limit", "exposure", "exposure_before"],
-              currency_column="credit_currency", rate_columns=["utilisation"], title=[f"Review queue {period}"]),
-        Sheet("Carried over", q[~q["memo"]][["priority", "customer_id", "name", "risk_rating", "reasons"]],
-              title=["Due but beyond credit_review.max_memos: carried to the next period"]),
+        Sheet(
+            "Summary",
+            summary_frame,
+            money_columns=["current_limit", "recommended_limit", "change"],
+            currency_column="currency",
+            title=title,
+        ),
+        Sheet(
+            "Queue",
+            q.drop(columns=["exposure_change"]),
+            money_columns=["credit_limit", "exposure", "exposure_before"],
+            currency_column="credit_currency",
+            rate_columns=["utilisation"],
+            title=[f"Review queue {period}"],
+        ),
+        Sheet(
+            "Carried over",
+            q[~q["memo"]][["priority", "customer_id", "name", "risk_rating", "reasons"]],
+            title=["Due but beyond credit_review.max_memos: carried to the next period"],
+        ),
         Sheet("Execution", executed.drop(columns=["result"]), title=["Memo notebooks executed"]),
     ]
     year, month = (int(p) for p in period.split("-"))
@@ -172,9 +234,11 @@ def write_summary_workbook(path: Path, period: str, summary_frame: pd.DataFrame,
 def queue_conclusion(summary_frame: pd.DataFrame, queue: pd.DataFrame, executed: pd.DataFrame, workbook: str) -> str:
     failed = executed[executed["status"] != "succeeded"]
     failed_text = f", {len(failed)} failed ({', '.join(failed['customer_id'])})" if len(failed) else ""
-    text = (f"{len(queue)} customer(s) are due for review; **{len(summary_frame)} memo(s)** were produced"
-            f"{failed_text}"
-            f" and {int((~queue['memo']).sum())} are carried over. ")
+    text = (
+        f"{len(queue)} customer(s) are due for review; **{len(summary_frame)} memo(s)** were produced"
+        f"{failed_text}"
+        f" and {int((~queue['memo']).sum())} are carried over. "
+    )
     if len(summary_frame):
         counts = summary_frame["decision"].value_counts()
         text += "Recommendations: " + ", ".join(f"{n} {d}" for d, n in counts.items()) + ". "

@@ -46,8 +46,15 @@ from closelib.params import rating_band_value
 from closelib.periods import period_end, shift_period
 
 DEFAULT_STATUSES = ("active", "on_hold", "suspended", "in_collections")
-DEFAULT_WINDOWS = {"behaviour_months": 24, "recent_months": 3, "prior_months": 12, "promise_months": 6,
-                   "jump_months": 3, "billing_months": 12, "suspension_months": 12}
+DEFAULT_WINDOWS = {
+    "behaviour_months": 24,
+    "recent_months": 3,
+    "prior_months": 12,
+    "promise_months": 6,
+    "jump_months": 3,
+    "billing_months": 12,
+    "suspension_months": 12,
+}
 
 
 def windows(params: dict) -> dict:
@@ -87,8 +94,10 @@ class _CustomerIndex:
 
         self.frames = tuple(book.tables[name] for name in self.TABLES)
         self._table = id_array(book.customers["customer_id"])
-        codes = {name: index_in(book.tables[name]["customer_id"], self._table)
-                 for name in ("documents", "receipts", "disputes", "activities", "financials")}
+        codes = {
+            name: index_in(book.tables[name]["customer_id"], self._table)
+            for name in ("documents", "receipts", "disputes", "activities", "financials")
+        }
         found = links(book)
 
         def via(rows: np.ndarray, owner: np.ndarray) -> np.ndarray:
@@ -98,8 +107,9 @@ class _CustomerIndex:
         # An application is the customer's when its target, its source document or its source
         # receipt is: up to three owners per row, kept as three keyed copies of the row.
         app_rows = np.arange(len(book.applications), dtype="int64")
-        codes["applications"] = np.concatenate([via(found.app_target, doc), via(found.app_source_doc, doc),
-                                                via(found.app_source_rec, rec)])
+        codes["applications"] = np.concatenate(
+            [via(found.app_target, doc), via(found.app_source_doc, doc), via(found.app_source_rec, rec)]
+        )
         self._app_rows = np.concatenate([app_rows, app_rows, app_rows])
         codes["adjustments"] = via(found.adj_doc, doc)
         self._sorted: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -108,7 +118,7 @@ class _CustomerIndex:
             self._sorted[name] = (values[order], order)
 
     def current(self, book: Book) -> bool:
-        return all(a is book.tables[name] for a, name in zip(self.frames, self.TABLES))
+        return all(a is book.tables[name] for a, name in zip(self.frames, self.TABLES, strict=False))
 
     def codes(self, customer_ids) -> np.ndarray:
 
@@ -117,7 +127,7 @@ class _CustomerIndex:
 
     def rows(self, name: str, codes: np.ndarray) -> np.ndarray:
         keys, order = self._sorted[name]
-        parts = [order[np.searchsorted(keys, c, "left"):np.searchsorted(keys, c, "right")] for c in codes]
+        parts = [order[np.searchsorted(keys, c, "left") : np.searchsorted(keys, c, "right")] for c in codes]
         rows = np.concatenate(parts) if parts else np.zeros(0, dtype="int64")
         if name == "applications":
             rows = self._app_rows[rows]
@@ -171,8 +181,12 @@ def payment_history(book: Book, day: pd.Timestamp, months: int = 24) -> pd.DataF
     invoice_like = isin(docs["doc_type"], ["INV", "DM"])
     linked = (rec_row >= 0) & (doc_row >= 0)
     paid = paid_all[np.where(linked, rec_row, 0)] if len(rec) else np.full(len(apps), np.datetime64("NaT"))
-    keep = linked & (apps["applied_date"].to_numpy() <= day.to_datetime64()) \
-        & (paid <= day.to_datetime64()) & (paid > months_before(day, months).to_datetime64())
+    keep = (
+        linked
+        & (apps["applied_date"].to_numpy() <= day.to_datetime64())
+        & (paid <= day.to_datetime64())
+        & (paid > months_before(day, months).to_datetime64())
+    )
     keep &= invoice_like[np.where(linked, doc_row, 0)] if len(docs) else False
     r, d, a = rec_row[keep], doc_row[keep], np.flatnonzero(keep)
 
@@ -183,14 +197,21 @@ def payment_history(book: Book, day: pd.Timestamp, months: int = 24) -> pd.DataF
     document_date, due_date = at(docs, "document_date", d), at(docs, "due_date", d)
     to_pay = (paid_date - document_date).dt.days.clip(lower=0)
     beyond = (paid_date - due_date).dt.days
-    out = pd.DataFrame({
-        "customer_id": at(docs, "customer_id", d), "document_id": at(docs, "document_id", d),
-        "receipt_id": at(rec, "receipt_id", r), "document_date": document_date, "due_date": due_date,
-        "paid_date": paid_date, "currency": at(docs, "currency", d),
-        "amount": apps["amount"].to_numpy()[a].astype("int64"),
-        "days_to_pay": to_pay.astype("int64"), "days_beyond_terms": beyond.clip(lower=0).astype("int64"),
-        "late": beyond > 0,
-    })
+    out = pd.DataFrame(
+        {
+            "customer_id": at(docs, "customer_id", d),
+            "document_id": at(docs, "document_id", d),
+            "receipt_id": at(rec, "receipt_id", r),
+            "document_date": document_date,
+            "due_date": due_date,
+            "paid_date": paid_date,
+            "currency": at(docs, "currency", d),
+            "amount": apps["amount"].to_numpy()[a].astype("int64"),
+            "days_to_pay": to_pay.astype("int64"),
+            "days_beyond_terms": beyond.clip(lower=0).astype("int64"),
+            "late": beyond > 0,
+        }
+    )
     return out.sort_values(["customer_id", "paid_date", "document_id"], ignore_index=True)
 
 
@@ -214,14 +235,22 @@ def behaviour(history: pd.DataFrame) -> dict:
 
 def behaviour_by_customer(history: pd.DataFrame) -> pd.DataFrame:
     """:func:`behaviour` for every customer of ``history`` (vectorised)."""
-    h = history.assign(w_dtp=history["days_to_pay"] * history["amount"],
-                       w_dbt=history["days_beyond_terms"] * history["amount"],
-                       late_amount=history["amount"].where(history["late"], 0))
-    g = h.groupby("customer_id").agg(amount=("amount", "sum"), w_dtp=("w_dtp", "sum"), w_dbt=("w_dbt", "sum"),
-                                     late_amount=("late_amount", "sum"))
+    h = history.assign(
+        w_dtp=history["days_to_pay"] * history["amount"],
+        w_dbt=history["days_beyond_terms"] * history["amount"],
+        late_amount=history["amount"].where(history["late"], 0),
+    )
+    g = h.groupby("customer_id").agg(
+        amount=("amount", "sum"), w_dtp=("w_dtp", "sum"), w_dbt=("w_dbt", "sum"), late_amount=("late_amount", "sum")
+    )
     amount = g["amount"].where(g["amount"] > 0)
-    return pd.DataFrame({"weighted_days_to_pay": g["w_dtp"] / amount, "weighted_days_beyond_terms": g["w_dbt"] / amount,
-                         "share_paid_late": g["late_amount"] / amount})
+    return pd.DataFrame(
+        {
+            "weighted_days_to_pay": g["w_dtp"] / amount,
+            "weighted_days_beyond_terms": g["w_dbt"] / amount,
+            "share_paid_late": g["late_amount"] / amount,
+        }
+    )
 
 
 def monthly_trend(history: pd.DataFrame, period: str, months: int = 24) -> pd.DataFrame:
@@ -232,21 +261,36 @@ def monthly_trend(history: pd.DataFrame, period: str, months: int = 24) -> pd.Da
     rows = []
     for label in labels:
         b = behaviour(history[month == label])
-        rows.append({"month": label, "amount_paid": b["amount_paid"], "weighted_days_to_pay": b["weighted_days_to_pay"],
-                     "weighted_days_beyond_terms": b["weighted_days_beyond_terms"],
-                     "share_paid_late": b["share_paid_late"]})
+        rows.append(
+            {
+                "month": label,
+                "amount_paid": b["amount_paid"],
+                "weighted_days_to_pay": b["weighted_days_to_pay"],
+                "weighted_days_beyond_terms": b["weighted_days_beyond_terms"],
+                "share_paid_late": b["share_paid_late"],
+            }
+        )
     frame = pd.DataFrame(rows)
-    return frame.astype({"amount_paid": "int64", "weighted_days_to_pay": "float64",
-                         "weighted_days_beyond_terms": "float64", "share_paid_late": "float64"})
+    return frame.astype(
+        {
+            "amount_paid": "int64",
+            "weighted_days_to_pay": "float64",
+            "weighted_days_beyond_terms": "float64",
+            "share_paid_late": "float64",
+        }
+    )
 
 
-def dbt_change(history: pd.DataFrame, day: pd.Timestamp, recent_months: int = 3, prior_months: int = 12) -> pd.DataFrame:
+def dbt_change(
+    history: pd.DataFrame, day: pd.Timestamp, recent_months: int = 3, prior_months: int = 12
+) -> pd.DataFrame:
     """Per customer: weighted days beyond terms in the recent window, in the prior window, change."""
     split = months_before(day, recent_months)
     start = months_before(day, recent_months + prior_months)
     recent = behaviour_by_customer(history[history["paid_date"] > split])["weighted_days_beyond_terms"]
     prior = behaviour_by_customer(history[(history["paid_date"] > start) & (history["paid_date"] <= split)])[
-        "weighted_days_beyond_terms"]
+        "weighted_days_beyond_terms"
+    ]
     frame = pd.DataFrame({"dbt_recent": recent, "dbt_prior": prior})
     frame["dbt_change"] = frame["dbt_recent"] - frame["dbt_prior"]
     return frame
@@ -264,8 +308,9 @@ def trend_chart(trend: pd.DataFrame, customer: str, currency: str):
     ax.tick_params(axis="x", rotation=90, labelsize=7)
     days = ax.twinx()
     days.plot(trend["month"], trend["weighted_days_to_pay"], marker="o", color="#0969da", label="days to pay")
-    days.plot(trend["month"], trend["weighted_days_beyond_terms"], marker="o", color="#cf222e",
-              label="days beyond terms")
+    days.plot(
+        trend["month"], trend["weighted_days_beyond_terms"], marker="o", color="#cf222e", label="days beyond terms"
+    )
     days.set_ylabel("days (amount-weighted)")
     days.set_ylim(bottom=0)
     handles = ax.get_legend_handles_labels()[0] + days.get_legend_handles_labels()[0]
@@ -297,17 +342,39 @@ def broken_count(book: Book, day: pd.Timestamp, grace_days: int, months: int) ->
 
 def suspensions(book: Book, day: pd.Timestamp, months: int) -> pd.Series:
     acts = book.activities
-    s = acts[(acts["type"] == "suspension") & (acts["activity_date"] <= day)
-             & (acts["activity_date"] > months_before(day, months))]
+    s = acts[
+        (acts["type"] == "suspension")
+        & (acts["activity_date"] <= day)
+        & (acts["activity_date"] > months_before(day, months))
+    ]
     return s.groupby("customer_id").size().astype("int64")
 
 
 # ---------------------------------------------------------------- the review queue
 
 
-QUEUE_COLUMNS = ["priority", "customer_id", "name", "status", "risk_rating", "last_review_date", "next_review_due",
-                 "credit_currency", "credit_limit", "exposure", "utilisation", "exposure_before", "exposure_change",
-                 "dbt_recent", "dbt_prior", "dbt_change", "broken_promises", "cycle_due", "triggers", "reasons"]
+QUEUE_COLUMNS = [
+    "priority",
+    "customer_id",
+    "name",
+    "status",
+    "risk_rating",
+    "last_review_date",
+    "next_review_due",
+    "credit_currency",
+    "credit_limit",
+    "exposure",
+    "utilisation",
+    "exposure_before",
+    "exposure_change",
+    "dbt_recent",
+    "dbt_prior",
+    "dbt_change",
+    "broken_promises",
+    "cycle_due",
+    "triggers",
+    "reasons",
+]
 
 
 def signals(book: Book, period: str, params: dict) -> pd.DataFrame:
@@ -340,9 +407,11 @@ def signals(book: Book, period: str, params: dict) -> pd.DataFrame:
     f["credit_limit"] = cust["credit_limit"].astype("int64")
     f["exposure"] = now["exposure"].reindex(f.index).fillna(0).astype("int64")
     f["exposure_before"] = before["exposure"].reindex(f.index).fillna(0).astype("int64")
-    f["utilisation"] = [utilisation(e, lim) for e, lim in zip(f["exposure"], f["credit_limit"])]
+    f["utilisation"] = [utilisation(e, lim) for e, lim in zip(f["exposure"], f["credit_limit"], strict=False)]
     f["utilisation"] = f["utilisation"].astype("float64")
-    f["exposure_change"] = [(e - b) / b if b > 0 else None for e, b in zip(f["exposure"], f["exposure_before"])]
+    f["exposure_change"] = [
+        (e - b) / b if b > 0 else None for e, b in zip(f["exposure"], f["exposure_before"], strict=False)
+    ]
     f["exposure_change"] = f["exposure_change"].astype("float64")
     f[["dbt_recent", "dbt_prior", "dbt_change"]] = dbt[["dbt_recent", "dbt_prior", "dbt_change"]]
     f["broken_promises"] = broken.reindex(f.index).fillna(0).astype("int64")
@@ -354,12 +423,21 @@ def signals(book: Book, period: str, params: dict) -> pd.DataFrame:
     threshold = float(trig["utilisation_above"])
     for i, row in enumerate(f.itertuples()):
         if pd.notna(row.utilisation) and row.utilisation > threshold:
-            reasons[i].append("exposure with no credit limit" if row.credit_limit <= 0 else
-                              f"utilisation {row.utilisation:.0%} above {threshold:.0%}")
+            reasons[i].append(
+                "exposure with no credit limit"
+                if row.credit_limit <= 0
+                else f"utilisation {row.utilisation:.0%} above {threshold:.0%}"
+            )
             triggers[i] += 1
-        if pd.notna(row.dbt_change) and row.dbt_change > 0 and row.dbt_change >= int(trig["days_beyond_terms_increase"]):
-            reasons[i].append(f"days beyond terms up {row.dbt_change:.1f} days ({row.dbt_prior:.1f} -> "
-                              f"{row.dbt_recent:.1f}) over the last {win['recent_months']} months")
+        if (
+            pd.notna(row.dbt_change)
+            and row.dbt_change > 0
+            and row.dbt_change >= int(trig["days_beyond_terms_increase"])
+        ):
+            reasons[i].append(
+                f"days beyond terms up {row.dbt_change:.1f} days ({row.dbt_prior:.1f} -> "
+                f"{row.dbt_recent:.1f}) over the last {win['recent_months']} months"
+            )
             triggers[i] += 1
         if int(trig["broken_promises"]) > 0 and row.broken_promises >= int(trig["broken_promises"]):
             reasons[i].append(f"{row.broken_promises} broken promise(s) to pay in {win['promise_months']} months")
@@ -368,9 +446,12 @@ def signals(book: Book, period: str, params: dict) -> pd.DataFrame:
             reasons[i].append(f"exposure up {row.exposure_change:.0%} in {win['jump_months']} months")
             triggers[i] += 1
         if row.cycle_due:
-            reasons[i].append("never reviewed" if pd.isna(row.last_review_date) else
-                              f"cycle review due {row.next_review_due.date()} ({row.cycle_months}-month cycle, "
-                              f"rating {row.risk_rating})")
+            reasons[i].append(
+                "never reviewed"
+                if pd.isna(row.last_review_date)
+                else f"cycle review due {row.next_review_due.date()} ({row.cycle_months}-month cycle, "
+                f"rating {row.risk_rating})"
+            )
     f["triggers"] = triggers
     f["reasons"] = ["; ".join(r) for r in reasons]
     return f.reset_index()
@@ -382,8 +463,11 @@ def review_queue(book: Book, period: str, params: dict) -> pd.DataFrame:
     f = signals(book, period, params)
     due = f[f["cycle_due"] | (f["triggers"] > 0)].copy()
     due["_util"] = due["utilisation"].fillna(-1.0)
-    due = due.sort_values(["triggers", "months_overdue", "risk_rating", "_util", "customer_id"],
-                          ascending=[False, False, False, False, True], ignore_index=True)
+    due = due.sort_values(
+        ["triggers", "months_overdue", "risk_rating", "_util", "customer_id"],
+        ascending=[False, False, False, False, True],
+        ignore_index=True,
+    )
     due["priority"] = np.arange(1, len(due) + 1, dtype="int64")
     due["memo"] = due["priority"] <= int(params["credit_review"]["max_memos"])
-    return due[QUEUE_COLUMNS + ["memo"]]
+    return due[[*QUEUE_COLUMNS, "memo"]]

@@ -127,18 +127,20 @@ def ratios(row: pd.Series) -> dict:
     """Every ratio of one fiscal year's statements."""
     wc = int(row["current_assets"]) - int(row["current_liabilities"])
     interest = interest_expense(row)
-    z = altman_z2(wc, row["retained_earnings"], row["ebit"], row["book_equity"], row["total_assets"],
-                  row["total_liabilities"])
+    z = altman_z2(
+        wc, row["retained_earnings"], row["ebit"], row["book_equity"], row["total_assets"], row["total_liabilities"]
+    )
     return {
         "fiscal_year_end": pd.Timestamp(row["fiscal_year_end"]).date(),
         "working_capital": wc,
         "current_ratio": _ratio(row["current_assets"], row["current_liabilities"]),
         "leverage": _ratio(row["total_liabilities"], row["total_assets"]),
         "interest_cover": _ratio(row["ebit"], interest) if interest else None,
-        "interest_cover_note": ("EBIT / interest expense" if interest else
-                                "not available: the financials carry no interest expense"),
+        "interest_cover_note": (
+            "EBIT / interest expense" if interest else "not available: the financials carry no interest expense"
+        ),
         "ebit_margin": _ratio(row["ebit"], row["revenue"]),
-        **({k: None for k in ("x1", "x2", "x3", "x4", "z2", "zone")} if z is None else z),
+        **(dict.fromkeys(("x1", "x2", "x3", "x4", "z2", "zone")) if z is None else z),
     }
 
 
@@ -150,8 +152,22 @@ def statements(financials: pd.DataFrame, customer_id: str, day: pd.Timestamp, ye
 
 def ratio_table(stmts: pd.DataFrame) -> pd.DataFrame:
     rows = [ratios(r) for _, r in stmts.iterrows()]
-    return pd.DataFrame(rows, columns=["fiscal_year_end", "current_ratio", "leverage", "interest_cover", "ebit_margin",
-                                       "x1", "x2", "x3", "x4", "z2", "zone"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "fiscal_year_end",
+            "current_ratio",
+            "leverage",
+            "interest_cover",
+            "ebit_margin",
+            "x1",
+            "x2",
+            "x3",
+            "x4",
+            "z2",
+            "zone",
+        ],
+    )
 
 
 # ---------------------------------------------------------------- the score
@@ -186,23 +202,34 @@ def score(values: dict, has_financials: bool, status: str = "active") -> tuple[p
     rows = []
     for f in factors:
         value = values.get(f)
-        if isinstance(value, float) and value == float("inf"):
-            p = 0
-        else:
-            p = points(f, value)
+        p = 0 if isinstance(value, float) and value == float("inf") else points(f, value)
         weight = WEIGHTS[f] / total_weight
-        rows.append({"factor": f, "value": value, "points": p, "weight": round(weight, 4), "exact": p * weight,
-                     "note": "no data: neutral points" if value is None else ""})
+        rows.append(
+            {
+                "factor": f,
+                "value": value,
+                "points": p,
+                "weight": round(weight, 4),
+                "exact": p * weight,
+                "note": "no data: neutral points" if value is None else "",
+            }
+        )
     cents = _apportion([r.pop("exact") * 100 for r in rows])
-    for row, c in zip(rows, cents):
+    for row, c in zip(rows, cents, strict=False):
         row["contribution"] = c / 100
     log = pd.DataFrame(rows, columns=["factor", "value", "points", "weight", "contribution", "note"])
     total = sum(cents) / 100
     rating = rating_for(total)
     floor = STATUS_OVERRIDES.get(status)
     if floor is not None and rating < floor:
-        log.loc[len(log)] = {"factor": f"override: status {status}", "value": None, "points": 0, "weight": 0.0,
-                             "contribution": 0.0, "note": f"rating set to {floor} (score alone gives {rating})"}
+        log.loc[len(log)] = {
+            "factor": f"override: status {status}",
+            "value": None,
+            "points": 0,
+            "weight": 0.0,
+            "contribution": 0.0,
+            "note": f"rating set to {floor} (score alone gives {rating})",
+        }
         rating = floor
     return log, total, rating
 
@@ -215,7 +242,7 @@ def _apportion(exact: list[float]) -> list[int]:
     target = round(sum(exact) + 1e-9)
     floors = [math.floor(v + 1e-9) for v in exact]
     order = sorted(range(len(exact)), key=lambda i: exact[i] - floors[i], reverse=True)
-    for i in order[:max(0, target - sum(floors))]:
+    for i in order[: max(0, target - sum(floors))]:
         floors[i] += 1
     return floors
 
@@ -230,13 +257,18 @@ def rating_for(total: float) -> int:
 # ---------------------------------------------------------------- the limit
 
 
-def average_monthly_billing(documents: pd.DataFrame, customer_id: str, currency: str, day: pd.Timestamp,
-                            months: int = 12) -> tuple[int, int]:
+def average_monthly_billing(
+    documents: pd.DataFrame, customer_id: str, currency: str, day: pd.Timestamp, months: int = 12
+) -> tuple[int, int]:
     """(total INV + DM billed in the ``months`` before ``day`` in ``currency``, monthly average rounded half up)."""
     start = (pd.Timestamp(day) - pd.DateOffset(months=int(months))).normalize()
-    d = documents[(documents["customer_id"] == customer_id) & documents["doc_type"].isin(["INV", "DM"])
-                  & (documents["currency"] == currency) & (documents["document_date"] > start)
-                  & (documents["document_date"] <= day)]
+    d = documents[
+        (documents["customer_id"] == customer_id)
+        & documents["doc_type"].isin(["INV", "DM"])
+        & (documents["currency"] == currency)
+        & (documents["document_date"] > start)
+        & (documents["document_date"] <= day)
+    ]
     total = int(d["amount"].sum())
     return total, money.round_half_up(Decimal(total) / Decimal(int(months)))
 
@@ -254,10 +286,21 @@ def recommend_limit(current: int, monthly_billing: int, rating: int, currency: s
     hold_within = money.rate_to_decimal(policy.get("hold_within", 0))
     held = current > 0 and rounded > 0 and abs(rounded - current) <= Decimal(current) * hold_within
     recommended = int(current) if held else int(rounded)
-    return {"rating": int(rating), "rating_factor": float(factor), "months_of_billing": months,
-            "monthly_billing": int(monthly_billing), "formula": int(formula), "cap": cap, "capped": int(capped),
-            "round_to": step, "rounded": int(rounded), "held_within_band": bool(held),
-            "current": int(current), "recommended": recommended, "change": recommended - int(current)}
+    return {
+        "rating": int(rating),
+        "rating_factor": float(factor),
+        "months_of_billing": months,
+        "monthly_billing": int(monthly_billing),
+        "formula": int(formula),
+        "cap": cap,
+        "capped": int(capped),
+        "round_to": step,
+        "rounded": int(rounded),
+        "held_within_band": bool(held),
+        "current": int(current),
+        "recommended": recommended,
+        "change": recommended - int(current),
+    }
 
 
 def limit_steps(limit: dict, currency: str, fmt) -> pd.DataFrame:
@@ -268,7 +311,10 @@ def limit_steps(limit: dict, currency: str, fmt) -> pd.DataFrame:
         ("x months of billing", str(limit["months_of_billing"])),
         (f"x rating factor (proposed rating {limit['rating']})", f"{limit['rating_factor']:g}"),
         ("= policy amount", m(limit["formula"])),
-        ("cap: (1 + max_increase) x current limit", "none (no current limit)" if limit["cap"] is None else m(limit["cap"])),
+        (
+            "cap: (1 + max_increase) x current limit",
+            "none (no current limit)" if limit["cap"] is None else m(limit["cap"]),
+        ),
         ("after the cap", m(limit["capped"])),
         (f"rounded down to a multiple of {fmt(limit['round_to'], currency)}", m(limit["rounded"])),
         ("within hold_within of the current limit: keep it", "yes" if limit["held_within_band"] else "no"),
@@ -301,22 +347,38 @@ def approval_level(change: int, currency: str, matrix: list[dict]) -> str:
 # ---------------------------------------------------------------- the conclusion
 
 
-def conclusion(prof: dict, beh: dict, fin: dict | None, log_score: float, rating: int, limit: dict, verdict: str,
-               approver: str, trail: dict, open_disputes: int, fmt) -> str:
+def conclusion(
+    prof: dict,
+    beh: dict,
+    fin: dict | None,
+    log_score: float,
+    rating: int,
+    limit: dict,
+    verdict: str,
+    approver: str,
+    trail: dict,
+    open_disputes: int,
+    fmt,
+) -> str:
     """The memo's conclusion paragraph, every number from the review."""
     ccy = prof["currency"]
     m = lambda v: f"{fmt(v, ccy)} {ccy}"  # noqa: E731
     util = prof["utilisation"]
-    util_text = ("no credit limit" if util == float("inf") else "no exposure" if util is None else f"{util:.0%} utilised")
-    parts = [f"**{prof['name']}** ({prof['customer_id']}, {prof['status']}, rating {prof['risk_rating']}) owes "
-             f"{m(prof['exposure'])} against a limit of {m(prof['credit_limit'])} ({util_text})."]
+    util_text = "no credit limit" if util == float("inf") else "no exposure" if util is None else f"{util:.0%} utilised"
+    parts = [
+        f"**{prof['name']}** ({prof['customer_id']}, {prof['status']}, rating {prof['risk_rating']}) owes "
+        f"{m(prof['exposure'])} against a limit of {m(prof['credit_limit'])} ({util_text})."
+    ]
     if beh["amount_paid"]:
-        parts.append(f"Over 24 months it paid {m(beh['amount_paid'])} in {beh['payments']} payment(s), on average "
-                     f"{beh['weighted_days_to_pay']:.0f} days after invoice and {beh['weighted_days_beyond_terms']:.1f} "
-                     f"days beyond terms (amount-weighted), {beh['share_paid_late']:.0%} of it late.")
+        parts.append(
+            f"Over 24 months it paid {m(beh['amount_paid'])} in {beh['payments']} payment(s), on average "
+            f"{beh['weighted_days_to_pay']:.0f} days after invoice and {beh['weighted_days_beyond_terms']:.1f} "
+            f"days beyond terms (amount-weighted), {beh['share_paid_late']:.0%} of it late."
+        )
     else:
-        parts.append("It made no payments against invoices in the last 24 months, so its payment behaviour "
-                     "scores neutral.")
+        parts.append(
+            "It made no payments against invoices in the last 24 months, so its payment behaviour scores neutral."
+        )
     if trail["broken"] or trail["kept"]:
         parts.append(f"Promises to pay: {trail['kept']} kept, {trail['broken']} broken.")
     if open_disputes:
@@ -327,37 +389,54 @@ def conclusion(prof: dict, beh: dict, fin: dict | None, log_score: float, rating
         z = "Z'' not computable" if fin["z2"] is None else f"Altman Z'' {fin['z2']:.2f} ({fin['zone']} zone)"
         cr = "n/a" if fin["current_ratio"] is None else f"{fin['current_ratio']:.2f}"
         lev = "n/a" if fin["leverage"] is None else f"{fin['leverage']:.0%}"
-        parts.append(f"Financials for the year to {fin['fiscal_year_end']}: {z}, current ratio {cr}, "
-                     f"leverage {lev}.")
-    parts.append(f"The internal score is {log_score:.2f} of 100, which maps to a proposed rating of {rating} "
-                 f"(now {prof['risk_rating']}).")
+        parts.append(f"Financials for the year to {fin['fiscal_year_end']}: {z}, current ratio {cr}, leverage {lev}.")
+    parts.append(
+        f"The internal score is {log_score:.2f} of 100, which maps to a proposed rating of {rating} "
+        f"(now {prof['risk_rating']})."
+    )
     action = {
         "increase": f"**Recommend an increase** of the credit limit from {m(limit['current'])} to "
-                    f"{m(limit['recommended'])} (+{fmt(limit['change'], ccy)})",
+        f"{m(limit['recommended'])} (+{fmt(limit['change'], ccy)})",
         "decrease": f"**Recommend a decrease** of the credit limit from {m(limit['current'])} to "
-                    f"{m(limit['recommended'])} ({fmt(limit['change'], ccy)})",
+        f"{m(limit['recommended'])} ({fmt(limit['change'], ccy)})",
         "hold": f"**Recommend holding** the credit limit at {m(limit['current'])}",
         "credit hold": f"**Recommend a credit hold**: limit from {m(limit['current'])} to 0, no new orders "
-                       "without prepayment",
+        "without prepayment",
     }[verdict]
     parts.append(f"{action}; approval level: **{approver}**.")
     return " ".join(parts)
 
 
-STATEMENT_COLUMNS = ("revenue", "ebit", "total_assets", "total_liabilities", "current_assets", "current_liabilities",
-                     "retained_earnings", "book_equity", "market_equity")
+STATEMENT_COLUMNS = (
+    "revenue",
+    "ebit",
+    "total_assets",
+    "total_liabilities",
+    "current_assets",
+    "current_liabilities",
+    "retained_earnings",
+    "book_equity",
+    "market_equity",
+)
 
 
 def financials_text(fin: dict | None, table: pd.DataFrame) -> str:
     if fin is None:
         if len(table):
-            return ("The statements on file have no positive total assets and total liabilities, so Z'' cannot be "
-                    "computed: the score rests on payment behaviour alone.")
+            return (
+                "The statements on file have no positive total assets and total liabilities, so Z'' cannot be "
+                "computed: the score rests on payment behaviour alone."
+            )
         return "No financial statements: the financial factors are left out of the score."
-    cover = "not available (the financials carry no interest expense)" if fin["interest_cover"] is None \
+    cover = (
+        "not available (the financials carry no interest expense)"
+        if fin["interest_cover"] is None
         else f"{fin['interest_cover']:.2f}x"
+    )
     cr = "n/a" if fin["current_ratio"] is None else f"{fin['current_ratio']:.2f}"
     lev = "n/a" if fin["leverage"] is None else f"{fin['leverage']:.1%}"
-    return (f"Year to {fin['fiscal_year_end']}: X1 {fin['x1']:.4f}, X2 {fin['x2']:.4f}, X3 {fin['x3']:.4f}, "
-            f"X4 {fin['x4']:.4f}; **Z'' = {fin['z2']:.2f} ({fin['zone']} zone)**. Current ratio {cr}, "
-            f"leverage {lev}, interest cover {cover}.")
+    return (
+        f"Year to {fin['fiscal_year_end']}: X1 {fin['x1']:.4f}, X2 {fin['x2']:.4f}, X3 {fin['x3']:.4f}, "
+        f"X4 {fin['x4']:.4f}; **Z'' = {fin['z2']:.2f} ({fin['zone']} zone)**. Current ratio {cr}, "
+        f"leverage {lev}, interest cover {cover}."
+    )

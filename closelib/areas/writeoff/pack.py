@@ -13,43 +13,90 @@ from closelib.periods import period_end
 def signoff_frame(customers: pd.DataFrame, params: dict, fmt) -> pd.DataFrame:
     """One block per approver role with candidates (and the preparer's block first)."""
     wo = params["write_off"]
-    rows = [("Prepared by", f"role: {wo['preparer_role']}", ""), ("", "Name", ""), ("", "Signature", ""),
-            ("", "Date", ""), ("", "", "")]
+    rows = [
+        ("Prepared by", f"role: {wo['preparer_role']}", ""),
+        ("", "Name", ""),
+        ("", "Signature", ""),
+        ("", "Date", ""),
+        ("", "", ""),
+    ]
     for tier in wo["approval_matrix"]:
         mine = customers[customers["approver"] == tier["role"]]
         if mine.empty:
             continue
-        amounts = "; ".join(f"{e} {fmt(int(g['total'].sum()), g['currency'].iloc[0])} {g['currency'].iloc[0]}"
-                            for e, g in mine.groupby("entity"))
-        rows += [(f"Approved by: {tier['role']}", f"{len(mine)} customer(s), {int(mine['documents'].sum())} "
-                  f"document(s): {amounts}", ""), ("", "Name", ""), ("", "Signature", ""), ("", "Date", ""),
-                 ("", "", "")]
+        amounts = "; ".join(
+            f"{e} {fmt(int(g['total'].sum()), g['currency'].iloc[0])} {g['currency'].iloc[0]}"
+            for e, g in mine.groupby("entity")
+        )
+        rows += [
+            (
+                f"Approved by: {tier['role']}",
+                f"{len(mine)} customer(s), {int(mine['documents'].sum())} document(s): {amounts}",
+                "",
+            ),
+            ("", "Name", ""),
+            ("", "Signature", ""),
+            ("", "Date", ""),
+            ("", "", ""),
+        ]
     rows.append(("Rule", "The preparer may not approve; each role signs only for its own tier.", ""))
     return pd.DataFrame(rows, columns=["Sign-off", "Detail", "Entry"])
 
 
-def write_pack(path: Path, period: str, params: dict, candidates: pd.DataFrame, held: pd.DataFrame,
-               customers: pd.DataFrame, tiers: pd.DataFrame, journals: pd.DataFrame, recoveries: pd.DataFrame,
-               evidence: dict[str, pd.DataFrame], currency_of, fmt) -> Path:
+def write_pack(
+    path: Path,
+    period: str,
+    params: dict,
+    candidates: pd.DataFrame,
+    held: pd.DataFrame,
+    customers: pd.DataFrame,
+    tiers: pd.DataFrame,
+    journals: pd.DataFrame,
+    recoveries: pd.DataFrame,
+    evidence: dict[str, pd.DataFrame],
+    currency_of,
+    fmt,
+) -> Path:
     with_ccy = lambda f: f.assign(currency=f["entity"].map(currency_of)) if "currency" not in f and len(f) else f  # noqa: E731
-    title = [f"{params['company']}: write-off pack {period}",
-             f"Period end {period_end(period).date()}; amounts in each entity's functional currency"]
+    title = [
+        f"{params['company']}: write-off pack {period}",
+        f"Period end {period_end(period).date()}; amounts in each entity's functional currency",
+    ]
     sheets = [
-        Sheet("Summary", with_ccy(tiers), ["total", "reserve_held"], currency_column="currency" if len(tiers) else None,
-              title=title, total=True),
+        Sheet(
+            "Summary",
+            with_ccy(tiers),
+            ["total", "reserve_held"],
+            currency_column="currency" if len(tiers) else None,
+            title=title,
+            total=True,
+        ),
         Sheet("Customers", customers, ["total", "reserve_held", "pnl_effect"], currency_column="currency", total=True),
-        Sheet("Candidates", candidates, ["amount", "open_amount", "reserve_held"], currency_column="currency", total=True),
+        Sheet(
+            "Candidates", candidates, ["amount", "open_amount", "reserve_held"], currency_column="currency", total=True
+        ),
         Sheet("Held back", held, ["amount", "open_amount"], currency_column="currency", total=True),
-        Sheet("Evidence - profile", evidence["profile"], ["credit_limit", "open_balance", "paid_24m"],
-              currency_column="credit_currency"),
-        Sheet("Evidence - documents", evidence["open_documents"], ["amount", "open_amount"], currency_column="currency"),
+        Sheet(
+            "Evidence - profile",
+            evidence["profile"],
+            ["credit_limit", "open_balance", "paid_24m"],
+            currency_column="credit_currency",
+        ),
+        Sheet(
+            "Evidence - documents", evidence["open_documents"], ["amount", "open_amount"], currency_column="currency"
+        ),
         Sheet("Evidence - payments", evidence["payments"], ["amount"], currency_column="currency"),
         Sheet("Evidence - activities", evidence["activities"], []),
         Sheet("Evidence - disputes", evidence["disputes"], ["amount"], currency_column="currency"),
         Sheet("Journals", journals, ["debit", "credit"], currency_column="currency", total=True),
         Sheet("Recoveries", recoveries, ["amount"], currency_column="currency", total=True),
-        Sheet("Sign-off", signoff_frame(customers, params, fmt), [], title=title,
-              widths={"Sign-off": 34, "Detail": 70, "Entry": 40}),
+        Sheet(
+            "Sign-off",
+            signoff_frame(customers, params, fmt),
+            [],
+            title=title,
+            widths={"Sign-off": 34, "Detail": 70, "Entry": 40},
+        ),
     ]
     return write_workbook(path, sheets, as_of=period_end(period).to_pydatetime())
 
@@ -61,11 +108,14 @@ def conclusion(customers: pd.DataFrame, held: pd.DataFrame, recoveries: pd.DataF
         parts = []
         for entity, g in customers.groupby("entity"):
             ccy = g["currency"].iloc[0]
-            parts.append(f"**{entity}**: {int(g['documents'].sum())} document(s) of {len(g)} customer(s), "
-                         f"{fmt(int(g['total'].sum()), ccy)} {ccy}, against which {fmt(int(g['reserve_held'].sum()), ccy)} "
-                         f"is already reserved, so the write-off charges {fmt(int(g['pnl_effect'].sum()), ccy)} {ccy} "
-                         f"more to bad-debt expense through the reserve true-up. Approvers: "
-                         + ", ".join(sorted(set(g["approver"]))) + ".")
+            parts.append(
+                f"**{entity}**: {int(g['documents'].sum())} document(s) of {len(g)} customer(s), "
+                f"{fmt(int(g['total'].sum()), ccy)} {ccy}, against which {fmt(int(g['reserve_held'].sum()), ccy)} "
+                f"is already reserved, so the write-off charges {fmt(int(g['pnl_effect'].sum()), ccy)} {ccy} "
+                f"more to bad-debt expense through the reserve true-up. Approvers: "
+                + ", ".join(sorted(set(g["approver"])))
+                + "."
+            )
         text = "\n\n".join(parts)
     if len(held):
         text += f"\n\n{len(held)} document(s) meeting the criteria are held back (open disputes, kept payment plans)."

@@ -52,17 +52,23 @@ def select(book: Book, period: str, params: dict) -> tuple[pd.DataFrame, pd.Data
     items = age(open_items(book, day, ("INV", "DM")), day, params["aging"]["basis"], list(params["aging"]["buckets"]))
     items = items[items["open_amount"] > 0]
     cust = book.customers.set_index("customer_id")
-    items = items.assign(name=items["customer_id"].map(cust["name"]).to_numpy(),
-                         status=items["customer_id"].map(cust["status"]).to_numpy())
+    items = items.assign(
+        name=items["customer_id"].map(cust["name"]).to_numpy(),
+        status=items["customer_id"].map(cust["status"]).to_numpy(),
+    )
     # the threshold in each entity's currency, once per entity (not once per document)
     per_entity = {e: money.to_minor(wo["small_balance_threshold"], book.currency_of(e)) for e in book.entities}
     threshold = items["entity"].map(per_entity).fillna(0).astype("int64")
     dpd = items["days_past_due"]
     rule = np.select(
-        [(items["status"] == "bankrupt") & bool(wo["bankrupt_any_age"]),
-         (dpd >= int(wo["min_days_past_due"])) & items["status"].isin(wo["customer_statuses"]),
-         (items["open_amount"] <= threshold) & (dpd >= int(wo["small_balance_min_days"]))],
-        list(RULE_ORDER), "")
+        [
+            (items["status"] == "bankrupt") & bool(wo["bankrupt_any_age"]),
+            (dpd >= int(wo["min_days_past_due"])) & items["status"].isin(wo["customer_statuses"]),
+            (items["open_amount"] <= threshold) & (dpd >= int(wo["small_balance_min_days"])),
+        ],
+        list(RULE_ORDER),
+        "",
+    )
     items = items.assign(rule=rule)
     selected = items[items["rule"] != ""]
     by_doc, by_cust = open_dispute_holds(book, day)
@@ -71,22 +77,46 @@ def select(book: Book, period: str, params: dict) -> tuple[pd.DataFrame, pd.Data
     adj = book.adjustments
     written = set(adj.loc[(adj["type"] == "write_off") & (adj["adjustment_date"] <= day), "document_id"])
     reason = np.select(
-        [selected["document_id"].isin(by_doc.index), selected["customer_id"].isin(by_cust.index),
-         selected["customer_id"].isin(plans.index), selected["document_id"].isin(written)],
-        ["open dispute " + mapped_text(selected["document_id"].map(by_doc)),
-         "open customer dispute " + mapped_text(selected["customer_id"].map(by_cust)),
-         "payment plan of " + mapped_text(selected["customer_id"].map(plan_text)) + " being kept",
-         "already partly written off"], "")
+        [
+            selected["document_id"].isin(by_doc.index),
+            selected["customer_id"].isin(by_cust.index),
+            selected["customer_id"].isin(plans.index),
+            selected["document_id"].isin(written),
+        ],
+        [
+            "open dispute " + mapped_text(selected["document_id"].map(by_doc)),
+            "open customer dispute " + mapped_text(selected["customer_id"].map(by_cust)),
+            "payment plan of " + mapped_text(selected["customer_id"].map(plan_text)) + " being kept",
+            "already partly written off",
+        ],
+        "",
+    )
     selected = selected.assign(held_because=reason)
-    columns = ["entity", "customer_id", "name", "status", "document_id", "doc_type", "document_date", "due_date",
-               "days_past_due", "bucket", "currency", "amount", "open_amount", "rule"]
+    columns = [
+        "entity",
+        "customer_id",
+        "name",
+        "status",
+        "document_id",
+        "doc_type",
+        "document_date",
+        "due_date",
+        "days_past_due",
+        "bucket",
+        "currency",
+        "amount",
+        "open_amount",
+        "rule",
+    ]
     candidates = selected[selected["held_because"] == ""][columns]
-    held = selected[selected["held_because"] != ""][columns + ["held_because"]]
+    held = selected[selected["held_because"] != ""][[*columns, "held_because"]]
     order = ["entity", "customer_id", "document_id"]
     return candidates.sort_values(order, ignore_index=True), held.sort_values(order, ignore_index=True)
 
 
-def reserve_held(candidates: pd.DataFrame, specific: pd.DataFrame, rates: pd.DataFrame, pools: pd.Series | None) -> pd.Series:
+def reserve_held(
+    candidates: pd.DataFrame, specific: pd.DataFrame, rates: pd.DataFrame, pools: pd.Series | None
+) -> pd.Series:
     """The allowance already held against each candidate: its specific rate, else its bucket's
     collective loss rate (per document, rounded half up)."""
     if candidates.empty:
@@ -96,8 +126,11 @@ def reserve_held(candidates: pd.DataFrame, specific: pd.DataFrame, rates: pd.Dat
     rate = pd.Series(spec_rate.reindex(keys).to_numpy(), index=candidates.index)
     pool = candidates["customer_id"].map(pools).fillna("unassigned") if pools is not None else "all"
     lookup = rates.set_index(["entity", "pool", "bucket"])["loss_rate"]
-    coll = lookup.reindex(pd.MultiIndex.from_arrays([candidates["entity"], pd.Series(pool, index=candidates.index),
-                                                     candidates["bucket"].astype(str)])).to_numpy()
+    coll = lookup.reindex(
+        pd.MultiIndex.from_arrays(
+            [candidates["entity"], pd.Series(pool, index=candidates.index), candidates["bucket"].astype(str)]
+        )
+    ).to_numpy()
     rate = rate.fillna(pd.Series(coll, index=candidates.index)).fillna(0.0).astype(float).round(6)
     held = np.zeros(len(candidates), dtype="int64")
     amounts = candidates["open_amount"].to_numpy(dtype="int64")
@@ -124,13 +157,27 @@ def by_customer(candidates: pd.DataFrame, params: dict, currency_of) -> pd.DataF
     """Per customer: documents, total, reserve held, P&L effect, approval tier and role."""
     matrix = params["write_off"]["approval_matrix"]
     if candidates.empty:
-        return pd.DataFrame(columns=["entity", "customer_id", "name", "status", "documents", "total", "reserve_held",
-                                     "pnl_effect", "tier", "approver", "currency"])
+        return pd.DataFrame(
+            columns=[
+                "entity",
+                "customer_id",
+                "name",
+                "status",
+                "documents",
+                "total",
+                "reserve_held",
+                "pnl_effect",
+                "tier",
+                "approver",
+                "currency",
+            ]
+        )
     grouped = candidates.groupby(["entity", "customer_id", "name", "status"], as_index=False).agg(
-        documents=("document_id", "size"), total=("open_amount", "sum"), reserve_held=("reserve_held", "sum"))
+        documents=("document_id", "size"), total=("open_amount", "sum"), reserve_held=("reserve_held", "sum")
+    )
     grouped["pnl_effect"] = grouped["total"] - grouped["reserve_held"]
     grouped["currency"] = grouped["entity"].map(currency_of)
-    tiers = [tier_of(int(t), c, matrix) for t, c in zip(grouped["total"], grouped["currency"])]
+    tiers = [tier_of(int(t), c, matrix) for t, c in zip(grouped["total"], grouped["currency"], strict=False)]
     grouped["tier"] = [tier_label(i, matrix) for i, _ in tiers]
     grouped["approver"] = [role for _, role in tiers]
     return grouped.astype({"total": "int64", "reserve_held": "int64", "pnl_effect": "int64"})
@@ -144,9 +191,17 @@ def tier_summary(customers: pd.DataFrame, params: dict) -> pd.DataFrame:
         mine = customers[customers["entity"] == entity]
         for i, tier in enumerate(matrix):
             t = mine[mine["approver"] == tier["role"]]
-            rows.append({"entity": entity, "tier": tier_label(i, matrix), "approver": tier["role"],
-                         "customers": len(t), "documents": int(t["documents"].sum()), "total": int(t["total"].sum()),
-                         "reserve_held": int(t["reserve_held"].sum())})
+            rows.append(
+                {
+                    "entity": entity,
+                    "tier": tier_label(i, matrix),
+                    "approver": tier["role"],
+                    "customers": len(t),
+                    "documents": int(t["documents"].sum()),
+                    "total": int(t["total"].sum()),
+                    "reserve_held": int(t["reserve_held"].sum()),
+                }
+            )
     return pd.DataFrame(rows, columns=["entity", "tier", "approver", "customers", "documents", "total", "reserve_held"])
 
 
@@ -158,13 +213,47 @@ def journals(candidates: pd.DataFrame, params: dict, period: str, currency_of) -
     for entity, mine in candidates.groupby("entity", sort=True):
         jid = f"WO-{entity}-{period}"
         ccy = currency_of(entity)
-        rows.append((entity, jid, date, gl["allowance_account"], int(mine["open_amount"].sum()), 0, ccy, "",
-                     f"Write-off of {len(mine)} document(s) approved in the {period} pack"))
+        rows.append(
+            (
+                entity,
+                jid,
+                date,
+                gl["allowance_account"],
+                int(mine["open_amount"].sum()),
+                0,
+                ccy,
+                "",
+                f"Write-off of {len(mine)} document(s) approved in the {period} pack",
+            )
+        )
         for customer, docs in mine.groupby("customer_id", sort=True):
-            rows.append((entity, jid, date, gl["ar_control_accounts"][0], 0, int(docs["open_amount"].sum()), ccy,
-                         customer, "Write-off: " + ", ".join(docs["document_id"])))
-    return pd.DataFrame(rows, columns=["entity", "journal_id", "date", "account", "debit", "credit", "currency",
-                                       "customer_id", "description"]).astype({"debit": "int64", "credit": "int64"})
+            rows.append(
+                (
+                    entity,
+                    jid,
+                    date,
+                    gl["ar_control_accounts"][0],
+                    0,
+                    int(docs["open_amount"].sum()),
+                    ccy,
+                    customer,
+                    "Write-off: " + ", ".join(docs["document_id"]),
+                )
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "entity",
+            "journal_id",
+            "date",
+            "account",
+            "debit",
+            "credit",
+            "currency",
+            "customer_id",
+            "description",
+        ],
+    ).astype({"debit": "int64", "credit": "int64"})
 
 
 def recoveries(book: Book, period: str, params: dict) -> pd.DataFrame:
@@ -173,12 +262,26 @@ def recoveries(book: Book, period: str, params: dict) -> pd.DataFrame:
     adj = book.adjustments
     rec = adj[(adj["type"] == "recovery") & (adj["adjustment_date"] > start) & (adj["adjustment_date"] <= end)]
     docs = book.documents.set_index("document_id")
-    out = rec.assign(entity=rec["document_id"].map(docs["entity"]).to_numpy(),
-                     customer_id=rec["document_id"].map(docs["customer_id"]).to_numpy(),
-                     currency=rec["document_id"].map(docs["currency"]).to_numpy(),
-                     journal=f"Dr {params['gl']['ar_control_accounts'][0]} / Cr {params['gl']['allowance_account']}")
-    return out[["entity", "customer_id", "document_id", "adjustment_id", "adjustment_date", "currency", "amount",
-                "approved_by", "approval_reference", "journal"]].reset_index(drop=True)
+    out = rec.assign(
+        entity=rec["document_id"].map(docs["entity"]).to_numpy(),
+        customer_id=rec["document_id"].map(docs["customer_id"]).to_numpy(),
+        currency=rec["document_id"].map(docs["currency"]).to_numpy(),
+        journal=f"Dr {params['gl']['ar_control_accounts'][0]} / Cr {params['gl']['allowance_account']}",
+    )
+    return out[
+        [
+            "entity",
+            "customer_id",
+            "document_id",
+            "adjustment_id",
+            "adjustment_date",
+            "currency",
+            "amount",
+            "approved_by",
+            "approval_reference",
+            "journal",
+        ]
+    ].reset_index(drop=True)
 
 
 def evidence(book: Book, period: str, customer_ids: list[str], params: dict) -> dict[str, pd.DataFrame]:
@@ -187,36 +290,94 @@ def evidence(book: Book, period: str, customer_ids: list[str], params: dict) -> 
     ids = set(customer_ids)
     items = age(open_items(book, day), day, params["aging"]["basis"], list(params["aging"]["buckets"]))
     cust = book.customers[book.customers["customer_id"].isin(ids)]
-    profile = cust[["customer_id", "name", "segment", "status", "risk_rating", "credit_limit", "credit_currency",
-                    "collector", "payment_terms_days"]].copy()
-    profile["open_balance"] = profile["customer_id"].map(items.groupby("customer_id")["open_amount"].sum()).fillna(0).astype("int64")
+    profile = cust[
+        [
+            "customer_id",
+            "name",
+            "segment",
+            "status",
+            "risk_rating",
+            "credit_limit",
+            "credit_currency",
+            "collector",
+            "payment_terms_days",
+        ]
+    ].copy()
+    profile["open_balance"] = (
+        profile["customer_id"].map(items.groupby("customer_id")["open_amount"].sum()).fillna(0).astype("int64")
+    )
     rec = book.receipts[book.receipts["customer_id"].isin(ids) & (book.receipts["receipt_date"] <= day)]
     since = day - pd.DateOffset(months=24)
-    payments = rec[rec["receipt_date"] > since].groupby("customer_id").agg(
-        receipts_24m=("receipt_id", "size"), paid_24m=("amount", "sum"), last_payment=("receipt_date", "max"))
+    payments = (
+        rec[rec["receipt_date"] > since]
+        .groupby("customer_id")
+        .agg(receipts_24m=("receipt_id", "size"), paid_24m=("amount", "sum"), last_payment=("receipt_date", "max"))
+    )
     profile = profile.merge(payments.reset_index(), on="customer_id", how="left")
     profile["receipts_24m"] = profile["receipts_24m"].fillna(0).astype("int64")
     profile["paid_24m"] = profile["paid_24m"].fillna(0).astype("int64")
     acts = book.activities
     trail = acts[acts["customer_id"].isin(ids) & (acts["activity_date"] <= day)].sort_values(
-        ["customer_id", "activity_date", "activity_id"])
+        ["customer_id", "activity_date", "activity_id"]
+    )
     promises = broken_promises(book, day, int(params["collections"]["promise_grace_days"]))
     promises = promises[promises["customer_id"].isin(ids)]
     trail = trail.merge(promises[["activity_id", "received", "broken"]], on="activity_id", how="left")
     doc_ccy = book.documents.set_index("document_id")["currency"]
     cust_ccy = book.documents.groupby("customer_id")["currency"].first()
     trail["currency"] = trail["document_id"].map(doc_ccy).fillna(trail["customer_id"].map(cust_ccy)).fillna("")
-    profile["broken_promises"] = profile["customer_id"].map(promises.groupby("customer_id")["broken"].sum()).fillna(0).astype("int64")
+    profile["broken_promises"] = (
+        profile["customer_id"].map(promises.groupby("customer_id")["broken"].sum()).fillna(0).astype("int64")
+    )
     disputes = book.disputes[book.disputes["customer_id"].isin(ids) & (book.disputes["opened_date"] <= day)]
-    return {"profile": profile.sort_values("customer_id", ignore_index=True),
-            "open_documents": items[items["customer_id"].isin(ids)][
-                ["customer_id", "document_id", "doc_type", "document_date", "due_date", "days_past_due", "bucket",
-                 "currency", "amount", "open_amount"]].sort_values(["customer_id", "document_id"], ignore_index=True),
-            "payments": rec.sort_values(["customer_id", "receipt_date"], ascending=[True, False]).groupby(
-                "customer_id").head(12)[["customer_id", "receipt_id", "receipt_date", "currency", "amount"]]
-            .reset_index(drop=True),
-            "activities": trail[["customer_id", "activity_date", "type", "document_id", "promised_date",
-                                 "currency", "promised_amount", "received", "broken", "user", "note"]]
-            .reset_index(drop=True),
-            "disputes": disputes[["customer_id", "case_id", "document_id", "opened_date", "closed_date", "currency",
-                                  "amount", "reason_code", "status", "resolution", "owner"]].reset_index(drop=True)}
+    return {
+        "profile": profile.sort_values("customer_id", ignore_index=True),
+        "open_documents": items[items["customer_id"].isin(ids)][
+            [
+                "customer_id",
+                "document_id",
+                "doc_type",
+                "document_date",
+                "due_date",
+                "days_past_due",
+                "bucket",
+                "currency",
+                "amount",
+                "open_amount",
+            ]
+        ].sort_values(["customer_id", "document_id"], ignore_index=True),
+        "payments": rec.sort_values(["customer_id", "receipt_date"], ascending=[True, False])
+        .groupby("customer_id")
+        .head(12)[["customer_id", "receipt_id", "receipt_date", "currency", "amount"]]
+        .reset_index(drop=True),
+        "activities": trail[
+            [
+                "customer_id",
+                "activity_date",
+                "type",
+                "document_id",
+                "promised_date",
+                "currency",
+                "promised_amount",
+                "received",
+                "broken",
+                "user",
+                "note",
+            ]
+        ].reset_index(drop=True),
+        "disputes": disputes[
+            [
+                "customer_id",
+                "case_id",
+                "document_id",
+                "opened_date",
+                "closed_date",
+                "currency",
+                "amount",
+                "reason_code",
+                "status",
+                "resolution",
+                "owner",
+            ]
+        ].reset_index(drop=True),
+    }

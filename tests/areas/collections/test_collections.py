@@ -76,31 +76,68 @@ def test_dunning_stages_and_what_is_done(tmp_path, params):
     due, held = dunning.action_queue(stages.reset_index())
     assert set(due["document_id"]) == {"D1", "D2"} and held.empty
     # an account-level suspension on 10-20 (after D1 reached the stage on 10-15) covers D1
-    acts = [{"activity_id": "S1", "customer_id": "C001", "document_id": "", "activity_date": "2026-10-20",
-             "type": "suspension", "promised_date": "", "promised_amount": "", "user": "Ana", "note": ""}]
-    dispute = [{"case_id": "DSP-9", "customer_id": "C001", "document_id": "D2", "opened_date": "2026-10-05",
-                "closed_date": "", "currency": "USD", "amount": "500.00", "reason_code": "pricing",
-                "status": "open", "resolution": "", "owner": "Ben"}]
+    acts = [
+        {
+            "activity_id": "S1",
+            "customer_id": "C001",
+            "document_id": "",
+            "activity_date": "2026-10-20",
+            "type": "suspension",
+            "promised_date": "",
+            "promised_amount": "",
+            "user": "Ana",
+            "note": "",
+        }
+    ]
+    dispute = [
+        {
+            "case_id": "DSP-9",
+            "customer_id": "C001",
+            "document_id": "D2",
+            "opened_date": "2026-10-05",
+            "closed_date": "",
+            "currency": "USD",
+            "amount": "500.00",
+            "reason_code": "pricing",
+            "status": "open",
+            "resolution": "",
+            "owner": "Ben",
+        }
+    ]
     stages = dunning.document_stages(mini(tmp_path / "b", activities=acts, disputes=dispute), "2026-10", params)
     due, held = dunning.action_queue(stages)
     assert due.empty  # D1 done, D2 held
     assert held["document_id"].tolist() == ["D2"] and held.iloc[0]["held_by_dispute"] == "DSP-9"
-    q = dunning.customer_queue(dunning.action_queue(dunning.document_stages(mini(tmp_path / "c"), "2026-10", params))[0], params)
+    q = dunning.customer_queue(
+        dunning.action_queue(dunning.document_stages(mini(tmp_path / "c"), "2026-10", params))[0], params
+    )
     assert q.iloc[0]["action"] == "suspension" and q.iloc[0]["past_due"] == 80000 and q.iloc[0]["documents"] == 2
 
 
 def dispute(case, opened, closed, reason, status="resolved"):
-    return {"case_id": case, "customer_id": "C001", "document_id": "D1", "opened_date": opened, "closed_date": closed,
-            "currency": "USD", "amount": "10.00", "reason_code": reason, "status": status, "resolution": "",
-            "owner": "Ben"}
+    return {
+        "case_id": case,
+        "customer_id": "C001",
+        "document_id": "D1",
+        "opened_date": opened,
+        "closed_date": closed,
+        "currency": "USD",
+        "amount": "10.00",
+        "reason_code": reason,
+        "status": status,
+        "resolution": "",
+        "owner": "Ben",
+    }
 
 
 def test_dispute_sla_ageing_and_attainment(tmp_path, params):
-    rows = [dispute("A", "2026-10-01", "", "pricing", "open"),          # 30 days old, SLA 30: within
-            dispute("B", "2026-09-01", "", "duplicate_billing", "open"),  # 60 days, SLA 10: breached
-            dispute("C", "2026-09-20", "2026-10-10", "sla_credit"),       # 20 days to close, SLA 20: met
-            dispute("D", "2026-09-01", "2026-10-20", "install_date", "rejected"),  # 49 days, SLA 15: missed
-            dispute("E", "2026-09-01", "2026-11-20", "other", "resolved")]  # closed after D: open at D
+    rows = [
+        dispute("A", "2026-10-01", "", "pricing", "open"),  # 30 days old, SLA 30: within
+        dispute("B", "2026-09-01", "", "duplicate_billing", "open"),  # 60 days, SLA 10: breached
+        dispute("C", "2026-09-20", "2026-10-10", "sla_credit"),  # 20 days to close, SLA 20: met
+        dispute("D", "2026-09-01", "2026-10-20", "install_date", "rejected"),  # 49 days, SLA 15: missed
+        dispute("E", "2026-09-01", "2026-11-20", "other", "resolved"),
+    ]  # closed after D: open at D
     b = mini(tmp_path, disputes=rows)
     cases = disputes.open_cases(b, "2026-10", params).set_index("case_id")
     assert set(cases.index) == {"A", "B", "E"}
@@ -114,9 +151,20 @@ def test_dispute_sla_ageing_and_attainment(tmp_path, params):
 
 def test_credit_memo_resolving_a_dispute_is_linked(tmp_path):
     docs = [dict(r) for r in MINI["documents"]]
-    docs.append({"document_id": "D6", "customer_id": "C001", "entity": "US01", "doc_type": "CM",
-                 "document_date": "2026-10-12", "due_date": "2026-10-12", "currency": "USD", "amount": "-10.00",
-                 "reference": "", "description": "pricing credit"})
+    docs.append(
+        {
+            "document_id": "D6",
+            "customer_id": "C001",
+            "entity": "US01",
+            "doc_type": "CM",
+            "document_date": "2026-10-12",
+            "due_date": "2026-10-12",
+            "currency": "USD",
+            "amount": "-10.00",
+            "reference": "",
+            "description": "pricing credit",
+        }
+    )
     rows = [dict(dispute("P", "2026-10-01", "2026-10-12", "pricing"), resolution="credited by D6")]
     cms = disputes.resolving_credit_memos(mini(tmp_path, documents=docs, disputes=rows), "2026-10")
     assert cms.empty  # "D6" is not a document id of the CM pattern: nothing invented

@@ -52,21 +52,68 @@ def add(*rows):
 
 
 ON_TIME = {  # C001 paid an invoice of March 10 days early: 20 days to pay, 0 beyond terms
-    "documents": add({"document_id": "D0", "customer_id": "C001", "entity": "US01", "doc_type": "INV",
-                      "document_date": "2026-03-01", "due_date": "2026-03-31", "currency": "USD", "amount": "200.00",
-                      "reference": "", "description": "Colocation Mar"}),
-    "receipts": add({"receipt_id": "R0", "entity": "US01", "customer_id": "C001", "receipt_date": "2026-03-21",
-                     "currency": "USD", "amount": "200.00", "bank_reference": "BNK0"}),
-    "applications": add({"application_id": "A0", "applied_date": "2026-03-21", "source_id": "R0", "target_id": "D0",
-                         "amount": "200.00"}),
+    "documents": add(
+        {
+            "document_id": "D0",
+            "customer_id": "C001",
+            "entity": "US01",
+            "doc_type": "INV",
+            "document_date": "2026-03-01",
+            "due_date": "2026-03-31",
+            "currency": "USD",
+            "amount": "200.00",
+            "reference": "",
+            "description": "Colocation Mar",
+        }
+    ),
+    "receipts": add(
+        {
+            "receipt_id": "R0",
+            "entity": "US01",
+            "customer_id": "C001",
+            "receipt_date": "2026-03-21",
+            "currency": "USD",
+            "amount": "200.00",
+            "bank_reference": "BNK0",
+        }
+    ),
+    "applications": add(
+        {"application_id": "A0", "applied_date": "2026-03-21", "source_id": "R0", "target_id": "D0", "amount": "200.00"}
+    ),
 }
-BROKEN_PROMISE = {"activities": add({
-    "activity_id": "P1", "customer_id": "C001", "document_id": "D2", "activity_date": "2026-10-01",
-    "type": "promise_to_pay", "promised_date": "2026-10-10", "promised_amount": "500.00", "user": "Ana", "note": ""})}
-FINANCIALS = {"financials": add({
-    "customer_id": "C001", "fiscal_year_end": "2025-12-31", "currency": "USD", "revenue": "2000.00", "ebit": "50.00",
-    "total_assets": "1000.00", "total_liabilities": "600.00", "current_assets": "500.00",
-    "current_liabilities": "300.00", "retained_earnings": "100.00", "book_equity": "400.00", "market_equity": ""})}
+BROKEN_PROMISE = {
+    "activities": add(
+        {
+            "activity_id": "P1",
+            "customer_id": "C001",
+            "document_id": "D2",
+            "activity_date": "2026-10-01",
+            "type": "promise_to_pay",
+            "promised_date": "2026-10-10",
+            "promised_amount": "500.00",
+            "user": "Ana",
+            "note": "",
+        }
+    )
+}
+FINANCIALS = {
+    "financials": add(
+        {
+            "customer_id": "C001",
+            "fiscal_year_end": "2025-12-31",
+            "currency": "USD",
+            "revenue": "2000.00",
+            "ebit": "50.00",
+            "total_assets": "1000.00",
+            "total_liabilities": "600.00",
+            "current_assets": "500.00",
+            "current_liabilities": "300.00",
+            "retained_earnings": "100.00",
+            "book_equity": "400.00",
+            "market_equity": "",
+        }
+    )
+}
 
 
 # ---------------------------------------------------------------- Altman Z'' and ratios
@@ -84,16 +131,29 @@ def test_altman_z2_on_hand_computed_numbers():
     assert credit_score.altman_z2(1, 1, 1, 1, 0, 10) is None  # no total assets: not computable
 
 
-@pytest.mark.parametrize("z, zone", [(2.6000001, "safe"), (2.6, "grey"), (1.1, "grey"), (1.0999999, "distress"),
-                                     (4.5, "safe"), (-3.0, "distress")])
+@pytest.mark.parametrize(
+    "z, zone",
+    [(2.6000001, "safe"), (2.6, "grey"), (1.1, "grey"), (1.0999999, "distress"), (4.5, "safe"), (-3.0, "distress")],
+)
 def test_zones_at_the_boundaries(z, zone):
     assert credit_score.zone(z) == zone
 
 
 def test_ratios_and_interest_cover_only_with_an_interest_column():
-    row = pd.Series({"fiscal_year_end": pd.Timestamp("2025-12-31"), "currency": "USD", "revenue": 200_000,
-                     "ebit": 5_000, "total_assets": 100_000, "total_liabilities": 60_000, "current_assets": 50_000,
-                     "current_liabilities": 30_000, "retained_earnings": 10_000, "book_equity": 40_000})
+    row = pd.Series(
+        {
+            "fiscal_year_end": pd.Timestamp("2025-12-31"),
+            "currency": "USD",
+            "revenue": 200_000,
+            "ebit": 5_000,
+            "total_assets": 100_000,
+            "total_liabilities": 60_000,
+            "current_assets": 50_000,
+            "current_liabilities": 30_000,
+            "retained_earnings": 10_000,
+            "book_equity": 40_000,
+        }
+    )
     r = credit_score.ratios(row)
     assert r["current_ratio"] == pytest.approx(50 / 30) and r["leverage"] == 0.6 and r["ebit_margin"] == 0.025
     assert r["working_capital"] == 20_000 and r["z2"] == pytest.approx(2.674)
@@ -107,34 +167,67 @@ def test_ratios_and_interest_cover_only_with_an_interest_column():
 # ---------------------------------------------------------------- the score
 
 
-PERFECT = {"days_beyond_terms": 0, "share_paid_late": 0.0, "days_beyond_terms_trend": -2.0, "past_due_over_30": 0.0,
-           "broken_promises": 0, "utilisation": 0.3, "suspensions": 0}
+PERFECT = {
+    "days_beyond_terms": 0,
+    "share_paid_late": 0.0,
+    "days_beyond_terms_trend": -2.0,
+    "past_due_over_30": 0.0,
+    "broken_promises": 0,
+    "utilisation": 0.3,
+    "suspensions": 0,
+}
 
 
 def test_score_log_sums_to_the_score_and_maps_to_a_rating():
-    values = {"days_beyond_terms": 12.0, "share_paid_late": 0.3, "days_beyond_terms_trend": 3.0,
-              "past_due_over_30": 0.2, "broken_promises": 1, "utilisation": 0.95, "suspensions": 0, "altman_z2": 2.0,
-              "current_ratio": 1.2, "leverage": 0.7}
+    values = {
+        "days_beyond_terms": 12.0,
+        "share_paid_late": 0.3,
+        "days_beyond_terms_trend": 3.0,
+        "past_due_over_30": 0.2,
+        "broken_promises": 1,
+        "utilisation": 0.95,
+        "suspensions": 0,
+        "altman_z2": 2.0,
+        "current_ratio": 1.2,
+        "leverage": 0.7,
+    }
     log, total, rating = credit_score.score(values, True)
     # points: 65, 50, 70, 45, 60, 45, 100, 45 (grey), 55, 45
     assert list(log["points"]) == [65, 50, 70, 45, 60, 45, 100, 45, 55, 45]
-    expected = 65 * .14 + 50 * .08 + 70 * .06 + 45 * .10 + 60 * .08 + 45 * .07 + 100 * .07 + 45 * .20 + 55 * .10 + 45 * .10
+    expected = (
+        65 * 0.14
+        + 50 * 0.08
+        + 70 * 0.06
+        + 45 * 0.10
+        + 60 * 0.08
+        + 45 * 0.07
+        + 100 * 0.07
+        + 45 * 0.20
+        + 55 * 0.10
+        + 45 * 0.10
+    )
     assert total == pytest.approx(expected) == pytest.approx(55.75)
     assert round(log["contribution"].sum(), 2) == total
-    assert list(log["contribution"]) == pytest.approx([p * w for p, w in zip(log["points"], log["weight"])], abs=0.011)
+    assert list(log["contribution"]) == pytest.approx(
+        [p * w for p, w in zip(log["points"], log["weight"], strict=False)], abs=0.011
+    )
     assert rating == 5
-    assert credit_score.score({**PERFECT, "altman_z2": 5.0, "current_ratio": 3.0, "leverage": 0.2}, True)[1:] == (100.0, 1)
+    assert credit_score.score({**PERFECT, "altman_z2": 5.0, "current_ratio": 3.0, "leverage": 0.2}, True)[1:] == (
+        100.0,
+        1,
+    )
 
 
 def test_without_financials_behaviour_weights_sum_to_one_and_no_data_is_neutral():
-    log, total, rating = credit_score.score({**PERFECT, "days_beyond_terms": None, "share_paid_late": None,
-                                             "days_beyond_terms_trend": None}, False)
+    log, total, rating = credit_score.score(
+        {**PERFECT, "days_beyond_terms": None, "share_paid_late": None, "days_beyond_terms_trend": None}, False
+    )
     assert "altman_z2" not in set(log["factor"]) and log["weight"].sum() == pytest.approx(1.0, abs=1e-3)
     neutral = log[log["note"] != ""]
     assert list(neutral["factor"]) == ["days_beyond_terms", "share_paid_late", "days_beyond_terms_trend"]
     assert (neutral["points"] == credit_score.NEUTRAL_POINTS).all()
     # behaviour weights .14 + .08 + .06 = .28 of .60 get 50 points, the rest (.32 of .60) get 100
-    assert total == 76.67 == round(50 * .28 / .6 + 100 * .32 / .6, 2)
+    assert total == 76.67 == round(50 * 0.28 / 0.6 + 100 * 0.32 / 0.6, 2)
     assert round(log["contribution"].sum(), 2) == total and rating == 3
 
 
@@ -143,8 +236,12 @@ def test_status_override_and_rating_scale():
     assert total == 100.0 and rating == 10 and log.iloc[-1]["factor"] == "override: status in_collections"
     assert credit_score.score(PERFECT, False, status="suspended")[2] == 8
     assert [credit_score.rating_for(s) for s in (100, 90, 89.99, 50, 10, 9.99, 0)] == [1, 1, 2, 5, 9, 10, 10]
-    assert credit_score.score({**PERFECT, "utilisation": float("inf")}, False)[0].set_index("factor").loc[
-        "utilisation", "points"] == 0
+    assert (
+        credit_score.score({**PERFECT, "utilisation": float("inf")}, False)[0]
+        .set_index("factor")
+        .loc["utilisation", "points"]
+        == 0
+    )
 
 
 # ---------------------------------------------------------------- the limit policy and approval
@@ -157,13 +254,23 @@ def limit(params, current, monthly, rating, currency="USD"):
 def test_limit_formula_cap_rounding_and_hold_band(params):
     # 5,000.00 a month x 3 x 1.25 (rating 3) = 18,750.00, capped at 1.5 x 10,000.00 = 15,000.00
     r = limit(params, 1_000_000, 500_000, 3)
-    assert (r["formula"], r["cap"], r["capped"], r["recommended"], r["change"]) == \
-        (1_875_000, 1_500_000, 1_500_000, 1_500_000, 500_000)
+    assert (r["formula"], r["cap"], r["capped"], r["recommended"], r["change"]) == (
+        1_875_000,
+        1_500_000,
+        1_500_000,
+        1_500_000,
+        500_000,
+    )
     # 3,200.00 x 3 x 1.25 = 12,000.00: +20 %, outside the 10 % hold band
     assert limit(params, 1_000_000, 320_000, 3)["recommended"] == 1_200_000
     # 3,000.00 x 3 x 1.25 = 11,250.00 -> rounded down 11,000.00: exactly 10 % above, kept at 10,000.00
     r = limit(params, 1_000_000, 300_000, 3)
-    assert (r["formula"], r["rounded"], r["held_within_band"], r["recommended"]) == (1_125_000, 1_100_000, True, 1_000_000)
+    assert (r["formula"], r["rounded"], r["held_within_band"], r["recommended"]) == (
+        1_125_000,
+        1_100_000,
+        True,
+        1_000_000,
+    )
     # rating 8 (factor 0.6): 4,000.00 x 3 x 0.6 = 7,200.00 -> 7,000.00, a decrease of 3,000.00
     r = limit(params, 1_000_000, 400_000, 8)
     assert (r["recommended"], r["change"], credit_score.decision(r, "active")) == (700_000, -300_000, "decrease")
@@ -250,19 +357,46 @@ def test_queue_trigger_days_beyond_terms_worsening(tmp_path, params):
 
 def test_queue_trigger_broken_promises(tmp_path, params):
     q = queue(tmp_path, params, **BROKEN_PROMISE)
-    assert q.loc["C001", "broken_promises"] == 1 and "1 broken promise(s) to pay in 6 months" in q.loc["C001", "reasons"]
+    assert (
+        q.loc["C001", "broken_promises"] == 1 and "1 broken promise(s) to pay in 6 months" in q.loc["C001", "reasons"]
+    )
     params["credit_review"]["triggers"]["broken_promises"] = 2
     assert "C001" not in queue(tmp_path, params, **BROKEN_PROMISE).index
     params["credit_review"]["triggers"]["broken_promises"] = 1
-    kept = {"receipts": add({"receipt_id": "R9", "entity": "US01", "customer_id": "C001", "receipt_date": "2026-10-12",
-                             "currency": "USD", "amount": "500.00", "bank_reference": "BNK9"}), **BROKEN_PROMISE}
+    kept = {
+        "receipts": add(
+            {
+                "receipt_id": "R9",
+                "entity": "US01",
+                "customer_id": "C001",
+                "receipt_date": "2026-10-12",
+                "currency": "USD",
+                "amount": "500.00",
+                "bank_reference": "BNK9",
+            }
+        ),
+        **BROKEN_PROMISE,
+    }
     assert "C001" not in queue(tmp_path, params, **kept).index  # paid within the grace days: kept
 
 
 def test_queue_trigger_exposure_jump(tmp_path, params):
-    july = {"documents": add({"document_id": "D6", "customer_id": "C001", "entity": "US01", "doc_type": "INV",
-                              "document_date": "2026-07-01", "due_date": "2026-07-31", "currency": "USD",
-                              "amount": "400.00", "reference": "", "description": "Colocation Jul"})}
+    july = {
+        "documents": add(
+            {
+                "document_id": "D6",
+                "customer_id": "C001",
+                "entity": "US01",
+                "doc_type": "INV",
+                "document_date": "2026-07-01",
+                "due_date": "2026-07-31",
+                "currency": "USD",
+                "amount": "400.00",
+                "reference": "",
+                "description": "Colocation Jul",
+            }
+        )
+    }
     q = queue(tmp_path, params, **july)
     # 400.00 at 2026-07-31, 1,200.00 now: up 200 %
     assert (q.loc["C001", "exposure_before"], q.loc["C001", "exposure"]) == (40_000, 120_000)
@@ -290,11 +424,25 @@ def test_review_without_financials_or_payments_scores_behaviour_alone(tmp_path, 
     rv = credit_memo.review(b, END, params, "C002")
     assert rv["financials"] is None and rv["behaviour"]["amount_paid"] == 0
     assert set(credit_score.FINANCIAL_FACTORS).isdisjoint(rv["log"]["factor"])
-    assert set(rv["log"].loc[rv["log"]["note"] != "", "factor"]) == {"days_beyond_terms", "share_paid_late",
-                                                                      "days_beyond_terms_trend"}
+    assert set(rv["log"].loc[rv["log"]["note"] != "", "factor"]) == {
+        "days_beyond_terms",
+        "share_paid_late",
+        "days_beyond_terms_trend",
+    }
     assert round(rv["log"]["contribution"].sum(), 2) == rv["score"]
-    text = credit_score.conclusion(rv["profile"], rv["behaviour"], rv["financials"], rv["score"], rv["rating"],
-                                   rv["limit"], rv["decision"], rv["approver"], rv["trail"], 0, nb.fmt_money)
+    text = credit_score.conclusion(
+        rv["profile"],
+        rv["behaviour"],
+        rv["financials"],
+        rv["score"],
+        rv["rating"],
+        rv["limit"],
+        rv["decision"],
+        rv["approver"],
+        rv["trail"],
+        0,
+        nb.fmt_money,
+    )
     assert "No financial statements are on file" in text and "no payments" in text
     assert credit_memo.result_of(rv)["altman_z2"] is None
     # C002 belongs to C001's group
@@ -340,10 +488,13 @@ class _Ctx:
 
 def test_a_failing_memo_is_reported_not_raised(tmp_path, params):
     broken = tmp_path / "broken.ipynb"
-    notebook = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                                "language": "python"}})
-    notebook.cells = [nbformat.v4.new_code_cell('customer_id = ""', metadata={"tags": ["parameters"]}),
-                      nbformat.v4.new_code_cell('raise RuntimeError(f"no memo for {customer_id}")')]
+    notebook = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
+    notebook.cells = [
+        nbformat.v4.new_code_cell('customer_id = ""', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell('raise RuntimeError(f"no memo for {customer_id}")'),
+    ]
     nbformat.write(notebook, broken)
     executed = credit_run.execute_memos(_Ctx(tmp_path / "run", params, tmp_path), ["C001"], template=broken, workers=1)
     row = executed.iloc[0]
@@ -367,15 +518,22 @@ def credit_run_result(tmp_path_factory):
     write_book(generate_book(scale=0.5), source)
     notebooks = tmp_path_factory.mktemp("notebooks")
     shutil.copy(NOTEBOOKS_DIR / "04_credit_review.ipynb", notebooks)
-    return execute_run(END, source=source, outputs=tmp_path_factory.mktemp("outputs"), notebooks_dir=notebooks,
-                       overrides=["credit_review.max_memos=2"])
+    return execute_run(
+        END,
+        source=source,
+        outputs=tmp_path_factory.mktemp("outputs"),
+        notebooks_dir=notebooks,
+        overrides=["credit_review.max_memos=2"],
+    )
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="papermill kernels")
 def test_queue_notebook_produces_memos_into_the_run(credit_run_result):
     m, run_dir = credit_run_result.manifest, credit_run_result.run_dir
-    assert m["status"] == "succeeded", ({k: v["error"] for k, v in m["notebooks"].items()},
-                                        [k for k, c in m["checks"].items() if not c["passed"]])
+    assert m["status"] == "succeeded", (
+        {k: v["error"] for k, v in m["notebooks"].items()},
+        [k for k, c in m["checks"].items() if not c["passed"]],
+    )
     f = m["figures"]
     assert f["credit.reviews"] == 2 and f["credit.carried_over"] == f["credit.queue_due"] - 2
     memos = sorted(p.stem for p in (run_dir / "credit_memos").glob("*.html"))

@@ -44,7 +44,9 @@ def status(cid, value):
 
 def selected(tmp_path, params, **changes):
     candidates, held = writeoff.select(book(tmp_path, **changes), END, params)
-    return dict(zip(candidates["document_id"], candidates["rule"])), dict(zip(held["document_id"], held["held_because"]))
+    return dict(zip(candidates["document_id"], candidates["rule"], strict=False)), dict(
+        zip(held["document_id"], held["held_because"], strict=False)
+    )
 
 
 def test_aged_rule_needs_age_and_status(tmp_path, params):
@@ -70,16 +72,27 @@ def test_small_balance_whatever_the_status(tmp_path, params):
 def test_written_off_document_is_never_proposed_again(tmp_path, params):
     # D5 is fully written off: not open, not proposed, even for a bankrupt customer.
     assert "D5" not in selected(tmp_path / "a", params)[0]
-    partial = {"adjustments": lambda rows: [dict(rows[0], amount="-10.00")],
-               "customers": status("C003", "bankrupt")}
+    partial = {"adjustments": lambda rows: [dict(rows[0], amount="-10.00")], "customers": status("C003", "bankrupt")}
     chosen, held = selected(tmp_path / "b", params, **partial)
     assert "D5" not in chosen and held["D5"] == "already partly written off"
 
 
 def dispute(doc, opened, closed="", status_="open", case="DSP-1"):
-    return lambda rows: [{"case_id": case, "customer_id": "C001", "document_id": doc, "opened_date": opened,
-                          "closed_date": closed, "currency": "USD", "amount": "50.00", "reason_code": "pricing",
-                          "status": status_, "resolution": "", "owner": "Ana"}]
+    return lambda rows: [
+        {
+            "case_id": case,
+            "customer_id": "C001",
+            "document_id": doc,
+            "opened_date": opened,
+            "closed_date": closed,
+            "currency": "USD",
+            "amount": "50.00",
+            "reason_code": "pricing",
+            "status": status_,
+            "resolution": "",
+            "owner": "Ana",
+        }
+    ]
 
 
 def test_document_in_open_dispute_is_held_as_of_the_period_end(tmp_path, params):
@@ -88,10 +101,12 @@ def test_document_in_open_dispute_is_held_as_of_the_period_end(tmp_path, params)
     chosen, held = selected(tmp_path / "a", params, customers=suspended, disputes=dispute("D1", "2026-10-01"))
     assert chosen == {} and held == {"D1": "open dispute DSP-1"}
     # resolved before the period end: no hold; resolved after it: still held as of the period end
-    assert selected(tmp_path / "b", params, customers=suspended,
-                    disputes=dispute("D1", "2026-09-01", "2026-10-15", "resolved"))[0] == {"D1": "aged"}
-    assert selected(tmp_path / "c", params, customers=suspended,
-                    disputes=dispute("D1", "2026-09-01", "2026-11-15", "resolved"))[1] == {"D1": "open dispute DSP-1"}
+    assert selected(
+        tmp_path / "b", params, customers=suspended, disputes=dispute("D1", "2026-09-01", "2026-10-15", "resolved")
+    )[0] == {"D1": "aged"}
+    assert selected(
+        tmp_path / "c", params, customers=suspended, disputes=dispute("D1", "2026-09-01", "2026-11-15", "resolved")
+    )[1] == {"D1": "open dispute DSP-1"}
     # only that document is held, not the customer's others
     params["write_off"]["min_days_past_due"] = 20
     chosen, held = selected(tmp_path / "d", params, customers=suspended, disputes=dispute("D1", "2026-10-01"))
@@ -100,9 +115,22 @@ def test_document_in_open_dispute_is_held_as_of_the_period_end(tmp_path, params)
 
 def test_kept_payment_plan_holds_the_customer(tmp_path, params):
     params["write_off"]["min_days_past_due"] = 60
-    plan = lambda rows: [{"activity_id": "P1", "customer_id": "C001", "document_id": "", "activity_date": "2026-09-01",  # noqa: E731
-                          "type": "payment_plan", "promised_date": "2026-09-10", "promised_amount": "600.00",
-                          "user": "Ana", "note": "three instalments"}]
+
+    def plan(rows):
+        return [
+            {
+                "activity_id": "P1",
+                "customer_id": "C001",
+                "document_id": "",
+                "activity_date": "2026-09-01",
+                "type": "payment_plan",
+                "promised_date": "2026-09-10",
+                "promised_amount": "600.00",
+                "user": "Ana",
+                "note": "three instalments",
+            }
+        ]
+
     # R1 (600.00) arrived 2026-09-10, after the plan: 51 days before the period end.
     params["write_off"]["plan_kept_days"] = 60
     _, held = selected(tmp_path / "a", params, customers=status("C001", "suspended"), activities=plan)
@@ -124,7 +152,7 @@ def test_approval_tiers_reserve_held_and_journals(tmp_path, params):
     b = book(tmp_path, customers=status("C001", "in_collections"))
     candidates, _, customers = pack_inputs(b, params)
     # D1 300.00 in 61-90 at 10% = 30.00 held; D2 500.00 in 1-30 at 1.6% = 8.00 held
-    assert dict(zip(candidates["document_id"], candidates["reserve_held"])) == {"D1": 3000, "D2": 800}
+    assert dict(zip(candidates["document_id"], candidates["reserve_held"], strict=False)) == {"D1": 3000, "D2": 800}
     row = customers.iloc[0]
     assert (row["total"], row["reserve_held"], row["pnl_effect"]) == (80000, 3800, 76200)
     assert row["approver"] == "collections_manager" and row["tier"] == "up to 1000.00"
@@ -136,9 +164,21 @@ def test_approval_tiers_reserve_held_and_journals(tmp_path, params):
 
 
 def test_broken_promise_in_evidence(tmp_path, params):
-    promise = lambda rows: [{"activity_id": "P1", "customer_id": "C001", "document_id": "D1",  # noqa: E731
-                             "activity_date": "2026-09-01", "type": "promise_to_pay", "promised_date": "2026-09-05",
-                             "promised_amount": "1000.00", "user": "Ana", "note": ""}]
+    def promise(rows):
+        return [
+            {
+                "activity_id": "P1",
+                "customer_id": "C001",
+                "document_id": "D1",
+                "activity_date": "2026-09-01",
+                "type": "promise_to_pay",
+                "promised_date": "2026-09-05",
+                "promised_amount": "1000.00",
+                "user": "Ana",
+                "note": "",
+            }
+        ]
+
     b = book(tmp_path, activities=promise)
     # R1 arrived 09-10, after 09-05 + 3 days of grace: nothing received in the window
     ev = writeoff.evidence(b, END, ["C001"], params)
@@ -154,9 +194,20 @@ def test_pack_neutralises_formula_injection(tmp_path, params):
     candidates, held, customers = pack_inputs(b, params)
     ev = writeoff.evidence(b, END, ["C001"], params)
     j = writeoff.journals(candidates, params, END, b.currency_of)
-    path = writeoff_pack.write_pack(tmp_path / "pack.xlsx", END, params, candidates, held, customers,
-                                    writeoff.tier_summary(customers, params), j, writeoff.recoveries(b, END, params),
-                                    ev, b.currency_of, nb.fmt_money)
+    path = writeoff_pack.write_pack(
+        tmp_path / "pack.xlsx",
+        END,
+        params,
+        candidates,
+        held,
+        customers,
+        writeoff.tier_summary(customers, params),
+        j,
+        writeoff.recoveries(b, END, params),
+        ev,
+        b.currency_of,
+        nb.fmt_money,
+    )
     wb = load_workbook(path)
     assert not [c.coordinate for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.data_type == "f"]
     names = [c for row in wb["Candidates"].iter_rows() for c in row if c.value == evil]
@@ -185,6 +236,6 @@ def test_infinite_numbers_are_written_as_text_and_a_failed_write_leaves_no_file(
     cell = load_workbook(path)["S"]["B2"]
     assert cell.value == "inf" and cell.data_type == "s"  # Excel has no infinity; no formula either
     same_name = [excel.Sheet("A" * 31 + "1", frame), excel.Sheet("A" * 31 + "2", frame)]  # both cut to 31
-    with pytest.raises(Exception):
+    with pytest.raises(Exception, match="already in use"):
         excel.write_workbook(tmp_path / "out" / "y.xlsx", same_name)
     assert list((tmp_path / "out").iterdir()) == []
