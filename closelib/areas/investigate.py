@@ -1,8 +1,8 @@
 """Ad-hoc dispute investigation: one customer, document or case, its whole history.
 
 ``close investigate --customer ID [--document ID] [--case ID]`` checks the subject exists in
-the source (unknown ids are a clear error with close matches), then executes
-``notebooks/adhoc/investigate.ipynb`` through the runner into
+the source (unknown ids are a clear error with close matches: :func:`resolve_subject`), then
+:mod:`closelib.runner.adhoc` executes ``notebooks/adhoc/investigate.ipynb`` into
 ``outputs/adhoc/<YYYYMMDD>-<subject>/`` with the same provenance manifest as a period run.
 
 The timeline lists every event of the subject in date order with its effect on the open
@@ -15,19 +15,12 @@ from __future__ import annotations
 
 import difflib
 import re
-from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from closelib.book.load import load_book
 from closelib.book.model import Book
 from closelib.errors import NotFoundError
-from closelib.params import load_parameters
-from closelib.paths import INVESTIGATION_NOTEBOOK, PARAMETERS_DIR
-
-NOTEBOOK = INVESTIGATION_NOTEBOOK
 
 
 def _check_id(kind: str, value: str, known: pd.Series) -> None:
@@ -256,41 +249,3 @@ def summary(book: Book, subject: dict[str, str], events: pd.DataFrame, gaps: pd.
         else f"{len(gaps)} credit(s) or adjustment(s) lack an approval reference: " + ", ".join(gaps["reference"]) + "."
     )
     return text
-
-
-def adhoc_folder(outputs: Path, subject: dict[str, str]) -> tuple[str, Path]:
-    """``outputs/adhoc/<YYYYMMDD>-<subject>``, never reused (``-2``, ``-3`` ... when taken)."""
-    from closelib.runner.runfolder import claim_folder
-
-    base = f"{datetime.now(UTC):%Y%m%d}-{subject_label(subject)}"
-    return claim_folder(outputs / "adhoc", (base if n == 1 else f"{base}-{n}" for n in range(1, 1000)))
-
-
-def run_investigation(
-    customer: str | None,
-    document: str | None,
-    case: str | None,
-    source: str | Path | None = None,
-    outputs: str | Path | None = None,
-    progress=None,
-):
-    from closelib.runner.run import execute_run, resolve_source
-    from closelib.runner.runfolder import default_outputs
-
-    defaults = load_parameters("2000-01", PARAMETERS_DIR)
-    source_path = resolve_source(source, defaults)
-    book = load_book(source_path)
-    subject = resolve_subject(book, customer, document, case)
-    periods = book.gl_balances["period"]
-    period = str(max(periods)) if len(periods) else f"{book.documents['document_date'].max():%Y-%m}"
-    outputs = Path(outputs).resolve() if outputs else default_outputs()
-    folder = adhoc_folder(outputs, subject)
-    return execute_run(
-        period,
-        source=source_path,
-        outputs=outputs,
-        notebooks=[("investigate", NOTEBOOK)],
-        run_folder=folder,
-        subject=subject,
-        progress=progress,
-    )

@@ -11,18 +11,15 @@ atomically after each run and each sign-off.
 from __future__ import annotations
 
 import html
-import os
-import re
-import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
 from closelib.audit.signoffs import signoffs_for
+from closelib.files import write_text_atomic
 from closelib.runner.provenance import utc_now
-from closelib.runner.runfolder import all_runs, failed_checks, read_manifest
+from closelib.runner.runfolder import all_runs, failed_checks, key_figures, outputs_root, read_manifest
 
 INDEX = "index.html"
-KEY_FIGURE = re.compile(r"^(tb\.(.+\.)?unexplained|reserve\..+|write_off\..+|kpi\..+)$")
 
 CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em;color:#222;max-width:75em}
@@ -77,7 +74,7 @@ def _run_section(run_dir: Path, manifest: dict, known: set[str]) -> str:
     links.append(_link(f"{run_id}/manifest.json", "manifest.json"))
     parts.append("<h3>Documents</h3><p>" + " &middot; ".join(links) + "</p>")
 
-    figures = {k: v for k, v in (manifest.get("figures") or {}).items() if KEY_FIGURE.match(k)}
+    figures = key_figures(manifest.get("figures") or {})
     if figures:
         rows = "".join(
             f'<tr><td><code>{_e(k)}</code></td><td class="num">{_e(v)}</td></tr>' for k, v in figures.items()
@@ -152,13 +149,15 @@ def write_period_index(outputs_root: Path, period: str) -> Path:
     folder = Path(outputs_root) / period
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / INDEX
-    handle, scratch = tempfile.mkstemp(prefix=f".{INDEX}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(render_period(Path(outputs_root), period))
-        os.chmod(scratch, 0o644)
-        os.replace(scratch, target)
-    except BaseException:
-        Path(scratch).unlink(missing_ok=True)
-        raise
+    write_text_atomic(target, render_period(Path(outputs_root), period))
     return target
+
+
+def refresh_binder(run_dir: Path, period: str) -> tuple[Path | None, str | None]:
+    """Rewrite the binder of ``run_dir``'s period after a run or a sign-off: ``(index, None)``, or
+    ``(None, why)`` when it could not be written. The binder is a convenience: its failure never
+    fails the run or the sign-off that asked for it."""
+    try:
+        return write_period_index(outputs_root(run_dir), period), None
+    except Exception as exc:
+        return None, f"period binder not updated: {exc}"

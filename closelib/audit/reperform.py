@@ -15,9 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from closelib.audit.binder import refresh_binder
 from closelib.errors import RunError
 from closelib.runner.run import RunResult, execute_run
-from closelib.runner.runfolder import read_manifest
+from closelib.runner.runfolder import outputs_root, read_manifest
 
 _MISSING = "(absent)"
 
@@ -144,8 +145,11 @@ def reperform_run(
         source=inputs,
         parameters=original["parameters"],
         reperforms=original["run_id"],
-        outputs=run_dir.parent.parent,
+        outputs=outputs_root(run_dir),
         notebooks_dir=notebooks_dir,
         progress=progress,
     )
+    _, problem = refresh_binder(result.run_dir, result.manifest["period"])
+    if problem:
+        result.messages.append(problem)
     return result, compare_runs(original, result.manifest)

@@ -27,9 +27,9 @@ from pathlib import Path
 from closelib.audit.signoffs import append_entry, chain_problems, read_log, signoffs_for
 from closelib.audit.verify import verify
 from closelib.errors import RunError
+from closelib.files import sha256_file
 from closelib.runner.provenance import utc_now
-from closelib.runner.runfolder import MANIFEST, read_manifest
-from closelib.runner.store import sha256_path
+from closelib.runner.runfolder import MANIFEST, period_folder, read_manifest
 
 ROLES = ("preparer", "reviewer")
 
@@ -92,9 +92,9 @@ def record_signoff(run_dir: Path, role: str, name: str, note: str | None = None)
         "name": name,
         "note": note,
         "at": utc_now(),
-        "manifest_sha256": sha256_path(run_dir / MANIFEST),
+        "manifest_sha256": sha256_file(run_dir / MANIFEST),
     }
-    append_entry(run_dir.parent, entry)
+    append_entry(period_folder(run_dir), entry)
     return entry
 
 
@@ -111,17 +111,17 @@ def signoff_lines(run_dir: Path) -> list[str]:
             mark = "  VOID: the manifest changed after signing" if e["void"] else ""
             note = f"  note: {e['note']}" if e.get("note") else ""
             lines.append(f"  {role:<9} {e.get('name')}  at {e.get('at')}{note}{mark}")
-    others = [e for e in read_log(run_dir.parent) if e.get("run_id") != run_dir.name]
+    others = [e for e in read_log(period_folder(run_dir)) if e.get("run_id") != run_dir.name]
     if others:
         lines.append("sign-offs of other runs of the period (each run needs its own):")
         current: dict[str, str | None] = {}
         for e in others:
             run_id = str(e.get("run_id"))
             if run_id not in current:
-                manifest = run_dir.parent / run_id / MANIFEST
-                current[run_id] = sha256_path(manifest) if manifest.is_file() else None
+                manifest = period_folder(run_dir) / run_id / MANIFEST
+                current[run_id] = sha256_file(manifest) if manifest.is_file() else None
             mark = "  VOID" if e.get("manifest_sha256") != current[run_id] else ""
             lines.append(f"  {run_id}  {e.get('role'):<9} {e.get('name')}  at {e.get('at')}{mark}")
-    for problem in chain_problems(run_dir.parent):
+    for problem in chain_problems(period_folder(run_dir)):
         lines.append(f"  LOG EDITED: {problem}")
     return lines

@@ -10,8 +10,8 @@ import stat
 from pathlib import Path
 
 from closelib.audit.mismatch import Mismatch
-from closelib.runner.runfolder import MANIFEST
-from closelib.runner.store import sha256_path
+from closelib.files import sha256_file
+from closelib.runner.runfolder import MANIFEST, period_folder
 
 LOG = "signoffs.jsonl"
 
@@ -76,9 +76,9 @@ def signoffs_for(run_dir: Path) -> list[dict]:
     """This run's sign-offs, each with ``void`` (manifest changed since) and ``current_sha256``."""
     run_dir = Path(run_dir)
     manifest_path = run_dir / MANIFEST
-    current = sha256_path(manifest_path) if manifest_path.is_file() else None
+    current = sha256_file(manifest_path) if manifest_path.is_file() else None
     result = []
-    for entry in read_log(run_dir.parent):
+    for entry in read_log(period_folder(run_dir)):
         if entry.get("run_id") != run_dir.name:
             continue
         result.append({**entry, "current_sha256": current, "void": entry.get("manifest_sha256") != current})

@@ -23,8 +23,9 @@ from pathlib import Path
 from closelib.audit.mismatch import Mismatch
 from closelib.audit.signoffs import chain_problems, signoffs_for
 from closelib.errors import RunError
-from closelib.runner.runfolder import MANIFEST, read_manifest
-from closelib.runner.store import STORE_DIR, sha256_path
+from closelib.files import sha256_file
+from closelib.runner.runfolder import MANIFEST, outputs_root, period_folder, read_manifest
+from closelib.runner.store import STORE_DIR
 
 MISSING = "missing"
 NOT_LISTED = "not listed in the manifest"
@@ -54,7 +55,7 @@ class _Hasher:
             return None
         key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
         if key not in self.seen:
-            self.seen[key] = sha256_path(path)
+            self.seen[key] = sha256_file(path)
         return self.seen[key]
 
 
@@ -76,7 +77,7 @@ def verify(run_dir: Path) -> Verification:
     checked = 0
     listed: set[str] = {MANIFEST}
 
-    store = run_dir.parent.parent / STORE_DIR / "sha256"
+    store = outputs_root(run_dir) / STORE_DIR / "sha256"
     for name, entry in sorted((manifest.get("inputs") or {}).items()):
         rel = f"inputs/{name}"
         listed.add(rel)
@@ -130,6 +131,6 @@ def verify(run_dir: Path) -> Verification:
                     f"manifest sha256 {entry['current_sha256']}",
                 )
             )
-    for problem in chain_problems(run_dir.parent):
+    for problem in chain_problems(period_folder(run_dir)):
         found.append(problem)
     return Verification(run_dir, found, checked)

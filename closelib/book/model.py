@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from closelib.errors import SourceError
 from closelib.files import sha256_file
 
 
@@ -40,6 +41,19 @@ class Book:
     @property
     def entities(self) -> list[str]:
         return sorted(self.entity_currency)
+
+
+def latest_period(book: Book) -> str:
+    """The period a close or an investigation of ``book`` defaults to: the latest period of its GL
+    balances, else (no GL extract rows) the month of its latest document. One rule for every entry
+    point: nothing defaults to today's date, so the same book always gives the same period."""
+    periods = book.gl_balances["period"]
+    if len(periods):
+        return str(max(periods))
+    dates = book.documents["document_date"]
+    if len(dates):
+        return f"{dates.max():%Y-%m}"
+    raise SourceError(["the book has no GL balances and no documents: pass the period (YYYY-MM)"], str(book.source))
 
 
 def derived(book: Book, key: str, make):

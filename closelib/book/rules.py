@@ -31,7 +31,7 @@ def _shown(out: Collector, file: str, frame: pd.DataFrame, column: str) -> pd.Se
 
 def keyed(frame: pd.DataFrame, key: str, column: str) -> pd.Series:
     """``frame[column]`` indexed by ``frame[key]`` without copying the frame (duplicates kept:
-    :func:`closelib.validate.lookup` takes the first, as ``drop_duplicates`` would)."""
+    :func:`closelib.book.arrays.lookup` takes the first, as ``drop_duplicates`` would)."""
     return pd.Series(frame[column].array, index=pd.Index(frame[key].array, name=key), name=column)
 
 

@@ -12,27 +12,25 @@ from pathlib import Path
 from closelib.errors import CloseError
 
 
-def latest_period(source: Path) -> str:
-    from closelib.book.load import load_book
-
-    periods = load_book(source).gl_balances["period"]
-    if len(periods) == 0:
-        raise CloseError(f"{source}: gl_balances has no periods; pass PERIOD=YYYY-MM")
-    return str(max(periods))
-
-
 def main(argv: list[str]) -> int:
+    from closelib.audit.binder import refresh_binder
+    from closelib.book.load import load_book
+    from closelib.book.model import latest_period
     from closelib.cli.commands import _print
     from closelib.runner.run import execute_run
+    from closelib.runner.runfolder import period_folder
 
     if not argv:
         print("usage: python -m closelib.cli.close_target SOURCE [PERIOD]", file=sys.stderr)
         return 2
     source = Path(argv[0]).resolve()
     try:
-        period = argv[1] if len(argv) > 1 and argv[1] else latest_period(source)
+        period = argv[1] if len(argv) > 1 and argv[1] else latest_period(load_book(source))
         _print(f"close {period} on {source}")
         result = execute_run(period, source=source, progress=_print)
+        _, problem = refresh_binder(result.run_dir, result.manifest["period"])
+        if problem:
+            _print(problem)
     except CloseError as exc:
         print(f"close: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -40,7 +38,7 @@ def main(argv: list[str]) -> int:
     _print("")
     _print(f"run {m['run_id']}: {m['status']}")
     first = next((e["html"] for e in m["notebooks"].values() if e.get("html")), None)
-    index = result.run_dir.parent / "index.html"
+    index = period_folder(result.run_dir) / "index.html"
     if index.is_file():
         _print(f"open first: {index}")
     if first:

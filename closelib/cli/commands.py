@@ -20,6 +20,7 @@ def _print(line: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from closelib.audit.binder import refresh_binder
     from closelib.runner.run import execute_run
     from closelib.runner.runfolder import find_run, read_manifest
 
@@ -42,6 +43,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         reason=args.reason,
         progress=_print,
     )
+    _, problem = refresh_binder(result.run_dir, result.manifest["period"])
+    if problem:
+        result.messages.append(problem)
+        print(problem, file=sys.stderr)
     for line in result.messages:
         if line.startswith("run failed before"):
             print(line, file=sys.stderr)
@@ -169,6 +174,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_signoff(args: argparse.Namespace) -> int:
+    from closelib.audit.binder import refresh_binder
     from closelib.audit.signoff import record_signoff
     from closelib.runner.runfolder import find_run
 
@@ -178,17 +184,16 @@ def cmd_signoff(args: argparse.Namespace) -> int:
         f"signed {entry['run_id']} as {entry['role']}: {entry['name']} at {entry['at']} "
         f"(manifest sha256 {entry['manifest_sha256']})"
     )
-    try:
-        from closelib.audit.binder import write_period_index
-
-        print(f"binder: {write_period_index(run_dir.parent.parent, entry['period'])}")
-    except Exception as exc:
-        print(f"binder not updated: {exc}", file=sys.stderr)
+    index, problem = refresh_binder(run_dir, entry["period"])
+    if index:
+        print(f"binder: {index}")
+    else:
+        print(problem, file=sys.stderr)
     return 0
 
 
 def cmd_investigate(args: argparse.Namespace) -> int:
-    from closelib.areas.investigate import run_investigation
+    from closelib.runner.adhoc import run_investigation
 
     result = run_investigation(
         args.customer, args.document, args.case, source=args.source, outputs=args.outputs, progress=_print

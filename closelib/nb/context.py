@@ -27,7 +27,7 @@ from closelib import money
 from closelib.asof.aging import AgingPolicy
 from closelib.book.cache import read_book_cache
 from closelib.book.load import load_book, release_memory
-from closelib.book.model import Book
+from closelib.book.model import Book, latest_period
 from closelib.nb.record import Recorder
 from closelib.params import check_parameters, load_parameters
 from closelib.paths import PARAMETERS_DIR, REPO_ROOT, SCRATCH_OUTPUTS
@@ -285,8 +285,8 @@ def start(
     if not source_path.is_absolute():
         source_path = REPO_ROOT / source_path
     book = _load(source_path, info)
-    if not period:  # interactive: the latest period the GL has
-        period = max(book.gl_balances["period"]) if len(book.gl_balances) else pd.Timestamp.today().strftime("%Y-%m")
+    if not period:  # opened by hand: the book's latest period
+        period = latest_period(book)
     ctx = Context(
         notebook,
         period,

@@ -10,7 +10,6 @@ notebook back to find the first cell that failed or never ran.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import sys
@@ -18,6 +17,8 @@ import time
 from pathlib import Path
 
 import nbformat
+
+from closelib.files import write_json_atomic
 
 KERNEL = "python3"
 
@@ -61,12 +62,6 @@ def render_html(notebook: Path, html_path: Path, exporter=None) -> None:
     """Reviewer HTML with the code hidden."""
     body, _ = (exporter or html_exporter()).from_filename(str(notebook))
     html_path.write_text(body, encoding="utf-8")
-
-
-def _write_json_atomic(path: Path, data: dict) -> None:
-    scratch = path.with_suffix(path.suffix + ".tmp")
-    scratch.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
-    os.replace(scratch, path)
 
 
 def execute_notebook(job: dict, kernel: SharedKernel | None = None, exporter=None) -> dict:
@@ -137,7 +132,7 @@ def child_main(job: dict) -> None:
         os.dup2(handle.fileno(), 1)
         os.dup2(handle.fileno(), 2)
     result = execute_notebook(job)
-    _write_json_atomic(Path(job["status_file"]), result)
+    write_json_atomic(Path(job["status_file"]), result, sort_keys=True)
     sys.stdout.flush()
 
 

@@ -27,14 +27,14 @@ from pathlib import Path
 from closelib.book.cache import cache_key, cached_rows, write_book_cache
 from closelib.book.load import load_book, release_memory
 from closelib.errors import CloseError, ParameterError, RunError, SourceError
-from closelib.files import write_json_atomic
+from closelib.files import sha256_file, write_json_atomic
 from closelib.nb.execute import child_main, inspect_notebook
 from closelib.nb.record import read_records
 from closelib.params import check_parameters, load_parameters
 from closelib.paths import NOTEBOOKS_DIR, PARAMETERS_DIR, REPO_ROOT
 from closelib.runner.provenance import code_info, utc_now
 from closelib.runner.runfolder import MANIFEST, RUN_INFO, default_outputs, new_run_dir
-from closelib.runner.store import link_inputs, make_read_only, sha256_path, store_root
+from closelib.runner.store import link_inputs, make_read_only, store_root
 from closelib.runner.ties import cross_tie_checks
 
 PERIOD_NOTEBOOK = re.compile(r"^(\d\d)_([a-z0-9_]+)\.ipynb$")
@@ -321,7 +321,7 @@ def _judge(job: dict, exitcode: int | None, timed_out: bool, elapsed: float) -> 
             f"{inspect_notebook(output) or 'the notebook looks complete'}"
         )
     if output.is_file():
-        entry["sha256"] = sha256_path(output)
+        entry["sha256"] = sha256_file(output)
     return entry
 
 
@@ -346,17 +346,10 @@ def _finish(run_dir: Path, manifest: dict, messages: list[str], say: Callable[[s
         say("  checks failed: " + ", ".join(failed_checks))
     manifest["finished_at"] = utc_now()
     manifest["outputs"] = {
-        str(p.relative_to(run_dir)): sha256_path(p)
+        str(p.relative_to(run_dir)): sha256_file(p)
         for p in sorted(run_dir.rglob("*"))
         if p.is_file() and p.name != MANIFEST and p.parts[len(run_dir.parts)] != "inputs" and not p.name.startswith(".")
     }
     write_json_atomic(run_dir / MANIFEST, manifest)
     make_read_only(run_dir)
-    try:  # the period binder (index.html) is a convenience: it never fails a run
-        from closelib.audit.binder import write_period_index
-
-        if "subject" not in manifest:  # ad-hoc investigations are not period runs
-            write_period_index(run_dir.parent.parent, manifest["period"])
-    except Exception as exc:
-        messages.append(f"period binder not updated: {exc}")
     return RunResult(run_dir, manifest, messages)

@@ -14,7 +14,35 @@ from closelib.errors import (
     RunError,
 )
 
+# The figures a reader sees first, in `close list` and in the period binder alike: each plain
+# (``tb.unexplained``) and per entity (``tb.US01.unexplained``).
 KEY_FIGURES = ("tb.unexplained", "reserve.allowance_required", "reserve.true_up", "write_off.total", "kpi.dso")
+
+
+def key_figures(figures: dict) -> dict:
+    """The key figures among a manifest's ``figures``, in :data:`KEY_FIGURES` order (plain first,
+    then per entity by name)."""
+    order = {name: rank for rank, name in enumerate(KEY_FIGURES)}
+
+    def rank(name: str) -> tuple[int, int, str] | None:
+        parts = name.split(".")
+        if len(parts) not in (2, 3):
+            return None
+        key = f"{parts[0]}.{parts[-1]}"
+        return (order[key], len(parts), name) if key in order else None
+
+    found = sorted((r, name) for name in figures if (r := rank(name)) is not None)
+    return {name: figures[name] for _, name in found}
+
+
+def period_folder(run_dir: Path) -> Path:
+    """``<outputs>/<PERIOD>/``: where a run's period keeps its runs, binder and sign-off log."""
+    return Path(run_dir).parent
+
+
+def outputs_root(run_dir: Path) -> Path:
+    """``<outputs>/``: the root a run folder ``<outputs>/<PERIOD>/<RUN_ID>/`` lives under."""
+    return Path(run_dir).parent.parent
 
 
 def read_manifest(run_dir: Path) -> dict:
@@ -72,7 +100,7 @@ def describe(run_dir: Path) -> str:
     """One line per run for ``close list``."""
     m = read_manifest(run_dir)
     figures = m.get("figures", {})
-    shown = "  ".join(f"{k}={figures[k]}" for k in KEY_FIGURES if k in figures)
+    shown = "  ".join(f"{k}={v}" for k, v in key_figures(figures).items())
     extra = ""
     if m.get("restates"):
         extra = f"  restates {m['restates']}"

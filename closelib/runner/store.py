@@ -79,14 +79,6 @@ def link_inputs(source: Path, outputs: Path, inputs_dir: Path) -> dict[str, str]
     return hashes
 
 
-def sha256_path(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def make_read_only(folder: Path) -> None:
     """Files, then folders, bottom up: a finished run cannot be edited by accident."""
     for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):

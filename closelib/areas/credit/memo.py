@@ -3,8 +3,8 @@
 :func:`review` gathers everything the memo template (``notebooks/templates/credit_memo.ipynb``)
 shows: profile and group, exposure and utilisation, 24 months of payment behaviour, the aging,
 disputes, the collection trail, financial statements with ratios and Altman Z'', the score
-log, the recommended limit, the decision and its approval level (see :mod:`closelib.credit`
-for the behaviour measures and :mod:`closelib.credit_score` for the score and limit policy).
+log, the recommended limit, the decision and its approval level (see :mod:`closelib.areas.credit.queue`
+for the behaviour measures and :mod:`closelib.areas.credit.score` for the score and limit policy).
 """
 
 from __future__ import annotations

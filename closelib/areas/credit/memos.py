@@ -2,7 +2,7 @@
 
 :func:`execute_memos` runs the memo template with papermill once per queued customer into
 ``<run_dir>/credit_memos/<customer_id>.ipynb`` (and ``.html`` with the code hidden), through
-:func:`closelib.execute.execute_notebook` with kernel python3, ``run.workers`` spawned
+:func:`closelib.nb.execute.execute_notebook` with kernel python3, ``run.workers`` spawned
 processes at a time. Each memo receives the queue notebook's own parameters (JSON-safe
 strings) plus ``customer_id`` and ``result_path``, records its figures into the run's
 ``records/credit_memo_<customer_id>.jsonl`` (merged into the manifest by the runner) and
@@ -34,7 +34,7 @@ def memo_folder(ctx) -> Path:
 
 
 def memo_jobs(ctx, customer_ids: list[str], template: Path = TEMPLATE) -> list[dict]:
-    """papermill jobs (JSON-safe string parameters) for :func:`closelib.execute.execute_notebook`."""
+    """papermill jobs (JSON-safe string parameters) for :func:`closelib.nb.execute.execute_notebook`."""
     folder = memo_folder(ctx)
     params_json = json.dumps(ctx.params, sort_keys=True)
     jobs = []

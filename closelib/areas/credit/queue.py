@@ -170,7 +170,7 @@ def payment_history(book: Book, day: pd.Timestamp, months: int = 24) -> pd.DataF
     customer, document, dates, amount, days to pay, days beyond terms, late.
 
     Applications are joined to their receipt and document through the book's row links
-    (:func:`closelib.asof.links`), not by merging on text ids: a million applications join
+    (:func:`closelib.book.links.links`), not by merging on text ids: a million applications join
     in a fraction of a second instead of seconds."""
 
     day = pd.Timestamp(day)

@@ -1,0 +1,53 @@
+"""Ad-hoc runs: the dispute investigation notebook for one subject, in a folder of its own.
+
+``outputs/adhoc/<YYYYMMDD>-<subject>/`` holds the same manifest, stored inputs and provenance as a
+period run; the folder is claimed exclusively and never reused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from closelib.areas.investigate import resolve_subject, subject_label
+from closelib.book.load import load_book
+from closelib.book.model import latest_period
+from closelib.params import load_parameters
+from closelib.paths import INVESTIGATION_NOTEBOOK, PARAMETERS_DIR
+from closelib.runner.run import RunResult, execute_run, resolve_source
+from closelib.runner.runfolder import claim_folder, default_outputs
+
+
+def adhoc_folder(outputs: Path, subject: dict[str, str]) -> tuple[str, Path]:
+    """``outputs/adhoc/<YYYYMMDD>-<subject>``, never reused (``-2``, ``-3`` ... when taken)."""
+    base = f"{datetime.now(UTC):%Y%m%d}-{subject_label(subject)}"
+    return claim_folder(outputs / "adhoc", (base if n == 1 else f"{base}-{n}" for n in range(1, 1000)))
+
+
+def run_investigation(
+    customer: str | None,
+    document: str | None,
+    case: str | None,
+    source: str | Path | None = None,
+    outputs: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> RunResult:
+    """Resolve the subject in the source (an unknown id is an error naming close matches), then run
+    the investigation notebook on the source's latest period into a new ad-hoc folder."""
+    defaults = load_parameters("2000-01", PARAMETERS_DIR)
+    source_path = resolve_source(source, defaults)
+    book = load_book(source_path)
+    subject = resolve_subject(book, customer, document, case)
+    period = latest_period(book)
+    outputs = Path(outputs).resolve() if outputs else default_outputs()
+    folder = adhoc_folder(outputs, subject)
+    return execute_run(
+        period,
+        source=source_path,
+        outputs=outputs,
+        notebooks=[("investigate", INVESTIGATION_NOTEBOOK)],
+        run_folder=folder,
+        subject=subject,
+        progress=progress,
+    )
