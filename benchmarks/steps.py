@@ -12,13 +12,12 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-
 
 def _params(period: str) -> dict:
     from closelib.params import load_parameters
+    from closelib.paths import PARAMETERS_DIR
 
-    return load_parameters(period, REPO / "parameters", None, [])
+    return load_parameters(period, PARAMETERS_DIR, None, [])
 
 
 def raw_parquet(book: str) -> dict:
