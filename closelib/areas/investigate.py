@@ -26,6 +26,7 @@ from closelib.book.model import Book
 from closelib.errors import NotFoundError
 from closelib.params import load_parameters
 from closelib.paths import INVESTIGATION_NOTEBOOK, PARAMETERS_DIR
+from closelib.periods import Period
 
 NOTEBOOK = INVESTIGATION_NOTEBOOK
 
@@ -277,12 +278,13 @@ def run_investigation(
     from closelib.runner.run import execute_run, resolve_source
     from closelib.runner.runfolder import default_outputs
 
-    defaults = load_parameters("2000-01", PARAMETERS_DIR)
+    defaults = load_parameters(Period(2000, 1), PARAMETERS_DIR)
     source_path = resolve_source(source, defaults)
     book = load_book(source_path)
     subject = resolve_subject(book, customer, document, case)
     periods = book.gl_balances["period"]
-    period = str(max(periods)) if len(periods) else f"{book.documents['document_date'].max():%Y-%m}"
+    latest = str(max(periods)) if len(periods) else f"{book.documents['document_date'].max():%Y-%m}"
+    period = Period.parse(latest)
     outputs = Path(outputs).resolve() if outputs else default_outputs()
     folder = adhoc_folder(outputs, subject)
     return execute_run(

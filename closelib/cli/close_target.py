@@ -10,15 +10,16 @@ import sys
 from pathlib import Path
 
 from closelib.errors import CloseError
+from closelib.periods import Period
 
 
-def latest_period(source: Path) -> str:
+def latest_period(source: Path) -> Period:
     from closelib.book.load import load_book
 
     periods = load_book(source).gl_balances["period"]
     if len(periods) == 0:
         raise CloseError(f"{source}: gl_balances has no periods; pass PERIOD=YYYY-MM")
-    return str(max(periods))
+    return Period.parse(str(max(periods)))
 
 
 def main(argv: list[str]) -> int:
@@ -30,7 +31,7 @@ def main(argv: list[str]) -> int:
         return 2
     source = Path(argv[0]).resolve()
     try:
-        period = argv[1] if len(argv) > 1 and argv[1] else latest_period(source)
+        period = Period.parse(argv[1]) if len(argv) > 1 and argv[1] else latest_period(source)
         _print(f"close {period} on {source}")
         result = execute_run(period, source=source, progress=_print)
     except CloseError as exc:
