@@ -77,16 +77,17 @@ def _cached(cache: str, source: str):
 def aging(cache: str, source: str, period: str) -> dict:
     """As-of aging of every document at the period end (open_items + age), from the typed cache."""
     from closelib.asof.aging import AgingPolicy, aging_at
-    from closelib.periods import period_end
+    from closelib.periods import Period
 
     book, read_seconds = _cached(cache, source)
     params = _params(period)
     policy = AgingPolicy(params["aging"]["basis"], list(params["aging"]["buckets"]))
+    end = Period.parse(period).end
     start = time.perf_counter()
-    aged = aging_at(book, period_end(period), policy)
+    aged = aging_at(book, end, policy)
     seconds = time.perf_counter() - start
     start = time.perf_counter()
-    aging_at(book, period_end(period), policy)
+    aging_at(book, end, policy)
     again = time.perf_counter() - start
     return {
         "seconds": seconds,
@@ -101,11 +102,12 @@ def rollrate(cache: str, source: str, period: str, months: str = "24") -> dict:
     """The roll-rate history: build_history over ``months`` month ends, then roll_rates."""
     from closelib.areas.reserve import pools_of
     from closelib.asof.rollrate import build_history, roll_rates
+    from closelib.periods import Period
 
     book, read_seconds = _cached(cache, source)
     params = _params(period)
     start = time.perf_counter()
-    history = build_history(book, period, int(months), pools_of(book, params["reserve"]["pool_by"]))
+    history = build_history(book, Period.parse(period), int(months), pools_of(book, params["reserve"]["pool_by"]))
     built = time.perf_counter() - start
     rolls = roll_rates(history, params["aging"]["basis"], list(params["aging"]["buckets"]))
     seconds = time.perf_counter() - start

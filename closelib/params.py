@@ -27,6 +27,7 @@ import yaml
 
 from closelib import money
 from closelib.errors import ParameterError
+from closelib.periods import PERIOD_PATTERN, Period
 
 
 class _ExactLoader(yaml.SafeLoader):
@@ -178,9 +179,11 @@ class Date(Spec):
         return value
 
 
-class Period(Spec):
+class PeriodText(Spec):
+    """A ``YYYY-MM`` kept as text (parameters stay JSON-safe); the rule is :data:`PERIOD_PATTERN`."""
+
     def check(self, value, path, problems):
-        if isinstance(value, str) and re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+        if isinstance(value, str) and re.fullmatch(PERIOD_PATTERN, value):
             return value
         problems.append(f"{path}: expected a period YYYY-MM, got {value!r}")
         return value
@@ -284,7 +287,7 @@ SCHEMA = Record(
                             "explanation": Str(),
                             "owner": Str(),
                             "expected_clearance": Date(),
-                            "opened": Period(),
+                            "opened": PeriodText(),
                         },
                         optional=("owner", "expected_clearance", "opened"),
                     )
@@ -520,16 +523,13 @@ def rating_band_value(bands: dict, rating: int) -> Any:
 
 
 def load_parameters(
-    period: str,
+    period: Period | str,
     parameters_dir: str | Path = "parameters",
     params_file: str | Path | None = None,
     overrides: list[str] | tuple[str, ...] = (),
 ) -> dict:
-    """The merged, validated parameters for ``period`` (JSON-safe)."""
-    problems: list[str] = []
-    Period().check(period, "period", problems)
-    if problems:
-        raise ParameterError(problems)
+    """The merged, validated parameters for ``period`` (JSON-safe); a malformed period raises."""
+    period = Period.parse(period)
     folder = Path(parameters_dir)
     merged = read_yaml_file(folder / "defaults.yaml")
     period_file = folder / f"{period}.yaml"

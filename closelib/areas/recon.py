@@ -28,7 +28,7 @@ from closelib import money
 from closelib.asof.openitems import open_items, unapplied_cash
 from closelib.book.links import links
 from closelib.book.model import Book
-from closelib.periods import period_end, shift_period
+from closelib.periods import Period
 
 CONTROL, UNAPPLIED = "control", "unapplied"
 
@@ -196,11 +196,11 @@ def gl_lines(book: Book, policy: GLPolicy) -> pd.DataFrame:
 
 
 def gl_balance(
-    book: Book, entity: str, period: str, accounts: tuple[str, ...], credit_positive: bool = False
+    book: Book, entity: str, period: Period, accounts: tuple[str, ...], credit_positive: bool = False
 ) -> int | None:
     """Closing balance (debit minus credit, or the reverse) of accounts; None when the GL has no such period."""
     gl = book.gl_balances
-    mine = gl[(gl["entity"] == entity) & (gl["period"] == period)]
+    mine = gl[(gl["entity"] == entity) & (gl["period"] == str(period))]
     if mine.empty:
         return None
     rows = mine[mine["account"].isin(accounts)]
@@ -208,10 +208,10 @@ def gl_balance(
     return -value if credit_positive else value
 
 
-def trial_balance_totals(book: Book, period: str) -> pd.DataFrame:
+def trial_balance_totals(book: Book, period: Period) -> pd.DataFrame:
     """Per entity: total debits, total credits, accounts, and whether they balance."""
     gl = book.gl_balances
-    mine = gl[gl["period"] == period]
+    mine = gl[gl["period"] == str(period)]
     totals = mine.groupby("entity").agg(accounts=("account", "size"), debit=("debit", "sum"), credit=("credit", "sum"))
     totals = totals.reindex(pd.Index(book.entities, name="entity")).fillna(0).astype("int64")
     totals["difference"] = totals["debit"] - totals["credit"]
@@ -219,9 +219,9 @@ def trial_balance_totals(book: Book, period: str) -> pd.DataFrame:
     return totals.reset_index()
 
 
-def subledger_position(book: Book, period: str) -> pd.DataFrame:
+def subledger_position(book: Book, period: Period) -> pd.DataFrame:
     """Per entity at the period end: open INV/DM, open CM, subledger AR, unapplied cash split."""
-    day = period_end(period)
+    day = period.end
     items = open_items(book, day)
     cash = unapplied_cash(book, day)
     frame = pd.DataFrame(index=pd.Index(book.entities, name="entity"))
@@ -236,16 +236,16 @@ def subledger_position(book: Book, period: str) -> pd.DataFrame:
     return frame.reset_index()
 
 
-def _months_between(first: pd.Series, last: str) -> pd.Series:
-    """Whole months from each ``YYYY-MM`` in ``first`` to ``last`` (vectorised)."""
+def _months_between(first: pd.Series, last: Period) -> pd.Series:
+    """Whole months from each ``YYYY-MM`` in ``first`` (GL text, vectorised) to ``last``."""
     text = first.astype(str)
     index = text.str[:4].astype("int64") * 12 + text.str[5:7].astype("int64")
-    return (int(last[:4]) * 12 + int(last[5:7]) - index).astype("int64")
+    return (last.year * 12 + last.month - index).astype("int64")
 
 
 def reconciling_items(
     book: Book,
-    period: str,
+    period: Period,
     policy: GLPolicy,
     side: str = CONTROL,
     effects: pd.DataFrame | None = None,
@@ -269,13 +269,13 @@ def reconciling_items(
     ]
     if not book.has("gl_journal"):
         return pd.DataFrame(columns=columns)
-    day = period_end(period)
+    day = period.end
     effects = subledger_effects(book, policy) if effects is None else effects
     lines = gl_lines(book, policy) if lines is None else lines
     # Masks over the whole frames (millions of rows at scale); only the few rows that can be
     # items are ever copied out.
     nonzero = (lines[side] != 0).to_numpy()
-    upto = (lines["period"] <= period).to_numpy()
+    upto = (lines["period"] <= str(period)).to_numpy()  # YYYY-MM text sorts as the months do
     from_subledger = (lines["source"] == "ar_subledger").to_numpy()
     manual = lines[nonzero & upto & ~from_subledger]
     manual_items = manual.groupby(["entity", "journal_id"], as_index=False).agg(
@@ -318,7 +318,7 @@ def reconciling_items(
     both = pd.concat([posted.rename("posted"), expected.rename("expected")], axis=1).fillna(0).astype("int64")
     both = both[both["posted"] != both["expected"]]
     both = both.join(first_post).join(known)
-    gl_later = both["gl_period"].notna() & (both["gl_period"] > period)
+    gl_later = both["gl_period"].notna() & (both["gl_period"] > str(period))
     cause = np.select(
         [
             (both["posted"] == 0) & gl_later,
@@ -357,7 +357,7 @@ def reconciling_items(
     origin = items["gl_period"].where(
         items["cause"].str.contains("manual|other"), items["subledger_date"].dt.strftime("%Y-%m")
     )
-    origin = origin.fillna(period).astype(str)
+    origin = origin.fillna(str(period)).astype(str)
     items["age_months"] = _months_between(origin, period).clip(lower=0)
     return items[columns].sort_values(["entity", "cause", "reference"], ignore_index=True)
 
@@ -433,7 +433,7 @@ UNAPPLIED_ROLL_LINES = (
 
 def roll_forward(
     book: Book,
-    period: str,
+    period: Period,
     policy: GLPolicy,
     entity: str,
     effects: pd.DataFrame | None = None,
@@ -451,17 +451,17 @@ def roll_forward(
 
     accounts = policy.control_accounts if side == CONTROL else (policy.unapplied_account,)
     credit = side == UNAPPLIED
-    start, end = period_end(shift_period(period, -1)), period_end(period)
+    start, end = period.shift(-1).end, period.end
     effects = subledger_effects(book, policy) if effects is None else effects
     mine = effects[effects["entity"] == entity]
     opening_sl = int(mine.loc[mine["date"] <= start, side].sum())
     moved = mine[(mine["date"] > start) & (mine["date"] <= end)]
     sl = moved.groupby("kind")[side].sum()
-    rows = {"opening balance": (opening_sl, gl_balance(book, entity, shift_period(period, -1), accounts, credit))}
+    rows = {"opening balance": (opening_sl, gl_balance(book, entity, period.shift(-1), accounts, credit))}
     gl_moves = pd.Series(dtype="int64")
     if book.has("gl_journal"):
         lines = gl_lines(book, policy) if lines is None else lines
-        in_period = lines[(lines["entity"] == entity) & (lines["period"] == period)]
+        in_period = lines[(lines["entity"] == entity) & (lines["period"] == str(period))]
         if "_ref" in effects and "_ref" in in_period:  # coded once by :func:`keyed`
             ref_codes, line_codes = effects["_ref"].to_numpy(), in_period["_ref"].to_numpy()
         else:
@@ -501,7 +501,7 @@ def roll_forward(
     return frame
 
 
-def reconcile(book: Book, period: str, params: dict) -> dict:
+def reconcile(book: Book, period: Period, params: dict) -> dict:
     """Everything the notebook shows: summary per entity, items, roll-forwards, TB totals."""
     policy = GLPolicy.from_params(params)
     effects = subledger_effects(book, policy)
@@ -515,7 +515,7 @@ def reconcile(book: Book, period: str, params: dict) -> dict:
         else items.iloc[0:0]
     )
     documented, problems = parameter_items(params, book.entities, book.currency_of)
-    day = period_end(period)
+    day = period.end
     rows = []
     for entity in book.entities:
         pos = position.loc[entity]
@@ -698,9 +698,9 @@ FIGURES = {
 }
 
 
-def unapplied_by_age(book: Book, period: str, bounds: tuple[int, ...] = (30, 60, 90, 180)) -> pd.DataFrame:
+def unapplied_by_age(book: Book, period: Period, bounds: tuple[int, ...] = (30, 60, 90, 180)) -> pd.DataFrame:
     """Unapplied receipts at the period end by entity, identified or not, and age band."""
-    cash = unapplied_cash(book, period_end(period))
+    cash = unapplied_cash(book, period.end)
     labels = (
         [f"0-{bounds[0]} days"]
         + [f"{a + 1}-{b} days" for a, b in itertools.pairwise(bounds)]

@@ -23,7 +23,7 @@ from closelib.asof.rollrate import agings, build_history, loss_rates, roll_rates
 from closelib.book.model import Book
 from closelib.nb.excel import Sheet, write_workbook
 from closelib.params import bucket_labels
-from closelib.periods import period_end, shift_period
+from closelib.periods import Period
 
 
 @dataclass
@@ -47,11 +47,11 @@ def pools_of(book: Book, pool_by: str) -> pd.Series | None:
     return segments.replace("", "unassigned").fillna("unassigned")
 
 
-def aged_receivables(book: Book, period: str, params: dict) -> pd.DataFrame:
+def aged_receivables(book: Book, period: Period, params: dict) -> pd.DataFrame:
     """Open INV, DM and CM at the period end with bucket and pool (CMs are aged for the tie only)."""
     aging = params["aging"]
-    items = open_items(book, period_end(period))
-    aged = age(items, period_end(period), aging["basis"], list(aging["buckets"]))
+    items = open_items(book, period.end)
+    aged = age(items, period.end, aging["basis"], list(aging["buckets"]))
     pools = pools_of(book, params["reserve"]["pool_by"])
     aged["pool"] = "all" if pools is None else aged["customer_id"].map(pools).fillna("unassigned").to_numpy()
     return aged
@@ -114,7 +114,7 @@ def specific_reserves(book: Book, aged: pd.DataFrame, params: dict) -> tuple[pd.
 
 
 def collective_rates(
-    book: Book, period: str, params: dict
+    book: Book, period: Period, params: dict
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
     """Loss rate per entity, pool and bucket: the policy matrix or measured roll rates."""
     res, aging = params["reserve"], params["aging"]
@@ -180,17 +180,17 @@ def provision_matrix(
     return matrix.astype({"base": "int64", "overlay": "int64", "allowance": "int64"}).reset_index(drop=True)
 
 
-def allowance_roll_forward(book: Book, period: str, params: dict, entity: str) -> pd.DataFrame:
+def allowance_roll_forward(book: Book, period: Period, params: dict, entity: str) -> pd.DataFrame:
     """Opening (GL at prior end) + provision - write-offs + recoveries = closing (GL at end)."""
     gl = params["gl"]
     allowance, expense = (gl["allowance_account"],), (gl["bad_debt_expense_account"],)
-    opening = gl_balance(book, entity, shift_period(period, -1), allowance, credit_positive=True)
+    opening = gl_balance(book, entity, period.shift(-1), allowance, credit_positive=True)
     closing = gl_balance(book, entity, period, allowance, credit_positive=True)
     ytd = gl_balance(book, entity, period, expense) or 0
-    prior_ytd = 0 if period.endswith("-01") else (gl_balance(book, entity, shift_period(period, -1), expense) or 0)
+    prior_ytd = 0 if period.month == 1 else (gl_balance(book, entity, period.shift(-1), expense) or 0)
     adj = book.adjustments
     docs_entity = book.documents.set_index("document_id")["entity"]
-    start, end = period_end(shift_period(period, -1)), period_end(period)
+    start, end = period.shift(-1).end, period.end
     mine = adj[
         (adj["document_id"].map(docs_entity) == entity)
         & (adj["adjustment_date"] > start)
@@ -212,7 +212,7 @@ def allowance_roll_forward(book: Book, period: str, params: dict, entity: str) -
     return frame
 
 
-def true_up_journals(summary: pd.DataFrame, params: dict, period: str) -> pd.DataFrame:
+def true_up_journals(summary: pd.DataFrame, params: dict, period: Period) -> pd.DataFrame:
     """One balanced journal per entity: Dr expense / Cr allowance when more is required, else the reverse."""
     gl = params["gl"]
     rows = []
@@ -230,14 +230,14 @@ def true_up_journals(summary: pd.DataFrame, params: dict, period: str) -> pd.Dat
             if amount > 0
             else (gl["allowance_account"], gl["bad_debt_expense_account"])
         )
-        rows.append((row.entity, jid, str(period_end(period).date()), dr, abs(amount), 0, row.currency, text))
-        rows.append((row.entity, jid, str(period_end(period).date()), cr, 0, abs(amount), row.currency, text))
+        rows.append((row.entity, jid, str(period.end.date()), dr, abs(amount), 0, row.currency, text))
+        rows.append((row.entity, jid, str(period.end.date()), cr, 0, abs(amount), row.currency, text))
     return pd.DataFrame(
         rows, columns=["entity", "journal_id", "date", "account", "debit", "credit", "currency", "description"]
     ).astype({"debit": "int64", "credit": "int64"})
 
 
-def compute(book: Book, period: str, params: dict) -> ReserveResult:
+def compute(book: Book, period: Period, params: dict) -> ReserveResult:
     labels = bucket_labels(list(params["aging"]["buckets"]))
     floors = params["reserve"]["floor_rates"]
     aged = aged_receivables(book, period, params)
@@ -359,7 +359,7 @@ def gross_ties(aged: pd.DataFrame, matrix: pd.DataFrame, specific: pd.DataFrame)
     return {e: (int(receivable.get(e, 0)), int(parts.get(e, 0))) for e in entities}
 
 
-def write_pack(res: ReserveResult, path, period: str, params: dict):
+def write_pack(res: ReserveResult, path, period: Period, params: dict):
     """The reserve workbook: summary, provision matrix, specific reserves, rates, journals."""
 
     title = [
@@ -416,7 +416,7 @@ def write_pack(res: ReserveResult, path, period: str, params: dict):
             currency_column="currency",
             rate_columns=["roll_rate", "loss_rate"],
         )
-    return write_workbook(path, sheets, as_of=period_end(period).to_pydatetime())
+    return write_workbook(path, sheets, as_of=period.end.to_pydatetime())
 
 
 def conclusion(res: ReserveResult, params: dict, fmt) -> str:

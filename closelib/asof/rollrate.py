@@ -25,7 +25,7 @@ import pandas as pd
 from closelib.book.links import links
 from closelib.book.model import Book
 from closelib.params import bucket_labels
-from closelib.periods import period_end, periods_back
+from closelib.periods import Period
 
 RATE_DECIMALS = 6  # loss rates are rounded to 0.0001 % before they are applied to money
 
@@ -44,11 +44,11 @@ def _bin(month_ends: np.ndarray, dates: pd.Series) -> np.ndarray:
 
 
 def build_history(
-    book: Book, period: str, months: int, pools: pd.Series | None = None, doc_types: tuple[str, ...] = ("INV", "DM")
+    book: Book, period: Period, months: int, pools: pd.Series | None = None, doc_types: tuple[str, ...] = ("INV", "DM")
 ) -> History:
     """Open amounts of every INV/DM (or ``doc_types``) at the ``months + 1`` month ends ending
     with ``period``. A CM's open amount rises (towards zero) as it is applied."""
-    ends = pd.DatetimeIndex([period_end(p) for p in periods_back(period, months + 1)])
+    ends = pd.DatetimeIndex([p.end for p in period.back(months + 1)])
     end_values = ends.to_numpy(dtype="datetime64[ns]")
     all_docs = book.documents
     keep = (all_docs["doc_type"].isin(list(doc_types)) & (all_docs["document_date"] <= ends[-1])).to_numpy()

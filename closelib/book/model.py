@@ -9,6 +9,7 @@ import pandas as pd
 
 from closelib.errors import SourceError
 from closelib.files import sha256_file
+from closelib.periods import Period
 
 
 @dataclass
@@ -43,16 +44,17 @@ class Book:
         return sorted(self.entity_currency)
 
 
-def latest_period(book: Book) -> str:
+def latest_period(book: Book) -> Period:
     """The period a close or an investigation of ``book`` defaults to: the latest period of its GL
     balances, else (no GL extract rows) the month of its latest document. One rule for every entry
     point: nothing defaults to today's date, so the same book always gives the same period."""
     periods = book.gl_balances["period"]
     if len(periods):
-        return str(max(periods))
+        return Period.parse(str(max(periods)))
     dates = book.documents["document_date"]
     if len(dates):
-        return f"{dates.max():%Y-%m}"
+        latest = dates.max()
+        return Period(latest.year, latest.month)
     raise SourceError(["the book has no GL balances and no documents: pass the period (YYYY-MM)"], str(book.source))
 
 

@@ -25,13 +25,13 @@ from closelib.book.extracts import (
     read_text_frame,
 )
 from closelib.book.schema import LOAD_ORDER, TABLES, Column, Table
+from closelib.periods import PERIOD_PATTERN
 
 # More rows than this breaking one rule in one column are summarised in one line, so a
 # file that is wrong throughout still gives a readable report.
 PROBLEMS_PER_RULE = 1000
 
 _DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
-_PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 _INT_PATTERN = r"^[+-]?\d{1,15}$"
 _RATE_PATTERN = r"^\+?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 
@@ -186,7 +186,7 @@ def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) 
         out.rows(file, bad, column.name, "date", "not a valid ISO date YYYY-MM-DD", values)
         return dates
     if kind == "period":
-        bad = present & ~by_distinct(values, lambda text: text.str.match(_PERIOD_PATTERN)).astype(bool)
+        bad = present & ~by_distinct(values, lambda text: text.str.fullmatch(PERIOD_PATTERN)).astype(bool)
         out.rows(file, bad, column.name, "period", "not a period YYYY-MM", values)
         return values
     if kind == "int":

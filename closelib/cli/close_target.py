@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from closelib.errors import CloseError
+from closelib.periods import Period
 
 
 def main(argv: list[str]) -> int:
@@ -25,7 +26,7 @@ def main(argv: list[str]) -> int:
         return 2
     source = Path(argv[0]).resolve()
     try:
-        period = argv[1] if len(argv) > 1 and argv[1] else latest_period(load_book(source))
+        period = Period.parse(argv[1]) if len(argv) > 1 and argv[1] else latest_period(load_book(source))
         _print(f"close {period} on {source}")
         result = execute_run(period, source=source, progress=_print)
         _, problem = refresh_binder(result.run_dir, result.manifest["period"])

@@ -21,20 +21,22 @@ def _print(line: str) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from closelib.audit.binder import refresh_binder
+    from closelib.periods import Period
     from closelib.runner.run import execute_run
     from closelib.runner.runfolder import find_run, read_manifest
 
+    period = Period.parse(args.period)
     restates = None
     if args.restate or args.reason:
         if not (args.restate and args.reason and args.reason.strip()):
             raise RunError("a restatement needs both --restate RUN and --reason TEXT")
         original = read_manifest(find_run(args.restate, _outputs(args)))
-        if original["period"] != args.period:
-            raise RunError(f"run {original['run_id']} is for {original['period']}, not {args.period}")
+        if original["period"] != str(period):
+            raise RunError(f"run {original['run_id']} is for {original['period']}, not {period}")
         restates = original["run_id"]
-    _print(f"close {args.period}: running the period notebooks")
+    _print(f"close {period}: running the period notebooks")
     result = execute_run(
-        args.period,
+        period,
         source=args.source,
         params_file=args.params,
         overrides=args.p or [],
@@ -56,11 +58,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from closelib.periods import Period
     from closelib.runner.runfolder import all_runs, describe
 
-    runs = all_runs(_outputs(args), args.period)
+    period = str(Period.parse(args.period)) if args.period else None
+    runs = all_runs(_outputs(args), period)
     if not runs:
-        print("no runs yet" + (f" for {args.period}" if args.period else ""))
+        print("no runs yet" + (f" for {period}" if period else ""))
         return 0
     for run_dir in runs:
         print(describe(run_dir))
@@ -97,14 +101,16 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from closelib.periods import Period
     from closelib.runner.runfolder import all_runs, failed_checks, read_manifest
 
-    runs = all_runs(_outputs(args), args.period)
+    period = Period.parse(args.period)
+    runs = all_runs(_outputs(args), str(period))
     if not runs:
-        print(f"{args.period}: no runs yet (close run {args.period})")
+        print(f"{period}: no runs yet (close run {period})")
         return 0
     latest = read_manifest(runs[-1])
-    print(f"{args.period}: {len(runs)} run(s); latest {latest['run_id']} {latest['status']}")
+    print(f"{period}: {len(runs)} run(s); latest {latest['run_id']} {latest['status']}")
     for run_dir in runs:
         m = read_manifest(run_dir)
         link = f" restates {m['restates']} ({m['reason']})" if m.get("restates") else ""

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from closelib.errors import CloseError
+from closelib.periods import PERIOD_PATTERN
 
 #: Sentinel day number later than any date of any book ("never, as far as the book knows").
 NEVER = np.int64(1 << 40)
@@ -67,7 +68,7 @@ class Calendar:
 
     @classmethod
     def ending(cls, end: str, months: int = HISTORY_MONTHS) -> Calendar:
-        if not isinstance(end, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", end):
+        if not isinstance(end, str) or not re.fullmatch(PERIOD_PATTERN, end):
             raise CloseError(f"demo end period must be YYYY-MM, got {end!r}")
         last = np.datetime64(end, "M")
         first = last - (months - 1)

@@ -31,7 +31,7 @@ from closelib.book.model import Book, latest_period
 from closelib.nb.record import Recorder
 from closelib.params import check_parameters, load_parameters
 from closelib.paths import PARAMETERS_DIR, REPO_ROOT, SCRATCH_OUTPUTS
-from closelib.periods import period_end, shift_period
+from closelib.periods import Period
 
 RUN_INFO = "run.json"
 
@@ -79,7 +79,7 @@ def fmt_money(minor: int, currency: str) -> str:
 @dataclass
 class Context:
     notebook: str
-    period: str
+    period: Period
     source: Path
     run_dir: Path | None
     run_id: str
@@ -91,11 +91,11 @@ class Context:
     # ---------------------------------------------------------- dates and policy
     @property
     def as_of(self) -> pd.Timestamp:
-        return period_end(self.period)
+        return self.period.end
 
     @property
-    def prior_period(self) -> str:
-        return shift_period(self.period, -1)
+    def prior_period(self) -> Period:
+        return self.period.shift(-1)
 
     @property
     def aging(self) -> AgingPolicy:
@@ -263,15 +263,19 @@ class Context:
 
 def start(
     notebook: str,
-    period: str = "",
+    period: Period | str = "",
     source: str = "",
     run_dir: str = "",
     run_id: str = "",
     params_json: str = "",
     show_header: bool = True,
 ) -> Context:
-    """Parse the notebook's parameters, load the book, show the header."""
+    """Parse the notebook's parameters, load the book, show the header.
 
+    ``period`` stays the JSON-safe ``YYYY-MM`` text papermill passes; it is parsed here, once,
+    and the context carries the :class:`Period` (a malformed one raises before any work)."""
+
+    parsed = Period.parse(period) if period else None
     info: dict = {}
     if run_dir:
         info_path = Path(run_dir) / RUN_INFO
@@ -280,16 +284,16 @@ def start(
     if params_json:
         params = check_parameters(json.loads(params_json, parse_float=Decimal))
     else:
-        params = load_parameters(period or "2000-01", PARAMETERS_DIR)
+        params = load_parameters(parsed or Period(2000, 1), PARAMETERS_DIR)
     source_path = Path(source or params["source"])
     if not source_path.is_absolute():
         source_path = REPO_ROOT / source_path
     book = _load(source_path, info)
-    if not period:  # opened by hand: the book's latest period
-        period = latest_period(book)
+    if parsed is None:  # opened by hand: the book's latest period
+        parsed = latest_period(book)
     ctx = Context(
         notebook,
-        period,
+        parsed,
         source_path,
         Path(run_dir) if run_dir else None,
         run_id,

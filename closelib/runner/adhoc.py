@@ -15,6 +15,7 @@ from closelib.book.load import load_book
 from closelib.book.model import latest_period
 from closelib.params import load_parameters
 from closelib.paths import INVESTIGATION_NOTEBOOK, PARAMETERS_DIR
+from closelib.periods import Period
 from closelib.runner.run import RunResult, execute_run, resolve_source
 from closelib.runner.runfolder import claim_folder, default_outputs
 
@@ -35,7 +36,7 @@ def run_investigation(
 ) -> RunResult:
     """Resolve the subject in the source (an unknown id is an error naming close matches), then run
     the investigation notebook on the source's latest period into a new ad-hoc folder."""
-    defaults = load_parameters("2000-01", PARAMETERS_DIR)
+    defaults = load_parameters(Period(2000, 1), PARAMETERS_DIR)
     source_path = resolve_source(source, defaults)
     book = load_book(source_path)
     subject = resolve_subject(book, customer, document, case)

@@ -32,6 +32,7 @@ from closelib.nb.execute import child_main, inspect_notebook
 from closelib.nb.record import read_records
 from closelib.params import check_parameters, load_parameters
 from closelib.paths import NOTEBOOKS_DIR, PARAMETERS_DIR, REPO_ROOT
+from closelib.periods import Period
 from closelib.runner.provenance import code_info, utc_now
 from closelib.runner.runfolder import MANIFEST, RUN_INFO, default_outputs, new_run_dir
 from closelib.runner.store import link_inputs, make_read_only, store_root
@@ -65,11 +66,6 @@ def period_notebooks(folder: Path | None = None) -> list[tuple[str, Path]]:
     return found
 
 
-def _check_period(period: str) -> None:
-    if not isinstance(period, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
-        raise ParameterError([f"period: expected YYYY-MM, got {period!r}"])
-
-
 def resolve_source(source: str | Path | None, params: dict) -> Path:
     """``--source`` is relative to the working folder; ``source:`` in parameters to the repository."""
     if source is not None:
@@ -79,7 +75,7 @@ def resolve_source(source: str | Path | None, params: dict) -> Path:
 
 
 def execute_run(
-    period: str,
+    period: Period | str,
     *,
     source: str | Path | None = None,
     params_file: str | Path | None = None,
@@ -104,14 +100,14 @@ def execute_run(
     """
 
     say = progress or (lambda line: None)
-    _check_period(period)
+    period = Period.parse(period)
     outputs = Path(outputs).resolve() if outputs else default_outputs()
     notebooks = notebooks if notebooks is not None else period_notebooks(notebooks_dir)
     if not notebooks:
         raise RunError(f"no period notebooks (NN_name.ipynb) in {notebooks_dir or NOTEBOOKS_DIR}")
-    run_id, run_dir = run_folder if run_folder is not None else new_run_dir(outputs, period)
+    run_id, run_dir = run_folder if run_folder is not None else new_run_dir(outputs, str(period))
     manifest: dict = {
-        "period": period,
+        "period": str(period),
         "run_id": run_id,
         "status": "running",
         "started_at": utc_now(),
@@ -154,7 +150,7 @@ def execute_run(
     write_json_atomic(
         run_dir / RUN_INFO,
         {
-            "period": period,
+            "period": str(period),
             "run_id": run_id,
             "inputs": manifest["inputs"],
             "parameters": params,
@@ -234,7 +230,13 @@ def longest_first(jobs: list[dict], outputs: Path) -> list[dict]:
 
 
 def _job(
-    name: str, path: Path, run_dir: Path, period: str, run_id: str, params: dict, subject: dict[str, str] | None = None
+    name: str,
+    path: Path,
+    run_dir: Path,
+    period: Period,
+    run_id: str,
+    params: dict,
+    subject: dict[str, str] | None = None,
 ) -> dict:
     timeout = int(params["run"]["timeout_seconds"])
     logs = run_dir / "logs"
@@ -251,7 +253,7 @@ def _job(
         # JSON-safe strings only: closelib parses them, papermill's type guessing never runs.
         "parameters": {
             "notebook": name,
-            "period": period,
+            "period": str(period),
             "source": str(run_dir / "inputs"),
             "run_dir": str(run_dir),
             "run_id": run_id,

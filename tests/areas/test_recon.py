@@ -19,6 +19,7 @@ from closelib.areas import recon
 from closelib.book.load import load_book
 from closelib.params import load_parameters
 from closelib.paths import PARAMETERS_DIR
+from closelib.periods import Period
 from tests.conftest import MINI, write_source
 
 OFFSET = {"1100": "4000", "2150": "1000", "1190": "1100"}
@@ -113,7 +114,7 @@ def summary_row(rec, entity="US01") -> dict:
 
 
 def test_clean_book_reconciles_exactly(tmp_path, params):
-    rec = recon.reconcile(book_with(tmp_path), "2026-10", params)
+    rec = recon.reconcile(book_with(tmp_path), Period(2026, 10), params)
     row = summary_row(rec)
     assert row["gl_ar_control"] == row["subledger_ar"] == 105050 == row["effects_total"]
     assert row["difference"] == 0 and row["unexplained"] == 0 and rec["items"].empty
@@ -130,7 +131,7 @@ def test_clean_book_reconciles_exactly(tmp_path, params):
 def test_manual_journal_is_found_with_its_age(tmp_path, params):
     journal = mini_journal() + posting("MJ-1", "2026-08", "2026-08-31", "accrual", "1100", "4200", "12.50", "manual")
     gl = balances("2026-09", "887.75", "0.00") + balances("2026-10", "1063.00", "40.00", "75.25")
-    rec = recon.reconcile(book_with(tmp_path, journal, gl), "2026-10", params)
+    rec = recon.reconcile(book_with(tmp_path, journal, gl), Period(2026, 10), params)
     row = summary_row(rec)
     assert row["difference"] == 1250 and row["items_found"] == 1250 and row["unexplained"] == 0
     item = rec["items"].iloc[0]
@@ -146,7 +147,7 @@ def test_invoice_posted_next_period_is_cut_off(tmp_path, params):
     journal = [r for r in mini_journal() if r["reference"] != "D4"]
     journal += posting("B-D4", "2026-11", "2026-11-01", "D4", "1100", "4200", "250.50")
     gl = balances("2026-09", "875.25", "0.00") + balances("2026-10", "800.00", "40.00", "75.25")
-    rec = recon.reconcile(book_with(tmp_path, journal, gl), "2026-10", params)
+    rec = recon.reconcile(book_with(tmp_path, journal, gl), Period(2026, 10), params)
     row = summary_row(rec)
     assert row["difference"] == -25050 and row["unexplained"] == 0
     item = rec["items"].iloc[0]
@@ -159,7 +160,7 @@ def test_invoice_posted_next_period_is_cut_off(tmp_path, params):
 def test_unposted_application_shows_on_both_sides(tmp_path, params):
     journal = [r for r in mini_journal() if r["reference"] != "A1"]
     gl = balances("2026-09", "1475.25", "600.00") + balances("2026-10", "1650.50", "640.00", "75.25")
-    rec = recon.reconcile(book_with(tmp_path, journal, gl), "2026-10", params)
+    rec = recon.reconcile(book_with(tmp_path, journal, gl), Period(2026, 10), params)
     row = summary_row(rec)
     assert row["difference"] == 60000 and row["unexplained"] == 0
     assert rec["items"].iloc[0]["cause"] == "not posted to the GL"
@@ -169,7 +170,7 @@ def test_unposted_application_shows_on_both_sides(tmp_path, params):
 
 def test_altered_gl_balance_is_unexplained_by_exactly_the_alteration(tmp_path, params):
     gl = balances("2026-09", "875.25", "0.00") + balances("2026-10", "1060.50", "40.00", "75.25")
-    rec = recon.reconcile(book_with(tmp_path, gl=gl), "2026-10", params)
+    rec = recon.reconcile(book_with(tmp_path, gl=gl), Period(2026, 10), params)
     row = summary_row(rec)
     assert row["difference"] == 1000 and row["items_found"] == 0 and row["unexplained"] == 1000
     roll = rec["roll_forward"]["US01"].set_index("line")
@@ -180,14 +181,14 @@ def test_altered_gl_balance_is_unexplained_by_exactly_the_alteration(tmp_path, p
     params["gl"]["reconciling_items"] = [
         {"id": "RI-1", "entity": "US01", "amount": "10.00", "explanation": "bank fee accrued in AR", "owner": "GL team"}
     ]
-    rec = recon.reconcile(book_with(tmp_path / "again", gl=gl), "2026-10", params)
+    rec = recon.reconcile(book_with(tmp_path / "again", gl=gl), Period(2026, 10), params)
     assert summary_row(rec)["unexplained"] == 0 and summary_row(rec)["items_documented"] == 1000
 
 
 def test_without_journal_the_difference_is_reported_and_left_unexplained(tmp_path, params):
     gl = balances("2026-09", "875.25", "0.00") + balances("2026-10", "1060.50", "40.00", "75.25")
     book = book_with(tmp_path, journal=False, gl=gl)
-    rec = recon.reconcile(book, "2026-10", params)
+    rec = recon.reconcile(book, Period(2026, 10), params)
     row = summary_row(rec)
     assert row["difference"] == row["unexplained"] == 1000 and rec["items"].empty
     assert "gl_journal" in recon.first_to_investigate(row, has_journal=False)
@@ -201,7 +202,7 @@ def test_period_without_activity_rolls_forward_flat(tmp_path, params):
         + balances("2026-12", "1050.50", "40.00", "75.25")
         + balances("2026-11", "1050.50", "40.00", "75.25")
     )
-    rec = recon.reconcile(book_with(tmp_path, gl=gl), "2026-12", params)
+    rec = recon.reconcile(book_with(tmp_path, gl=gl), Period(2026, 12), params)
     roll = rec["roll_forward"]["US01"].set_index("line")
     movements = roll.drop(index=["opening balance", "closing balance"])
     assert (movements["subledger"] == 0).all() and (movements["gl"].fillna(0) == 0).all()
@@ -209,7 +210,7 @@ def test_period_without_activity_rolls_forward_flat(tmp_path, params):
 
 
 def test_missing_gl_period_is_reported_not_crashed(tmp_path, params):
-    rec = recon.reconcile(book_with(tmp_path), "2026-11", params)
+    rec = recon.reconcile(book_with(tmp_path), Period(2026, 11), params)
     row = summary_row(rec)
     assert not row["gl_present"] and row["difference"] is None
     assert "no balances" in recon.conclusion(rec["summary"], {"US01": 0}, True, lambda m, c: str(m))
@@ -222,7 +223,7 @@ def test_unapplied_cash_booked_in_control(tmp_path, params):
     journal += posting("B-R2", "2026-10", "2026-10-20", "R2", "1000", "1100", "40.00")
     gl = balances("2026-09", "875.25", "0.00") + balances("2026-10", "1010.50", "0.00", "75.25")
     params["gl"]["unapplied_cash_in_control"] = True
-    rec = recon.reconcile(book_with(tmp_path, journal, gl), "2026-10", params)
+    rec = recon.reconcile(book_with(tmp_path, journal, gl), Period(2026, 10), params)
     row = summary_row(rec)
     assert row["expected_gl"] == 105050 - 4000 and row["difference"] == 0 and row["unexplained"] == 0
     assert rec["items"].empty
@@ -252,7 +253,7 @@ def test_two_entities_are_reconciled_separately_in_their_currencies(tmp_path, pa
         + balances("2026-10", "1050.50", "40.00", "75.25")
         + balances("2026-10", "1300.00", "0.00", entity="SG01", currency="SGD")
     )
-    rec = recon.reconcile(book_with(tmp_path, journal, gl, tables_extra), "2026-10", params)
+    rec = recon.reconcile(book_with(tmp_path, journal, gl, tables_extra), Period(2026, 10), params)
     us, sg_row = summary_row(rec, "US01"), summary_row(rec, "SG01")
     assert us["unexplained"] == 0 and us["currency"] == "USD"
     assert sg_row["currency"] == "SGD" and sg_row["difference"] == -5000 and sg_row["unexplained"] == -5000
@@ -265,7 +266,7 @@ def test_batch_summarised_posting_is_not_an_item(tmp_path, params):
         line("ARB-0910-APP", "2026-09", "2026-09-10", "2150", "600.00", "0.00", "ARB-0910-APP"),
         line("ARB-0910-APP", "2026-09", "2026-09-10", "1100", "0.00", "600.00", "A1"),
     ]
-    rec = recon.reconcile(book_with(tmp_path, journal), "2026-10", params)
+    rec = recon.reconcile(book_with(tmp_path, journal), Period(2026, 10), params)
     assert rec["unapplied_items"].empty and summary_row(rec)["unapplied_unexplained"] == 0
     # ...but a batch line on a day with nothing to net against stays listed
     journal += [
@@ -273,6 +274,6 @@ def test_batch_summarised_posting_is_not_an_item(tmp_path, params):
         line("ARB-0911-APP", "2026-09", "2026-09-11", "1000", "0.00", "5.00", "ARB-0911-APP"),
     ]
     gl = balances("2026-09", "875.25", "-5.00") + balances("2026-10", "1050.50", "35.00", "75.25")
-    rec = recon.reconcile(book_with(tmp_path / "b", journal, gl), "2026-10", params)
+    rec = recon.reconcile(book_with(tmp_path / "b", journal, gl), Period(2026, 10), params)
     assert list(rec["unapplied_items"]["amount"]) == [-500]
     assert rec["unapplied_items"].iloc[0]["cause"] == "GL subledger line with no subledger transaction"

@@ -21,6 +21,7 @@ from closelib.book.load import load_book
 from closelib.nb.excel import read_cells
 from closelib.params import load_parameters
 from closelib.paths import PARAMETERS_DIR
+from closelib.periods import Period
 from tests.conftest import MINI, write_source
 
 
@@ -66,7 +67,7 @@ def by_bucket(res, column="allowance"):
 
 
 def test_policy_matrix_by_hand(mini_book, params):
-    res = reserve.compute(mini_book, "2026-10", params)
+    res = reserve.compute(mini_book, Period(2026, 10), params)
     assert by_bucket(res, "gross")["current"] == 25050 and by_bucket(res, "gross")["61-90"] == 30000
     assert by_bucket(res)["current"] == 125 and by_bucket(res)["1-30"] == 800 and by_bucket(res)["61-90"] == 3000
     row = res.summary.iloc[0]
@@ -75,14 +76,14 @@ def test_policy_matrix_by_hand(mini_book, params):
 
 
 def test_true_up_journal_reverses_when_less_is_required(mini_book, params):
-    res = reserve.compute(mini_book, "2026-10", params)
+    res = reserve.compute(mini_book, Period(2026, 10), params)
     j = res.journals
     assert list(j["account"]) == ["1190", "6500"] and list(j["debit"]) == [1075, 0] and list(j["credit"]) == [0, 1075]
     assert reserve.booked_matches(j)
 
 
 def test_allowance_roll_forward_closes(mini_book, params):
-    roll = reserve.compute(mini_book, "2026-10", params).roll_forward["US01"].set_index("line")["amount"]
+    roll = reserve.compute(mini_book, Period(2026, 10), params).roll_forward["US01"].set_index("line")["amount"]
     assert roll["opening allowance (GL, prior period end)"] == 10000
     assert roll["provision charged (bad-debt expense)"] == 2525
     assert roll["write-offs"] == -7525 and roll["recoveries"] == 0
@@ -91,7 +92,7 @@ def test_allowance_roll_forward_closes(mini_book, params):
 
 def test_specific_reserve_leaves_the_pool(mini_book, params):
     params["reserve"]["specific"] = [{"customer_id": "C001", "rate": 0.5, "reason": "payment plan broken"}]
-    res = reserve.compute(mini_book, "2026-10", params)
+    res = reserve.compute(mini_book, Period(2026, 10), params)
     # C001's D1 + D2 = 800.00 at 50% = 400.00; the pool keeps only D4 (250.50 current -> 1.25)
     assert res.specific["allowance"].tolist() == [40000]
     assert res.summary.iloc[0]["collective_gross"] == 25050 and res.summary.iloc[0]["collective"] == 125
@@ -102,7 +103,7 @@ def test_specific_reserve_leaves_the_pool(mini_book, params):
 
 def test_specific_amount_is_capped_and_said(mini_book, params):
     params["reserve"]["specific"] = [{"customer_id": "C002", "amount": "999.00", "reason": "dispute"}]
-    res = reserve.compute(mini_book, "2026-10", params)
+    res = reserve.compute(mini_book, Period(2026, 10), params)
     assert res.specific["allowance"].tolist() == [25050]
     assert any("exceeds its open balance" in p for p in res.problems)
 
@@ -111,7 +112,7 @@ def test_bankrupt_customer_reserved_at_bankrupt_rate(tmp_path, params):
     tables = copy.deepcopy(MINI)
     tables["adjustments"] = []  # D5 (C003, bankrupt) stays open: 75.25 at 100%
     tables["gl_balances"] = gl_rows("2026-10", "50.00", "125.25")
-    res = reserve.compute(load_book(write_source(tmp_path / "b", tables)), "2026-10", params)
+    res = reserve.compute(load_book(write_source(tmp_path / "b", tables)), Period(2026, 10), params)
     spec = res.specific.set_index("customer_id")
     assert spec.at["C003", "allowance"] == 7525 and spec.at["C003", "source"] == "bankrupt"
     assert res.summary.iloc[0]["specific_gross"] == 7525 and res.summary.iloc[0]["collective_gross"] == 105050
@@ -119,7 +120,7 @@ def test_bankrupt_customer_reserved_at_bankrupt_rate(tmp_path, params):
 
 def test_overlay_is_its_own_line(mini_book, params):
     params["reserve"]["overlay"] = {"overall": 1.2, "per_bucket": {}, "reason": "recession scenario"}
-    res = reserve.compute(mini_book, "2026-10", params)
+    res = reserve.compute(mini_book, Period(2026, 10), params)
     # current: 250.50 x 0.006 = 1.503 -> 1.50, overlay 1.50 - 1.25 = 0.25; 1-30: 500 x 0.0192 = 9.60 (+1.60)
     # 61-90: 300 x 0.12 = 36.00 (+6.00)
     assert by_bucket(res, "overlay") == {**by_bucket(res, "overlay"), "current": 25, "1-30": 160, "61-90": 600}
@@ -184,7 +185,7 @@ def test_roll_rates_by_hand(tmp_path, params):
         floor_rates={"current": 0.0, "1-30": 0.0, "31-60": 0.4, "60+": 1.0},
         fixed_rates=dict.fromkeys(labels, 0.0),
     )
-    res = reserve.compute(roll_book(tmp_path), "2026-03", params)
+    res = reserve.compute(roll_book(tmp_path), Period(2026, 3), params)
     rates = res.rates.set_index("bucket")
     # Jan->Feb: all 250 leave current; B (100) still open, C (50) written off: 150 / 250 = 0.6
     assert rates.at["current", "exposed"] == 25000 and rates.at["current", "rolled"] == 15000
@@ -202,15 +203,17 @@ def test_roll_rates_by_hand(tmp_path, params):
 
 def test_an_earlier_aging_is_reconstructed_exactly(tmp_path, params):
     book = roll_book(tmp_path)
-    res = reserve.compute(book, "2026-01", params)  # everything current and open at 01-31
+    res = reserve.compute(book, Period(2026, 1), params)  # everything current and open at 01-31
     assert res.summary.iloc[0]["gross_receivables"] == 25000 and by_bucket(res, "gross")["current"] == 25000
 
 
 def test_excel_pack_ties_and_is_deterministic(mini_book, params, tmp_path):
-    res = reserve.compute(mini_book, "2026-10", params)
-    first = read_cells(reserve.write_pack(res, tmp_path / "a.xlsx", "2026-10", params))
+    res = reserve.compute(mini_book, Period(2026, 10), params)
+    first = read_cells(reserve.write_pack(res, tmp_path / "a.xlsx", Period(2026, 10), params))
     second = read_cells(
-        reserve.write_pack(reserve.compute(mini_book, "2026-10", params), tmp_path / "b.xlsx", "2026-10", params)
+        reserve.write_pack(
+            reserve.compute(mini_book, Period(2026, 10), params), tmp_path / "b.xlsx", Period(2026, 10), params
+        )
     )
     assert first == second
     matrix = first["Provision matrix"]
@@ -226,11 +229,11 @@ def test_excel_pack_ties_and_is_deterministic(mini_book, params, tmp_path):
 def test_required_allowance_is_monotone_in_rates(mini_book, params, rates, bump, extra):
     labels = list(params["reserve"]["fixed_rates"])
     params["reserve"]["fixed_rates"] = {label: r / 1000 for label, r in zip(labels, rates, strict=False)}
-    low = reserve.compute(mini_book, "2026-10", params).summary.iloc[0]["required"]
+    low = reserve.compute(mini_book, Period(2026, 10), params).summary.iloc[0]["required"]
     raised = dict(params["reserve"]["fixed_rates"])
     raised[labels[bump]] = min(1.0, raised[labels[bump]] + extra / 1000)
     params["reserve"]["fixed_rates"] = raised
-    high = reserve.compute(mini_book, "2026-10", params).summary.iloc[0]["required"]
+    high = reserve.compute(mini_book, Period(2026, 10), params).summary.iloc[0]["required"]
     assert high >= low
 
 

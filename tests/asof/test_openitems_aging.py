@@ -16,7 +16,6 @@ from closelib.book.load import _empty, load_book
 from closelib.book.model import Book
 from closelib.book.schema import LOAD_ORDER
 from closelib.params import bucket_labels
-from closelib.periods import period_end, period_start, periods_back, shift_period
 from tests.conftest import write_source
 
 BOUNDS = [0, 30, 60, 90]
@@ -190,16 +189,6 @@ def test_aging_mini_document_date_basis(mini_book):
     by = dict(zip(aged["document_id"], aged["bucket"].astype(str), strict=False))
     # D1 dated 08-01: 91 days; D2 09-01: 60 days; D4 10-05: 26 days
     assert by == {"D1": "90+", "D2": "31-60", "D4": "1-30"}
-
-
-def test_period_helpers():
-    assert period_end("2026-02") == pd.Timestamp("2026-02-28")
-    assert period_end("2028-02") == pd.Timestamp("2028-02-29")
-    assert period_end("2026-12") == pd.Timestamp("2026-12-31")
-    assert period_start("2026-10") == pd.Timestamp("2026-10-01")
-    assert shift_period("2026-01", -1) == "2025-12"
-    assert shift_period("2026-11", 3) == "2027-02"
-    assert periods_back("2026-02", 3) == ["2025-12", "2026-01", "2026-02"]
 
 
 # ---------------------------------------------------------------- properties

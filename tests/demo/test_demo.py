@@ -22,7 +22,7 @@ from closelib.demo import (
     write_book,
 )
 from closelib.demo.writer import money_text
-from closelib.periods import period_end, shift_period
+from closelib.periods import Period
 
 END = DEFAULT_END
 ACCRUAL = 1_250_000  # documented planted amounts, minor units
@@ -113,7 +113,7 @@ def test_payment_patterns(demo):
 
 def test_unapplied_and_unidentified_cash(demo):
     book = demo["book"]
-    end = period_end(END)
+    end = Period.parse(END).end
     un = unapplied_cash(book, end)
     assert un["identified"].any() and (~un["identified"]).any()
     unidentified = book.receipts[book.receipts["customer_id"] == ""]
@@ -131,7 +131,7 @@ def test_credit_memos_and_disputes(demo):
     assert len(cms) > 10
     applied = book.applications["source_id"].isin(cms["document_id"])
     assert applied.sum() > 5
-    open_cm = open_items(book, period_end(END), ("CM",))
+    open_cm = open_items(book, Period.parse(END).end, ("CM",))
     assert len(open_cm) >= 1
     dis = book.disputes
     for reason in ("sla_credit", "install_date", "pricing", "duplicate_billing"):
@@ -231,17 +231,17 @@ def test_gl_balances_equal_the_journal(demo):
 def _tie_out(book, end: str) -> None:
     """GL 1100 / 2150 against the subledger for every period and entity, planted items aside."""
     gl, docs, apps, rec = book.gl_balances, book.documents, book.applications, book.receipts
-    e1, e3 = shift_period(end, -1), shift_period(end, -3)
-    cut_day = period_end(e1)
+    last = Period.parse(end)
+    e1, e3 = str(last.shift(-1)), str(last.shift(-3))  # compared with the GL's YYYY-MM text
+    cut_day = last.shift(-1).end
     cutoff = docs[(docs["entity"] == "US01") & (docs["doc_type"] == "INV") & (docs["document_date"] == cut_day)]
     assert len(cutoff) >= 2
     sg_last = apps[
-        apps["source_id"].isin(rec.loc[rec["entity"] == "SG01", "receipt_id"])
-        & (apps["applied_date"] == period_end(end))
+        apps["source_id"].isin(rec.loc[rec["entity"] == "SG01", "receipt_id"]) & (apps["applied_date"] == last.end)
     ]
     assert len(sg_last) >= 1
     for period in sorted(gl["period"].unique()):
-        day = period_end(period)
+        day = Period.parse(period).end
         items = open_items(book, day)
         cash = unapplied_cash(book, day)
         for entity in ("US01", "SG01"):
@@ -281,12 +281,12 @@ def test_planted_journals(demo):
     assert acc["source"].eq("manual").all() and acc["period"].eq(END).all()
     assert acc.loc[acc["account"] == "1100", "debit"].sum() == ACCRUAL
     assert acc.loc[acc["account"] == "4200", "credit"].sum() == ACCRUAL
-    e3 = shift_period(END, -3)
+    e3 = Period.parse(END).shift(-3)
     rcl = jr[jr["journal_id"] == f"MJ-SG01-{e3}-001"]
     assert rcl.loc[rcl["account"] == "1100", "credit"].sum() == RECLASS
     assert rcl.loc[rcl["account"] == "2150", "debit"].sum() == RECLASS
     assert not jr["description"].str.contains("revers", case=False).any()
-    cut = period_end(shift_period(END, -1))
+    cut = Period.parse(END).shift(-1).end
     batch = jr[jr["journal_id"] == f"ARB-US01-{cut:%Y%m%d}-INV"]
     assert len(batch) >= 3 and batch["period"].eq(END).all()
     assert (batch["posting_date"] == cut + pd.Timedelta(days=1)).all()
@@ -326,7 +326,7 @@ def test_other_end_and_parquet(tmp_path):
     assert all(p.suffix == ".parquet" for p in files.values())
     book = load_book(tmp_path / "pq")
     assert sorted(book.gl_balances["period"].unique())[-1] == "2025-06"
-    assert book.documents["document_date"].max() <= period_end("2025-06")
+    assert book.documents["document_date"].max() <= Period(2025, 6).end
     _tie_out(book, "2025-06")
     again = write_book(generate_book(7, 2.0, "2025-06"), tmp_path / "pq2", fmt="parquet")
     assert _hashes(again) == _hashes(files)

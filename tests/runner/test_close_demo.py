@@ -14,6 +14,7 @@ from closelib.book.load import load_book
 from closelib.demo import DEFAULT_END, generate_book, write_book
 from closelib.params import load_parameters
 from closelib.paths import NOTEBOOKS_DIR, PARAMETERS_DIR
+from closelib.periods import Period
 from closelib.runner.run import execute_run
 
 END = DEFAULT_END
@@ -57,7 +58,7 @@ def test_planted_reconciling_items_are_all_found(demo_source, demo_run):
     figures = demo_run.manifest["figures"]
     # (1) the unreversed manual journal to US01 AR control in the last period is the whole US01 difference
     assert figures["tb.US01.difference"] == "12500.00"
-    rec = recon.reconcile(book, END, params)
+    rec = recon.reconcile(book, Period.parse(END), params)
     items = rec["items"]
     us = items[items["entity"] == "US01"]
     assert list(us["cause"]) == ["manual journal"] and us.iloc[0]["amount"] == 1_250_000
@@ -75,7 +76,7 @@ def test_planted_reconciling_items_are_all_found(demo_source, demo_run):
     assert not_posted["amount"].sum() == unposted["amount"].sum()
     assert Decimal(figures["tb.SG01.difference"]) * 100 == int(unposted["amount"].sum()) - 321_000
     # (3) the US01 invoices of the prior period's last day, posted in the last period: cut-off at PRIOR
-    prior = recon.reconcile(book, PRIOR, params)
+    prior = recon.reconcile(book, Period.parse(PRIOR), params)
     cut = prior["items"][prior["items"]["cause"] == "cut-off: posted to the GL in a later period"]
     prior_last = pd.Timestamp(pd.Period(PRIOR, freq="M").end_time.date())
     docs = book.documents

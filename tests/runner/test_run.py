@@ -24,7 +24,7 @@ def figure_notebook(folder: Path, name: str = "01_count") -> Path:
         START,
         "docs = ctx.book.documents\nctx.figure('test.documents', len(docs))",
         "ctx.money_figure('test.total', int(docs['amount'].sum()), 'USD')",
-        "ctx.check('test.period_parsed', ctx.period == period and ctx.params['run']['workers'] >= 1, period)",
+        "ctx.check('test.period_parsed', str(ctx.period) == period and ctx.params['run']['workers'] >= 1, period)",
         "ctx.figure('test.timeout', ctx.params['run']['timeout_seconds'])",
     )
 

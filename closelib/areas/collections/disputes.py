@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from closelib.book.model import Book
-from closelib.periods import period_end, shift_period
+from closelib.periods import Period
 
 
 def _sla(reasons: pd.Series, sla_days: dict) -> pd.Series:
@@ -22,8 +22,8 @@ def _sla(reasons: pd.Series, sla_days: dict) -> pd.Series:
     return reasons.map({k: int(v) for k, v in sla_days.items()}).fillna(default).astype("int64")
 
 
-def open_cases(book: Book, period: str, params: dict) -> pd.DataFrame:
-    day = period_end(period)
+def open_cases(book: Book, period: Period, params: dict) -> pd.DataFrame:
+    day = period.end
     d = book.disputes
     o = d[(d["opened_date"] <= day) & (d["closed_date"].isna() | (d["closed_date"] > day))].copy()
     o["age_days"] = (day - o["opened_date"]).dt.days.astype("int64")
@@ -49,8 +49,8 @@ def open_by(cases: pd.DataFrame, by: str) -> pd.DataFrame:
     )
 
 
-def closed_in_period(book: Book, period: str, params: dict) -> pd.DataFrame:
-    start, end = period_end(shift_period(period, -1)), period_end(period)
+def closed_in_period(book: Book, period: Period, params: dict) -> pd.DataFrame:
+    start, end = period.shift(-1).end, period.end
     d = book.disputes
     c = d[(d["closed_date"] > start) & (d["closed_date"] <= end)].copy()
     c["days_to_close"] = (c["closed_date"] - c["opened_date"]).dt.days.astype("int64")
@@ -73,10 +73,10 @@ def attainment(closed: pd.DataFrame) -> pd.DataFrame:
     return t[["reason_code", "closed", "within_sla", "attainment", "resolved", "rejected"]]
 
 
-def pareto(book: Book, period: str, months: int = 12) -> pd.DataFrame:
+def pareto(book: Book, period: Period, months: int = 12) -> pd.DataFrame:
     """Root causes of the cases opened in the last ``months`` months, most frequent first."""
-    end = period_end(period)
-    start = period_end(shift_period(period, -months))
+    end = period.end
+    start = period.shift(-months).end
     d = book.disputes
     recent = d[(d["opened_date"] > start) & (d["opened_date"] <= end)]
     t = recent.groupby("reason_code", as_index=False).agg(cases=("case_id", "size"))
@@ -104,10 +104,10 @@ def pareto_chart(table: pd.DataFrame):
 DOC_ID = re.compile(r"[A-Z0-9]+-CM-[0-9]+")
 
 
-def resolving_credit_memos(book: Book, period: str) -> pd.DataFrame:
+def resolving_credit_memos(book: Book, period: Period) -> pd.DataFrame:
     """Credit memos dated in the period that resolve a dispute: the CM's reference names the case,
     or the case's resolution names the CM."""
-    start, end = period_end(shift_period(period, -1)), period_end(period)
+    start, end = period.shift(-1).end, period.end
     docs = book.documents
     cms = docs[(docs["doc_type"] == "CM") & (docs["document_date"] > start) & (docs["document_date"] <= end)]
     d = book.disputes

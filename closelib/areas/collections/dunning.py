@@ -19,12 +19,12 @@ from closelib.asof.aging import age
 from closelib.asof.openitems import open_items
 from closelib.book.arrays import mapped_text
 from closelib.book.model import Book
-from closelib.periods import period_end
+from closelib.periods import Period
 
 
-def document_stages(book: Book, period: str, params: dict) -> pd.DataFrame:
+def document_stages(book: Book, period: Period, params: dict) -> pd.DataFrame:
     """Open past-due INV/DM with stage, when it was reached, whether done, and dispute holds."""
-    day = period_end(period)
+    day = period.end
     timeline = params["collections"]["timeline"]
     days = np.asarray([t["days"] for t in timeline])
     actions = np.asarray([t["action"] for t in timeline])

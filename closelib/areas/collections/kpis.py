@@ -30,7 +30,7 @@ from closelib.book.arrays import lookup
 from closelib.book.links import links
 from closelib.book.model import Book
 from closelib.params import bucket_labels
-from closelib.periods import period_end, shift_period
+from closelib.periods import Period
 
 
 def _customer_attr(book: Book, column: str) -> pd.Series:
@@ -74,7 +74,7 @@ def _group_sum(codes: np.ndarray, amounts: np.ndarray, groups: int) -> np.ndarra
     return total
 
 
-def kpi_table(book: Book, period: str, months: int = 13, by: str | None = None) -> pd.DataFrame:
+def kpi_table(book: Book, period: Period, months: int = 13, by: str | None = None) -> pd.DataFrame:
     """KPIs per entity (and ``by``: collector or segment) for each of the last ``months`` months."""
     history = build_history(book, period, months, doc_types=("INV", "DM", "CM"))
     docs = history.docs
@@ -105,16 +105,15 @@ def kpi_table(book: Book, period: str, months: int = 13, by: str | None = None) 
         not_due = sums(due >= end.to_datetime64())
         past_due = sums(inv & (due < end.to_datetime64()))
         open_inv = sums(inv)
-        month = end.strftime("%Y-%m")
+        this = Period(end.year, end.month)
+        month = str(this)
         dim = end.day
+        earlier = [(str(p), p) for p in this.back(120)[::-1]]  # up to 120 months, newest first
         for g, key in enumerate(keys):
             history_sales = sales_by.get(key, {})
             s = int(history_sales.get(month, 0))
-            back = [
-                (int(history_sales.get(shift_period(month, -k), 0)), period_end(shift_period(month, -k)).day)
-                for k in range(120)
-                if shift_period(month, -k) >= min(history_sales, default=month)
-            ]
+            first = min(history_sales, default=month)
+            back = [(int(history_sales.get(label, 0)), p.end.day) for label, p in earlier if label >= first]
             dso = count_back_dso(int(end_ar[g]), back)
             simple = _ratio(end_ar[g] * dim, s)
             bp = _ratio(not_due[g] * dim, s)
@@ -202,10 +201,11 @@ FORMULAS = {
 
 def kpi_workings(row: dict) -> pd.DataFrame:
     """Each KPI beside its formula and inputs, so a reader can redo it by hand."""
+    days = Period.parse(row["month"]).end.day  # days in the month
     inputs = {
         "dso": f"end AR {row['end_ar']}, sales by month (see the trend table)",
-        "dso_simple": f"{row['end_ar']} / {row['sales']} x {pd.Period(row['month']).days_in_month}",
-        "bpdso": f"{row['not_yet_due']} / {row['sales']} x {pd.Period(row['month']).days_in_month}",
+        "dso_simple": f"{row['end_ar']} / {row['sales']} x {days}",
+        "bpdso": f"{row['not_yet_due']} / {row['sales']} x {days}",
         "add": f"{row['dso_simple']} - {row['bpdso']}",
         "cei": f"({row['prior_ar']} + {row['sales']} - {row['end_ar']}) / ({row['prior_ar']} + {row['sales']} - "
         f"{row['not_yet_due']}) x 100",
@@ -237,15 +237,15 @@ def trend_chart(kpis: pd.DataFrame):
     return fig
 
 
-def aged_debt(book: Book, period: str, params: dict, by: str = "collector") -> pd.DataFrame:
+def aged_debt(book: Book, period: Period, params: dict, by: str = "collector") -> pd.DataFrame:
     """Open INV/DM/CM per entity and ``by`` (collector or segment) and bucket, with the prior
     month's total and the movement since."""
     labels_params = params["aging"]
 
     labels = bucket_labels(list(labels_params["buckets"]))
     tables = []
-    for when in (period, shift_period(period, -1)):
-        day = period_end(when)
+    for when in (period, period.shift(-1)):
+        day = when.end
         items = age(open_items(book, day), day, labels_params["basis"], list(labels_params["buckets"]))
         items[by] = items["customer_id"].map(_customer_attr(book, by)).fillna("unassigned")
         tables.append(aging_table(items, ["entity", by]).reindex(columns=labels, fill_value=0))
@@ -257,8 +257,8 @@ def aged_debt(book: Book, period: str, params: dict, by: str = "collector") -> p
     return now.reset_index()
 
 
-def top_past_due(book: Book, period: str, params: dict, count: int) -> pd.DataFrame:
-    day = period_end(period)
+def top_past_due(book: Book, period: Period, params: dict, count: int) -> pd.DataFrame:
+    day = period.end
     items = age(open_items(book, day, ("INV", "DM")), day, params["aging"]["basis"], list(params["aging"]["buckets"]))
     past = items[items["days_past_due"] > 0]
     top = past.groupby(["entity", "customer_id"], as_index=False).agg(
@@ -272,8 +272,8 @@ def top_past_due(book: Book, period: str, params: dict, count: int) -> pd.DataFr
     return top.groupby("entity").head(count).reset_index(drop=True)
 
 
-def unapplied_credit_memos(book: Book, period: str) -> pd.DataFrame:
-    day = period_end(period)
+def unapplied_credit_memos(book: Book, period: Period) -> pd.DataFrame:
+    day = period.end
     cms = open_items(book, day, ("CM",))
     cms = cms.assign(age_days=(day - cms["document_date"]).dt.days.astype("int64"))
     return cms[

@@ -6,7 +6,7 @@ import pandas as pd
 
 from closelib.book.arrays import isin
 from closelib.book.model import Book
-from closelib.periods import period_end
+from closelib.periods import Period
 
 
 def broken_promises(book: Book, day: pd.Timestamp, grace_days: int) -> pd.DataFrame:
@@ -32,10 +32,10 @@ def broken_promises(book: Book, day: pd.Timestamp, grace_days: int) -> pd.DataFr
     return p
 
 
-def due_or_broken(book: Book, period: str, params: dict) -> pd.DataFrame:
+def due_or_broken(book: Book, period: Period, params: dict) -> pd.DataFrame:
     """Promises to pay falling due in the next 7 days or broken (promised date + grace passed,
     less received than promised since the promise)."""
-    day = period_end(period)
+    day = period.end
     grace = int(params["collections"]["promise_grace_days"])
     broken = broken_promises(book, day, grace)
     broken = broken[broken["broken"] & (broken["promised_date"] > day - pd.Timedelta(days=90))]

@@ -30,7 +30,7 @@ from closelib.areas.credit.queue import (
 from closelib.asof.aging import age
 from closelib.asof.openitems import open_items
 from closelib.book.model import Book
-from closelib.periods import period_end
+from closelib.periods import Period
 
 
 def profile(book: Book, customer_id: str, day: pd.Timestamp) -> dict:
@@ -169,12 +169,12 @@ def collection_trail(book: Book, customer_id: str, day: pd.Timestamp, grace_days
 # ---------------------------------------------------------------- one customer's review
 
 
-def review(book: Book, period: str, params: dict, customer_id: str) -> dict:
+def review(book: Book, period: Period, params: dict, customer_id: str) -> dict:
     """Everything a memo shows for one customer, computed from the book as of the period end."""
 
     cr = params["credit_review"]
     win = windows(params)
-    day = period_end(period)
+    day = period.end
     prof = profile(book, customer_id, day)
     cb = customer_book(book, [customer_id])
     grace = int(params["collections"]["promise_grace_days"])

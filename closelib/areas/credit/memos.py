@@ -13,7 +13,6 @@ writes its outcome to ``credit_memos/<customer_id>.json`` for the summary. Outsi
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ import pandas as pd
 from closelib.nb.excel import Sheet, write_workbook
 from closelib.nb.execute import execute_in_one_kernel
 from closelib.paths import MEMO_TEMPLATE
+from closelib.periods import Period
 
 TEMPLATE = MEMO_TEMPLATE
 MEMO_FOLDER = "credit_memos"
@@ -53,7 +53,7 @@ def memo_jobs(ctx, customer_ids: list[str], template: Path = TEMPLATE) -> list[d
                 "save_each_cell": False,
                 "parameters": {
                     "notebook": f"credit_memo_{cid}",
-                    "period": ctx.period,
+                    "period": str(ctx.period),  # papermill parameters stay JSON-safe text
                     "source": str(ctx.source),
                     "run_dir": str(ctx.run_dir or ""),
                     "run_id": ctx.run_id or "",
@@ -194,7 +194,7 @@ def summary(executed: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_summary_workbook(
-    path: Path, period: str, summary_frame: pd.DataFrame, queue: pd.DataFrame, executed: pd.DataFrame
+    path: Path, period: Period, summary_frame: pd.DataFrame, queue: pd.DataFrame, executed: pd.DataFrame
 ) -> Path:
 
     carried = queue[~queue["memo"]]
@@ -227,8 +227,7 @@ def write_summary_workbook(
         ),
         Sheet("Execution", executed.drop(columns=["result"]), title=["Memo notebooks executed"]),
     ]
-    year, month = (int(p) for p in period.split("-"))
-    return write_workbook(path, sheets, as_of=datetime(year, month, 1))
+    return write_workbook(path, sheets, as_of=period.start.to_pydatetime())
 
 
 def queue_conclusion(summary_frame: pd.DataFrame, queue: pd.DataFrame, executed: pd.DataFrame, workbook: str) -> str:

@@ -43,7 +43,7 @@ from closelib.book.arrays import id_array, index_in, isin, lookup
 from closelib.book.links import links
 from closelib.book.model import Book, derived
 from closelib.params import rating_band_value
-from closelib.periods import period_end, shift_period
+from closelib.periods import Period
 
 DEFAULT_STATUSES = ("active", "on_hold", "suspended", "in_collections")
 DEFAULT_WINDOWS = {
@@ -253,10 +253,10 @@ def behaviour_by_customer(history: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def monthly_trend(history: pd.DataFrame, period: str, months: int = 24) -> pd.DataFrame:
+def monthly_trend(history: pd.DataFrame, period: Period, months: int = 24) -> pd.DataFrame:
     """Per month of payment (every month of the window, empty ones too): amount paid, weighted
     days to pay and beyond terms, share late."""
-    labels = [shift_period(period, -k) for k in range(months - 1, -1, -1)]
+    labels = [str(p) for p in period.back(months)]  # as the strftime below writes them
     month = history["paid_date"].dt.strftime("%Y-%m")
     rows = []
     for label in labels:
@@ -377,16 +377,16 @@ QUEUE_COLUMNS = [
 ]
 
 
-def signals(book: Book, period: str, params: dict) -> pd.DataFrame:
+def signals(book: Book, period: Period, params: dict) -> pd.DataFrame:
     """Every reviewable customer with what the queue decides on (one row each)."""
     cr = params["credit_review"]
     win = windows(params)
     trig = cr["triggers"]
-    day = period_end(period)
+    day = period.end
     statuses = cr.get("statuses") or list(DEFAULT_STATUSES)
     cust = book.customers[book.customers["status"].isin(statuses)].set_index("customer_id")
     now = exposure(book, day)
-    before = exposure(book, period_end(shift_period(period, -int(win["jump_months"]))))
+    before = exposure(book, period.shift(-int(win["jump_months"])).end)
     history = payment_history(book, day, int(win["recent_months"]) + int(win["prior_months"]))
     dbt = dbt_change(history, day, int(win["recent_months"]), int(win["prior_months"])).reindex(cust.index)
     broken = broken_count(book, day, int(params["collections"]["promise_grace_days"]), int(win["promise_months"]))
@@ -457,7 +457,7 @@ def signals(book: Book, period: str, params: dict) -> pd.DataFrame:
     return f.reset_index()
 
 
-def review_queue(book: Book, period: str, params: dict) -> pd.DataFrame:
+def review_queue(book: Book, period: Period, params: dict) -> pd.DataFrame:
     """The customers due for review, in priority order (``priority`` 1 first), with ``memo``
     True for the first ``max_memos`` and False for those carried over."""
     f = signals(book, period, params)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from closelib.nb.excel import Sheet, write_workbook
-from closelib.periods import period_end
+from closelib.periods import Period
 
 
 def signoff_frame(customers: pd.DataFrame, params: dict, fmt) -> pd.DataFrame:
@@ -45,7 +45,7 @@ def signoff_frame(customers: pd.DataFrame, params: dict, fmt) -> pd.DataFrame:
 
 def write_pack(
     path: Path,
-    period: str,
+    period: Period,
     params: dict,
     candidates: pd.DataFrame,
     held: pd.DataFrame,
@@ -60,7 +60,7 @@ def write_pack(
     with_ccy = lambda f: f.assign(currency=f["entity"].map(currency_of)) if "currency" not in f and len(f) else f  # noqa: E731
     title = [
         f"{params['company']}: write-off pack {period}",
-        f"Period end {period_end(period).date()}; amounts in each entity's functional currency",
+        f"Period end {period.end.date()}; amounts in each entity's functional currency",
     ]
     sheets = [
         Sheet(
@@ -98,7 +98,7 @@ def write_pack(
             widths={"Sign-off": 34, "Detail": 70, "Entry": 40},
         ),
     ]
-    return write_workbook(path, sheets, as_of=period_end(period).to_pydatetime())
+    return write_workbook(path, sheets, as_of=period.end.to_pydatetime())
 
 
 def conclusion(customers: pd.DataFrame, held: pd.DataFrame, recoveries: pd.DataFrame, fmt) -> str:

@@ -28,7 +28,7 @@ from closelib.asof.aging import age
 from closelib.asof.openitems import open_items
 from closelib.book.arrays import mapped_text
 from closelib.book.model import Book
-from closelib.periods import period_end, shift_period
+from closelib.periods import Period
 
 RULE_ORDER = ("bankrupt", "aged", "small balance")
 
@@ -45,10 +45,10 @@ def kept_payment_plans(book: Book, day: pd.Timestamp, kept_days: int) -> pd.Seri
     return latest_plan[kept]
 
 
-def select(book: Book, period: str, params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+def select(book: Book, period: Period, params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(candidates, held): open INV/DM with days past due, the rule that selects them, or why held."""
     wo = params["write_off"]
-    day = period_end(period)
+    day = period.end
     items = age(open_items(book, day, ("INV", "DM")), day, params["aging"]["basis"], list(params["aging"]["buckets"]))
     items = items[items["open_amount"] > 0]
     cust = book.customers.set_index("customer_id")
@@ -205,10 +205,10 @@ def tier_summary(customers: pd.DataFrame, params: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["entity", "tier", "approver", "customers", "documents", "total", "reserve_held"])
 
 
-def journals(candidates: pd.DataFrame, params: dict, period: str, currency_of) -> pd.DataFrame:
+def journals(candidates: pd.DataFrame, params: dict, period: Period, currency_of) -> pd.DataFrame:
     """Per entity: Dr allowance (total), Cr AR per customer naming its documents."""
     gl = params["gl"]
-    date = str(period_end(period).date())
+    date = str(period.end.date())
     rows = []
     for entity, mine in candidates.groupby("entity", sort=True):
         jid = f"WO-{entity}-{period}"
@@ -256,9 +256,9 @@ def journals(candidates: pd.DataFrame, params: dict, period: str, currency_of) -
     ).astype({"debit": "int64", "credit": "int64"})
 
 
-def recoveries(book: Book, period: str, params: dict) -> pd.DataFrame:
+def recoveries(book: Book, period: Period, params: dict) -> pd.DataFrame:
     """Recoveries on previously written-off documents in the period, with their journal lines."""
-    start, end = period_end(shift_period(period, -1)), period_end(period)
+    start, end = period.shift(-1).end, period.end
     adj = book.adjustments
     rec = adj[(adj["type"] == "recovery") & (adj["adjustment_date"] > start) & (adj["adjustment_date"] <= end)]
     docs = book.documents.set_index("document_id")
@@ -284,9 +284,9 @@ def recoveries(book: Book, period: str, params: dict) -> pd.DataFrame:
     ].reset_index(drop=True)
 
 
-def evidence(book: Book, period: str, customer_ids: list[str], params: dict) -> dict[str, pd.DataFrame]:
+def evidence(book: Book, period: Period, customer_ids: list[str], params: dict) -> dict[str, pd.DataFrame]:
     """What an approver reads per candidate customer, drawn from the book."""
-    day = period_end(period)
+    day = period.end
     ids = set(customer_ids)
     items = age(open_items(book, day), day, params["aging"]["basis"], list(params["aging"]["buckets"]))
     cust = book.customers[book.customers["customer_id"].isin(ids)]

@@ -19,6 +19,7 @@ from closelib.areas.collections import kpis as coll
 from closelib.book.load import load_book
 from closelib.params import load_parameters
 from closelib.paths import PARAMETERS_DIR
+from closelib.periods import Period
 from tests.conftest import MINI, write_source
 
 
@@ -35,7 +36,7 @@ def mini(tmp_path, **changes):
 
 
 def test_kpis_by_hand(tmp_path):
-    k = coll.kpi_table(mini(tmp_path), "2026-10", months=2).set_index("month").loc["2026-10"]
+    k = coll.kpi_table(mini(tmp_path), Period(2026, 10), months=2).set_index("month").loc["2026-10"]
     assert (k["end_ar"], k["prior_ar"], k["sales"], k["not_yet_due"]) == (105050, 87525, 25050, 25050)
     # count-back: 1050.50 - Oct 250.50 (31 d) - Sep 500 (30 d) = 300 left of Aug's 1000: 61 + 0.3 x 31
     assert k["dso"] == pytest.approx(70.3)
@@ -44,13 +45,13 @@ def test_kpis_by_hand(tmp_path):
     # CEI = (875.25 + 250.50 - 1050.50) / (875.25 + 250.50 - 250.50) x 100
     assert k["cei"] == round(75.25 / 875.25 * 100, 2)
     assert k["past_due_ratio"] == round(800 / 1050.50, 4)
-    sep = coll.kpi_table(mini(tmp_path / "s"), "2026-09", months=1).iloc[0]
+    sep = coll.kpi_table(mini(tmp_path / "s"), Period(2026, 9), months=1).iloc[0]
     # A1: 600.00 applied 09-10 to D1 (dated 08-01, due 08-31): 40 days to pay, 10 beyond terms, 10 late
     assert (sep["days_to_pay"], sep["days_beyond_terms"], sep["wadl"]) == (40.0, 10.0, 10.0)
 
 
 def test_kpi_with_no_sales_is_not_a_division_error(tmp_path):
-    k = coll.kpi_table(mini(tmp_path), "2026-12", months=1).iloc[0]
+    k = coll.kpi_table(mini(tmp_path), Period(2026, 12), months=1).iloc[0]
     assert k["sales"] == 0 and k["dso_simple"] is None and k["bpdso"] is None and k["cei"] is not None
 
 
@@ -69,7 +70,7 @@ def test_count_back_dso_is_monotone_in_ar(ar, sales):
 
 
 def test_dunning_stages_and_what_is_done(tmp_path, params):
-    stages = dunning.document_stages(mini(tmp_path), "2026-10", params).set_index("document_id")
+    stages = dunning.document_stages(mini(tmp_path), Period(2026, 10), params).set_index("document_id")
     # D1 61 days past due -> suspension (45); D2 30 -> suspension warning (30); D4 not yet due
     assert stages.loc["D1", "stage"] == "suspension" and stages.loc["D2", "stage"] == "suspension_warning"
     assert "D4" not in stages.index
@@ -104,12 +105,12 @@ def test_dunning_stages_and_what_is_done(tmp_path, params):
             "owner": "Ben",
         }
     ]
-    stages = dunning.document_stages(mini(tmp_path / "b", activities=acts, disputes=dispute), "2026-10", params)
+    stages = dunning.document_stages(mini(tmp_path / "b", activities=acts, disputes=dispute), Period(2026, 10), params)
     due, held = dunning.action_queue(stages)
     assert due.empty  # D1 done, D2 held
     assert held["document_id"].tolist() == ["D2"] and held.iloc[0]["held_by_dispute"] == "DSP-9"
     q = dunning.customer_queue(
-        dunning.action_queue(dunning.document_stages(mini(tmp_path / "c"), "2026-10", params))[0], params
+        dunning.action_queue(dunning.document_stages(mini(tmp_path / "c"), Period(2026, 10), params))[0], params
     )
     assert q.iloc[0]["action"] == "suspension" and q.iloc[0]["past_due"] == 80000 and q.iloc[0]["documents"] == 2
 
@@ -139,13 +140,13 @@ def test_dispute_sla_ageing_and_attainment(tmp_path, params):
         dispute("E", "2026-09-01", "2026-11-20", "other", "resolved"),
     ]  # closed after D: open at D
     b = mini(tmp_path, disputes=rows)
-    cases = disputes.open_cases(b, "2026-10", params).set_index("case_id")
+    cases = disputes.open_cases(b, Period(2026, 10), params).set_index("case_id")
     assert set(cases.index) == {"A", "B", "E"}
     assert not cases.loc["A", "breached"] and cases.loc["B", "breached"] and cases.loc["B", "over_sla_days"] == 50
-    att = disputes.attainment(disputes.closed_in_period(b, "2026-10", params)).set_index("reason_code")
+    att = disputes.attainment(disputes.closed_in_period(b, Period(2026, 10), params)).set_index("reason_code")
     assert att.loc["sla_credit", "attainment"] == 1.0 and att.loc["install_date", "attainment"] == 0.0
     assert att.loc["install_date", "rejected"] == 1
-    pareto = disputes.pareto(b, "2026-10")
+    pareto = disputes.pareto(b, Period(2026, 10))
     assert pareto["cases"].is_monotonic_decreasing and pareto["cumulative_share"].iloc[-1] == 1.0
 
 
@@ -166,9 +167,9 @@ def test_credit_memo_resolving_a_dispute_is_linked(tmp_path):
         }
     )
     rows = [dict(dispute("P", "2026-10-01", "2026-10-12", "pricing"), resolution="credited by D6")]
-    cms = disputes.resolving_credit_memos(mini(tmp_path, documents=docs, disputes=rows), "2026-10")
+    cms = disputes.resolving_credit_memos(mini(tmp_path, documents=docs, disputes=rows), Period(2026, 10))
     assert cms.empty  # "D6" is not a document id of the CM pattern: nothing invented
     docs[-1]["document_id"] = "US01-CM-7"
     rows[0]["resolution"] = "credit memo US01-CM-7 issued"
-    cms = disputes.resolving_credit_memos(mini(tmp_path / "b", documents=docs, disputes=rows), "2026-10")
+    cms = disputes.resolving_credit_memos(mini(tmp_path / "b", documents=docs, disputes=rows), Period(2026, 10))
     assert cms[["document_id", "case_id", "reason_code"]].values.tolist() == [["US01-CM-7", "P", "pricing"]]

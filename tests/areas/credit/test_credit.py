@@ -25,9 +25,10 @@ from closelib.book.load import load_book
 from closelib.nb import context as nb
 from closelib.params import load_parameters
 from closelib.paths import PARAMETERS_DIR
+from closelib.periods import Period
 from tests.conftest import MINI, write_source
 
-END = "2026-10"
+END = Period(2026, 10)
 DAY = pd.Timestamp("2026-10-31")
 
 
@@ -313,7 +314,7 @@ def test_payment_behaviour_weighted_by_amount(tmp_path):
     # (200 x 20 + 600 x 40) / 800 = 35 days to pay; (600 x 10) / 800 = 7.5 beyond terms; 600/800 late
     assert (beh["weighted_days_to_pay"], beh["weighted_days_beyond_terms"], beh["share_paid_late"]) == (35.0, 7.5, 0.75)
     trend = credit.monthly_trend(h, END, 24)
-    assert len(trend) == 24 and trend.iloc[-1]["month"] == END
+    assert len(trend) == 24 and trend.iloc[-1]["month"] == str(END)
     assert trend.set_index("month").loc["2026-09", "weighted_days_beyond_terms"] == 10.0
     assert pd.isna(trend.set_index("month").loc["2026-10", "weighted_days_to_pay"])
 

@@ -19,9 +19,10 @@ from closelib.nb import context as nb
 from closelib.nb import excel
 from closelib.params import load_parameters
 from closelib.paths import PARAMETERS_DIR
+from closelib.periods import Period
 from tests.conftest import MINI, write_source
 
-END = "2026-10"
+END = Period(2026, 10)
 
 
 @pytest.fixture
