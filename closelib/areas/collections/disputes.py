@@ -126,7 +126,7 @@ def resolving_credit_memos(book: Book, period: str) -> pd.DataFrame:
 __all__ = ["np"]
 
 
-def open_dispute_holds(book: Book, day: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+def open_dispute_holds(book: Book, day: pd.Timestamp) -> tuple[pd.Series, pd.Series]:
     """Disputes open at ``day``: (by document, customer-level ones without a document)."""
     d = book.disputes
     open_ = d[(d["opened_date"] <= day) & (d["closed_date"].isna() | (d["closed_date"] > day))]
