@@ -184,11 +184,9 @@ class Context:
                     for v, c in zip(shown[column], shown[currency_column], strict=False)
                 ]
             else:
-                if currency is None:  # no currency given and none in the frame
-                    raise money.MoneyError(
-                        f"show: money column {column!r} has no currency (pass currency= or currency_column=)"
-                    )
-                shown[column] = [fmt_money(v, currency) if pd.notna(v) else "" for v in shown[column]]
+                # no currency given and none in the frame: "" is refused by fmt_money like any unknown code
+                ccy = currency or ""
+                shown[column] = [fmt_money(v, ccy) if pd.notna(v) else "" for v in shown[column]]
         for column in rates or []:
             shown[column] = [f"{v:.2%}" if pd.notna(v) else "" for v in shown[column]]
         for column in shown.columns:
