@@ -12,7 +12,7 @@ line**, and totals are the sums of the rounded lines.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
 import numpy as np
@@ -186,6 +186,10 @@ MINOR_UNITS: dict[str, int] = {
         2,
     ),
 }
+
+# How a report shows an amount: (minor units, currency code) -> text, e.g. ``nb.fmt_money``.
+# Passed in by the notebooks, so the areas do not depend on the notebook layer.
+MoneyFormat = Callable[[int, str], str]
 
 _DECIMAL_PATTERN = r"^[+-]?[0-9]+(\.[0-9]+)?$"
 # int64 holds 18 full digits; refuse anything that could overflow once scaled.

@@ -34,7 +34,7 @@ class _ExactLoader(yaml.SafeLoader):
     """SafeLoader whose floats are Decimals from the written digits."""
 
 
-def _decimal_constructor(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
+def _decimal_constructor(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decimal:
     text = loader.construct_scalar(node).replace("_", "")
     if text.lower().lstrip("+-") in (".inf", ".nan"):
         raise yaml.constructor.ConstructorError(None, None, f"{text} is not a usable number", node.start_mark)
@@ -46,7 +46,7 @@ def _decimal_constructor(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
         ) from None
 
 
-def _int_constructor(loader: yaml.SafeLoader, node: yaml.Node) -> int | str:
+def _int_constructor(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | str:
     """Plain decimal integers only. YAML 1.1 reads ``0120`` as octal 80 and ``1:30`` as 90;
     here such scalars stay the text written, so an account code ``0120`` keeps its zero."""
     text = loader.construct_scalar(node)
@@ -86,7 +86,7 @@ class Spec:
 
 
 class Str(Spec):
-    def check(self, value, path, problems):
+    def check(self, value: Any, path: str, problems: list[str]) -> Any:
         if isinstance(value, (str, int)) and not isinstance(value, bool):
             return str(value)
         problems.append(f"{path}: expected text, got {value!r}")
@@ -94,7 +94,7 @@ class Str(Spec):
 
 
 class Bool(Spec):
-    def check(self, value, path, problems):
+    def check(self, value: Any, path: str, problems: list[str]) -> Any:
         if isinstance(value, bool):
             return value
         problems.append(f"{path}: expected true or false, got {value!r}")
@@ -105,7 +105,7 @@ class Int(Spec):
     def __init__(self, minimum: int | None = None, maximum: int | None = None):
         self.minimum, self.maximum = minimum, maximum
 
-    def check(self, value, path, problems):
+    def check(self, value: Any, path: str, problems: list[str]) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
             problems.append(f"{path}: expected a whole number, got {value!r}")
             return value
@@ -117,10 +117,10 @@ class Int(Spec):
         if not number.is_finite() or number != number.to_integral_value():
             problems.append(f"{path}: expected a whole number, got {value!r}")
             return value
-        number = int(number)
-        if (self.minimum is not None and number < self.minimum) or (self.maximum is not None and number > self.maximum):
-            problems.append(f"{path}: {number} is outside {self.minimum}..{self.maximum}")
-        return number
+        whole = int(number)
+        if (self.minimum is not None and whole < self.minimum) or (self.maximum is not None and whole > self.maximum):
+            problems.append(f"{path}: {whole} is outside {self.minimum}..{self.maximum}")
+        return whole
 
 
 class Money(Spec):
@@ -129,7 +129,7 @@ class Money(Spec):
     def __init__(self, nullable: bool = False, minimum: Decimal | None = Decimal(0)):
         self.nullable, self.minimum = nullable, minimum
 
-    def check(self, value, path, problems):
+    def check(self, value: Any, path: str, problems: list[str]) -> Any:
         if value is None and self.nullable:
             return None
         if isinstance(value, float):  # only reachable from Python callers, never from YAML
@@ -149,7 +149,7 @@ class Rate(Spec):
     def __init__(self, minimum: float = 0.0, maximum: float | None = 1.0):
         self.minimum, self.maximum = minimum, maximum
 
-    def check(self, value, path, problems):
+    def check(self, value: Any, path: str, problems: list[str]) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
             problems.append(f"{path}: expected a rate such as 0.016, got {value!r}")
             return value
@@ -167,7 +167,7 @@ class Rate(Spec):
 
 
 class Date(Spec):
-    def check(self, value, path, problems):
+    def check(self, value: Any, path: str, problems: list[str]) -> Any:
         if isinstance(value, dt.date):
             return value.isoformat()
         if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
@@ -182,7 +182,7 @@ class Date(Spec):
 class PeriodText(Spec):
     """A ``YYYY-MM`` kept as text (parameters stay JSON-safe); the rule is :data:`PERIOD_PATTERN`."""
 
-    def check(self, value, path, problems):
+    def check(self, value: Any, path: str, problems: list[str]) -> Any:
         if isinstance(value, str) and re.fullmatch(PERIOD_PATTERN, value):
             return value
         problems.append(f"{path}: expected a period YYYY-MM, got {value!r}")
@@ -193,7 +193,7 @@ class Enum(Spec):
     def __init__(self, *choices: str):
         self.choices = choices
 
-    def check(self, value, path, problems):
+    def check(self, value: Any, path: str, problems: list[str]) -> Any:
         if value in self.choices:
             return value
         problems.append(
@@ -206,7 +206,7 @@ class Optional(Spec):
     def __init__(self, inner: Spec):
         self.inner = inner
 
-    def check(self, value, path, problems):
+    def check(self, value: Any, path: str, problems: list[str]) -> Any:
         return None if value is None else self.inner.check(value, path, problems)
 
 
@@ -214,7 +214,7 @@ class ListOf(Spec):
     def __init__(self, item: Spec):
         self.item = item
 
-    def check(self, value, path, problems):
+    def check(self, value: Any, path: str, problems: list[str]) -> Any:
         if not isinstance(value, list):
             problems.append(f"{path}: expected a list, got {value!r}")
             return value
@@ -227,7 +227,7 @@ class MapOf(Spec):
     def __init__(self, value: Spec):
         self.value = value
 
-    def check(self, value, path, problems):
+    def check(self, value: Any, path: str, problems: list[str]) -> Any:
         if value is None:
             return {}
         if not isinstance(value, dict):
@@ -242,7 +242,7 @@ class Record(Spec):
     def __init__(self, fields: dict[str, Spec], optional: tuple[str, ...] = ()):
         self.fields, self.optional = fields, set(optional)
 
-    def check(self, value, path, problems):
+    def check(self, value: Any, path: str, problems: list[str]) -> Any:
         if not isinstance(value, dict):
             problems.append(f"{path or 'parameters'}: expected a mapping, got {value!r}")
             return value

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import difflib
 import re
+from typing import cast
 
 import numpy as np
 import pandas as pd
 
+from closelib import money
 from closelib.book.model import Book
 from closelib.errors import NotFoundError
 
@@ -46,15 +48,16 @@ def resolve_subject(book: Book, customer: str | None, document: str | None, case
         raise NotFoundError("name a subject: --customer ID, --document ID or --case ID")
     if case:
         _check_id("dispute case", case, book.disputes["case_id"])
-        row = book.disputes.set_index("case_id").loc[case]
-        customer = customer or row["customer_id"]
-        document = document or (row["document_id"] or None)
+        row = book.disputes.set_index("case_id").loc[case]  # case ids are unique: one row
+        customer = customer or cast(str, row["customer_id"])
+        document = document or (cast(str, row["document_id"]) or None)
     if document:
         _check_id("document", document, book.documents["document_id"])
-        owner = book.documents.set_index("document_id").at[document, "customer_id"]
+        owner = cast(str, book.documents.set_index("document_id").at[document, "customer_id"])
         if customer and customer != owner:
             raise NotFoundError(f"document {document} belongs to customer {owner}, not {customer}")
         customer = owner
+    assert customer is not None  # given, or named by the case or the document
     _check_id("customer", customer, book.customers["customer_id"])
     return {"customer_id": customer, "document_id": document or "", "case_id": case or ""}
 
@@ -227,7 +230,10 @@ def approval_gaps(book: Book, customer_id: str, document_id: str = "") -> pd.Dat
     return pd.DataFrame(rows, columns=["kind", "reference", "document_id", "amount", "gap"]).astype({"amount": "int64"})
 
 
-def summary(book: Book, subject: dict[str, str], events: pd.DataFrame, gaps: pd.DataFrame, fmt) -> str:
+def summary(
+    book: Book, subject: dict[str, str], events: pd.DataFrame, gaps: pd.DataFrame, fmt: money.MoneyFormat
+) -> str:
+    """The investigation's closing paragraph, written from the timeline and the gaps."""
     cust = book.customers.set_index("customer_id").loc[subject["customer_id"]]
     ccy = events["currency"].iloc[0] if len(events) else ""
     what = f"document {subject['document_id']}" if subject["document_id"] else f"customer {subject['customer_id']}"

@@ -12,6 +12,8 @@ rounded, less the base line); totals are sums of rounded lines. Money is int64 m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import pandas as pd
 
@@ -24,6 +26,9 @@ from closelib.book.model import Book
 from closelib.nb.excel import Sheet, write_workbook
 from closelib.params import bucket_labels
 from closelib.periods import Period
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 @dataclass
@@ -94,7 +99,8 @@ def specific_reserves(book: Book, aged: pd.DataFrame, params: dict) -> tuple[pd.
                 amount = money.apply_rate(int(value), item["rate"])
             rows.append((entity, cid, names[cid], "parameters", int(value), rate, amount, item["reason"]))
     bankrupt = [c for c in status[status == "bankrupt"].index if c not in named]
-    for (cid, entity), value in gross[gross.index.get_level_values(0).isin(bankrupt)].items():
+    for key, value in gross[gross.index.get_level_values(0).isin(bankrupt)].items():
+        cid, entity = cast(tuple[str, str], key)  # the (customer_id, entity) group key
         rows.append(
             (
                 entity,
@@ -216,28 +222,30 @@ def true_up_journals(summary: pd.DataFrame, params: dict, period: Period) -> pd.
     """One balanced journal per entity: Dr expense / Cr allowance when more is required, else the reverse."""
     gl = params["gl"]
     rows = []
-    for row in summary.itertuples():
-        amount = int(row.true_up)
+    for row in summary.to_dict("records"):
+        amount = int(row["true_up"])
         if amount == 0:
             continue
-        jid = f"RSV-{row.entity}-{period}"
+        entity, currency = row["entity"], row["currency"]
+        jid = f"RSV-{entity}-{period}"
         text = (
-            f"Bad-debt reserve true-up {period}: required {money.format_minor(int(row.required), row.currency)}"
-            f", booked {money.format_minor(int(row.booked), row.currency)}"
+            f"Bad-debt reserve true-up {period}: required {money.format_minor(int(row['required']), currency)}"
+            f", booked {money.format_minor(int(row['booked']), currency)}"
         )
         dr, cr = (
             (gl["bad_debt_expense_account"], gl["allowance_account"])
             if amount > 0
             else (gl["allowance_account"], gl["bad_debt_expense_account"])
         )
-        rows.append((row.entity, jid, str(period.end.date()), dr, abs(amount), 0, row.currency, text))
-        rows.append((row.entity, jid, str(period.end.date()), cr, 0, abs(amount), row.currency, text))
+        rows.append((entity, jid, str(period.end.date()), dr, abs(amount), 0, currency, text))
+        rows.append((entity, jid, str(period.end.date()), cr, 0, abs(amount), currency, text))
     return pd.DataFrame(
         rows, columns=["entity", "journal_id", "date", "account", "debit", "credit", "currency", "description"]
     ).astype({"debit": "int64", "credit": "int64"})
 
 
 def compute(book: Book, period: Period, params: dict) -> ReserveResult:
+    """The whole reserve for the period: aged items, specific reserves, matrix, summary, journals."""
     labels = bucket_labels(list(params["aging"]["buckets"]))
     floors = params["reserve"]["floor_rates"]
     aged = aged_receivables(book, period, params)
@@ -308,7 +316,8 @@ FIGURES = {
 def bucket_figures(matrix: pd.DataFrame, labels: list[str]) -> dict[str, dict[str, tuple[int, int, float]]]:
     """Per entity, per bucket label: (gross, allowance, effective rate) over its pools."""
     out: dict[str, dict[str, tuple[int, int, float]]] = {}
-    for (entity, bucket), m in matrix.groupby(["entity", "bucket"], sort=False):
+    for key, m in matrix.groupby(["entity", "bucket"], sort=False):
+        entity, bucket = cast(tuple[str, str], key)
         gross, allowance = int(m["gross"].sum()), int(m["allowance"].sum())
         rate = float(m["loss_rate"].iloc[0]) if len(m) == 1 else (allowance / gross if gross else 0.0)
         out.setdefault(entity, {})[bucket] = (gross, allowance, round(rate, 6))
@@ -328,7 +337,7 @@ def roll_matrix(rolls: pd.DataFrame, entity: str, labels: list[str]) -> pd.DataF
     return rate.reindex(columns=labels).round(4)
 
 
-def loss_curve_chart(rates: pd.DataFrame, labels: list[str]):
+def loss_curve_chart(rates: pd.DataFrame, labels: list[str]) -> Figure:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 3.2))
@@ -359,7 +368,7 @@ def gross_ties(aged: pd.DataFrame, matrix: pd.DataFrame, specific: pd.DataFrame)
     return {e: (int(receivable.get(e, 0)), int(parts.get(e, 0))) for e in entities}
 
 
-def write_pack(res: ReserveResult, path, period: Period, params: dict):
+def write_pack(res: ReserveResult, path: Path, period: Period, params: dict) -> Path:
     """The reserve workbook: summary, provision matrix, specific reserves, rates, journals."""
 
     title = [
@@ -419,7 +428,7 @@ def write_pack(res: ReserveResult, path, period: Period, params: dict):
     return write_workbook(path, sheets, as_of=period.end.to_pydatetime())
 
 
-def conclusion(res: ReserveResult, params: dict, fmt) -> str:
+def conclusion(res: ReserveResult, params: dict, fmt: money.MoneyFormat) -> str:
     """The closing paragraph, written from the numbers."""
     parts = []
     for row in res.summary.to_dict("records"):
@@ -454,7 +463,7 @@ def conclusion(res: ReserveResult, params: dict, fmt) -> str:
     return "\n\n".join(parts)
 
 
-def roll_forward_check(roll: pd.DataFrame, currency: str, fmt) -> tuple[bool, str, str]:
+def roll_forward_check(roll: pd.DataFrame, currency: str, fmt: money.MoneyFormat) -> tuple[bool, str, str]:
     """(passed, detail, severity): an error when the allowance does not roll forward; a warning
     when it cannot be proved because the GL has no prior-period (or current) balance."""
     lines = roll.set_index("line")["amount"]

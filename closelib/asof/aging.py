@@ -13,11 +13,11 @@ from closelib.params import bucket_labels
 from closelib.periods import to_date
 
 
-def assign_buckets(days: pd.Series | np.ndarray, bounds: list[int]) -> pd.Categorical:
+def assign_buckets(days: pd.Series | np.ndarray, bounds: list[int]) -> pd.Categorical[str]:
     """Bucket of each days-past-due value: days <= bounds[0] is current, (a, b] by label."""
     labels = bucket_labels(bounds)
     index = np.searchsorted(np.asarray(bounds), np.asarray(days, dtype="int64"), side="left")
-    return pd.Categorical.from_codes(index, categories=labels, ordered=True)
+    return pd.Categorical.from_codes(index, categories=pd.Index(labels), ordered=True)
 
 
 def days_past_due(items: pd.DataFrame, as_of: str | pd.Timestamp, basis: str = "due_date") -> pd.Series:

@@ -18,6 +18,7 @@ and no loss rate is below its floor.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -108,7 +109,8 @@ def agings(history: History, basis: str, bounds: list[int]) -> pd.DataFrame:
     buckets = bucket_matrix(history, basis, bounds)
     labels = bucket_labels(bounds)
     rows = []
-    for (entity, pool), idx in history.docs.groupby(["entity", "pool"]).indices.items():
+    for key, idx in history.docs.groupby(["entity", "pool"]).indices.items():
+        entity, pool = cast(tuple[str, str], key)
         for j, end in enumerate(history.month_ends):
             amounts = history.open[idx, j]
             sums = np.bincount(buckets[idx, j], weights=None, minlength=len(labels))
@@ -187,20 +189,18 @@ def _sums(codes: np.ndarray, mask: np.ndarray, exposed: np.ndarray, rolled: np.n
 
 def loss_rates(rolls: pd.DataFrame, labels: list[str], floors: dict[str, float], min_months: int) -> pd.DataFrame:
     """Per (entity, pool, bucket): weighted roll rate, months with exposure, loss rate used, and why."""
-    out = []
+    out: list[dict[str, Any]] = []
     for (entity, pool), mine in rolls.groupby(["entity", "pool"], sort=True):
         agg = mine.groupby("bucket").agg(
             exposed=("exposed", "sum"), rolled=("rolled", "sum"), months=("exposed", lambda s: int((s > 0).sum()))
         )
         agg = agg.reindex(labels).fillna(0)
+        counts = agg[["exposed", "rolled", "months"]].to_numpy(dtype="int64")  # row i: labels[i]
         next_loss = None
         rows = []
-        for label in reversed(labels):
-            exposed, rolled, months = (
-                int(agg.at[label, "exposed"]),
-                int(agg.at[label, "rolled"]),
-                int(agg.at[label, "months"]),
-            )
+        for i in reversed(range(len(labels))):
+            label = labels[i]
+            exposed, rolled, months = (int(v) for v in counts[i])
             roll = min(rolled / exposed, 1.0) if exposed else None
             floor = float(floors[label])
             if roll is None or months < min_months:

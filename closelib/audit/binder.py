@@ -34,7 +34,7 @@ code{font-size:.9em}
 """
 
 
-def _e(value) -> str:
+def _e(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
@@ -76,10 +76,10 @@ def _run_section(run_dir: Path, manifest: dict, known: set[str]) -> str:
 
     figures = key_figures(manifest.get("figures") or {})
     if figures:
-        rows = "".join(
+        figure_rows = "".join(
             f'<tr><td><code>{_e(k)}</code></td><td class="num">{_e(v)}</td></tr>' for k, v in figures.items()
         )
-        parts.append(f"<h3>Key figures</h3><table>{rows}</table>")
+        parts.append(f"<h3>Key figures</h3><table>{figure_rows}</table>")
 
     checks = manifest.get("checks") or {}
     if checks:
@@ -126,7 +126,8 @@ def render_period(outputs_root: Path, period: str) -> str:
             manifests.append((run_dir, read_manifest(run_dir)))
         except (OSError, ValueError):
             continue
-    known = {m.get("run_id") for _, m in manifests}
+    # a restated/re-performed run id links only to a run listed on this page
+    known: set[str] = {m["run_id"] for _, m in manifests if m.get("run_id")}
     summary = ""
     if manifests:
         latest = manifests[0][1]

@@ -22,6 +22,7 @@ import pandas as pd
 
 from closelib import money
 from closelib.book.load import load_book
+from closelib.book.model import Book
 from closelib.book.rules import resolve_currencies
 from closelib.book.schema import TABLES
 from closelib.runner.runfolder import read_manifest
@@ -30,7 +31,7 @@ _ABSENT = object()
 TEXT_ROWS = 20
 
 
-def _number(value) -> Decimal | None:
+def _number(value: object) -> Decimal | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
@@ -44,7 +45,7 @@ def _number(value) -> Decimal | None:
     return None
 
 
-def figure_change(old, new):
+def figure_change(old: object, new: object) -> str | int | float | None:
     """new - old: a decimal string for money (string) figures, a number for numeric ones."""
     a, b = _number(old), _number(new)
     if a is None or b is None:
@@ -57,7 +58,7 @@ def figure_change(old, new):
     return float(change)
 
 
-def flatten(data, prefix: str = "") -> dict:
+def flatten(data: object, prefix: str = "") -> dict:
     """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``; lists and scalars are leaves."""
     if not isinstance(data, dict):
         return {prefix: data} if prefix else {}
@@ -84,7 +85,7 @@ def _mapping_diff(old: dict, new: dict) -> dict:
     return {"changed": changed, "added": added, "removed": removed}
 
 
-def _display_rows(book, name: str, idx: np.ndarray) -> pd.DataFrame:
+def _display_rows(book: Book, name: str, idx: np.ndarray) -> pd.DataFrame:
     """Rows ``idx`` (positions) of the table, money as decimal text in the row's currency,
     dates as ISO text: only the rows a report shows are formatted, never the whole table."""
 
@@ -117,7 +118,7 @@ def _display_rows(book, name: str, idx: np.ndarray) -> pd.DataFrame:
     return shown
 
 
-def _plain(value):
+def _plain(value: object) -> object:
     if value is None:
         return None
     if isinstance(value, float) and np.isnan(value):
@@ -133,7 +134,7 @@ def _key_text(row: dict, key: list[str]) -> str:
     return ", ".join(f"{k}={row[k]}" for k in key)
 
 
-def diff_table(book_a, book_b, name: str) -> dict:
+def diff_table(book_a: Book, book_b: Book, name: str) -> dict:
     """Rows added, removed and changed (by key) between two books' ``name`` tables."""
     table = TABLES[name]
     a, b = book_a.tables[name], book_b.tables[name]
@@ -192,7 +193,9 @@ def diff_table(book_a, book_b, name: str) -> dict:
     }
 
 
-def _rows(book, name: str, idx: np.ndarray, limit: int | None) -> list[dict]:
+def _rows(where: tuple[Book, str, np.ndarray], limit: int | None) -> list[dict]:
+    """The first ``limit`` of the rows ``where`` = (book, table, positions), as plain values."""
+    book, name, idx = where
     picked = _display_rows(book, name, idx[:limit] if limit is not None else idx)
     return [{k: _plain(v) for k, v in row.items()} for row in picked.to_dict("records")]
 
@@ -224,28 +227,33 @@ def diff_runs(run_a: Path, run_b: Path, *, limit: int | None = None) -> dict:
     checks = _mapping_diff(co, cn)
     parameters = _mapping_diff(flatten(ma.get("parameters") or {}), flatten(mb.get("parameters") or {}))
     ia, ib = ma.get("inputs") or {}, mb.get("inputs") or {}
-    files = {"changed": {}, "added": [], "removed": []}
+    changed_files: dict[str, dict[str, str]] = {}
+    added_files: list[str] = []
+    removed_files: list[str] = []
     tables_differing = []
     for file in sorted(set(ia) | set(ib)):
         sa, sb = (ia.get(file) or {}).get("sha256"), (ib.get(file) or {}).get("sha256")
         if sa != sb:
             if sa and sb:
-                files["changed"][file] = {"old": sa, "new": sb}
+                changed_files[file] = {"old": sa, "new": sb}
             elif sb:
-                files["added"].append(file)
+                added_files.append(file)
             else:
-                files["removed"].append(file)
+                removed_files.append(file)
             tables_differing.append(Path(file).stem)
+    files = {"changed": changed_files, "added": added_files, "removed": removed_files}
     tables = []
     errors = []
     names = sorted({t for t in tables_differing if t in TABLES})
     if names:
+        books: tuple[Book, Book] | None
         try:
-            book_a, book_b = load_book(Path(run_a) / "inputs"), load_book(Path(run_b) / "inputs")
+            books = load_book(Path(run_a) / "inputs"), load_book(Path(run_b) / "inputs")
         except Exception as exc:  # a stored input that no longer loads: say so, keep the rest
-            book_a = book_b = None
+            books = None
             errors.append(f"could not load the stored inputs to compare rows: {exc}")
-        if book_a is not None:
+        if books is not None:
+            book_a, book_b = books
             for name in names:
                 detail = diff_table(book_a, book_b, name)
                 tables.append(
@@ -259,8 +267,8 @@ def diff_runs(run_a: Path, run_b: Path, *, limit: int | None = None) -> dict:
                         "added_count": detail["added_count"],
                         "removed_count": detail["removed_count"],
                         "changed_count": detail["changed_count"],
-                        "added": _rows(*detail["_added"], limit),
-                        "removed": _rows(*detail["_removed"], limit),
+                        "added": _rows(detail["_added"], limit),
+                        "removed": _rows(detail["_removed"], limit),
                         "changed": _changed_rows(detail, limit),
                     }
                 )
@@ -292,7 +300,7 @@ def diff_runs(run_a: Path, run_b: Path, *, limit: int | None = None) -> dict:
     }
 
 
-def _short(value) -> str:
+def _short(value: object) -> str:
     return json.dumps(value, default=str) if not isinstance(value, str) else value
 
 

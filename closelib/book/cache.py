@@ -73,7 +73,9 @@ def write_book_cache(book: Book, folder: Path) -> Path:
     # again in every notebook's first as-of computation.
 
     found = links(book)
-    np.savez(scratch / LINKS, **{name: found.get(name) for name in Links.NAMES})
+    arrays = {name: found.get(name) for name in Links.NAMES}
+    # mypy checks **arrays against savez's allow_pickle: bool as well as its **kwds arrays
+    np.savez(scratch / LINKS, **arrays)  # type: ignore[arg-type]
     meta = {
         "present": sorted(book.present),
         "entity_currency": book.entity_currency,

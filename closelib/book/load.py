@@ -9,6 +9,7 @@ Optional tables that are absent come back as empty frames with the right columns
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
@@ -61,7 +62,7 @@ def load_book(source: str | Path) -> Book:
     for name in LOAD_ORDER:
         tables[name] = frames[name] if name in frames else _empty(name)
     ent_ccy = entity_currencies(frames)
-    entities = ent_ccy.to_dict()
+    entities = cast(dict[str, str], ent_ccy.to_dict())  # entity -> functional currency code
     if "entities" not in frames:
         tables["entities"] = pd.DataFrame(
             {
@@ -84,8 +85,9 @@ def summary(book: Book) -> dict:
     """What a good source holds: rows per table, date range, entities, currencies."""
     docs = book.documents
     dates = pd.concat([docs["document_date"], book.receipts["receipt_date"]])
-    open_by_ccy = {}
-    for ccy, amounts in docs.groupby("currency")["amount"]:
+    open_by_ccy: dict[str, str] = {}
+    for key, amounts in docs.groupby("currency")["amount"]:
+        ccy = cast(str, key)  # a currency code
         open_by_ccy[ccy] = money.format_minor(money.total(amounts), ccy)
     return {
         "source": str(book.source),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -69,10 +70,11 @@ class Collector:
         mask: np.ndarray | pd.Series,
         column: str | None,
         rule: str,
-        message: str | pd.Series,
-        values: pd.Series | None = None,
+        message: str | pd.Series | Callable[[], pd.Series],
+        values: pd.Series | Callable[[], pd.Series] | None = None,
     ) -> None:
-        """One problem per row where ``mask`` holds (row = position + 2, as a spreadsheet shows)."""
+        """One problem per row where ``mask`` holds (row = position + 2, as a spreadsheet shows).
+        ``message`` and ``values`` may be callables, made only when some row breaks the rule."""
         flags = np.asarray(mask, dtype=bool)
         positions = np.flatnonzero(flags)
         if not len(positions):
@@ -207,11 +209,11 @@ def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) 
         return numbers
     if kind == "rate":
         shaped = values.str.match(_RATE_PATTERN)
-        numbers = pd.to_numeric(values.where(shaped, "0"), errors="coerce").fillna(0.0).astype("float64")
+        rates = pd.to_numeric(values.where(shaped, "0"), errors="coerce").fillna(0.0).astype("float64")
         out.rows(
-            file, present & (~shaped | (numbers <= 0)), column.name, "rate", "must be a positive decimal number", values
+            file, present & (~shaped | (rates <= 0)), column.name, "rate", "must be a positive decimal number", values
         )
-        return numbers
+        return rates
     raise AssertionError(f"unknown column kind {kind}")  # a schema bug, not user input
 
 
@@ -257,7 +259,7 @@ def parse_money_text(values: pd.Series, currency: pd.Series) -> tuple[np.ndarray
     distinct = encoded.dictionary
     codes = np.asarray(encoded.indices, dtype="int64")
 
-    def np_(array) -> np.ndarray:
+    def np_(array: pa.Array) -> np.ndarray:
         return array.to_numpy(zero_copy_only=False)
 
     ok_u = np_(pc.match_substring_regex(distinct, money._DECIMAL_PATTERN))

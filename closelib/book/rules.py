@@ -6,6 +6,9 @@ Row numbers are spreadsheet rows of the file the problem is in (position + 2).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -80,7 +83,8 @@ def entity_currencies(frames: dict[str, pd.DataFrame]) -> pd.Series:
     if not parts:
         return pd.Series(dtype=object)
     pairs = pd.concat(parts).drop_duplicates()
-    single = pairs.groupby("entity")["currency"].agg(lambda s: s.iloc[0] if len(s) == 1 else None)
+    # pandas-stubs: an agg UDF may not return None; pandas accepts it and dropna drops it below
+    single = pairs.groupby("entity")["currency"].agg(lambda s: s.iloc[0] if len(s) == 1 else None)  # type: ignore[type-var]
     return single.dropna()
 
 
@@ -427,9 +431,9 @@ def _take_text(values: np.ndarray, index: np.ndarray) -> np.ndarray:
 class _lazy:
     """Values for problem messages, computed only if some row breaks the rule."""
 
-    def __init__(self, make) -> None:
+    def __init__(self, make: Callable[[], pd.Series]) -> None:
         self.make = make
-        self.value = None
+        self.value: pd.Series | None = None
 
     def __call__(self) -> pd.Series:
         if self.value is None:
@@ -602,7 +606,8 @@ def _gl_journal(jr: pd.DataFrame, file: str, out: Collector) -> None:
             _shown(out, file, jr, column),
         )
     net = (jr["debit"] - jr["credit"]).groupby([jr["entity"], jr["journal_id"]]).sum()
-    for (entity, journal), value in net[net != 0].items():
+    for key, value in net[net != 0].items():
+        entity, journal = cast(tuple[str, str], key)  # the (entity, journal_id) group key
         out.add(
             file,
             None,

@@ -125,15 +125,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     bad = failed_checks(latest)
     if bad:
         print("  failing checks: " + ", ".join(bad))
-    try:
-        from closelib.audit.signoff import signoff_lines
-    except ImportError:
-        signoff_lines = None
-    if signoff_lines is not None:
-        for line in signoff_lines(runs[-1]):
-            print(line)
-    else:
-        print("sign-offs: none recorded")
+    from closelib.audit.signoff import signoff_lines
+
+    for line in signoff_lines(runs[-1]):
+        print(line)
     return 0
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -42,6 +44,9 @@ STREAM_NAMES = (
     "gl",
     "forced",
 )
+
+#: What the string helpers take: text, a NumPy/Python array of text or integers, or Arrow strings.
+StringsLike: TypeAlias = npt.ArrayLike | pa.Array | pa.ChunkedArray
 
 _MONTH_ABBR = np.array(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"])
 
@@ -131,13 +136,15 @@ def round_to(minor: np.ndarray, step: int) -> np.ndarray:
     return div_half_up(minor, step) * step
 
 
-def pick(rng: np.random.Generator, options, probs, size: int) -> np.ndarray:
+def pick(rng: np.random.Generator, options: npt.ArrayLike, probs: npt.ArrayLike, size: int) -> np.ndarray:
     """``rng.choice`` on a fixed list with probabilities normalised (robust to rounding)."""
     p = np.asarray(probs, dtype="float64")
     return np.asarray(options)[rng.choice(len(p), size=size, p=p / p.sum())]
 
 
-def uniform_int(rng: np.random.Generator, low, high, size: int | None = None) -> np.ndarray:
+def uniform_int(
+    rng: np.random.Generator, low: npt.ArrayLike, high: npt.ArrayLike, size: int | tuple[int, ...] | None = None
+) -> np.ndarray:
     """Integers in ``[low, high]`` inclusive (array bounds allowed)."""
     low = np.asarray(low, dtype="int64")
     high = np.asarray(high, dtype="int64")
@@ -150,7 +157,7 @@ def uniform_int(rng: np.random.Generator, low, high, size: int | None = None) ->
 # --- strings, built in Arrow so a million ids cost a fraction of a second -----------------
 
 
-def _as_arrow_strings(part) -> pa.Array | pa.Scalar:
+def _as_arrow_strings(part: StringsLike) -> pa.Array | pa.Scalar:
     if isinstance(part, str):
         return pa.scalar(part)
     if isinstance(part, (pa.Array, pa.ChunkedArray)):
@@ -161,7 +168,7 @@ def _as_arrow_strings(part) -> pa.Array | pa.Scalar:
     return pa.array(arr.astype(object) if arr.dtype.kind == "U" else arr, type=pa.string())
 
 
-def cat(*parts) -> pa.Array:
+def cat(*parts: StringsLike) -> pa.Array:
     """Element-wise concatenation of string arrays / int arrays / scalars."""
     arrays = [_as_arrow_strings(p) for p in parts]
     if not any(isinstance(a, (pa.Array, pa.ChunkedArray)) for a in arrays):
@@ -174,12 +181,12 @@ def zpad(numbers: np.ndarray, width: int) -> pa.Array:
     return pc.utf8_lpad(_as_arrow_strings(np.asarray(numbers, dtype="int64")), width, "0")
 
 
-def make_ids(prefix, numbers: np.ndarray, width: int) -> pa.Array:
+def make_ids(prefix: StringsLike, numbers: np.ndarray, width: int) -> pa.Array:
     """``prefix`` + zero-padded ``numbers`` (prefix scalar or per row)."""
     return cat(prefix, zpad(numbers, width))
 
 
-def take(values, index: np.ndarray) -> pa.Array:
+def take(values: StringsLike, index: np.ndarray) -> pa.Array:
     """Vectorised lookup of strings (``values[index]``) staying in Arrow."""
     return pc.take(
         _as_arrow_strings(np.asarray(values) if not isinstance(values, (pa.Array, pa.ChunkedArray)) else values),
@@ -194,7 +201,7 @@ def sequence_in_groups(group: np.ndarray) -> np.ndarray:
     return np.arange(len(group), dtype="int64") - first + 1
 
 
-def text(values, length: int | None = None) -> pd.Series:
+def text(values: StringsLike, length: int | None = None) -> pd.Series:
     """A pandas string column (Arrow-backed where available) from Arrow/NumPy strings."""
     if isinstance(values, str):
         values = pa.array([values] * int(length or 0), type=pa.string())

@@ -33,6 +33,7 @@ year-to-date, the previous years' result being closed to 3100 retained earnings 
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -99,13 +100,24 @@ class Lines:
         self.parts: list[dict] = []
 
     def add(
-        self, entity, journal, day, account, amount, source, reference, description, post=None, jkey: int | None = None
+        self,
+        entity: npt.ArrayLike,
+        journal: str | pa.Array,
+        day: npt.ArrayLike,
+        account: npt.ArrayLike,
+        amount: npt.ArrayLike,
+        source: npt.ArrayLike,
+        reference: str | pa.Array,
+        description: str | pa.Array,
+        post: npt.ArrayLike | None = None,
+        jkey: int | None = None,
     ) -> None:
-        """``jkey`` orders journals posted the same day (lines of one journal share it)."""
+        """One line per ``amount``; scalars apply to every line. ``jkey`` orders journals posted
+        the same day (lines of one journal share it)."""
         amount = np.asarray(amount, dtype="int64")
         size = len(amount)
 
-        def full(v, dtype=None):
+        def full(v: npt.ArrayLike | pa.Array, dtype: str | None = None) -> np.ndarray | pa.Array:
             if isinstance(v, (pa.Array, pa.ChunkedArray)):
                 return v
             arr = np.asarray(v, dtype=dtype)
@@ -132,12 +144,12 @@ class Lines:
 def subledger_batch(
     lines: Lines,
     btype: str,
-    entity,
-    day,
+    entity: npt.ArrayLike,
+    day: npt.ArrayLike,
     ar_account: int,
-    offset_account,
-    amount,
-    reference,
+    offset_account: npt.ArrayLike,
+    amount: npt.ArrayLike,
+    reference: str | pa.Array,
     description: str,
     offset_text: str,
 ) -> None:
@@ -415,7 +427,7 @@ def _journal_frame(lines: Lines, cal: Calendar, cut_day: int) -> pd.DataFrame:
         if isinstance(values[0], (pa.Array, pa.ChunkedArray)) or any(
             isinstance(v, (pa.Array, pa.ChunkedArray)) for v in values
         ):
-            chunks = []
+            chunks: list[pa.Array] = []
             for v in values:
                 v = (
                     v

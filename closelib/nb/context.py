@@ -184,7 +184,9 @@ class Context:
                     for v, c in zip(shown[column], shown[currency_column], strict=False)
                 ]
             else:
-                shown[column] = [fmt_money(v, currency) if pd.notna(v) else "" for v in shown[column]]
+                # no currency given and none in the frame: "" is refused by fmt_money like any unknown code
+                ccy = currency or ""
+                shown[column] = [fmt_money(v, ccy) if pd.notna(v) else "" for v in shown[column]]
         for column in rates or []:
             shown[column] = [f"{v:.2%}" if pd.notna(v) else "" for v in shown[column]]
         for column in shown.columns:
@@ -210,14 +212,14 @@ class Context:
         table = pd.DataFrame(
             {
                 f"{e} ({self.book.currency_of(e)})": [
-                    fmt_money(summary.at[e, col], self.book.currency_of(e)) if pd.notna(summary.at[e, col]) else "n/a"
+                    fmt_money(summary[col][e], self.book.currency_of(e)) if pd.notna(summary[col][e]) else "n/a"
                     for col in lines.values()
                 ]
                 for e in summary.index
             },
             index=list(lines),
         )
-        styler = table.style.set_properties(**{"text-align": "right"})
+        styler = table.style.set_properties(subset=None, **{"text-align": "right"})
         if caption:
             styler = styler.set_caption(caption)
         _display(styler)

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import secrets
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -62,7 +63,7 @@ def all_runs(outputs: Path | None = None, period: str | None = None) -> list[Pat
         if period
         else sorted(p for p in outputs.iterdir() if p.is_dir() and not p.name.startswith("."))
     )
-    found = []
+    found: list[Path] = []
     for folder in periods:
         if folder.is_dir():
             found.extend(
@@ -124,7 +125,7 @@ def default_outputs() -> Path:
     return Path(os.environ.get("CLOSE_OUTPUTS", "outputs")).resolve()
 
 
-def claim_folder(parent: Path, names) -> tuple[str, Path]:
+def claim_folder(parent: Path, names: Iterable[str]) -> tuple[str, Path]:
     """The first of ``names`` (any iterable, tried lazily) that can be created under ``parent``
     with an exclusive mkdir: a folder is never shared or reused, even by runs started at once."""
     parent.mkdir(parents=True, exist_ok=True)

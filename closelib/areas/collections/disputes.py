@@ -9,12 +9,16 @@ the period meets its SLA when closed within that many days of opening.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from closelib.book.model import Book
 from closelib.periods import Period
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def _sla(reasons: pd.Series, sla_days: dict) -> pd.Series:
@@ -85,7 +89,7 @@ def pareto(book: Book, period: Period, months: int = 12) -> pd.DataFrame:
     return t
 
 
-def pareto_chart(table: pd.DataFrame):
+def pareto_chart(table: pd.DataFrame) -> Figure:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 3.2))
@@ -126,7 +130,7 @@ def resolving_credit_memos(book: Book, period: Period) -> pd.DataFrame:
 __all__ = ["np"]
 
 
-def open_dispute_holds(book: Book, day: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+def open_dispute_holds(book: Book, day: pd.Timestamp) -> tuple[pd.Series, pd.Series]:
     """Disputes open at ``day``: (by document, customer-level ones without a document)."""
     d = book.disputes
     open_ = d[(d["opened_date"] <= day) & (d["closed_date"].isna() | (d["closed_date"] > day))]

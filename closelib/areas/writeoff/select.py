@@ -18,6 +18,9 @@ The approval tier is chosen on each customer's total in the entity's functional 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
+
 import numpy as np
 import pandas as pd
 
@@ -153,7 +156,7 @@ def tier_label(i: int, matrix: list[dict]) -> str:
     return f"over {low}" if high is None else f"up to {high}" if i == 0 else f"over {low} up to {high}"
 
 
-def by_customer(candidates: pd.DataFrame, params: dict, currency_of) -> pd.DataFrame:
+def by_customer(candidates: pd.DataFrame, params: dict, currency_of: Callable[[str], str]) -> pd.DataFrame:
     """Per customer: documents, total, reserve held, P&L effect, approval tier and role."""
     matrix = params["write_off"]["approval_matrix"]
     if candidates.empty:
@@ -205,12 +208,13 @@ def tier_summary(customers: pd.DataFrame, params: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["entity", "tier", "approver", "customers", "documents", "total", "reserve_held"])
 
 
-def journals(candidates: pd.DataFrame, params: dict, period: Period, currency_of) -> pd.DataFrame:
+def journals(candidates: pd.DataFrame, params: dict, period: Period, currency_of: Callable[[str], str]) -> pd.DataFrame:
     """Per entity: Dr allowance (total), Cr AR per customer naming its documents."""
     gl = params["gl"]
     date = str(period.end.date())
-    rows = []
-    for entity, mine in candidates.groupby("entity", sort=True):
+    rows: list[tuple[object, ...]] = []  # one journal line each (the columns below)
+    for key, mine in candidates.groupby("entity", sort=True):
+        entity = cast(str, key)
         jid = f"WO-{entity}-{period}"
         ccy = currency_of(entity)
         rows.append(
