@@ -19,12 +19,10 @@ import pandas as pd
 
 from closelib import money
 from closelib.areas.recon import gl_balance
-from closelib.asof.aging import age, aging_table
-from closelib.asof.openitems import open_items
+from closelib.asof.aging import AgingPolicy, aging_at, aging_table
 from closelib.asof.rollrate import agings, build_history, loss_rates, roll_rates
 from closelib.book.model import Book
 from closelib.nb.excel import Sheet, write_workbook
-from closelib.params import bucket_labels
 from closelib.periods import Period
 
 if TYPE_CHECKING:
@@ -54,9 +52,7 @@ def pools_of(book: Book, pool_by: str) -> pd.Series | None:
 
 def aged_receivables(book: Book, period: Period, params: dict) -> pd.DataFrame:
     """Open INV, DM and CM at the period end with bucket and pool (CMs are aged for the tie only)."""
-    aging = params["aging"]
-    items = open_items(book, period.end)
-    aged = age(items, period.end, aging["basis"], list(aging["buckets"]))
+    aged = aging_at(book, period.end, AgingPolicy.from_params(params))
     pools = pools_of(book, params["reserve"]["pool_by"])
     aged["pool"] = "all" if pools is None else aged["customer_id"].map(pools).fillna("unassigned").to_numpy()
     return aged
@@ -123,8 +119,9 @@ def collective_rates(
     book: Book, period: Period, params: dict
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
     """Loss rate per entity, pool and bucket: the policy matrix or measured roll rates."""
-    res, aging = params["reserve"], params["aging"]
-    labels = bucket_labels(list(aging["buckets"]))
+    res = params["reserve"]
+    policy = AgingPolicy.from_params(params)
+    labels = policy.labels
     if res["method"] == "fixed_rates":
         pools = pools_of(book, res["pool_by"])
         pool_names = ["all"] if pools is None else sorted(set(pools))
@@ -142,9 +139,9 @@ def collective_rates(
         ]
         return pd.DataFrame(rows), None, None
     history = build_history(book, period, int(res["lookback_months"]), pools_of(book, res["pool_by"]))
-    rolls = roll_rates(history, aging["basis"], list(aging["buckets"]))
+    rolls = roll_rates(history, policy.basis, policy.bounds)
     rates = loss_rates(rolls, labels, res["floor_rates"], int(res["min_exposure_months"]))
-    return rates, rolls, agings(history, aging["basis"], list(aging["buckets"]))
+    return rates, rolls, agings(history, policy.basis, policy.bounds)
 
 
 def provision_matrix(
@@ -246,7 +243,7 @@ def true_up_journals(summary: pd.DataFrame, params: dict, period: Period) -> pd.
 
 def compute(book: Book, period: Period, params: dict) -> ReserveResult:
     """The whole reserve for the period: aged items, specific reserves, matrix, summary, journals."""
-    labels = bucket_labels(list(params["aging"]["buckets"]))
+    labels = AgingPolicy.from_params(params).labels
     floors = params["reserve"]["floor_rates"]
     aged = aged_receivables(book, period, params)
     specific, problems = specific_reserves(book, aged, params)

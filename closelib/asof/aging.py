@@ -50,8 +50,15 @@ def aging_table(aged: pd.DataFrame, by: list[str], value: str = "open_amount") -
 
 @dataclass(frozen=True)
 class AgingPolicy:
+    """The ``aging`` parameters, typed: the basis (``due_date`` or ``document_date``) and the bucket
+    bounds in days (``[0, 30, 60, 90]``: current, 1-30, 31-60, 61-90, 90+)."""
+
     basis: str
     bounds: list[int]
+
+    @classmethod
+    def from_params(cls, params: dict) -> AgingPolicy:
+        return cls(str(params["aging"]["basis"]), [int(b) for b in params["aging"]["buckets"]])
 
     @property
     def labels(self) -> list[str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -30,7 +31,7 @@ from closelib.book.load import load_book, release_memory
 from closelib.book.model import Book, latest_period
 from closelib.nb.record import Recorder
 from closelib.params import check_parameters, load_parameters
-from closelib.paths import PARAMETERS_DIR, REPO_ROOT, SCRATCH_OUTPUTS
+from closelib.paths import PARAMETERS_DIR, REPO_ROOT, SCRATCH_OUTPUTS, period_notebook_name
 from closelib.periods import Period
 
 RUN_INFO = "run.json"
@@ -99,7 +100,7 @@ class Context:
 
     @property
     def aging(self) -> AgingPolicy:
-        return AgingPolicy(self.params["aging"]["basis"], list(self.params["aging"]["buckets"]))
+        return AgingPolicy.from_params(self.params)
 
     def money_param(self, value: str | None, currency: str) -> int | None:
         return None if value is None else money.to_minor(value, currency)
@@ -263,6 +264,13 @@ class Context:
         )
 
 
+def interactive_name() -> str:
+    """The name of a notebook opened by hand (no ``notebook`` parameter injected): from the file
+    Jupyter says the kernel serves (``JPY_SESSION_NAME``), else ``interactive``."""
+    session = Path(os.environ.get("JPY_SESSION_NAME", "")).name
+    return period_notebook_name(session) or Path(session).stem or "interactive"
+
+
 def start(
     notebook: str,
     period: Period | str = "",
@@ -276,6 +284,7 @@ def start(
 
     ``period`` stays the JSON-safe ``YYYY-MM`` text papermill passes; it is parsed here, once,
     and the context carries the :class:`Period` (a malformed one raises before any work)."""
+    notebook = notebook or interactive_name()
 
     parsed = Period.parse(period) if period else None
     info: dict = {}

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import re
 import signal
 import time
 from collections.abc import Callable
@@ -31,14 +30,13 @@ from closelib.files import sha256_file, write_json_atomic
 from closelib.nb.execute import child_main, inspect_notebook
 from closelib.nb.record import read_records
 from closelib.params import check_parameters, load_parameters
-from closelib.paths import NOTEBOOKS_DIR, PARAMETERS_DIR, REPO_ROOT
+from closelib.paths import NOTEBOOKS_DIR, PARAMETERS_DIR, REPO_ROOT, period_notebook_name
 from closelib.periods import Period
 from closelib.runner.provenance import code_info, utc_now
 from closelib.runner.runfolder import MANIFEST, RUN_INFO, default_outputs, new_run_dir
 from closelib.runner.store import link_inputs, make_read_only, store_root
 from closelib.runner.ties import cross_tie_checks
 
-PERIOD_NOTEBOOK = re.compile(r"^(\d\d)_([a-z0-9_]+)\.ipynb$")
 # A notebook may use this much longer than run.timeout_seconds in total before it is killed
 # (each cell separately is held to run.timeout_seconds by papermill).
 WALL_FACTOR = 3
@@ -58,12 +56,8 @@ class RunResult:
 def period_notebooks(folder: Path | None = None) -> list[tuple[str, Path]]:
     """``[(name, path)]`` of the period notebooks, in file order; ``01_tb_recon`` -> ``tb_recon``."""
     folder = folder or NOTEBOOKS_DIR
-    found = []
-    for path in sorted(folder.glob("*.ipynb")):
-        match = PERIOD_NOTEBOOK.match(path.name)
-        if match:
-            found.append((match.group(2), path))
-    return found
+    named = ((period_notebook_name(path.name), path) for path in sorted(folder.glob("*.ipynb")))
+    return [(name, path) for name, path in named if name]
 
 
 def resolve_source(source: str | Path | None, params: dict) -> Path:

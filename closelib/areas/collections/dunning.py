@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 
 from closelib.areas.collections.disputes import open_dispute_holds
-from closelib.asof.aging import age
-from closelib.asof.openitems import open_items
+from closelib.asof.aging import AgingPolicy, aging_at
 from closelib.book.arrays import mapped_text
 from closelib.book.model import Book
 from closelib.periods import Period
@@ -28,7 +27,9 @@ def document_stages(book: Book, period: Period, params: dict) -> pd.DataFrame:
     timeline = params["collections"]["timeline"]
     days = np.asarray([t["days"] for t in timeline])
     actions = np.asarray([t["action"] for t in timeline])
-    items = age(open_items(book, day, ("INV", "DM")), day, "due_date", list(params["aging"]["buckets"]))
+    # Dunning counts days past the due date whatever the reserve's aging basis is.
+    policy = AgingPolicy("due_date", AgingPolicy.from_params(params).bounds)
+    items = aging_at(book, day, policy, ("INV", "DM"))
     items = items[(items["open_amount"] > 0) & (items["days_past_due"] >= days.min())].copy()
     stage = np.searchsorted(days, items["days_past_due"].to_numpy(), side="right") - 1
     items["stage"] = actions[stage]

@@ -23,13 +23,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from closelib.asof.aging import age, aging_table
+from closelib.asof.aging import AgingPolicy, aging_at, aging_table
 from closelib.asof.openitems import open_items
 from closelib.asof.rollrate import build_history
 from closelib.book.arrays import lookup
 from closelib.book.links import links
 from closelib.book.model import Book
-from closelib.params import bucket_labels
 from closelib.periods import Period
 
 
@@ -240,13 +239,12 @@ def trend_chart(kpis: pd.DataFrame):
 def aged_debt(book: Book, period: Period, params: dict, by: str = "collector") -> pd.DataFrame:
     """Open INV/DM/CM per entity and ``by`` (collector or segment) and bucket, with the prior
     month's total and the movement since."""
-    labels_params = params["aging"]
-
-    labels = bucket_labels(list(labels_params["buckets"]))
+    policy = AgingPolicy.from_params(params)
+    labels = policy.labels
     tables = []
     for when in (period, period.shift(-1)):
         day = when.end
-        items = age(open_items(book, day), day, labels_params["basis"], list(labels_params["buckets"]))
+        items = aging_at(book, day, policy)
         items[by] = items["customer_id"].map(_customer_attr(book, by)).fillna("unassigned")
         tables.append(aging_table(items, ["entity", by]).reindex(columns=labels, fill_value=0))
     now, before = tables
@@ -259,7 +257,7 @@ def aged_debt(book: Book, period: Period, params: dict, by: str = "collector") -
 
 def top_past_due(book: Book, period: Period, params: dict, count: int) -> pd.DataFrame:
     day = period.end
-    items = age(open_items(book, day, ("INV", "DM")), day, params["aging"]["basis"], list(params["aging"]["buckets"]))
+    items = aging_at(book, day, AgingPolicy.from_params(params), ("INV", "DM"))
     past = items[items["days_past_due"] > 0]
     top = past.groupby(["entity", "customer_id"], as_index=False).agg(
         past_due=("open_amount", "sum"), documents=("document_id", "size"), oldest_days=("days_past_due", "max")

@@ -27,8 +27,7 @@ import pandas as pd
 from closelib import money
 from closelib.areas.collections.disputes import open_dispute_holds
 from closelib.areas.collections.promises import broken_promises
-from closelib.asof.aging import age
-from closelib.asof.openitems import open_items
+from closelib.asof.aging import AgingPolicy, aging_at
 from closelib.book.arrays import mapped_text
 from closelib.book.model import Book
 from closelib.periods import Period
@@ -52,7 +51,7 @@ def select(book: Book, period: Period, params: dict) -> tuple[pd.DataFrame, pd.D
     """(candidates, held): open INV/DM with days past due, the rule that selects them, or why held."""
     wo = params["write_off"]
     day = period.end
-    items = age(open_items(book, day, ("INV", "DM")), day, params["aging"]["basis"], list(params["aging"]["buckets"]))
+    items = aging_at(book, day, AgingPolicy.from_params(params), ("INV", "DM"))
     items = items[items["open_amount"] > 0]
     cust = book.customers.set_index("customer_id")
     items = items.assign(
@@ -292,7 +291,7 @@ def evidence(book: Book, period: Period, customer_ids: list[str], params: dict) 
     """What an approver reads per candidate customer, drawn from the book."""
     day = period.end
     ids = set(customer_ids)
-    items = age(open_items(book, day), day, params["aging"]["basis"], list(params["aging"]["buckets"]))
+    items = aging_at(book, day, AgingPolicy.from_params(params))
     cust = book.customers[book.customers["customer_id"].isin(ids)]
     profile = cust[
         [
