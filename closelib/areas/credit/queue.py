@@ -33,6 +33,9 @@ amount applied; the share paid late is the amount applied after the due date ove
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
@@ -44,6 +47,9 @@ from closelib.book.links import links
 from closelib.book.model import Book, derived
 from closelib.params import rating_band_value
 from closelib.periods import Period
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 DEFAULT_STATUSES = ("active", "on_hold", "suspended", "in_collections")
 DEFAULT_WINDOWS = {
@@ -69,7 +75,7 @@ def months_before(day: pd.Timestamp, months: int) -> pd.Timestamp:
 # ---------------------------------------------------------------- a customer's slice of the book
 
 
-def customer_book(book: Book, customer_ids) -> Book:
+def customer_book(book: Book, customer_ids: Iterable[str]) -> Book:
     """The book restricted to some customers' documents, receipts, applications and history
     (customers table kept whole, for groups). Per-customer work on a large book stays fast:
     the rows come from an index of the book by customer, built once per book (each memo in a
@@ -120,7 +126,7 @@ class _CustomerIndex:
     def current(self, book: Book) -> bool:
         return all(a is book.tables[name] for a, name in zip(self.frames, self.TABLES, strict=False))
 
-    def codes(self, customer_ids) -> np.ndarray:
+    def codes(self, customer_ids: Iterable[str]) -> np.ndarray:
 
         found = index_in(pd.Series(list(dict.fromkeys(customer_ids)), dtype="str"), self._table)
         return found[found >= 0]
@@ -296,7 +302,7 @@ def dbt_change(
     return frame
 
 
-def trend_chart(trend: pd.DataFrame, customer: str, currency: str):
+def trend_chart(trend: pd.DataFrame, customer: str, currency: str) -> Figure:
     """Bars: amount paid per month (major units); lines: weighted days to pay and beyond terms."""
     import matplotlib.pyplot as plt
 
@@ -313,8 +319,11 @@ def trend_chart(trend: pd.DataFrame, customer: str, currency: str):
     )
     days.set_ylabel("days (amount-weighted)")
     days.set_ylim(bottom=0)
-    handles = ax.get_legend_handles_labels()[0] + days.get_legend_handles_labels()[0]
-    fig.legend(handles, [h.get_label() for h in handles], loc="lower center", ncol=3, fontsize=8, frameon=False)
+    bar_handles, bar_labels = ax.get_legend_handles_labels()
+    line_handles, line_labels = days.get_legend_handles_labels()
+    fig.legend(
+        bar_handles + line_handles, bar_labels + line_labels, loc="lower center", ncol=3, fontsize=8, frameon=False
+    )
     ax.set_title(f"{customer}: payment behaviour by month of payment", fontsize=10)
     # Fixed margins, not tight_layout: measuring every tick label cost 0.4 s per memo.
     fig.subplots_adjust(left=0.12, right=0.91, top=0.9, bottom=0.3)
@@ -418,43 +427,66 @@ def signals(book: Book, period: Period, params: dict) -> pd.DataFrame:
     f["cycle_due"] = f["next_review_due"].isna() | (f["next_review_due"] <= day)
     f["months_overdue"] = [999.0 if pd.isna(n) else (day - n).days / 30.4375 for n in f["next_review_due"]]
 
+    f["triggers"], f["reasons"] = _triggers_and_reasons(f, trig, win)
+    return f.reset_index()
+
+
+def _triggers_and_reasons(f: pd.DataFrame, trig: dict, win: dict) -> tuple[np.ndarray, list[str]]:
+    """Per row of :func:`signals`: how many triggers fired and the reasons, in the order
+    utilisation, days beyond terms, broken promises, exposure jump, cycle (not a trigger).
+
+    One pass per trigger over typed columns (itertuples rows are untyped); a row's reasons keep
+    that order because each pass appends after the one before."""
     reasons: list[list[str]] = [[] for _ in range(len(f))]
     triggers = np.zeros(len(f), dtype="int64")
+
+    def fired(i: int, reason: str) -> None:
+        reasons[i].append(reason)
+        triggers[i] += 1
+
     threshold = float(trig["utilisation_above"])
-    for i, row in enumerate(f.itertuples()):
-        if pd.notna(row.utilisation) and row.utilisation > threshold:
-            reasons[i].append(
-                "exposure with no credit limit"
-                if row.credit_limit <= 0
-                else f"utilisation {row.utilisation:.0%} above {threshold:.0%}"
+    util: pd.Series[float] = f["utilisation"]
+    limit: pd.Series[int] = f["credit_limit"]
+    for i, (u, lim) in enumerate(zip(util, limit, strict=True)):
+        if pd.notna(u) and u > threshold:
+            fired(i, "exposure with no credit limit" if lim <= 0 else f"utilisation {u:.0%} above {threshold:.0%}")
+
+    increase = int(trig["days_beyond_terms_increase"])
+    change: pd.Series[float] = f["dbt_change"]
+    prior: pd.Series[float] = f["dbt_prior"]
+    recent: pd.Series[float] = f["dbt_recent"]
+    for i, (c, p, r) in enumerate(zip(change, prior, recent, strict=True)):
+        if pd.notna(c) and c > 0 and c >= increase:
+            fired(
+                i,
+                f"days beyond terms up {c:.1f} days ({p:.1f} -> {r:.1f}) over the last {win['recent_months']} months",
             )
-            triggers[i] += 1
-        if (
-            pd.notna(row.dbt_change)
-            and row.dbt_change > 0
-            and row.dbt_change >= int(trig["days_beyond_terms_increase"])
-        ):
-            reasons[i].append(
-                f"days beyond terms up {row.dbt_change:.1f} days ({row.dbt_prior:.1f} -> "
-                f"{row.dbt_recent:.1f}) over the last {win['recent_months']} months"
-            )
-            triggers[i] += 1
-        if int(trig["broken_promises"]) > 0 and row.broken_promises >= int(trig["broken_promises"]):
-            reasons[i].append(f"{row.broken_promises} broken promise(s) to pay in {win['promise_months']} months")
-            triggers[i] += 1
-        if pd.notna(row.exposure_change) and row.exposure_change > float(trig["exposure_jump"]):
-            reasons[i].append(f"exposure up {row.exposure_change:.0%} in {win['jump_months']} months")
-            triggers[i] += 1
-        if row.cycle_due:
+
+    most = int(trig["broken_promises"])  # 0 disables the trigger
+    broken: pd.Series[int] = f["broken_promises"]
+    for i, n in enumerate(broken):
+        if most > 0 and n >= most:
+            fired(i, f"{n} broken promise(s) to pay in {win['promise_months']} months")
+
+    jump = float(trig["exposure_jump"])
+    exposure_change: pd.Series[float] = f["exposure_change"]
+    for i, e in enumerate(exposure_change):
+        if pd.notna(e) and e > jump:
+            fired(i, f"exposure up {e:.0%} in {win['jump_months']} months")
+
+    cycle_due: pd.Series[bool] = f["cycle_due"]
+    last: pd.Series[pd.Timestamp] = f["last_review_date"]
+    next_due: pd.Series[pd.Timestamp] = f["next_review_due"]
+    cycle: pd.Series[int] = f["cycle_months"]
+    rating: pd.Series[int] = f["risk_rating"]
+    for i, (due, reviewed, nxt, months, r) in enumerate(zip(cycle_due, last, next_due, cycle, rating, strict=True)):
+        if due:
             reasons[i].append(
                 "never reviewed"
-                if pd.isna(row.last_review_date)
-                else f"cycle review due {row.next_review_due.date()} ({row.cycle_months}-month cycle, "
-                f"rating {row.risk_rating})"
+                if pd.isna(reviewed)
+                else f"cycle review due {nxt.date()} ({months}-month cycle, rating {r})"
             )
-    f["triggers"] = triggers
-    f["reasons"] = ["; ".join(r) for r in reasons]
-    return f.reset_index()
+    return triggers, ["; ".join(r) for r in reasons]
 
 
 def review_queue(book: Book, period: Period, params: dict) -> pd.DataFrame:

@@ -59,8 +59,10 @@ WEIGHTS = {
 FINANCIAL_FACTORS = ("altman_z2", "current_ratio", "leverage")
 NEUTRAL_POINTS = 50
 
+# A factor's point bands: ([(bound, points), ...], points when no band matches).
+Bands = tuple[list[tuple[float, int]], int]
 # (upper bound inclusive, points) for "lower is better"; value above the last bound -> ``else``.
-LOWER_BETTER = {
+LOWER_BETTER: dict[str, Bands] = {
     "days_beyond_terms": ([(0, 100), (5, 85), (15, 65), (30, 40), (60, 20)], 0),
     "share_paid_late": ([(0.10, 100), (0.25, 75), (0.50, 50), (0.75, 25)], 0),
     "days_beyond_terms_trend": ([(0, 100), (5, 70), (15, 40)], 10),
@@ -71,7 +73,7 @@ LOWER_BETTER = {
     "leverage": ([(0.4, 100), (0.6, 75), (0.8, 45), (1.0, 20)], 0),
 }
 # (lower bound inclusive, points) for "higher is better"; below the last bound -> ``else``.
-HIGHER_BETTER = {
+HIGHER_BETTER: dict[str, Bands] = {
     "current_ratio": ([(2.0, 100), (1.5, 80), (1.0, 55), (0.8, 30)], 10),
 }
 # Altman Z'' by zone: 100 from 4.0 up, 80 in the rest of the safe zone, 45 grey, 15 distress
@@ -173,7 +175,7 @@ def ratio_table(stmts: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------- the score
 
 
-def points(factor: str, value) -> int:
+def points(factor: str, value: float | None) -> int:
     if value is None or (isinstance(value, float) and value != value):
         return NEUTRAL_POINTS
     if factor == "altman_z2":
@@ -199,7 +201,8 @@ def score(values: dict, has_financials: bool, status: str = "active") -> tuple[p
     hundredths) and the score is their sum, so the log adds up exactly."""
     factors = [f for f in WEIGHTS if has_financials or f not in FINANCIAL_FACTORS]
     total_weight = sum(WEIGHTS[f] for f in factors)
-    rows = []
+    rows: list[dict[str, object]] = []
+    exact: list[float] = []  # points x weight per factor, apportioned into whole cents below
     for f in factors:
         value = values.get(f)
         p = 0 if isinstance(value, float) and value == float("inf") else points(f, value)
@@ -210,11 +213,11 @@ def score(values: dict, has_financials: bool, status: str = "active") -> tuple[p
                 "value": value,
                 "points": p,
                 "weight": round(weight, 4),
-                "exact": p * weight,
                 "note": "no data: neutral points" if value is None else "",
             }
         )
-    cents = _apportion([r.pop("exact") * 100 for r in rows])
+        exact.append(p * weight)
+    cents = _apportion([e * 100 for e in exact])
     for row, c in zip(rows, cents, strict=False):
         row["contribution"] = c / 100
     log = pd.DataFrame(rows, columns=["factor", "value", "points", "weight", "contribution", "note"])
@@ -303,7 +306,7 @@ def recommend_limit(current: int, monthly_billing: int, rating: int, currency: s
     }
 
 
-def limit_steps(limit: dict, currency: str, fmt) -> pd.DataFrame:
+def limit_steps(limit: dict, currency: str, fmt: money.MoneyFormat) -> pd.DataFrame:
     """The limit calculation as lines a reviewer can follow."""
     m = lambda v: f"{fmt(v, currency)} {currency}"  # noqa: E731
     rows = [
@@ -358,7 +361,7 @@ def conclusion(
     approver: str,
     trail: dict,
     open_disputes: int,
-    fmt,
+    fmt: money.MoneyFormat,
 ) -> str:
     """The memo's conclusion paragraph, every number from the review."""
     ccy = prof["currency"]
