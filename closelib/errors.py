@@ -39,3 +39,23 @@ class RunError(CloseError):
 
 class NotFoundError(CloseError):
     """A run, customer, document or case that does not exist."""
+
+
+class ExtractReadError(CloseError):
+    """A file that cannot be read at all (internal to the load; turned into a Problem)."""
+
+
+class RecordError(CloseError, ValueError):
+    """A figure or check that cannot be recorded (bad name or value): a notebook bug.
+
+    Still a ValueError, as it was before it moved here, for any caller that catches that."""
+
+
+class RatingBandError(ParameterError):
+    """A risk rating that none of the configured rating bands covers (the schema check makes
+    them cover 1..10, so this is a rating outside that range)."""
+
+    def __init__(self, rating: int, bands: list[str]):
+        self.rating = rating
+        self.bands = bands
+        super().__init__([f"rating {rating!r} is in none of the rating bands {', '.join(bands) or '(none)'}"])

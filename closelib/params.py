@@ -19,6 +19,7 @@ import datetime as dt
 import difflib
 import itertools
 import re
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from typing import Any
 import yaml
 
 from closelib import money
-from closelib.errors import ParameterError
+from closelib.errors import ParameterError, RatingBandError
 from closelib.periods import PERIOD_PATTERN, Period
 
 
@@ -519,7 +520,20 @@ def rating_band_value(bands: dict, rating: int) -> Any:
         low, _, high = key.partition("-")
         if int(low) <= rating <= int(high or low):
             return value
-    raise KeyError(rating)
+    raise RatingBandError(rating, list(bands))
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The ``run`` section, typed once: the runner and the memo executor read it in several places."""
+
+    timeout_seconds: int  # papermill's limit for each cell of a notebook (the wall limit is a multiple)
+    workers: int  # notebooks (or memo kernels) executed at a time, at least 1
+
+    @classmethod
+    def from_params(cls, params: dict) -> RunSettings:
+        run = params["run"]
+        return cls(timeout_seconds=int(run["timeout_seconds"]), workers=max(1, int(run["workers"])))
 
 
 def load_parameters(

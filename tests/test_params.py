@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from closelib.errors import ParameterError
+from closelib.errors import CloseError, ParameterError, RatingBandError
 from closelib.money import MoneyError
 from closelib.params import (
+    RunSettings,
     bucket_labels,
     check_parameters,
     load_parameters,
@@ -303,6 +304,20 @@ def test_rating_bands_cover_one_to_ten_once(raw):
     assert "rating bands must cover 1..10" in problems_of(raw)[0]
     bands = {"1-4": 12, "5-7": 6, "8-10": 3}
     assert [rating_band_value(bands, r) for r in (1, 4, 5, 7, 8, 10)] == [12, 12, 6, 6, 3, 3]
+
+
+def test_a_rating_in_no_band_names_the_rating_and_the_bands():
+    with pytest.raises(RatingBandError, match="rating 11 is in none of the rating bands 1-4, 5-7, 8-10") as caught:
+        rating_band_value({"1-4": 12, "5-7": 6, "8-10": 3}, 11)
+    assert isinstance(caught.value, ParameterError) and isinstance(caught.value, CloseError)
+    assert caught.value.rating == 11 and caught.value.bands == ["1-4", "5-7", "8-10"]
+
+
+def test_run_settings_are_the_run_section_typed(raw):
+    params = check_parameters(raw)
+    settings = RunSettings.from_params(params)
+    assert settings == RunSettings(int(params["run"]["timeout_seconds"]), int(params["run"]["workers"]))
+    assert RunSettings.from_params({"run": {"timeout_seconds": "77", "workers": 0}}) == RunSettings(77, 1)
 
 
 def test_check_parameters_does_not_change_its_input(raw):

@@ -501,7 +501,22 @@ def roll_forward(
     return frame
 
 
-def reconcile(book: Book, period: Period, params: dict) -> dict:
+@dataclass(frozen=True)
+class Reconciliation:
+    """One period's reconciliation, everything the notebook shows, read by name (int minor units)."""
+
+    policy: GLPolicy  # the GL accounts reconciled, and whether unapplied cash sits in the control accounts
+    summary: pd.DataFrame  # one row per entity: GL, subledger, difference, items, unexplained
+    items: pd.DataFrame  # reconciling items found in the data on the control accounts
+    unapplied_items: pd.DataFrame  # the same on the unapplied-cash account (empty when it is in control)
+    documented: pd.DataFrame  # items the preparer documented in ``gl.reconciling_items``
+    problems: list[str]  # documented items that name an unknown entity
+    tb: pd.DataFrame  # trial-balance totals per entity: debits, credits, difference
+    roll_forward: dict[str, pd.DataFrame]  # per entity: opening to closing of the control accounts
+    unapplied_roll_forward: dict[str, pd.DataFrame]  # per entity, unapplied cash (empty when in control)
+
+
+def reconcile(book: Book, period: Period, params: dict) -> Reconciliation:
     """Everything the notebook shows: summary per entity, items, roll-forwards, TB totals."""
     policy = GLPolicy.from_params(params)
     effects = subledger_effects(book, policy)
@@ -556,19 +571,19 @@ def reconcile(book: Book, period: Period, params: dict) -> dict:
                 unapplied_unexplained=None if u_diff is None else u_diff - u_found,
             )
         rows.append(row)
-    return {
-        "policy": policy,
-        "summary": pd.DataFrame(rows),
-        "items": items,
-        "unapplied_items": unapplied_items,
-        "documented": documented,
-        "problems": problems,
-        "tb": trial_balance_totals(book, period),
-        "roll_forward": {e: roll_forward(book, period, policy, e, effects, lines) for e in book.entities},
-        "unapplied_roll_forward": {}
+    return Reconciliation(
+        policy=policy,
+        summary=pd.DataFrame(rows),
+        items=items,
+        unapplied_items=unapplied_items,
+        documented=documented,
+        problems=problems,
+        tb=trial_balance_totals(book, period),
+        roll_forward={e: roll_forward(book, period, policy, e, effects, lines) for e in book.entities},
+        unapplied_roll_forward={}
         if policy.unapplied_in_control
         else {e: roll_forward(book, period, policy, e, effects, lines, UNAPPLIED) for e in book.entities},
-    }
+    )
 
 
 def items_by_cause(items: pd.DataFrame) -> pd.DataFrame:
@@ -653,11 +668,11 @@ UNAPPLIED_LINES = {
 }
 
 
-def bridge(rec: dict) -> pd.DataFrame:
+def bridge(rec: Reconciliation) -> pd.DataFrame:
     """Per entity, the difference split into what explains it: one row per (entity, part)."""
     rows = []
-    by_cause = items_by_cause(rec["items"])
-    for row in rec["summary"].to_dict("records"):
+    by_cause = items_by_cause(rec.items)
+    for row in rec.summary.to_dict("records"):
         if row["difference"] is None:
             continue
         e = row["entity"]

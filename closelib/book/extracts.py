@@ -20,6 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from closelib.book.schema import FILE_SUFFIXES
+from closelib.errors import ExtractReadError
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,6 @@ class Problem:
             "message": self.message,
             "value": self.value,
         }
-
-
-class ExtractReadError(Exception):
-    """A file that cannot be read at all (internal; turned into a Problem)."""
 
 
 def find_table_files(source: Path, table: str) -> list[Path]:

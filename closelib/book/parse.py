@@ -20,12 +20,12 @@ import pyarrow.compute as pc
 from closelib import money
 from closelib.book.arrays import arrow_text, by_distinct, combined, stripped_text
 from closelib.book.extracts import (
-    ExtractReadError,
     Problem,
     find_table_files,
     read_text_frame,
 )
 from closelib.book.schema import LOAD_ORDER, TABLES, Column, Table
+from closelib.errors import ExtractReadError
 from closelib.periods import PERIOD_PATTERN
 
 # More rows than this breaking one rule in one column are summarised in one line, so a

@@ -14,13 +14,38 @@ import logging
 import os
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
+from closelib.errors import RunError
 from closelib.files import write_json_atomic
 
 KERNEL = "python3"
+
+
+@dataclass(frozen=True)
+class NotebookJob:
+    """One notebook to execute: what to run, where to write it and with which parameters.
+
+    Built by the runner (a period notebook in a child process of its own) and by the credit
+    memos (many in one kernel); a plain record of strings and numbers, so it pickles into a
+    ``multiprocessing`` spawn child as it is."""
+
+    name: str  # the notebook's name in the run (``tb_recon``, ``credit_memo_C000005``)
+    input: str  # the notebook (template) executed
+    output: str  # where the executed notebook is written
+    html: str | None = None  # where its reviewer HTML (code hidden) goes; None: no HTML
+    status_file: str | None = None  # where a child process reports its result (see :func:`child_main`)
+    cell_timeout: int | None = None  # papermill's limit for each cell, seconds; None: no limit
+    wall_timeout: int | None = None  # the runner's limit for the whole notebook, seconds
+    cwd: str | None = None  # the notebook's working folder
+    # papermill parameters, JSON-safe strings only: closelib parses them, papermill's type
+    # guessing never runs.
+    parameters: dict[str, str] = field(default_factory=dict)
+    # papermill writes the notebook after every cell, so one killed mid-way shows how far it got.
+    save_each_cell: bool = True
 
 
 def inspect_notebook(path: Path) -> str | None:
@@ -64,17 +89,17 @@ def render_html(notebook: Path, html_path: Path, exporter=None) -> None:
     html_path.write_text(body, encoding="utf-8")
 
 
-def execute_notebook(job: dict, kernel: SharedKernel | None = None, exporter=None) -> dict:
-    """Run ``job["input"]`` into ``job["output"]`` with ``job["parameters"]``; never raises.
+def execute_notebook(job: NotebookJob, kernel: SharedKernel | None = None, exporter=None) -> dict:
+    """Run ``job.input`` into ``job.output`` with ``job.parameters``; never raises.
 
     With ``kernel``, the notebook runs in that already started kernel (see
-    :func:`execute_in_one_kernel`) instead of a kernel of its own. ``job["save_each_cell"]``
+    :func:`execute_in_one_kernel`) instead of a kernel of its own. ``job.save_each_cell``
     (default true) has papermill write the notebook after every cell, so a notebook killed
     mid-way still shows how far it got."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    output = Path(job["output"])
+    output = Path(job.output)
     started = time.monotonic()
     status, error = "succeeded", None
     shared = (
@@ -83,21 +108,21 @@ def execute_notebook(job: dict, kernel: SharedKernel | None = None, exporter=Non
         else {
             "engine_name": SHARED_ENGINE,
             "shared_kernel": kernel,
-            "shared_cwd": job.get("cwd"),
+            "shared_cwd": job.cwd,
             "shared_output": str(output),
         }
     )
     try:
         papermill.execute_notebook(
-            job["input"],
+            job.input,
             str(output),
-            parameters=job["parameters"],
+            parameters=job.parameters,
             kernel_name=KERNEL,
-            execution_timeout=job.get("cell_timeout"),
+            execution_timeout=job.cell_timeout,
             progress_bar=False,
             log_output=False,
-            cwd=None if kernel else job.get("cwd"),
-            request_save_on_cell_execute=job.get("save_each_cell", True),
+            cwd=None if kernel else job.cwd,
+            request_save_on_cell_execute=job.save_each_cell,
             **shared,
         )
     except PapermillExecutionError as exc:
@@ -112,27 +137,30 @@ def execute_notebook(job: dict, kernel: SharedKernel | None = None, exporter=Non
     elif found and error and "cell" not in error:
         error = f"{error} ({found})"
     html = None
-    if output.is_file() and job.get("html"):
+    if output.is_file() and job.html:
         try:
-            render_html(output, Path(job["html"]), exporter)
-            html = Path(job["html"]).name
+            render_html(output, Path(job.html), exporter)
+            html = Path(job.html).name
         except Exception as exc:  # the notebook stands without its HTML, but say so
             status, error = "failed", error or f"HTML rendering failed: {type(exc).__name__}: {exc}"
     return {"status": status, "error": error, "seconds": seconds, "html": html}
 
 
-def child_main(job: dict) -> None:
+def child_main(job: NotebookJob) -> None:
     """Entry point of the child process: own process group, run, write the status file."""
+    if job.status_file is None:  # the runner's jobs always have one: it is how the child reports
+        raise RunError(f"notebook job {job.name!r} has no status file to report to")
+    status_file = Path(job.status_file)
     with contextlib.suppress(OSError):
         os.setpgrp()
     # The kernel's own chatter (transport warnings, shutdown notices) goes to the run's log,
     # not the user's terminal: the kernel inherits these file descriptors.
-    log = Path(job["status_file"]).with_suffix(".log")
+    log = status_file.with_suffix(".log")
     with open(log, "ab") as handle:
         os.dup2(handle.fileno(), 1)
         os.dup2(handle.fileno(), 2)
     result = execute_notebook(job)
-    write_json_atomic(Path(job["status_file"]), result, sort_keys=True)
+    write_json_atomic(status_file, result, sort_keys=True)
     sys.stdout.flush()
 
 
@@ -235,7 +263,7 @@ def _shared_engine():
     papermill_engines.register(SHARED_ENGINE, SharedKernelEngine)
 
 
-def execute_in_one_kernel(jobs: list[dict], cwd: str | None = None) -> list[dict]:
+def execute_in_one_kernel(jobs: list[NotebookJob], cwd: str | None = None) -> list[dict]:
     """Run several notebooks one after another in one kernel, so the kernel start-up, the
     imports and any per-process cache (the run's book) are paid once, not per notebook.
 
@@ -245,7 +273,7 @@ def execute_in_one_kernel(jobs: list[dict], cwd: str | None = None) -> list[dict
     if not jobs:
         return []
     _shared_engine()
-    exporter = html_exporter() if any(job.get("html") for job in jobs) else None
+    exporter = html_exporter() if any(job.html for job in jobs) else None
     results: list[dict] = []
     kernel: SharedKernel | None = None
     try:
@@ -254,7 +282,7 @@ def execute_in_one_kernel(jobs: list[dict], cwd: str | None = None) -> list[dict
                 if kernel is not None:
                     kernel.close()
                 try:
-                    kernel = SharedKernel(cwd or job.get("cwd"))
+                    kernel = SharedKernel(cwd or job.cwd)
                 except Exception as exc:  # no kernel: this notebook fails, the next one tries again
                     kernel = None
                     results.append(

@@ -18,11 +18,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from closelib.errors import RecordError
+
 RECORDS_DIR = "records"
-
-
-class RecordError(ValueError):
-    """A figure or check that cannot be recorded (bad name or value): a notebook bug."""
 
 
 def _check_name(name: str) -> None:

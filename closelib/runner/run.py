@@ -27,9 +27,9 @@ from closelib.book.cache import cache_key, cached_rows, write_book_cache
 from closelib.book.load import load_book, release_memory
 from closelib.errors import CloseError, ParameterError, RunError, SourceError
 from closelib.files import sha256_file, write_json_atomic
-from closelib.nb.execute import child_main, inspect_notebook
+from closelib.nb.execute import NotebookJob, child_main, inspect_notebook
 from closelib.nb.record import read_records
-from closelib.params import check_parameters, load_parameters
+from closelib.params import RunSettings, check_parameters, load_parameters
 from closelib.paths import NOTEBOOKS_DIR, PARAMETERS_DIR, REPO_ROOT, period_notebook_name
 from closelib.periods import Period
 from closelib.runner.provenance import code_info, utc_now
@@ -194,7 +194,7 @@ def _store_and_validate(
     return folder
 
 
-def longest_first(jobs: list[dict], outputs: Path) -> list[dict]:
+def longest_first(jobs: list[NotebookJob], outputs: Path) -> list[NotebookJob]:
     """Start the notebooks that take longest first, so that with ``run.workers`` at a time
     the run is not left waiting on a long notebook started last. Expected seconds come from
     the newest earlier run in ``outputs`` that ran the same notebook; without one, from the
@@ -214,13 +214,13 @@ def longest_first(jobs: list[dict], outputs: Path) -> list[dict]:
     hinted = {}
     for job in jobs:
         try:
-            meta = json.loads(Path(job["input"]).read_text(encoding="utf-8")).get("metadata", {})
-            hinted[job["name"]] = float(meta.get("closelib", {}).get("relative_cost", 1))
+            meta = json.loads(Path(job.input).read_text(encoding="utf-8")).get("metadata", {})
+            hinted[job.name] = float(meta.get("closelib", {}).get("relative_cost", 1))
         except Exception:
-            hinted[job["name"]] = 1.0
-    if all(job["name"] in seen for job in jobs):
-        return sorted(jobs, key=lambda job: -seen[job["name"]])
-    return sorted(jobs, key=lambda job: -hinted[job["name"]])
+            hinted[job.name] = 1.0
+    if all(job.name in seen for job in jobs):
+        return sorted(jobs, key=lambda job: -seen[job.name])
+    return sorted(jobs, key=lambda job: -hinted[job.name])
 
 
 def _job(
@@ -231,21 +231,21 @@ def _job(
     run_id: str,
     params: dict,
     subject: dict[str, str] | None = None,
-) -> dict:
-    timeout = int(params["run"]["timeout_seconds"])
+) -> NotebookJob:
+    timeout = RunSettings.from_params(params).timeout_seconds
     logs = run_dir / "logs"
     logs.mkdir(exist_ok=True)
-    return {
-        "name": name,
-        "input": str(path),
-        "output": str(run_dir / path.name),
-        "html": str(run_dir / (path.stem + ".html")),
-        "status_file": str(logs / f"{name}.json"),
-        "cell_timeout": timeout,
-        "wall_timeout": timeout * WALL_FACTOR,
-        "cwd": str(run_dir),
+    return NotebookJob(
+        name=name,
+        input=str(path),
+        output=str(run_dir / path.name),
+        html=str(run_dir / (path.stem + ".html")),
+        status_file=str(logs / f"{name}.json"),
+        cell_timeout=timeout,
+        wall_timeout=timeout * WALL_FACTOR,
+        cwd=str(run_dir),
         # JSON-safe strings only: closelib parses them, papermill's type guessing never runs.
-        "parameters": {
+        parameters={
             "notebook": name,
             "period": str(period),
             "source": str(run_dir / "inputs"),
@@ -254,28 +254,28 @@ def _job(
             "params_json": json.dumps(params, sort_keys=True),
             **(subject or {}),
         },
-    }
+    )
 
 
-def _execute_jobs(jobs: list[dict], params: dict, say: Callable[[str], None], messages: list[str]) -> dict:
+def _execute_jobs(jobs: list[NotebookJob], params: dict, say: Callable[[str], None], messages: list[str]) -> dict:
     """Each notebook in its own spawned process, ``run.workers`` at a time."""
     context = multiprocessing.get_context("spawn")
-    workers = max(1, int(params["run"]["workers"]))
+    workers = RunSettings.from_params(params).workers
     pending = list(jobs)
-    running: dict[str, tuple[multiprocessing.Process, float, dict]] = {}
+    running: dict[str, tuple[multiprocessing.Process, float, NotebookJob]] = {}
     results: dict[str, dict] = {}
     order: dict[str, int] = {}
     while pending or running:
         while pending and len(running) < workers:
             job = pending.pop(0)
-            order[job["name"]] = len(order)
-            process = context.Process(target=child_main, args=(job,), name=f"close-{job['name']}", daemon=False)
+            order[job.name] = len(order)
+            process = context.Process(target=child_main, args=(job,), name=f"close-{job.name}", daemon=False)
             process.start()
-            running[job["name"]] = (process, time.monotonic(), job)
+            running[job.name] = (process, time.monotonic(), job)
         time.sleep(0.05)
         for name, (process, started, job) in list(running.items()):
             elapsed = time.monotonic() - started
-            if process.is_alive() and elapsed <= job["wall_timeout"]:
+            if process.is_alive() and (job.wall_timeout is None or elapsed <= job.wall_timeout):
                 continue
             timed_out = process.is_alive()
             if timed_out:
@@ -290,7 +290,7 @@ def _execute_jobs(jobs: list[dict], params: dict, say: Callable[[str], None], me
                 line = f"notebook {name} failed: {entry['error']}"
                 messages.append(line)
                 say(f"    {line}")
-    return {job["name"]: results[job["name"]] for job in jobs}
+    return {job.name: results[job.name] for job in jobs}
 
 
 def _kill(process: multiprocessing.Process) -> None:
@@ -301,14 +301,14 @@ def _kill(process: multiprocessing.Process) -> None:
         process.kill()
 
 
-def _judge(job: dict, exitcode: int | None, timed_out: bool, elapsed: float) -> dict:
-    output = Path(job["output"])
-    status_file = Path(job["status_file"])
+def _judge(job: NotebookJob, exitcode: int | None, timed_out: bool, elapsed: float) -> dict:
+    output = Path(job.output)
+    status_file = Path(job.status_file) if job.status_file else None
     entry = {"file": output.name, "status": "failed", "sha256": None, "seconds": elapsed, "html": None, "error": None}
     if timed_out:
         where = inspect_notebook(output) or "no cell was left running"
-        entry["error"] = f"timed out after {job['wall_timeout']} s and was stopped ({where})"
-    elif status_file.is_file():
+        entry["error"] = f"timed out after {job.wall_timeout} s and was stopped ({where})"
+    elif status_file is not None and status_file.is_file():
         reported = json.loads(status_file.read_text(encoding="utf-8"))
         entry.update(status=reported["status"], error=reported["error"], html=reported["html"])
     else:

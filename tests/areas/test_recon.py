@@ -110,16 +110,16 @@ def params():
 
 
 def summary_row(rec, entity="US01") -> dict:
-    return rec["summary"].set_index("entity").loc[entity].to_dict()
+    return rec.summary.set_index("entity").loc[entity].to_dict()
 
 
 def test_clean_book_reconciles_exactly(tmp_path, params):
     rec = recon.reconcile(book_with(tmp_path), Period(2026, 10), params)
     row = summary_row(rec)
     assert row["gl_ar_control"] == row["subledger_ar"] == 105050 == row["effects_total"]
-    assert row["difference"] == 0 and row["unexplained"] == 0 and rec["items"].empty
+    assert row["difference"] == 0 and row["unexplained"] == 0 and rec.items.empty
     assert row["gl_unapplied"] == row["unapplied_cash"] == 4000 and row["unapplied_unexplained"] == 0
-    roll = rec["roll_forward"]["US01"].set_index("line")
+    roll = rec.roll_forward["US01"].set_index("line")
     # Sep end 875.25; October: invoice D4 250.50, write-off J1 -75.25; closing 1,050.50 both sides.
     assert roll.at["opening balance", "subledger"] == roll.at["opening balance", "gl"] == 87525
     assert roll.at["invoices and debit memos", "subledger"] == roll.at["invoices and debit memos", "gl"] == 25050
@@ -134,7 +134,7 @@ def test_manual_journal_is_found_with_its_age(tmp_path, params):
     rec = recon.reconcile(book_with(tmp_path, journal, gl), Period(2026, 10), params)
     row = summary_row(rec)
     assert row["difference"] == 1250 and row["items_found"] == 1250 and row["unexplained"] == 0
-    item = rec["items"].iloc[0]
+    item = rec.items.iloc[0]
     assert (item["cause"], item["journal_id"], item["amount"], item["age_months"]) == (
         "manual journal",
         "MJ-1",
@@ -150,10 +150,10 @@ def test_invoice_posted_next_period_is_cut_off(tmp_path, params):
     rec = recon.reconcile(book_with(tmp_path, journal, gl), Period(2026, 10), params)
     row = summary_row(rec)
     assert row["difference"] == -25050 and row["unexplained"] == 0
-    item = rec["items"].iloc[0]
+    item = rec.items.iloc[0]
     assert item["cause"] == "cut-off: posted to the GL in a later period" and item["reference"] == "D4"
     assert item["gl_period"] == "2026-11" and item["amount"] == -25050
-    roll = rec["roll_forward"]["US01"].set_index("line")
+    roll = rec.roll_forward["US01"].set_index("line")
     assert roll.at["invoices and debit memos", "difference"] == -25050
 
 
@@ -163,9 +163,9 @@ def test_unposted_application_shows_on_both_sides(tmp_path, params):
     rec = recon.reconcile(book_with(tmp_path, journal, gl), Period(2026, 10), params)
     row = summary_row(rec)
     assert row["difference"] == 60000 and row["unexplained"] == 0
-    assert rec["items"].iloc[0]["cause"] == "not posted to the GL"
+    assert rec.items.iloc[0]["cause"] == "not posted to the GL"
     assert row["unapplied_difference"] == 60000 and row["unapplied_unexplained"] == 0
-    assert rec["unapplied_items"].iloc[0]["reference"] == "A1"
+    assert rec.unapplied_items.iloc[0]["reference"] == "A1"
 
 
 def test_altered_gl_balance_is_unexplained_by_exactly_the_alteration(tmp_path, params):
@@ -173,9 +173,9 @@ def test_altered_gl_balance_is_unexplained_by_exactly_the_alteration(tmp_path, p
     rec = recon.reconcile(book_with(tmp_path, gl=gl), Period(2026, 10), params)
     row = summary_row(rec)
     assert row["difference"] == 1000 and row["items_found"] == 0 and row["unexplained"] == 1000
-    roll = rec["roll_forward"]["US01"].set_index("line")
+    roll = rec.roll_forward["US01"].set_index("line")
     assert roll.at["GL balance not supported by journal detail", "gl"] == 1000
-    text = recon.conclusion(rec["summary"], {"US01": 0}, True, lambda m, c: f"{m / 100:.2f}")
+    text = recon.conclusion(rec.summary, {"US01": 0}, True, lambda m, c: f"{m / 100:.2f}")
     assert "does NOT reconcile" in text and "10.00" in text
     # ... and a documented item of the same amount explains it
     params["gl"]["reconciling_items"] = [
@@ -190,9 +190,9 @@ def test_without_journal_the_difference_is_reported_and_left_unexplained(tmp_pat
     book = book_with(tmp_path, journal=False, gl=gl)
     rec = recon.reconcile(book, Period(2026, 10), params)
     row = summary_row(rec)
-    assert row["difference"] == row["unexplained"] == 1000 and rec["items"].empty
+    assert row["difference"] == row["unexplained"] == 1000 and rec.items.empty
     assert "gl_journal" in recon.first_to_investigate(row, has_journal=False)
-    roll = rec["roll_forward"]["US01"].set_index("line")
+    roll = rec.roll_forward["US01"].set_index("line")
     assert roll.at["GL movement (no journal detail given)", "gl"] == 105050 + 1000 - 87525
 
 
@@ -203,7 +203,7 @@ def test_period_without_activity_rolls_forward_flat(tmp_path, params):
         + balances("2026-11", "1050.50", "40.00", "75.25")
     )
     rec = recon.reconcile(book_with(tmp_path, gl=gl), Period(2026, 12), params)
-    roll = rec["roll_forward"]["US01"].set_index("line")
+    roll = rec.roll_forward["US01"].set_index("line")
     movements = roll.drop(index=["opening balance", "closing balance"])
     assert (movements["subledger"] == 0).all() and (movements["gl"].fillna(0) == 0).all()
     assert summary_row(rec)["unexplained"] == 0
@@ -213,7 +213,7 @@ def test_missing_gl_period_is_reported_not_crashed(tmp_path, params):
     rec = recon.reconcile(book_with(tmp_path), Period(2026, 11), params)
     row = summary_row(rec)
     assert not row["gl_present"] and row["difference"] is None
-    assert "no balances" in recon.conclusion(rec["summary"], {"US01": 0}, True, lambda m, c: str(m))
+    assert "no balances" in recon.conclusion(rec.summary, {"US01": 0}, True, lambda m, c: str(m))
 
 
 def test_unapplied_cash_booked_in_control(tmp_path, params):
@@ -226,7 +226,7 @@ def test_unapplied_cash_booked_in_control(tmp_path, params):
     rec = recon.reconcile(book_with(tmp_path, journal, gl), Period(2026, 10), params)
     row = summary_row(rec)
     assert row["expected_gl"] == 105050 - 4000 and row["difference"] == 0 and row["unexplained"] == 0
-    assert rec["items"].empty
+    assert rec.items.empty
 
 
 def test_two_entities_are_reconciled_separately_in_their_currencies(tmp_path, params):
@@ -267,7 +267,7 @@ def test_batch_summarised_posting_is_not_an_item(tmp_path, params):
         line("ARB-0910-APP", "2026-09", "2026-09-10", "1100", "0.00", "600.00", "A1"),
     ]
     rec = recon.reconcile(book_with(tmp_path, journal), Period(2026, 10), params)
-    assert rec["unapplied_items"].empty and summary_row(rec)["unapplied_unexplained"] == 0
+    assert rec.unapplied_items.empty and summary_row(rec)["unapplied_unexplained"] == 0
     # ...but a batch line on a day with nothing to net against stays listed
     journal += [
         line("ARB-0911-APP", "2026-09", "2026-09-11", "2150", "5.00", "0.00", "ARB-0911-APP"),
@@ -275,5 +275,5 @@ def test_batch_summarised_posting_is_not_an_item(tmp_path, params):
     ]
     gl = balances("2026-09", "875.25", "-5.00") + balances("2026-10", "1050.50", "35.00", "75.25")
     rec = recon.reconcile(book_with(tmp_path / "b", journal, gl), Period(2026, 10), params)
-    assert list(rec["unapplied_items"]["amount"]) == [-500]
-    assert rec["unapplied_items"].iloc[0]["cause"] == "GL subledger line with no subledger transaction"
+    assert list(rec.unapplied_items["amount"]) == [-500]
+    assert rec.unapplied_items.iloc[0]["cause"] == "GL subledger line with no subledger transaction"

@@ -12,11 +12,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from closelib.book.extracts import (
-    ExtractReadError,
     Problem,
     find_table_files,
     read_text_frame,
 )
+from closelib.errors import ExtractReadError
 from closelib.files import sha256_file
 
 

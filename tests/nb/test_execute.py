@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import nbformat
+import dataclasses
+import pickle
 
-from closelib.nb.execute import SharedKernel, execute_in_one_kernel
+import nbformat
+import pytest
+
+from closelib.nb.execute import NotebookJob, SharedKernel, execute_in_one_kernel
 
 
 def _notebook(path, *sources: str):
@@ -18,15 +22,23 @@ def _notebook(path, *sources: str):
 
 
 def _job(tmp_path, template, name):
-    return {
-        "name": name,
-        "input": str(template),
-        "output": str(tmp_path / f"{name}.ipynb"),
-        "html": str(tmp_path / f"{name}.html"),
-        "cell_timeout": 60,
-        "cwd": str(tmp_path),
-        "parameters": {"label": name},
-    }
+    return NotebookJob(
+        name=name,
+        input=str(template),
+        output=str(tmp_path / f"{name}.ipynb"),
+        html=str(tmp_path / f"{name}.html"),
+        cell_timeout=60,
+        cwd=str(tmp_path),
+        parameters={"label": name},
+    )
+
+
+def test_a_job_is_a_frozen_record_that_pickles_for_a_spawned_process(tmp_path):
+    job = _job(tmp_path, tmp_path / "t.ipynb", "one")
+    assert pickle.loads(pickle.dumps(job)) == job
+    assert job.save_each_cell and job.status_file is None and job.wall_timeout is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        job.name = "two"  # type: ignore[misc]
 
 
 def test_notebooks_share_a_kernel_but_not_a_namespace(tmp_path):
@@ -98,8 +110,8 @@ def test_a_notebook_gets_its_own_working_folder_in_a_shared_kernel(tmp_path):
     first, second = tmp_path / "a", tmp_path / "b"
     first.mkdir(), second.mkdir()
     jobs = [
-        {**_job(tmp_path, template, "one"), "cwd": str(first)},
-        {**_job(tmp_path, template, "two"), "cwd": str(second)},
+        dataclasses.replace(_job(tmp_path, template, "one"), cwd=str(first)),
+        dataclasses.replace(_job(tmp_path, template, "two"), cwd=str(second)),
     ]
     results = execute_in_one_kernel(jobs)
     assert [r["status"] for r in results] == ["succeeded", "succeeded"], results
@@ -112,7 +124,7 @@ def test_a_notebook_gets_its_own_working_folder_in_a_shared_kernel(tmp_path):
 
 def test_a_timed_out_notebook_without_per_cell_saves_still_shows_how_far_it_got(tmp_path):
     template = _notebook(tmp_path / "t.ipynb", "print('reached')", "import time\ntime.sleep(30)")
-    job = {**_job(tmp_path, template, "slow"), "cell_timeout": 3, "save_each_cell": False}
+    job = dataclasses.replace(_job(tmp_path, template, "slow"), cell_timeout=3, save_each_cell=False)
     result = execute_in_one_kernel([job])[0]
     assert result["status"] == "failed" and result["error"]
     nb = nbformat.read(tmp_path / "slow.ipynb", as_version=4)

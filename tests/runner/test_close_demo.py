@@ -59,7 +59,7 @@ def test_planted_reconciling_items_are_all_found(demo_source, demo_run):
     # (1) the unreversed manual journal to US01 AR control in the last period is the whole US01 difference
     assert figures["tb.US01.difference"] == "12500.00"
     rec = recon.reconcile(book, Period.parse(END), params)
-    items = rec["items"]
+    items = rec.items
     us = items[items["entity"] == "US01"]
     assert list(us["cause"]) == ["manual journal"] and us.iloc[0]["amount"] == 1_250_000
     # (2) the SG01 reclass three periods back, carried with its age
@@ -77,13 +77,13 @@ def test_planted_reconciling_items_are_all_found(demo_source, demo_run):
     assert Decimal(figures["tb.SG01.difference"]) * 100 == int(unposted["amount"].sum()) - 321_000
     # (3) the US01 invoices of the prior period's last day, posted in the last period: cut-off at PRIOR
     prior = recon.reconcile(book, Period.parse(PRIOR), params)
-    cut = prior["items"][prior["items"]["cause"] == "cut-off: posted to the GL in a later period"]
+    cut = prior.items[prior.items["cause"] == "cut-off: posted to the GL in a later period"]
     prior_last = pd.Timestamp(pd.Period(PRIOR, freq="M").end_time.date())
     docs = book.documents
     late = docs[(docs["entity"] == "US01") & (docs["document_date"] == prior_last) & (docs["doc_type"] == "INV")]
     assert len(late) >= 2 and set(cut["reference"]) == set(late["document_id"])
     assert cut["amount"].sum() == -late["amount"].sum()
-    assert (prior["summary"]["unexplained"] == 0).all()
+    assert (prior.summary["unexplained"] == 0).all()
 
 
 def test_an_altered_gl_balance_fails_the_close_by_exactly_that_amount(demo_source, tmp_path):

@@ -12,6 +12,7 @@ import nbformat
 import pytest
 
 from closelib.cli import main as cli
+from closelib.nb.execute import NotebookJob
 from closelib.nb.record import read_records
 from closelib.runner.run import execute_run, period_notebooks
 from closelib.runner.runfolder import RUN_ID, all_runs, find_run, read_manifest
@@ -275,14 +276,14 @@ def test_notebooks_start_longest_first(tmp_path: Path, notebooks: Path):
     from closelib.runner.run import longest_first
 
     jobs = [
-        {"name": name, "input": str(write_notebook(notebooks / f"{i:02d}_{name}.ipynb"))}
+        NotebookJob(name, str(write_notebook(notebooks / f"{i:02d}_{name}.ipynb")), str(tmp_path / f"{name}.ipynb"))
         for i, name in enumerate(["quick", "slow", "middle"], start=1)
     ]
     # no earlier run: the notebooks' relative_cost hints, file order among equals
-    hinted = nbformat.read(jobs[1]["input"], as_version=4)
+    hinted = nbformat.read(jobs[1].input, as_version=4)
     hinted.metadata["closelib"] = {"relative_cost": 3}
-    nbformat.write(hinted, jobs[1]["input"])
-    assert [j["name"] for j in longest_first(jobs, tmp_path / "none")] == ["slow", "quick", "middle"]
+    nbformat.write(hinted, jobs[1].input)
+    assert [j.name for j in longest_first(jobs, tmp_path / "none")] == ["slow", "quick", "middle"]
     # an earlier run's seconds win over the hints
     earlier = tmp_path / "out" / "2026-09" / "20261001T000000000000Z-abcdef"
     earlier.mkdir(parents=True)
@@ -290,21 +291,21 @@ def test_notebooks_start_longest_first(tmp_path: Path, notebooks: Path):
         json.dumps({"notebooks": {"quick": {"seconds": 1.0}, "slow": {"seconds": 5.0}, "middle": {"seconds": 9.0}}}),
         encoding="utf-8",
     )
-    assert [j["name"] for j in longest_first(jobs, tmp_path / "out")] == ["middle", "slow", "quick"]
+    assert [j.name for j in longest_first(jobs, tmp_path / "out")] == ["middle", "slow", "quick"]
 
 
 def test_odd_earlier_manifests_never_stop_the_ordering(tmp_path: Path, notebooks: Path):
     from closelib.runner.run import longest_first
 
     jobs = [
-        {"name": name, "input": str(write_notebook(notebooks / f"{i:02d}_{name}.ipynb"))}
+        NotebookJob(name, str(write_notebook(notebooks / f"{i:02d}_{name}.ipynb")), str(tmp_path / f"{name}.ipynb"))
         for i, name in enumerate(["a", "b"], start=1)
     ]
-    hinted = nbformat.read(jobs[1]["input"], as_version=4)
+    hinted = nbformat.read(jobs[1].input, as_version=4)
     hinted.metadata["closelib"] = {"relative_cost": None}
-    nbformat.write(hinted, jobs[1]["input"])
+    nbformat.write(hinted, jobs[1].input)
     for i, body in enumerate([[1, 2], {"notebooks": [1]}, {"notebooks": {"a": {"seconds": "slow"}}}, "not json"]):
         folder = tmp_path / "out" / "2026-09" / f"2026100{i}T000000000000Z-abcdef"
         folder.mkdir(parents=True)
         (folder / "manifest.json").write_text(body if isinstance(body, str) else json.dumps(body), encoding="utf-8")
-    assert [j["name"] for j in longest_first(jobs, tmp_path / "out")] == ["a", "b"]
+    assert [j.name for j in longest_first(jobs, tmp_path / "out")] == ["a", "b"]

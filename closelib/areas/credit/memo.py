@@ -9,6 +9,8 @@ for the behaviour measures and :mod:`closelib.areas.credit.score` for the score 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -30,6 +32,7 @@ from closelib.areas.credit.queue import (
 from closelib.asof.aging import age
 from closelib.asof.openitems import open_items
 from closelib.book.model import Book
+from closelib.errors import NotFoundError
 from closelib.periods import Period
 
 
@@ -37,7 +40,7 @@ def profile(book: Book, customer_id: str, day: pd.Timestamp) -> dict:
     """The customer's master data with exposure, limit and utilisation as of ``day``."""
     cust = book.customers.set_index("customer_id")
     if customer_id not in cust.index:
-        raise KeyError(f"customer {customer_id!r} is not in the book's customers")
+        raise NotFoundError(f"customer {customer_id!r} is not in the book's customers")
     row = cust.loc[customer_id]
     exp = exposure(customer_book(book, [customer_id]), day).loc[customer_id]
     return {
@@ -169,7 +172,36 @@ def collection_trail(book: Book, customer_id: str, day: pd.Timestamp, grace_days
 # ---------------------------------------------------------------- one customer's review
 
 
-def review(book: Book, period: Period, params: dict, customer_id: str) -> dict:
+@dataclass(frozen=True)
+class CreditReview:
+    """One customer's review as of the period end: every section the memo template shows,
+    read by name (money in minor units of the customer's credit currency unless a table
+    carries its own currency column). :func:`result_of` is its JSON-safe summary."""
+
+    profile: dict  # master data with exposure, limit and utilisation (see :func:`profile`)
+    group: pd.DataFrame  # parent, siblings or subsidiaries with their exposure (empty: no group)
+    history: pd.DataFrame  # receipts applied to INV/DM in the behaviour window, one row per application
+    behaviour: dict  # weighted days to pay and beyond terms, share paid late, amounts, counts
+    trend: pd.DataFrame  # the behaviour per month of payment over the window
+    dbt_change: dict[str, float | None]  # days beyond terms, recent and prior months, and the change
+    aged: pd.DataFrame  # the customer's open items aged at the period end
+    disputes: pd.DataFrame  # disputes opened by the period end, with their state then
+    trail: dict  # collection trail: activity counts, promises kept/broken, escalations
+    broken_recent: int  # promises broken in the promise window (a score factor)
+    suspensions_recent: int  # suspensions in the suspension window (a score factor)
+    statements: pd.DataFrame  # fiscal years on file, newest first
+    ratios: pd.DataFrame  # the ratios of each of those fiscal years
+    financials: dict | None  # the newest year's ratios with Altman Z'', None without a usable one
+    values: dict[str, float | None]  # the value of each score factor
+    log: pd.DataFrame  # the score calculation, one row per factor
+    score: float  # the weighted score
+    rating: int  # the proposed risk rating
+    limit: dict  # the limit policy step by step: current, recommended, change, cap...
+    decision: str  # increase, decrease, hold or credit hold
+    approver: str  # who must approve the limit change
+
+
+def review(book: Book, period: Period, params: dict, customer_id: str) -> CreditReview:
     """Everything a memo shows for one customer, computed from the book as of the period end."""
 
     cr = params["credit_review"]
@@ -181,13 +213,13 @@ def review(book: Book, period: Period, params: dict, customer_id: str) -> dict:
     history = payment_history(cb, day, int(win["behaviour_months"]))
     beh = behaviour(history)
     trend = monthly_trend(history, period, int(win["behaviour_months"]))
-    change = dbt_change(history, day, int(win["recent_months"]), int(win["prior_months"]))
-    change = (
-        change.loc[customer_id].to_dict()
-        if customer_id in change.index
+    by_customer = dbt_change(history, day, int(win["recent_months"]), int(win["prior_months"]))
+    mine = (
+        by_customer.loc[customer_id].to_dict()
+        if customer_id in by_customer.index
         else {"dbt_recent": None, "dbt_prior": None, "dbt_change": None}
     )
-    change = {k: (None if v is None or pd.isna(v) else float(v)) for k, v in change.items()}
+    change = {str(k): (None if v is None or pd.isna(v) else float(v)) for k, v in mine.items()}
     aged = age(open_items(cb, day), day, params["aging"]["basis"], list(params["aging"]["buckets"]))
     disp = disputes(cb, customer_id, day)
     trail = collection_trail(cb, customer_id, day, grace, int(win["behaviour_months"]))
@@ -214,29 +246,29 @@ def review(book: Book, period: Period, params: dict, customer_id: str) -> dict:
     limit = cs.recommend_limit(prof["credit_limit"], monthly, rating, prof["currency"], cr["limit_policy"])
     verdict = cs.decision(limit, prof["status"])
     approver = cs.approval_level(limit["change"], prof["currency"], cr["approval_matrix"])
-    return {
-        "profile": prof,
-        "group": group(book, customer_id, day),
-        "history": history,
-        "behaviour": beh,
-        "trend": trend,
-        "dbt_change": change,
-        "aged": aged,
-        "disputes": disp,
-        "trail": trail,
-        "broken_recent": broken,
-        "suspensions_recent": susp,
-        "statements": stmts,
-        "ratios": cs.ratio_table(stmts),
-        "financials": fin if has_fin else None,
-        "values": values,
-        "log": log,
-        "score": total,
-        "rating": rating,
-        "limit": limit,
-        "decision": verdict,
-        "approver": approver,
-    }
+    return CreditReview(
+        profile=prof,
+        group=group(book, customer_id, day),
+        history=history,
+        behaviour=beh,
+        trend=trend,
+        dbt_change=change,
+        aged=aged,
+        disputes=disp,
+        trail=trail,
+        broken_recent=broken,
+        suspensions_recent=susp,
+        statements=stmts,
+        ratios=cs.ratio_table(stmts),
+        financials=fin if has_fin else None,
+        values=values,
+        log=log,
+        score=total,
+        rating=rating,
+        limit=limit,
+        decision=verdict,
+        approver=approver,
+    )
 
 
 def past_due_share(aged: pd.DataFrame, days: int = 30) -> float:
@@ -246,23 +278,24 @@ def past_due_share(aged: pd.DataFrame, days: int = 30) -> float:
     return float(debit.loc[debit["days_past_due"] > days, "open_amount"].sum() / total) if total else 0.0
 
 
-def result_of(rv: dict) -> dict:
-    """What the queue's summary needs from a memo (JSON-safe; money in minor units)."""
-    p, lim = rv["profile"], rv["limit"]
-    fin = rv["financials"]
+def result_of(rv: CreditReview) -> dict:
+    """What the queue's summary needs from a memo (JSON-safe; money in minor units): the
+    review's one boundary to a file (``credit_memos/<customer_id>.json``), hence a dict."""
+    p, lim = rv.profile, rv.limit
+    fin = rv.financials
     return {
         "customer_id": p["customer_id"],
         "name": p["name"],
         "currency": p["currency"],
         "rating_now": p["risk_rating"],
-        "rating_proposed": rv["rating"],
-        "score": rv["score"],
+        "rating_proposed": rv.rating,
+        "score": rv.score,
         "altman_z2": None if fin is None else round(fin["z2"], 4),
         "current_limit": lim["current"],
         "recommended_limit": lim["recommended"],
         "change": lim["change"],
-        "decision": rv["decision"],
-        "approval_level": rv["approver"],
+        "decision": rv.decision,
+        "approval_level": rv.approver,
     }
 
 

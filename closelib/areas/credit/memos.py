@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from closelib.nb.excel import Sheet, write_workbook
-from closelib.nb.execute import execute_in_one_kernel
+from closelib.nb.execute import NotebookJob, execute_in_one_kernel
+from closelib.params import RunSettings
 from closelib.paths import MEMO_TEMPLATE
 from closelib.periods import Period
 
@@ -33,25 +34,25 @@ def memo_folder(ctx) -> Path:
     return folder
 
 
-def memo_jobs(ctx, customer_ids: list[str], template: Path = TEMPLATE) -> list[dict]:
+def memo_jobs(ctx, customer_ids: list[str], template: Path = TEMPLATE) -> list[NotebookJob]:
     """papermill jobs (JSON-safe string parameters) for :func:`closelib.nb.execute.execute_notebook`."""
     folder = memo_folder(ctx)
     params_json = json.dumps(ctx.params, sort_keys=True)
     jobs = []
     for cid in customer_ids:
         jobs.append(
-            {
-                "name": f"credit_memo_{cid}",
-                "input": str(template),
-                "output": str(folder / f"{cid}.ipynb"),
-                "html": str(folder / f"{cid}.html"),
-                "cell_timeout": int(ctx.params["run"]["timeout_seconds"]),
-                "cwd": str(ctx.run_dir or folder),
+            NotebookJob(
+                name=f"credit_memo_{cid}",
+                input=str(template),
+                output=str(folder / f"{cid}.ipynb"),
+                html=str(folder / f"{cid}.html"),
+                cell_timeout=RunSettings.from_params(ctx.params).timeout_seconds,
+                cwd=str(ctx.run_dir or folder),
                 # No save after every cell (0.55 s a memo at 1M: nbformat validates and writes the
                 # whole notebook each time). papermill writes the memo when it ends; after a timeout
                 # or a dead kernel the shared-kernel engine writes how far it got.
-                "save_each_cell": False,
-                "parameters": {
+                save_each_cell=False,
+                parameters={
                     "notebook": f"credit_memo_{cid}",
                     "period": str(ctx.period),  # papermill parameters stay JSON-safe text
                     "source": str(ctx.source),
@@ -61,7 +62,7 @@ def memo_jobs(ctx, customer_ids: list[str], template: Path = TEMPLATE) -> list[d
                     "customer_id": str(cid),
                     "result_path": str(folder / f"{cid}.json"),
                 },
-            }
+            )
         )
     return jobs
 
@@ -104,8 +105,8 @@ def execute_memos(ctx, customer_ids: list[str], template: Path = TEMPLATE, worke
                     )
     rows = []
     for job, res in zip(jobs, results, strict=False):
-        cid = job["parameters"]["customer_id"]
-        result_path = Path(job["parameters"]["result_path"])
+        cid = job.parameters["customer_id"]
+        result_path = Path(job.parameters["result_path"])
         ok = res["status"] == "succeeded" and result_path.is_file()
         error = res["error"] or (None if ok else "the memo wrote no result")
         rows.append(
@@ -114,7 +115,7 @@ def execute_memos(ctx, customer_ids: list[str], template: Path = TEMPLATE, worke
                 "status": "succeeded" if ok else "failed",
                 "error": error,
                 "seconds": res["seconds"],
-                "notebook": Path(job["output"]).name,
+                "notebook": Path(job.output).name,
                 "html": res["html"],
                 "result": str(result_path),
             }
@@ -144,7 +145,7 @@ def auto_kernels(ctx) -> int:
     )
     if documents is None or documents >= AUTO_KERNELS_BELOW_DOCUMENTS:
         return 1
-    return max(1, int(ctx.params["run"]["workers"]))
+    return RunSettings.from_params(ctx.params).workers
 
 
 def _quiet(log: str) -> None:

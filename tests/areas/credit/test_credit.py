@@ -22,6 +22,7 @@ from closelib.areas.credit import memos as credit_run
 from closelib.areas.credit import queue as credit
 from closelib.areas.credit import score as credit_score
 from closelib.book.load import load_book
+from closelib.errors import NotFoundError
 from closelib.nb import context as nb
 from closelib.params import load_parameters
 from closelib.paths import PARAMETERS_DIR
@@ -423,55 +424,55 @@ def test_priority_and_carried_over_beyond_max_memos(tmp_path, params):
 def test_review_without_financials_or_payments_scores_behaviour_alone(tmp_path, params):
     b = book(tmp_path)
     rv = credit_memo.review(b, END, params, "C002")
-    assert rv["financials"] is None and rv["behaviour"]["amount_paid"] == 0
-    assert set(credit_score.FINANCIAL_FACTORS).isdisjoint(rv["log"]["factor"])
-    assert set(rv["log"].loc[rv["log"]["note"] != "", "factor"]) == {
+    assert rv.financials is None and rv.behaviour["amount_paid"] == 0
+    assert set(credit_score.FINANCIAL_FACTORS).isdisjoint(rv.log["factor"])
+    assert set(rv.log.loc[rv.log["note"] != "", "factor"]) == {
         "days_beyond_terms",
         "share_paid_late",
         "days_beyond_terms_trend",
     }
-    assert round(rv["log"]["contribution"].sum(), 2) == rv["score"]
+    assert round(rv.log["contribution"].sum(), 2) == rv.score
     text = credit_score.conclusion(
-        rv["profile"],
-        rv["behaviour"],
-        rv["financials"],
-        rv["score"],
-        rv["rating"],
-        rv["limit"],
-        rv["decision"],
-        rv["approver"],
-        rv["trail"],
+        rv.profile,
+        rv.behaviour,
+        rv.financials,
+        rv.score,
+        rv.rating,
+        rv.limit,
+        rv.decision,
+        rv.approver,
+        rv.trail,
         0,
         nb.fmt_money,
     )
     assert "No financial statements are on file" in text and "no payments" in text
     assert credit_memo.result_of(rv)["altman_z2"] is None
     # C002 belongs to C001's group
-    assert list(rv["group"]["role"]) == ["parent", "this customer"]
+    assert list(rv.group["role"]) == ["parent", "this customer"]
 
 
 def test_review_with_financials_and_a_zero_limit(tmp_path, params):
     b = book(tmp_path, customers=customer("C001", credit_limit="0.00"), **FINANCIALS, **ON_TIME)
     rv = credit_memo.review(b, END, params, "C001")
-    assert rv["financials"]["z2"] == pytest.approx(2.674) and rv["financials"]["zone"] == "safe"
-    log = rv["log"].set_index("factor")
+    assert rv.financials["z2"] == pytest.approx(2.674) and rv.financials["zone"] == "safe"
+    log = rv.log.set_index("factor")
     assert log.loc["utilisation", "value"] == float("inf") and log.loc["utilisation", "points"] == 0
-    assert log.loc["altman_z2", "points"] == 80 and round(rv["log"]["contribution"].sum(), 2) == rv["score"]
-    assert rv["limit"]["cap"] is None and rv["limit"]["current"] == 0
-    assert rv["limit"]["change"] == rv["limit"]["recommended"]
+    assert log.loc["altman_z2", "points"] == 80 and round(rv.log["contribution"].sum(), 2) == rv.score
+    assert rv.limit["cap"] is None and rv.limit["current"] == 0
+    assert rv.limit["change"] == rv.limit["recommended"]
     assert credit_memo.result_of(rv)["altman_z2"] == pytest.approx(2.674)
-    assert rv["profile"]["exposure"] == 80_000 and rv["profile"]["utilisation"] == float("inf")
+    assert rv.profile["exposure"] == 80_000 and rv.profile["utilisation"] == float("inf")
 
 
 def test_past_due_over_30_share(tmp_path, params):
     rv = credit_memo.review(book(tmp_path), END, params, "C001")
     # D1 300.00 is 61 days past due, D2 500.00 30 days: 300 / 800 over 30 days
-    assert rv["values"]["past_due_over_30"] == 0.375
-    assert rv["log"].set_index("factor").loc["past_due_over_30", "points"] == 20
+    assert rv.values["past_due_over_30"] == 0.375
+    assert rv.log.set_index("factor").loc["past_due_over_30", "points"] == 20
 
 
 def test_review_of_an_unknown_customer_says_so(tmp_path, params):
-    with pytest.raises(KeyError, match="C999"):
+    with pytest.raises(NotFoundError, match="C999"):
         credit_memo.review(book(tmp_path), END, params, "C999")
 
 
