@@ -36,6 +36,7 @@ test: lint
 lint: $(STAMP)
 	$(BIN)/ruff check closelib tests benchmarks
 	$(BIN)/ruff format --check closelib tests benchmarks
+	$(BIN)/mypy
 
 lab: $(STAMP) $(DEMO)/customers.csv
 	@echo "JupyterLab on the notebooks; the run folders are under outputs/ in the same file browser"

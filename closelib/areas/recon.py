@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -128,7 +129,7 @@ def _codes(*columns: pd.Series) -> list[np.ndarray]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arrays = []
+    arrays: list = []  # pyarrow arrays, one per column
     for column in columns:
         array = (
             pa.array(column.array)
@@ -372,11 +373,16 @@ def _net_batches(timing: pd.DataFrame, posting_date: np.ndarray) -> pd.DataFrame
     reconciling items. What does not net stays listed in full.
     """
     unmatched = timing["cause"].isin(["not posted to the GL", "GL subledger line with no subledger transaction"])
-    day = pd.Series(
-        np.where(
-            timing["cause"] == "not posted to the GL", timing["subledger_date"].to_numpy(), pd.to_datetime(posting_date)
+    day = cast(
+        "pd.Series[pd.Timestamp]",  # datetime64 either way: pandas-stubs cannot follow np.where
+        pd.Series(
+            np.where(
+                timing["cause"] == "not posted to the GL",
+                timing["subledger_date"].to_numpy(),
+                pd.to_datetime(posting_date),
+            ),
+            index=timing.index,
         ),
-        index=timing.index,
     )
     key = [timing["entity"], day.dt.normalize()]
     net = timing["amount"].where(unmatched, 0).groupby(key).transform("sum")
@@ -490,8 +496,8 @@ def roll_forward(
         unsupported = closing_gl - opening_gl - int(gl_moves.sum())
         rows["GL balance not supported by journal detail"] = (0, unsupported)
     elif closing_gl is not None:
-        opening_gl = rows["opening balance"][1]
-        rows["GL movement (no journal detail given)"] = (0, None if opening_gl is None else closing_gl - opening_gl)
+        opening = rows["opening balance"][1]
+        rows["GL movement (no journal detail given)"] = (0, None if opening is None else closing_gl - opening)
     closing_sl = opening_sl + int(moved[side].sum())
     rows["closing balance"] = (closing_sl, closing_gl)
     frame = pd.DataFrame([(k, a, b) for k, (a, b) in rows.items()], columns=["line", "subledger", "gl"])
@@ -533,7 +539,8 @@ def reconcile(book: Book, period: Period, params: dict) -> Reconciliation:
     day = period.end
     rows = []
     for entity in book.entities:
-        pos = position.loc[entity]
+        # one entity's position (entities are unique in the index: one row)
+        pos: dict[str, int] = {str(k): int(v) for k, v in cast(pd.Series, position.loc[entity]).items()}
         gl_control = gl_balance(book, entity, period, policy.control_accounts)
         gl_unapplied = gl_balance(book, entity, period, (policy.unapplied_account,), credit_positive=True)
         allowance = gl_balance(book, entity, period, (policy.allowance_account,), credit_positive=True)
@@ -722,7 +729,9 @@ def unapplied_by_age(book: Book, period: Period, bounds: tuple[int, ...] = (30, 
         + [f"over {bounds[-1]} days"]
     )
     band = pd.Categorical.from_codes(
-        np.searchsorted(np.asarray(bounds), cash["age_days"].to_numpy(), side="left"), categories=labels, ordered=True
+        np.searchsorted(np.asarray(bounds), cash["age_days"].to_numpy(), side="left"),
+        categories=pd.Index(labels),
+        ordered=True,
     )
     frame = cash.assign(kind=np.where(cash["identified"], "identified", "unidentified"), age=band)
     table = (

@@ -21,6 +21,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from closelib.book.cache import cache_key, cached_rows, write_book_cache
@@ -179,9 +180,10 @@ def _store_and_validate(
     hashes = link_inputs(source, outputs, run_dir / "inputs")
     key = cache_key({name: {"sha256": sha} for name, sha in hashes.items()})
     folder = store_root(outputs) / "books" / key
-    rows = cached_rows(folder) if reuse else None
-    reused = rows is not None
-    if reused:
+    cached = cached_rows(folder) if reuse else None
+    reused = cached is not None
+    if cached is not None:
+        rows = cached
         say("  inputs validated before (same sha256 and code): reusing the typed book cache")
     else:
         book = load_book(run_dir / "inputs")
@@ -262,14 +264,16 @@ def _execute_jobs(jobs: list[NotebookJob], params: dict, say: Callable[[str], No
     context = multiprocessing.get_context("spawn")
     workers = RunSettings.from_params(params).workers
     pending = list(jobs)
-    running: dict[str, tuple[multiprocessing.Process, float, NotebookJob]] = {}
+    running: dict[str, tuple[BaseProcess, float, NotebookJob]] = {}
     results: dict[str, dict] = {}
     order: dict[str, int] = {}
     while pending or running:
         while pending and len(running) < workers:
             job = pending.pop(0)
             order[job.name] = len(order)
-            process = context.Process(target=child_main, args=(job,), name=f"close-{job.name}", daemon=False)
+            process: BaseProcess = context.Process(
+                target=child_main, args=(job,), name=f"close-{job.name}", daemon=False
+            )
             process.start()
             running[job.name] = (process, time.monotonic(), job)
         time.sleep(0.05)
@@ -293,8 +297,10 @@ def _execute_jobs(jobs: list[NotebookJob], params: dict, say: Callable[[str], No
     return {job.name: results[job.name] for job in jobs}
 
 
-def _kill(process: multiprocessing.Process) -> None:
+def _kill(process: BaseProcess) -> None:
     """The whole process group: the child and the kernel it started."""
+    if process.pid is None:  # never started: nothing to stop
+        return
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError, OSError):

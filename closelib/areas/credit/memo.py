@@ -41,8 +41,8 @@ def profile(book: Book, customer_id: str, day: pd.Timestamp) -> dict:
     cust = book.customers.set_index("customer_id")
     if customer_id not in cust.index:
         raise NotFoundError(f"customer {customer_id!r} is not in the book's customers")
-    row = cust.loc[customer_id]
-    exp = exposure(customer_book(book, [customer_id]), day).loc[customer_id]
+    row = cust.loc[customer_id].to_dict()  # customer ids are unique: one row
+    exp = exposure(customer_book(book, [customer_id]), day).loc[customer_id].to_dict()
     return {
         "customer_id": customer_id,
         "name": row["name"],
@@ -237,7 +237,7 @@ def review(book: Book, period: Period, params: dict, customer_id: str) -> Credit
         "utilisation": 0.0 if prof["utilisation"] is None else prof["utilisation"],
         "suspensions": susp,
     }
-    if has_fin:
+    if has_fin and fin is not None:
         values.update(altman_z2=fin["z2"], current_ratio=fin["current_ratio"], leverage=fin["leverage"])
     log, total, rating = cs.score(values, has_fin, prof["status"])
     _, monthly = cs.average_monthly_billing(

@@ -188,8 +188,8 @@ def summary(executed: pd.DataFrame) -> pd.DataFrame:
     """One row per memo produced, from the results the memos wrote."""
     rows = []
     for row in executed[executed["status"] == "succeeded"].itertuples():
-        r = json.loads(Path(row.result).read_text(encoding="utf-8"))
-        rows.append({**{k: r.get(k) for k in SUMMARY_COLUMNS}, "memo": f"{MEMO_FOLDER}/{row.html or row.notebook}"})
+        r = json.loads(Path(str(row.result)).read_text(encoding="utf-8"))
+        rows.append({**{k: r.get(k) for k in SUMMARY_COLUMNS}, "memo": f"{MEMO_FOLDER}/{row.html or row.notebook!s}"})
     frame = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     return frame.astype({"current_limit": "int64", "recommended_limit": "int64", "change": "int64"})
 
