@@ -59,3 +59,7 @@ class RatingBandError(ParameterError):
         self.rating = rating
         self.bands = bands
         super().__init__([f"rating {rating!r} is in none of the rating bands {', '.join(bands) or '(none)'}"])
+
+
+class UnsafePathError(CloseError):
+    """A file name built from data that would resolve outside the folder it is meant for."""

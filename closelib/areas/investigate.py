@@ -23,6 +23,8 @@ import pandas as pd
 from closelib import money
 from closelib.book.model import Book
 from closelib.errors import NotFoundError
+from closelib.nb.markup import md
+from closelib.safenames import safe_name
 
 
 def _check_id(kind: str, value: str, known: pd.Series) -> None:
@@ -63,8 +65,8 @@ def resolve_subject(book: Book, customer: str | None, document: str | None, case
 
 
 def subject_label(subject: dict[str, str]) -> str:
-    text = subject["case_id"] or subject["document_id"] or subject["customer_id"]
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
+    """The subject's most specific id as a safe folder-name part (:func:`closelib.safenames.safe_name`)."""
+    return safe_name(subject["case_id"] or subject["document_id"] or subject["customer_id"])
 
 
 def timeline(book: Book, customer_id: str, document_id: str = "") -> pd.DataFrame:
@@ -236,22 +238,26 @@ def summary(
     """The investigation's closing paragraph, written from the timeline and the gaps."""
     cust = book.customers.set_index("customer_id").loc[subject["customer_id"]]
     ccy = events["currency"].iloc[0] if len(events) else ""
-    what = f"document {subject['document_id']}" if subject["document_id"] else f"customer {subject['customer_id']}"
+    what = (
+        f"document {md(subject['document_id'])}" if subject["document_id"] else f"customer {md(subject['customer_id'])}"
+    )
     balance = int(events["balance_after"].iloc[-1]) if len(events) else 0
     cases = related_cases(book, subject["customer_id"], subject["document_id"])
     open_cases = cases[cases["closed_date"].isna()]
     text = (
-        f"{what} ({cust['name']}, status {cust['status']}, rating {cust['risk_rating']}): {len(events)} events "
+        f"{what} ({md(cust['name'])}, status {md(cust['status'])}, rating {cust['risk_rating']}): {len(events)} events "
         f"from {events['date'].min().date() if len(events) else '-'} to "
         f"{events['date'].max().date() if len(events) else '-'}; "
         f"open balance now {fmt(balance, ccy) if ccy else balance} {ccy}. "
         f"{len(cases)} dispute case(s), {len(open_cases)} open"
-        + (f" ({', '.join(open_cases['case_id'])})" if len(open_cases) else "")
+        + (f" ({', '.join(md(c) for c in open_cases['case_id'])})" if len(open_cases) else "")
         + ". "
     )
     text += (
         "Every credit and adjustment carries an approval reference."
         if gaps.empty
-        else f"{len(gaps)} credit(s) or adjustment(s) lack an approval reference: " + ", ".join(gaps["reference"]) + "."
+        else f"{len(gaps)} credit(s) or adjustment(s) lack an approval reference: "
+        + ", ".join(md(r) for r in gaps["reference"])
+        + "."
     )
     return text

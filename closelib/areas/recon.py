@@ -29,6 +29,7 @@ from closelib import money
 from closelib.asof.openitems import open_items, unapplied_cash
 from closelib.book.links import links
 from closelib.book.model import Book
+from closelib.nb.markup import md
 from closelib.periods import Period
 
 CONTROL, UNAPPLIED = "control", "unapplied"
@@ -607,7 +608,7 @@ def items_by_cause(items: pd.DataFrame) -> pd.DataFrame:
 def first_to_investigate(row: dict, has_journal: bool) -> str:
     """Where a preparer should look first when an entity does not reconcile."""
     if not row["gl_present"]:
-        return f"the GL has no balances for {row['entity']} in this period: extract gl_balances for it."
+        return f"the GL has no balances for {md(row['entity'])} in this period: extract gl_balances for it."
     if not has_journal:
         return (
             "without gl_journal the difference cannot be split into causes: extract the GL detail of the "
@@ -626,7 +627,7 @@ def conclusion(summary: pd.DataFrame, tolerance: dict[str, int], has_journal: bo
     for row in summary.to_dict("records"):
         e, ccy = row["entity"], row["currency"]
         if not row["gl_present"]:
-            parts.append(f"**{e}**: not reconciled. {first_to_investigate(row, has_journal)}")
+            parts.append(f"**{md(e)}**: not reconciled. {first_to_investigate(row, has_journal)}")
             continue
         diff, unexplained = row["difference"], row["unexplained"]
         explained = row["items_found"] + row["items_documented"]
@@ -639,12 +640,12 @@ def conclusion(summary: pd.DataFrame, tolerance: dict[str, int], has_journal: bo
                     f"{fmt(explained, ccy)} {ccy}"
                 )
             parts.append(
-                f"**{e}** reconciles: {text}; unexplained {fmt(unexplained, ccy)} {ccy} is within the "
+                f"**{md(e)}** reconciles: {text}; unexplained {fmt(unexplained, ccy)} {ccy} is within the "
                 f"tolerance of {fmt(tolerance[e], ccy)}."
             )
         else:
             parts.append(
-                f"**{e}** does NOT reconcile: {fmt(unexplained, ccy)} {ccy} of the {fmt(diff, ccy)} {ccy} "
+                f"**{md(e)}** does NOT reconcile: {fmt(unexplained, ccy)} {ccy} of the {fmt(diff, ccy)} {ccy} "
                 f"difference is unexplained. Investigate first: {first_to_investigate(row, has_journal)}"
             )
     return "\n\n".join(parts)

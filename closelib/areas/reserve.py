@@ -23,6 +23,7 @@ from closelib.asof.aging import AgingPolicy, aging_at, aging_table
 from closelib.asof.rollrate import agings, build_history, loss_rates, roll_rates
 from closelib.book.model import Book
 from closelib.nb.excel import Sheet, write_workbook
+from closelib.nb.markup import md
 from closelib.periods import Period
 
 if TYPE_CHECKING:
@@ -432,7 +433,7 @@ def conclusion(res: ReserveResult, params: dict, fmt: money.MoneyFormat) -> str:
         e, ccy = row["entity"], row["currency"]
         if row["booked"] is None or pd.isna(row["booked"]):
             parts.append(
-                f"**{e}**: required allowance {fmt(row['required'], ccy)} {ccy}; the GL has no allowance "
+                f"**{md(e)}**: required allowance {fmt(row['required'], ccy)} {ccy}; the GL has no allowance "
                 f"balance for this period, so no true-up is proposed."
             )
             continue
@@ -446,7 +447,7 @@ def conclusion(res: ReserveResult, params: dict, fmt: money.MoneyFormat) -> str:
             + ")"
         )
         parts.append(
-            f"**{e}**: required allowance {fmt(row['required'], ccy)} {ccy} ({share:.2%} of "
+            f"**{md(e)}**: required allowance {fmt(row['required'], ccy)} {ccy} ({share:.2%} of "
             f"{fmt(row['gross_receivables'], ccy)} gross receivables: collective {fmt(row['collective'], ccy)}, "
             f"overlay {fmt(row['overlay'], ccy)}, specific {fmt(row['specific'], ccy)}); booked "
             f"{fmt(int(row['booked']), ccy)}; {action}."

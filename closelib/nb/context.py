@@ -29,10 +29,12 @@ from closelib.asof.aging import AgingPolicy
 from closelib.book.cache import read_book_cache
 from closelib.book.load import load_book, release_memory
 from closelib.book.model import Book, latest_period
+from closelib.nb.markup import md as md  # notebooks call nb.md(value) in their own markdown
 from closelib.nb.record import Recorder
 from closelib.params import check_parameters, load_parameters
 from closelib.paths import PARAMETERS_DIR, REPO_ROOT, SCRATCH_OUTPUTS, period_notebook_name
 from closelib.periods import Period
+from closelib.safenames import safe_name
 
 RUN_INFO = "run.json"
 
@@ -61,7 +63,16 @@ def _html(text: str) -> None:
 
 
 def markdown(text: str) -> None:
+    """Show markdown. Every value from data (or parameters) in ``text`` must come through
+    :func:`md` (:func:`closelib.nb.markup.md`): the reviewer HTML renders raw HTML inside markdown."""
     _rich("Markdown", text)
+
+
+def key(identifier: object) -> str:
+    """The part of a figure or check name that comes from an id in the data (an entity, a
+    customer): :func:`closelib.safenames.safe_name`, so ``tb.{key(e)}.difference`` is a valid
+    dotted name whatever the id holds (``US01`` stays ``US01``)."""
+    return safe_name(identifier)
 
 
 def _plain_number(value: float) -> str:
@@ -75,6 +86,13 @@ def fmt_money(minor: int, currency: str) -> str:
     """``1234550, "USD"`` -> ``"12,345.50"`` (display only; figures keep plain strings)."""
     digits = money.minor_digits(currency)
     return f"{money.from_minor(int(minor), currency):,.{digits}f}"
+
+
+def _escaped(styler: Any) -> Any:
+    """A table's cells, row labels and column labels HTML-escaped: pandas' Styler writes them
+    into the page as they are, so a customer named ``<script>...`` would run in the reviewer's
+    browser. (The caption is escaped where it is set.)"""
+    return styler.format(escape="html").format_index(escape="html", axis=0).format_index(escape="html", axis=1)
 
 
 @dataclass
@@ -125,7 +143,7 @@ class Context:
         currencies = {self.book.currency_of(e) for e in by_entity}
         for entity, minor in sorted(by_entity.items()):
             if len(self.book.entities) > 1:
-                self.money_figure(f"{area}.{entity}.{figure}", minor, self.book.currency_of(entity))
+                self.money_figure(f"{area}.{key(entity)}.{figure}", minor, self.book.currency_of(entity))
         if len(currencies) == 1 and by_entity:
             self.money_figure(f"{area}.{figure}", money.total(list(by_entity.values())), currencies.pop())
 
@@ -134,7 +152,7 @@ class Context:
         name only for a single-entity book, since a rate of two entities is not their sum."""
         if len(self.book.entities) > 1:
             for entity, value in sorted(by_entity.items()):
-                self.figure(f"{area}.{entity}.{figure}", value)
+                self.figure(f"{area}.{key(entity)}.{figure}", value)
         elif by_entity:
             self.figure(f"{area}.{figure}", next(iter(by_entity.values())))
 
@@ -195,14 +213,14 @@ class Context:
                 shown[column] = shown[column].dt.strftime("%Y-%m-%d").fillna("")
             elif pd.api.types.is_float_dtype(shown[column]):  # days and ratios: no trailing zeros
                 shown[column] = [_plain_number(v) for v in shown[column]]
-        styler = shown.style
+        styler = _escaped(shown.style)
         if not index:
             styler = styler.hide(axis="index")
         styler = styler.set_properties(
             **{"text-align": "right"}, subset=[c for c in (money_columns or []) + (rates or []) if c in shown.columns]
         )
         if caption:
-            styler = styler.set_caption(caption)
+            styler = styler.set_caption(html.escape(caption))
         _display(styler)
         if len(frame) > max_rows:
             markdown(f"*{len(frame) - max_rows:,} more rows are in the Excel pack.*")
@@ -220,9 +238,9 @@ class Context:
             },
             index=list(lines),
         )
-        styler = table.style.set_properties(subset=None, **{"text-align": "right"})
+        styler = _escaped(table.style).set_properties(subset=None, **{"text-align": "right"})
         if caption:
-            styler = styler.set_caption(caption)
+            styler = styler.set_caption(html.escape(caption))
         _display(styler)
 
     def release_book(self) -> None:

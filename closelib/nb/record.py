@@ -5,6 +5,14 @@ merges every notebook's lines into ``manifest.json``. Figures are the period's k
 numbers (CONTRACT §3): money as a decimal string, rates and days as numbers. Checks
 are ties that can fail; ``severity`` "error" fails the run, "warning" is reported only.
 
+A notebook that names files after ids from data (the credit memos) also records the id -> file
+name map (``kind: file_name``), merged into the manifest's ``file_names``.
+
+A part of a figure or check name that comes from data (a customer id, an entity) is written
+through :func:`closelib.safenames.safe_name` (``nb.key`` in notebooks), so any id makes a valid,
+unambiguous dotted name: ``credit.C000123.score`` stays as it is, ``credit.a b.score`` would be
+refused and is ``credit.a_b-<hash>.score``.
+
 Outside a run (a notebook opened in JupyterLab) records are kept in memory, so the
 notebook behaves the same but leaves nothing behind.
 """
@@ -19,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from closelib.errors import RecordError
+from closelib.safenames import inside
 
 RECORDS_DIR = "records"
 
@@ -56,7 +65,7 @@ class Recorder:
         if run_dir:
             folder = Path(run_dir) / RECORDS_DIR
             folder.mkdir(parents=True, exist_ok=True)
-            self.path = folder / f"{notebook}.jsonl"
+            self.path = inside(folder, f"{notebook}.jsonl")
 
     def _append(self, record: dict) -> None:
         if self.path is None:
@@ -65,6 +74,13 @@ class Recorder:
             handle.write(json.dumps(record, sort_keys=True) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+
+    def file_names(self, folder: str, names: dict[str, str]) -> None:
+        """Record which file name (stem) in ``folder`` of the run stands for which id."""
+        for identifier, name in names.items():
+            self._append(
+                {"kind": "file_name", "folder": folder, "id": identifier, "name": name, "notebook": self.notebook}
+            )
 
     def figure(self, name: str, value: Any) -> Any:
         _check_name(name)
@@ -102,6 +118,8 @@ def read_records(run_dir: str | Path) -> tuple[dict, dict, list[str]]:
             if not line.strip():
                 continue
             record = json.loads(line)
+            if record["kind"] == "file_name":
+                continue
             name = record["name"]
             if record["kind"] == "figure":
                 if name in figures and figures[name] != record["value"] and owner[name] != record["notebook"]:
@@ -111,7 +129,7 @@ def read_records(run_dir: str | Path) -> tuple[dict, dict, list[str]]:
                     )
                 figures[name] = record["value"]
                 owner[name] = record["notebook"]
-            else:
+            elif record["kind"] == "check":
                 checks[name] = {
                     "passed": record["passed"],
                     "detail": record["detail"],
@@ -119,3 +137,14 @@ def read_records(run_dir: str | Path) -> tuple[dict, dict, list[str]]:
                     "notebook": record["notebook"],
                 }
     return dict(sorted(figures.items())), dict(sorted(checks.items())), conflicts
+
+
+def read_file_names(run_dir: str | Path) -> dict[str, dict[str, str]]:
+    """``{folder: {id: file name stem}}`` recorded by the run's notebooks (sorted, for the manifest)."""
+    found: dict[str, dict[str, str]] = {}
+    folder = Path(run_dir) / RECORDS_DIR
+    for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else []:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip() and (record := json.loads(line))["kind"] == "file_name":
+                found.setdefault(record["folder"], {})[record["id"]] = record["name"]
+    return {k: dict(sorted(v.items())) for k, v in sorted(found.items())}

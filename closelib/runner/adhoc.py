@@ -18,12 +18,17 @@ from closelib.paths import INVESTIGATION_NOTEBOOK, PARAMETERS_DIR
 from closelib.periods import Period
 from closelib.runner.run import RunResult, execute_run, resolve_source
 from closelib.runner.runfolder import claim_folder, default_outputs
+from closelib.safenames import inside
 
 
 def adhoc_folder(outputs: Path, subject: dict[str, str]) -> tuple[str, Path]:
-    """``outputs/adhoc/<YYYYMMDD>-<subject>``, never reused (``-2``, ``-3`` ... when taken)."""
+    """``outputs/adhoc/<YYYYMMDD>-<subject>``, never reused (``-2``, ``-3`` ... when taken). The
+    subject part is its id made safe (:func:`closelib.areas.investigate.subject_label`); the raw
+    ids are in the manifest's ``subject``. The folder is checked to stay inside ``outputs/adhoc``."""
     base = f"{datetime.now(UTC):%Y%m%d}-{subject_label(subject)}"
-    return claim_folder(outputs / "adhoc", (base if n == 1 else f"{base}-{n}" for n in range(1, 1000)))
+    parent = outputs / "adhoc"
+    names = (base if n == 1 else f"{base}-{n}" for n in range(1, 1000))
+    return claim_folder(parent, (inside(parent, name).name for name in names))
 
 
 def run_investigation(

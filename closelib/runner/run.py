@@ -29,7 +29,7 @@ from closelib.book.load import load_book, release_memory
 from closelib.errors import CloseError, ParameterError, RunError, SourceError
 from closelib.files import sha256_file, write_json_atomic
 from closelib.nb.execute import NotebookJob, child_main, inspect_notebook
-from closelib.nb.record import read_records
+from closelib.nb.record import read_file_names, read_records
 from closelib.params import RunSettings, check_parameters, load_parameters
 from closelib.paths import NOTEBOOKS_DIR, PARAMETERS_DIR, REPO_ROOT, period_notebook_name
 from closelib.periods import Period
@@ -339,6 +339,7 @@ def _finish(run_dir: Path, manifest: dict, messages: list[str], say: Callable[[s
         }
     manifest["figures"] = figures
     manifest["checks"] = checks
+    manifest["file_names"] = read_file_names(run_dir)
     failed_checks = [n for n, c in checks.items() if not c["passed"] and c.get("severity", "error") == "error"]
     failed_notebooks = [n for n, e in manifest["notebooks"].items() if e["status"] != "succeeded"]
     ok = manifest["error"] is None and not failed_notebooks and not failed_checks and bool(manifest["notebooks"])

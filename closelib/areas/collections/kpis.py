@@ -29,6 +29,7 @@ from closelib.asof.rollrate import build_history
 from closelib.book.arrays import lookup
 from closelib.book.links import links
 from closelib.book.model import Book
+from closelib.nb.markup import md
 from closelib.periods import Period
 
 
@@ -301,7 +302,7 @@ def conclusion(now: pd.DataFrame, queue: pd.DataFrame, cases: pd.DataFrame, clos
         )
         mine = queue[queue["entity"] == e]
         parts.append(
-            f"**{e}**: DSO {dso} days (count-back), CEI {cei}, {pdr} of open invoices past due. "
+            f"**{md(e)}**: DSO {dso} days (count-back), CEI {cei}, {pdr} of open invoices past due. "
             f"{len(mine)} customer(s) are due a dunning action"
             + (
                 f", {int((mine['action'].isin(['suspension', 'agency_referral', 'legal'])).sum())} of them "

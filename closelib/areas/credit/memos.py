@@ -1,13 +1,16 @@
 """Executing the credit memos for the review queue, and their summary.
 
 :func:`execute_memos` runs the memo template with papermill once per queued customer into
-``<run_dir>/credit_memos/<customer_id>.ipynb`` (and ``.html`` with the code hidden), through
+``<run_dir>/credit_memos/<name>.ipynb`` (and ``.html`` with the code hidden), through
 :func:`closelib.nb.execute.execute_notebook` with kernel python3, ``run.workers`` spawned
-processes at a time. Each memo receives the queue notebook's own parameters (JSON-safe
-strings) plus ``customer_id`` and ``result_path``, records its figures into the run's
-``records/credit_memo_<customer_id>.jsonl`` (merged into the manifest by the runner) and
-writes its outcome to ``credit_memos/<customer_id>.json`` for the summary. Outside a run
-(no run folder) the memos go to the scratch folder and record nothing.
+processes at a time. ``<name>`` is the customer id made safe by :func:`closelib.safenames.safe_names`
+(an id is data: it may hold a slash, ``..`` or 300 characters); the id -> name map is recorded
+(manifest ``file_names.credit_memos``). Each memo receives the queue notebook's own parameters
+(JSON-safe strings) plus ``customer_id``, ``customer_key`` (the safe name, also the id's part of
+the memo's figure and check names) and ``result_path``, records its figures into the run's
+``records/credit_memo_<name>.jsonl`` (merged into the manifest by the runner) and writes its
+outcome to ``credit_memos/<name>.json`` for the summary. Outside a run (no run folder) the memos
+go to the scratch folder and record nothing.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ import pandas as pd
 
 from closelib.nb.excel import Sheet, write_workbook
 from closelib.nb.execute import NotebookJob, execute_in_one_kernel
+from closelib.nb.markup import md, md_code
 from closelib.params import RunSettings
 from closelib.paths import MEMO_TEMPLATE
 from closelib.periods import Period
+from closelib.safenames import inside, safe_names
 
 TEMPLATE = MEMO_TEMPLATE
 MEMO_FOLDER = "credit_memos"
@@ -35,17 +40,21 @@ def memo_folder(ctx) -> Path:
 
 
 def memo_jobs(ctx, customer_ids: list[str], template: Path = TEMPLATE) -> list[NotebookJob]:
-    """papermill jobs (JSON-safe string parameters) for :func:`closelib.nb.execute.execute_notebook`."""
+    """papermill jobs (JSON-safe string parameters) for :func:`closelib.nb.execute.execute_notebook`;
+    every file a memo writes is named by its customer's safe name and checked to stay inside
+    the memo folder."""
     folder = memo_folder(ctx)
     params_json = json.dumps(ctx.params, sort_keys=True)
+    names = safe_names(customer_ids)
     jobs = []
     for cid in customer_ids:
+        key = names[str(cid)]
         jobs.append(
             NotebookJob(
-                name=f"credit_memo_{cid}",
+                name=f"credit_memo_{key}",
                 input=str(template),
-                output=str(folder / f"{cid}.ipynb"),
-                html=str(folder / f"{cid}.html"),
+                output=str(inside(folder, f"{key}.ipynb")),
+                html=str(inside(folder, f"{key}.html")),
                 cell_timeout=RunSettings.from_params(ctx.params).timeout_seconds,
                 cwd=str(ctx.run_dir or folder),
                 # No save after every cell (0.55 s a memo at 1M: nbformat validates and writes the
@@ -53,14 +62,15 @@ def memo_jobs(ctx, customer_ids: list[str], template: Path = TEMPLATE) -> list[N
                 # or a dead kernel the shared-kernel engine writes how far it got.
                 save_each_cell=False,
                 parameters={
-                    "notebook": f"credit_memo_{cid}",
+                    "notebook": f"credit_memo_{key}",
                     "period": str(ctx.period),  # papermill parameters stay JSON-safe text
                     "source": str(ctx.source),
                     "run_dir": str(ctx.run_dir or ""),
                     "run_id": ctx.run_id or "",
                     "params_json": params_json,
                     "customer_id": str(cid),
-                    "result_path": str(folder / f"{cid}.json"),
+                    "customer_key": key,
+                    "result_path": str(inside(folder, f"{key}.json")),
                 },
             )
         )
@@ -79,6 +89,9 @@ def execute_memos(ctx, customer_ids: list[str], template: Path = TEMPLATE, worke
     from concurrent.futures import ProcessPoolExecutor
 
     jobs = memo_jobs(ctx, list(customer_ids), template)
+    recorder = getattr(ctx, "recorder", None)
+    if recorder is not None:  # the id -> file name map, for the manifest
+        recorder.file_names(MEMO_FOLDER, {j.parameters["customer_id"]: j.parameters["customer_key"] for j in jobs})
     kernels = max(
         1, min(int(workers or ctx.params["credit_review"].get("memo_kernels", 0) or auto_kernels(ctx)), len(jobs) or 1)
     )
@@ -112,6 +125,7 @@ def execute_memos(ctx, customer_ids: list[str], template: Path = TEMPLATE, worke
         rows.append(
             {
                 "customer_id": cid,
+                "file_name": job.parameters["customer_key"],
                 "status": "succeeded" if ok else "failed",
                 "error": error,
                 "seconds": res["seconds"],
@@ -120,7 +134,10 @@ def execute_memos(ctx, customer_ids: list[str], template: Path = TEMPLATE, worke
                 "result": str(result_path),
             }
         )
-    return pd.DataFrame(rows, columns=["customer_id", "status", "error", "seconds", "notebook", "html", "result"])
+    return pd.DataFrame(rows, columns=EXECUTED_COLUMNS)
+
+
+EXECUTED_COLUMNS = ["customer_id", "file_name", "status", "error", "seconds", "notebook", "html", "result"]
 
 
 # Below this many documents a book is small enough for one copy per memo kernel.
@@ -233,7 +250,7 @@ def write_summary_workbook(
 
 def queue_conclusion(summary_frame: pd.DataFrame, queue: pd.DataFrame, executed: pd.DataFrame, workbook: str) -> str:
     failed = executed[executed["status"] != "succeeded"]
-    failed_text = f", {len(failed)} failed ({', '.join(failed['customer_id'])})" if len(failed) else ""
+    failed_text = f", {len(failed)} failed ({', '.join(md(c) for c in failed['customer_id'])})" if len(failed) else ""
     text = (
         f"{len(queue)} customer(s) are due for review; **{len(summary_frame)} memo(s)** were produced"
         f"{failed_text}"
@@ -241,9 +258,9 @@ def queue_conclusion(summary_frame: pd.DataFrame, queue: pd.DataFrame, executed:
     )
     if len(summary_frame):
         counts = summary_frame["decision"].value_counts()
-        text += "Recommendations: " + ", ".join(f"{n} {d}" for d, n in counts.items()) + ". "
+        text += "Recommendations: " + ", ".join(f"{n} {md(d)}" for d, n in counts.items()) + ". "
         levels = summary_frame["approval_level"].value_counts()
-        text += "Approvals needed: " + ", ".join(f"{n} by {lvl}" for lvl, n in levels.items()) + ". "
-        links = " · ".join(f"[{r.customer_id}]({r.memo})" for r in summary_frame.itertuples())
+        text += "Approvals needed: " + ", ".join(f"{n} by {md(lvl)}" for lvl, n in levels.items()) + ". "
+        links = " · ".join(f"[{md(r.customer_id)}]({r.memo})" for r in summary_frame.itertuples())
         text += f"Memos: {links}. "
-    return text + f"Summary workbook: `{workbook}`."
+    return text + f"Summary workbook: {md_code(workbook)}."

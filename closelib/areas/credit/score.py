@@ -39,6 +39,7 @@ from decimal import ROUND_FLOOR, Decimal
 import pandas as pd
 
 from closelib import money
+from closelib.nb.markup import md
 from closelib.params import rating_band_value
 
 # Factor -> weight (sums to 1). Behaviour 60 %, financial statements 40 %. Paid history alone
@@ -369,7 +370,7 @@ def conclusion(
     util = prof["utilisation"]
     util_text = "no credit limit" if util == float("inf") else "no exposure" if util is None else f"{util:.0%} utilised"
     parts = [
-        f"**{prof['name']}** ({prof['customer_id']}, {prof['status']}, rating {prof['risk_rating']}) owes "
+        f"**{md(prof['name'])}** ({md(prof['customer_id'])}, {md(prof['status'])}, rating {prof['risk_rating']}) owes "
         f"{m(prof['exposure'])} against a limit of {m(prof['credit_limit'])} ({util_text})."
     ]
     if beh["amount_paid"]:
@@ -406,7 +407,7 @@ def conclusion(
         "credit hold": f"**Recommend a credit hold**: limit from {m(limit['current'])} to 0, no new orders "
         "without prepayment",
     }[verdict]
-    parts.append(f"{action}; approval level: **{approver}**.")
+    parts.append(f"{action}; approval level: **{md(approver)}**.")
     return " ".join(parts)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from closelib.nb.excel import Sheet, write_workbook
+from closelib.nb.markup import md
 from closelib.periods import Period
 
 
@@ -109,11 +110,11 @@ def conclusion(customers: pd.DataFrame, held: pd.DataFrame, recoveries: pd.DataF
         for entity, g in customers.groupby("entity"):
             ccy = g["currency"].iloc[0]
             parts.append(
-                f"**{entity}**: {int(g['documents'].sum())} document(s) of {len(g)} customer(s), "
+                f"**{md(entity)}**: {int(g['documents'].sum())} document(s) of {len(g)} customer(s), "
                 f"{fmt(int(g['total'].sum()), ccy)} {ccy}, against which {fmt(int(g['reserve_held'].sum()), ccy)} "
                 f"is already reserved, so the write-off charges {fmt(int(g['pnl_effect'].sum()), ccy)} {ccy} "
                 f"more to bad-debt expense through the reserve true-up. Approvers: "
-                + ", ".join(sorted(set(g["approver"])))
+                + ", ".join(md(a) for a in sorted(set(g["approver"])))
                 + "."
             )
         text = "\n\n".join(parts)
