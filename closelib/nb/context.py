@@ -282,6 +282,15 @@ class Context:
         )
 
 
+def plain_chart_text() -> None:
+    """Chart titles and labels carry text from the book (customer names, entities, reason codes):
+    matplotlib would read ``$...$`` in them as TeX and fail on an unknown command, so chart text is
+    drawn as it is. Called by :func:`start`, before any chart is made."""
+    import matplotlib
+
+    matplotlib.rcParams["text.parse_math"] = False
+
+
 def interactive_name() -> str:
     """The name of a notebook opened by hand (no ``notebook`` parameter injected): from the file
     Jupyter says the kernel serves (``JPY_SESSION_NAME``), else ``interactive``."""
@@ -303,6 +312,7 @@ def start(
     ``period`` stays the JSON-safe ``YYYY-MM`` text papermill passes; it is parsed here, once,
     and the context carries the :class:`Period` (a malformed one raises before any work)."""
     notebook = notebook or interactive_name()
+    plain_chart_text()
 
     parsed = Period.parse(period) if period else None
     info: dict = {}
