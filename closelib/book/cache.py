@@ -72,9 +72,18 @@ def cache_key(inputs: dict[str, dict]) -> str:
 
 
 def cache_meta(folder: Path) -> dict:
-    """``book.json`` of a cache (rows per input file, ``written_by``): read only after the cache
-    was checked (:func:`check_book_cache`)."""
+    """``book.json`` of a cache (rows per input file): read only after the cache was checked
+    (:func:`check_book_cache`)."""
     return json.loads((folder / META).read_text(encoding="utf-8"))
+
+
+def written_by(folder: Path) -> str:
+    """The run that wrote the cache, as ``hashes.json`` says (kept out of the hashed files, so a
+    rebuilt cache has the very bytes, and hashes, of the first one)."""
+    try:
+        return str(json.loads((folder / HASHES).read_text(encoding="utf-8")).get("written_by") or "")
+    except (OSError, ValueError, AttributeError):
+        return ""
 
 
 def _short(sha: str | None) -> str:
@@ -109,10 +118,10 @@ def check_book_cache(folder: Path) -> tuple[dict[str, str] | None, str | None]:
     return dict(recorded), None
 
 
-def _seal(scratch: Path) -> None:
+def _seal(scratch: Path, writer: str) -> None:
     """``hashes.json`` last, then every file and the folder read-only."""
     files = {path.name: sha256_file(path) for path in sorted(scratch.iterdir())}
-    write_json_atomic(scratch / HASHES, {"files": files}, sort_keys=True)
+    write_json_atomic(scratch / HASHES, {"files": files, "written_by": writer}, sort_keys=True)
     for path in scratch.iterdir():
         os.chmod(path, READ_ONLY_FILE)
     os.chmod(scratch, READ_ONLY_DIR)
@@ -125,12 +134,12 @@ def remove_cache(folder: Path) -> None:
         shutil.rmtree(folder)
 
 
-def write_book_cache(book: Book, folder: Path, written_by: str = "", replace: bool = False) -> Path:
+def write_book_cache(book: Book, folder: Path, writer: str = "", replace: bool = False) -> Path:
     """Write atomically and sealed: a half-written cache from a killed run is never read.
 
     An existing ``folder`` is kept (another run wrote the same cache first) unless ``replace``:
     then the new cache is swapped in and the old one deleted; it is never edited in place.
-    ``written_by`` names the run that validated the book (kept in ``book.json``)."""
+    ``writer`` names the run that validated the book (kept in ``hashes.json``)."""
     if folder.exists() and not replace:
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -149,10 +158,9 @@ def write_book_cache(book: Book, folder: Path, written_by: str = "", replace: bo
         "entity_currency": book.entity_currency,
         "files": {name: path.name for name, path in book.files.items()},
         "rows": {path.name: len(book.tables[name]) for name, path in book.files.items()},
-        "written_by": written_by,
     }
     (scratch / META).write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
-    _seal(scratch)
+    _seal(scratch, writer)
     # Out of the way under a new name in the same folder (a read-only folder can be renamed
     # there, not moved elsewhere), then deleted: never edited in place.
     aside = folder.parent / f".discarded-{folder.name}-{secrets.token_hex(4)}"

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from closelib.book.cache import cache_key, cache_meta, check_book_cache, write_book_cache
+from closelib.book.cache import cache_key, cache_meta, check_book_cache, write_book_cache, written_by
 from closelib.book.load import load_book, release_memory
 from closelib.errors import RunError
 from closelib.runner.runfolder import RUN_INFO
@@ -63,9 +63,9 @@ def _reusable(folder: Path, outputs: Path) -> tuple[dict[str, str] | None, str |
     files, problem = check_book_cache(folder)
     if files is None:
         return None, problem
-    written_by = str(cache_meta(folder).get("written_by") or "")
-    if writer_files(outputs, written_by) != files:
-        return None, f"its files are not the ones the run that wrote it ({written_by or 'unknown'}) recorded"
+    writer = written_by(folder)
+    if writer_files(outputs, writer) != files:
+        return None, f"its files are not the ones the run that wrote it ({writer or 'unknown'}) recorded"
     return files, None
 
 
@@ -82,8 +82,8 @@ def prepare_book_cache(
         files, problem = _reusable(folder, outputs)
         if files is not None:
             say("  inputs validated before (same sha256 and code): reusing the typed book cache")
-            meta = cache_meta(folder)
-            return BookCache(folder, files, meta["rows"], _entry(key, True, folder, outputs, meta, files, None))
+            rows = cache_meta(folder)["rows"]
+            return BookCache(folder, files, rows, _entry(key, True, folder, written_by(folder), files, None))
         if problem:
             say(f"  typed book cache {key[:12]} discarded ({problem}): validating again and rebuilding it")
     book = load_book(run_dir / "inputs")
@@ -96,17 +96,15 @@ def prepare_book_cache(
     files, after = check_book_cache(folder)
     if files is None:
         raise RunError(f"the typed book cache {folder} does not check out right after it was written: {after}")
-    return BookCache(folder, files, rows, _entry(key, False, folder, outputs, cache_meta(folder), files, problem))
+    return BookCache(folder, files, rows, _entry(key, False, folder, written_by(folder), files, problem))
 
 
-def _entry(
-    key: str, reused: bool, folder: Path, outputs: Path, meta: dict, files: dict[str, str], rebuilt: str | None
-) -> dict:
+def _entry(key: str, reused: bool, folder: Path, writer: str, files: dict[str, str], rebuilt: str | None) -> dict:
     return {
         "key": key,
         "reused": reused,
         "folder": f"{STORE_DIR}/{BOOKS}/{folder.name}",
-        "written_by": meta.get("written_by"),
+        "written_by": writer,
         "files": files,
         "rebuilt_because": rebuilt,
     }
