@@ -3,7 +3,8 @@
 The runner validates the source once, then writes every table (money already in int64
 minor units, dates typed) under ``<store>/books/<key>/`` where ``key`` is the sha256 of
 the input hashes. Notebooks read that cache: Parquet keeps the types, so loading is a
-plain columnar read. The cache is derived data; deleting it only costs time.
+plain columnar read. The cache is derived data: deleting it costs time (the next run of the
+same inputs rebuilds it), and ``close verify`` of the runs that read it finds it missing until then.
 
 A cache is sealed when written: ``hashes.json`` (written last, then the folder is renamed
 into place in one step) holds the sha256 of every other file, and every file and the folder
