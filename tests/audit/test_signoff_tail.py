@@ -112,7 +112,8 @@ def test_an_edited_anchor_is_reported(signed, capsys):
     anchor = sorted((signed["period"] / ANCHORS).iterdir())[0]
     kept = anchor.read_bytes()
     os.chmod(anchor, 0o644)
-    anchor.write_bytes(kept.replace(b'"preparer"', b'"reviewer"'))
+    assert b'"name": "' in kept
+    anchor.write_bytes(kept.replace(b'"name": "', b'"name": "X'))
     try:
         files, _, _ = reported(signed, capsys)
         assert any("a sign-off anchor was edited" in f for f in files), files
