@@ -182,29 +182,32 @@ def read_book_cache(folder: Path, source: Path, expected: dict[str, str] | None 
 
     The bytes hashed are the bytes parsed, so a file changed after the check is never read.
     Raises :class:`CacheError` naming the file on any difference."""
-    if expected is None:
-        expected, problem = check_book_cache(folder)
-        if expected is None:
-            raise CacheError(f"typed book cache {folder}: {problem or 'missing'}")
-    data: dict[str, bytes] = {}
-    for name, sha in sorted(expected.items()):
-        path = folder / name
+    if expected is None:  # each file read is checked below: no need to hash it twice
         try:
-            data[name] = path.read_bytes()
+            expected = dict(json.loads((folder / HASHES).read_text(encoding="utf-8"))["files"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise CacheError(f"typed book cache {folder}: {HASHES} is missing or unreadable") from None
+    # one file at a time (read, hash, parse, let go): at most one file's raw bytes in memory
+    meta: dict | None = None
+    stored_links: bytes | None = None
+    tables: dict[str, pd.DataFrame] = {}
+    for name, sha in sorted(expected.items()):
+        try:
+            raw = (folder / name).read_bytes()
         except OSError:
             raise CacheError(f"typed book cache {folder}: {_problem(name, sha, None)}") from None
-        found = hashlib.sha256(data[name]).hexdigest()
+        found = hashlib.sha256(raw).hexdigest()
         if found != sha:
             raise CacheError(f"typed book cache {folder}: {_problem(name, sha, found)}")
-    if META not in data:
+        if name == META:
+            meta = json.loads(raw)
+        elif name == LINKS:
+            stored_links = raw
+        elif name.endswith(".parquet"):
+            tables[Path(name).stem] = pd.read_parquet(io.BytesIO(raw))
+        del raw
+    if meta is None:
         raise CacheError(f"typed book cache {folder}: {META} is not among its checked files")
-    meta = json.loads(data.pop(META))
-    stored_links = data.pop(LINKS, None)
-    data.pop(HASHES, None)
-    tables = {
-        Path(name).stem: pd.read_parquet(io.BytesIO(raw)) for name, raw in data.items() if name.endswith(".parquet")
-    }
-    del data
     files = {name: source / filename for name, filename in meta["files"].items()}
     book = Book(source, tables, files, frozenset(meta["present"]), meta["entity_currency"])
     if stored_links is not None:
