@@ -41,6 +41,10 @@ class NotFoundError(CloseError):
     """A run, customer, document or case that does not exist."""
 
 
+class CacheError(CloseError):
+    """A typed book cache whose files no longer match the sha256 recorded when it was written."""
+
+
 class ExtractReadError(CloseError):
     """A file that cannot be read at all (internal to the load; turned into a Problem)."""
 

@@ -5,7 +5,10 @@ append-only log ``<outputs>/<PERIOD>/signoffs.jsonl``: one JSON line per sign-of
 ``run_id``, ``period``, ``role``, ``name``, ``note``, ``at`` (UTC), ``manifest_sha256`` (the
 sha256 of the run's ``manifest.json`` when it was signed) and ``prev_sha256`` (the sha256 of
 the previous line, so an edited or deleted line breaks the chain and ``close verify`` says
-so). The file is kept read-only between appends; appends take a lock file.
+so). Each line is also kept as a read-only anchor file ``.signoffs/<sha256 of the line>.json``
+beside the log, so editing or deleting the last line is reported too (see
+:mod:`closelib.audit.signoffs`). The file is kept read-only between appends; appends take a
+lock file.
 
 Rules (a refused sign-off raises :class:`RunError` and writes nothing):
 
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from closelib.audit.signoffs import append_entry, chain_problems, read_log, signoffs_for
+from closelib.audit.signoffs import append_entry, log_problems, read_log, signoffs_for
 from closelib.audit.verify import verify
 from closelib.errors import RunError
 from closelib.files import sha256_file
@@ -122,6 +125,6 @@ def signoff_lines(run_dir: Path) -> list[str]:
                 current[run_id] = sha256_file(manifest) if manifest.is_file() else None
             mark = "  VOID" if e.get("manifest_sha256") != current[run_id] else ""
             lines.append(f"  {run_id}  {e.get('role'):<9} {e.get('name')}  at {e.get('at')}{mark}")
-    for problem in chain_problems(period_folder(run_dir)):
+    for problem in log_problems(period_folder(run_dir)):
         lines.append(f"  LOG EDITED: {problem}")
     return lines

@@ -7,8 +7,12 @@ What is checked, each difference reported as a :class:`Mismatch` (file, expected
 - every file listed in ``manifest.outputs`` (notebooks, HTML, Excel packs, records, logs);
 - every executed notebook against ``manifest.notebooks[name].sha256``;
 - files in the run folder that the manifest does not list (``expected`` is "not listed");
+- the typed book cache the run's notebooks read (``manifest.book_cache.files``: the sha256 of
+  each cache file, as checked when the run used it), and, for a cache another run wrote, that
+  those are the hashes the writer recorded in its ``run.json``;
 - the period's sign-off log: a sign-off of this run whose manifest hash no longer matches
-  the manifest is *void*, and a log whose hash chain is broken was edited.
+  the manifest is *void*; a broken hash chain, a line without its anchor file or an anchor
+  without its line means the log was edited (:func:`closelib.audit.signoffs.log_problems`).
 
 A missing file is a mismatch with ``found`` = "missing". The manifest itself is the
 reference; a changed manifest shows up as void sign-offs (their hash was taken when they
@@ -21,9 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from closelib.audit.mismatch import Mismatch
-from closelib.audit.signoffs import chain_problems, signoffs_for
+from closelib.audit.signoffs import log_problems, signoffs_for
 from closelib.errors import RunError
 from closelib.files import sha256_file
+from closelib.runner.bookcache import cache_folder, run_label, writer_files
 from closelib.runner.runfolder import MANIFEST, outputs_root, period_folder, read_manifest
 from closelib.runner.store import STORE_DIR
 
@@ -115,6 +120,10 @@ def verify(run_dir: Path) -> Verification:
         if actual != expected and not any(m.file == rel for m in found):
             found.append(Mismatch(f"{rel} (notebook {name})", expected, actual or MISSING))
 
+    cache_checked, cache_found = _book_cache(run_dir, manifest, digest)
+    checked += cache_checked
+    found.extend(cache_found)
+
     for path in sorted(run_dir.rglob("*")):
         if path.is_dir():
             continue
@@ -131,6 +140,34 @@ def verify(run_dir: Path) -> Verification:
                     f"manifest sha256 {entry['current_sha256']}",
                 )
             )
-    for problem in chain_problems(period_folder(run_dir)):
+    for problem in log_problems(period_folder(run_dir)):
         found.append(problem)
     return Verification(run_dir, found, checked)
+
+
+def _book_cache(run_dir: Path, manifest: dict, digest: _Hasher) -> tuple[int, list[Mismatch]]:
+    """The cache files the run read, re-hashed; and the writer's record of them."""
+    entry = manifest.get("book_cache") or {}
+    files = entry.get("files")
+    outputs = outputs_root(run_dir)
+    folder = cache_folder(outputs, entry)
+    if not isinstance(files, dict) or folder is None:
+        return 0, []
+    found = []
+    label = f"{entry.get('folder')}/"
+    for name, expected in sorted(files.items()):
+        actual = digest(folder / name)
+        if actual != expected:
+            found.append(Mismatch(f"{label}{name} (typed book cache this run read)", str(expected), actual or MISSING))
+    writer = str(entry.get("written_by") or "")
+    if writer and writer != run_label(run_dir, outputs):
+        recorded = writer_files(outputs, writer)
+        if recorded != files:
+            found.append(
+                Mismatch(
+                    f"{label} (typed book cache this run read, as recorded by the run that wrote it, {writer})",
+                    "the same sha256 for every cache file",
+                    "missing" if recorded is None else "different sha256",
+                )
+            )
+    return len(files), found

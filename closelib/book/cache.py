@@ -3,14 +3,29 @@
 The runner validates the source once, then writes every table (money already in int64
 minor units, dates typed) under ``<store>/books/<key>/`` where ``key`` is the sha256 of
 the input hashes. Notebooks read that cache: Parquet keeps the types, so loading is a
-plain columnar read. The cache is derived data; deleting it only costs time.
+plain columnar read. The cache is derived data: deleting it costs time (the next run of the
+same inputs rebuilds it), and ``close verify`` of the runs that read it finds it missing until then.
+
+A cache is sealed when written: ``hashes.json`` (written last, then the folder is renamed
+into place in one step) holds the sha256 of every other file, and every file and the folder
+are read-only. Nothing reads a cache without checking it: :func:`check_book_cache` (the
+runner, before reusing one) and :func:`read_book_cache` (the notebooks, which hash the very
+bytes they parse) report a changed, missing or extra file, and a cache is never repaired in
+place: a new one is written beside it and swapped in (:func:`write_book_cache` ``replace``).
+The same book always gives the same bytes (for the same code and library versions, which the
+key covers), so a rebuilt cache has the hashes the first one had.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
+import secrets
+import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -20,10 +35,15 @@ import pandas as pd
 from closelib.book.links import Links, links
 from closelib.book.load import release_memory
 from closelib.book.model import Book
+from closelib.errors import CacheError
+from closelib.files import sha256_file, write_json_atomic
 from closelib.paths import PACKAGE_DIR
 
 META = "book.json"
 LINKS = "links.npz"
+HASHES = "hashes.json"
+READ_ONLY_FILE = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+READ_ONLY_DIR = READ_ONLY_FILE | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH
 
 
 def code_fingerprint() -> str:
@@ -46,24 +66,82 @@ def code_fingerprint() -> str:
 def cache_key(inputs: dict[str, dict]) -> str:
     """Hash of the input files' hashes, of the code that validated them and of the layout."""
     text = json.dumps(
-        {"layout": 2, "code": code_fingerprint(), "inputs": {k: v["sha256"] for k, v in sorted(inputs.items())}},
+        {"layout": 3, "code": code_fingerprint(), "inputs": {k: v["sha256"] for k, v in sorted(inputs.items())}},
         sort_keys=True,
     )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def cached_rows(folder: Path) -> dict[str, int] | None:
-    """Rows per input file of a complete cache, or ``None`` when there is none: the inputs with
-    this key were validated by an earlier run and need not be validated again."""
+def cache_meta(folder: Path) -> dict:
+    """``book.json`` of a cache (rows per input file): read only after the cache was checked
+    (:func:`check_book_cache`)."""
+    return json.loads((folder / META).read_text(encoding="utf-8"))
+
+
+def written_by(folder: Path) -> str:
+    """The run that wrote the cache, as ``hashes.json`` says (kept out of the hashed files, so a
+    rebuilt cache has the very bytes, and hashes, of the first one)."""
     try:
-        return json.loads((folder / META).read_text(encoding="utf-8"))["rows"]
-    except (OSError, ValueError, KeyError):
-        return None
+        return str(json.loads((folder / HASHES).read_text(encoding="utf-8")).get("written_by") or "")
+    except (OSError, ValueError, AttributeError):
+        return ""
 
 
-def write_book_cache(book: Book, folder: Path) -> Path:
-    """Write atomically: a half-written cache from a killed run is never read."""
-    if (folder / META).is_file():
+def _short(sha: str | None) -> str:
+    return f"sha256 {sha[:16]}..." if sha else "missing"
+
+
+def _problem(name: str, expected: str | None, found: str | None) -> str:
+    return f"{name} changed ({_short(expected)} when written, {_short(found)} now)"
+
+
+def check_book_cache(folder: Path) -> tuple[dict[str, str] | None, str | None]:
+    """``(hashes, None)`` for a cache whose every file matches its ``hashes.json``; ``(None, None)``
+    when there is no cache; ``(None, why)`` for one that must not be used (a file changed,
+    missing or not listed, or no ``hashes.json``: a cache from before caches were sealed)."""
+    if not folder.is_dir():
+        return None, None
+    try:
+        recorded = json.loads((folder / HASHES).read_text(encoding="utf-8"))["files"]
+        if not isinstance(recorded, dict) or not all(isinstance(v, str) for v in recorded.values()):
+            raise ValueError(recorded)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, f"{HASHES} is missing or unreadable"
+    present = sorted(p.name for p in folder.iterdir() if p.name != HASHES)
+    for name in present:
+        if name not in recorded:
+            return None, f"{name} is not one of the files it was written with"
+    for name, expected in sorted(recorded.items()):
+        path = folder / name
+        found = sha256_file(path) if path.is_file() else None
+        if found != expected:
+            return None, _problem(name, expected, found)
+    return dict(recorded), None
+
+
+def _seal(scratch: Path, writer: str) -> None:
+    """``hashes.json`` last, then every file and the folder read-only."""
+    files = {path.name: sha256_file(path) for path in sorted(scratch.iterdir())}
+    write_json_atomic(scratch / HASHES, {"files": files, "written_by": writer}, sort_keys=True)
+    for path in scratch.iterdir():
+        os.chmod(path, READ_ONLY_FILE)
+    os.chmod(scratch, READ_ONLY_DIR)
+
+
+def remove_cache(folder: Path) -> None:
+    """Delete a (read-only) cache folder: derived data, it costs only time."""
+    if folder.is_dir():
+        os.chmod(folder, READ_ONLY_DIR | stat.S_IWUSR)
+        shutil.rmtree(folder)
+
+
+def write_book_cache(book: Book, folder: Path, writer: str = "", replace: bool = False) -> Path:
+    """Write atomically and sealed: a half-written cache from a killed run is never read.
+
+    An existing ``folder`` is kept (another run wrote the same cache first) unless ``replace``:
+    then the new cache is swapped in and the old one deleted; it is never edited in place.
+    ``writer`` names the run that validated the book (kept in ``hashes.json``)."""
+    if folder.exists() and not replace:
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
@@ -83,26 +161,61 @@ def write_book_cache(book: Book, folder: Path) -> Path:
         "rows": {path.name: len(book.tables[name]) for name, path in book.files.items()},
     }
     (scratch / META).write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
+    _seal(scratch, writer)
+    # Out of the way under a new name in the same folder (a read-only folder can be renamed
+    # there, not moved elsewhere), then deleted: never edited in place.
+    aside = folder.parent / f".discarded-{folder.name}-{secrets.token_hex(4)}"
+    if replace:
+        with contextlib.suppress(OSError):  # gone already: another run swapped it out first
+            os.rename(folder, aside)
     try:
         os.rename(scratch, folder)
     except OSError:  # another run wrote the same cache first: theirs is identical
-        for item in scratch.iterdir():
-            item.unlink()
-        scratch.rmdir()
+        remove_cache(scratch)
+    remove_cache(aside)
     return folder
 
 
-def read_book_cache(folder: Path, source: Path) -> Book:
-    meta = json.loads((folder / META).read_text(encoding="utf-8"))
-    tables = {path.stem: pd.read_parquet(path) for path in sorted(folder.glob("*.parquet"))}
+def read_book_cache(folder: Path, source: Path, expected: dict[str, str] | None = None) -> Book:
+    """The cached book, every file checked against ``expected`` (the sha256 the runner checked
+    and gave the notebook in ``run.json``), else against the cache's own ``hashes.json``.
+
+    The bytes hashed are the bytes parsed, so a file changed after the check is never read.
+    Raises :class:`CacheError` naming the file on any difference."""
+    if expected is None:  # each file read is checked below: no need to hash it twice
+        try:
+            expected = dict(json.loads((folder / HASHES).read_text(encoding="utf-8"))["files"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise CacheError(f"typed book cache {folder}: {HASHES} is missing or unreadable") from None
+    # one file at a time (read, hash, parse, let go): at most one file's raw bytes in memory
+    meta: dict | None = None
+    stored_links: bytes | None = None
+    tables: dict[str, pd.DataFrame] = {}
+    for name, sha in sorted(expected.items()):
+        try:
+            raw = (folder / name).read_bytes()
+        except OSError:
+            raise CacheError(f"typed book cache {folder}: {_problem(name, sha, None)}") from None
+        found = hashlib.sha256(raw).hexdigest()
+        if found != sha:
+            raise CacheError(f"typed book cache {folder}: {_problem(name, sha, found)}")
+        if name == META:
+            meta = json.loads(raw)
+        elif name == LINKS:
+            stored_links = raw
+        elif name.endswith(".parquet"):
+            tables[Path(name).stem] = pd.read_parquet(io.BytesIO(raw))
+        del raw
+    if meta is None:
+        raise CacheError(f"typed book cache {folder}: {META} is not among its checked files")
     files = {name: source / filename for name, filename in meta["files"].items()}
     book = Book(source, tables, files, frozenset(meta["present"]), meta["entity_currency"])
-    if (folder / LINKS).is_file():
-        with np.load(folder / LINKS) as stored:
-            found = links(book)
+    if stored_links is not None:
+        with np.load(io.BytesIO(stored_links)) as stored:
+            found_links = links(book)
             for name in Links.NAMES:
                 if name in stored.files:
-                    found.set(name, stored[name])
+                    found_links.set(name, stored[name])
 
     release_memory()  # the Parquet read's Arrow buffers, already converted to frames
     return book

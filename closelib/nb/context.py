@@ -353,11 +353,14 @@ _LAST_CACHED: dict[tuple[str, str], Book] = {}
 
 
 def _load(source: Path, info: dict) -> Book:
+    """The run's cached book, each file checked against the sha256 the runner checked and put in
+    ``run.json`` (``book_cache_files``): a cache changed since raises ``CacheError``, failing the
+    notebook with the file named (the next run discards and rebuilds that cache)."""
     cache = info.get("book_cache")
     if cache and Path(cache).is_dir():
         key = (str(Path(cache).resolve()), str(source))
         if key not in _LAST_CACHED:
             _LAST_CACHED.clear()
-            _LAST_CACHED[key] = read_book_cache(Path(cache), source)
+            _LAST_CACHED[key] = read_book_cache(Path(cache), source, info.get("book_cache_files"))
         return _LAST_CACHED[key]
     return load_book(source)

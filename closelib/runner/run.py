@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from closelib.book.cache import cache_key, cached_rows, write_book_cache
-from closelib.book.load import load_book, release_memory
 from closelib.errors import CloseError, ParameterError, RunError, SourceError
 from closelib.files import sha256_file, write_json_atomic
 from closelib.nb.execute import NotebookJob, child_main, inspect_notebook
@@ -33,9 +31,10 @@ from closelib.nb.record import read_file_names, read_records
 from closelib.params import RunSettings, check_parameters, load_parameters
 from closelib.paths import NOTEBOOKS_DIR, PARAMETERS_DIR, REPO_ROOT, period_notebook_name
 from closelib.periods import Period
+from closelib.runner.bookcache import RUN_INFO_FILES, BookCache, prepare_book_cache
 from closelib.runner.provenance import code_info, utc_now
 from closelib.runner.runfolder import MANIFEST, RUN_INFO, default_outputs, new_run_dir
-from closelib.runner.store import link_inputs, make_read_only, store_root
+from closelib.runner.store import link_inputs, make_read_only
 from closelib.runner.ties import cross_tie_checks
 
 # A notebook may use this much longer than run.timeout_seconds in total before it is killed
@@ -150,7 +149,8 @@ def execute_run(
             "inputs": manifest["inputs"],
             "parameters": params,
             "code": manifest["code"],
-            "book_cache": str(cache),
+            "book_cache": str(cache.folder),
+            RUN_INFO_FILES: cache.files,
             "source_original": str(source_path),
         },
     )
@@ -167,33 +167,21 @@ def _store_and_validate(
     manifest: dict,
     say: Callable[[str], None] = lambda line: None,
     reuse: bool = True,
-) -> Path:
+) -> BookCache:
     """Store the inputs, validate them and write the typed book cache the notebooks read.
 
     Inputs already validated, byte for byte (sha256) and by the same closelib code, have a
-    complete cache under the same key: that run's validation stands and is not repeated
-    (``manifest["book_cache"]["reused"]``). A re-performance (``reuse=False``) validates
-    again whatever the cache holds. Returns the cache folder."""
+    complete cache under the same key: once it checks out (:mod:`closelib.runner.bookcache`)
+    that run's validation stands and is not repeated (``manifest["book_cache"]["reused"]``).
+    A re-performance (``reuse=False``) validates again into a cache of its own."""
 
     if not source.is_dir():
         raise SourceError([f"source folder {source} does not exist"], str(source))
     hashes = link_inputs(source, outputs, run_dir / "inputs")
-    key = cache_key({name: {"sha256": sha} for name, sha in hashes.items()})
-    folder = store_root(outputs) / "books" / key
-    cached = cached_rows(folder) if reuse else None
-    reused = cached is not None
-    if cached is not None:
-        rows = cached
-        say("  inputs validated before (same sha256 and code): reusing the typed book cache")
-    else:
-        book = load_book(run_dir / "inputs")
-        rows = {path.name: len(book.tables[name]) for name, path in book.files.items()}
-        folder = write_book_cache(book, folder)
-        del book
-        release_memory()  # else the runner holds the validation's memory through every notebook
-    manifest["inputs"] = {name: {"sha256": sha, "rows": rows.get(name)} for name, sha in sorted(hashes.items())}
-    manifest["book_cache"] = {"key": key, "reused": reused}
-    return folder
+    cache = prepare_book_cache(run_dir, outputs, hashes, reuse, say)
+    manifest["inputs"] = {name: {"sha256": sha, "rows": cache.rows.get(name)} for name, sha in sorted(hashes.items())}
+    manifest["book_cache"] = cache.entry
+    return cache
 
 
 def longest_first(jobs: list[NotebookJob], outputs: Path) -> list[NotebookJob]:

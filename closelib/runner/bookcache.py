@@ -1,0 +1,116 @@
+"""The runner's side of the typed book cache: reuse only one that checks out, else validate and
+write a new one, and record what the run read (``manifest.book_cache``, ``run.json``).
+
+A cache is reused only when (1) every file matches the cache's ``hashes.json`` and (2) those
+hashes are the ones the run that wrote it recorded in its ``run.json`` (``book_cache_files``),
+so rewriting a cache file together with its ``hashes.json`` is not enough to have it read.
+Anything else (a changed, missing or extra file, a writer that no longer records the same
+hashes) discards the cache: the inputs are validated again, a new cache is swapped in, and
+the run says so (progress line and ``book_cache.rebuilt_because``). A re-performance never
+reads an earlier cache: it writes its own, ``books/<key>.<run_id>/``, and reads that.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from closelib.book.cache import cache_key, cache_meta, check_book_cache, write_book_cache, written_by
+from closelib.book.load import load_book, release_memory
+from closelib.errors import RunError
+from closelib.runner.runfolder import RUN_INFO
+from closelib.runner.store import STORE_DIR, store_root
+
+BOOKS = "books"
+RUN_INFO_FILES = "book_cache_files"  # the key in run.json: {cache file: sha256} the notebooks check
+
+
+@dataclass(frozen=True)
+class BookCache:
+    """The cache a run's notebooks read and what the manifest records of it."""
+
+    folder: Path
+    files: dict[str, str]  # cache file -> sha256, as checked by this run
+    rows: dict[str, int]  # input file -> rows, as validated
+    entry: dict  # manifest["book_cache"]
+
+
+def run_label(run_dir: Path, outputs: Path) -> str:
+    """A run folder as recorded in a cache (``written_by``): relative to the outputs root."""
+    try:
+        return Path(run_dir).resolve().relative_to(outputs.resolve()).as_posix()
+    except ValueError:
+        return str(run_dir)
+
+
+def writer_files(outputs: Path, written_by: str) -> dict[str, str] | None:
+    """The cache files' sha256 that the run ``written_by`` recorded in its ``run.json`` (``None``
+    when that run, or its record, is not there). Only a folder inside ``outputs`` is read."""
+    root = outputs.resolve()
+    path = (root / written_by / RUN_INFO).resolve()
+    if not written_by or not path.is_relative_to(root):
+        return None
+    try:
+        found = json.loads(path.read_text(encoding="utf-8")).get(RUN_INFO_FILES)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def _reusable(folder: Path, outputs: Path) -> tuple[dict[str, str] | None, str | None]:
+    files, problem = check_book_cache(folder)
+    if files is None:
+        return None, problem
+    writer = written_by(folder)
+    if writer_files(outputs, writer) != files:
+        return None, f"its files are not the ones the run that wrote it ({writer or 'unknown'}) recorded"
+    return files, None
+
+
+def prepare_book_cache(
+    run_dir: Path, outputs: Path, hashes: dict[str, str], reuse: bool, say: Callable[[str], None]
+) -> BookCache:
+    """Reuse the cache of these inputs if it checks out, else validate ``run_dir/inputs`` and write
+    one (``reuse=False``: always, into a folder of this run's own)."""
+    key = cache_key({name: {"sha256": sha} for name, sha in hashes.items()})
+    books = store_root(outputs) / BOOKS
+    folder = books / key
+    problem = None
+    if reuse:
+        files, problem = _reusable(folder, outputs)
+        if files is not None:
+            say("  inputs validated before (same sha256 and code): reusing the typed book cache")
+            rows = cache_meta(folder)["rows"]
+            return BookCache(folder, files, rows, _entry(key, True, folder, written_by(folder), files, None))
+        if problem:
+            say(f"  typed book cache {key[:12]} discarded ({problem}): validating again and rebuilding it")
+    book = load_book(run_dir / "inputs")
+    rows = {path.name: len(book.tables[name]) for name, path in book.files.items()}
+    if not reuse:
+        folder = books / f"{key}.{run_dir.name}"
+    folder = write_book_cache(book, folder, run_label(run_dir, outputs), replace=problem is not None)
+    del book
+    release_memory()  # else the runner holds the validation's memory through every notebook
+    files, after = check_book_cache(folder)
+    if files is None:
+        raise RunError(f"the typed book cache {folder} does not check out right after it was written: {after}")
+    return BookCache(folder, files, rows, _entry(key, False, folder, written_by(folder), files, problem))
+
+
+def _entry(key: str, reused: bool, folder: Path, writer: str, files: dict[str, str], rebuilt: str | None) -> dict:
+    return {
+        "key": key,
+        "reused": reused,
+        "folder": f"{STORE_DIR}/{BOOKS}/{folder.name}",
+        "written_by": writer,
+        "files": files,
+        "rebuilt_because": rebuilt,
+    }
+
+
+def cache_folder(outputs: Path, entry: dict) -> Path | None:
+    """The cache folder a manifest's ``book_cache`` names (only inside ``outputs``'s store)."""
+    name = Path(str(entry.get("folder") or "")).name
+    return store_root(outputs) / BOOKS / name if name else None
