@@ -31,7 +31,7 @@ from closelib.book.load import load_book, release_memory
 from closelib.book.model import Book, latest_period
 from closelib.nb.record import Recorder
 from closelib.params import check_parameters, load_parameters
-from closelib.paths import PARAMETERS_DIR, REPO_ROOT, SCRATCH_OUTPUTS, period_notebook_name
+from closelib.paths import PARAMETERS_DIR, REPO_ROOT, default_source, period_notebook_name, scratch_outputs
 from closelib.periods import Period
 
 RUN_INFO = "run.json"
@@ -107,7 +107,7 @@ class Context:
 
     def output_path(self, filename: str) -> Path:
         """Where an artefact (Excel pack, figure) goes: the run folder, or a scratch folder."""
-        folder = self.run_dir if self.run_dir else SCRATCH_OUTPUTS
+        folder = self.run_dir if self.run_dir else scratch_outputs()
         folder.mkdir(parents=True, exist_ok=True)
         return folder / filename
 
@@ -296,12 +296,14 @@ def start(
         params = check_parameters(json.loads(params_json, parse_float=Decimal))
     else:
         params = load_parameters(parsed or Period(2000, 1), PARAMETERS_DIR)
-    source_path = Path(source or params["source"])
+    source_path = Path(source) if source else default_source(params["source"])
     if not source_path.is_absolute():
         source_path = REPO_ROOT / source_path
     book = _load(source_path, info)
-    if parsed is None:  # opened by hand: the book's latest period
+    if parsed is None:  # opened by hand: the book's latest period, and that period's parameters
         parsed = latest_period(book)
+        if not params_json:
+            params = load_parameters(parsed, PARAMETERS_DIR)
     ctx = Context(
         notebook,
         parsed,
