@@ -88,6 +88,7 @@ class Context:
     book: Book
     recorder: Recorder
     run_info: dict = field(default_factory=dict)
+    tables_shown: int = 0  # numbers the tables of this notebook: their HTML ids (see _table)
 
     # ---------------------------------------------------------- dates and policy
     @property
@@ -203,7 +204,7 @@ class Context:
         )
         if caption:
             styler = styler.set_caption(caption)
-        _display(styler)
+        self._table(styler, shown.to_string(index=index))
         if len(frame) > max_rows:
             markdown(f"*{len(frame) - max_rows:,} more rows are in the Excel pack.*")
 
@@ -223,7 +224,20 @@ class Context:
         styler = table.style.set_properties(subset=None, **{"text-align": "right"})
         if caption:
             styler = styler.set_caption(caption)
-        _display(styler)
+        self._table(styler, table.to_string())
+
+    def _table(self, styler: Any, plain: str) -> None:
+        """Display a table the same way every time: its HTML ids numbered in the notebook (pandas
+        would draw a random id per table) and its plain-text form the table's text (a Styler's own
+        is its memory address), so that a re-performed notebook compares equal cell by cell."""
+        self.tables_shown += 1
+        html_text = styler.set_uuid(str(self.tables_shown)).to_html()
+        try:
+            from IPython.display import display
+        except ImportError:  # plain Python (tests): print the text form
+            print(plain)
+            return
+        display({"text/html": html_text, "text/plain": plain}, raw=True)
 
     def release_book(self) -> None:
         """Let go of the book (this kernel's copy, and the per-kernel cache of it) and give
