@@ -289,6 +289,7 @@ class CellsComparison:
             f"cells: {len(self.notebooks)} notebooks, {cells} code cells compared with nbval, "
             f"{len(differing)} different (sanitized: {', '.join(sorted({s.name for s in self.sanitizers}))})"
         ]
+        seen: dict[tuple[str, str, str], str] = {}  # a difference already shown -> where
         for nb in self.notebooks:
             same = [c.number for c in nb.cells if c.status == "identical"]
             head = f"  {nb.file}: {len(same)} of {len(nb.cells)} code cells identical"
@@ -299,6 +300,11 @@ class CellsComparison:
                 if cell.status == "not run":
                     out.append(f"    cell {cell.number} `{cell.code}`: not run in the original")
                 elif cell.status != "identical":
+                    key = (cell.field, cell.original, cell.new)
+                    if key in seen:  # the header's input hashes, in every notebook: shown once
+                        out.append(f"    DIFF cell {cell.number} `{cell.code}`: {cell.field}, as {seen[key]}")
+                        continue
+                    seen[key] = f"{nb.file} cell {cell.number}"
                     out.append(f"    DIFF cell {cell.number} `{cell.code}`: {cell.field}")
                     out.append(f"      original:     {cell.original}")
                     out.append(f"      re-performed: {cell.new}")
@@ -325,5 +331,11 @@ def compare_run_cells(original: Path, new: Path, sanitizers: list[Sanitizer] | N
     """Every notebook the ``original`` run kept against the same file of the ``new`` run."""
     original, new = Path(original), Path(new)
     used = run_sanitizers(original, new) + list(SANITIZERS) if sanitizers is None else list(sanitizers)
-    notebooks = [compare_notebooks(original / name, new / name, used, name) for name in run_notebooks(original)]
+    kept = run_notebooks(original)
+    notebooks = [compare_notebooks(original / name, new / name, used, name) for name in kept]
+    notebooks += [
+        NotebookCells(name, problem="written only by the re-performance")
+        for name in run_notebooks(new)
+        if name not in kept
+    ]
     return CellsComparison(original, new, used, notebooks)

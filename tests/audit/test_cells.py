@@ -79,6 +79,29 @@ def test_a_changed_output_is_named_with_both_versions(tmp_path):
     assert compare_notebooks(a, tmp_path / "missing.ipynb", []).problem == "not written by the re-performance"
 
 
+def test_notebooks_missing_on_either_side_are_named(tmp_path):
+    from closelib.files import write_json_atomic
+
+    runs = {}
+    for label, memos in (("a", ["C1", "C2"]), ("b", ["C2", "C3"])):
+        folder = tmp_path / label
+        (folder / "credit_memos").mkdir(parents=True)
+        outputs = {}
+        for memo in memos:
+            executed(folder / "credit_memos" / f"{memo}.ipynb", [stream(f"{memo}\n")])
+            outputs[f"credit_memos/{memo}.ipynb"] = "sha"
+        write_json_atomic(folder / "manifest.json", {"outputs": outputs})
+        runs[label] = folder
+    result = compare_run_cells(runs["a"], runs["b"])
+    assert {n.file: n.problem for n in result.notebooks} == {
+        "credit_memos/C1.ipynb": "not written by the re-performance",
+        "credit_memos/C2.ipynb": None,
+        "credit_memos/C3.ipynb": "written only by the re-performance",
+    }
+    assert not result.identical
+    assert "  credit_memos/C3.ipynb: 0 of 0 code cells identical; written only by the re-performance" in result.lines()
+
+
 def writable(path: Path) -> None:
     for p in [path, *path.parents][:3]:
         os.chmod(p, p.stat().st_mode | stat.S_IWUSR)
@@ -139,5 +162,6 @@ def test_reperform_cells_names_the_cells_a_changed_input_moved(tampered, capsys,
     # the reserve ages D2 (1-30 days past due at 2026-10-31) at 510.00 instead of 500.00
     aging = cell("02_reserve.ipynb", "aging_ties_subledger")
     assert aging.status == "differs" and "1,060.50 vs 1,060.50" in aging.new
-    # each named cell is printed with both versions
+    # each named cell is printed with both versions; the same header difference once
     assert f"DIFF cell {tolerance.number} " in printed and "unexplained -10.00 USD" in printed
+    assert f": text/html, as 01_tb_recon.ipynb cell {header.number}" in printed
