@@ -34,8 +34,8 @@ test: lint
 
 # ruff (lint and format) and mypy over the package, configured in pyproject.toml
 lint: $(STAMP)
-	$(BIN)/ruff check closelib tests benchmarks
-	$(BIN)/ruff format --check closelib tests benchmarks
+	$(BIN)/ruff check closelib tests benchmarks notebooks/conftest.py
+	$(BIN)/ruff format --check closelib tests benchmarks notebooks/conftest.py
 	$(BIN)/mypy
 
 lab: $(STAMP) $(DEMO)/customers.csv

@@ -64,6 +64,28 @@ def resolve_subject(book: Book, customer: str | None, document: str | None, case
     return {"customer_id": customer, "document_id": document or "", "case_id": case or ""}
 
 
+def default_subject(book: Book, as_of: pd.Timestamp) -> dict[str, str]:
+    """The subject of the notebook opened by hand with no subject given: the dispute case opened
+    last on or before ``as_of`` (ties: the highest case id), else the first customer by id."""
+    if book.has("disputes"):
+        cases = book.disputes[book.disputes["opened_date"] <= as_of]
+        if len(cases):
+            latest = cases.sort_values(["opened_date", "case_id"]).iloc[-1]
+            return resolve_subject(book, None, None, cast(str, latest["case_id"]))
+    if book.customers.empty:
+        raise NotFoundError("the source has no customers to investigate")
+    return resolve_subject(book, cast(str, book.customers["customer_id"].min()), None, None)
+
+
+def subject_or_default(
+    book: Book, as_of: pd.Timestamp, customer: str | None, document: str | None, case: str | None
+) -> dict[str, str]:
+    """:func:`resolve_subject` when a subject is given, else :func:`default_subject`."""
+    if customer or document or case:
+        return resolve_subject(book, customer, document, case)
+    return default_subject(book, as_of)
+
+
 def subject_label(subject: dict[str, str]) -> str:
     """The subject's most specific id as a safe folder-name part (:func:`closelib.safenames.safe_name`)."""
     return safe_name(subject["case_id"] or subject["document_id"] or subject["customer_id"])

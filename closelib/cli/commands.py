@@ -156,8 +156,16 @@ def cmd_reperform(args: argparse.Namespace) -> int:
     result, comparison = reperform_run(run_dir, progress=_print)
     for line in comparison.lines():
         _print(line)
+    identical = comparison.identical
+    if args.cells:
+        from closelib.audit.cells import compare_run_cells
+
+        cells = compare_run_cells(run_dir, result.run_dir)
+        for line in cells.lines():
+            _print(line)
+        identical = identical and cells.identical
     _print(str(result.run_dir))
-    return 0 if comparison.identical else 1
+    return 0 if identical else 1
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -250,6 +258,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     reperform = sub.add_parser("reperform", help="re-execute a run from its stored inputs and compare")
     reperform.add_argument("run", help="run folder or run id")
     reperform.add_argument("--outputs")
+    reperform.add_argument(
+        "--cells", action="store_true", help="also compare every cell's output of every notebook with nbval"
+    )
     reperform.set_defaults(func=cmd_reperform)
 
     diff = sub.add_parser("diff", help="figures, checks, parameters and input rows that differ between two runs")

@@ -32,7 +32,7 @@ from closelib.book.model import Book, latest_period
 from closelib.nb.markup import md as md  # notebooks call nb.md(value) in their own markdown
 from closelib.nb.record import Recorder
 from closelib.params import check_parameters, load_parameters
-from closelib.paths import PARAMETERS_DIR, REPO_ROOT, SCRATCH_OUTPUTS, period_notebook_name
+from closelib.paths import PARAMETERS_DIR, REPO_ROOT, default_source, period_notebook_name, scratch_outputs
 from closelib.periods import Period
 from closelib.safenames import safe_name
 
@@ -106,6 +106,7 @@ class Context:
     book: Book
     recorder: Recorder
     run_info: dict = field(default_factory=dict)
+    tables_shown: int = 0  # numbers the tables of this notebook: their HTML ids (see _table)
 
     # ---------------------------------------------------------- dates and policy
     @property
@@ -125,7 +126,7 @@ class Context:
 
     def output_path(self, filename: str) -> Path:
         """Where an artefact (Excel pack, figure) goes: the run folder, or a scratch folder."""
-        folder = self.run_dir if self.run_dir else SCRATCH_OUTPUTS
+        folder = self.run_dir if self.run_dir else scratch_outputs()
         folder.mkdir(parents=True, exist_ok=True)
         return folder / filename
 
@@ -221,7 +222,7 @@ class Context:
         )
         if caption:
             styler = styler.set_caption(html.escape(caption))
-        _display(styler)
+        self._table(styler, shown.to_string(index=index))
         if len(frame) > max_rows:
             markdown(f"*{len(frame) - max_rows:,} more rows are in the Excel pack.*")
 
@@ -241,7 +242,20 @@ class Context:
         styler = _escaped(table.style).set_properties(subset=None, **{"text-align": "right"})
         if caption:
             styler = styler.set_caption(html.escape(caption))
-        _display(styler)
+        self._table(styler, table.to_string())
+
+    def _table(self, styler: Any, plain: str) -> None:
+        """Display a table the same way every time: its HTML ids numbered in the notebook (pandas
+        would draw a random id per table) and its plain-text form the table's text (a Styler's own
+        is its memory address), so that a re-performed notebook compares equal cell by cell."""
+        self.tables_shown += 1
+        html_text = styler.set_uuid(str(self.tables_shown)).to_html()
+        try:
+            from IPython.display import display
+        except ImportError:  # plain Python (tests): print the text form
+            print(plain)
+            return
+        display({"text/html": html_text, "text/plain": plain}, raw=True)
 
     def release_book(self) -> None:
         """Let go of the book (this kernel's copy, and the per-kernel cache of it) and give
@@ -324,12 +338,14 @@ def start(
         params = check_parameters(json.loads(params_json, parse_float=Decimal))
     else:
         params = load_parameters(parsed or Period(2000, 1), PARAMETERS_DIR)
-    source_path = Path(source or params["source"])
+    source_path = Path(source) if source else default_source(params["source"])
     if not source_path.is_absolute():
         source_path = REPO_ROOT / source_path
     book = _load(source_path, info)
-    if parsed is None:  # opened by hand: the book's latest period
+    if parsed is None:  # opened by hand: the book's latest period, and that period's parameters
         parsed = latest_period(book)
+        if not params_json:
+            params = load_parameters(parsed, PARAMETERS_DIR)
     ctx = Context(
         notebook,
         parsed,

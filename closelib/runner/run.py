@@ -29,7 +29,7 @@ from closelib.files import sha256_file, write_json_atomic
 from closelib.nb.execute import NotebookJob, child_main, inspect_notebook
 from closelib.nb.record import read_file_names, read_records
 from closelib.params import RunSettings, check_parameters, load_parameters
-from closelib.paths import NOTEBOOKS_DIR, PARAMETERS_DIR, REPO_ROOT, period_notebook_name
+from closelib.paths import NOTEBOOKS_DIR, PARAMETERS_DIR, default_source, period_notebook_name
 from closelib.periods import Period
 from closelib.runner.bookcache import RUN_INFO_FILES, BookCache, prepare_book_cache
 from closelib.runner.provenance import code_info, utc_now
@@ -61,11 +61,11 @@ def period_notebooks(folder: Path | None = None) -> list[tuple[str, Path]]:
 
 
 def resolve_source(source: str | Path | None, params: dict) -> Path:
-    """``--source`` is relative to the working folder; ``source:`` in parameters to the repository."""
+    """``--source`` is relative to the working folder; without it, :func:`closelib.paths.default_source`
+    (``$CLOSE_SOURCE``, else ``source:`` in parameters, relative to the repository)."""
     if source is not None:
         return Path(source).expanduser().resolve()
-    configured = Path(params["source"]).expanduser()
-    return configured if configured.is_absolute() else (REPO_ROOT / configured).resolve()
+    return default_source(params["source"])
 
 
 def execute_run(

@@ -66,3 +66,29 @@ def test_close_investigate_runs_the_notebook_into_adhoc(mini_source, tmp_path, c
     assert capsys.readouterr().out.strip().splitlines()[-1].endswith("-D1-2")
     assert cli.main(["investigate", "--customer", "C9", "--source", str(mini_source), "--outputs", str(out)]) == 1
     assert "no customer 'C9'" in capsys.readouterr().err
+
+
+def test_opened_by_hand_the_subject_is_the_latest_dispute_case(mini_tables, tmp_path):
+    """Issue 22: the investigation notebook opened by hand (no subject) must still run."""
+    import pandas as pd
+
+    as_of = pd.Timestamp("2026-10-31")
+    # MINI has no disputes: the first customer
+    assert investigate.default_subject(load_book(write_source(tmp_path / "a", mini_tables)), as_of) == {
+        "customer_id": "C001",
+        "document_id": "",
+        "case_id": "",
+    }
+    case = {"closed_date": "", "currency": "USD", "amount": "50.00", "reason_code": "pricing", "resolution": ""}
+    mini_tables["disputes"] = [
+        {**case, "case_id": "K1", "customer_id": "C001", "document_id": "D1", "opened_date": "2026-09-01"},
+        {**case, "case_id": "K2", "customer_id": "C002", "document_id": "D4", "opened_date": "2026-10-06"},
+        {**case, "case_id": "K3", "customer_id": "C001", "document_id": "D2", "opened_date": "2026-11-02"},
+    ]
+    for row in mini_tables["disputes"]:
+        row.update(status="open", owner="Ana")
+    book = load_book(write_source(tmp_path / "b", mini_tables))
+    # K3 opens after the period end: K2 is the latest case at 2026-10-31, and names its customer and document
+    assert investigate.default_subject(book, as_of) == {"customer_id": "C002", "document_id": "D4", "case_id": "K2"}
+    # a subject given is resolved as given
+    assert investigate.subject_or_default(book, as_of, "C001", None, None)["customer_id"] == "C001"

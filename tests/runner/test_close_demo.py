@@ -6,6 +6,7 @@ import shutil
 from decimal import Decimal
 from pathlib import Path
 
+import nbformat
 import pandas as pd
 import pytest
 
@@ -120,3 +121,22 @@ def test_notebooks_run_on_a_small_contract_source_without_optional_tables(mini_s
     assert not failed, failed
     assert m["figures"]["tb.unexplained"] == "0.00" and m["figures"]["tb.subledger_ar"] == "1050.50"
     assert m["status"] == "succeeded", [k for k, c in m["checks"].items() if not c["passed"]]
+
+
+def test_two_closes_of_the_same_book_differ_only_where_sanitized(demo_source, demo_run, tmp_path):
+    """Issue 22: a run's notebooks are stable enough to compare. A second close of the same book
+    compares equal with nbval, cell by cell, once the sanitizers have replaced the run id, the
+    run folder and the code version; without them only the header cell of each notebook differs
+    (no random table ids, memory addresses, durations or clock times anywhere else)."""
+    from closelib.audit.cells import compare_run_cells
+
+    second = execute_run(END, source=demo_source, outputs=tmp_path, overrides=["credit_review.max_memos=2"])
+    assert second.succeeded
+    compared = compare_run_cells(demo_run.run_dir, second.run_dir)
+    assert len(compared.notebooks) == 5 + 2  # the period notebooks and both memos
+    assert compared.identical, "\n".join(compared.lines())
+    raw = compare_run_cells(demo_run.run_dir, second.run_dir, sanitizers=[])
+    for notebook in raw.notebooks:
+        executed = nbformat.read(str(demo_run.run_dir / notebook.file), as_version=4)
+        header = [i for i, c in enumerate(executed.cells, 1) if "<th>run folder</th>" in str(c.get("outputs"))]
+        assert [c.number for c in notebook.different] == header, (notebook.file, "\n".join(raw.lines()))
