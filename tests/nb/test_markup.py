@@ -28,7 +28,8 @@ def test_md_shows_the_value_and_makes_no_markup():
 @pytest.fixture
 def shown(monkeypatch) -> list:
     captured: list = []
-    monkeypatch.setattr(context, "_display", captured.append)
+    # every table goes through Context._table (numbered ids, plain text form): capture its Styler
+    monkeypatch.setattr(context.Context, "_table", lambda self, styler, plain: captured.append(styler))
     return captured
 
 
