@@ -115,6 +115,24 @@ def specific_reserves(book: Book, aged: pd.DataFrame, params: dict) -> tuple[pd.
     return frame.sort_values(["entity", "customer_id"], ignore_index=True), problems
 
 
+def floors_in_use(params: dict, labels: list[str]) -> dict[str, float]:
+    """The floor of every bucket under ``roll_rate``: ``reserve.floor_rates``, zero where absent."""
+    given = params["reserve"]["floor_rates"]
+    return {label: float(given.get(label, 0.0)) for label in labels}
+
+
+def floor_note(params: dict, labels: list[str]) -> str:
+    """One line for the notebook: the floors in use, and which are zero because none is given."""
+    if params["reserve"]["method"] != "roll_rate":
+        return "Policy matrix (`reserve.fixed_rates`): floors are not used."
+    given = params["reserve"]["floor_rates"]
+    floors = floors_in_use(params, labels)
+    shown = ", ".join(f"{b} {floors[b]:.2%}" for b in labels)
+    absent = [b for b in labels if b not in given]
+    zero = f"; no floor given for {', '.join(absent)}, so zero" if absent else ""
+    return f"**Floors** (`reserve.floor_rates`; a bucket left out has a floor of zero): {shown}{zero}."
+
+
 def collective_rates(
     book: Book, period: Period, params: dict
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
@@ -140,7 +158,7 @@ def collective_rates(
         return pd.DataFrame(rows), None, None
     history = build_history(book, period, int(res["lookback_months"]), pools_of(book, res["pool_by"]))
     rolls = roll_rates(history, policy.basis, policy.bounds)
-    rates = loss_rates(rolls, labels, res["floor_rates"], int(res["min_exposure_months"]))
+    rates = loss_rates(rolls, labels, floors_in_use(params, labels), int(res["min_exposure_months"]))
     return rates, rolls, agings(history, policy.basis, policy.bounds)
 
 
@@ -244,7 +262,7 @@ def true_up_journals(summary: pd.DataFrame, params: dict, period: Period) -> pd.
 def compute(book: Book, period: Period, params: dict) -> ReserveResult:
     """The whole reserve for the period: aged items, specific reserves, matrix, summary, journals."""
     labels = AgingPolicy.from_params(params).labels
-    floors = params["reserve"]["floor_rates"]
+    floors = floors_in_use(params, labels)
     aged = aged_receivables(book, period, params)
     specific, problems = specific_reserves(book, aged, params)
     rates, rolls, history = collective_rates(book, period, params)

@@ -201,6 +201,24 @@ def test_roll_rates_by_hand(tmp_path, params):
     assert by_bucket(res)["31-60"] == 4000
 
 
+def test_an_absent_floor_is_zero_and_the_unread_matrix_is_not_needed(tmp_path, params):
+    # roll_book under roll_rate with buckets [0, 30, 60]: floors given for 31-60 only; the policy
+    # matrix is left stale (default labels) since roll_rate never reads it.
+    params["aging"]["buckets"] = [0, 30, 60]
+    params["reserve"].update(method="roll_rate", lookback_months=2, min_exposure_months=1)
+    params["reserve"]["floor_rates"] = {"31-60": 0.4}
+    assert "91-120" in params["reserve"]["fixed_rates"]
+    res = reserve.compute(roll_book(tmp_path), Period(2026, 3), params)
+    rates = res.rates.set_index("bucket")
+    # 60+ has no exposure and no floor given: zero, said in the basis; 31-60 keeps its floor
+    assert rates.at["60+", "loss_rate"] == 0.0 and rates.at["60+", "basis"].startswith("floor")
+    assert rates.at["31-60", "loss_rate"] == 0.4
+    # current: roll 0.6 x 1-30 (1.0 x 0.4), above its zero floor
+    assert rates.at["current", "loss_rate"] == pytest.approx(0.24) and rates.at["current", "basis"] == "roll rates"
+    note = reserve.floor_note(params, ["current", "1-30", "31-60", "60+"])
+    assert "no floor given for current, 1-30, 60+, so zero" in note
+
+
 def test_an_earlier_aging_is_reconstructed_exactly(tmp_path, params):
     book = roll_book(tmp_path)
     res = reserve.compute(book, Period(2026, 1), params)  # everything current and open at 01-31
