@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, cast
 import pandas as pd
 
 from closelib import money
-from closelib.areas.recon import gl_balance
+from closelib.areas.recon.ledger import gl_balance
 from closelib.asof.aging import AgingPolicy, aging_at, aging_table
 from closelib.asof.rollrate import agings, build_history, loss_rates, roll_rates
 from closelib.book.model import Book
