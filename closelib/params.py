@@ -279,6 +279,19 @@ SCHEMA = Record(
                 "allowance_account": Str(),
                 "bad_debt_expense_account": Str(),
                 "recon_tolerance": Money(),
+                "max_item_age_months": Int(0, 120),
+                "item_owners": ListOf(
+                    Record({"entity": Str(), "reference": Str(), "owner": Str(), "expected_clearance": Date()})
+                ),
+                "exception_severity": Enum("warning", "error"),
+                "correction_offsets": Record(
+                    {
+                        "invoices and debit memos": Str(),
+                        "credit memos": Str(),
+                        "cash received": Str(),
+                        "adjustments": Str(),
+                    }
+                ),
                 "reconciling_items": ListOf(
                     Record(
                         {

@@ -44,9 +44,14 @@ def test_close_of_the_demo_book_succeeds(demo_run):
         {k: v["error"] for k, v in m["notebooks"].items()},
         [k for k, c in m["checks"].items() if not c["passed"]],
     )
-    assert all(c["passed"] for c in m["checks"].values())
+    # Every check passes but the two warnings the planted items must raise: SG01's unposted
+    # applications and its three-month-old reclass require correction, US01's accrual has no owner.
+    failed = {k: c["severity"] for k, c in m["checks"].items() if not c["passed"]}
+    assert failed == {"tb.SG01.no_open_exceptions": "warning", "tb.US01.no_open_exceptions": "warning"}
     for entity in ("US01", "SG01"):
         assert m["figures"][f"tb.{entity}.unexplained"] == "0.00"
+    assert (m["figures"]["tb.US01.exceptions"], m["figures"]["tb.US01.exceptions_total"]) == (1, "12500.00")
+    assert (m["figures"]["tb.SG01.exceptions"], m["figures"]["tb.SG01.exceptions_total"]) == (6, "80290.96")
     # Two currencies: no plain tb.difference (it would add USD to SGD).
     assert "tb.difference" not in m["figures"]
     assert (demo_run.run_dir / "01_tb_recon.html").is_file()
@@ -62,6 +67,11 @@ def test_planted_reconciling_items_are_all_found(demo_source, demo_run):
     items = rec.items
     us = items[items["entity"] == "US01"]
     assert list(us["cause"]) == ["manual journal"] and us.iloc[0]["amount"] == 1_250_000
+    # every item has its class: the recent accrual is timing (but unassigned), the rest need correcting
+    assert list(us["class"]) == ["timing"] and us.iloc[0]["owner"] == "unassigned"
+    sg = items[items["entity"] == "SG01"]
+    assert set(sg["class"]) == {"correction required"} and items["class"].notna().all()
+    assert set(rec.journals["reference"]) == set(sg.loc[sg["cause"] == "not posted to the GL", "reference"])
     # (2) the SG01 reclass three periods back, carried with its age
     sg_manual = items[(items["entity"] == "SG01") & (items["cause"] == "manual journal")]
     assert sg_manual.iloc[0]["amount"] == -321_000 and sg_manual.iloc[0]["age_months"] == 3
@@ -107,6 +117,29 @@ def test_an_altered_gl_balance_fails_the_close_by_exactly_that_amount(demo_sourc
     assert m["figures"]["tb.US01.unexplained"] == "10.00"
     assert m["checks"]["tb.US01.unexplained_within_tolerance"]["passed"] is False
     assert m["checks"]["tb.US01.trial_balance_balances"]["passed"] is True
+    assert m["checks"]["tb.SG01.unexplained_within_tolerance"]["passed"] is True
+
+
+def test_the_tb_recon_shows_every_item_class_and_open_exceptions_can_fail_the_close(demo_source, demo_run, tmp_path):
+    html = (demo_run.run_dir / "01_tb_recon.html").read_text(encoding="utf-8")
+    for text in ("Items by class", "correction required", "timing", "open exception(s)", "TBC-SG01-"):
+        assert text in html
+    assert "reconciled with 6 exceptions requiring adjustment, totalling 80,290.96 SGD" in html
+    assert "reconciled with 1 exception, totalling 12,500.00 USD (1 with no owner or expected clearance)" in html
+    # gl.exception_severity: error makes the open exceptions fail the run (the notebook itself succeeds)
+    only_recon = tmp_path / "nbs"
+    only_recon.mkdir()
+    shutil.copy(NOTEBOOKS_DIR / "01_tb_recon.ipynb", only_recon)
+    result = execute_run(
+        END,
+        source=demo_source,
+        outputs=tmp_path / "out",
+        notebooks_dir=only_recon,
+        overrides=["gl.exception_severity=error"],
+    )
+    m = result.manifest
+    assert m["status"] == "failed" and m["notebooks"]["tb_recon"]["status"] == "succeeded"
+    assert m["checks"]["tb.SG01.no_open_exceptions"]["severity"] == "error"
     assert m["checks"]["tb.SG01.unexplained_within_tolerance"]["passed"] is True
 
 

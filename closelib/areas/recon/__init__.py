@@ -8,6 +8,8 @@ The method, per entity and in its functional currency:
 * the GL detail (``gl_journal``) is matched to those effects by reference. What differs is
   a reconciling item with its cause: a manual journal, a transaction posted in another
   period (cut-off), one never posted, a posting that differs (:mod:`.items`);
+* every item has a class (timing, correction required, documented), an owner and an
+  expected clearance; open exceptions and correcting journals follow (:mod:`.classes`);
 * what remains, the GL balance that the journal detail does not support less the items the
   preparer documents in the parameters, is ``tb.unexplained`` (:mod:`.reconcile`); the
   period rolls forward on both sides (:mod:`.rollforward`); :mod:`.bridge` shows what makes
@@ -17,6 +19,7 @@ Notebooks use ``from closelib.areas import recon`` and the names below.
 """
 
 from closelib.areas.recon.bridge import bridge, bridge_chart, items_by_cause
+from closelib.areas.recon.classes import CLASSES, ItemPolicy, correcting_journals, items_by_class
 from closelib.areas.recon.items import parameter_items, reconciling_items
 from closelib.areas.recon.ledger import (
     CONTROL,
@@ -42,6 +45,7 @@ from closelib.areas.recon.reconcile import (
 from closelib.areas.recon.rollforward import ROLL_LINES, UNAPPLIED_ROLL_LINES, roll_forward
 
 __all__ = [
+    "CLASSES",
     "CONTROL",
     "FIGURES",
     "ROLL_LINES",
@@ -50,14 +54,17 @@ __all__ = [
     "UNAPPLIED_LINES",
     "UNAPPLIED_ROLL_LINES",
     "GLPolicy",
+    "ItemPolicy",
     "Reconciliation",
     "bridge",
     "bridge_chart",
     "conclusion",
+    "correcting_journals",
     "first_to_investigate",
     "gl_balance",
     "gl_lines",
     "items_by_cause",
+    "items_by_class",
     "keyed",
     "parameter_items",
     "reconcile",

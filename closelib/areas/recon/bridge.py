@@ -9,10 +9,11 @@ from closelib.areas.recon.reconcile import Reconciliation
 
 
 def items_by_cause(items: pd.DataFrame) -> pd.DataFrame:
-    """Items summarised per entity and cause: count, amount, oldest age."""
+    """Items summarised per entity, class (when classified) and cause: count, amount, oldest age."""
+    keys = ["entity", "class", "cause"] if "class" in items else ["entity", "cause"]
     if items.empty:
-        return pd.DataFrame(columns=["entity", "cause", "count", "amount", "oldest_months"])
-    grouped = items.groupby(["entity", "cause"], as_index=False).agg(
+        return pd.DataFrame(columns=[*keys, "count", "amount", "oldest_months"])
+    grouped = items.groupby(keys, as_index=False).agg(
         count=("amount", "size"), amount=("amount", "sum"), oldest_months=("age_months", "max")
     )
     grouped["amount"] = grouped["amount"].astype("int64")
@@ -27,10 +28,11 @@ def bridge(rec: Reconciliation) -> pd.DataFrame:
         if row["difference"] is None:
             continue
         e = row["entity"]
-        for cause in by_cause[by_cause["entity"] == e].itertuples():
-            rows.append((e, cause.cause, int(cause.amount)))
+        for cause in by_cause[by_cause["entity"] == e].to_dict("records"):
+            label = f"{cause['class']}: {cause['cause']}" if "class" in cause else cause["cause"]
+            rows.append((e, label, int(cause["amount"])))
         if row["items_documented"]:
-            rows.append((e, "documented in parameters", row["items_documented"]))
+            rows.append((e, "documented: in parameters", row["items_documented"]))
         rows.append((e, "unexplained", row["unexplained"]))
     return pd.DataFrame(rows, columns=["entity", "part", "amount"]).astype({"amount": "int64"})
 

@@ -59,7 +59,8 @@ def reconciling_items(
     """Items found in the data that explain GL minus subledger on one side (control or unapplied).
 
     Columns: entity, cause, reference, journal_id, subledger_date, gl_period, amount (signed as
-    it explains GL minus subledger), age_months, description.
+    it explains GL minus subledger), age_months, description, kind (of the subledger
+    transaction; empty for a journal) and posted_on (its first GL posting date, if any).
     """
     columns = [
         "entity",
@@ -71,6 +72,8 @@ def reconciling_items(
         "amount",
         "age_months",
         "description",
+        "kind",
+        "posted_on",
     ]
     if not book.has("gl_journal"):
         return pd.DataFrame(columns=columns)
@@ -88,6 +91,7 @@ def reconciling_items(
         gl_period=("period", "min"),
         description=("description", "first"),
         reference=("reference", "first"),
+        posted_on=("posting_date", "min"),
     )
     manual_items = manual_items[manual_items["amount"] != 0]
     manual_items["cause"] = np.where(
@@ -100,6 +104,7 @@ def reconciling_items(
         "other journal",
     )
     manual_items["subledger_date"] = pd.NaT
+    manual_items["kind"] = ""
 
     sub_lines = nonzero & from_subledger
     sub_posted = sub_lines & upto
@@ -149,9 +154,11 @@ def reconciling_items(
             "gl_period": both["gl_period"].to_numpy(),
             "amount": (both["posted"] - both["expected"]).to_numpy(),
             "description": both["kind"].fillna("").to_numpy(),
+            "kind": both["kind"].fillna("").to_numpy(),
+            "posted_on": both["posting_date"].to_numpy(),
         }
     )
-    timing = _net_batches(timing, both["posting_date"].to_numpy())
+    timing = _net_batches(timing, timing["posted_on"].to_numpy())
     items = (
         pd.concat([manual_items, timing], ignore_index=True)
         if len(manual_items) or len(timing)
@@ -159,6 +166,7 @@ def reconciling_items(
     )
     items["amount"] = items["amount"].astype("int64")
     items["subledger_date"] = pd.to_datetime(items["subledger_date"])
+    items["posted_on"] = pd.to_datetime(items["posted_on"])
     origin = items["gl_period"].where(
         items["cause"].str.contains("manual|other"), items["subledger_date"].dt.strftime("%Y-%m")
     )

@@ -12,6 +12,15 @@ from typing import cast
 
 import pandas as pd
 
+from closelib.areas.recon.classes import (
+    CORRECTION,
+    TIMING,
+    ItemPolicy,
+    classify,
+    classify_documented,
+    correcting_journals,
+    exceptions,
+)
 from closelib.areas.recon.items import parameter_items, reconciling_items
 from closelib.areas.recon.ledger import (
     CONTROL,
@@ -35,9 +44,12 @@ class Reconciliation:
 
     policy: GLPolicy  # the GL accounts reconciled, and whether unapplied cash sits in the control accounts
     summary: pd.DataFrame  # one row per entity: GL, subledger, difference, items, unexplained
-    items: pd.DataFrame  # reconciling items found in the data on the control accounts
+    items: pd.DataFrame  # reconciling items found in the data on the control accounts, with their class
     unapplied_items: pd.DataFrame  # the same on the unapplied-cash account (empty when it is in control)
     documented: pd.DataFrame  # items the preparer documented in ``gl.reconciling_items``
+    exceptions: pd.DataFrame  # open exceptions: correction required, unassigned or overdue, one per transaction
+    journals: pd.DataFrame  # correcting journals proposed for transactions never posted or posted differently
+    item_policy: ItemPolicy  # how items are classified and the severity of the exception check
     problems: list[str]  # documented items that name an unknown entity
     tb: pd.DataFrame  # trial-balance totals per entity: debits, credits, difference
     roll_forward: dict[str, pd.DataFrame]  # per entity: opening to closing of the control accounts
@@ -58,6 +70,12 @@ def reconcile(book: Book, period: Period, params: dict) -> Reconciliation:
         else items.iloc[0:0]
     )
     documented, problems = parameter_items(params, book.entities, book.currency_of)
+    item_policy = ItemPolicy.from_params(params)
+    journals, proposed = correcting_journals(items, unapplied_items, policy, item_policy, period, book.currency_of)
+    items = classify(items, item_policy, period, proposed)
+    unapplied_items = classify(unapplied_items, item_policy, period, proposed)
+    documented = classify_documented(documented, period)
+    open_ = exceptions(items, unapplied_items, documented)
     day = period.end
     rows = []
     for entity in book.entities:
@@ -67,7 +85,9 @@ def reconcile(book: Book, period: Period, params: dict) -> Reconciliation:
         gl_unapplied = gl_balance(book, entity, period, (policy.unapplied_account,), credit_positive=True)
         allowance = gl_balance(book, entity, period, (policy.allowance_account,), credit_positive=True)
         expected = int(pos["subledger_ar"]) - (int(pos["unapplied_cash"]) if policy.unapplied_in_control else 0)
-        found = int(items.loc[items["entity"] == entity, "amount"].sum())
+        mine = items[items["entity"] == entity]
+        found = int(mine["amount"].sum())
+        mine_open = open_[open_["entity"] == entity]
         noted = int(documented.loc[documented["entity"] == entity, "amount"].sum())
         difference = None if gl_control is None else gl_control - expected
         effects_total = int(effects.loc[(effects["entity"] == entity) & (effects["date"] <= day), "control"].sum())
@@ -85,7 +105,14 @@ def reconcile(book: Book, period: Period, params: dict) -> Reconciliation:
             "expected_gl": expected,
             "difference": difference,
             "items_found": found,
+            "items_timing": int(mine.loc[mine["class"] == TIMING, "amount"].sum()),
+            "items_correction": int(mine.loc[mine["class"] == CORRECTION, "amount"].sum()),
             "items_documented": noted,
+            "exceptions": len(mine_open),
+            "exceptions_total": int(mine_open["amount"].sum()),
+            "exceptions_correction": int((mine_open["class"] == CORRECTION).sum()),
+            "exceptions_unassigned": int(mine_open["exception"].str.contains("unassigned:").sum()),
+            "exceptions_overdue": int(mine_open["exception"].str.contains("overdue:").sum()),
             "unexplained": None if difference is None else difference - found - noted,
             "effects_total": effects_total,
             "gl_unapplied": gl_unapplied,
@@ -106,6 +133,9 @@ def reconcile(book: Book, period: Period, params: dict) -> Reconciliation:
         items=items,
         unapplied_items=unapplied_items,
         documented=documented,
+        exceptions=open_,
+        journals=journals,
+        item_policy=item_policy,
         problems=problems,
         tb=trial_balance_totals(book, period),
         roll_forward={e: roll_forward(book, period, policy, e, effects, lines) for e in book.entities},
@@ -131,8 +161,14 @@ def first_to_investigate(row: dict, has_journal: bool) -> str:
     )
 
 
-def conclusion(summary: pd.DataFrame, tolerance: dict[str, int], has_journal: bool, fmt) -> str:
-    """The closing paragraph, written from the numbers (``fmt(minor, currency)`` formats money)."""
+def conclusion(
+    summary: pd.DataFrame, tolerance: dict[str, int], has_journal: bool, fmt, open_items: pd.DataFrame | None = None
+) -> str:
+    """The closing paragraph, written from the numbers (``fmt(minor, currency)`` formats money).
+
+    "Reconciled" only when the unexplained difference is within tolerance and no exception is
+    open (no item requiring correction, unassigned or overdue); otherwise "reconciled with N
+    exceptions", listed from ``open_items`` (:attr:`Reconciliation.exceptions`) when given."""
     parts = []
     for row in summary.to_dict("records"):
         e, ccy = row["entity"], row["currency"]
@@ -141,24 +177,64 @@ def conclusion(summary: pd.DataFrame, tolerance: dict[str, int], has_journal: bo
             continue
         diff, unexplained = row["difference"], row["unexplained"]
         explained = row["items_found"] + row["items_documented"]
+        count = int(row.get("exceptions", 0))
+        split = (
+            f" (timing {fmt(row['items_timing'], ccy)}, correction required {fmt(row['items_correction'], ccy)}, "
+            f"documented {fmt(row['items_documented'], ccy)})"
+            if "items_timing" in row and explained
+            else ""
+        )
         if abs(unexplained) <= tolerance[e]:
             if diff == 0 and explained == 0:
                 text = "the GL control balance agrees with the subledger exactly"
             else:
                 text = (
                     f"GL minus subledger is {fmt(diff, ccy)} {ccy}, fully explained by reconciling items of "
-                    f"{fmt(explained, ccy)} {ccy}"
+                    f"{fmt(explained, ccy)} {ccy}{split}"
                 )
-            parts.append(
-                f"**{e}** reconciles: {text}; unexplained {fmt(unexplained, ccy)} {ccy} is within the "
-                f"tolerance of {fmt(tolerance[e], ccy)}."
-            )
+            within = f"unexplained {fmt(unexplained, ccy)} {ccy} is within the tolerance of {fmt(tolerance[e], ccy)}"
+            if count:
+                parts.append(f"**{e}** {_with_exceptions(row, fmt)}: {text}; {within}.")
+            else:
+                parts.append(f"**{e}** reconciled: {text}; {within}; no exception is open.")
         else:
+            also = f" It also has {_with_exceptions(row, fmt).removeprefix('reconciled with ')}." if count else ""
             parts.append(
                 f"**{e}** does NOT reconcile: {fmt(unexplained, ccy)} {ccy} of the {fmt(diff, ccy)} {ccy} "
-                f"difference is unexplained. Investigate first: {first_to_investigate(row, has_journal)}"
+                f"difference is unexplained. Investigate first: {first_to_investigate(row, has_journal)}{also}"
             )
+        if count and open_items is not None:
+            parts.append(_listing(open_items[open_items["entity"] == e], ccy, fmt))
     return "\n\n".join(parts)
+
+
+def _with_exceptions(row: dict, fmt) -> str:
+    """``reconciled with N exceptions requiring adjustment, totalling X`` (or what else they need)."""
+    ccy, count, corrections = row["currency"], int(row["exceptions"]), int(row["exceptions_correction"])
+    noun = "exception" if count == 1 else "exceptions"
+    total = f"totalling {fmt(row['exceptions_total'], ccy)} {ccy}"
+    if corrections == count:
+        return f"reconciled with {count} {noun} requiring adjustment, {total}"
+    needs = [
+        f"{n} {what}"
+        for n, what in (
+            (corrections, "requiring adjustment"),
+            (int(row["exceptions_unassigned"]), "with no owner or expected clearance"),
+            (int(row["exceptions_overdue"]), "past their expected clearance"),
+        )
+        if n
+    ]
+    return f"reconciled with {count} {noun}, {total} ({', '.join(needs)})"
+
+
+def _listing(open_items: pd.DataFrame, ccy: str, fmt, limit: int = 10) -> str:
+    lines = [
+        f"- {r['reference']} ({r['account']}, {r['cause']}): {fmt(r['amount'], ccy)} {ccy}; {r['exception']}"
+        for r in open_items.head(limit).to_dict("records")
+    ]
+    if len(open_items) > limit:
+        lines.append(f"- ... and {len(open_items) - limit} more, in the exceptions table")
+    return "\n".join(lines)
 
 
 SUMMARY_LINES = {
@@ -170,9 +246,11 @@ SUMMARY_LINES = {
     "Unapplied cash, unidentified": "unapplied_unidentified",
     "What the GL should show": "expected_gl",
     "Difference, GL minus expected (tb.difference)": "difference",
-    "Reconciling items found in the data": "items_found",
+    "Reconciling items found in the data: timing": "items_timing",
+    "Reconciling items found in the data: correction required": "items_correction",
     "Reconciling items documented in parameters": "items_documented",
     "Unexplained (tb.unexplained)": "unexplained",
+    "Open exceptions (correction required, unassigned, overdue), total": "exceptions_total",
     "GL unapplied cash account (credit balance)": "gl_unapplied",
     "GL allowance account (credit balance)": "allowance",
 }
