@@ -1,0 +1,59 @@
+"""The allowance for expected credit losses on trade receivables (CONTRACT ``reserve.*``).
+
+:mod:`.compute` computes it (aged receivables, specific reserves, loss rates, the provision
+matrix, the allowance roll-forward, the true-up); :mod:`.report` shows it (figures, tables,
+charts, checks, the Excel pack, the conclusion). Notebooks use ``from closelib.areas import
+reserve`` and the names below.
+"""
+
+from closelib.areas.reserve.compute import (
+    ReserveResult,
+    aged_receivables,
+    allowance_roll_forward,
+    collective_rates,
+    compute,
+    floor_note,
+    floors_in_use,
+    pools_of,
+    provision_matrix,
+    specific_reserves,
+    true_up_journals,
+)
+from closelib.areas.reserve.report import (
+    FIGURES,
+    SUMMARY_LINES,
+    aging_by_bucket,
+    booked_matches,
+    bucket_figures,
+    conclusion,
+    gross_ties,
+    loss_curve_chart,
+    roll_forward_check,
+    roll_matrix,
+    write_pack,
+)
+
+__all__ = [
+    "FIGURES",
+    "SUMMARY_LINES",
+    "ReserveResult",
+    "aged_receivables",
+    "aging_by_bucket",
+    "allowance_roll_forward",
+    "booked_matches",
+    "bucket_figures",
+    "collective_rates",
+    "compute",
+    "conclusion",
+    "floor_note",
+    "floors_in_use",
+    "gross_ties",
+    "loss_curve_chart",
+    "pools_of",
+    "provision_matrix",
+    "roll_forward_check",
+    "roll_matrix",
+    "specific_reserves",
+    "true_up_journals",
+    "write_pack",
+]
