@@ -278,3 +278,55 @@ def test_aging_buckets_sum_to_the_open_total(amounts, due_offsets):
     aged = age(aged, as_of, "due_date", bounds)
     table = reserve.aging_by_bucket(aged, bucket_labels(bounds))
     assert int(table[bucket_labels(bounds)].to_numpy().sum()) == int(table["total"].sum()) == sum(amounts)
+
+
+def test_customer_aged_trial_balance_by_hand(mini_book, params):
+    # At 2026-09-30 (MINI): C001 has D1 400.00 (due 08-31: 30 days, 1-30), D2 500.00 (due 10-01:
+    # current) and the credit memo D3 -100.00 (due 09-15: 15 days, 1-30): total 800.00 over 3
+    # documents; C003 (bankrupt) has D5 75.25 (due 07-31: 61 days, 61-90). Largest first; the
+    # credit memo is in the listing, so it ties to subledger AR (875.25).
+    res = reserve.compute(mini_book, Period(2026, 9), params)
+    listing = res.customers.set_index("customer_id")
+    assert list(listing.index) == ["C001", "C003"]
+    assert listing.loc["C001", ["current", "1-30", "61-90", "total", "documents"]].tolist() == [
+        50000,
+        30000,
+        0,
+        80000,
+        3,
+    ]
+    assert listing.loc["C003", ["61-90", "total", "status", "name"]].tolist() == [
+        7525,
+        7525,
+        "bankrupt",
+        "Gamma Hosting",
+    ]
+    labels = list(params["reserve"]["fixed_rates"])
+    assert (listing[labels].sum(axis=1) == listing["total"]).all()
+    assert reserve.listing_ties(res.customers, {"US01": 87525}, ["US01"]) == {"US01": (87525, 87525)}
+    assert reserve.listing_caption(res.customers, "US01", "USD", lambda m, c: f"{m / 100:,.2f}") == (
+        "US01 (USD): 2 customers with open items, total 875.25"
+    )
+    assert (
+        reserve.listing_caption(res.customers, "SG01", "SGD", str)
+        == "SG01: no customer has open items at the period end"
+    )
+
+
+def test_customer_aged_trial_balance_is_complete_and_in_the_pack(tmp_path, params):
+    # 75 customers with one open invoice each (more than any top-N or screen page): all 75 listed.
+    tables = copy.deepcopy(MINI)
+    base = MINI["customers"][0]
+    tables["customers"] = [dict(base, customer_id=f"K{i:03d}", name=f"Customer {i}") for i in range(75)]
+    doc = MINI["documents"][1]
+    tables["documents"] = [
+        dict(doc, document_id=f"I{i:03d}", customer_id=f"K{i:03d}", amount=f"{100 + i}.00") for i in range(75)
+    ]
+    tables.update(receipts=[], applications=[], adjustments=[], gl_balances=gl_rows("2026-10", "50.00", "125.25"))
+    res = reserve.compute(load_book(write_source(tmp_path / "many", tables)), Period(2026, 10), params)
+    assert len(res.customers) == 75 and res.customers["customer_id"].iloc[0] == "K074"  # 174.00, the largest
+    assert int(res.customers["total"].sum()) == sum(10000 + 100 * i for i in range(75))
+    sheet = read_cells(reserve.write_pack(res, tmp_path / "p.xlsx", Period(2026, 10), params))["Customer aged TB"]
+    header = sheet[0]
+    assert len(sheet) == 1 + 75 + 1 and sheet[-1][0] == "Total USD"
+    assert sheet[-1][header.index("total")] == 10275  # 75 x 100.00 + (0 + 1 + ... + 74) = 10,275.00

@@ -2,7 +2,8 @@
 
 :mod:`.compute` computes it (aged receivables, specific reserves, loss rates, the provision
 matrix, the allowance roll-forward, the true-up); :mod:`.report` shows it (figures, tables,
-charts, checks, the Excel pack, the conclusion). Notebooks use ``from closelib.areas import
+charts, checks, the Excel pack, the conclusion); :mod:`.customers` is the customer aged trial
+balance. Notebooks use ``from closelib.areas import
 reserve`` and the names below.
 """
 
@@ -19,6 +20,7 @@ from closelib.areas.reserve.compute import (
     specific_reserves,
     true_up_journals,
 )
+from closelib.areas.reserve.customers import customer_aged_listing, listing_caption, listing_ties
 from closelib.areas.reserve.report import (
     FIGURES,
     SUMMARY_LINES,
@@ -45,9 +47,12 @@ __all__ = [
     "collective_rates",
     "compute",
     "conclusion",
+    "customer_aged_listing",
     "floor_note",
     "floors_in_use",
     "gross_ties",
+    "listing_caption",
+    "listing_ties",
     "loss_curve_chart",
     "pools_of",
     "provision_matrix",

@@ -11,13 +11,14 @@ rounded, less the base line); totals are sums of rounded lines. Money is int64 m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 import pandas as pd
 
 from closelib import money
 from closelib.areas.recon.ledger import gl_balance
+from closelib.areas.reserve.customers import customer_aged_listing
 from closelib.asof.aging import AgingPolicy, aging_at
 from closelib.asof.rollrate import agings, build_history, loss_rates, roll_rates
 from closelib.book.model import Book
@@ -36,6 +37,7 @@ class ReserveResult:
     roll_forward: dict[str, pd.DataFrame]
     journals: pd.DataFrame
     problems: list[str]
+    customers: pd.DataFrame = field(default_factory=pd.DataFrame)  # the customer aged trial balance, complete
 
 
 def pools_of(book: Book, pool_by: str) -> pd.Series | None:
@@ -298,4 +300,5 @@ def compute(book: Book, period: Period, params: dict) -> ReserveResult:
         {e: allowance_roll_forward(book, period, params, e) for e in book.entities},
         journals,
         problems,
+        customer_aged_listing(aged, book, labels),
     )

@@ -9,6 +9,7 @@ import pandas as pd
 
 from closelib import money
 from closelib.areas.reserve.compute import ReserveResult
+from closelib.areas.reserve.customers import COLUMNS_BEFORE
 from closelib.asof.aging import aging_table
 from closelib.nb.excel import Sheet, write_workbook
 from closelib.periods import Period
@@ -95,7 +96,8 @@ def gross_ties(aged: pd.DataFrame, matrix: pd.DataFrame, specific: pd.DataFrame)
 
 
 def write_pack(res: ReserveResult, path: Path, period: Period, params: dict) -> Path:
-    """The reserve workbook: summary, provision matrix, specific reserves, rates, journals."""
+    """The reserve workbook: summary, provision matrix, specific reserves, rates, journals and the
+    customer aged trial balance (complete: every customer with open items)."""
 
     title = [
         f"{params['company']}: bad-debt reserve {period}",
@@ -151,6 +153,15 @@ def write_pack(res: ReserveResult, path: Path, period: Period, params: dict) -> 
             currency_column="currency",
             rate_columns=["roll_rate", "loss_rate"],
         )
+    sheets.append(
+        Sheet(
+            "Customer aged TB",
+            res.customers,
+            [c for c in res.customers.columns if c not in COLUMNS_BEFORE],
+            currency_column="currency",
+            total=True,
+        )
+    )
     return write_workbook(path, sheets, as_of=period.end.to_pydatetime())
 
 
