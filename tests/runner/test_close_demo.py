@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +17,7 @@ from closelib.params import load_parameters
 from closelib.paths import NOTEBOOKS_DIR, PARAMETERS_DIR
 from closelib.periods import Period
 from closelib.runner.run import execute_run
+from tests.conftest import MINI, write_source
 
 END = DEFAULT_END
 PRIOR = str(pd.Period(END, freq="M") - 1)
@@ -153,3 +155,63 @@ def test_notebooks_run_on_a_small_contract_source_without_optional_tables(mini_s
     assert not failed, failed
     assert m["figures"]["tb.unexplained"] == "0.00" and m["figures"]["tb.subledger_ar"] == "1050.50"
     assert m["status"] == "succeeded", [k for k, c in m["checks"].items() if not c["passed"]]
+
+
+def test_every_entity_is_accounted_for_in_every_workpaper(tmp_path):
+    # MINI plus SG01, an entity with a trial balance and nothing else: every workpaper says so
+    # for SG01 (and for US01 where it has nothing either), never silence.
+    tables = copy.deepcopy(MINI)
+    tables["entities"] = tables["entities"] + [
+        {"entity": "SG01", "name": "Quiet Pte", "functional_currency": "SGD", "country": "SG"}
+    ]
+    tables["gl_balances"] = tables["gl_balances"] + [
+        {
+            "entity": "SG01",
+            "period": "2026-10",
+            "account": account,
+            "account_name": account,
+            "account_type": kind,
+            "currency": "SGD",
+            "debit": debit,
+            "credit": credit,
+        }
+        for account, kind, debit, credit in (("1000", "asset", "10.00", "0.00"), ("3000", "equity", "0.00", "10.00"))
+    ]
+    source = write_source(tmp_path / "quiet", tables)
+    notebooks = tmp_path / "nbs"
+    notebooks.mkdir()
+    for name in ("01_tb_recon", "02_reserve", "03_write_off", "05_collections"):
+        shutil.copy(NOTEBOOKS_DIR / f"{name}.ipynb", notebooks)
+    result = execute_run("2026-10", source=source, outputs=tmp_path / "out", notebooks_dir=notebooks)
+    assert all(v["status"] == "succeeded" for v in result.manifest["notebooks"].values())
+    expected = {
+        "01_tb_recon": [
+            "SG01: no reconciling items, found in the data or documented.",
+            "SG01: no open exceptions.",
+            "SG01: no unapplied receipts at the period end.",
+        ],
+        "02_reserve": [
+            "SG01: no customer has open items at the period end.",
+            "SG01: no open invoices, debit memos or credit memos at the period end.",
+            "SG01: no specific reserves.",
+            "SG01: no open invoices or debit memos in the collective pool.",
+        ],
+        "03_write_off": [
+            "SG01: no write-off candidates this period.",
+            "US01: no write-off candidates this period.",
+            "SG01: nothing held back.",
+            "SG01: no recoveries booked in the period.",
+        ],
+        "05_collections": [
+            "SG01: no receivables, sales or receipts this period: no KPI.",
+            "SG01: no open items, this month or last.",
+            "SG01: no customer due a dunning action.",
+            "SG01: no unapplied credit memos.",
+        ],
+    }
+    for name, lines in expected.items():
+        html = (result.run_dir / f"{name}.html").read_text(encoding="utf-8")
+        missing = [line for line in lines if line not in html]
+        assert not missing, (name, missing)
+    collections = (result.run_dir / "05_collections.html").read_text(encoding="utf-8")
+    assert "<strong>SG01</strong>: no receivables, sales or receipts this period" in collections

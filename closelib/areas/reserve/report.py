@@ -200,6 +200,20 @@ def conclusion(res: ReserveResult, params: dict, fmt: money.MoneyFormat) -> str:
     return "\n\n".join(parts)
 
 
+def no_journal_reasons(summary: pd.DataFrame, fmt: money.MoneyFormat) -> dict[str, str]:
+    """Why an entity has no true-up journal: nothing to true up, or no booked allowance to true up."""
+    out = {}
+    for row in summary.to_dict("records"):
+        if row["booked"] is None or pd.isna(row["booked"]):
+            out[row["entity"]] = "no true-up journal: the GL has no allowance balance for this period"
+        else:
+            ccy = row["currency"]
+            out[row["entity"]] = (
+                f"no true-up journal: the allowance booked equals the {fmt(int(row['required']), ccy)} required"
+            )
+    return out
+
+
 def roll_forward_check(roll: pd.DataFrame, currency: str, fmt: money.MoneyFormat) -> tuple[bool, str, str]:
     """(passed, detail, severity): an error when the allowance does not roll forward; a warning
     when it cannot be proved because the GL has no prior-period (or current) balance."""
