@@ -3,10 +3,18 @@
 :mod:`.compute` computes it (aged receivables, specific reserves, loss rates, the provision
 matrix, the allowance roll-forward, the true-up); :mod:`.report` shows it (figures, tables,
 charts, checks, the Excel pack, the conclusion); :mod:`.customers` is the customer aged trial
-balance. Notebooks use ``from closelib.areas import
-reserve`` and the names below.
+balance; :mod:`.backtest` the backtest over the last month ends and the prior-period
+comparison. Notebooks use ``from closelib.areas import reserve`` and the names below.
 """
 
+from closelib.areas.reserve.backtest import (
+    BACKTEST_MONTHS,
+    backtest,
+    backtest_chart,
+    backtest_summary,
+    past_due_over,
+    prior_comparison,
+)
 from closelib.areas.reserve.compute import (
     ReserveResult,
     aged_receivables,
@@ -37,12 +45,16 @@ from closelib.areas.reserve.report import (
 )
 
 __all__ = [
+    "BACKTEST_MONTHS",
     "FIGURES",
     "SUMMARY_LINES",
     "ReserveResult",
     "aged_receivables",
     "aging_by_bucket",
     "allowance_roll_forward",
+    "backtest",
+    "backtest_chart",
+    "backtest_summary",
     "booked_matches",
     "bucket_figures",
     "collective_rates",
@@ -56,7 +68,9 @@ __all__ = [
     "listing_ties",
     "loss_curve_chart",
     "no_journal_reasons",
+    "past_due_over",
     "pools_of",
+    "prior_comparison",
     "provision_matrix",
     "roll_forward_check",
     "roll_matrix",

@@ -95,7 +95,14 @@ def gross_ties(aged: pd.DataFrame, matrix: pd.DataFrame, specific: pd.DataFrame)
     return {e: (int(receivable.get(e, 0)), int(parts.get(e, 0))) for e in entities}
 
 
-def write_pack(res: ReserveResult, path: Path, period: Period, params: dict) -> Path:
+def write_pack(
+    res: ReserveResult,
+    path: Path,
+    period: Period,
+    params: dict,
+    backtest: pd.DataFrame | None = None,
+    prior: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+) -> Path:
     """The reserve workbook: summary, provision matrix, specific reserves, rates, journals and the
     customer aged trial balance (complete: every customer with open items)."""
 
@@ -162,6 +169,21 @@ def write_pack(res: ReserveResult, path: Path, period: Period, params: dict) -> 
             total=True,
         )
     )
+    if backtest is not None:
+        sheets.append(
+            Sheet(
+                "Backtest",
+                backtest,
+                ["gross", "allowance", "written_off_since", "still_open", "settled"],
+                currency_column="currency",
+            )
+        )
+    if prior is not None:
+        by_bucket, coverage = prior
+        money_cols = ["gross", "gross_prior", "allowance", "allowance_prior", "change"]
+        sheets.append(Sheet("Prior period", by_bucket, money_cols, currency_column="currency"))
+        money_cols = ["required", "over_90", "required_prior", "over_90_prior"]
+        sheets.append(Sheet("Coverage over 90 days", coverage, money_cols, currency_column="currency"))
     return write_workbook(path, sheets, as_of=period.end.to_pydatetime())
 
 
