@@ -330,3 +330,89 @@ def test_customer_aged_trial_balance_is_complete_and_in_the_pack(tmp_path, param
     header = sheet[0]
     assert len(sheet) == 1 + 75 + 1 and sheet[-1][0] == "Total USD"
     assert sheet[-1][header.index("total")] == 10275  # 75 x 100.00 + (0 + 1 + ... + 74) = 10,275.00
+
+
+invoices = st.lists(
+    st.tuples(
+        st.integers(0, 330),  # issued this many days after 2025-12-01
+        st.integers(1, 10**7),  # amount, minor units
+        st.integers(0, 100),  # percent paid ...
+        st.integers(1, 200),  # ... this many days after issue
+        st.sampled_from(["C001", "C002", "C003"]),  # C003 is bankrupt: a specific reserve
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    docs=invoices,
+    method=st.sampled_from(["fixed_rates", "roll_rate"]),
+    rates=st.lists(st.integers(0, 1000), min_size=8, max_size=8),
+    overall=st.integers(0, 10000),
+    per_bucket=st.dictionaries(st.sampled_from(["current", "1-30", "91-120", "365+"]), st.integers(0, 10000)),
+    specific=st.one_of(st.none(), st.integers(0, 1000), st.integers(1, 10**8).map(str)),
+)
+def test_allowance_never_exceeds_gross_and_buckets_sum_to_the_total(
+    tmp_path_factory, params, docs, method, rates, overall, per_bucket, specific
+):
+    start = pd.Timestamp("2025-12-01")
+    tables = copy.deepcopy(MINI)
+    tables["documents"], tables["receipts"], tables["applications"], tables["adjustments"] = [], [], [], []
+    for n, (issued, amount, paid_pct, paid_after, customer) in enumerate(docs):
+        day = start + pd.Timedelta(days=issued)
+        doc_id = f"I{n}"
+        tables["documents"].append(
+            dict(
+                MINI["documents"][0],
+                document_id=doc_id,
+                customer_id=customer,
+                document_date=day.date().isoformat(),
+                due_date=(day + pd.Timedelta(days=30)).date().isoformat(),
+                amount=str(money.from_minor(amount, "USD")),
+            )
+        )
+        paid = amount * paid_pct // 100
+        if paid:
+            when = (day + pd.Timedelta(days=paid_after)).date().isoformat()
+            text = str(money.from_minor(paid, "USD"))
+            tables["receipts"].append(dict(MINI["receipts"][0], receipt_id=f"R{n}", receipt_date=when, amount=text))
+            tables["applications"].append(
+                {
+                    "application_id": f"A{n}",
+                    "applied_date": when,
+                    "source_id": f"R{n}",
+                    "target_id": doc_id,
+                    "amount": text,
+                }
+            )
+    tables["gl_balances"] = gl_rows("2026-10", "50.00", "125.25")
+    book = load_book(write_source(tmp_path_factory.mktemp("prop"), tables))
+    labels = list(params["reserve"]["fixed_rates"])
+    params["reserve"].update(method=method, min_exposure_months=1)
+    params["reserve"]["fixed_rates"] = {label: r / 1000 for label, r in zip(labels, rates, strict=True)}
+    params["reserve"]["overlay"] = {
+        "overall": overall / 1000,
+        "per_bucket": {b: m / 1000 for b, m in per_bucket.items()},
+        "reason": "scenario",
+    }
+    if specific is not None:
+        item = (
+            {"rate": specific / 1000}
+            if isinstance(specific, int)
+            else {"amount": str(money.from_minor(int(specific), "USD"))}
+        )
+        params["reserve"]["specific"] = [{"customer_id": "C001", "reason": "named", **item}]
+    res = reserve.compute(book, Period(2026, 10), params)
+    for row in res.summary.to_dict("records"):
+        assert 0 <= row["required"] <= row["gross_receivables"]
+        assert row["required"] == row["collective"] + row["overlay"] + row["specific"]
+    matrix = res.matrix
+    assert (matrix["allowance"] <= matrix["gross"]).all() and (matrix["allowance"] >= 0).all()
+    by_bucket = reserve.bucket_figures(matrix, labels)
+    for entity, buckets in by_bucket.items():
+        row = res.summary.set_index("entity").loc[entity]
+        assert sum(allowance for _, allowance, _ in buckets.values()) == row["collective"] + row["overlay"]
+        assert sum(gross for gross, _, _ in buckets.values()) == row["collective_gross"]
+    assert (res.specific["allowance"] <= res.specific["gross"]).all()
