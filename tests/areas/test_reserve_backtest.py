@@ -72,8 +72,13 @@ def test_backtest_by_hand(tmp_path, params):
     may = rows["2026-05-31"]
     assert (may["gross"], may["allowance"], may["written_off_since"], may["still_open"]) == (5000, 5000, 0, 5000)
     assert may["coverage"] is None or may["coverage"] != may["coverage"]
+    fmt = lambda m, c: f"{m / 100:.2f}"  # noqa: E731
     assert "covered the write-offs since in 1 of the 2 month ends with write-offs" in reserve.backtest_summary(
-        table, lambda m, c: f"{m / 100:.2f}"
+        table, fmt
+    )
+    assert reserve.backtest_summary(table[table["month_end"].astype(str) == "2026-05-31"], fmt) == (
+        "**US01**: nothing open at any of the last 1 month ends has been written off since, so coverage cannot be "
+        "measured yet; of the 50.00 USD open at 2026-05-31, 50.00 USD is still open."
     )
 
 

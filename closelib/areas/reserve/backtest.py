@@ -243,9 +243,11 @@ def backtest_summary(table: pd.DataFrame, fmt: money.MoneyFormat) -> str:
         tested = mine[mine["written_off_since"] > 0]
         covered = int((tested["allowance"] >= tested["written_off_since"]).sum())
         if tested.empty:
+            latest = mine.iloc[-1]
             parts.append(
-                f"**{entity}**: nothing open at the last {len(mine)} month ends has been written off since; "
-                f"{fmt(int(mine['still_open'].iloc[0]), ccy)} {ccy} of the oldest month end's balances is still open."
+                f"**{entity}**: nothing open at any of the last {len(mine)} month ends has been written off since, "
+                f"so coverage cannot be measured yet; of the {fmt(int(latest['gross']), ccy)} {ccy} open at "
+                f"{latest['month_end']}, {fmt(int(latest['still_open']), ccy)} {ccy} is still open."
             )
             continue
         parts.append(
