@@ -100,7 +100,7 @@ def aging(cache: str, source: str, period: str) -> dict:
 
 def rollrate(cache: str, source: str, period: str, months: str = "24") -> dict:
     """The roll-rate history: build_history over ``months`` month ends, then roll_rates."""
-    from closelib.areas.reserve import pools_of
+    from closelib.areas.reserve.compute import pools_of
     from closelib.asof.rollrate import build_history, roll_rates
     from closelib.periods import Period
 

@@ -279,6 +279,19 @@ SCHEMA = Record(
                 "allowance_account": Str(),
                 "bad_debt_expense_account": Str(),
                 "recon_tolerance": Money(),
+                "max_item_age_months": Int(0, 120),
+                "item_owners": ListOf(
+                    Record({"entity": Str(), "reference": Str(), "owner": Str(), "expected_clearance": Date()})
+                ),
+                "exception_severity": Enum("warning", "error"),
+                "correction_offsets": Record(
+                    {
+                        "invoices and debit memos": Str(),
+                        "credit memos": Str(),
+                        "cash received": Str(),
+                        "adjustments": Str(),
+                    }
+                ),
                 "reconciling_items": ListOf(
                     Record(
                         {
@@ -465,16 +478,18 @@ def _check_consistency(p: dict, problems: list[str]) -> None:
         problems.append(f"aging.buckets: must start at 0 and increase strictly, got {bounds}")
         return
     labels = _labels(bounds)
-    for key in ("fixed_rates", "floor_rates"):
-        rates = p["reserve"][key]
-        for label in rates:
-            if label not in labels:
-                problems.append(
-                    f"reserve.{key}.{label}: not a bucket label{_suggest(label, labels)} (labels: {', '.join(labels)})"
-                )
-        for label in labels:
-            if label not in rates:
-                problems.append(f"reserve.{key}: no rate for bucket {label!r}")
+    # Only the table the method reads: fixed_rates needs a rate for every bucket; under roll_rate
+    # the floors may leave buckets out (an absent floor is zero). The unused table is not read.
+    key = "fixed_rates" if p["reserve"]["method"] == "fixed_rates" else "floor_rates"
+    rates = p["reserve"][key]
+    for label in rates:
+        if label not in labels:
+            problems.append(
+                f"reserve.{key}.{label}: not a bucket label{_suggest(label, labels)} (labels: {', '.join(labels)})"
+            )
+    for label in labels if key == "fixed_rates" else ():
+        if label not in rates:
+            problems.append(f"reserve.{key}: no rate for bucket {label!r}")
     for label in p["reserve"]["overlay"]["per_bucket"]:
         if label not in labels:
             problems.append(f"reserve.overlay.per_bucket.{label}: not a bucket label{_suggest(label, labels)}")

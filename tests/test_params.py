@@ -248,19 +248,53 @@ def test_buckets_must_start_at_zero_and_increase(raw):
 
 
 def test_buckets_changed_by_override_need_matching_rates(pdir):
+    # roll_rate (the default) reads the floors only: stale floor labels are named, the policy
+    # matrix it never reads is not; a bucket without a floor is allowed (zero).
     with pytest.raises(ParameterError) as info:
         load_parameters("2026-10", pdir, overrides=["aging.buckets=[0, 30, 60, 90]"])
     text = "\n".join(info.value.problems)
+    assert "reserve.floor_rates.91-120: not a bucket label" in text
+    assert "fixed_rates" not in text and "no rate for bucket" not in text
+    # fixed_rates reads the policy matrix only: it must cover every bucket, floors are not checked
+    with pytest.raises(ParameterError) as info:
+        load_parameters("2026-10", pdir, overrides=["aging.buckets=[0, 30, 60, 90]", "reserve.method=fixed_rates"])
+    text = "\n".join(info.value.problems)
     assert "reserve.fixed_rates.91-120: not a bucket label" in text
     assert "reserve.fixed_rates: no rate for bucket '90+'" in text
-    assert "reserve.floor_rates: no rate for bucket '90+'" in text
+    assert "floor_rates" not in text
+
+
+def test_a_method_needs_only_its_own_rate_table(pdir):
+    # New buckets with only the floors restated (and one bucket without a floor) under roll_rate:
+    # the stale default policy matrix does not stop the run.
+    (pdir / "2026-10.yaml").write_text(
+        "aging:\n  buckets: [0, 30, 60, 90]\nreserve:\n  floor_rates: {current: 0.002, 31-60: 0.03, 90+: 0.5}\n"
+    )
+    p = load_parameters("2026-10", pdir)
+    assert p["reserve"]["floor_rates"] == {"current": 0.002, "31-60": 0.03, "90+": 0.5}
+    assert "91-120" in p["reserve"]["fixed_rates"]  # stale, and not read
+    # ... and under fixed_rates only the policy matrix is restated; the stale floors do not matter
+    (pdir / "2026-11.yaml").write_text(
+        "aging:\n  buckets: [0, 30, 60, 90]\nreserve:\n  method: fixed_rates\n"
+        "  fixed_rates: {current: 0.01, 1-30: 0.02, 31-60: 0.05, 61-90: 0.2, 90+: 0.6}\n"
+    )
+    p = load_parameters("2026-11", pdir)
+    assert p["reserve"]["fixed_rates"]["90+"] == 0.6 and "91-120" in p["reserve"]["floor_rates"]
 
 
 def test_fixed_rate_label_typo(raw):
+    raw["reserve"]["method"] = "fixed_rates"  # the table is checked where the method reads it
     raw["reserve"]["fixed_rates"]["1-3O"] = raw["reserve"]["fixed_rates"].pop("1-30")
     problems = problems_of(raw)
     assert any(p.startswith("reserve.fixed_rates.1-3O: not a bucket label (did you mean '1-30'?)") for p in problems)
     assert "reserve.fixed_rates: no rate for bucket '1-30'" in problems
+
+
+def test_floor_rate_label_typo_under_roll_rate(raw):
+    raw["reserve"]["floor_rates"]["1-3O"] = raw["reserve"]["floor_rates"].pop("1-30")
+    problems = problems_of(raw)
+    assert any(p.startswith("reserve.floor_rates.1-3O: not a bucket label (did you mean '1-30'?)") for p in problems)
+    assert not any("no rate for bucket" in p for p in problems)  # a bucket without a floor is zero
 
 
 def test_overlay_needs_reason(raw):

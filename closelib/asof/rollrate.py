@@ -8,11 +8,26 @@ Python loop.
 Roll rate of bucket *i* (dollar-weighted over the window): of the amounts open in bucket
 *i* at a month end that would have aged past the bucket by the next month end if unpaid
 (*exposed*), the share still open there, plus what was written off in between
-(*rolled*). Amounts that stay within a wide bucket are neither. The last bucket rolls to
-write-off: write-offs during the window of documents in it, over its opening balance plus
-what rolled into it. Loss rate of a bucket = its roll rate x the next bucket's loss rate;
-a bucket with fewer than ``min_exposure_months`` months of exposure uses its floor rate,
-and no loss rate is below its floor.
+(*rolled*). Amounts that stay within a wide bucket are neither.
+
+The last bucket rolls to write-off, measured only on amounts whose fate is known (no
+censoring bias: an amount still open in the bucket at the window's end has not yet had its
+chance to be written off, so it is in neither side)::
+
+    last-bucket rate = W / (W + P) = W / (opening + entries - closing)
+
+over the window, of the amounts in the last bucket: W = written off (net of recoveries),
+P = paid, credited or adjusted away (everything else that left the bucket); opening and
+closing are the bucket's balance at the window's first and last month ends, entries what
+aged into it in between (first seen there at a month end, plus what was written off during
+that month). In a steady book where everything reaching the bucket is written off k months
+later this is 100 % for any k (write-offs over opening plus entries would give n / (n + k)
+over an n-month window). Per transition month the frame carries ``exposed`` = W + P (the
+amount resolved) and ``rolled`` = W, so months add up.
+
+Loss rate of a bucket = its roll rate x the next bucket's loss rate; a bucket with fewer
+than ``min_exposure_months`` months of exposure uses its floor rate, and no loss rate is
+below its floor (an absent floor is zero).
 """
 
 from __future__ import annotations
@@ -37,6 +52,7 @@ class History:
     month_ends: pd.DatetimeIndex
     open: np.ndarray  # int64 [docs, months]: open amount at each month end (0 before issue)
     written_off: np.ndarray  # int64 [docs, months]: write-offs (positive) in (previous end, this end]
+    recovered: np.ndarray  # int64 [docs, months]: recoveries (positive) in (previous end, this end]
 
 
 def _bin(month_ends: np.ndarray, dates: pd.Series) -> np.ndarray:
@@ -91,8 +107,17 @@ def build_history(
     wo = np.zeros(n * width, dtype="int64")
     is_wo = (adj["type"] == "write_off").to_numpy()
     np.add.at(wo, adj_rows[is_wo] * width + adj_cols[is_wo], -adj["amount"].to_numpy(dtype="int64")[is_wo])
+    rec = np.zeros(n * width, dtype="int64")
+    is_rec = (adj["type"] == "recovery").to_numpy()
+    np.add.at(rec, adj_rows[is_rec] * width + adj_cols[is_rec], adj["amount"].to_numpy(dtype="int64")[is_rec])
     docs["pool"] = "all" if pools is None else docs["customer_id"].map(pools).fillna("unassigned").to_numpy()
-    return History(docs, ends, open_, np.ascontiguousarray(wo.reshape(n, width)[:, :m]))
+    return History(
+        docs,
+        ends,
+        open_,
+        np.ascontiguousarray(wo.reshape(n, width)[:, :m]),
+        np.ascontiguousarray(rec.reshape(n, width)[:, :m]),
+    )
 
 
 def bucket_matrix(history: History, basis: str, bounds: list[int]) -> np.ndarray:
@@ -137,10 +162,11 @@ def roll_rates(history: History, basis: str, bounds: list[int]) -> pd.DataFrame:
         b_now = buckets[:, j]
         b_next = buckets[:, j + 1]  # the same searchsorted of the next month end's days
         wo = history.written_off[:, j + 1]
+        rec = history.recovered[:, j + 1]
         held = now > 0
         exposed = held & ((b_next > b_now) | (wo > 0)) & (b_now < last)
         rolled = np.where(exposed, np.minimum(np.maximum(nxt, 0), now) + wo, 0)
-        in_last = held & (b_now == last)
+        in_last = b_now == last  # a recovery can reopen an amount written off to zero
         entered = held & (b_now < last) & (b_next == last)
         # Buckets 0..last-1 in one pass: sums per (bucket, group) of the exposed rows.
         exp = np.zeros((last + 1) * groups, dtype="int64")
@@ -148,10 +174,13 @@ def roll_rates(history: History, basis: str, bounds: list[int]) -> pd.DataFrame:
         key = b_now[exposed] * groups + codes[exposed]
         np.add.at(exp, key, now[exposed])
         np.add.at(rol, key, rolled[exposed])
-        # last bucket rolls to write-off: written off over opening balance (first month) plus entries
-        den = np.where(entered, np.maximum(nxt, 0) + wo, 0) + (np.where(in_last, now, 0) if j == 0 else 0)
-        num = np.where(in_last | entered, wo, 0)
-        tail = in_last | entered
+        # Last bucket: only amounts whose fate is known. W = net write-offs; resolved (W + P) =
+        # what left the bucket this month: the fall in its open amount (an entrant counts from
+        # the month end it is first seen there, plus what was written off during the month).
+        net_wo = wo - rec
+        num = np.where(in_last | entered, net_wo, 0)
+        den = np.where(in_last, np.maximum(now, 0) - np.maximum(nxt, 0), 0) + np.where(entered, net_wo, 0)
+        tail = (in_last | entered) & ((num != 0) | (den != 0))
         exp[last * groups :] = 0
         rol[last * groups :] = 0
         np.add.at(exp, last * groups + codes[tail], den[tail])
@@ -201,8 +230,8 @@ def loss_rates(rolls: pd.DataFrame, labels: list[str], floors: dict[str, float],
         for i in reversed(range(len(labels))):
             label = labels[i]
             exposed, rolled, months = (int(v) for v in counts[i])
-            roll = min(rolled / exposed, 1.0) if exposed else None
-            floor = float(floors[label])
+            roll = min(max(rolled / exposed, 0.0), 1.0) if exposed > 0 else None
+            floor = float(floors.get(label, 0.0))  # an absent floor is zero
             if roll is None or months < min_months:
                 loss, basis = floor, f"floor: only {months} month(s) with exposure (minimum {min_months})"
             else:

@@ -380,28 +380,70 @@ def _applications(frames: dict[str, pd.DataFrame], files: dict[str, str], out: C
     )
     adjustments = frames.get("adjustments")
     if adjustments is not None:
-        applied_to = _int_bincount(tgt_idx[comparable], amounts[comparable], len(targets))
-        adj_idx = _positions(adjustments["document_id"], combined(arrow_text(targets["document_id"])))
-        hit = adj_idx >= 0
-        adjusted = _int_bincount(
-            adj_idx[hit], adjustments["amount"].fillna(0).to_numpy(dtype="int64")[hit], len(targets)
+        _over_cleared(
+            targets, tgt_idx[comparable], amounts[comparable], app["applied_date"][comparable], adjustments, file, out
         )
-        final = targets["amount"].to_numpy(dtype="int64") - applied_to + adjusted
-        sound = targets["_sound"].to_numpy(dtype=bool)
-        rows = np.flatnonzero(sound & (final < 0))
-        ids = targets["document_id"].to_numpy(dtype=object)[rows]
-        currency = targets["currency"].to_numpy(dtype=object)[rows]
-        # By document id, as the index-aligned sums gave them.
-        for i in sorted(range(len(rows)), key=lambda k: ids[k]):
-            out.add(
-                file,
-                None,
-                "target_id",
-                "over_cleared",
-                f"applications and adjustments clear document {ids[i]} beyond its amount "
-                f"(open would be {_format(int(final[rows[i]]), currency[i])})",
-                ids[i],
-            )
+
+
+def _over_cleared(
+    targets: pd.DataFrame,
+    app_rows: np.ndarray,
+    app_amounts: np.ndarray,
+    app_dates: pd.Series,
+    adjustments: pd.DataFrame,
+    file: str,
+    out: Collector,
+) -> None:
+    """An invoice or debit memo whose open amount (amount - applications + adjustments) is
+    below zero at the end of any day: as of that day it would be cleared beyond its amount.
+    Checked on every date, not only on the last: a write-off beyond the open amount later
+    made good by a recovery still leaves the document negative in between."""
+    adj_idx = _positions(adjustments["document_id"], combined(arrow_text(targets["document_id"])))
+    hit = (adj_idx >= 0) & adjustments["adjustment_date"].notna().to_numpy()
+    events = pd.DataFrame(
+        {
+            "row": np.concatenate([app_rows, adj_idx[hit]]),
+            "date": np.concatenate(
+                [
+                    app_dates.to_numpy(dtype="datetime64[ns]"),
+                    adjustments["adjustment_date"].to_numpy(dtype="datetime64[ns]")[hit],
+                ]
+            ),
+            "delta": np.concatenate(
+                [-app_amounts, adjustments["amount"].fillna(0).to_numpy(dtype="int64")[hit]]
+            ).astype("int64"),
+        }
+    )
+    events = events[events["date"].notna()]
+    if events.empty:
+        return
+    amount = targets["amount"].to_numpy(dtype="int64")
+    sound = targets["_sound"].to_numpy(dtype=bool)
+    # Without an event that raises it (a recovery, a positive adjustment) a document's open amount
+    # only falls, so it goes below zero on some day only if it ends below zero: one sum each.
+    # Only the documents that rise, or end below zero, are followed day by day.
+    rows = events["row"].to_numpy()
+    follow = np.zeros(len(targets), dtype=bool)
+    follow[rows[events["delta"].to_numpy() > 0]] = True
+    final = amount + _int_bincount(rows, events["delta"].to_numpy(), len(targets))
+    follow |= final < 0
+    daily = events[follow[rows]].groupby(["row", "date"], sort=True)["delta"].sum().reset_index()
+    daily["open"] = amount[daily["row"].to_numpy()] + daily.groupby("row")["delta"].cumsum().to_numpy()
+    negative = daily[(daily["open"] < 0) & sound[daily["row"].to_numpy()]]
+    first = negative.groupby("row", sort=False).head(1)  # the first day each document goes below zero
+    ids = targets["document_id"].to_numpy(dtype=object)
+    currency = targets["currency"].to_numpy(dtype=object)
+    for row in sorted(first.to_dict("records"), key=lambda r: ids[r["row"]]):
+        i = int(row["row"])
+        out.add(
+            file,
+            None,
+            "target_id",
+            "over_cleared",
+            f"applications and adjustments clear document {ids[i]} beyond its amount "
+            f"(open would be {_format(int(row['open']), currency[i])} on {pd.Timestamp(row['date']).date()})",
+            ids[i],
+        )
 
 
 def _positions(keys: pd.Series, table) -> np.ndarray:

@@ -277,3 +277,156 @@ def test_batch_summarised_posting_is_not_an_item(tmp_path, params):
     rec = recon.reconcile(book_with(tmp_path / "b", journal, gl), Period(2026, 10), params)
     assert list(rec.unapplied_items["amount"]) == [-500]
     assert rec.unapplied_items.iloc[0]["cause"] == "GL subledger line with no subledger transaction"
+
+
+# ---------------------------------------------------------------- classes, exceptions, correcting journals
+
+
+def fmt(minor, currency):
+    return f"{minor / 100:,.2f}"
+
+
+def classes_of(rec) -> dict[str, tuple[str, str, str]]:
+    """reference -> (class, owner, exception) of the control-account items."""
+    return {r["reference"]: (r["class"], r["owner"], r["exception"]) for r in rec.items.to_dict("records")}
+
+
+def test_clean_book_is_reconciled_with_no_exception(tmp_path, params):
+    rec = recon.reconcile(book_with(tmp_path), Period(2026, 10), params)
+    assert rec.exceptions.empty and rec.journals.empty and summary_row(rec)["exceptions"] == 0
+    text = recon.conclusion(rec.summary, {"US01": 0}, True, fmt, rec.exceptions)
+    assert text.startswith("**US01** reconciled: the GL control balance agrees") and "no exception is open" in text
+
+
+def test_invoice_never_posted_requires_correction_and_gets_its_journal(tmp_path, params):
+    # D4 (250.50, C002, 2026-10-05) never reaches the GL: GL 800.00 against subledger 1,050.50.
+    journal = [r for r in mini_journal() if r["reference"] != "D4"]
+    gl = balances("2026-09", "875.25", "0.00") + balances("2026-10", "800.00", "40.00", "75.25")
+    rec = recon.reconcile(book_with(tmp_path, journal, gl), Period(2026, 10), params)
+    row = summary_row(rec)
+    assert row["unexplained"] == 0 and row["items_correction"] == -25050 and row["items_timing"] == 0
+    assert classes_of(rec)["D4"][0] == "correction required"
+    # Dr AR control 250.50 / Cr the invoices' offset account (gl.correction_offsets: 4000)
+    j = rec.journals
+    assert list(zip(j["account"], j["debit"], j["credit"], strict=True)) == [("1100", 25050, 0), ("4000", 0, 25050)]
+    assert set(j["journal_id"]) == {"TBC-US01-2026-10-001"} and j["reference"].tolist() == ["D4", "D4"]
+    assert rec.exceptions["proposed_journal"].tolist() == ["TBC-US01-2026-10-001"]
+    assert row["exceptions"] == 1 and row["exceptions_total"] == -25050
+    text = recon.conclusion(rec.summary, {"US01": 0}, True, fmt, rec.exceptions)
+    assert "**US01** reconciled with 1 exception requiring adjustment, totalling -250.50 USD" in text
+    assert "- D4 (AR control, not posted to the GL): -250.50 USD; correction required: proposed journal" in text
+    assert "fully explained" in text and "no exception is open" not in text
+
+
+def test_posting_that_differs_by_100_requires_correction(tmp_path, params):
+    # D2 (500.00) posted as 400.00: an amount that differs is not "explained" away.
+    journal = [r for r in mini_journal() if r["reference"] != "D2"]
+    journal += posting("B-D2", "2026-09", "2026-09-01", "D2", "1100", "4000", "400.00")
+    gl = balances("2026-09", "775.25", "0.00") + balances("2026-10", "950.50", "40.00", "75.25")
+    rec = recon.reconcile(book_with(tmp_path, journal, gl), Period(2026, 10), params)
+    assert summary_row(rec)["unexplained"] == 0
+    item = rec.items.set_index("reference").loc["D2"]
+    assert (item["cause"], item["class"], item["amount"]) == (
+        "posted amount differs from the subledger",
+        "correction required",
+        -10000,
+    )
+    j = rec.journals
+    assert list(zip(j["account"], j["debit"], j["credit"], strict=True)) == [("1100", 10000, 0), ("4000", 0, 10000)]
+    assert "reconciled with 1 exception requiring adjustment, totalling -100.00 USD" in recon.conclusion(
+        rec.summary, {"US01": 0}, True, fmt, rec.exceptions
+    )
+
+
+def test_unposted_application_is_one_exception_with_one_journal_for_both_accounts(tmp_path, params):
+    journal = [r for r in mini_journal() if r["reference"] != "A1"]
+    gl = balances("2026-09", "1475.25", "600.00") + balances("2026-10", "1650.50", "640.00", "75.25")
+    rec = recon.reconcile(book_with(tmp_path, journal, gl), Period(2026, 10), params)
+    assert rec.unapplied_items.iloc[0]["class"] == "correction required"
+    assert rec.exceptions["reference"].tolist() == ["A1"] and summary_row(rec)["exceptions"] == 1
+    # Cr AR control 600.00 / Dr unapplied receipts 600.00: both accounts corrected, no offset needed
+    j = rec.journals.set_index("account")
+    assert (j.at["1100", "credit"], j.at["2150", "debit"]) == (60000, 60000) and len(j) == 2
+
+
+def test_recent_manual_journal_is_timing_but_unassigned_until_it_has_an_owner(tmp_path, params):
+    journal = mini_journal() + posting("MJ-9", "2026-10", "2026-10-31", "ACCR-10", "1100", "4200", "12.50", "manual")
+    gl = balances("2026-09", "875.25", "0.00") + balances("2026-10", "1063.00", "40.00", "75.25")
+    book = book_with(tmp_path, journal, gl)
+    rec = recon.reconcile(book, Period(2026, 10), params)
+    assert classes_of(rec)["ACCR-10"] == (
+        "timing",
+        "unassigned",
+        "unassigned: no owner or expected clearance (gl.item_owners)",
+    )
+    text = recon.conclusion(rec.summary, {"US01": 0}, True, fmt, rec.exceptions)
+    assert "reconciled with 1 exception, totalling 12.50 USD (1 with no owner or expected clearance)" in text
+    assert rec.journals.empty  # nothing to post: it needs an owner, not a correction
+    # with an owner and an expected clearance (by journal id) it is an ordinary timing item
+    params["gl"]["item_owners"] = [
+        {"entity": "US01", "reference": "MJ-9", "owner": "GL accountant", "expected_clearance": "2026-11-30"}
+    ]
+    rec = recon.reconcile(book, Period(2026, 10), params)
+    assert classes_of(rec)["ACCR-10"] == ("timing", "GL accountant", "")
+    assert rec.items.iloc[0]["expected_clearance"] == "2026-11-30"
+    text = recon.conclusion(rec.summary, {"US01": 0}, True, fmt, rec.exceptions)
+    assert "**US01** reconciled: GL minus subledger is 12.50 USD" in text and "no exception is open" in text
+    # ... until its expected clearance has passed
+    rec = recon.reconcile(book, Period(2026, 12), params)
+    assert "overdue: expected to clear by 2026-11-30" in classes_of(rec)["ACCR-10"][2]
+
+
+def test_manual_journal_older_than_the_limit_requires_correction_even_with_an_owner(tmp_path, params):
+    journal = mini_journal() + posting("MJ-1", "2026-08", "2026-08-31", "accrual", "1100", "4200", "12.50", "manual")
+    gl = balances("2026-09", "887.75", "0.00") + balances("2026-10", "1063.00", "40.00", "75.25")
+    params["gl"]["item_owners"] = [
+        {"entity": "US01", "reference": "accrual", "owner": "GL accountant", "expected_clearance": "2026-11-30"}
+    ]
+    book = book_with(tmp_path, journal, gl)
+    rec = recon.reconcile(book, Period(2026, 10), params)  # 2 months old, limit 1
+    cls, owner, exception = classes_of(rec)["accrual"]
+    assert (cls, owner) == ("correction required", "GL accountant")
+    assert exception.startswith("correction required: a journal with no subledger support older than 1 month(s)")
+    params["gl"]["max_item_age_months"] = 2
+    assert classes_of(recon.reconcile(book, Period(2026, 10), params))["accrual"] == ("timing", "GL accountant", "")
+
+
+def test_cut_off_posted_next_period_is_self_clearing_timing(tmp_path, params):
+    journal = [r for r in mini_journal() if r["reference"] != "D4"]
+    journal += posting("B-D4", "2026-11", "2026-11-01", "D4", "1100", "4200", "250.50")
+    gl = balances("2026-09", "875.25", "0.00") + balances("2026-10", "800.00", "40.00", "75.25")
+    rec = recon.reconcile(book_with(tmp_path, journal, gl), Period(2026, 10), params)
+    item = rec.items.iloc[0]
+    assert (item["class"], item["owner"], item["expected_clearance"]) == ("timing", "self-clearing", "2026-11-01")
+    assert item["clearance_basis"] == "posted to the GL in 2026-11 (B-D4)" and item["exception"] == ""
+    assert rec.exceptions.empty and rec.journals.empty
+    assert "**US01** reconciled: GL minus subledger is -250.50 USD" in recon.conclusion(
+        rec.summary, {"US01": 0}, True, fmt, rec.exceptions
+    )
+
+
+def test_documented_item_needs_an_owner_and_a_clearance_date(tmp_path, params):
+    gl = balances("2026-09", "875.25", "0.00") + balances("2026-10", "1060.50", "40.00", "75.25")
+    book = book_with(tmp_path, gl=gl)
+    item = {"id": "RI-1", "entity": "US01", "amount": "10.00", "explanation": "bank fee accrued in AR"}
+    params["gl"]["reconciling_items"] = [item]
+    rec = recon.reconcile(book, Period(2026, 10), params)
+    assert rec.documented.iloc[0]["class"] == "documented" and rec.documented.iloc[0]["owner"] == "unassigned"
+    assert rec.exceptions["exception"].tolist() == ["unassigned: no owner or expected clearance (gl.reconciling_items)"]
+    params["gl"]["reconciling_items"] = [dict(item, owner="GL team", expected_clearance="2026-11-15")]
+    rec = recon.reconcile(book, Period(2026, 10), params)
+    assert rec.exceptions.empty and summary_row(rec)["unexplained"] == 0
+    assert "no exception is open" in recon.conclusion(rec.summary, {"US01": 0}, True, fmt, rec.exceptions)
+
+
+def test_every_item_has_a_class_owner_and_clearance_or_is_an_exception(tmp_path, params):
+    journal = [r for r in mini_journal() if r["reference"] not in ("D4", "A1")]
+    journal += posting("MJ-9", "2026-10", "2026-10-31", "ACCR-10", "1100", "4200", "12.50", "manual")
+    gl = balances("2026-09", "1475.25", "600.00") + balances("2026-10", "1412.50", "640.00", "75.25")
+    rec = recon.reconcile(book_with(tmp_path, journal, gl), Period(2026, 10), params)
+    for frame in (rec.items, rec.unapplied_items):
+        assert set(frame["class"]) <= set(recon.CLASSES) and frame["class"].notna().all()
+        unowned = (frame["owner"] == "unassigned") | (frame["expected_clearance"] == "")
+        assert (frame.loc[unowned, "exception"] != "").all()
+    by_class = recon.items_by_class(rec.items, rec.documented).set_index("class")
+    assert by_class.at["timing", "amount"] == 1250 and by_class.at["correction required", "amount"] == -25050 + 60000

@@ -201,6 +201,24 @@ def test_roll_rates_by_hand(tmp_path, params):
     assert by_bucket(res)["31-60"] == 4000
 
 
+def test_an_absent_floor_is_zero_and_the_unread_matrix_is_not_needed(tmp_path, params):
+    # roll_book under roll_rate with buckets [0, 30, 60]: floors given for 31-60 only; the policy
+    # matrix is left stale (default labels) since roll_rate never reads it.
+    params["aging"]["buckets"] = [0, 30, 60]
+    params["reserve"].update(method="roll_rate", lookback_months=2, min_exposure_months=1)
+    params["reserve"]["floor_rates"] = {"31-60": 0.4}
+    assert "91-120" in params["reserve"]["fixed_rates"]
+    res = reserve.compute(roll_book(tmp_path), Period(2026, 3), params)
+    rates = res.rates.set_index("bucket")
+    # 60+ has no exposure and no floor given: zero, said in the basis; 31-60 keeps its floor
+    assert rates.at["60+", "loss_rate"] == 0.0 and rates.at["60+", "basis"].startswith("floor")
+    assert rates.at["31-60", "loss_rate"] == 0.4
+    # current: roll 0.6 x 1-30 (1.0 x 0.4), above its zero floor
+    assert rates.at["current", "loss_rate"] == pytest.approx(0.24) and rates.at["current", "basis"] == "roll rates"
+    note = reserve.floor_note(params, ["current", "1-30", "31-60", "60+"])
+    assert "no floor given for current, 1-30, 60+, so zero" in note
+
+
 def test_an_earlier_aging_is_reconstructed_exactly(tmp_path, params):
     book = roll_book(tmp_path)
     res = reserve.compute(book, Period(2026, 1), params)  # everything current and open at 01-31
@@ -260,3 +278,141 @@ def test_aging_buckets_sum_to_the_open_total(amounts, due_offsets):
     aged = age(aged, as_of, "due_date", bounds)
     table = reserve.aging_by_bucket(aged, bucket_labels(bounds))
     assert int(table[bucket_labels(bounds)].to_numpy().sum()) == int(table["total"].sum()) == sum(amounts)
+
+
+def test_customer_aged_trial_balance_by_hand(mini_book, params):
+    # At 2026-09-30 (MINI): C001 has D1 400.00 (due 08-31: 30 days, 1-30), D2 500.00 (due 10-01:
+    # current) and the credit memo D3 -100.00 (due 09-15: 15 days, 1-30): total 800.00 over 3
+    # documents; C003 (bankrupt) has D5 75.25 (due 07-31: 61 days, 61-90). Largest first; the
+    # credit memo is in the listing, so it ties to subledger AR (875.25).
+    res = reserve.compute(mini_book, Period(2026, 9), params)
+    listing = res.customers.set_index("customer_id")
+    assert list(listing.index) == ["C001", "C003"]
+    assert listing.loc["C001", ["current", "1-30", "61-90", "total", "documents"]].tolist() == [
+        50000,
+        30000,
+        0,
+        80000,
+        3,
+    ]
+    assert listing.loc["C003", ["61-90", "total", "status", "name"]].tolist() == [
+        7525,
+        7525,
+        "bankrupt",
+        "Gamma Hosting",
+    ]
+    labels = list(params["reserve"]["fixed_rates"])
+    assert (listing[labels].sum(axis=1) == listing["total"]).all()
+    assert reserve.listing_ties(res.customers, {"US01": 87525}, ["US01"]) == {"US01": (87525, 87525)}
+    assert reserve.listing_caption(res.customers, "US01", "USD", lambda m, c: f"{m / 100:,.2f}") == (
+        "US01 (USD): 2 customers with open items, total 875.25"
+    )
+    assert (
+        reserve.listing_caption(res.customers, "SG01", "SGD", str)
+        == "SG01: no customer has open items at the period end"
+    )
+
+
+def test_customer_aged_trial_balance_is_complete_and_in_the_pack(tmp_path, params):
+    # 75 customers with one open invoice each (more than any top-N or screen page): all 75 listed.
+    tables = copy.deepcopy(MINI)
+    base = MINI["customers"][0]
+    tables["customers"] = [dict(base, customer_id=f"K{i:03d}", name=f"Customer {i}") for i in range(75)]
+    doc = MINI["documents"][1]
+    tables["documents"] = [
+        dict(doc, document_id=f"I{i:03d}", customer_id=f"K{i:03d}", amount=f"{100 + i}.00") for i in range(75)
+    ]
+    tables.update(receipts=[], applications=[], adjustments=[], gl_balances=gl_rows("2026-10", "50.00", "125.25"))
+    res = reserve.compute(load_book(write_source(tmp_path / "many", tables)), Period(2026, 10), params)
+    assert len(res.customers) == 75 and res.customers["customer_id"].iloc[0] == "K074"  # 174.00, the largest
+    assert int(res.customers["total"].sum()) == sum(10000 + 100 * i for i in range(75))
+    sheet = read_cells(reserve.write_pack(res, tmp_path / "p.xlsx", Period(2026, 10), params))["Customer aged TB"]
+    header = sheet[0]
+    assert len(sheet) == 1 + 75 + 1 and sheet[-1][0] == "Total USD"
+    assert sheet[-1][header.index("total")] == 10275  # 75 x 100.00 + (0 + 1 + ... + 74) = 10,275.00
+
+
+invoices = st.lists(
+    st.tuples(
+        st.integers(0, 330),  # issued this many days after 2025-12-01
+        st.integers(1, 10**7),  # amount, minor units
+        st.integers(0, 100),  # percent paid ...
+        st.integers(1, 200),  # ... this many days after issue
+        st.sampled_from(["C001", "C002", "C003"]),  # C003 is bankrupt: a specific reserve
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    docs=invoices,
+    method=st.sampled_from(["fixed_rates", "roll_rate"]),
+    rates=st.lists(st.integers(0, 1000), min_size=8, max_size=8),
+    overall=st.integers(0, 10000),
+    per_bucket=st.dictionaries(st.sampled_from(["current", "1-30", "91-120", "365+"]), st.integers(0, 10000)),
+    specific=st.one_of(st.none(), st.integers(0, 1000), st.integers(1, 10**8).map(str)),
+)
+def test_allowance_never_exceeds_gross_and_buckets_sum_to_the_total(
+    tmp_path_factory, params, docs, method, rates, overall, per_bucket, specific
+):
+    start = pd.Timestamp("2025-12-01")
+    tables = copy.deepcopy(MINI)
+    tables["documents"], tables["receipts"], tables["applications"], tables["adjustments"] = [], [], [], []
+    for n, (issued, amount, paid_pct, paid_after, customer) in enumerate(docs):
+        day = start + pd.Timedelta(days=issued)
+        doc_id = f"I{n}"
+        tables["documents"].append(
+            dict(
+                MINI["documents"][0],
+                document_id=doc_id,
+                customer_id=customer,
+                document_date=day.date().isoformat(),
+                due_date=(day + pd.Timedelta(days=30)).date().isoformat(),
+                amount=str(money.from_minor(amount, "USD")),
+            )
+        )
+        paid = amount * paid_pct // 100
+        if paid:
+            when = (day + pd.Timedelta(days=paid_after)).date().isoformat()
+            text = str(money.from_minor(paid, "USD"))
+            tables["receipts"].append(dict(MINI["receipts"][0], receipt_id=f"R{n}", receipt_date=when, amount=text))
+            tables["applications"].append(
+                {
+                    "application_id": f"A{n}",
+                    "applied_date": when,
+                    "source_id": f"R{n}",
+                    "target_id": doc_id,
+                    "amount": text,
+                }
+            )
+    tables["gl_balances"] = gl_rows("2026-10", "50.00", "125.25")
+    book = load_book(write_source(tmp_path_factory.mktemp("prop"), tables))
+    labels = list(params["reserve"]["fixed_rates"])
+    params["reserve"].update(method=method, min_exposure_months=1)
+    params["reserve"]["fixed_rates"] = {label: r / 1000 for label, r in zip(labels, rates, strict=True)}
+    params["reserve"]["overlay"] = {
+        "overall": overall / 1000,
+        "per_bucket": {b: m / 1000 for b, m in per_bucket.items()},
+        "reason": "scenario",
+    }
+    if specific is not None:
+        item = (
+            {"rate": specific / 1000}
+            if isinstance(specific, int)
+            else {"amount": str(money.from_minor(int(specific), "USD"))}
+        )
+        params["reserve"]["specific"] = [{"customer_id": "C001", "reason": "named", **item}]
+    res = reserve.compute(book, Period(2026, 10), params)
+    for row in res.summary.to_dict("records"):
+        assert 0 <= row["required"] <= row["gross_receivables"]
+        assert row["required"] == row["collective"] + row["overlay"] + row["specific"]
+    matrix = res.matrix
+    assert (matrix["allowance"] <= matrix["gross"]).all() and (matrix["allowance"] >= 0).all()
+    by_bucket = reserve.bucket_figures(matrix, labels)
+    for entity, buckets in by_bucket.items():
+        row = res.summary.set_index("entity").loc[entity]
+        assert sum(allowance for _, allowance, _ in buckets.values()) == row["collective"] + row["overlay"]
+        assert sum(gross for gross, _, _ in buckets.values()) == row["collective_gross"]
+    assert (res.specific["allowance"] <= res.specific["gross"]).all()

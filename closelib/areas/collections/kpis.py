@@ -290,9 +290,21 @@ def unapplied_credit_memos(book: Book, period: Period) -> pd.DataFrame:
     ].sort_values(["entity", "age_days"], ascending=[True, False], ignore_index=True)
 
 
-def conclusion(now: pd.DataFrame, queue: pd.DataFrame, cases: pd.DataFrame, closed: pd.DataFrame, fmt) -> str:
+def conclusion(
+    now: pd.DataFrame,
+    queue: pd.DataFrame,
+    cases: pd.DataFrame,
+    closed: pd.DataFrame,
+    fmt,
+    entities: list[str] | None = None,
+) -> str:
+    """The closing paragraph: per entity its KPIs and actions (an entity with no activity says so)."""
     parts = []
-    for e, r in now.iterrows():
+    for e in entities if entities is not None else [str(i) for i in now.index]:
+        if e not in now.index:
+            parts.append(f"**{e}**: no receivables, sales or receipts this period: no KPI and no dunning action.")
+            continue
+        r = now.loc[e]
         dso = "n/a" if r["dso"] is None or r["dso"] != r["dso"] else f"{r['dso']:.1f}"
         cei = "n/a" if r["cei"] is None or r["cei"] != r["cei"] else f"{r['cei']:.1f}%"
         pdr = (

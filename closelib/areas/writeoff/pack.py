@@ -102,12 +102,25 @@ def write_pack(
     return write_workbook(path, sheets, as_of=period.end.to_pydatetime())
 
 
-def conclusion(customers: pd.DataFrame, held: pd.DataFrame, recoveries: pd.DataFrame, fmt) -> str:
-    if customers.empty:
+def conclusion(
+    customers: pd.DataFrame, held: pd.DataFrame, recoveries: pd.DataFrame, fmt, entities: list[str] | None = None
+) -> str:
+    """The closing paragraph: per entity what is proposed (an entity with none says so)."""
+    entities = entities if entities is not None else sorted(set(customers["entity"]))
+    if customers.empty and not entities:
         text = "No document meets the write-off criteria this period."
     else:
         parts = []
-        for entity, g in customers.groupby("entity"):
+        groups = dict(tuple(customers.groupby("entity")))
+        for entity in entities:
+            if entity not in groups:
+                held_here = int((held["entity"] == entity).sum()) if "entity" in held.columns else 0
+                parts.append(
+                    f"**{entity}**: no write-off candidates this period"
+                    + (f" ({held_here} document(s) meeting the criteria are held back)." if held_here else ".")
+                )
+                continue
+            g = groups[entity]
             ccy = g["currency"].iloc[0]
             parts.append(
                 f"**{md(entity)}**: {int(g['documents'].sum())} document(s) of {len(g)} customer(s), "

@@ -1,4 +1,4 @@
-"""The allowance for expected credit losses on trade receivables (CONTRACT ``reserve.*``).
+"""The allowance computed: aged receivables, specific reserves, loss rates, matrix, roll-forward, true-up.
 
 IFRS 9 simplified approach / ASC 326: a provision matrix on the open invoices and debit
 memos, aged at the period end, plus specific reserves for named and bankrupt customers,
@@ -11,23 +11,18 @@ rounded, less the base line); totals are sums of rounded lines. Money is int64 m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from dataclasses import dataclass, field
+from typing import cast
 
 import pandas as pd
 
 from closelib import money
-from closelib.areas.recon import gl_balance
-from closelib.asof.aging import AgingPolicy, aging_at, aging_table
+from closelib.areas.recon.ledger import gl_balance
+from closelib.areas.reserve.customers import customer_aged_listing
+from closelib.asof.aging import AgingPolicy, aging_at
 from closelib.asof.rollrate import agings, build_history, loss_rates, roll_rates
 from closelib.book.model import Book
-from closelib.nb.excel import Sheet, write_workbook
-from closelib.nb.markup import md
 from closelib.periods import Period
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 
 @dataclass
@@ -42,6 +37,7 @@ class ReserveResult:
     roll_forward: dict[str, pd.DataFrame]
     journals: pd.DataFrame
     problems: list[str]
+    customers: pd.DataFrame = field(default_factory=pd.DataFrame)  # the customer aged trial balance, complete
 
 
 def pools_of(book: Book, pool_by: str) -> pd.Series | None:
@@ -116,6 +112,24 @@ def specific_reserves(book: Book, aged: pd.DataFrame, params: dict) -> tuple[pd.
     return frame.sort_values(["entity", "customer_id"], ignore_index=True), problems
 
 
+def floors_in_use(params: dict, labels: list[str]) -> dict[str, float]:
+    """The floor of every bucket under ``roll_rate``: ``reserve.floor_rates``, zero where absent."""
+    given = params["reserve"]["floor_rates"]
+    return {label: float(given.get(label, 0.0)) for label in labels}
+
+
+def floor_note(params: dict, labels: list[str]) -> str:
+    """One line for the notebook: the floors in use, and which are zero because none is given."""
+    if params["reserve"]["method"] != "roll_rate":
+        return "Policy matrix (`reserve.fixed_rates`): floors are not used."
+    given = params["reserve"]["floor_rates"]
+    floors = floors_in_use(params, labels)
+    shown = ", ".join(f"{b} {floors[b]:.2%}" for b in labels)
+    absent = [b for b in labels if b not in given]
+    zero = f"; no floor given for {', '.join(absent)}, so zero" if absent else ""
+    return f"**Floors** (`reserve.floor_rates`; a bucket left out has a floor of zero): {shown}{zero}."
+
+
 def collective_rates(
     book: Book, period: Period, params: dict
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
@@ -141,7 +155,7 @@ def collective_rates(
         return pd.DataFrame(rows), None, None
     history = build_history(book, period, int(res["lookback_months"]), pools_of(book, res["pool_by"]))
     rolls = roll_rates(history, policy.basis, policy.bounds)
-    rates = loss_rates(rolls, labels, res["floor_rates"], int(res["min_exposure_months"]))
+    rates = loss_rates(rolls, labels, floors_in_use(params, labels), int(res["min_exposure_months"]))
     return rates, rolls, agings(history, policy.basis, policy.bounds)
 
 
@@ -245,7 +259,7 @@ def true_up_journals(summary: pd.DataFrame, params: dict, period: Period) -> pd.
 def compute(book: Book, period: Period, params: dict) -> ReserveResult:
     """The whole reserve for the period: aged items, specific reserves, matrix, summary, journals."""
     labels = AgingPolicy.from_params(params).labels
-    floors = params["reserve"]["floor_rates"]
+    floors = floors_in_use(params, labels)
     aged = aged_receivables(book, period, params)
     specific, problems = specific_reserves(book, aged, params)
     rates, rolls, history = collective_rates(book, period, params)
@@ -286,190 +300,5 @@ def compute(book: Book, period: Period, params: dict) -> ReserveResult:
         {e: allowance_roll_forward(book, period, params, e) for e in book.entities},
         journals,
         problems,
-    )
-
-
-SUMMARY_LINES = {
-    "Gross open invoices and debit memos (reserve.gross_receivables)": "gross_receivables",
-    "  of which under specific reserve": "specific_gross",
-    "  of which in the collective pool": "collective_gross",
-    "Collective allowance (provision matrix)": "collective",
-    "Forward-looking overlay": "overlay",
-    "Specific reserves (reserve.specific)": "specific",
-    "Allowance required (reserve.allowance_required)": "required",
-    "Allowance booked in the GL (reserve.allowance_booked)": "booked",
-    "True-up proposed (reserve.true_up)": "true_up",
-}
-FIGURES = {
-    "gross_receivables": "gross_receivables",
-    "collective": "collective",
-    "overlay": "overlay",
-    "specific": "specific",
-    "allowance_required": "required",
-    "allowance_booked": "booked",
-    "true_up": "true_up",
-}
-
-
-def bucket_figures(matrix: pd.DataFrame, labels: list[str]) -> dict[str, dict[str, tuple[int, int, float]]]:
-    """Per entity, per bucket label: (gross, allowance, effective rate) over its pools."""
-    out: dict[str, dict[str, tuple[int, int, float]]] = {}
-    for key, m in matrix.groupby(["entity", "bucket"], sort=False):
-        entity, bucket = cast(tuple[str, str], key)
-        gross, allowance = int(m["gross"].sum()), int(m["allowance"].sum())
-        rate = float(m["loss_rate"].iloc[0]) if len(m) == 1 else (allowance / gross if gross else 0.0)
-        out.setdefault(entity, {})[bucket] = (gross, allowance, round(rate, 6))
-    return {e: {b: out[e][b] for b in labels if b in out[e]} for e in out}
-
-
-def aging_by_bucket(aged: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
-    """Aging table per entity and pool (INV/DM and CM), bucket columns summing to the total."""
-    table = aging_table(aged, ["entity", "pool"])
-    return table.reindex(columns=[*labels, "total"], fill_value=0).reset_index()
-
-
-def roll_matrix(rolls: pd.DataFrame, entity: str, labels: list[str]) -> pd.DataFrame:
-    """Monthly roll rates (rows: transition month end; columns: bucket) for one entity, all pools."""
-    mine = rolls[rolls["entity"] == entity].groupby(["month_end", "bucket"])[["exposed", "rolled"]].sum()
-    rate = (mine["rolled"] / mine["exposed"].where(mine["exposed"] > 0)).unstack("bucket")
-    return rate.reindex(columns=labels).round(4)
-
-
-def loss_curve_chart(rates: pd.DataFrame, labels: list[str]) -> Figure:
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 3.2))
-    for (entity, pool), m in rates.groupby(["entity", "pool"]):
-        m = m.set_index("bucket").reindex(labels)
-        ax.plot(labels, m["loss_rate"].to_numpy(dtype=float) * 100, marker="o", label=f"{entity} {pool}")
-    ax.set_ylabel("loss rate %")
-    ax.set_title("Loss rate by aging bucket")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
-
-
-def booked_matches(journals: pd.DataFrame) -> bool:
-    """Every proposed journal balances (debits equal credits per journal)."""
-    if journals.empty:
-        return True
-    net = (journals["debit"] - journals["credit"]).groupby(journals["journal_id"]).sum()
-    return bool((net == 0).all())
-
-
-def gross_ties(aged: pd.DataFrame, matrix: pd.DataFrame, specific: pd.DataFrame) -> dict[str, tuple[int, int]]:
-    """Per entity: (gross open INV/DM, matrix gross + specific gross), which must be equal."""
-    receivable = aged[aged["doc_type"].isin(["INV", "DM"])].groupby("entity")["open_amount"].sum()
-    parts = matrix.groupby("entity")["gross"].sum().add(specific.groupby("entity")["gross"].sum(), fill_value=0)
-    entities = sorted(set(receivable.index) | set(parts.index))
-    return {e: (int(receivable.get(e, 0)), int(parts.get(e, 0))) for e in entities}
-
-
-def write_pack(res: ReserveResult, path: Path, period: Period, params: dict) -> Path:
-    """The reserve workbook: summary, provision matrix, specific reserves, rates, journals."""
-
-    title = [
-        f"{params['company']}: bad-debt reserve {period}",
-        f"method {params['reserve']['method']}, "
-        f"overlay x{params['reserve']['overlay']['overall']} ({params['reserve']['overlay']['reason'] or 'none'})",
-    ]
-    summary = res.summary.drop(columns=["collective_gross", "specific_gross"])
-    money_cols = ["gross_receivables", "collective", "overlay", "specific", "required", "booked", "true_up"]
-    sheets = [
-        Sheet("Summary", summary, money_cols, currency_column="currency", title=title),
-        Sheet(
-            "Provision matrix",
-            res.matrix.assign(
-                currency=res.matrix["entity"].map(
-                    dict(zip(res.summary["entity"], res.summary["currency"], strict=False))
-                )
-            ),
-            ["gross", "base", "overlay", "allowance"],
-            currency_column="currency",
-            rate_columns=["loss_rate", "overlay_rate"],
-            total=True,
-        ),
-        Sheet(
-            "Specific reserves",
-            res.specific.assign(
-                currency=res.specific["entity"].map(
-                    dict(zip(res.summary["entity"], res.summary["currency"], strict=False))
-                )
-            ),
-            ["gross", "allowance"],
-            currency_column="currency",
-            rate_columns=["rate"],
-            total=True,
-        ),
-        Sheet(
-            "Loss rates",
-            res.rates,
-            ["exposed", "rolled"] if "exposed" in res.rates else [],
-            currency_column=None,
-            rate_columns=[c for c in ("roll_rate", "loss_rate") if c in res.rates],
-        ),
-        Sheet("True-up journals", res.journals, ["debit", "credit"], currency_column="currency", total=True),
-    ]
-    if "exposed" in res.rates:  # exposure amounts are per entity currency
-        sheets[3] = Sheet(
-            "Loss rates",
-            res.rates.assign(
-                currency=res.rates["entity"].map(
-                    dict(zip(res.summary["entity"], res.summary["currency"], strict=False))
-                )
-            ),
-            ["exposed", "rolled"],
-            currency_column="currency",
-            rate_columns=["roll_rate", "loss_rate"],
-        )
-    return write_workbook(path, sheets, as_of=period.end.to_pydatetime())
-
-
-def conclusion(res: ReserveResult, params: dict, fmt: money.MoneyFormat) -> str:
-    """The closing paragraph, written from the numbers."""
-    parts = []
-    for row in res.summary.to_dict("records"):
-        e, ccy = row["entity"], row["currency"]
-        if row["booked"] is None or pd.isna(row["booked"]):
-            parts.append(
-                f"**{md(e)}**: required allowance {fmt(row['required'], ccy)} {ccy}; the GL has no allowance "
-                f"balance for this period, so no true-up is proposed."
-            )
-            continue
-        share = row["required"] / row["gross_receivables"] if row["gross_receivables"] else 0.0
-        up = int(row["true_up"])
-        action = (
-            "no true-up is needed"
-            if up == 0
-            else f"a true-up of {fmt(abs(up), ccy)} {ccy} is proposed ("
-            + ("Dr bad-debt expense, Cr allowance" if up > 0 else "Dr allowance, Cr bad-debt expense")
-            + ")"
-        )
-        parts.append(
-            f"**{md(e)}**: required allowance {fmt(row['required'], ccy)} {ccy} ({share:.2%} of "
-            f"{fmt(row['gross_receivables'], ccy)} gross receivables: collective {fmt(row['collective'], ccy)}, "
-            f"overlay {fmt(row['overlay'], ccy)}, specific {fmt(row['specific'], ccy)}); booked "
-            f"{fmt(int(row['booked']), ccy)}; {action}."
-        )
-    floors = res.rates[res.rates["basis"].str.startswith("floor")]
-    if len(floors):
-        parts.append(
-            f"{len(floors)} of {len(res.rates)} bucket rates use the floor from `reserve.floor_rates` "
-            "(short history or a computed rate below the floor); see the basis column in section 2."
-        )
-    return "\n\n".join(parts)
-
-
-def roll_forward_check(roll: pd.DataFrame, currency: str, fmt: money.MoneyFormat) -> tuple[bool, str, str]:
-    """(passed, detail, severity): an error when the allowance does not roll forward; a warning
-    when it cannot be proved because the GL has no prior-period (or current) balance."""
-    lines = roll.set_index("line")["amount"]
-    rolled, booked = lines["closing allowance, rolled forward"], lines["closing allowance booked (GL)"]
-    if pd.isna(rolled) or pd.isna(booked):
-        return False, "the GL has no allowance balance for the prior or current period: not provable", "warning"
-    return (
-        bool(rolled == booked),
-        f"rolled forward {fmt(int(rolled), currency)} vs booked {fmt(int(booked), currency)} {currency}",
-        "error",
+        customer_aged_listing(aged, book, labels),
     )

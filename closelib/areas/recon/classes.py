@@ -1,0 +1,226 @@
+"""Reconciling items by class, with an owner and an expected clearance; exceptions; correcting journals.
+
+Every item is one of three classes:
+
+* **timing**: cut-off (the transaction is posted to the GL in the adjacent period, so the
+  difference reverses by itself), or a manual or other journal with no subledger support that
+  is at most ``gl.max_item_age_months`` old (an accrual or reclass expected to reverse);
+* **correction required**: a transaction never posted to the GL, a posting whose amount
+  differs, a GL subledger line with no subledger transaction, or a manual or other journal
+  older than ``gl.max_item_age_months``;
+* **documented**: an item the preparer documents in ``gl.reconciling_items``.
+
+Owner and expected clearance come from the parameters (``gl.item_owners`` for items found in
+the data, matched by entity and reference or journal id; the item itself for documented
+ones). A cut-off item whose clearing posting is in the data is *self-clearing*, cleared by that
+posting (or by its subledger date). Anything else is *unassigned*. An item is an open
+exception when it requires correction, is unassigned, or its expected clearance has passed.
+A correcting journal is proposed for every transaction never posted or posted with a different
+amount: the missing effect on the control and unapplied-cash accounts, balanced by the offset
+account of its kind (``gl.correction_offsets``; the unapplied-cash account for cash applied,
+the allowance account for write-offs and recoveries).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from closelib.areas.recon.ledger import GLPolicy
+from closelib.periods import Period
+
+TIMING, CORRECTION, DOCUMENTED = "timing", "correction required", "documented"
+CLASSES = (TIMING, CORRECTION, DOCUMENTED)
+UNASSIGNED, SELF_CLEARING = "unassigned", "self-clearing"
+LATER = "cut-off: posted to the GL in a later period"
+EARLIER = "cut-off: posted to the GL before its subledger date"
+NOT_POSTED = "not posted to the GL"
+DIFFERS = "posted amount differs from the subledger"
+NO_TRANSACTION = "GL subledger line with no subledger transaction"
+JOURNALS = ("manual journal", "other journal")
+PROPOSED_FOR = (NOT_POSTED, DIFFERS)
+CLASS_COLUMNS = ["class", "owner", "expected_clearance", "clearance_basis", "proposed_journal", "exception"]
+JOURNAL_COLUMNS = ["entity", "journal_id", "date", "account", "debit", "credit", "currency", "reference", "description"]
+
+
+@dataclass(frozen=True)
+class ItemPolicy:
+    """The ``gl`` parameters that classify items and judge the conclusion."""
+
+    max_age_months: int  # a journal with no subledger support older than this requires correction
+    owners: dict[tuple[str, str], tuple[str, str]]  # (entity, reference or journal id) -> (owner, clearance)
+    severity: str  # of the per-entity check that no exception is open
+    offsets: dict[str, str]  # transaction kind -> offset account of a correcting journal
+
+    @classmethod
+    def from_params(cls, params: dict) -> ItemPolicy:
+        gl = params["gl"]
+        owners = {(o["entity"], o["reference"]): (o["owner"], o["expected_clearance"]) for o in gl["item_owners"]}
+        return cls(
+            int(gl["max_item_age_months"]), owners, str(gl["exception_severity"]), dict(gl["correction_offsets"])
+        )
+
+
+def _day(value) -> str:
+    return "" if value is None or pd.isna(value) else str(pd.Timestamp(value).date())
+
+
+def offset_account(kind: str, policy: GLPolicy, items: ItemPolicy) -> str:
+    """Where the other side of a correcting journal goes, by the kind of transaction."""
+    if kind == "cash applied":
+        return policy.unapplied_account
+    if kind in ("write-offs", "recoveries"):
+        return policy.allowance_account
+    return items.offsets[kind]
+
+
+def correcting_journals(
+    items: pd.DataFrame,
+    unapplied_items: pd.DataFrame,
+    policy: GLPolicy,
+    item_policy: ItemPolicy,
+    period: Period,
+    currency_of,
+) -> tuple[pd.DataFrame, dict[tuple[str, str], str]]:
+    """One balanced journal per transaction never posted or posted with a different amount
+    (either account), and the journal id proposed for each (entity, reference)."""
+    parts = [f[f["cause"].isin(PROPOSED_FOR)].assign(_side=s) for f, s in ((items, "c"), (unapplied_items, "u"))]
+    found = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else None
+    rows: list[tuple] = []
+    proposed: dict[tuple[str, str], str] = {}
+    if found is None:
+        return pd.DataFrame(rows, columns=JOURNAL_COLUMNS).astype({"debit": "int64", "credit": "int64"}), proposed
+    date = str(period.end.date())
+    numbers: dict[str, int] = {}
+    for (entity, reference), mine in found.groupby(["entity", "reference"], sort=True):
+        entity, reference = str(entity), str(reference)
+        control = int(mine.loc[mine["_side"] == "c", "amount"].sum())  # GL minus subledger, debit side
+        unapplied = int(mine.loc[mine["_side"] == "u", "amount"].sum())  # GL minus subledger, credit side
+        kind, cause = str(mine["kind"].iloc[0]), str(mine["cause"].iloc[0])
+        numbers[entity] = numbers.get(entity, 0) + 1
+        jid = f"TBC-{entity}-{period}-{numbers[entity]:03d}"
+        ccy = currency_of(entity)
+        text = f"Correct {reference} ({kind}): {cause}"
+        # Bring each account to the subledger: debit-positive changes, then the offset for the rest.
+        moves = [(policy.control_accounts[0], -control), (policy.unapplied_account, unapplied)]
+        moves.append((offset_account(kind, policy, item_policy), -sum(v for _, v in moves)))
+        for account, value in moves:
+            if value:
+                rows.append((entity, jid, date, account, max(value, 0), max(-value, 0), ccy, reference, text))
+        proposed[(entity, reference)] = jid
+    frame = pd.DataFrame(rows, columns=JOURNAL_COLUMNS).astype({"debit": "int64", "credit": "int64"})
+    return frame, proposed
+
+
+def _assigned(items: pd.DataFrame, policy: ItemPolicy) -> list[tuple[str, str] | None]:
+    out = []
+    for entity, reference, journal in zip(items["entity"], items["reference"], items["journal_id"], strict=False):
+        hit = policy.owners.get((entity, str(reference))) or policy.owners.get((entity, str(journal)))
+        out.append(hit)
+    return out
+
+
+def classify(
+    items: pd.DataFrame, policy: ItemPolicy, period: Period, proposed: dict[tuple[str, str], str]
+) -> pd.DataFrame:
+    """Items found in the data with their class, owner, expected clearance (and its basis), the
+    correcting journal proposed and the exception, if any (empty text when none)."""
+    out = items.copy()
+    if out.empty:
+        return out.assign(**{c: pd.Series(dtype="object") for c in CLASS_COLUMNS})
+    journal = out["cause"].isin(JOURNALS)
+    timing = out["cause"].isin([LATER, EARLIER]) | (journal & (out["age_months"] <= policy.max_age_months))
+    out["class"] = np.where(timing, TIMING, CORRECTION)
+    owners, clearances, bases = [], [], []
+    for row, hit in zip(out.to_dict("records"), _assigned(out, policy), strict=False):
+        if hit:
+            owner, clearance, basis = hit[0], hit[1], "gl.item_owners"
+        elif row["cause"] == LATER and pd.notna(row["posted_on"]):
+            owner, clearance = SELF_CLEARING, _day(row["posted_on"])
+            basis = f"posted to the GL in {row['gl_period']} ({row['journal_id']})"
+        elif row["cause"] == EARLIER and pd.notna(row["subledger_date"]):
+            owner, clearance, basis = SELF_CLEARING, _day(row["subledger_date"]), "its subledger date"
+        else:
+            owner, clearance, basis = UNASSIGNED, "", ""
+        owners.append(owner)
+        clearances.append(clearance)
+        bases.append(basis)
+    out["owner"], out["expected_clearance"], out["clearance_basis"] = owners, clearances, bases
+    out["proposed_journal"] = [
+        proposed.get((e, str(r)), "") for e, r in zip(out["entity"], out["reference"], strict=False)
+    ]
+    out["exception"] = [_exception(r, policy, period) for r in out.to_dict("records")]
+    return out
+
+
+def classify_documented(documented: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """Items documented in ``gl.reconciling_items``: class documented, owner and clearance as given."""
+    out = documented.copy()
+    out["class"] = DOCUMENTED
+    out["owner"] = [o if str(o).strip() else UNASSIGNED for o in out["owner"]]
+    out["clearance_basis"] = "gl.reconciling_items"
+    out["proposed_journal"] = ""
+    out["exception"] = [_exception(r, None, period) for r in out.to_dict("records")]
+    return out
+
+
+def _exception(row: dict, policy: ItemPolicy | None, period: Period) -> str:
+    reasons = []
+    if row["class"] == CORRECTION:
+        if row["proposed_journal"]:
+            reasons.append(f"correction required: proposed journal {row['proposed_journal']}")
+        elif row["cause"] in JOURNALS and policy is not None:
+            reasons.append(
+                f"correction required: a journal with no subledger support older than {policy.max_age_months} "
+                "month(s) (gl.max_item_age_months): reverse it or support it in the subledger"
+            )
+        else:
+            reasons.append("correction required: a GL line with no subledger transaction; reverse or re-reference it")
+    missing = [
+        w
+        for w, v in (("owner", row["owner"] == UNASSIGNED), ("expected clearance", not row["expected_clearance"]))
+        if v
+    ]
+    if missing:
+        where = "gl.reconciling_items" if row["class"] == DOCUMENTED else "gl.item_owners"
+        reasons.append(f"unassigned: no {' or '.join(missing)} ({where})")
+    elif str(row["expected_clearance"]) < str(period.end.date()):
+        reasons.append(f"overdue: expected to clear by {row['expected_clearance']}")
+    return "; ".join(reasons)
+
+
+def exceptions(items: pd.DataFrame, unapplied_items: pd.DataFrame, documented: pd.DataFrame) -> pd.DataFrame:
+    """Open exceptions, one row per transaction: the control-account items and documented items,
+    then unapplied-cash items whose transaction is not already listed (a transaction missing
+    from both accounts is one exception, corrected by one journal)."""
+    columns = ["entity", "account", "class", "cause", "reference", "amount", "owner", "expected_clearance"]
+    columns += ["proposed_journal", "exception"]
+    parts = [
+        items[items["exception"] != ""].assign(account="AR control"),
+        documented[documented["exception"] != ""].assign(account="AR control (documented)"),
+    ]
+    listed = {(e, r) for p in parts for e, r in zip(p["entity"], p["reference"], strict=False)}
+    extra = unapplied_items[unapplied_items["exception"] != ""]
+    keep = [(e, r) not in listed for e, r in zip(extra["entity"], extra["reference"], strict=False)]
+    parts.append(extra[keep].assign(account="unapplied cash"))
+    frame = pd.concat([p[columns] for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else None
+    if frame is None:
+        return pd.DataFrame(columns=columns).astype({"amount": "int64"})
+    frame["amount"] = frame["amount"].astype("int64")
+    return frame.sort_values(["entity", "account", "class", "reference"], ignore_index=True)
+
+
+def items_by_class(items: pd.DataFrame, documented: pd.DataFrame) -> pd.DataFrame:
+    """Per entity and class: count, amount (as it explains GL minus subledger) and open exceptions."""
+    columns = ["entity", "class", "count", "amount", "exceptions"]
+    frames = [f[["entity", "class", "amount", "exception"]] for f in (items, documented) if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    both = pd.concat(frames, ignore_index=True)
+    grouped = both.groupby(["entity", "class"], as_index=False).agg(
+        count=("amount", "size"), amount=("amount", "sum"), exceptions=("exception", lambda s: int((s != "").sum()))
+    )
+    grouped["amount"] = grouped["amount"].astype("int64")
+    return grouped[columns]

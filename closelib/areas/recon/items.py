@@ -1,0 +1,228 @@
+"""Reconciling items found in the data, and those the preparer documents in the parameters.
+
+The GL detail (``gl_journal``) is matched to the subledger effects by reference. What differs
+is a reconciling item with its cause: a manual journal, a transaction posted in another period
+(cut-off), one never posted, a posting that differs. Amounts are signed as they explain GL
+minus subledger.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+import numpy as np
+import pandas as pd
+
+from closelib import money
+from closelib.areas.recon.ledger import CONTROL, GLPolicy, gl_lines, subledger_effects, text_codes
+from closelib.book.model import Book
+from closelib.periods import Period
+
+
+def _differing_rows(
+    lines: pd.DataFrame, posted: np.ndarray, effects: pd.DataFrame, expected: np.ndarray, side: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``lines`` and of ``effects`` whose (entity, reference) key sums differently
+    over the ``posted`` lines and the ``expected`` effects: the only keys that can become
+    reconciling items. Masks over the whole frames, so no frame is copied to find them."""
+    if all("_ent" in f and "_ref" in f for f in (lines, effects)):  # coded once by :func:`keyed`
+        ent = [f["_ent"].to_numpy() for f in (lines, effects)]
+        ref = [f["_ref"].to_numpy() for f in (lines, effects)]
+    else:
+        ent = text_codes(lines["entity"], effects["entity"])
+        ref = text_codes(lines["reference"], effects["reference"])
+    n_ent = max([int(c.max()) + 1 for c in ent if len(c)] or [1])
+    keys = [np.where((e >= 0) & (r >= 0), r * n_ent + e, -1) for e, r in zip(ent, ref, strict=False)]
+    size = max([int(k.max()) + 1 for k in keys if len(k)] or [0])
+    net = np.zeros(size + 1, dtype="int64")
+    for k, frame, rows, sign in ((keys[0], lines, posted, 1), (keys[1], effects, expected, -1)):
+        take = rows & (k >= 0)
+        np.add.at(net, k[take], sign * frame[side].to_numpy(dtype="int64")[take])
+    return tuple((k >= 0) & (net[np.where(k >= 0, k, size)] != 0) for k in keys)
+
+
+def _months_between(first: pd.Series, last: Period) -> pd.Series:
+    """Whole months from each ``YYYY-MM`` in ``first`` (GL text, vectorised) to ``last``."""
+    text = first.astype(str)
+    index = text.str[:4].astype("int64") * 12 + text.str[5:7].astype("int64")
+    return (last.year * 12 + last.month - index).astype("int64")
+
+
+def reconciling_items(
+    book: Book,
+    period: Period,
+    policy: GLPolicy,
+    side: str = CONTROL,
+    effects: pd.DataFrame | None = None,
+    lines: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Items found in the data that explain GL minus subledger on one side (control or unapplied).
+
+    Columns: entity, cause, reference, journal_id, subledger_date, gl_period, amount (signed as
+    it explains GL minus subledger), age_months, description, kind (of the subledger
+    transaction; empty for a journal) and posted_on (its first GL posting date, if any).
+    """
+    columns = [
+        "entity",
+        "cause",
+        "reference",
+        "journal_id",
+        "subledger_date",
+        "gl_period",
+        "amount",
+        "age_months",
+        "description",
+        "kind",
+        "posted_on",
+    ]
+    if not book.has("gl_journal"):
+        return pd.DataFrame(columns=columns)
+    day = period.end
+    effects = subledger_effects(book, policy) if effects is None else effects
+    lines = gl_lines(book, policy) if lines is None else lines
+    # Masks over the whole frames (millions of rows at scale); only the few rows that can be
+    # items are ever copied out.
+    nonzero = (lines[side] != 0).to_numpy()
+    upto = (lines["period"] <= str(period)).to_numpy()  # YYYY-MM text sorts as the months do
+    from_subledger = (lines["source"] == "ar_subledger").to_numpy()
+    manual = lines[nonzero & upto & ~from_subledger]
+    manual_items = manual.groupby(["entity", "journal_id"], as_index=False).agg(
+        amount=(side, "sum"),
+        gl_period=("period", "min"),
+        description=("description", "first"),
+        reference=("reference", "first"),
+        posted_on=("posting_date", "min"),
+    )
+    manual_items = manual_items[manual_items["amount"] != 0]
+    manual_items["cause"] = np.where(
+        manual.groupby(["entity", "journal_id"])["source"]
+        .first()
+        .reindex(pd.MultiIndex.from_frame(manual_items[["entity", "journal_id"]]))
+        .to_numpy()
+        == "manual",
+        "manual journal",
+        "other journal",
+    )
+    manual_items["subledger_date"] = pd.NaT
+    manual_items["kind"] = ""
+
+    sub_lines = nonzero & from_subledger
+    sub_posted = sub_lines & upto
+    mine = (effects[side] != 0).to_numpy()
+    mine_upto = mine & (effects["date"] <= day).to_numpy()
+    # Only keys whose posted and expected sums differ can be items: find them with integer
+    # codes, then aggregate just their rows (same sums, firsts and minima as on all rows).
+    line_differs, effect_differs = _differing_rows(lines, sub_posted, effects, mine_upto, side)
+    posted = lines[sub_posted & line_differs].groupby(["entity", "reference"])[side].sum()
+    first_post = (
+        lines[sub_lines & line_differs]
+        .groupby(["entity", "reference"])
+        .agg(journal_id=("journal_id", "first"), gl_period=("period", "min"), posting_date=("posting_date", "min"))
+    )
+    expected = effects[mine_upto & effect_differs].groupby(["entity", "reference"])[side].sum()
+    known = (
+        effects[mine & effect_differs]
+        .groupby(["entity", "reference"])
+        .agg(date=("date", "min"), kind=("kind", "first"))
+    )
+    both = pd.concat([posted.rename("posted"), expected.rename("expected")], axis=1).fillna(0).astype("int64")
+    both = both[both["posted"] != both["expected"]]
+    both = both.join(first_post).join(known)
+    gl_later = both["gl_period"].notna() & (both["gl_period"] > str(period))
+    cause = np.select(
+        [
+            (both["posted"] == 0) & gl_later,
+            (both["posted"] == 0),
+            (both["expected"] == 0) & both["date"].notna(),
+            (both["expected"] == 0),
+        ],
+        [
+            "cut-off: posted to the GL in a later period",
+            "not posted to the GL",
+            "cut-off: posted to the GL before its subledger date",
+            "GL subledger line with no subledger transaction",
+        ],
+        "posted amount differs from the subledger",
+    )
+    timing = pd.DataFrame(
+        {
+            "entity": both.index.get_level_values(0),
+            "reference": both.index.get_level_values(1),
+            "cause": cause,
+            "journal_id": both["journal_id"].to_numpy(),
+            "subledger_date": both["date"].to_numpy(),
+            "gl_period": both["gl_period"].to_numpy(),
+            "amount": (both["posted"] - both["expected"]).to_numpy(),
+            "description": both["kind"].fillna("").to_numpy(),
+            "kind": both["kind"].fillna("").to_numpy(),
+            "posted_on": both["posting_date"].to_numpy(),
+        }
+    )
+    timing = _net_batches(timing, timing["posted_on"].to_numpy())
+    items = (
+        pd.concat([manual_items, timing], ignore_index=True)
+        if len(manual_items) or len(timing)
+        else pd.DataFrame(columns=columns)
+    )
+    items["amount"] = items["amount"].astype("int64")
+    items["subledger_date"] = pd.to_datetime(items["subledger_date"])
+    items["posted_on"] = pd.to_datetime(items["posted_on"])
+    origin = items["gl_period"].where(
+        items["cause"].str.contains("manual|other"), items["subledger_date"].dt.strftime("%Y-%m")
+    )
+    origin = origin.fillna(str(period)).astype(str)
+    items["age_months"] = _months_between(origin, period).clip(lower=0)
+    return items[columns].sort_values(["entity", "cause", "reference"], ignore_index=True)
+
+
+def _net_batches(timing: pd.DataFrame, posting_date: np.ndarray) -> pd.DataFrame:
+    """Drop what a summarised batch posting explains.
+
+    An ERP often posts a day's transactions as one GL line whose reference is the batch, not
+    each transaction. By reference those look like "not posted" transactions plus a GL line
+    "with no subledger transaction"; when they net to zero for an entity and date (the
+    transactions' date, the batch's posting date) the batch posted them, and they are not
+    reconciling items. What does not net stays listed in full.
+    """
+    unmatched = timing["cause"].isin(["not posted to the GL", "GL subledger line with no subledger transaction"])
+    day = cast(
+        "pd.Series[pd.Timestamp]",  # datetime64 either way: pandas-stubs cannot follow np.where
+        pd.Series(
+            np.where(
+                timing["cause"] == "not posted to the GL",
+                timing["subledger_date"].to_numpy(),
+                pd.to_datetime(posting_date),
+            ),
+            index=timing.index,
+        ),
+    )
+    key = [timing["entity"], day.dt.normalize()]
+    net = timing["amount"].where(unmatched, 0).groupby(key).transform("sum")
+    return timing[~(unmatched & (net == 0))].reset_index(drop=True)
+
+
+def parameter_items(params: dict, entities: list[str], currency_of) -> tuple[pd.DataFrame, list[str]]:
+    """Items the preparer documented in ``gl.reconciling_items``; also problems (unknown entity)."""
+
+    rows, problems = [], []
+    for item in params["gl"]["reconciling_items"]:
+        if item["entity"] not in entities:
+            problems.append(f"gl.reconciling_items {item['id']}: unknown entity {item['entity']!r}")
+            continue
+        rows.append(
+            {
+                "entity": item["entity"],
+                "cause": "documented in parameters",
+                "reference": item["id"],
+                "amount": money.to_minor(item["amount"], currency_of(item["entity"])),
+                "description": item["explanation"],
+                "owner": item.get("owner", ""),
+                "expected_clearance": item.get("expected_clearance", ""),
+                "opened": item.get("opened", ""),
+            }
+        )
+    frame = pd.DataFrame(
+        rows, columns=["entity", "cause", "reference", "amount", "description", "owner", "expected_clearance", "opened"]
+    )
+    frame["amount"] = frame["amount"].astype("int64")
+    return frame, problems

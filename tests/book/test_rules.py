@@ -1,0 +1,181 @@
+"""One test per validation rule added beyond the contract (CONTRACT §1 lists the others).
+
+Each breaks MINI in one place and expects exactly that problem: file, spreadsheet row (header
+= row 1), column, rule. MINI rows: documents D1..D5 rows 2..6, receipts R1 row 2, R2 row 3,
+applications A1 row 2, A2 row 3, adjustments J1 row 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from closelib.book.load import validate_source
+from tests.conftest import MINI, write_source
+
+
+def problems(tmp_path: Path, tables: dict) -> list:
+    return validate_source(write_source(tmp_path / "src", tables))
+
+
+def keyed(found) -> set[tuple]:
+    return {(p.file, p.row, p.column, p.rule) for p in found}
+
+
+def test_the_mini_book_breaks_no_rule(mini_source):
+    assert validate_source(mini_source) == []
+
+
+def test_due_after_document(tmp_path, mini_tables):
+    mini_tables["documents"][1]["due_date"] = "2026-08-31"  # D2 is dated 2026-09-01
+    found = problems(tmp_path, mini_tables)
+    assert keyed(found) == {("documents.csv", 3, "due_date", "due_after_document")}
+    assert found[0].value == "2026-08-31"
+
+
+def test_applied_before_source(tmp_path, mini_tables):
+    mini_tables["applications"][0]["applied_date"] = "2026-09-09"  # R1 is dated 2026-09-10
+    assert keyed(problems(tmp_path, mini_tables)) == {("applications.csv", 2, "applied_date", "applied_before_source")}
+
+
+def test_applied_before_target(tmp_path, mini_tables):
+    # a receipt of 2026-09-01 applied on 2026-10-01 to D4, which is dated 2026-10-05
+    mini_tables["receipts"].append(
+        dict(MINI["receipts"][0], receipt_id="R3", receipt_date="2026-09-01", amount="10.00")
+    )
+    mini_tables["applications"].append(
+        {"application_id": "A3", "applied_date": "2026-10-01", "source_id": "R3", "target_id": "D4", "amount": "10.00"}
+    )
+    assert keyed(problems(tmp_path, mini_tables)) == {("applications.csv", 4, "applied_date", "applied_before_target")}
+
+
+def test_same_entity(tmp_path, mini_tables):
+    # SG01 (USD here, so only the entity differs) receives cash and applies it to US01's D2
+    mini_tables["entities"].append({"entity": "SG01", "name": "Other", "functional_currency": "USD", "country": "SG"})
+    mini_tables["receipts"].append(dict(MINI["receipts"][0], receipt_id="R3", entity="SG01", amount="10.00"))
+    mini_tables["applications"].append(
+        {"application_id": "A3", "applied_date": "2026-10-01", "source_id": "R3", "target_id": "D2", "amount": "10.00"}
+    )
+    found = problems(tmp_path, mini_tables)
+    assert keyed(found) == {("applications.csv", 4, "target_id", "same_entity")} and found[0].value == "D2"
+
+
+def journal_line(journal: str, account: str, debit: str, credit: str) -> dict:
+    return {
+        "entity": "US01",
+        "journal_id": journal,
+        "period": "2026-10",
+        "posting_date": "2026-10-05",
+        "account": account,
+        "debit": debit,
+        "credit": credit,
+        "source": "manual",
+        "reference": "",
+        "description": "",
+    }
+
+
+def test_journal_balances(tmp_path, mini_tables):
+    mini_tables["gl_journal"] = [
+        journal_line("J-OK", "1100", "10.00", "0.00"),
+        journal_line("J-OK", "4000", "0.00", "10.00"),
+        journal_line("J-BAD", "1100", "10.00", "0.00"),
+        journal_line("J-BAD", "4000", "0.00", "9.99"),
+    ]
+    found = problems(tmp_path, mini_tables)
+    assert keyed(found) == {("gl_journal.csv", None, "journal_id", "journal_balances")}
+    assert found[0].value == "J-BAD" and "= 1 minor units" in found[0].message
+
+
+def test_gl_journal_amounts_are_not_negative(tmp_path, mini_tables):
+    mini_tables["gl_journal"] = [
+        journal_line("J-1", "1100", "-10.00", "0.00"),
+        journal_line("J-1", "4000", "0.00", "-10.00"),
+    ]
+    assert keyed(problems(tmp_path, mini_tables)) == {
+        ("gl_journal.csv", 2, "debit", "non_negative"),
+        ("gl_journal.csv", 3, "credit", "non_negative"),
+    }
+
+
+def test_adjustment_must_not_be_zero_and_signs_follow_the_type(tmp_path, mini_tables):
+    base = MINI["adjustments"][0]
+    mini_tables["adjustments"] += [
+        dict(base, adjustment_id="J2", document_id="D2", type="adjustment", amount="0.00"),
+        dict(base, adjustment_id="J3", document_id="D2", type="write_off", amount="5.00"),
+        dict(base, adjustment_id="J4", document_id="D2", type="recovery", amount="-5.00"),
+    ]
+    assert keyed(problems(tmp_path, mini_tables)) == {
+        ("adjustments.csv", 3, "amount", "non_zero"),
+        ("adjustments.csv", 4, "amount", "sign"),
+        ("adjustments.csv", 5, "amount", "sign"),
+    }
+
+
+def test_over_cleared_on_any_date_not_only_at_the_end(tmp_path, mini_tables):
+    # D2 500.00 written off by 600.00 on 10-01 (open -100.00), 150.00 recovered on 10-05: it
+    # ends at 50.00, but as of 10-01..10-04 it would be negative.
+    base = MINI["adjustments"][0]
+    mini_tables["adjustments"] += [
+        dict(base, adjustment_id="J2", document_id="D2", adjustment_date="2026-10-01", amount="-600.00"),
+        dict(
+            base, adjustment_id="J3", document_id="D2", adjustment_date="2026-10-05", type="recovery", amount="150.00"
+        ),
+    ]
+    found = problems(tmp_path, mini_tables)
+    assert keyed(found) == {("applications.csv", None, "target_id", "over_cleared")}
+    assert found[0].value == "D2" and "open would be -100.00 on 2026-10-01" in found[0].message
+
+
+def test_credit_limit_not_negative_and_parent_must_exist(tmp_path, mini_tables):
+    mini_tables["customers"][0]["credit_limit"] = "-1.00"
+    mini_tables["customers"][1]["parent_id"] = "C999"
+    assert keyed(problems(tmp_path, mini_tables)) == {
+        ("customers.csv", 2, "credit_limit", "non_negative"),
+        ("customers.csv", 3, "parent_id", "foreign_key"),
+    }
+
+
+def dispute(case_id: str, status: str, opened: str, closed: str) -> dict:
+    return {
+        "case_id": case_id,
+        "customer_id": "C001",
+        "document_id": "D1",
+        "opened_date": opened,
+        "closed_date": closed,
+        "currency": "USD",
+        "amount": "10.00",
+        "reason_code": "pricing",
+        "status": status,
+        "resolution": "",
+        "owner": "Ana",
+    }
+
+
+def test_dispute_dates_follow_the_status(tmp_path, mini_tables):
+    mini_tables["disputes"] = [
+        dispute("K1", "open", "2026-09-01", ""),  # fine
+        dispute("K2", "resolved", "2026-09-01", ""),  # closed without a closed_date
+        dispute("K3", "open", "2026-09-01", "2026-09-10"),  # open with a closed_date
+        dispute("K4", "rejected", "2026-09-10", "2026-09-01"),  # closed before opened
+    ]
+    assert keyed(problems(tmp_path, mini_tables)) == {
+        ("disputes.csv", 3, "closed_date", "closed_date_required"),
+        ("disputes.csv", 4, "closed_date", "open_has_closed_date"),
+        ("disputes.csv", 5, "closed_date", "closed_before_opened"),
+    }
+
+
+def test_promise_to_pay_needs_a_date(tmp_path, mini_tables):
+    activity = {
+        "activity_id": "T1",
+        "customer_id": "C001",
+        "document_id": "D1",
+        "activity_date": "2026-10-02",
+        "type": "promise_to_pay",
+        "promised_date": "",
+        "promised_amount": "100.00",
+        "user": "Ana",
+        "note": "",
+    }
+    mini_tables["activities"] = [activity, dict(activity, activity_id="T2", promised_date="2026-10-09")]
+    assert keyed(problems(tmp_path, mini_tables)) == {("activities.csv", 2, "promised_date", "promise_needs_date")}
