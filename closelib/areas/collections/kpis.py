@@ -302,7 +302,7 @@ def conclusion(
     parts = []
     for e in entities if entities is not None else [str(i) for i in now.index]:
         if e not in now.index:
-            parts.append(f"**{e}**: no receivables, sales or receipts this period: no KPI and no dunning action.")
+            parts.append(f"**{md(e)}**: no receivables, sales or receipts this period: no KPI and no dunning action.")
             continue
         r = now.loc[e]
         dso = "n/a" if r["dso"] is None or r["dso"] != r["dso"] else f"{r['dso']:.1f}"

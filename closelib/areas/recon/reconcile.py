@@ -230,7 +230,8 @@ def _with_exceptions(row: dict, fmt) -> str:
 
 def _listing(open_items: pd.DataFrame, ccy: str, fmt, limit: int = 10) -> str:
     lines = [
-        f"- {r['reference']} ({r['account']}, {r['cause']}): {fmt(r['amount'], ccy)} {ccy}; {r['exception']}"
+        f"- {md(r['reference'])} ({md(r['account'])}, {md(r['cause'])}): {fmt(r['amount'], ccy)} {ccy}; "
+        f"{md(r['exception'])}"
         for r in open_items.head(limit).to_dict("records")
     ]
     if len(open_items) > limit:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from closelib.asof.aging import aging_table
 from closelib.book.model import Book
+from closelib.nb.markup import md
 
 COLUMNS_BEFORE = ["entity", "currency", "customer_id", "name", "status", "segment", "documents"]
 
@@ -48,7 +49,7 @@ def listing_caption(listing: pd.DataFrame, entity: str, currency: str, fmt) -> s
     """``US01 (USD): 212 customers with open items, total 1,112,743.45``, or that there are none."""
     mine = listing[listing["entity"] == entity]
     if mine.empty:
-        return f"{entity}: no customer has open items at the period end"
+        return f"{md(entity)}: no customer has open items at the period end"  # shown as markdown
     noun = "customer" if len(mine) == 1 else "customers"
     return (
         f"{entity} ({currency}): {len(mine):,} {noun} with open items, total {fmt(int(mine['total'].sum()), currency)}"

@@ -116,7 +116,7 @@ def conclusion(
             if entity not in groups:
                 held_here = int((held["entity"] == entity).sum()) if "entity" in held.columns else 0
                 parts.append(
-                    f"**{entity}**: no write-off candidates this period"
+                    f"**{md(entity)}**: no write-off candidates this period"
                     + (f" ({held_here} document(s) meeting the criteria are held back)." if held_here else ".")
                 )
                 continue
