@@ -6,6 +6,8 @@ message and exits non-zero without a traceback. Anything else is a bug.
 
 from __future__ import annotations
 
+import reprlib
+
 
 class CloseError(Exception):
     """Base of every error closelib raises on purpose."""
@@ -59,3 +61,20 @@ class RatingBandError(ParameterError):
         self.rating = rating
         self.bands = bands
         super().__init__([f"rating {rating!r} is in none of the rating bands {', '.join(bands) or '(none)'}"])
+
+
+_SHOWN = 60  # characters of a value a message shows at most
+
+
+def clip(value: object, limit: int = _SHOWN) -> str:
+    """``repr(value)`` for a message, cut to about ``limit`` characters: a huge value (a
+    billion-digit number, a list of a million items) is never echoed whole."""
+    shown = reprlib.Repr()
+    shown.maxstring = shown.maxother = shown.maxlong = limit
+    shown.maxlist = shown.maxtuple = shown.maxdict = shown.maxset = 6
+    shown.maxlevel = 3
+    try:
+        text = shown.repr(value)
+    except ValueError:  # an int too long to print (Python refuses past 4300 digits)
+        return "<a number too long to show>"
+    return text if len(text) <= limit + 10 else text[:limit] + "..."

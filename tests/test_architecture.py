@@ -22,6 +22,7 @@ LAYERS = {
     "periods": 1,
     "paths": 0,
     "files": 0,
+    "yamlfile": 1,
     "params": 2,
     "book": 3,
     "demo": 4,

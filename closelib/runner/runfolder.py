@@ -73,7 +73,10 @@ def all_runs(outputs: Path | None = None, period: str | None = None) -> list[Pat
 
 
 def find_run(run: str | Path, outputs: Path | None = None) -> Path:
-    """A run folder from its path or its id (a unique prefix of the id will do)."""
+    """A run folder from its path or its id (a unique prefix of the id will do). An empty or
+    blank ``run`` is an error: as a prefix it would match every run."""
+    if not str(run).strip():
+        raise NotFoundError("no run given: name a run folder, a run id or a unique prefix of one (see `close list`)")
     path = Path(run)
     if (path / MANIFEST).is_file():
         return path.resolve()

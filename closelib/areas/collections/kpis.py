@@ -140,7 +140,29 @@ def kpi_table(book: Book, period: Period, months: int = 13, by: str | None = Non
                     "wadl": pay[2],
                 }
             )
-    return pd.DataFrame(rows)
+    # No document on or before the period (an empty book, a period before it starts): no rows,
+    # but the columns every reader of the table selects.
+    columns = ["entity", *([by] if by else []), "month", *KPI_COLUMNS]
+    return pd.DataFrame(rows, columns=columns)
+
+
+KPI_COLUMNS = (
+    "end_ar",
+    "prior_ar",
+    "sales",
+    "not_yet_due",
+    "past_due",
+    "open_invoices",
+    "dso",
+    "dso_simple",
+    "bpdso",
+    "add",
+    "cei",
+    "past_due_ratio",
+    "days_to_pay",
+    "days_beyond_terms",
+    "wadl",
+)
 
 
 def _payment_days(book: Book, ends: pd.DatetimeIndex, by: str | None) -> dict:
@@ -231,7 +253,8 @@ def trend_chart(kpis: pd.DataFrame):
             ax.plot(k["month"], k[col].astype(float), marker="o", label=entity)
             ax.set_title(title, fontsize=10)
             ax.tick_params(axis="x", labelrotation=90, labelsize=7)
-    axes[0].legend(fontsize=8)
+    if len(kpis):  # no document yet: nothing plotted, nothing to label
+        axes[0].legend(fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -291,6 +314,8 @@ def unapplied_credit_memos(book: Book, period: Period) -> pd.DataFrame:
 
 def conclusion(now: pd.DataFrame, queue: pd.DataFrame, cases: pd.DataFrame, closed: pd.DataFrame, fmt) -> str:
     parts = []
+    if now.empty:
+        parts.append("No invoice, debit or credit memo on or before the period end: no KPIs to report.")
     for e, r in now.iterrows():
         dso = "n/a" if r["dso"] is None or r["dso"] != r["dso"] else f"{r['dso']:.1f}"
         cei = "n/a" if r["cei"] is None or r["cei"] != r["cei"] else f"{r['cei']:.1f}%"
