@@ -39,6 +39,17 @@ class RunError(CloseError):
     """A run could not be started or did not succeed."""
 
 
+class RunAborted(RunError):
+    """A run that ended before it could finish normally (interrupted, the disk full): its
+    manifest records why, ``run_dir`` is its folder and ``exit_code`` what ``close`` exits with
+    (128 + the signal for an interruption, as a shell reports it)."""
+
+    def __init__(self, message: str, run_dir: object = None, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.run_dir = run_dir
+        self.exit_code = exit_code
+
+
 class NotFoundError(CloseError):
     """A run, customer, document or case that does not exist."""
 

@@ -120,6 +120,8 @@ def load_yaml(text: str, origin: str = "<text>") -> Any:
         raise ParameterError([f"{origin}: more than {MAX_BYTES:,} characters: not a parameters file"])
     try:
         return yaml.load(text, Loader=_ExactLoader)
+    except _TooBig as exc:
+        raise ParameterError([f"{origin}: {exc}"]) from None
     except yaml.YAMLError as exc:
         raise ParameterError([f"{origin}: not valid YAML: {_cut(str(exc))}"]) from None
     except RecursionError:

@@ -14,6 +14,7 @@ from closelib.errors import (
     NotFoundError,
     RunError,
 )
+from closelib.runner.processes import is_gone
 
 # The figures a reader sees first, in `close list` and in the period binder alike: each plain
 # (``tb.unexplained``) and per entity (``tb.US01.unexplained``).
@@ -44,6 +45,16 @@ def period_folder(run_dir: Path) -> Path:
 def outputs_root(run_dir: Path) -> Path:
     """``<outputs>/``: the root a run folder ``<outputs>/<PERIOD>/<RUN_ID>/`` lives under."""
     return Path(run_dir).parent.parent
+
+
+def run_status(manifest: dict) -> str:
+    """The status a reader is shown: the manifest's, except that a run still ``running`` whose
+    process has ended (killed, the machine restarted: :func:`closelib.runner.processes.is_gone`)
+    is ``abandoned``: it will never finish and its folder holds whatever it got to write."""
+    status = str(manifest.get("status") or "unknown")
+    if status == "running" and is_gone(manifest.get("process")):
+        return "abandoned"
+    return status
 
 
 def read_manifest(run_dir: Path) -> dict:
@@ -112,7 +123,7 @@ def describe(run_dir: Path) -> str:
         extra = f"  reperforms {m['reperforms']}"
     checks = m.get("checks", {})
     passed = sum(1 for c in checks.values() if c.get("passed"))
-    return f"{m['period']}  {m['run_id']}  {m['status']:<9}  checks {passed}/{len(checks)}  {shown}{extra}"
+    return f"{m['period']}  {m['run_id']}  {run_status(m):<9}  checks {passed}/{len(checks)}  {shown}{extra}"
 
 
 MANIFEST = "manifest.json"
