@@ -32,10 +32,6 @@ MAX_NODES = 100_000  # values after following aliases; the defaults have about 6
 MAX_DIGITS = 40  # a whole number longer than this is no parameter
 
 
-class _TooBig(yaml.YAMLError):
-    """A document beyond the bounds above (a YAMLError, so it reads as one)."""
-
-
 class _ExactLoader(yaml.SafeLoader):
     """SafeLoader whose floats are Decimals from the written digits, with bounded aliases."""
 
@@ -47,7 +43,7 @@ class _ExactLoader(yaml.SafeLoader):
         if self.check_event(yaml.AliasEvent):
             self._aliases += 1
             if self._aliases > MAX_ALIASES:
-                raise _TooBig(f"more than {MAX_ALIASES} aliases (*name): refused")
+                raise ParameterError([f"more than {MAX_ALIASES} aliases (*name): refused"])
         return super().compose_node(parent, index)
 
     def compose_document(self):
@@ -68,7 +64,7 @@ def _expanded_size(root: yaml.Node) -> int:
         if key in sizes:
             return sizes[key]
         if key in active:
-            raise _TooBig("an alias refers to a value that contains it: refused")
+            raise ParameterError(["an alias refers to a value that contains it: refused"])
         active.add(key)
         total = 1
         if isinstance(node, yaml.SequenceNode):
@@ -77,7 +73,7 @@ def _expanded_size(root: yaml.Node) -> int:
             total += sum(size(k) + size(v) for k, v in node.value)
         active.discard(key)
         if total > MAX_NODES:
-            raise _TooBig(f"expands to more than {MAX_NODES:,} values: refused")
+            raise ParameterError([f"expands to more than {MAX_NODES:,} values: refused"])
         sizes[key] = total
         return total
 
@@ -120,8 +116,8 @@ def load_yaml(text: str, origin: str = "<text>") -> Any:
         raise ParameterError([f"{origin}: more than {MAX_BYTES:,} characters: not a parameters file"])
     try:
         return yaml.load(text, Loader=_ExactLoader)
-    except _TooBig as exc:
-        raise ParameterError([f"{origin}: {exc}"]) from None
+    except ParameterError as exc:  # a bound above, breached while composing
+        raise ParameterError([f"{origin}: {problem}" for problem in exc.problems]) from None
     except yaml.YAMLError as exc:
         raise ParameterError([f"{origin}: not valid YAML: {_cut(str(exc))}"]) from None
     except RecursionError:

@@ -21,7 +21,7 @@ from closelib.files import sha256_file
 from closelib.nb.execute import NotebookJob, child_main, inspect_notebook
 from closelib.params import RunSettings
 from closelib.periods import Period
-from closelib.runner.processes import Interrupted, kill_tree, sigint_blocked, wait_gone
+from closelib.runner.processes import interruption, kill_tree, sigint_blocked, wait_gone
 from closelib.runner.runfolder import MANIFEST
 
 # A notebook may use this much longer than run.timeout_seconds in total before it is killed
@@ -133,7 +133,8 @@ def execute_jobs(
                     messages.append(line)
                     say(f"    {line}")
     except BaseException as exc:
-        why = f"interrupted by {exc.name}" if isinstance(exc, Interrupted) else f"stopped ({type(exc).__name__})"
+        signum = interruption(exc)
+        why = f"interrupted by {signum.name}" if signum else f"stopped ({type(exc).__name__})"
         _stop_all(running)
         for name, (_, started, job) in running.items():
             entry = judge(job, None, False, round(time.monotonic() - started, 3))

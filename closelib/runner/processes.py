@@ -6,8 +6,8 @@ under way, the manifest records the process that runs it (:func:`process_record`
 ``pid``, ``host`` and ``started`` (the process's start time as the operating system counts it,
 so a pid reused by another process is not mistaken for the run). :func:`is_gone` reads it back.
 
-While a run is under way SIGTERM and SIGINT (Ctrl-C) raise :class:`Interrupted` in the
-runner (:func:`interrupts_raise`); the runner then stops every process it started and
+While a run is under way SIGTERM and SIGINT (Ctrl-C) raise KeyboardInterrupt in the runner,
+naming the signal (:func:`interrupts_raise`, :func:`interruption`); the runner then stops every process it started and
 everything they started in turn (:func:`kill_tree`): notebook processes, their kernels and
 the credit memos' kernels, which run in process groups and sessions of their own.
 """
@@ -26,17 +26,14 @@ from pathlib import Path
 PROC = Path("/proc")
 
 
-class Interrupted(BaseException):
-    """SIGTERM or SIGINT arrived while a run was under way. A BaseException, like
-    KeyboardInterrupt, so that no ``except Exception`` on the way swallows it."""
-
-    def __init__(self, signum: int) -> None:
-        self.signum = signum
-        super().__init__(signal.Signals(signum).name)
-
-    @property
-    def name(self) -> str:
-        return signal.Signals(self.signum).name
+def interruption(exc: BaseException) -> signal.Signals | None:
+    """The signal that stopped a run, for a KeyboardInterrupt (raised by :func:`interrupts_raise`
+    with the signal's name, or by Python's own Ctrl-C handler without one); None otherwise.
+    A KeyboardInterrupt is a BaseException: no ``except Exception`` on the way swallows it."""
+    if not isinstance(exc, KeyboardInterrupt):
+        return None
+    name = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
+    return signal.Signals[name] if name in signal.Signals.__members__ else signal.SIGINT
 
 
 def start_token(pid: int) -> str | None:
@@ -151,7 +148,7 @@ def _running(pid: int) -> bool:
 
 @contextlib.contextmanager
 def interrupts_raise() -> Iterator[None]:
-    """While the block runs, SIGTERM, SIGINT and SIGHUP raise :class:`Interrupted` (once: a second
+    """While the block runs, SIGTERM, SIGINT and SIGHUP raise KeyboardInterrupt("SIGTERM") (once: a second
     signal during the clean-up that follows is ignored). A signal this process was started
     ignoring stays ignored (``nohup``, or SIGINT of a shell's background job). Only the main
     thread can handle signals; elsewhere (a run started from a thread) nothing changes."""
@@ -164,7 +161,7 @@ def interrupts_raise() -> Iterator[None]:
     def interrupt(signum: int, frame: object) -> None:
         for each in wanted:
             signal.signal(each, signal.SIG_IGN)
-        raise Interrupted(signum)
+        raise KeyboardInterrupt(signal.Signals(signum).name)
 
     previous = {each: signal.signal(each, interrupt) for each in wanted}
     try:

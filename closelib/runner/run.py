@@ -29,8 +29,8 @@ from closelib.paths import NOTEBOOKS_DIR, PARAMETERS_DIR, REPO_ROOT, period_note
 from closelib.periods import Period
 from closelib.runner.jobs import execute_jobs, longest_first, make_job
 from closelib.runner.processes import (
-    Interrupted,
     describe_os_error,
+    interruption,
     interrupts_raise,
     process_record,
 )
@@ -223,10 +223,9 @@ def _end_early(
     """Record a run that ended on ``exc`` as failed, with the reason; return the one-line error to
     raise instead, or None to let ``exc`` (a bug, or a refusal of closelib's) go on as it is."""
     exit_code: int | None = None
-    if isinstance(exc, Interrupted):
-        reason, exit_code = f"interrupted by {exc.name}", 128 + exc.signum
-    elif isinstance(exc, KeyboardInterrupt):
-        reason, exit_code = "interrupted (Ctrl-C)", 130
+    signum = interruption(exc)
+    if signum is not None:
+        reason, exit_code = f"interrupted by {signum.name}", 128 + signum.value
     elif isinstance(exc, OSError):
         reason, exit_code = f"could not write the run: {describe_os_error(exc)}", 1
     else:
