@@ -155,7 +155,7 @@ def child_main(job: NotebookJob) -> None:
     if job.status_file is None:  # the runner's jobs always have one: it is how the child reports
         raise RunError(f"notebook job {job.name!r} has no status file to report to")
     status_file = Path(job.status_file)
-    _die_with_parent()
+    die_with_parent()
     with contextlib.suppress(OSError):
         os.setpgrp()
     # The kernel's own chatter (transport warnings, shutdown notices) goes to the run's log,
@@ -172,12 +172,13 @@ def child_main(job: NotebookJob) -> None:
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def _die_with_parent() -> None:
-    """A notebook process never outlives the runner that started it.
+def die_with_parent() -> None:
+    """A notebook process (or a memo worker) never outlives the process that started it.
 
-    The runner stops its children itself when it is interrupted; this covers a runner killed
-    outright (SIGKILL, the out-of-memory killer): on Linux the kernel sends this process SIGKILL
-    when its parent dies (``prctl(PR_SET_PDEATHSIG)``), and elsewhere a thread polls the parent.
+    Called first thing in each. The runner stops its children itself when it is interrupted;
+    this covers a runner killed outright (SIGKILL, the out-of-memory killer): on Linux the kernel
+    sends this process SIGKILL when its parent dies (``prctl(PR_SET_PDEATHSIG)``), and elsewhere
+    a thread polls the parent.
     The notebook's kernel and the memo kernels it starts follow by ipykernel's own parent poll.
     Ctrl-C at the terminal is the runner's to handle: here SIGINT is ignored (the runner
     started this process with SIGINT blocked so that it cannot arrive half-way through start-up)."""

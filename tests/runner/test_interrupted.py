@@ -36,15 +36,16 @@ sys.exit(main(["run", "2026-10", "--source", sys.argv[2], "--outputs", sys.argv[
 
 @pytest.fixture
 def sleepy(tmp_path: Path) -> Path:
-    """A notebook that starts a second kernel (as the credit memos do) and then sleeps, and one
-    that never gets to start (one worker)."""
+    """A notebook that runs a memo the way the credit review does (a memo worker process with a
+    kernel of its own) whose memo sleeps, and one notebook that never gets to start (one worker)."""
     folder = tmp_path / "nbs"
     folder.mkdir()
+    template = write_notebook(tmp_path / "sleepy_memo.ipynb", "import time\ntime.sleep(600)")
     write_notebook(
         folder / "01_sleepy.ipynb",
         START,
-        "from closelib.nb.execute import SharedKernel\nmemo_kernel = SharedKernel(None)",
-        "import time\ntime.sleep(600)",
+        "from pathlib import Path\nfrom closelib.areas.credit.memos import execute_memos\n"
+        f"execute_memos(ctx, ['C001'], template=Path({str(template)!r}), workers=1)",
     )
     write_notebook(folder / "02_later.ipynb", START, "x = 1")
     return folder
@@ -103,7 +104,7 @@ def _survivors(pids: list[int], within: float = 15.0) -> list[str]:
 def test_an_interrupted_run_stops_its_whole_tree_and_is_recorded_failed(sleepy, mini_source, tmp_path, how):
     outputs = tmp_path / "out"
     runner, tree = _start_and_wait_for_kernels(sleepy, mini_source, outputs)
-    assert len(tree) >= 3  # the notebook process, its kernel, the kernel it started
+    assert len(tree) >= 4  # the notebook process, its kernel, the memo worker and its kernel
     if how == "SIGTERM":
         runner.send_signal(signal.SIGTERM)
     else:  # a terminal sends SIGINT to the whole foreground process group
