@@ -35,6 +35,7 @@ PROBLEMS_PER_RULE = 1000
 
 _DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 _INT_PATTERN = r"^[+-]?\d{1,15}$"
+MAX_RATE = 1e9  # an FX rate beyond this (or an exponent like 1e999) is a mistake, not a rate
 _RATE_PATTERN = r"^\+?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 
 
@@ -232,9 +233,8 @@ def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) 
     if kind == "rate":
         shaped = values.str.match(_RATE_PATTERN)
         rates = pd.to_numeric(values.where(shaped, "0"), errors="coerce").fillna(0.0).astype("float64")
-        out.rows(
-            file, present & (~shaped | (rates <= 0)), column.name, "rate", "must be a positive decimal number", values
-        )
+        bad = present & (~shaped | (rates <= 0) | ~np.isfinite(rates) | (rates > MAX_RATE))  # 1e999 is inf
+        out.rows(file, bad, column.name, "rate", f"must be a positive decimal number up to {MAX_RATE:g}", values)
         return rates
     raise AssertionError(f"unknown column kind {kind}")  # a schema bug, not user input
 

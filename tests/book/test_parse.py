@@ -581,3 +581,12 @@ def test_a_huge_cell_is_not_echoed_whole(tmp_path, mini_tables):
     problems = check(tmp_path, mini_tables)
     bad = [p for p in problems if p.column == "amount" and p.row == 2]
     assert bad and len(bad[0].value) < 300 and "1,000,000 characters" in bad[0].value
+
+
+def test_an_fx_rate_with_a_huge_exponent_is_a_problem_not_infinity(tmp_path, mini_tables):
+    rate = {"rate_date": "2026-10-31", "currency": "SGD", "functional_currency": "USD"}
+    mini_tables["fx_rates"] = [dict(rate, rate="1e999"), dict(rate, currency="EUR", rate="1.0850")]
+    problems = check(tmp_path, mini_tables)
+    assert [(p.file, p.row, p.column, p.rule, p.value) for p in problems] == [
+        ("fx_rates.csv", 2, "rate", "rate", "1e999")
+    ]
