@@ -181,10 +181,11 @@ def die_with_parent() -> None:
     a thread polls the parent.
     The notebook's kernel and the memo kernels it starts follow by ipykernel's own parent poll.
     Ctrl-C at the terminal is the runner's to handle: here SIGINT is ignored (the runner
-    started this process with SIGINT blocked so that it cannot arrive half-way through start-up)."""
+    started this process with SIGINT, SIGTERM and SIGHUP blocked so that none can arrive
+    half-way through start-up; they are unblocked here)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
     parent = multiprocessing.parent_process()
     parent_pid = parent.pid if parent is not None and parent.pid else os.getppid()
     if sys.platform.startswith("linux"):

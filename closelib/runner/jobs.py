@@ -21,7 +21,7 @@ from closelib.files import sha256_file
 from closelib.nb.execute import NotebookJob, child_main, inspect_notebook
 from closelib.params import RunSettings
 from closelib.periods import Period
-from closelib.runner.processes import interruption, kill_tree, sigint_blocked, wait_gone
+from closelib.runner.processes import interruption, kill_tree, signals_blocked, wait_gone
 from closelib.runner.runfolder import MANIFEST
 
 # A notebook may use this much longer than run.timeout_seconds in total before it is killed
@@ -111,9 +111,9 @@ def execute_jobs(
                 process: BaseProcess = context.Process(
                     target=child_main, args=(job,), name=f"close-{job.name}", daemon=False
                 )
-                with sigint_blocked():
+                with signals_blocked():
                     process.start()
-                running[job.name] = (process, time.monotonic(), job)
+                    running[job.name] = (process, time.monotonic(), job)
             time.sleep(0.05)
             for name, (process, started, job) in list(running.items()):
                 elapsed = time.monotonic() - started

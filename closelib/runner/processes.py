@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 PROC = Path("/proc")
+# The signals that stop a run under way: kill, Ctrl-C, the terminal closing.
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 
 
 def interruption(exc: BaseException) -> signal.Signals | None:
@@ -155,8 +157,7 @@ def interrupts_raise() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    candidates = [signal.SIGTERM, signal.SIGINT] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
-    wanted = [each for each in candidates if signal.getsignal(each) is not signal.SIG_IGN]
+    wanted = [each for each in STOP_SIGNALS if signal.getsignal(each) is not signal.SIG_IGN]
 
     def interrupt(signum: int, frame: object) -> None:
         for each in wanted:
@@ -172,19 +173,21 @@ def interrupts_raise() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def sigint_blocked() -> Iterator[None]:
-    """Block SIGINT in this thread while a child process is started: the child inherits the
-    mask, so a Ctrl-C at the terminal cannot interrupt it half-started (and print its
-    traceback); the child ignores SIGINT and unblocks it (``nb.execute.child_main``). A SIGINT
-    that arrives meanwhile reaches the runner when the block ends."""
+def signals_blocked() -> Iterator[None]:
+    """Block the interrupting signals (:data:`STOP_SIGNALS`) in this thread while a child process
+    is started and registered: the child inherits the mask, so a Ctrl-C at the terminal cannot
+    interrupt it half-started (and print its traceback), and the runner cannot be interrupted
+    between starting a child and knowing it has to stop it. The child unblocks them and ignores
+    SIGINT (``nb.execute.die_with_parent``); a signal that arrives meanwhile reaches the runner
+    when the block ends."""
     if not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
 def describe_os_error(exc: OSError) -> str:
