@@ -6,6 +6,8 @@ message and exits non-zero without a traceback. Anything else is a bug.
 
 from __future__ import annotations
 
+import reprlib
+
 
 class CloseError(Exception):
     """Base of every error closelib raises on purpose."""
@@ -35,6 +37,17 @@ class SourceError(CloseError):
 
 class RunError(CloseError):
     """A run could not be started or did not succeed."""
+
+
+class RunAborted(RunError):
+    """A run that ended before it could finish normally (interrupted, the disk full): its
+    manifest records why, ``run_dir`` is its folder and ``exit_code`` what ``close`` exits with
+    (128 + the signal for an interruption, as a shell reports it)."""
+
+    def __init__(self, message: str, run_dir: object = None, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.run_dir = run_dir
+        self.exit_code = exit_code
 
 
 class NotFoundError(CloseError):
@@ -67,3 +80,20 @@ class RatingBandError(ParameterError):
 
 class UnsafePathError(CloseError):
     """A file name built from data that would resolve outside the folder it is meant for."""
+
+
+_SHOWN = 60  # characters of a value a message shows at most
+
+
+def clip(value: object, limit: int = _SHOWN) -> str:
+    """``repr(value)`` for a message, cut to about ``limit`` characters: a huge value (a
+    billion-digit number, a list of a million items) is never echoed whole."""
+    shown = reprlib.Repr()
+    shown.maxstring = shown.maxother = shown.maxlong = limit
+    shown.maxlist = shown.maxtuple = shown.maxdict = shown.maxset = 6
+    shown.maxlevel = 3
+    try:
+        text = shown.repr(value)
+    except ValueError:  # an int too long to print (Python refuses past 4300 digits)
+        return "<a number too long to show>"
+    return text if len(text) <= limit + 10 else text[:limit] + "..."

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from closelib.errors import CloseError
+from closelib.errors import CloseError, clip
 
 # ISO 4217 minor units (exponent). Currencies not listed here are rejected, because a
 # wrong exponent silently scales every amount by a power of ten.
@@ -194,6 +194,11 @@ MoneyFormat = Callable[[int, str], str]
 _DECIMAL_PATTERN = r"^[+-]?[0-9]+(\.[0-9]+)?$"
 # int64 holds 18 full digits; refuse anything that could overflow once scaled.
 _MAX_DIGITS = 17
+# The largest absolute total of one money column of a book, in minor units: a table's amounts
+# summed (and the sums of a few such columns combined, and multiplied by a rate up to 10) stay
+# far inside int64 (9.2e18). A book beyond it is refused at validation, never summed to a
+# silently wrapped total.
+MAX_COLUMN_TOTAL = 10**17
 
 
 class MoneyError(CloseError):
@@ -205,7 +210,7 @@ def minor_digits(currency: str) -> int:
     try:
         return MINOR_UNITS[currency]
     except KeyError:
-        raise MoneyError(f"unknown currency code {currency!r} (expected an ISO 4217 code such as USD)") from None
+        raise MoneyError(f"unknown currency code {clip(currency)} (expected an ISO 4217 code such as USD)") from None
 
 
 def is_currency(code: str) -> bool:
@@ -213,24 +218,44 @@ def is_currency(code: str) -> bool:
 
 
 def to_decimal(value: str | int | Decimal) -> Decimal:
-    """Parse a decimal string (or int/Decimal) exactly. Floats are refused."""
+    """Parse a decimal string (or int/Decimal) exactly. Floats are refused, and so is an amount
+    beyond :data:`_MAX_DIGITS` digits before or after the point (``1e999999999`` would take a
+    gigabyte to write out): see :func:`_bounded`."""
     if isinstance(value, float):
-        raise MoneyError(f"money must not be a binary float: {value!r}; write it as a string")
+        raise MoneyError(f"money must not be a binary float: {clip(value)}; write it as a string")
     if isinstance(value, bool):
-        raise MoneyError(f"money must be a number, not {value!r}")
+        raise MoneyError(f"money must be a number, not {clip(value)}")
     if isinstance(value, (int, Decimal)):
+        if isinstance(value, int) and value.bit_length() > 4 * _MAX_DIGITS:
+            raise MoneyError(f"{clip(value)} is out of range: at most {_MAX_DIGITS} digits before the point")
         result = Decimal(value)
         if not result.is_finite():
-            raise MoneyError(f"{value!r} is not a finite amount")
-        return result
+            raise MoneyError(f"{clip(value)} is not a finite amount")
+        return _bounded(result, value)
     text = str(value).strip()
+    if len(text) > _MAX_TEXT:
+        raise MoneyError(f"{clip(value)} is out of range: {len(text):,} characters long")
     try:
         result = Decimal(text)
     except InvalidOperation:
-        raise MoneyError(f"{value!r} is not a decimal number") from None
+        raise MoneyError(f"{clip(value)} is not a decimal number") from None
     if not result.is_finite():
-        raise MoneyError(f"{value!r} is not a finite amount")
-    return result
+        raise MoneyError(f"{clip(value)} is not a finite amount")
+    return _bounded(result, value)
+
+
+# Longest text taken as an amount: 17 digits each side of the point, a sign, a point, an exponent.
+_MAX_TEXT = 2 * _MAX_DIGITS + 8
+
+
+def _bounded(amount: Decimal, value: object) -> Decimal:
+    """``amount`` unless its digits reach past :data:`_MAX_DIGITS` before or after the point."""
+    if amount and amount.adjusted() >= _MAX_DIGITS:
+        raise MoneyError(f"{clip(value)} is out of range: at most {_MAX_DIGITS} digits before the point")
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -_MAX_DIGITS:
+        raise MoneyError(f"{clip(value)} has more than {_MAX_DIGITS} digits after the point")
+    return amount
 
 
 def to_minor(value: str | int | Decimal, currency: str) -> int:
@@ -243,7 +268,9 @@ def to_minor(value: str | int | Decimal, currency: str) -> int:
         ctx.prec = max(28, len(amount.as_tuple().digits) + digits + 2)
         scaled = amount.scaleb(digits)
     if scaled != scaled.to_integral_value():
-        raise MoneyError(f"{value!r} has more decimals than {currency} allows ({digits})")
+        raise MoneyError(f"{clip(value)} has more decimals than {currency} allows ({digits})")
+    if abs(scaled) >= 10**_MAX_DIGITS:  # as in the extracts: int64 sums of such amounts stay exact
+        raise MoneyError(f"{clip(value)} is out of range in {currency}: at most {_MAX_DIGITS} digits in minor units")
     return int(scaled)
 
 
@@ -289,10 +316,10 @@ def round_half_up(value: Decimal) -> int:
 def rate_to_decimal(rate: float | int | str | Decimal) -> Decimal:
     """A rate as the Decimal a person wrote: floats go through their shortest repr."""
     if isinstance(rate, bool):
-        raise MoneyError(f"a rate must be a number, not {rate!r}")
+        raise MoneyError(f"a rate must be a number, not {clip(rate)}")
     result = Decimal(repr(rate)) if isinstance(rate, float) else to_decimal(rate)
     if not result.is_finite():
-        raise MoneyError(f"rate {rate!r} is not a finite number")
+        raise MoneyError(f"rate {clip(rate)} is not a finite number")
     return result
 
 

@@ -6,8 +6,9 @@ scalars replace; a file's bucket-rate matrices and rating bands (:data:`WHOLE_MA
 replace the earlier ones whole. The merged result is validated against :data:`SCHEMA`; every problem is
 collected, and an unknown key names the nearest valid one.
 
-YAML is read with a loader that keeps decimal numbers as :class:`~decimal.Decimal` built
-from their digits, so ``recon_tolerance: 1234.50`` is exact. The validated result is
+YAML is read by :mod:`closelib.yamlfile` (bounded in size and alias expansion), which keeps
+decimal numbers as :class:`~decimal.Decimal` built from their digits, so
+``recon_tolerance: 1234.50`` is exact. The validated result is
 JSON-safe (money as strings, rates as numbers), which is what papermill receives and the
 manifest records; notebooks turn money back into minor units with :func:`money_minor`.
 """
@@ -20,63 +21,14 @@ import difflib
 import itertools
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from closelib import money
-from closelib.errors import ParameterError, RatingBandError
+from closelib.errors import ParameterError, RatingBandError, clip
 from closelib.periods import PERIOD_PATTERN, Period
-
-
-class _ExactLoader(yaml.SafeLoader):
-    """SafeLoader whose floats are Decimals from the written digits."""
-
-
-def _decimal_constructor(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decimal:
-    text = loader.construct_scalar(node).replace("_", "")
-    if text.lower().lstrip("+-") in (".inf", ".nan"):
-        raise yaml.constructor.ConstructorError(None, None, f"{text} is not a usable number", node.start_mark)
-    try:
-        return Decimal(text)
-    except InvalidOperation:  # YAML 1.1 sexagesimal (1:30.5) and the like: not a number here
-        raise yaml.constructor.ConstructorError(
-            None, None, f"{text!r} is not a plain decimal number", node.start_mark
-        ) from None
-
-
-def _int_constructor(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | str:
-    """Plain decimal integers only. YAML 1.1 reads ``0120`` as octal 80 and ``1:30`` as 90;
-    here such scalars stay the text written, so an account code ``0120`` keeps its zero."""
-    text = loader.construct_scalar(node)
-    if re.fullmatch(r"[-+]?(0|[1-9][0-9_]*)", text):
-        return int(text.replace("_", ""))
-    return text
-
-
-_ExactLoader.add_constructor("tag:yaml.org,2002:float", _decimal_constructor)
-_ExactLoader.add_constructor("tag:yaml.org,2002:int", _int_constructor)
-
-
-def load_yaml(text: str, origin: str = "<text>") -> Any:
-    try:
-        return yaml.load(text, Loader=_ExactLoader)
-    except yaml.YAMLError as exc:
-        raise ParameterError([f"{origin}: not valid YAML: {exc}"]) from None
-
-
-def read_yaml_file(path: Path) -> dict:
-    if not path.is_file():
-        raise ParameterError([f"{path}: file not found"])
-    data = load_yaml(path.read_text(encoding="utf-8"), str(path))
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ParameterError([f"{path}: must be a mapping of keys to values"])
-    return data
-
+from closelib.yamlfile import load_yaml, read_yaml_file
 
 # ---------------------------------------------------------------- schema
 
@@ -90,7 +42,7 @@ class Str(Spec):
     def check(self, value: Any, path: str, problems: list[str]) -> Any:
         if isinstance(value, (str, int)) and not isinstance(value, bool):
             return str(value)
-        problems.append(f"{path}: expected text, got {value!r}")
+        problems.append(f"{path}: expected text, got {clip(value)}")
         return value
 
 
@@ -98,7 +50,7 @@ class Bool(Spec):
     def check(self, value: Any, path: str, problems: list[str]) -> Any:
         if isinstance(value, bool):
             return value
-        problems.append(f"{path}: expected true or false, got {value!r}")
+        problems.append(f"{path}: expected true or false, got {clip(value)}")
         return value
 
 
@@ -108,15 +60,18 @@ class Int(Spec):
 
     def check(self, value: Any, path: str, problems: list[str]) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
-            problems.append(f"{path}: expected a whole number, got {value!r}")
+            problems.append(f"{path}: expected a whole number, got {clip(value)}")
             return value
         try:
             number = Decimal(str(value))
         except Exception:
-            problems.append(f"{path}: expected a whole number, got {value!r}")
+            problems.append(f"{path}: expected a whole number, got {clip(value)}")
             return value
         if not number.is_finite() or number != number.to_integral_value():
-            problems.append(f"{path}: expected a whole number, got {value!r}")
+            problems.append(f"{path}: expected a whole number, got {clip(value)}")
+            return value
+        if number.adjusted() > 18:  # never turned into a Python int: 1e999999999 has a billion digits
+            problems.append(f"{path}: {clip(value)} is outside {self.minimum}..{self.maximum}")
             return value
         whole = int(number)
         if (self.minimum is not None and whole < self.minimum) or (self.maximum is not None and whole > self.maximum):
@@ -134,15 +89,15 @@ class Money(Spec):
         if value is None and self.nullable:
             return None
         if isinstance(value, float):  # only reachable from Python callers, never from YAML
-            problems.append(f"{path}: money must be exact; write {value!r} as a string")
+            problems.append(f"{path}: money must be exact; write {clip(value)} as a string")
             return value
         try:
             amount = money.to_decimal(value)
-        except Exception:
-            problems.append(f'{path}: expected an amount such as "25.00", got {value!r}')
+        except money.MoneyError as exc:
+            problems.append(f'{path}: expected an amount such as "25.00": {exc}')
             return value
         if self.minimum is not None and amount < self.minimum:
-            problems.append(f"{path}: must be at least {self.minimum}, got {value!r}")
+            problems.append(f"{path}: must be at least {self.minimum}, got {clip(value)}")
         return format(amount, "f")  # plain digits as written: "1234.50", never "1.2345E+3"
 
 
@@ -152,15 +107,15 @@ class Rate(Spec):
 
     def check(self, value: Any, path: str, problems: list[str]) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
-            problems.append(f"{path}: expected a rate such as 0.016, got {value!r}")
+            problems.append(f"{path}: expected a rate such as 0.016, got {clip(value)}")
             return value
         try:
             number = float(Decimal(str(value)))
         except Exception:
-            problems.append(f"{path}: expected a rate such as 0.016, got {value!r}")
+            problems.append(f"{path}: expected a rate such as 0.016, got {clip(value)}")
             return value
         if number != number or number in (float("inf"), float("-inf")):
-            problems.append(f"{path}: expected a rate such as 0.016, got {value!r}")
+            problems.append(f"{path}: expected a rate such as 0.016, got {clip(value)}")
             return value
         if number < self.minimum or (self.maximum is not None and number > self.maximum):
             problems.append(f"{path}: {number} is outside {self.minimum}..{self.maximum}")
@@ -176,17 +131,21 @@ class Date(Spec):
                 return dt.date.fromisoformat(value).isoformat()
             except ValueError:
                 pass
-        problems.append(f"{path}: expected a date YYYY-MM-DD, got {value!r}")
+        problems.append(f"{path}: expected a date YYYY-MM-DD, got {clip(value)}")
         return value
 
 
 class PeriodText(Spec):
-    """A ``YYYY-MM`` kept as text (parameters stay JSON-safe); the rule is :data:`PERIOD_PATTERN`."""
+    """A ``YYYY-MM`` kept as text (parameters stay JSON-safe); the rule is :meth:`Period.parse`."""
 
     def check(self, value: Any, path: str, problems: list[str]) -> Any:
-        if isinstance(value, str) and re.fullmatch(PERIOD_PATTERN, value):
+        if not isinstance(value, str) or not re.fullmatch(PERIOD_PATTERN, value):
+            problems.append(f"{path}: expected a period YYYY-MM, got {clip(value)}")
             return value
-        problems.append(f"{path}: expected a period YYYY-MM, got {value!r}")
+        try:
+            Period.parse(value)
+        except ParameterError as exc:
+            problems.append(f"{path}: " + exc.problems[0].removeprefix("period: "))
         return value
 
 
@@ -197,9 +156,8 @@ class Enum(Spec):
     def check(self, value: Any, path: str, problems: list[str]) -> Any:
         if value in self.choices:
             return value
-        problems.append(
-            f"{path}: must be one of {', '.join(self.choices)}, got {value!r}{_suggest(str(value), list(self.choices))}"
-        )
+        hint = _suggest(str(value)[:100], list(self.choices))
+        problems.append(f"{path}: must be one of {', '.join(self.choices)}, got {clip(value)}{hint}")
         return value
 
 
@@ -217,7 +175,7 @@ class ListOf(Spec):
 
     def check(self, value: Any, path: str, problems: list[str]) -> Any:
         if not isinstance(value, list):
-            problems.append(f"{path}: expected a list, got {value!r}")
+            problems.append(f"{path}: expected a list, got {clip(value)}")
             return value
         return [self.item.check(v, f"{path}[{i}]", problems) for i, v in enumerate(value)]
 
@@ -232,7 +190,7 @@ class MapOf(Spec):
         if value is None:
             return {}
         if not isinstance(value, dict):
-            problems.append(f"{path}: expected a mapping, got {value!r}")
+            problems.append(f"{path}: expected a mapping, got {clip(value)}")
             return value
         return {str(k): self.value.check(v, f"{path}.{k}", problems) for k, v in value.items()}
 
@@ -245,7 +203,7 @@ class Record(Spec):
 
     def check(self, value: Any, path: str, problems: list[str]) -> Any:
         if not isinstance(value, dict):
-            problems.append(f"{path or 'parameters'}: expected a mapping, got {value!r}")
+            problems.append(f"{path or 'parameters'}: expected a mapping, got {clip(value)}")
             return value
         result = {}
         for key, item in value.items():

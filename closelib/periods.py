@@ -15,11 +15,16 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from closelib.errors import ParameterError
+from closelib.errors import ParameterError, clip
 
 # The ``YYYY-MM`` rule, unanchored: match it whole (``re.fullmatch``, ``Series.str.fullmatch``).
 # The parameter schema and the source validator reuse it, so the three agree by construction.
 PERIOD_PATTERN = r"\d{4}-(0[1-9]|1[0-2])"
+
+# The years a close can be run for (and a source date can fall in): beyond them pandas'
+# nanosecond timestamps overflow (1677..2262) and a year like 0001 or 9999 is a typing slip.
+FIRST_YEAR = 1900
+LAST_YEAR = 2199
 
 
 def to_date(value: str | pd.Timestamp) -> pd.Timestamp:
@@ -42,11 +47,14 @@ class Period:
     @classmethod
     def parse(cls, text: str | Period) -> Period:
         """``"2026-10"`` -> ``Period(2026, 10)``; a :class:`Period` is returned as it is, so an
-        entry point may accept either. Anything else raises :class:`ParameterError`."""
+        entry point may accept either. Anything else, or a year outside
+        :data:`FIRST_YEAR`..:data:`LAST_YEAR`, raises :class:`ParameterError`."""
         if isinstance(text, Period):
             return text
         if not isinstance(text, str) or not re.fullmatch(PERIOD_PATTERN, text):
-            raise ParameterError([f"period: expected YYYY-MM, got {text!r}"])
+            raise ParameterError([f"period: expected YYYY-MM, got {clip(text)}"])
+        if not FIRST_YEAR <= int(text[:4]) <= LAST_YEAR:
+            raise ParameterError([f"period: {text} is outside {FIRST_YEAR}-01..{LAST_YEAR}-12"])
         return cls(int(text[:4]), int(text[5:7]))
 
     def __str__(self) -> str:

@@ -23,6 +23,7 @@ LAYERS = {
     "paths": 0,
     "files": 0,
     "safenames": 0,
+    "yamlfile": 1,
     "params": 2,
     "book": 3,
     "demo": 4,

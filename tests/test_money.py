@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
@@ -78,9 +79,15 @@ def test_floats_and_bools_are_refused():
 def test_to_minor_long_amount_is_not_rounded():
     # 30 significant digits: the default Decimal context (28 digits) would round this to
     # an integral number of cents and accept it silently.
-    with pytest.raises(MoneyError, match="more decimals"):
+    # Since issue 17 an amount is bounded (17 digits in minor units, as in the extracts): a
+    # longer one is refused as out of range, never rounded.
+    with pytest.raises(MoneyError, match="out of range"):
         money.to_minor("12345678901234567890123456789.123", "USD")
-    assert money.to_minor("12345678901234567890123456789.12", "USD") == 1234567890123456789012345678912
+    with pytest.raises(MoneyError, match="out of range"):
+        money.to_minor("12345678901234567890123456789.12", "USD")
+    with pytest.raises(MoneyError, match="more decimals"):
+        money.to_minor("123456789012345.123", "USD")
+    assert money.to_minor("999999999999999.99", "USD") == 99999999999999999
 
 
 def test_format_minor():
@@ -219,3 +226,25 @@ def test_total_refuses_floats_and_is_exact():
     assert money.total([10**15, 10**15, -1]) == 2 * 10**15 - 1
     with pytest.raises(MoneyError):
         money.total(np.array([0.1, 0.2]))
+
+
+# ---------------------------------------------------------------- issue 17: bounded exponents
+
+
+@pytest.mark.parametrize(
+    "text", ["1e999999999", "-1E+999999999", "1e-999999999", "1e17", "0." + "1" * 18, "9" * 100, "9" * 100_000]
+)
+def test_exponents_and_lengths_are_bounded(text):
+    started = time.monotonic()
+    with pytest.raises(MoneyError) as raised:
+        money.to_decimal(text)
+    assert len(str(raised.value)) < 200 and time.monotonic() - started < 1
+    assert money.to_decimal("99999999999999999") == Decimal("99999999999999999")
+    assert money.to_decimal("1e3") == Decimal("1E+3")
+
+
+def test_huge_ints_and_decimals_are_refused():
+    with pytest.raises(MoneyError, match="out of range"):
+        money.to_decimal(10**100_000)
+    with pytest.raises(MoneyError, match="out of range"):
+        money.to_minor(Decimal("1e999999999"), "USD")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -358,3 +359,29 @@ def test_check_parameters_does_not_change_its_input(raw):
     before = copy.deepcopy(raw)
     check_parameters(raw)
     assert raw == before
+
+
+# ---------------------------------------------------------------- issue 17: huge numbers
+
+
+@pytest.mark.parametrize("value", ['"1e999999999"', "1e999999999", '"1e-999999999"', '"' + "9" * 400 + '"'])
+def test_a_huge_money_parameter_is_a_short_problem(pdir, value):
+    started = time.monotonic()
+    with pytest.raises(ParameterError) as raised:
+        load_parameters("2026-10", pdir, overrides=[f"gl.recon_tolerance={value}"])
+    message = str(raised.value)
+    assert "gl.recon_tolerance" in message and ("out of range" in message or "digits after" in message)
+    assert len(message) < 400 and time.monotonic() - started < 5  # never the billion digits
+
+
+@pytest.mark.parametrize("value", ["1e999999999", "1" + "0" * 39])
+def test_a_huge_whole_number_parameter_is_a_short_problem(pdir, value):
+    with pytest.raises(ParameterError) as raised:
+        load_parameters("2026-10", pdir, overrides=[f"run.workers={value}"])
+    assert "run.workers" in str(raised.value) and len(str(raised.value)) < 400
+
+
+def test_a_value_echoed_in_a_problem_is_cut(pdir):
+    with pytest.raises(ParameterError) as raised:
+        load_parameters("2026-10", pdir, overrides=["company=[" + ", ".join(["x" * 50] * 1000) + "]"])
+    assert "company: expected text" in str(raised.value) and len(str(raised.value)) < 300

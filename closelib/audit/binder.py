@@ -17,7 +17,14 @@ from urllib.parse import quote
 from closelib.audit.signoffs import signoffs_for
 from closelib.files import write_text_atomic
 from closelib.runner.provenance import utc_now
-from closelib.runner.runfolder import all_runs, failed_checks, key_figures, outputs_root, read_manifest
+from closelib.runner.runfolder import (
+    all_runs,
+    failed_checks,
+    key_figures,
+    outputs_root,
+    read_manifest,
+    run_status,
+)
 
 INDEX = "index.html"
 
@@ -26,6 +33,7 @@ body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em;co
 h1{font-size:1.5em}h2{font-size:1.15em;margin:0 0 .3em}h3{font-size:1em;margin:.8em 0 .2em}
 .run{border:1px solid #ccc;border-radius:6px;padding:1em;margin:1em 0}
 .succeeded{border-left:6px solid #2e7d32}.failed{border-left:6px solid #c62828}.running{border-left:6px solid #999}
+.abandoned{border-left:6px solid #ef6c00}.abandoned .status{color:#ef6c00}
 .status{font-weight:bold;text-transform:uppercase}.succeeded .status{color:#2e7d32}.failed .status{color:#c62828}
 table{border-collapse:collapse;font-size:.9em}td,th{border-bottom:1px solid #eee;padding:.15em .6em;text-align:left}
 td.num{text-align:right;font-family:monospace}tr.fail td{background:#fdecea;color:#b71c1c;font-weight:bold}
@@ -45,7 +53,7 @@ def _link(href: str, text: str) -> str:
 def _run_section(run_dir: Path, manifest: dict, known: set[str]) -> str:
 
     run_id = manifest.get("run_id") or run_dir.name
-    status = manifest.get("status") or "unknown"
+    status = run_status(manifest)
     parts = [
         f'<section class="run {_e(status)}" id="{_e(run_id)}">',
         f'<h2>{_e(run_id)} <span class="status">{_e(status)}</span></h2>',
@@ -133,7 +141,7 @@ def render_period(outputs_root: Path, period: str) -> str:
         latest = manifests[0][1]
         summary = (
             f'<p>{len(manifests)} run(s); latest <a href="#{_e(latest.get("run_id"))}">'
-            f"{_e(latest.get('run_id'))}</a> {_e(latest.get('status'))}</p>"
+            f"{_e(latest.get('run_id'))}</a> {_e(run_status(latest))}</p>"
         )
     sections = "\n".join(_run_section(run_dir, m, known) for run_dir, m in manifests)
     return (

@@ -81,18 +81,60 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if not header.strip():
         raise ExtractReadError(f"{path.name} is empty (no header row)")
     names = next(csv.reader([header]))
-    table = pacsv.read_csv(
-        path,
-        read_options=pacsv.ReadOptions(use_threads=True),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True),
-        convert_options=pacsv.ConvertOptions(
-            column_types={name: pa.string() for name in names},
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-            null_values=[],
-        ),
+    convert = pacsv.ConvertOptions(
+        column_types={name: pa.string() for name in names},
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+        null_values=[],
     )
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(use_threads=True),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=convert,
+        )
+    except pa.ArrowInvalid as exc:
+        if "columns, got" not in str(exc):
+            raise
+        raise _ragged_rows(path, convert) from None
     return _arrow_to_text(table)
+
+
+class RaggedRows(ExtractReadError):
+    """CSV rows with more or fewer fields than the header: ``rows`` holds (row, fields, header
+    fields, the row's text) for each, the row counted as a spreadsheet shows it (header = 1)."""
+
+    def __init__(self, file: str, rows: list[tuple[int | None, int, int, str]], more: int = 0) -> None:
+        self.rows = rows
+        self.more = more  # ragged rows beyond those listed
+        first = rows[0]
+        super().__init__(f"{file}: row {first[0]} has {first[1]} fields, the header {first[2]}")
+
+
+def _ragged_rows(path: Path, convert: pacsv.ConvertOptions) -> RaggedRows:
+    """Read again on one thread (the only way Arrow numbers the rows), listing the ragged ones."""
+    found: list[tuple[int | None, int, int, str]] = []
+    more = 0
+
+    def note(row) -> str:  # pyarrow.csv.InvalidRow
+        nonlocal more
+        if len(found) < RAGGED_LISTED:
+            found.append((row.number, row.actual_columns, row.expected_columns, row.text[:200]))
+        else:
+            more += 1
+        return "skip"
+
+    pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(use_threads=False),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=note),
+        convert_options=convert,
+    )
+    return RaggedRows(path.name, found or [(None, 0, len(convert.column_types), "")], more)
+
+
+RAGGED_LISTED = 1000  # ragged rows listed one by one; more are counted
 
 
 def _arrow_to_text(table: pa.Table) -> pd.DataFrame:

@@ -21,12 +21,13 @@ from closelib import money
 from closelib.book.arrays import arrow_text, by_distinct, combined, stripped_text
 from closelib.book.extracts import (
     Problem,
+    RaggedRows,
     find_table_files,
     read_text_frame,
 )
 from closelib.book.schema import LOAD_ORDER, TABLES, Column, Table
 from closelib.errors import ExtractReadError
-from closelib.periods import PERIOD_PATTERN
+from closelib.periods import FIRST_YEAR, LAST_YEAR, PERIOD_PATTERN
 
 # More rows than this breaking one rule in one column are summarised in one line, so a
 # file that is wrong throughout still gives a readable report.
@@ -34,7 +35,17 @@ PROBLEMS_PER_RULE = 1000
 
 _DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 _INT_PATTERN = r"^[+-]?\d{1,15}$"
+MAX_RATE = 1e9  # an FX rate beyond this (or an exponent like 1e999) is a mistake, not a rate
 _RATE_PATTERN = r"^\+?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+
+
+# A cell is echoed into a problem up to this many characters (a 10 MB cell is not repeated).
+SHOWN_VALUE = 200
+
+
+def shown_value(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= SHOWN_VALUE else f"{text[:SHOWN_VALUE]}... ({len(text):,} characters)"
 
 
 class Collector:
@@ -62,7 +73,7 @@ class Collector:
     def add(
         self, file: str, row: int | None, column: str | None, rule: str, message: str, value: object = None
     ) -> None:
-        self.problems.append(Problem(file, row, column, rule, message, None if value is None else str(value)))
+        self.problems.append(Problem(file, row, column, rule, message, None if value is None else shown_value(value)))
 
     def rows(
         self,
@@ -177,19 +188,31 @@ def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) 
         return values
     if kind == "date":
         # Parsed once per distinct text (a book has thousands of dates, not millions).
-        def parse(text: pd.Series) -> pd.Series:
-            shaped = text.str.match(_DATE_PATTERN)
-            return pd.to_datetime(text.where(shaped & (text != ""), None), format="%Y-%m-%d", errors="coerce").astype(
-                "datetime64[ns]"
-            )
+        def in_range(text: pd.Series) -> pd.Series:
+            shaped = text.str.match(_DATE_PATTERN) & (text != "")
+            year = pd.to_numeric(text.str.slice(0, 4).where(shaped, "2000"), errors="coerce")
+            return ~shaped | ((year >= FIRST_YEAR) & (year <= LAST_YEAR))
 
+        def parse(text: pd.Series) -> pd.Series:
+            # Only years 1900..2199 reach pandas: 0001 or 9999 would overflow its timestamps.
+            shaped = text.str.match(_DATE_PATTERN) & (text != "") & in_range(text)
+            return pd.to_datetime(text.where(shaped, None), format="%Y-%m-%d", errors="coerce").astype("datetime64[ns]")
+
+        outside = present & ~by_distinct(values, in_range).astype(bool)
+        out.rows(
+            file, outside, column.name, "date_range", f"a date outside {FIRST_YEAR}-01-01..{LAST_YEAR}-12-31", values
+        )
         dates = by_distinct(values, parse)
-        bad = present & dates.isna()
+        bad = present & dates.isna() & ~outside
         out.rows(file, bad, column.name, "date", "not a valid ISO date YYYY-MM-DD", values)
         return dates
     if kind == "period":
         bad = present & ~by_distinct(values, lambda text: text.str.fullmatch(PERIOD_PATTERN)).astype(bool)
         out.rows(file, bad, column.name, "period", "not a period YYYY-MM", values)
+        year = pd.to_numeric(values.str.slice(0, 4).where(present & ~bad, "2000"), errors="coerce")
+        outside = present & ~bad & ((year < FIRST_YEAR) | (year > LAST_YEAR))
+        message = f"a period outside {FIRST_YEAR}-01..{LAST_YEAR}-12"
+        out.rows(file, outside, column.name, "period_range", message, values)
         return values
     if kind == "int":
         shaped = values.str.match(_INT_PATTERN)
@@ -210,9 +233,8 @@ def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) 
     if kind == "rate":
         shaped = values.str.match(_RATE_PATTERN)
         rates = pd.to_numeric(values.where(shaped, "0"), errors="coerce").fillna(0.0).astype("float64")
-        out.rows(
-            file, present & (~shaped | (rates <= 0)), column.name, "rate", "must be a positive decimal number", values
-        )
+        bad = present & (~shaped | (rates <= 0) | ~np.isfinite(rates) | (rates > MAX_RATE))  # 1e999 is inf
+        out.rows(file, bad, column.name, "rate", f"must be a positive decimal number up to {MAX_RATE:g}", values)
         return rates
     raise AssertionError(f"unknown column kind {kind}")  # a schema bug, not user input
 
@@ -231,10 +253,29 @@ def _parse_money(column: Column, values: pd.Series, currency: pd.Series | None, 
     )
     messages = "more decimals than " + currency + " allows"
     out.rows(file, ~empty & too_many, column.name, "currency_decimals", messages, values)
+    total = absolute_total(minor)
+    if total > money.MAX_COLUMN_TOTAL:
+        out.add(
+            file,
+            None,
+            column.name,
+            "total_range",
+            f"the amounts add up to {total:.3e} minor units in absolute value, more than "
+            f"{money.MAX_COLUMN_TOTAL:.0e}: sums this large could overflow 64-bit integers",
+        )
     result = pd.Series(minor, index=values.index, dtype="int64")
     if not column.required:
         result = result.astype("Int64").mask(empty.to_numpy())
     return result
+
+
+def absolute_total(minor: np.ndarray) -> int:
+    """Exact sum of ``|minor|`` whatever its size: the high and low 32 bits are summed apart
+    (neither sum can overflow for any number of rows a book holds) and joined in Python."""
+    magnitude = np.abs(np.asarray(minor, dtype="int64")).astype("uint64")
+    high = int((magnitude >> np.uint64(32)).sum(dtype="uint64"))
+    low = int((magnitude & np.uint64(0xFFFFFFFF)).sum(dtype="uint64"))
+    return (high << 32) + low
 
 
 _CURRENCY_CODES = pa.array(list(money.MINOR_UNITS), type=pa.string())
@@ -357,6 +398,13 @@ def read_tables(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], 
         try:
             raw[name] = read_text_frame(found[0], name)
             files[name] = found[0]
+        except RaggedRows as exc:
+            for row, fields, expected, text in exc.rows:
+                message = f"{fields} fields where the header has {expected}"
+                out.add(found[0].name, row, None, "columns", message, text)
+            if exc.more:
+                message = f"... and {exc.more} more rows with the wrong field count"
+                out.add(found[0].name, None, None, "columns", message)
         except ExtractReadError as exc:
             out.add(found[0].name, None, None, "unreadable", str(exc))
     return raw, files

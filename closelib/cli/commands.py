@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from closelib.errors import RunError
+from closelib.errors import RunAborted, RunError
 
 
 def _outputs(args: argparse.Namespace) -> Path | None:
@@ -35,16 +35,21 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise RunError(f"run {original['run_id']} is for {original['period']}, not {period}")
         restates = original["run_id"]
     _print(f"close {period}: running the period notebooks")
-    result = execute_run(
-        period,
-        source=args.source,
-        params_file=args.params,
-        overrides=args.p or [],
-        outputs=args.outputs,
-        restates=restates,
-        reason=args.reason,
-        progress=_print,
-    )
+    try:
+        result = execute_run(
+            period,
+            source=args.source,
+            params_file=args.params,
+            overrides=args.p or [],
+            outputs=args.outputs,
+            restates=restates,
+            reason=args.reason,
+            progress=_print,
+        )
+    except RunAborted as exc:  # interrupted or the disk full: the binder still shows the run
+        if exc.run_dir is not None:
+            refresh_binder(Path(str(exc.run_dir)), str(period))
+        raise
     _, problem = refresh_binder(result.run_dir, result.manifest["period"])
     if problem:
         result.messages.append(problem)
@@ -72,18 +77,20 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from closelib.runner.runfolder import find_run, read_manifest
+    from closelib.runner.runfolder import find_run, read_manifest, run_status
 
     run_dir = find_run(args.run, _outputs(args))
     m = read_manifest(run_dir)
     if args.json:
         print(
             json.dumps(
-                {k: m.get(k) for k in ("period", "run_id", "status", "figures", "checks", "notebooks")}, indent=2
+                {k: m.get(k) for k in ("period", "run_id", "figures", "checks", "notebooks")}
+                | {"status": run_status(m)},
+                indent=2,
             )
         )
         return 0
-    print(f"run {m['run_id']} for {m['period']}: {m['status']}  ({m['started_at']} .. {m['finished_at']})")
+    print(f"run {m['run_id']} for {m['period']}: {run_status(m)}  ({m['started_at']} .. {m['finished_at']})")
     print(f"folder {run_dir}")
     if m.get("error"):
         print(f"error: {m['error']}")
@@ -102,7 +109,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from closelib.periods import Period
-    from closelib.runner.runfolder import all_runs, failed_checks, read_manifest
+    from closelib.runner.runfolder import all_runs, failed_checks, read_manifest, run_status
 
     period = Period.parse(args.period)
     runs = all_runs(_outputs(args), str(period))
@@ -110,12 +117,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"{period}: no runs yet (close run {period})")
         return 0
     latest = read_manifest(runs[-1])
-    print(f"{period}: {len(runs)} run(s); latest {latest['run_id']} {latest['status']}")
+    print(f"{period}: {len(runs)} run(s); latest {latest['run_id']} {run_status(latest)}")
     for run_dir in runs:
         m = read_manifest(run_dir)
         link = f" restates {m['restates']} ({m['reason']})" if m.get("restates") else ""
         link += f" reperforms {m['reperforms']}" if m.get("reperforms") else ""
-        print(f"  {m['run_id']}  {m['status']}{link}")
+        print(f"  {m['run_id']}  {run_status(m)}{link}")
     print("checklist (latest run):")
     for name, entry in latest.get("notebooks", {}).items():
         mark = "x" if entry["status"] == "succeeded" else " "

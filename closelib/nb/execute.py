@@ -10,9 +10,13 @@ notebook back to find the first cell that failed or never ran.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
+import multiprocessing
 import os
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,6 +155,7 @@ def child_main(job: NotebookJob) -> None:
     if job.status_file is None:  # the runner's jobs always have one: it is how the child reports
         raise RunError(f"notebook job {job.name!r} has no status file to report to")
     status_file = Path(job.status_file)
+    die_with_parent()
     with contextlib.suppress(OSError):
         os.setpgrp()
     # The kernel's own chatter (transport warnings, shutdown notices) goes to the run's log,
@@ -162,6 +167,39 @@ def child_main(job: NotebookJob) -> None:
     result = execute_notebook(job)
     write_json_atomic(status_file, result, sort_keys=True)
     sys.stdout.flush()
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent() -> None:
+    """A notebook process (or a memo worker) never outlives the process that started it.
+
+    Called first thing in each. The runner stops its children itself when it is interrupted;
+    this covers a runner killed outright (SIGKILL, the out-of-memory killer): on Linux the kernel
+    sends this process SIGKILL when its parent dies (``prctl(PR_SET_PDEATHSIG)``), and elsewhere
+    a thread polls the parent.
+    The notebook's kernel and the memo kernels it starts follow by ipykernel's own parent poll.
+    Ctrl-C at the terminal is the runner's to handle: here SIGINT is ignored (the runner
+    started this process with SIGINT, SIGTERM and SIGHUP blocked so that none can arrive
+    half-way through start-up; they are unblocked here)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+    parent = multiprocessing.parent_process()
+    parent_pid = parent.pid if parent is not None and parent.pid else os.getppid()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):  # no libc to call: the polling thread still guards
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before the line above took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="close-parent-watch", daemon=True).start()
 
 
 # ------------------------------------------------------------------ many notebooks, one kernel

@@ -8,38 +8,35 @@ The steps, each leaving something an auditor can read even when a later one fail
    validate it once; a bad input fails the run here with every problem listed;
 3. write ``run.json`` (what the notebooks read) and a typed cache of the validated book;
 4. execute every period notebook (``notebooks/NN_name.ipynb``) in its own process,
-   ``run.workers`` at a time, each with a wall-clock limit;
+   ``run.workers`` at a time, each with a wall-clock limit (:mod:`closelib.runner.jobs`);
 5. merge figures and checks into the manifest, hash every output, mark the folder read-only.
 """
 
 from __future__ import annotations
 
-import json
-import multiprocessing
-import os
-import signal
-import time
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from closelib.errors import CloseError, ParameterError, RunError, SourceError
+from closelib.errors import CloseError, ParameterError, RunAborted, RunError, SourceError
 from closelib.files import sha256_file, write_json_atomic
-from closelib.nb.execute import NotebookJob, child_main, inspect_notebook
 from closelib.nb.record import read_file_names, read_records
-from closelib.params import RunSettings, check_parameters, load_parameters
+from closelib.params import check_parameters, load_parameters
 from closelib.paths import NOTEBOOKS_DIR, PARAMETERS_DIR, default_source, period_notebook_name
 from closelib.periods import Period
 from closelib.runner.bookcache import RUN_INFO_FILES, BookCache, prepare_book_cache
+from closelib.runner.jobs import execute_jobs, longest_first, make_job
+from closelib.runner.processes import (
+    describe_os_error,
+    interruption,
+    interrupts_raise,
+    process_record,
+)
 from closelib.runner.provenance import code_info, utc_now
 from closelib.runner.runfolder import MANIFEST, RUN_INFO, default_outputs, new_run_dir
 from closelib.runner.store import link_inputs, make_read_only
 from closelib.runner.ties import cross_tie_checks
-
-# A notebook may use this much longer than run.timeout_seconds in total before it is killed
-# (each cell separately is held to run.timeout_seconds by papermill).
-WALL_FACTOR = 3
 
 
 @dataclass
@@ -99,7 +96,7 @@ def execute_run(
     notebooks = notebooks if notebooks is not None else period_notebooks(notebooks_dir)
     if not notebooks:
         raise RunError(f"no period notebooks (NN_name.ipynb) in {notebooks_dir or NOTEBOOKS_DIR}")
-    run_id, run_dir = run_folder if run_folder is not None else new_run_dir(outputs, str(period))
+    run_id, run_dir = run_folder if run_folder is not None else _new_folder(outputs, period)
     manifest: dict = {
         "period": str(period),
         "run_id": run_id,
@@ -118,11 +115,71 @@ def execute_run(
         "figures": {},
         "checks": {},
         "outputs": {},
+        "process": process_record(),  # who runs it, so that a dead run reads as abandoned
     }
     if subject:
         manifest["subject"] = subject
-    write_json_atomic(run_dir / MANIFEST, manifest)
+    try:
+        write_json_atomic(run_dir / MANIFEST, manifest)
+    except OSError as exc:  # nothing written: leave no empty folder that looks like a run
+        with contextlib.suppress(OSError):
+            run_dir.rmdir()
+        raise RunError(f"cannot write the run folder {run_dir}: {describe_os_error(exc)}") from None
     messages: list[str] = []
+    # Every way the run ends records it: SIGTERM and Ctrl-C stop the notebooks' whole process
+    # tree, and those, a full disk or a bug leave the manifest failed with the reason.
+    with interrupts_raise():
+        try:
+            return _run(
+                manifest,
+                run_dir,
+                outputs,
+                period,
+                source,
+                params_file,
+                overrides,
+                parameters,
+                say,
+                messages,
+                notebooks,
+                reperforms,
+                subject,
+            )
+        except BaseException as exc:
+            replacement = _end_early(run_dir, manifest, messages, say, exc)
+            if replacement is None:  # a bug: recorded, and its traceback shown
+                raise
+            raise replacement from None
+
+
+def _new_folder(outputs: Path, period: Period) -> tuple[str, Path]:
+    """A new run folder under ``outputs``; an outputs path that is a file, unwritable or on a
+    full disk is one clear error (nothing was created)."""
+    if outputs.exists() and not outputs.is_dir():
+        raise RunError(f"outputs {outputs} is not a folder")
+    try:
+        return new_run_dir(outputs, str(period))
+    except OSError as exc:
+        raise RunError(f"cannot create a run folder under {outputs}: {describe_os_error(exc)}") from None
+
+
+def _run(
+    manifest: dict,
+    run_dir: Path,
+    outputs: Path,
+    period: Period,
+    source: str | Path | None,
+    params_file: str | Path | None,
+    overrides: tuple[str, ...] | list[str],
+    parameters: dict | None,
+    say: Callable[[str], None],
+    messages: list[str],
+    notebooks: list[tuple[str, Path]],
+    reperforms: str | None,
+    subject: dict[str, str] | None,
+) -> RunResult:
+    """Parameters, inputs, validation, the notebooks and the final manifest (steps 2 to 5)."""
+    run_id = manifest["run_id"]
     try:
         params = (
             check_parameters(parameters)
@@ -154,10 +211,47 @@ def execute_run(
             "source_original": str(source_path),
         },
     )
-    jobs = [_job(name, path, run_dir, period, run_id, params, subject) for name, path in notebooks]
+    jobs = [make_job(name, path, run_dir, period, run_id, params, subject) for name, path in notebooks]
     jobs = longest_first(jobs, outputs)
-    manifest["notebooks"] = _execute_jobs(jobs, params, say, messages)
+    execute_jobs(jobs, params, say, messages, manifest["notebooks"])
     return _finish(run_dir, manifest, messages, say)
+
+
+def _end_early(
+    run_dir: Path, manifest: dict, messages: list[str], say: Callable[[str], None], exc: BaseException
+) -> BaseException | None:
+    """Record a run that ended on ``exc`` as failed, with the reason; return the one-line error to
+    raise instead, or None to let ``exc`` (a bug, or a refusal of closelib's) go on as it is."""
+    exit_code: int | None = None
+    signum = interruption(exc)
+    if signum is not None:
+        reason, exit_code = f"interrupted by {signum.name}", 128 + signum.value
+    elif isinstance(exc, OSError):
+        reason, exit_code = f"could not write the run: {describe_os_error(exc)}", 1
+    else:
+        reason = str(exc) if isinstance(exc, CloseError) else f"{type(exc).__name__}: {exc}"
+    say(f"  run stopped: {reason}")
+    manifest["error"] = reason
+    try:
+        _finish(run_dir, manifest, messages, say)
+        outcome = f"run {manifest['run_id']} recorded as failed"
+    except BaseException:  # the disk is still full, say: try the manifest alone
+        try:
+            manifest.update(status="failed", finished_at=utc_now())
+            write_json_atomic(run_dir / MANIFEST, manifest)
+            outcome = f"run {manifest['run_id']} recorded as failed"
+            with contextlib.suppress(OSError):
+                make_read_only(run_dir)
+        except BaseException:
+            outcome = (
+                f"run {manifest['run_id']} could not record its end: its manifest says running, "
+                "and `close list` shows it as abandoned"
+            )
+            with contextlib.suppress(OSError):
+                make_read_only(run_dir)
+    if exit_code is None:
+        return None
+    return RunAborted(f"{reason}; {outcome} ({run_dir})", run_dir=run_dir, exit_code=exit_code)
 
 
 def _store_and_validate(
@@ -182,137 +276,6 @@ def _store_and_validate(
     manifest["inputs"] = {name: {"sha256": sha, "rows": cache.rows.get(name)} for name, sha in sorted(hashes.items())}
     manifest["book_cache"] = cache.entry
     return cache
-
-
-def longest_first(jobs: list[NotebookJob], outputs: Path) -> list[NotebookJob]:
-    """Start the notebooks that take longest first, so that with ``run.workers`` at a time
-    the run is not left waiting on a long notebook started last. Expected seconds come from
-    the newest earlier run in ``outputs`` that ran the same notebook; without one, from the
-    notebook's ``metadata.closelib.relative_cost`` (default 1). Ties keep file order."""
-    # Only an ordering hint: anything odd in an earlier manifest or a notebook's metadata is
-    # skipped, never allowed to stop the run.
-    seen: dict[str, float] = {}
-    manifests = sorted(outputs.glob("*/*/" + MANIFEST), key=lambda p: p.parent.name, reverse=True)
-    for path in manifests[:20]:
-        try:
-            ran = json.loads(path.read_text(encoding="utf-8")).get("notebooks") or {}
-            for name, entry in ran.items():
-                if name not in seen and isinstance(entry, dict) and entry.get("seconds") is not None:
-                    seen[name] = float(entry["seconds"])
-        except Exception:
-            continue
-    hinted = {}
-    for job in jobs:
-        try:
-            meta = json.loads(Path(job.input).read_text(encoding="utf-8")).get("metadata", {})
-            hinted[job.name] = float(meta.get("closelib", {}).get("relative_cost", 1))
-        except Exception:
-            hinted[job.name] = 1.0
-    if all(job.name in seen for job in jobs):
-        return sorted(jobs, key=lambda job: -seen[job.name])
-    return sorted(jobs, key=lambda job: -hinted[job.name])
-
-
-def _job(
-    name: str,
-    path: Path,
-    run_dir: Path,
-    period: Period,
-    run_id: str,
-    params: dict,
-    subject: dict[str, str] | None = None,
-) -> NotebookJob:
-    timeout = RunSettings.from_params(params).timeout_seconds
-    logs = run_dir / "logs"
-    logs.mkdir(exist_ok=True)
-    return NotebookJob(
-        name=name,
-        input=str(path),
-        output=str(run_dir / path.name),
-        html=str(run_dir / (path.stem + ".html")),
-        status_file=str(logs / f"{name}.json"),
-        cell_timeout=timeout,
-        wall_timeout=timeout * WALL_FACTOR,
-        cwd=str(run_dir),
-        # JSON-safe strings only: closelib parses them, papermill's type guessing never runs.
-        parameters={
-            "notebook": name,
-            "period": str(period),
-            "source": str(run_dir / "inputs"),
-            "run_dir": str(run_dir),
-            "run_id": run_id,
-            "params_json": json.dumps(params, sort_keys=True),
-            **(subject or {}),
-        },
-    )
-
-
-def _execute_jobs(jobs: list[NotebookJob], params: dict, say: Callable[[str], None], messages: list[str]) -> dict:
-    """Each notebook in its own spawned process, ``run.workers`` at a time."""
-    context = multiprocessing.get_context("spawn")
-    workers = RunSettings.from_params(params).workers
-    pending = list(jobs)
-    running: dict[str, tuple[BaseProcess, float, NotebookJob]] = {}
-    results: dict[str, dict] = {}
-    order: dict[str, int] = {}
-    while pending or running:
-        while pending and len(running) < workers:
-            job = pending.pop(0)
-            order[job.name] = len(order)
-            process: BaseProcess = context.Process(
-                target=child_main, args=(job,), name=f"close-{job.name}", daemon=False
-            )
-            process.start()
-            running[job.name] = (process, time.monotonic(), job)
-        time.sleep(0.05)
-        for name, (process, started, job) in list(running.items()):
-            elapsed = time.monotonic() - started
-            if process.is_alive() and (job.wall_timeout is None or elapsed <= job.wall_timeout):
-                continue
-            timed_out = process.is_alive()
-            if timed_out:
-                _kill(process)
-            process.join()
-            del running[name]
-            results[name] = _judge(job, process.exitcode, timed_out, round(elapsed, 3))
-            entry = results[name]
-            entry["start_order"] = order[name]
-            say(f"  {name:<22} {entry['status']:<10} {entry['seconds']:>8.1f} s")
-            if entry["status"] != "succeeded":
-                line = f"notebook {name} failed: {entry['error']}"
-                messages.append(line)
-                say(f"    {line}")
-    return {job.name: results[job.name] for job in jobs}
-
-
-def _kill(process: BaseProcess) -> None:
-    """The whole process group: the child and the kernel it started."""
-    if process.pid is None:  # never started: nothing to stop
-        return
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, OSError):
-        process.kill()
-
-
-def _judge(job: NotebookJob, exitcode: int | None, timed_out: bool, elapsed: float) -> dict:
-    output = Path(job.output)
-    status_file = Path(job.status_file) if job.status_file else None
-    entry = {"file": output.name, "status": "failed", "sha256": None, "seconds": elapsed, "html": None, "error": None}
-    if timed_out:
-        where = inspect_notebook(output) or "no cell was left running"
-        entry["error"] = f"timed out after {job.wall_timeout} s and was stopped ({where})"
-    elif status_file is not None and status_file.is_file():
-        reported = json.loads(status_file.read_text(encoding="utf-8"))
-        entry.update(status=reported["status"], error=reported["error"], html=reported["html"])
-    else:
-        entry["error"] = (
-            f"the notebook's process died (exit code {exitcode}) before reporting; "
-            f"{inspect_notebook(output) or 'the notebook looks complete'}"
-        )
-    if output.is_file():
-        entry["sha256"] = sha256_file(output)
-    return entry
 
 
 def _finish(run_dir: Path, manifest: dict, messages: list[str], say: Callable[[str], None]) -> RunResult:

@@ -14,6 +14,7 @@ from closelib.errors import (
     NotFoundError,
     RunError,
 )
+from closelib.runner.processes import is_gone
 
 # The figures a reader sees first, in `close list` and in the period binder alike: each plain
 # (``tb.unexplained``) and per entity (``tb.US01.unexplained``).
@@ -46,6 +47,16 @@ def outputs_root(run_dir: Path) -> Path:
     return Path(run_dir).parent.parent
 
 
+def run_status(manifest: dict) -> str:
+    """The status a reader is shown: the manifest's, except that a run still ``running`` whose
+    process has ended (killed, the machine restarted: :func:`closelib.runner.processes.is_gone`)
+    is ``abandoned``: it will never finish and its folder holds whatever it got to write."""
+    status = str(manifest.get("status") or "unknown")
+    if status == "running" and is_gone(manifest.get("process")):
+        return "abandoned"
+    return status
+
+
 def read_manifest(run_dir: Path) -> dict:
     path = run_dir / MANIFEST
     if not path.is_file():
@@ -73,7 +84,10 @@ def all_runs(outputs: Path | None = None, period: str | None = None) -> list[Pat
 
 
 def find_run(run: str | Path, outputs: Path | None = None) -> Path:
-    """A run folder from its path or its id (a unique prefix of the id will do)."""
+    """A run folder from its path or its id (a unique prefix of the id will do). An empty or
+    blank ``run`` is an error: as a prefix it would match every run."""
+    if not str(run).strip():
+        raise NotFoundError("no run given: name a run folder, a run id or a unique prefix of one (see `close list`)")
     path = Path(run)
     if (path / MANIFEST).is_file():
         return path.resolve()
@@ -109,7 +123,7 @@ def describe(run_dir: Path) -> str:
         extra = f"  reperforms {m['reperforms']}"
     checks = m.get("checks", {})
     passed = sum(1 for c in checks.values() if c.get("passed"))
-    return f"{m['period']}  {m['run_id']}  {m['status']:<9}  checks {passed}/{len(checks)}  {shown}{extra}"
+    return f"{m['period']}  {m['run_id']}  {run_status(m):<9}  checks {passed}/{len(checks)}  {shown}{extra}"
 
 
 MANIFEST = "manifest.json"

@@ -41,10 +41,14 @@ def source_files(source: Path) -> list[Path]:
 def _copy_hashing(path: Path, scratch_dir: Path) -> tuple[str, Path]:
     digest = hashlib.sha256()
     handle, scratch = tempfile.mkstemp(prefix=".in-", dir=scratch_dir)
-    with os.fdopen(handle, "wb") as out, open(path, "rb") as src:
-        while chunk := src.read(CHUNK):
-            digest.update(chunk)
-            out.write(chunk)
+    try:
+        with os.fdopen(handle, "wb") as out, open(path, "rb") as src:
+            while chunk := src.read(CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+    except BaseException:  # a full disk, an interruption: no half copy is left in the store
+        Path(scratch).unlink(missing_ok=True)
+        raise
     return digest.hexdigest(), Path(scratch)
 
 

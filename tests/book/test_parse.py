@@ -528,3 +528,65 @@ def test_any_corrupted_cell_gives_problems_not_a_crash(tmp_path_factory, data):
         assert p.row is None or p.row >= 2
     if not problems:
         load_book(src)
+
+
+# ---------------------------------------------------------------- issue 17: overflow, edge dates, ragged rows
+
+
+def test_amounts_whose_sum_could_pass_int64_are_a_problem_not_a_wraparound(tmp_path, mini_tables):
+    # 100 invoices of 999,999,999,999,999.99: each fits int64, their int64 sum wrapped negative
+    base = doc(mini_tables, "D2")
+    mini_tables["documents"] += [dict(base, document_id=f"B{i}", amount="999999999999999.99") for i in range(100)]
+    problems = check(tmp_path, mini_tables)
+    assert [(p.file, p.row, p.column, p.rule) for p in problems] == [("documents.csv", None, "amount", "total_range")]
+    assert "1.000e+19" in problems[0].message and "overflow" in problems[0].message
+    # large amounts whose total stays within 10**17 minor units are fine
+    mini_tables["documents"] = mini_tables["documents"][:5] + [
+        dict(base, document_id=f"B{i}", amount="9999999999999.99") for i in range(50)
+    ]
+    assert check(tmp_path / "fine", mini_tables) == []
+
+
+@pytest.mark.parametrize("year", ["0001", "1899", "2200", "9999"])
+def test_dates_outside_1900_2199_are_a_problem_not_a_traceback(tmp_path, mini_tables, year):
+    doc(mini_tables, "D1")["document_date"] = f"{year}-08-01"
+    doc(mini_tables, "D2")["due_date"] = f"{year}-10-01"
+    mini_tables["gl_balances"][0]["period"] = f"{year}-10"
+    problems = check(tmp_path, mini_tables)
+    assert {
+        ("documents.csv", 2, "document_date", "date_range"),
+        ("documents.csv", 3, "due_date", "date_range"),
+        ("gl_balances.csv", 2, "period", "period_range"),
+    } <= keyed(problems)
+    assert f"{year}-08-01" in {p.value for p in problems}
+    assert not [p for p in problems if p.rule == "date"]  # one problem per cell, the right one
+
+
+def test_a_ragged_csv_row_is_named_by_its_row(tmp_path, mini_tables):
+    src = write_source(tmp_path / "src", mini_tables)
+    with open(src / "documents.csv", "a", encoding="utf-8") as out:
+        out.write("D9,C001,US01,INV,2026-10-01\n")  # row 7: 5 fields of 10
+        out.write('D10,C001,US01,INV,2026-10-01,2026-10-31,USD,"1.00",,x,extra\n')  # row 8: 11
+    problems = validate_source(src)
+    assert [(p.file, p.row, p.rule) for p in problems] == [
+        ("documents.csv", 7, "columns"),
+        ("documents.csv", 8, "columns"),
+    ]
+    assert problems[0].message == "5 fields where the header has 10"
+    assert problems[0].value == "D9,C001,US01,INV,2026-10-01"
+
+
+def test_a_huge_cell_is_not_echoed_whole(tmp_path, mini_tables):
+    doc(mini_tables, "D1")["amount"] = "9" * 1_000_000
+    problems = check(tmp_path, mini_tables)
+    bad = [p for p in problems if p.column == "amount" and p.row == 2]
+    assert bad and len(bad[0].value) < 300 and "1,000,000 characters" in bad[0].value
+
+
+def test_an_fx_rate_with_a_huge_exponent_is_a_problem_not_infinity(tmp_path, mini_tables):
+    rate = {"rate_date": "2026-10-31", "currency": "SGD", "functional_currency": "USD"}
+    mini_tables["fx_rates"] = [dict(rate, rate="1e999"), dict(rate, currency="EUR", rate="1.0850")]
+    problems = check(tmp_path, mini_tables)
+    assert [(p.file, p.row, p.column, p.rule, p.value) for p in problems] == [
+        ("fx_rates.csv", 2, "rate", "rate", "1e999")
+    ]

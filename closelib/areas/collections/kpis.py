@@ -141,7 +141,29 @@ def kpi_table(book: Book, period: Period, months: int = 13, by: str | None = Non
                     "wadl": pay[2],
                 }
             )
-    return pd.DataFrame(rows)
+    # No document on or before the period (an empty book, a period before it starts): no rows,
+    # but the columns every reader of the table selects.
+    columns = ["entity", *([by] if by else []), "month", *KPI_COLUMNS]
+    return pd.DataFrame(rows, columns=columns)
+
+
+KPI_COLUMNS = (
+    "end_ar",
+    "prior_ar",
+    "sales",
+    "not_yet_due",
+    "past_due",
+    "open_invoices",
+    "dso",
+    "dso_simple",
+    "bpdso",
+    "add",
+    "cei",
+    "past_due_ratio",
+    "days_to_pay",
+    "days_beyond_terms",
+    "wadl",
+)
 
 
 def _payment_days(book: Book, ends: pd.DatetimeIndex, by: str | None) -> dict:
@@ -232,7 +254,8 @@ def trend_chart(kpis: pd.DataFrame):
             ax.plot(k["month"], k[col].astype(float), marker="o", label=entity)
             ax.set_title(title, fontsize=10)
             ax.tick_params(axis="x", labelrotation=90, labelsize=7)
-    axes[0].legend(fontsize=8)
+    if len(kpis):  # no document yet: nothing plotted, nothing to label
+        axes[0].legend(fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -300,6 +323,8 @@ def conclusion(
 ) -> str:
     """The closing paragraph: per entity its KPIs and actions (an entity with no activity says so)."""
     parts = []
+    if now.empty and not entities:
+        parts.append("No invoice, debit or credit memo on or before the period end: no KPIs to report.")
     for e in entities if entities is not None else [str(i) for i in now.index]:
         if e not in now.index:
             parts.append(f"**{md(e)}**: no receivables, sales or receipts this period: no KPI and no dunning action.")

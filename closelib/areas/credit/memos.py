@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from closelib.nb.excel import Sheet, write_workbook
-from closelib.nb.execute import NotebookJob, execute_in_one_kernel
+from closelib.nb.execute import NotebookJob, die_with_parent, execute_in_one_kernel
 from closelib.nb.markup import md, md_code
 from closelib.params import RunSettings
 from closelib.paths import MEMO_TEMPLATE
@@ -167,8 +167,12 @@ def auto_kernels(ctx) -> int:
 
 def _quiet(log: str) -> None:
     """In each memo worker: the kernels' chatter (transport warnings, shutdown notices) goes to
-    the run's log, not into the queue notebook's output (the kernels inherit these descriptors)."""
+    the run's log, not into the queue notebook's output (the kernels inherit these descriptors).
+    And the worker dies with the queue notebook's kernel (issue 17: no memo keeps writing into a
+    run that was stopped)."""
     import os
+
+    die_with_parent()
 
     handle = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(handle, 1)

@@ -74,7 +74,8 @@ def loss_curve_chart(rates: pd.DataFrame, labels: list[str]) -> Figure:
         ax.plot(labels, m["loss_rate"].to_numpy(dtype=float) * 100, marker="o", label=f"{entity} {pool}")
     ax.set_ylabel("loss rate %")
     ax.set_title("Loss rate by aging bucket")
-    ax.legend(fontsize=8)
+    if len(rates):  # an empty book has no line to label
+        ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig

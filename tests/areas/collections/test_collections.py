@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -173,3 +174,21 @@ def test_credit_memo_resolving_a_dispute_is_linked(tmp_path):
     rows[0]["resolution"] = "credit memo US01-CM-7 issued"
     cms = disputes.resolving_credit_memos(mini(tmp_path / "b", documents=docs, disputes=rows), Period(2026, 10))
     assert cms[["document_id", "case_id", "reason_code"]].values.tolist() == [["US01-CM-7", "P", "pricing"]]
+
+
+# ---------------------------------------------------------------- issue 17: nothing to report
+
+
+@pytest.mark.parametrize("case", ["header_only_documents", "period_before_the_book"])
+def test_kpis_of_an_empty_book_or_an_early_period_are_empty_not_a_key_error(tmp_path, case):
+    if case == "header_only_documents":
+        book, period = mini(tmp_path, documents=[], applications=[], adjustments=[]), Period(2026, 10)
+    else:
+        book, period = mini(tmp_path), Period(2020, 1)
+    kpis = coll.kpi_table(book, period, months=13)
+    assert kpis.empty and {"entity", "month", "end_ar", "dso", "cei"} <= set(kpis.columns)
+    now = kpis[kpis["month"] == str(period)].set_index("entity")  # what the notebook does next
+    by = coll.kpi_table(book, period, months=1, by="collector")
+    assert by.empty and "collector" in by.columns
+    text = coll.conclusion(now, pd.DataFrame(columns=["entity", "action"]), pd.DataFrame(), pd.DataFrame(), None)
+    assert "no KPIs to report" in text
