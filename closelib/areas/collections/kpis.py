@@ -323,7 +323,7 @@ def conclusion(
 ) -> str:
     """The closing paragraph: per entity its KPIs and actions (an entity with no activity says so)."""
     parts = []
-    if now.empty and not entities:
+    if now.empty:
         parts.append("No invoice, debit or credit memo on or before the period end: no KPIs to report.")
     for e in entities if entities is not None else [str(i) for i in now.index]:
         if e not in now.index:

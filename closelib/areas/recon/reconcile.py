@@ -230,6 +230,8 @@ def _with_exceptions(row: dict, fmt) -> str:
 
 def _listing(open_items: pd.DataFrame, ccy: str, fmt, limit: int = 10) -> str:
     lines = [
+        # references, accounts and the journal ids in the exception text come from the book or the
+        # parameters: all escaped, so they read as written and make no markup
         f"- {md(r['reference'])} ({md(r['account'])}, {md(r['cause'])}): {fmt(r['amount'], ccy)} {ccy}; "
         f"{md(r['exception'])}"
         for r in open_items.head(limit).to_dict("records")
