@@ -321,6 +321,7 @@ SCHEMA = Record(
                         "jump_months": Int(1, 60),
                         "billing_months": Int(1, 60),
                         "suspension_months": Int(1, 60),
+                        "referral_months": Int(1, 120),
                     },
                     optional=(
                         "behaviour_months",
@@ -330,8 +331,31 @@ SCHEMA = Record(
                         "jump_months",
                         "billing_months",
                         "suspension_months",
+                        "referral_months",
                     ),
                 ),
+                "caps": Record(
+                    {
+                        "altman_distress": Record({"rating": Int(1, 10)}),
+                        "referral": Record({"rating": Int(1, 10)}),
+                        "broken_promises": Record({"at_least": Int(1, 1000), "rating": Int(1, 10)}),
+                        "suspensions": Record({"at_least": Int(1, 1000), "rating": Int(1, 10)}),
+                        "past_due_over_90": Record({"above": Rate(0.0, 1.0), "rating": Int(1, 10)}),
+                    },
+                    optional=("altman_distress", "referral", "broken_promises", "suspensions", "past_due_over_90"),
+                ),
+                "overrides": ListOf(
+                    Record(
+                        {
+                            "customer_id": Str(),
+                            "signal": Enum(
+                                "altman_distress", "referral", "broken_promises", "suspensions", "past_due_over_90"
+                            ),
+                            "reason": Str(),
+                        }
+                    )
+                ),
+                "max_financials_age_months": Int(1, 120),
                 "limit_policy": Record(
                     {
                         "months_of_billing": Int(0, 60),
@@ -345,7 +369,7 @@ SCHEMA = Record(
                 "approval_matrix": _APPROVAL,
                 "memo_kernels": Int(0, 64),
             },
-            optional=("statuses", "windows", "memo_kernels"),
+            optional=("statuses", "windows", "memo_kernels", "caps", "overrides", "max_financials_age_months"),
         ),
         "collections": Record(
             {
@@ -362,7 +386,9 @@ SCHEMA = Record(
                 "promise_grace_days": Int(0, 365),
                 "dispute_sla_days": MapOf(Int(0, 3650)),
                 "top_customers": Int(1, 1000),
-            }
+                "min_action_balance": MapOf(Money()),
+            },
+            optional=("min_action_balance",),
         ),
         "run": Record({"timeout_seconds": Int(1, 86400), "workers": Int(1, 64)}),
     }
@@ -464,6 +490,9 @@ def _check_consistency(p: dict, problems: list[str]) -> None:
             problems.append(f"{section}.approval_matrix: the last tier (and only it) must have up_to: null")
         elif caps != sorted(caps) or len(set(caps)) != len(caps):
             problems.append(f"{section}.approval_matrix: up_to must increase")
+    for i, item in enumerate(p["credit_review"].get("overrides") or []):
+        if not str(item["reason"]).strip():
+            problems.append(f"credit_review.overrides[{i}].reason: an override of a rating cap needs its reason")
     days = [t["days"] for t in p["collections"]["timeline"]]
     if days != sorted(days):
         problems.append("collections.timeline: days must increase")

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from closelib import money
 from closelib.book.arrays import arrow_text, combined, isin, lookup, stripped_text
+from closelib.book.history import check_history
 from closelib.book.parse import Collector, parse_currency
 
 
@@ -119,6 +120,8 @@ def check_all(frames: dict[str, pd.DataFrame], files: dict[str, str], out: Colle
         _gl_balances(frames["gl_balances"], files["gl_balances"], out)
     if has("gl_journal"):
         _gl_journal(frames["gl_journal"], files["gl_journal"], out)
+    if has("customer_history") and has("customers"):
+        check_history(frames, files["customer_history"], out)
 
 
 def _foreign(

@@ -62,6 +62,20 @@ ACTIVITY_TYPES = (
     "note",
 )
 JOURNAL_SOURCES = ("ar_subledger", "manual", "other")
+# Customer fields an optional customer_history extract may date (README: contract extensions).
+# credit_currency is not among them: a limit's minor units are read in one currency.
+HISTORY_FIELDS = (
+    "name",
+    "segment",
+    "country",
+    "payment_terms_days",
+    "credit_limit",
+    "risk_rating",
+    "status",
+    "collector",
+    "last_review_date",
+    "parent_id",
+)
 
 
 def _c(name: str, kind: str, **kw) -> Column:
@@ -282,6 +296,17 @@ TABLES: dict[str, Table] = {
             required=False,
             money_currency={"debit": "@entity", "credit": "@entity"},
         ),
+        Table(
+            "customer_history",
+            (
+                _c("customer_id", "id"),
+                _c("effective_date", "date"),
+                _c("field", "enum", choices=HISTORY_FIELDS),
+                _c("value", "text", required=False),
+            ),
+            required=False,
+            key=("customer_id", "effective_date", "field"),
+        ),
     )
 }
 
@@ -299,6 +324,7 @@ LOAD_ORDER = (
     "fx_rates",
     "gl_balances",
     "gl_journal",
+    "customer_history",
 )
 REQUIRED_TABLES = tuple(n for n in LOAD_ORDER if TABLES[n].required)
 OPTIONAL_TABLES = tuple(n for n in LOAD_ORDER if not TABLES[n].required)

@@ -26,6 +26,7 @@ import pandas as pd
 
 from closelib import money
 from closelib.asof.aging import AgingPolicy
+from closelib.asof.customers import book_as_of, master_data, master_data_note
 from closelib.book.cache import read_book_cache
 from closelib.book.load import load_book, release_memory
 from closelib.book.model import Book, latest_period
@@ -346,6 +347,9 @@ def start(
         parsed = latest_period(book)
         if not params_json:
             params = load_parameters(parsed, PARAMETERS_DIR)
+    # Every workpaper reads the customer as of the period end (customer_history), or says that
+    # the master data is current (issue 16).
+    book = book_as_of(book, parsed.end)
     ctx = Context(
         notebook,
         parsed,
@@ -359,6 +363,7 @@ def start(
     )
     if show_header:
         ctx.header()
+        markdown(master_data_note(master_data(book, parsed.end)))
     return ctx
 
 

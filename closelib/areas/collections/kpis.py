@@ -320,8 +320,10 @@ def conclusion(
     closed: pd.DataFrame,
     fmt,
     entities: list[str] | None = None,
+    handed: pd.DataFrame | None = None,
 ) -> str:
-    """The closing paragraph: per entity its KPIs and actions (an entity with no activity says so)."""
+    """The closing paragraph: per entity its KPIs and actions (an entity with no activity says so),
+    with the customers ``handed`` over (:func:`closelib.areas.collections.dunning.handover_table`)."""
     parts = []
     if now.empty:
         parts.append("No invoice, debit or credit memo on or before the period end: no KPIs to report.")
@@ -347,6 +349,7 @@ def conclusion(
                 if len(mine)
                 else "."
             )
+            + _handed_and_small(mine, handed, e)
         )
     breached = int(cases["breached"].sum()) if len(cases) else 0
     parts.append(
@@ -358,3 +361,20 @@ def conclusion(
         )
     )
     return "\n\n".join(parts)
+
+
+def _handed_and_small(queue: pd.DataFrame, handed: pd.DataFrame | None, entity: str) -> str:
+    """The conclusion's words on customers handed over and balances too small to escalate."""
+    text = ""
+    small = int((queue["note"] != "").sum()) if "note" in queue else 0
+    if small:
+        text += f" {small} customer(s) get reminders only: overdue below `collections.min_action_balance`."
+    if handed is not None:
+        gone = handed[handed["entity"] == entity]
+        if len(gone):
+            text += (
+                f" {gone['customer_id'].nunique()} customer(s) are handed over and out of dunning ("
+                + ", ".join(f"{md(r.customer_id)} to {md(r.handed_to)}" for r in gone.itertuples())
+                + ")."
+            )
+    return text

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from closelib.areas.credit import caps as cc
 from closelib.areas.credit import score as cs
 from closelib.areas.credit.queue import (
     behaviour,
@@ -33,6 +34,8 @@ from closelib.asof.aging import age
 from closelib.asof.openitems import open_items
 from closelib.book.model import Book
 from closelib.errors import NotFoundError
+from closelib.nb.context import fmt_money
+from closelib.nb.markup import md
 from closelib.periods import Period
 
 
@@ -192,11 +195,16 @@ class CreditReview:
     statements: pd.DataFrame  # fiscal years on file, newest first
     ratios: pd.DataFrame  # the ratios of each of those fiscal years
     financials: dict | None  # the newest year's ratios with Altman Z'', None without a usable one
+    financials_stale: bool  # older than credit_review.max_financials_age_months: not scored
     values: dict[str, float | None]  # the value of each score factor
     log: pd.DataFrame  # the score calculation, one row per factor
     score: float  # the weighted score
+    score_rating: int  # the rating the score (and status) gives, before the caps
+    signals: list[cc.Signal]  # the hard signals that hold (overridden ones marked)
+    capped_because: str  # why the proposed rating is worse than the score's ("" = it is not)
     rating: int  # the proposed risk rating
     limit: dict  # the limit policy step by step: current, recommended, change, cap...
+    opposite_reason: str  # why rating and limit move in opposite directions ("" = they do not)
     decision: str  # increase, decrease, hold or credit hold
     approver: str  # who must approve the limit change
 
@@ -228,6 +236,7 @@ def review(book: Book, period: Period, params: dict, customer_id: str) -> Credit
     stmts = cs.statements(cb.financials, customer_id, day)
     fin = cs.ratios(stmts.iloc[0]) if len(stmts) else None
     has_fin = fin is not None and fin["z2"] is not None
+    stale = fin is not None and cc.is_stale(fin["fiscal_year_end"], day, cc.max_financials_age(params))
     values = {
         "days_beyond_terms": beh["weighted_days_beyond_terms"],
         "share_paid_late": beh["share_paid_late"],
@@ -237,14 +246,29 @@ def review(book: Book, period: Period, params: dict, customer_id: str) -> Credit
         "utilisation": 0.0 if prof["utilisation"] is None else prof["utilisation"],
         "suspensions": susp,
     }
-    if has_fin and fin is not None:
+    scored = has_fin and not stale  # stale statements are shown but lose their weight in the score
+    if scored and fin is not None:
         values.update(altman_z2=fin["z2"], current_ratio=fin["current_ratio"], leverage=fin["leverage"])
-    log, total, rating = cs.score(values, has_fin, prof["status"])
+    log, total, score_rating = cs.score(values, scored, prof["status"])
+    evidence = cc.Evidence(
+        status=prof["status"],
+        z2=fin["z2"] if has_fin and fin is not None else None,
+        financials_year_end=fin["fiscal_year_end"] if fin is not None else None,
+        financials_stale=stale,
+        referrals=referrals(cb, customer_id, day, int(win["referral_months"])),
+        broken_promises=broken,
+        suspensions=susp,
+        past_due_over_90=past_due_share(aged, 90),
+    )
+    found = cc.signals(evidence, params, customer_id, win)
+    rating, capped_because = cc.capped_rating(score_rating, prof["risk_rating"], found)
     _, monthly = cs.average_monthly_billing(
         cb.documents, customer_id, prof["currency"], day, int(win["billing_months"])
     )
     limit = cs.recommend_limit(prof["credit_limit"], monthly, rating, prof["currency"], cr["limit_policy"])
+    limit = cc.hold_if_worse(limit, prof["risk_rating"], rating)
     verdict = cs.decision(limit, prof["status"])
+    opposite = cc.opposite_reason(prof["risk_rating"], rating, limit, prof["currency"], fmt_money)
     approver = cs.approval_level(limit["change"], prof["currency"], cr["approval_matrix"])
     return CreditReview(
         profile=prof,
@@ -261,13 +285,31 @@ def review(book: Book, period: Period, params: dict, customer_id: str) -> Credit
         statements=stmts,
         ratios=cs.ratio_table(stmts),
         financials=fin if has_fin else None,
+        financials_stale=stale,
         values=values,
         log=log,
         score=total,
+        score_rating=score_rating,
+        signals=found,
+        capped_because=capped_because,
         rating=rating,
         limit=limit,
+        opposite_reason=opposite,
         decision=verdict,
         approver=approver,
+    )
+
+
+def referrals(book: Book, customer_id: str, day: pd.Timestamp, months: int) -> int:
+    """Agency and legal referrals of the customer in the ``months`` up to ``day``."""
+    acts = book.activities
+    return int(
+        (
+            (acts["customer_id"] == customer_id)
+            & acts["type"].isin(["agency_referral", "legal"])
+            & (acts["activity_date"] <= day)
+            & (acts["activity_date"] > months_before(day, months))
+        ).sum()
     )
 
 
@@ -291,6 +333,10 @@ def result_of(rv: CreditReview) -> dict:
         "rating_proposed": rv.rating,
         "score": rv.score,
         "altman_z2": None if fin is None else round(fin["z2"], 4),
+        "financials_stale": rv.financials_stale,
+        "capped_by": ", ".join(s.name for s in rv.signals if s.applies),
+        "overridden": ", ".join(s.name for s in rv.signals if not s.applies),
+        "opposite_reason": rv.opposite_reason,
         "current_limit": lim["current"],
         "recommended_limit": lim["recommended"],
         "change": lim["change"],
@@ -355,3 +401,28 @@ def behaviour_table(beh: dict, change: dict, currency: str, fmt) -> pd.DataFrame
         ("change (positive = worse)", num(change["dbt_change"], "+.1f")),
     ]
     return pd.DataFrame(rows, columns=["measure", "value"])
+
+
+def caps_text(rv: CreditReview) -> str:
+    """What the hard signals did to the proposed rating, with every override and its reason."""
+    now = rv.profile["risk_rating"]
+    if not rv.signals:
+        return f"No hard signal holds: the proposed rating **{rv.rating}** is the score's (now {now})."
+    text = f"The score gives rating {rv.score_rating}; the proposed rating is **{rv.rating}** (now {now})"
+    text += f": {md(rv.capped_because)}." if rv.capped_because else ": no cap is stricter than the score."
+    for s in rv.signals:
+        if not s.applies:
+            text += f" The {md(s.name)} cap is lifted by `credit_review.overrides`: *{md(s.override)}*."
+    return text
+
+
+def stale_text(rv: CreditReview, months: int) -> str:
+    """The memo's line on statements too old to score ("" when they are not)."""
+    if not rv.financials_stale or rv.statements.empty:
+        return ""
+    year_end = rv.statements.iloc[0]["fiscal_year_end"]
+    return (
+        f"**Stale financials**: the latest statements (year to {pd.Timestamp(year_end).date()}) are more than "
+        f"{months} months old at the period end (`credit_review.max_financials_age_months`): they are shown "
+        "but left out of the score, whose behaviour weights are scaled up as without financials."
+    )

@@ -196,11 +196,15 @@ SUMMARY_COLUMNS = [
     "rating_proposed",
     "score",
     "altman_z2",
+    "financials_stale",
+    "capped_by",
+    "overridden",
     "current_limit",
     "recommended_limit",
     "change",
     "decision",
     "approval_level",
+    "opposite_reason",
     "memo",
 ]
 
@@ -224,6 +228,7 @@ def write_summary_workbook(
     q = queue.assign(
         last_review_date=queue["last_review_date"].dt.strftime("%Y-%m-%d").fillna("never"),
         next_review_due=queue["next_review_due"].dt.strftime("%Y-%m-%d").fillna("now"),
+        financials_year_end=queue["financials_year_end"].dt.strftime("%Y-%m-%d").fillna("none"),
         utilisation=queue["utilisation"].replace([np.inf], np.nan),
     )
     sheets = [
@@ -263,8 +268,27 @@ def queue_conclusion(summary_frame: pd.DataFrame, queue: pd.DataFrame, executed:
     if len(summary_frame):
         counts = summary_frame["decision"].value_counts()
         text += "Recommendations: " + ", ".join(f"{n} {md(d)}" for d, n in counts.items()) + ". "
+        text += caps_summary(summary_frame)
         levels = summary_frame["approval_level"].value_counts()
         text += "Approvals needed: " + ", ".join(f"{n} by {md(lvl)}" for lvl, n in levels.items()) + ". "
         links = " · ".join(f"[{md(r.customer_id)}]({r.memo})" for r in summary_frame.itertuples())
         text += f"Memos: {links}. "
     return text + f"Summary workbook: {md_code(workbook)}."
+
+
+def caps_summary(summary_frame: pd.DataFrame) -> str:
+    """How many memos hard signals capped (and by which), overrides, stale financials and opposite moves."""
+    capped = summary_frame["capped_by"].fillna("")
+    by_signal = pd.Series([n for names in capped for n in names.split(", ") if n]).value_counts()
+    text = f"{int((capped != '').sum())} proposed rating(s) limited by hard signals"
+    text += (" (" + ", ".join(f"{md(n)} {k}" for n, k in by_signal.items()) + "). ") if len(by_signal) else ". "
+    overridden = int((summary_frame["overridden"].fillna("") != "").sum())
+    if overridden:
+        text += f"{overridden} memo(s) carry a cap lifted by `credit_review.overrides`, with its reason. "
+    stale = int(summary_frame["financials_stale"].fillna(False).astype(bool).sum())
+    if stale:
+        text += f"{stale} memo(s) rest on stale financials, shown but not scored. "
+    opposite = int((summary_frame["opposite_reason"].fillna("") != "").sum())
+    if opposite:
+        text += f"{opposite} memo(s) move rating and limit in opposite directions and say why. "
+    return text

@@ -41,6 +41,7 @@ import pandas as pd
 
 from closelib import money
 from closelib.areas.collections.promises import broken_promises
+from closelib.areas.credit.caps import max_financials_age
 from closelib.asof.openitems import open_items
 from closelib.book.arrays import id_array, index_in, isin, lookup
 from closelib.book.links import links
@@ -60,6 +61,7 @@ DEFAULT_WINDOWS = {
     "jump_months": 3,
     "billing_months": 12,
     "suspension_months": 12,
+    "referral_months": 12,
 }
 
 
@@ -380,6 +382,8 @@ QUEUE_COLUMNS = [
     "dbt_prior",
     "dbt_change",
     "broken_promises",
+    "financials_year_end",
+    "financials",
     "cycle_due",
     "triggers",
     "reasons",
@@ -424,11 +428,24 @@ def signals(book: Book, period: Period, params: dict) -> pd.DataFrame:
     f["exposure_change"] = f["exposure_change"].astype("float64")
     f[["dbt_recent", "dbt_prior", "dbt_change"]] = dbt[["dbt_recent", "dbt_prior", "dbt_change"]]
     f["broken_promises"] = broken.reindex(f.index).fillna(0).astype("int64")
+    f["financials_year_end"], f["financials"] = financials_state(book, day, params, f.index)
     f["cycle_due"] = f["next_review_due"].isna() | (f["next_review_due"] <= day)
     f["months_overdue"] = [999.0 if pd.isna(n) else (day - n).days / 30.4375 for n in f["next_review_due"]]
 
     f["triggers"], f["reasons"] = _triggers_and_reasons(f, trig, win)
     return f.reset_index()
+
+
+def financials_state(book: Book, day: pd.Timestamp, params: dict, customers: pd.Index) -> tuple[pd.Series, pd.Series]:
+    """Per customer: the year end of the latest statements on or before ``day`` and "current",
+    "stale" (older than ``credit_review.max_financials_age_months``: not scored) or "none"."""
+    fin = book.financials
+    latest = fin[fin["fiscal_year_end"] <= day].groupby("customer_id")["fiscal_year_end"].max()
+    year_end = latest.reindex(customers).astype("datetime64[ns]")
+    months = max_financials_age(params)
+    stale = year_end < months_before(day, months)
+    state = pd.Series(np.where(year_end.isna(), "none", np.where(stale, "stale", "current")), index=customers)
+    return year_end, state
 
 
 def _triggers_and_reasons(f: pd.DataFrame, trig: dict, win: dict) -> tuple[np.ndarray, list[str]]:

@@ -322,6 +322,11 @@ def limit_steps(limit: dict, currency: str, fmt: money.MoneyFormat) -> pd.DataFr
         ("after the cap", m(limit["capped"])),
         (f"rounded down to a multiple of {fmt(limit['round_to'], currency)}", m(limit["rounded"])),
         ("within hold_within of the current limit: keep it", "yes" if limit["held_within_band"] else "no"),
+        *(
+            [("rating worse than now: no increase (policy would give)", m(limit["policy_recommended"]))]
+            if limit.get("held_for_rating")
+            else []
+        ),
         ("current limit", m(limit["current"])),
         ("recommended limit", m(limit["recommended"])),
         ("change", m(limit["change"])),
@@ -363,8 +368,15 @@ def conclusion(
     trail: dict,
     open_disputes: int,
     fmt: money.MoneyFormat,
+    score_rating: int | None = None,
+    capped_because: str = "",
+    opposite: str = "",
+    stale: bool = False,
 ) -> str:
-    """The memo's conclusion paragraph, every number from the review."""
+    """The memo's conclusion paragraph, every number from the review (``score_rating``: the
+    score's own rating when a hard signal capped it, ``capped_because`` why; ``opposite``: why
+    the rating and the limit move in opposite directions; ``stale``: the statements are shown
+    but not scored)."""
     ccy = prof["currency"]
     m = lambda v: f"{fmt(v, ccy)} {ccy}"  # noqa: E731
     util = prof["utilisation"]
@@ -393,11 +405,20 @@ def conclusion(
         z = "Z'' not computable" if fin["z2"] is None else f"Altman Z'' {fin['z2']:.2f} ({fin['zone']} zone)"
         cr = "n/a" if fin["current_ratio"] is None else f"{fin['current_ratio']:.2f}"
         lev = "n/a" if fin["leverage"] is None else f"{fin['leverage']:.0%}"
-        parts.append(f"Financials for the year to {fin['fiscal_year_end']}: {z}, current ratio {cr}, leverage {lev}.")
-    parts.append(
-        f"The internal score is {log_score:.2f} of 100, which maps to a proposed rating of {rating} "
-        f"(now {prof['risk_rating']})."
-    )
+        old = " (**stale**: older than credit_review.max_financials_age_months, so not scored)" if stale else ""
+        parts.append(
+            f"Financials for the year to {fin['fiscal_year_end']}{old}: {z}, current ratio {cr}, leverage {lev}."
+        )
+    if capped_because and score_rating is not None:
+        parts.append(
+            f"The internal score is {log_score:.2f} of 100 (rating {score_rating}); the proposed rating is "
+            f"**{rating}** (now {prof['risk_rating']}): {md(capped_because)}."
+        )
+    else:
+        parts.append(
+            f"The internal score is {log_score:.2f} of 100, which maps to a proposed rating of {rating} "
+            f"(now {prof['risk_rating']})."
+        )
     action = {
         "increase": f"**Recommend an increase** of the credit limit from {m(limit['current'])} to "
         f"{m(limit['recommended'])} (+{fmt(limit['change'], ccy)})",
@@ -408,6 +429,8 @@ def conclusion(
         "without prepayment",
     }[verdict]
     parts.append(f"{action}; approval level: **{md(approver)}**.")
+    if opposite:
+        parts.append(md(opposite))
     return " ".join(parts)
 
 

@@ -1,0 +1,105 @@
+"""The customer master data as of a date, from the optional ``customer_history`` extract.
+
+As of a day D, each field with history takes the value of its latest row dated on or before D;
+a field whose rows are all dated after D takes its earliest row's value (a history starts with
+the value a field was set up with, so the earliest row is what held before it; the workpaper
+counts these fields); a field without rows keeps the customers table's value (the master data
+as it is now). Without ``customer_history`` the customers table is used as it is, and every
+workpaper says so (:func:`master_data_note`): for a past period it may show what became true
+only later (a bankruptcy, a new limit, a review after the period end).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from closelib.book.history import typed_values
+from closelib.book.model import Book
+from closelib.book.schema import HISTORY_FIELDS
+
+
+@dataclass(frozen=True)
+class MasterData:
+    """How a book's customers were read as of a day."""
+
+    day: pd.Timestamp
+    has_history: bool
+    changes_applied: int = 0  # history rows in effect at the day (latest per customer and field)
+    before_history: int = 0  # customer fields whose history starts after the day: earliest row used
+    changed_customers: int = 0  # customers with a field that differs from the master data as it is now
+
+
+def customers_as_of(customers: pd.DataFrame, history: pd.DataFrame, day: pd.Timestamp) -> tuple[pd.DataFrame, MasterData]:
+    """``customers`` with every field that has history set to its value as of ``day``."""
+    day = pd.Timestamp(day)
+    if history.empty:
+        return customers, MasterData(day, True)
+    h = history[history["customer_id"].isin(customers["customer_id"])]
+    h = h.sort_values(["customer_id", "field", "effective_date"], kind="stable")
+    in_effect = h[h["effective_date"] <= day].groupby(["customer_id", "field"], sort=False).tail(1)
+    earliest = h.groupby(["customer_id", "field"], sort=False).head(1)
+    keys = pd.MultiIndex.from_frame(earliest[["customer_id", "field"]])
+    done = pd.MultiIndex.from_frame(in_effect[["customer_id", "field"]])
+    before = earliest[~keys.isin(done)]
+    chosen = pd.concat([in_effect, before])
+    out = customers.copy()
+    position = pd.Series(range(len(out)), index=pd.Index(out["customer_id"].array))
+    for field in HISTORY_FIELDS:
+        rows = chosen[chosen["field"] == field]
+        if rows.empty:
+            continue
+        values = typed_values(rows, customers, field)
+        at = position.reindex(rows["customer_id"].to_numpy()).to_numpy()
+        column = out[field].copy()
+        column.iloc[at] = values.astype(column.dtype).to_numpy() if field != "parent_id" else values.to_numpy()
+        out[field] = column
+    differs = pd.Series(False, index=out.index)
+    for field in HISTORY_FIELDS:
+        a, b = out[field], customers[field]
+        differs |= ~((a == b) | (a.isna() & b.isna()))
+    return out, MasterData(day, True, len(in_effect), len(before), int(differs.sum()))
+
+
+def book_as_of(book: Book, day: pd.Timestamp) -> Book:
+    """The book with its customers as of ``day`` (the same book without ``customer_history``).
+    Made once per day and book and kept on the book, so the memos sharing a kernel share it
+    (and the per-customer index built on it)."""
+    if not book.has("customer_history"):
+        return book
+    day = pd.Timestamp(day)
+    made: dict = book.__dict__.setdefault("_customers_as_of", {})
+    if day not in made:
+        customers, info = customers_as_of(book.customers, book.customer_history, day)
+        tables = {**book.tables, "customers": customers}
+        as_of = Book(book.source, tables, book.files, book.present, dict(book.entity_currency))
+        as_of.__dict__["master_data"] = info
+        made[day] = as_of
+    return made[day]
+
+
+def master_data(book: Book, day: pd.Timestamp) -> MasterData:
+    """How ``book`` (as returned by :func:`book_as_of`) reads its customers at ``day``."""
+    return book.__dict__.get("master_data") or MasterData(pd.Timestamp(day), False)
+
+
+def master_data_note(info: MasterData) -> str:
+    """One markdown line for every workpaper: which customer master data it read."""
+    day = info.day.date()
+    if not info.has_history:
+        return (
+            f"**Customer master data: current.** The book has no `customer_history`, so status, credit "
+            f"limits, ratings and review dates are read as they are now, not as they were on {day}: for a "
+            "past period a workpaper may show what became true only later."
+        )
+    text = (
+        f"**Customer master data as of {day}** from `customer_history`: {info.changes_applied:,} dated "
+        f"value(s) in effect; {info.changed_customers:,} customer(s) differ from the master data as it is now."
+    )
+    if info.before_history:
+        text += (
+            f" {info.before_history:,} customer field(s) have history only after {day}: their earliest "
+            "recorded value is used."
+        )
+    return text
