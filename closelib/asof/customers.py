@@ -31,7 +31,9 @@ class MasterData:
     changed_customers: int = 0  # customers with a field that differs from the master data as it is now
 
 
-def customers_as_of(customers: pd.DataFrame, history: pd.DataFrame, day: pd.Timestamp) -> tuple[pd.DataFrame, MasterData]:
+def customers_as_of(
+    customers: pd.DataFrame, history: pd.DataFrame, day: pd.Timestamp
+) -> tuple[pd.DataFrame, MasterData]:
     """``customers`` with every field that has history set to its value as of ``day``."""
     day = pd.Timestamp(day)
     if history.empty:

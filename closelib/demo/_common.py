@@ -43,6 +43,7 @@ STREAM_NAMES = (
     "fx",
     "gl",
     "forced",
+    "history",
 )
 
 #: What the string helpers take: text, a NumPy/Python array of text or integers, or Arrow strings.

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from closelib.demo import billing, cash, collections, disputes, extras, ledger
+from closelib.demo import billing, cash, collections, disputes, extras, history, ledger
 from closelib.demo._common import (
     CURRENCY,
     ENTITIES,
@@ -216,6 +216,7 @@ def generate(seed: int, scale: float, end: str) -> tuple[dict[str, pd.DataFrame]
         "financials": extras.financials(rng["financials"], cust, cal, monthly),
         "fx_rates": extras.fx_rates(rng["fx"], cal),
         "gl_journal": gl_journal,
+        "customer_history": history.customer_history(rng["history"], cust, cal, status, acts, ccy),
     }
     planted["cutoff"]["document_date"] = iso(np.array([planted["cutoff"]["document_date"]]))[0]
     planted["unposted_applications"]["applied_date"] = iso(np.array([cal.end_date]))[0]

@@ -104,9 +104,7 @@ def document_stages(book: Book, period: Period, params: dict) -> pd.DataFrame:
 def min_action_balances(params: dict, currency: pd.Series) -> pd.Series:
     """``collections.min_action_balance`` per row's currency in minor units (0 when not set)."""
     table = params["collections"].get("min_action_balance") or {}
-    per = {
-        c: money.to_minor(table[c] if c in table else table.get("default", "0"), c) for c in pd.unique(currency)
-    }
+    per = {c: money.to_minor(table[c] if c in table else table.get("default", "0"), c) for c in pd.unique(currency)}
     return currency.map(per).fillna(0).astype("int64")
 
 

@@ -25,7 +25,7 @@ import pandas as pd
 
 from closelib.areas.credit.score import STATUS_OVERRIDES
 
-DEFAULT_CAPS = {
+DEFAULT_CAPS: dict[str, dict[str, float]] = {
     "altman_distress": {"rating": 7},
     "referral": {"rating": 9},
     "broken_promises": {"at_least": 2, "rating": 7},
