@@ -197,6 +197,7 @@ SUMMARY_COLUMNS = [
     "score",
     "altman_z2",
     "financials_stale",
+    "signals",
     "capped_by",
     "overridden",
     "current_limit",
@@ -278,10 +279,12 @@ def queue_conclusion(summary_frame: pd.DataFrame, queue: pd.DataFrame, executed:
 
 def caps_summary(summary_frame: pd.DataFrame) -> str:
     """How many memos hard signals capped (and by which), overrides, stale financials and opposite moves."""
-    capped = summary_frame["capped_by"].fillna("")
-    by_signal = pd.Series([n for names in capped for n in names.split(", ") if n]).value_counts()
-    text = f"{int((capped != '').sum())} proposed rating(s) limited by hard signals"
-    text += (" (" + ", ".join(f"{md(n)} {k}" for n, k in by_signal.items()) + "). ") if len(by_signal) else ". "
+    held = summary_frame["signals"].fillna("")
+    by_signal = pd.Series([n for names in held for n in names.split(", ") if n]).value_counts()
+    text = f"{int((held != '').sum())} memo(s) show hard signals"
+    text += (" (" + ", ".join(f"{md(n)} {k}" for n, k in by_signal.items()) + ")") if len(by_signal) else ""
+    capped = int((summary_frame["capped_by"].fillna("") != "").sum())
+    text += f"; {capped} proposed rating(s) are worse than the score's because of them. "
     overridden = int((summary_frame["overridden"].fillna("") != "").sum())
     if overridden:
         text += f"{overridden} memo(s) carry a cap lifted by `credit_review.overrides`, with its reason. "

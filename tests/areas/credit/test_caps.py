@@ -15,6 +15,7 @@ import pytest
 from closelib.areas.credit import caps as cc
 from closelib.areas.credit import memo as credit_memo
 from closelib.areas.credit import queue as credit
+from closelib.areas.credit.memos import caps_summary
 from closelib.errors import ParameterError
 from closelib.nb.context import fmt_money
 from closelib.nb.markup import md
@@ -136,7 +137,7 @@ def test_a_distressed_customer_is_capped_and_the_memo_lists_the_signal(tmp_path,
     assert table.iloc[0]["evidence"] == "Altman Z'' 1.05 (distress zone, year to 2025-12-31)"
     assert table.iloc[0]["applied"] == "yes"
     assert "the proposed rating is **7**" in credit_memo.caps_text(rv)
-    assert credit_memo.result_of(rv)["capped_by"] == "altman_distress"
+    assert credit_memo.result_of(rv)["capped_by"] == credit_memo.result_of(rv)["signals"] == "altman_distress"
     # the limit follows the capped rating: factor of rating 7 (band 5-7)
     assert rv.limit["rating"] == 7
 
@@ -237,3 +238,21 @@ def test_a_worse_rating_never_raises_the_limit():
     text = cc.opposite_reason(4, 6, held, "USD", fmt_money)
     assert "billing would support a higher limit (7,000.00 USD)" in text and "held at 5,000.00 USD" in text
     assert cc.hold_if_worse(up, 6, 4) == up  # a better rating may raise it
+
+
+def test_the_queue_summary_counts_signals_and_caps():
+    frame = pd.DataFrame(
+        {
+            "signals": ["altman_distress, referral", "suspensions", ""],
+            "capped_by": ["altman_distress, referral", "", ""],
+            "overridden": ["", "altman_distress", ""],
+            "financials_stale": [True, False, False],
+            "opposite_reason": ["", "", "The rating improves"],
+        }
+    )
+    assert caps_summary(frame) == (
+        "2 memo(s) show hard signals (altman\\_distress 1, referral 1, suspensions 1); 1 proposed rating(s) are "
+        "worse than the score's because of them. 1 memo(s) carry a cap lifted by `credit_review.overrides`, "
+        "with its reason. 1 memo(s) rest on stale financials, shown but not scored. 1 memo(s) move rating and "
+        "limit in opposite directions and say why. "
+    )
