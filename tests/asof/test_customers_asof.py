@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from closelib.areas.credit import queue as credit
 from closelib.areas.writeoff import select as writeoff
@@ -103,3 +105,48 @@ def test_the_as_of_book_is_made_once_per_day(tmp_path):
     assert book_as_of(book, day) is book_as_of(book, day)
     assert book_as_of(book, day) is not book_as_of(book, pd.Timestamp("2026-09-30"))
     assert book.customers.set_index("customer_id").loc["C003", "status"] == "bankrupt"  # the book is untouched
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["C001", "C002"]), st.integers(0, 40), st.integers(1, 10)),
+        min_size=1,
+        max_size=12,
+        unique_by=lambda r: (r[0], r[1]),
+    ),
+    st.integers(-5, 45),
+)
+def test_as_of_is_the_latest_row_on_or_before_the_day_else_the_earliest(rows, offset):
+    """Property: the rating as of a day is the latest dated value on or before it, else the
+    earliest one; a customer without rows keeps its current rating."""
+    start = pd.Timestamp("2026-01-01")
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["C001", "C002", "C003"],
+            "risk_rating": pd.Series([3, 6, 10], dtype="int64"),
+            "credit_currency": ["USD"] * 3,
+            **{f: ["x"] * 3 for f in ("name", "segment", "country", "status", "collector", "parent_id")},
+            "payment_terms_days": pd.Series([30] * 3, dtype="int64"),
+            "credit_limit": pd.Series([0] * 3, dtype="int64"),
+            "last_review_date": pd.Series([pd.NaT] * 3, dtype="datetime64[ns]"),
+        }
+    )
+    history = pd.DataFrame(
+        {
+            "customer_id": [c for c, _, _ in rows],
+            "effective_date": [start + pd.Timedelta(days=d) for _, d, _ in rows],
+            "field": "risk_rating",
+            "value": [str(r) for _, _, r in rows],
+        }
+    )
+    day = start + pd.Timedelta(days=offset)
+    got = customers_as_of(customers, history, day)[0].set_index("customer_id")["risk_rating"]
+    for cid, current in (("C001", 3), ("C002", 6), ("C003", 10)):
+        mine = sorted((d, r) for c, d, r in rows if c == cid)
+        if not mine:
+            expected = current
+        else:
+            before = [r for d, r in mine if d <= offset]
+            expected = before[-1] if before else mine[0][1]
+        assert got[cid] == expected

@@ -144,10 +144,11 @@ def capped_rating(score_rating: int, current: int, found: list[Signal]) -> tuple
     rating = max(score_rating, worst_cap, current)
     if rating == score_rating:
         return rating, ""
-    names = ", ".join(s.name for s in applying)
     if rating == worst_cap and worst_cap >= current:
-        why = f"capped at {worst_cap} by {names} (the score alone gives {score_rating})"
+        binding = ", ".join(s.name for s in applying if s.cap == worst_cap)
+        why = f"capped at {worst_cap} by {binding} (the score alone gives {score_rating})"
     else:
+        names = ", ".join(s.name for s in applying)
         why = f"held at the current rating {current} while {names} holds (the score alone gives {score_rating})"
     return rating, why
 

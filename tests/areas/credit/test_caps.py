@@ -95,6 +95,9 @@ def test_proposed_rating_never_better_than_the_cap_or_the_current_rating():
     lenient = cc.Signal("referral", "1 referral", 3)
     rating, why = cc.capped_rating(2, 6, [lenient])
     assert rating == 6 and why.startswith("held at the current rating 6 while referral holds")
+    # several signals: the strictest cap binds and is named
+    referral = cc.Signal("referral", "1 referral", 9)
+    assert cc.capped_rating(4, 6, [distress, referral]) == (9, "capped at 9 by referral (the score alone gives 4)")
     # no signal: the score's rating, upgrade allowed
     assert cc.capped_rating(2, 6, []) == (2, "")
     # the score is already worse than every cap: nothing to say
