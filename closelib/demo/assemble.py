@@ -1,4 +1,4 @@
-"""Run the generator parts in order and assemble the twelve contract tables.
+"""Run the generator parts in order and assemble the twelve contract tables and the customer_history extension.
 
 Order: customers -> billing -> disputes (and their credit memos) -> payment events ->
 write-offs, recoveries, small balances -> receipts and applications -> dunning ->

@@ -19,7 +19,9 @@ from closelib.runner.run import execute_run
 PAYLOAD = '<script>alert(1)</script><img src=x onerror=alert(1)>"><b> $\\foo$'
 # Account ids are matched by the parameters (gl.ar_control_accounts); every other id and text
 # column, entities and customer ids included, carries the payload.
-UNTOUCHED = {("gl_balances", "account"), ("gl_journal", "account")}
+UNTOUCHED = {("gl_balances", "account"), ("gl_journal", "account"), ("customer_history", "value")}
+# customer_history's value is read by its field's rules: only the text fields carry the payload.
+HISTORY_TEXT_FIELDS = ("name", "segment", "country", "collector", "parent_id")
 
 
 def hostile(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -33,6 +35,9 @@ def hostile(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
             if kinds.get(column) in ("id", "text") and (name, column) not in UNTOUCHED:
                 text = frame[column].astype("string")
                 frame[column] = text.where(text.isna() | (text == ""), text + PAYLOAD)
+        if name == "customer_history":
+            text_field = frame["field"].isin(HISTORY_TEXT_FIELDS) & (frame["value"] != "")
+            frame.loc[text_field, "value"] = frame.loc[text_field, "value"] + PAYLOAD
         out[name] = frame
     return out
 
