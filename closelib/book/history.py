@@ -48,11 +48,10 @@ def check_history(frames: dict[str, pd.DataFrame], file: str, out: Collector) ->
             continue
         values = hist["value"].iloc[rows].reset_index(drop=True)
         one = Collector()
-        parsed = _parse_field(field, values, currency.iloc[rows].reset_index(drop=True), file, one)
+        _parse_field(field, values, currency.iloc[rows].reset_index(drop=True), file, one)
         if field == "parent_id":
             orphan = (values != "") & ~isin(values, customers["customer_id"])
             one.rows(file, orphan, field, "foreign_key", "no parent customer with this id", values)
-        del parsed
         for problem in one.problems:  # rows of the field's slice -> rows of the file
             row = None if problem.row is None else int(rows[problem.row - 2]) + 2
             out.add(file, row, "value", problem.rule, f"{field}: {problem.message}", problem.value)
