@@ -113,7 +113,7 @@ def customer_history(
 
 
 def _money(minor: np.ndarray, currency: np.ndarray) -> np.ndarray:
-    return np.array([money.format_minor(int(m), str(c)) for m, c in zip(minor, currency, strict=True)], dtype=object)
+    return money.format_minor_array(minor, pd.Series(currency, dtype=object)).to_numpy(dtype=object)
 
 
 def _day_text(days: np.ndarray) -> np.ndarray:
