@@ -43,6 +43,7 @@ STREAM_NAMES = (
     "fx",
     "gl",
     "forced",
+    "remittance",  # last: a stream added at the end leaves every earlier stream as it was
 )
 
 #: What the string helpers take: text, a NumPy/Python array of text or integers, or Arrow strings.
