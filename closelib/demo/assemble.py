@@ -237,12 +237,14 @@ def generate(seed: int, scale: float, end: str) -> tuple[dict[str, pd.DataFrame]
     pays = paid.assign(row=r_pos[paid["receipt"].to_numpy()], doc=pos[paid["target"].to_numpy()])
     planted["cash_application"] = [
         {
-            "receipt_id": rec_ids[int(r_pos[case.row])].as_py(),
-            "rule": case.rule,
-            "detail": case.detail,
-            "documents": sorted(doc_ids[int(d)].as_py() for d in pays.loc[pays["row"] == r_pos[case.row], "doc"]),
+            "receipt_id": rec_ids[int(r_pos[row])].as_py(),
+            "rule": rule,
+            "detail": detail,
+            "documents": sorted(doc_ids[int(d)].as_py() for d in pays.loc[pays["row"] == r_pos[row], "doc"]),
         }
-        for case in cash_cases.itertuples()
+        for row, rule, detail in zip(
+            cash_cases["row"].to_numpy(dtype="int64"), cash_cases["rule"], cash_cases["detail"], strict=True
+        )
     ]
     return tables, planted
 

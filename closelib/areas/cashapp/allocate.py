@@ -123,8 +123,12 @@ class Ledger:
     def adjustments(self) -> pd.DataFrame:
         if not self.adjusted:
             return pd.DataFrame(
-                {"src": pd.Series(dtype="int64"), "tgt": pd.Series(dtype="int64"), "amount": pd.Series(dtype="int64"),
-                 "kind": pd.Series(dtype=object)}
+                {
+                    "src": pd.Series(dtype="int64"),
+                    "tgt": pd.Series(dtype="int64"),
+                    "amount": pd.Series(dtype="int64"),
+                    "kind": pd.Series(dtype=object),
+                }
             )
         return pd.concat(self.adjusted, ignore_index=True)
 

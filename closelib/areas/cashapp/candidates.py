@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 
 from closelib import money
@@ -139,3 +140,11 @@ def _text(frame: pd.DataFrame, column: str) -> pd.Series:
     if column not in frame.columns:
         return pd.Series("", index=frame.index, dtype=object)
     return frame[column].astype(object).where(frame[column].notna(), "").astype(str)
+
+
+def money_text(amount: np.ndarray | pd.Series, currency: np.ndarray | pd.Series) -> pd.Series:
+    """Amounts as a person reads them, in their currency: ``1234567, USD`` -> ``1,234.56 USD``."""
+    plain = money.format_minor_array(pd.Series(np.asarray(amount, dtype="int64")), pd.Series(np.asarray(currency)))
+    whole = plain.str.extract(r"^(-?\d+)(\.\d+)?$")
+    grouped = whole[0].str.replace(r"\B(?=(\d{3})+(?!\d))", ",", regex=True)
+    return grouped + whole[1].fillna("") + " " + pd.Series(np.asarray(currency), dtype=object)

@@ -116,9 +116,7 @@ def exact_words(text: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"row": parent, "word": np.asarray(stripped.to_numpy(zero_copy_only=False), dtype=object)})
 
 
-def named_documents(
-    texts: pd.DataFrame, documents: pd.DataFrame, allow_bare: np.ndarray | None = None
-) -> pd.DataFrame:
+def named_documents(texts: pd.DataFrame, documents: pd.DataFrame, allow_bare: np.ndarray | None = None) -> pd.DataFrame:
     """Which documents each text names, and how surely.
 
     ``texts``: ``src`` (position), ``entity``, ``text``. ``documents``: ``tgt`` (position),
@@ -148,7 +146,12 @@ def named_documents(
         & (same_digits | (pairs["digits"].str.len() >= MIN_BARE_DIGITS))
     )
     confidence = np.select(
-        [pairs["compact"] == pairs["compact_doc"], same_letters & same_digits, same_letters, bare & (pairs["width"] == 1)],
+        [
+            pairs["compact"] == pairs["compact_doc"],
+            same_letters & same_digits,
+            same_letters,
+            bare & (pairs["width"] == 1),
+        ],
         [COMPACT, NO_PREFIX, NO_ZEROS, NUMBER],
         default=0.0,
     )

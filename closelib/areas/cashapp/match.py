@@ -80,7 +80,7 @@ def _remittance(ledger: Ledger, sources: pd.DataFrame, targets: pd.DataFrame) ->
     counts = named[own == ""].groupby(["src", "doc_customer"], sort=False).size().rename("n").reset_index()
     counts = counts.sort_values(["src", "n"], ascending=[True, False], kind="stable").drop_duplicates("src")
     taken = dict(zip(counts["src"], counts["doc_customer"], strict=False))
-    customer = np.where(own == "", pd.Series(src).map(taken).fillna("").to_numpy(), own)
+    customer = np.where(own == "", pd.Series(src).map(taken).astype(object).fillna("").to_numpy(), own)
     named = named[(named["doc_customer"].to_numpy() == customer) & same_ccy]
     named = named.sort_values(["src", "tgt"], kind="stable")
     unidentified = sources["customer_id"].to_numpy()[named["src"].to_numpy()] == ""
@@ -115,10 +115,20 @@ def propose(sources: pd.DataFrame, targets: pd.DataFrame, customers: pd.DataFram
         0.75,
     )
     rules.combination(
-        ledger, _customer_candidates(sources, ledger.free_sources(), both), targets, policy, "combination", "combination"
+        ledger,
+        _customer_candidates(sources, ledger.free_sources(), both),
+        targets,
+        policy,
+        "combination",
+        "combination",
     )
     rules.tolerance(
-        ledger, _customer_candidates(sources, ledger.free_sources(), (RECEIPT,)), targets, policy, "tolerance", "tolerance"
+        ledger,
+        _customer_candidates(sources, ledger.free_sources(), (RECEIPT,)),
+        targets,
+        policy,
+        "tolerance",
+        "tolerance",
     )
     free = sources.iloc[ledger.free_sources()]
     payers = free[(free["customer_id"] == "") & (free["payer_name"] != "") & (free["source_kind"] == RECEIPT)]

@@ -38,8 +38,10 @@ def candidates(
     ``payers``: ``src``, ``payer_name``. ``customers``: ``customer_id``, ``name``. Returns
     ``src``, ``customer_id``, ``name``, ``score`` (0-100) with score >= ``threshold`` (or any
     score above 0 with ``keep_below``, for showing near misses in the worklist)."""
-    columns = {"src": "int64", "customer_id": object, "name": object, "score": "float64"}
-    empty = pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+    columns = ["src", "customer_id", "name", "score"]
+    empty = pd.DataFrame(
+        {"src": pd.Series(dtype="int64"), "customer_id": pd.Series(dtype=object), "name": pd.Series(dtype=object)}
+    ).assign(score=pd.Series(dtype="float64"))
     payer = normalise(payers["payer_name"], exclude)
     usable = (payer != "").to_numpy()
     if not usable.any() or customers.empty:
@@ -77,4 +79,4 @@ def candidates(
         score=result["score"].astype("float64"),
     )
     result = result.sort_values(["src", "score", "customer"], ascending=[True, False, True], kind="stable")
-    return result[list(columns)].reset_index(drop=True)
+    return result[columns].reset_index(drop=True)

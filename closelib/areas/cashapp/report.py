@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from closelib import money
-from closelib.areas.cashapp.candidates import CREDIT_MEMO, RECEIPT
+from closelib.areas.cashapp.candidates import CREDIT_MEMO, RECEIPT, money_text
 from closelib.areas.cashapp.match import RULE_TEXT, RULES, Proposals
 from closelib.nb.excel import Sheet, write_workbook
 from closelib.nb.markup import md
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 AGE_BOUNDS = (30, 60, 90, 180)  # the unapplied cash bands of the reconciliation and collections
 UPLOAD_COLUMNS = ["application_id", "applied_date", "source_id", "target_id", "amount"]
 CANDIDATES_SHOWN = 3
+NO_DOCUMENT = "the customer has no other open document"
+NO_NAME = "no payer name to compare"
 
 
 def age_labels() -> list[str]:
@@ -42,7 +44,7 @@ def age_labels() -> list[str]:
     )
 
 
-def age_band(days: pd.Series) -> pd.Categorical:
+def age_band(days: pd.Series) -> pd.Categorical[str]:
     codes = np.searchsorted(np.asarray(AGE_BOUNDS), days.to_numpy(dtype="int64"), side="left")
     return pd.Categorical.from_codes(codes, categories=pd.Index(age_labels()), ordered=True)
 
@@ -137,10 +139,6 @@ def by_rule(result: Proposals, proposals: pd.DataFrame) -> pd.DataFrame:
     return table[["entity", "currency", "rule", "what", "sources", "lines", "amount"]].reset_index(drop=True)
 
 
-def _money_text(amount: np.ndarray, currency: np.ndarray) -> pd.Series:
-    return money.format_minor_array(pd.Series(amount), pd.Series(currency))
-
-
 def worklist(result: Proposals) -> pd.DataFrame:
     """Sources left (wholly or partly) unmatched, oldest first, with their best candidates:
     the customer's open documents nearest in amount, or for an unidentified receipt the
@@ -158,16 +156,24 @@ def worklist(result: Proposals) -> pd.DataFrame:
     near["gap"] = (near["remaining_doc"] - near["remaining"]).abs()
     near = near.sort_values(["source_id", "gap", "document_id"], kind="stable")
     near = near.groupby("source_id", sort=False).head(CANDIDATES_SHOWN)
-    near["text"] = near["document_id"] + " (" + _money_text(
-        near["remaining_doc"].to_numpy(), near["currency"].to_numpy()
-    ).to_numpy() + ")"
+    near["text"] = (
+        near["document_id"] + " (" + money_text(near["remaining_doc"], near["currency"]).to_numpy() + " open)"
+    )
     documents = near.groupby("source_id", sort=False)["text"].agg("; ".join)
     names = result.name_candidates.copy()
     names["source_id"] = s["source_id"].to_numpy()[names["src"].to_numpy(dtype="int64")]
     names = names.groupby("source_id", sort=False).head(CANDIDATES_SHOWN)
-    names["text"] = names["customer_id"] + " " + names["name"].astype(str) + " (" + names["score"].round(0).astype(int).astype(str) + ")"
+    names["text"] = (
+        names["customer_id"]
+        + " "
+        + names["name"].astype(str)
+        + " ("
+        + names["score"].round(0).astype(int).astype(str)
+        + ")"
+    )
     customers = names.groupby("source_id", sort=False)["text"].agg("; ".join)
-    best = left["source_id"].map(documents).fillna(left["source_id"].map(customers))
+    best = left["source_id"].map(documents).astype(object)
+    best = best.where(best.notna(), left["source_id"].map(customers).astype(object))
     table = pd.DataFrame(
         {
             "entity": left["entity"],
@@ -182,7 +188,7 @@ def worklist(result: Proposals) -> pd.DataFrame:
             "available": left["available"],
             "unmatched": left["remaining"],
             "remittance": left["remittance"].str.slice(0, 120),
-            "best_candidates": best.fillna("no open document or customer resembles it"),
+            "best_candidates": best.where(best.notna(), np.where(left["customer_id"] != "", NO_DOCUMENT, NO_NAME)),
         }
     )
     return table.sort_values(["entity", "date", "source_id"], kind="stable").reset_index(drop=True)
@@ -215,9 +221,11 @@ def age_chart(table: pd.DataFrame) -> Figure:
     for ax, ((entity, currency), part) in zip(axes[0], groups, strict=False):
         part = part.set_index("age").reindex(labels)
         x = np.arange(len(labels))
-        digits = money.minor_digits(currency) if currency else 0
+        digits = money.minor_digits(str(currency)) if currency else 0
         scale = 10**digits
-        ax.bar(x - 0.2, part["before"].fillna(0).to_numpy(dtype="float64") / scale, 0.4, label="before", color="#9a6700")
+        ax.bar(
+            x - 0.2, part["before"].fillna(0).to_numpy(dtype="float64") / scale, 0.4, label="before", color="#9a6700"
+        )
         ax.bar(x + 0.2, part["after"].fillna(0).to_numpy(dtype="float64") / scale, 0.4, label="after", color="#0969da")
         ax.set_xticks(x, labels, rotation=30, ha="right")
         ax.set_title(f"{entity}: unapplied cash ({currency})")
@@ -259,18 +267,22 @@ def conclusion(figures: dict[str, dict], adjustments: pd.DataFrame, problems: li
         ccy = currency_of[entity]
         available = f["unapplied_before"] + f["credit_memos_before"]
         if not available:
-            lines.append(f"- **{md(entity)}**: no unapplied cash and no open credit memo at the period end: nothing to apply.")
+            lines.append(
+                f"- **{md(entity)}**: no unapplied cash and no open credit memo at the period end: nothing to apply."
+            )
             continue
         adj = adjustments[adjustments["entity"] == entity]
         rate = f"{f['match_rate']:.1%}" if f["match_rate"] is not None else "n/a"
         text = (
-            f"- **{md(entity)}**: {f['proposed_count']} application(s) of {fmt(f['proposed_amount'], ccy)} {ccy} proposed "
+            f"- **{md(entity)}**: {f['proposed_count']} application(s) of "
+            f"{fmt(f['proposed_amount'], ccy)} {ccy} proposed "
             f"({rate} of the {fmt(available, ccy)} {ccy} unapplied cash and credit memos); "
             f"{fmt(f['unmatched_amount'], ccy)} {ccy} stays unmatched and is on the worklist."
         )
         if len(adj):
             text += (
-                f" {len(adj)} adjustment(s) of {fmt(money.total(adj['amount']), ccy)} {ccy} (bank charges and short-pays)"
+                f" {len(adj)} adjustment(s) of {fmt(money.total(adj['amount']), ccy)} {ccy}"
+                " (bank charges and short-pays)"
                 " need approval before they are posted."
             )
         if f["other_currencies"]:
@@ -286,7 +298,12 @@ def conclusion(figures: dict[str, dict], adjustments: pd.DataFrame, problems: li
 
 
 def write_pack(
-    path: Path, rules: pd.DataFrame, proposals: pd.DataFrame, adjustments: pd.DataFrame, work: pd.DataFrame, period: Period
+    path: Path,
+    rules: pd.DataFrame,
+    proposals: pd.DataFrame,
+    adjustments: pd.DataFrame,
+    work: pd.DataFrame,
+    period: Period,
 ) -> Path:
     """``cash_application.xlsx``: summary by rule, proposals, adjustments and the worklist (text
     cells formula-safe, money in its currency's format, dated by the period end, not the clock)."""

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from closelib.areas.cashapp.allocate import Ledger
-from closelib.areas.cashapp.candidates import Policy
+from closelib.areas.cashapp.candidates import Policy, money_text
 
 PAD = -(1 << 50)  # padding amount: any subset holding it sums far below zero
 CELLS_PER_CHUNK = 1 << 23  # sources x subsets summed per matrix product (64 MiB of int64)
@@ -140,6 +140,7 @@ def best_subsets(search: Search, ledger: Ledger, policy: Policy, exact: bool) ->
         else:
             # Lower of the absolute tolerance and the percent of the documents' total, exactly.
             share = (sums // denominator) * numerator + (sums % denominator) * numerator // denominator
+            assert absolute is not None
             allowed = np.minimum(absolute[start : start + step, None], share)
             gap = np.abs(sums - want)
             hit = (sums > 0) & (gap > 0) & (gap <= allowed)
@@ -234,10 +235,11 @@ def tolerance(
     charge = np.array([policy.bank_charge(c) for c in currency], dtype="int64")
     kind = np.where(gap <= 0, "", np.where(gap <= charge, "bank charge", "short-pay"))
     count = lines.groupby("hit")["tgt"].transform("size").astype(str) + " document(s)"
+    difference = money_text(np.abs(gap), currency)
     said = np.where(
         gap > 0,
-        "paid short of " + count + " by " + pd.Series(gap).astype(str) + " minor units (" + kind + ")",
-        "paid over " + count + " by " + pd.Series(-gap).astype(str) + " minor units (left unapplied)",
+        "paid short of " + count + " by " + difference + " (" + kind + ")",
+        "paid over " + count + " by " + difference + " (left unapplied, the customer's money)",
     )
     score = search.candidates["score"].to_numpy()[hits["cand"].to_numpy()][lines["hit"].to_numpy()]
     pairs = pd.DataFrame(
@@ -247,7 +249,7 @@ def tolerance(
             "amount": amount,
             "rule": rule,
             "confidence": 0.7 * score / 100,
-            "reason": reason + ": " + pd.Series(said),
+            "reason": reason + ": " + pd.Series(said, dtype=object),
             "open": owed,
             "kind": kind,
         }
@@ -256,12 +258,15 @@ def tolerance(
     booked = ledger.take_whole(pairs[["src", "tgt", "amount", "rule", "confidence", "reason"]])
     left = pairs[pairs["src"].isin(booked["src"]) & (pairs["open"] > pairs["amount"]) & (pairs["kind"] != "")]
     # the documents of a booked subset the source did not reach at all are adjusted as well
-    untouched = lines[lines["src"].isin(booked["src"]) & ~lines.set_index(["src", "tgt"]).index.isin(
-        pairs.set_index(["src", "tgt"]).index
-    )]
+    untouched = lines[
+        lines["src"].isin(booked["src"])
+        & ~lines.set_index(["src", "tgt"]).index.isin(pairs.set_index(["src", "tgt"]).index)
+    ]
     residual = pd.concat(
         [
-            pd.DataFrame({"src": left["src"], "tgt": left["tgt"], "amount": left["open"] - left["amount"], "kind": left["kind"]}),
+            pd.DataFrame(
+                {"src": left["src"], "tgt": left["tgt"], "amount": left["open"] - left["amount"], "kind": left["kind"]}
+            ),
             pd.DataFrame(
                 {
                     "src": untouched["src"],
