@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from openpyxl import load_workbook
 
 from closelib.areas.cashapp import candidates, match, report
 from closelib.book.load import load_book
@@ -79,8 +80,10 @@ def test_upload_is_the_applications_layout_and_the_pack_is_formula_safe(demo, tm
         work,
         demo["period"],
     )
-    cells = read_cells(pack)
-    assert any(row and '=HYPERLINK("http://x")' in row for row in cells["Worklist"])  # kept as text
+    sheet = load_workbook(pack)["Worklist"]
+    found = [c for row in sheet.iter_rows() for c in row if c.value == '=HYPERLINK("http://x")']
+    assert found and all(c.data_type == "s" and c.quotePrefix for c in found)  # text, never a formula
+    assert "Proposals" in read_cells(pack)
 
 
 def test_figures_tie_and_count(demo):
