@@ -13,6 +13,7 @@ open items costs exactly what one with twelve costs.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -67,15 +68,19 @@ def exact_single(
     return ledger.take_whole(pairs[["src", "tgt", "amount", "rule", "confidence", "reason"]])
 
 
+@functools.lru_cache(maxsize=32)
 def subsets(width: int, smallest: int, largest: int) -> np.ndarray:
     """Every subset of ``width`` positions with ``smallest``..``largest`` members, as 0/1 rows:
-    fewer documents first, then older documents first (lexicographic)."""
-    rows = [
-        np.isin(np.arange(width), chosen)
-        for size in range(smallest, min(largest, width) + 1)
-        for chosen in itertools.combinations(range(width), size)
+    fewer documents first, then older documents first (lexicographic). Made once per shape
+    (at most C(16, <=8) = 39,202 rows) and shared read-only."""
+    chosen = [
+        c for size in range(smallest, min(largest, width) + 1) for c in itertools.combinations(range(width), size)
     ]
-    return np.array(rows, dtype="int64").reshape(len(rows), width)
+    rows = np.zeros((len(chosen), width), dtype="int64")
+    row_of = np.repeat(np.arange(len(chosen)), [len(c) for c in chosen])
+    rows[row_of, np.fromiter(itertools.chain.from_iterable(chosen), dtype="int64", count=len(row_of))] = 1
+    rows.flags.writeable = False
+    return rows
 
 
 @dataclass
