@@ -68,12 +68,20 @@ def _tail(compact: pa.Array) -> pd.DataFrame:
     )
 
 
-def document_keys(document_ids: pd.Series) -> pd.DataFrame:
-    """Per document: compact id, type letters, digits and number (row order kept)."""
+def document_keys(document_ids: pd.Series, numbers: np.ndarray | None = None) -> pd.DataFrame:
+    """Per document: compact id, type letters, digits and number (``row``: its position). With
+    ``numbers``, only the documents whose number is one of them (the rest cannot be named)."""
     upper = pc.utf8_upper(_arrow(document_ids))
     compact = pc.replace_substring_regex(upper, _PIECE_SPLIT, "")
+    rows = np.arange(len(compact))
+    if numbers is not None:
+        digits = pc.extract_regex(compact, r"(?P<digits>[0-9]{1,18})$")
+        number = np.asarray(pc.fill_null(pc.cast(pc.struct_field(digits, "digits"), pa.int64()), -1), dtype="int64")
+        rows = np.flatnonzero(np.isin(number, numbers))
+        compact = pc.take(compact, pa.array(rows))
     keys = _tail(compact)
     keys["compact"] = np.asarray(compact.to_numpy(zero_copy_only=False), dtype=object)
+    keys["row"] = rows
     return keys
 
 
@@ -127,15 +135,18 @@ def named_documents(texts: pd.DataFrame, documents: pd.DataFrame, allow_bare: np
     columns = ["src", "tgt", "confidence", "how", "written"]
     if texts.empty or documents.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    # entities as small integers: joins on numbers, never on text
+    entity_code, _ = pd.factorize(pd.concat([documents["entity"], texts["entity"]], ignore_index=True))
+    doc_entity, text_entity = entity_code[: len(documents)], entity_code[len(documents) :]
     tokens = text_tokens(texts["text"])
     tokens["src"] = texts["src"].to_numpy()[tokens["row"].to_numpy()]
-    tokens["entity"] = texts["entity"].to_numpy()[tokens["row"].to_numpy()]
+    tokens["entity"] = text_entity[tokens["row"].to_numpy()]
     tokens["bare_ok"] = True if allow_bare is None else np.asarray(allow_bare, dtype=bool)[tokens["row"].to_numpy()]
-    keys = document_keys(documents["document_id"])
-    keys["tgt"] = documents["tgt"].to_numpy()
-    keys["entity"] = documents["entity"].to_numpy()
-    keys = keys[keys["number"] >= 0]
-    pairs = tokens.merge(keys, on=["entity", "number"], suffixes=("", "_doc"))
+    keys = document_keys(documents["document_id"], tokens["number"].unique())
+    keys["tgt"] = documents["tgt"].to_numpy()[keys["row"].to_numpy()]
+    keys["entity"] = doc_entity[keys["row"].to_numpy()]
+    keys = keys[keys["number"] >= 0].drop(columns="row")
+    pairs = tokens.drop(columns="row").merge(keys, on=["entity", "number"], suffixes=("", "_doc"))
     same_letters = pairs["letters"] == pairs["letters_doc"]
     same_digits = pairs["digits"] == pairs["digits_doc"]
     type_words = set(keys["letters"].unique()) - {""}
@@ -165,13 +176,21 @@ def named_documents(texts: pd.DataFrame, documents: pd.DataFrame, allow_bare: np
     )
     found = found[found["confidence"] > 0]
     words = exact_words(texts["text"])
-    words["src"] = texts["src"].to_numpy()[words["row"].to_numpy()]
-    words["entity"] = texts["entity"].to_numpy()[words["row"].to_numpy()]
-    exact = words.merge(
-        documents[["tgt", "entity", "document_id"]], left_on=["entity", "word"], right_on=["entity", "document_id"]
+    # each word looked up among the document ids by one Arrow hash lookup (ids are unique)
+    where = pc.index_in(
+        pa.array(words["word"].to_numpy(dtype=object), pa.string()), value_set=_arrow(documents["document_id"])
     )
+    doc_row = np.asarray(pc.fill_null(where, -1), dtype="int64")
+    hit = doc_row >= 0
+    hit[hit] = doc_entity[doc_row[hit]] == text_entity[words["row"].to_numpy()[hit]]
     exact = pd.DataFrame(
-        {"src": exact["src"], "tgt": exact["tgt"], "confidence": EXACT, "how": HOW[EXACT], "written": exact["word"]}
+        {
+            "src": texts["src"].to_numpy()[words["row"].to_numpy()[hit]],
+            "tgt": documents["tgt"].to_numpy()[doc_row[hit]],
+            "confidence": EXACT,
+            "how": HOW[EXACT],
+            "written": words["word"].to_numpy()[hit],
+        }
     )
     both = pd.concat([exact, found], ignore_index=True)
     both = both.sort_values(["src", "tgt", "confidence"], ascending=[True, True, False], kind="stable")

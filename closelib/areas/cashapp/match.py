@@ -46,15 +46,26 @@ class Proposals:
     problems: list[str]
 
 
+KEY_COLUMNS = ["entity", "currency", "customer_id"]
+
+
+def customer_keys(sources: pd.DataFrame, targets: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """One integer per (entity, currency, customer) for sources and targets (the rules join on
+    it, never on text), and the table of keys (with ``ckey``) for customers found by name."""
+    both = pd.concat([targets[KEY_COLUMNS], sources[KEY_COLUMNS]], ignore_index=True)
+    codes = both.groupby(KEY_COLUMNS, sort=False).ngroup().to_numpy(dtype="int64")
+    table = both.assign(ckey=codes).drop_duplicates("ckey")
+    return codes[len(targets) :], codes[: len(targets)], table
+
+
 def _customer_candidates(sources: pd.DataFrame, free: np.ndarray, kinds: tuple[str, ...]) -> pd.DataFrame:
     chosen = sources.iloc[free]
     chosen = chosen[(chosen["customer_id"] != "") & chosen["source_kind"].isin(kinds)]
     return pd.DataFrame(
         {
             "src": chosen.index.to_numpy(),
-            "entity": chosen["entity"].to_numpy(),
             "currency": chosen["currency"].to_numpy(),
-            "customer_id": chosen["customer_id"].to_numpy(),
+            "ckey": chosen["ckey"].to_numpy(),
             "score": 100.0,
         }
     )
@@ -102,6 +113,9 @@ def propose(sources: pd.DataFrame, targets: pd.DataFrame, customers: pd.DataFram
     """Every rule in order over ``sources`` and ``targets`` (:mod:`.candidates`)."""
     sources = sources.reset_index(drop=True)
     targets = targets.reset_index(drop=True)
+    source_key, target_key, keys = customer_keys(sources, targets)
+    sources = sources.assign(ckey=source_key)
+    targets = targets.assign(ckey=target_key)
     ledger = Ledger.start(sources, targets)
     _remittance(ledger, sources, targets)
     both = (RECEIPT, "credit memo")
@@ -154,6 +168,7 @@ def propose(sources: pd.DataFrame, targets: pd.DataFrame, customers: pd.DataFram
         + close["score"].round(0).astype(int).astype(str)
         + ")",
     )
+    candidates = candidates.merge(keys[[*KEY_COLUMNS, "ckey"]], on=KEY_COLUMNS)
     rules.exact_single(
         ledger, candidates, targets, "payer_name", "unidentified: one open document of exactly the amount", 0.9, 0.75
     )
@@ -163,6 +178,6 @@ def propose(sources: pd.DataFrame, targets: pd.DataFrame, customers: pd.DataFram
     available = sources["available"].to_numpy(dtype="int64")
     open_amount = targets["open_amount"].to_numpy(dtype="int64")
     problems = over_applied(lines, available, open_amount, adjustments)
-    sources = sources.assign(remaining=ledger.available.copy())
-    targets = targets.assign(remaining=ledger.open.copy())
+    sources = sources.assign(remaining=ledger.available.copy()).drop(columns="ckey")
+    targets = targets.assign(remaining=ledger.open.copy()).drop(columns="ckey")
     return Proposals(sources, targets, lines, adjustments, shown, problems)

@@ -27,17 +27,13 @@ PAD = -(1 << 50)  # padding amount: any subset holding it sums far below zero
 CELLS_PER_CHUNK = 1 << 23  # sources x subsets summed per matrix product (64 MiB of int64)
 
 
-def _key_columns() -> list[str]:
-    return ["entity", "currency", "customer_id"]
+KEY = "ckey"  # one integer per (entity, currency, customer): see match.customer_keys
 
 
 def open_targets(ledger: Ledger, targets: pd.DataFrame) -> pd.DataFrame:
-    """Targets still open, with ``tgt`` (position) and ``open`` (minor units now)."""
+    """Targets still open: ``ckey``, ``tgt`` (position) and ``open`` (minor units now)."""
     still = np.flatnonzero(ledger.open > 0)
-    frame = targets.iloc[still][_key_columns()].reset_index(drop=True)
-    frame["tgt"] = still
-    frame["open"] = ledger.open[still]
-    return frame
+    return pd.DataFrame({KEY: targets[KEY].to_numpy()[still], "tgt": still, "open": ledger.open[still]})
 
 
 def exact_single(
@@ -52,9 +48,9 @@ def exact_single(
     cand = candidates.copy()
     cand["amount"] = ledger.available[cand["src"].to_numpy()]
     docs = open_targets(ledger, targets).rename(columns={"open": "amount"})
-    pairs = cand.merge(docs, on=[*_key_columns(), "amount"])
+    pairs = cand.merge(docs, on=[KEY, "amount"])
     pairs = pairs.sort_values(["src", "score", "tgt"], ascending=[True, False, True], kind="stable")
-    group = pairs.groupby([*_key_columns(), "amount"], sort=False)
+    group = pairs.groupby([KEY, "amount"], sort=False)
     pairs["src_rank"] = group["src"].rank(method="dense")
     pairs["tgt_rank"] = group["tgt"].rank(method="dense")
     pairs["same_amount"] = group["tgt"].transform("nunique")
@@ -94,18 +90,18 @@ class Search:
 
 def oldest_documents(ledger: Ledger, candidates: pd.DataFrame, targets: pd.DataFrame, width: int) -> Search:
     docs = open_targets(ledger, targets)  # target order is oldest first
-    docs = docs.merge(candidates[_key_columns()].drop_duplicates(), on=_key_columns())
+    docs = docs.merge(candidates[[KEY]].drop_duplicates(), on=KEY)
     docs = docs.sort_values("tgt", kind="stable")
-    docs["rank"] = docs.groupby(_key_columns(), sort=False).cumcount()
+    docs["rank"] = docs.groupby(KEY, sort=False).cumcount()
     docs = docs[docs["rank"] < width]
-    customers = docs[_key_columns()].drop_duplicates().reset_index(drop=True)
+    customers = docs[[KEY]].drop_duplicates().reset_index(drop=True)
     customers["row"] = np.arange(len(customers))
-    docs = docs.merge(customers, on=_key_columns())
+    docs = docs.merge(customers, on=KEY)
     amounts = np.full((len(customers), width), PAD, dtype="int64")
     positions = np.full((len(customers), width), -1, dtype="int64")
     amounts[docs["row"].to_numpy(), docs["rank"].to_numpy()] = docs["open"].to_numpy()
     positions[docs["row"].to_numpy(), docs["rank"].to_numpy()] = docs["tgt"].to_numpy()
-    cand = candidates.merge(customers, on=_key_columns(), how="inner").sort_values(
+    cand = candidates.merge(customers, on=KEY, how="inner").sort_values(
         ["src", "score"], ascending=[True, False], kind="stable"
     )
     rows = cand["row"].to_numpy()
@@ -113,10 +109,11 @@ def oldest_documents(ledger: Ledger, candidates: pd.DataFrame, targets: pd.DataF
 
 
 def _sums(amounts: np.ndarray, chosen: np.ndarray) -> np.ndarray:
-    """Subset sums, exact: float64 BLAS where every real sum stays below 2^53, else int64."""
+    """Subset sums, exact: float64 BLAS where every real amount is below 2^48 (a sum of up to 16
+    of them stays below 2^53, where every whole number is a float64 exactly), else int64."""
     real = amounts[amounts != PAD]
     if real.size == 0 or int(np.abs(real).max()) < (1 << 48):
-        return np.rint(amounts.astype("float64") @ chosen.T.astype("float64")).astype("int64")
+        return amounts.astype("float64") @ chosen.T.astype("float64")
     return amounts @ chosen.T
 
 
@@ -132,8 +129,7 @@ def best_subsets(search: Search, ledger: Ledger, policy: Policy, exact: bool) ->
     if len(chosen) == 0:
         return pd.DataFrame({"cand": [], "subset": [], "total": []}, dtype="int64")
     available = ledger.available[search.candidates["src"].to_numpy()]
-    currency = search.candidates["currency"].to_numpy()
-    absolute = np.array([policy.absolute(c) for c in currency], dtype="int64") if not exact else None
+    absolute = per_currency(search.candidates["currency"], policy.absolute)
     numerator, denominator = policy.percent_fraction()
     step = max(1, CELLS_PER_CHUNK // len(chosen))
     for start in range(0, len(available), step):
@@ -141,26 +137,33 @@ def best_subsets(search: Search, ledger: Ledger, policy: Policy, exact: bool) ->
         want = available[start : start + step, None]
         if exact:
             hit = sums == want
-            score = np.where(hit, 0, 1)
+            best = hit.argmax(axis=1)  # the first subset that sums exactly
+            rows = np.flatnonzero(hit[np.arange(len(best)), best])
+            cols = best[rows]
         else:
-            # Lower of the absolute tolerance and the percent of the documents' total, exactly.
-            share = (sums // denominator) * numerator + (sums % denominator) * numerator // denominator
-            assert absolute is not None
-            allowed = np.minimum(absolute[start : start + step, None], share)
+            # within the absolute tolerance first (one pass over the matrix), then, on those few,
+            # the exact lower of it and the percent of the documents' total
             gap = np.abs(sums - want)
-            hit = (sums > 0) & (gap > 0) & (gap <= allowed)
-            score = np.where(hit, gap, np.iinfo("int64").max)
-        best = score.argmin(axis=1)
-        ok = hit[np.arange(len(best)), best]
-        rows = np.flatnonzero(ok)
-        found.append(
-            pd.DataFrame(
-                {"cand": rows + start, "subset": best[rows], "total": sums[rows, best[rows]]},
-            )
-        )
+            rows, cols = np.nonzero((sums > 0) & (gap > 0) & (gap <= absolute[start : start + step, None]))
+            total = sums[rows, cols].astype("int64")
+            share = (total // denominator) * numerator + (total % denominator) * numerator // denominator
+            near = gap[rows, cols].astype("int64") <= share
+            rows, cols, size = rows[near], cols[near], gap[rows[near], cols[near]]
+            order = np.lexsort((cols, size, rows))  # per row: the smallest gap, then the first subset
+            rows, cols = rows[order], cols[order]
+            first = np.r_[True, rows[1:] != rows[:-1]] if len(rows) else np.zeros(0, dtype=bool)
+            rows, cols = rows[first], cols[first]
+        found.append(pd.DataFrame({"cand": rows + start, "subset": cols, "total": sums[rows, cols].astype("int64")}))
     result = pd.concat(found, ignore_index=True)
     result["src"] = search.candidates["src"].to_numpy()[result["cand"].to_numpy()]
     return result.drop_duplicates("src", keep="first").reset_index(drop=True)
+
+
+def per_currency(currency: pd.Series, amount_of) -> np.ndarray:
+    """``amount_of(currency)`` per row, worked out once per distinct currency."""
+    codes, distinct = pd.factorize(currency)
+    values = np.array([amount_of(str(c)) for c in distinct], dtype="int64")
+    return values[codes] if len(codes) else np.zeros(0, dtype="int64")
 
 
 def subset_lines(search: Search, hits: pd.DataFrame, policy: Policy) -> pd.DataFrame:
@@ -237,7 +240,7 @@ def tolerance(
     total = hits["total"].to_numpy()[lines["hit"].to_numpy()]
     gap = total - available
     currency = search.candidates["currency"].to_numpy()[hits["cand"].to_numpy()][lines["hit"].to_numpy()]
-    charge = np.array([policy.bank_charge(c) for c in currency], dtype="int64")
+    charge = per_currency(pd.Series(currency), policy.bank_charge)
     kind = np.where(gap <= 0, "", np.where(gap <= charge, "bank charge", "short-pay"))
     count = lines.groupby("hit")["tgt"].transform("size").astype(str) + " document(s)"
     difference = money_text(np.abs(gap), currency)
