@@ -4,7 +4,8 @@ import time
 
 import pandas as pd
 
-from closelib.areas.cashapp import match
+from benchmarks.cashbook import workload
+from closelib.areas.cashapp import match, names
 from closelib.areas.cashapp.candidates import Policy
 from tests.areas.cashapp.frames import CUSTOMERS, POLICY, applied, document, receipt, sources, targets
 
@@ -169,3 +170,17 @@ def test_rules_run_in_order_and_a_matched_source_is_left_alone():
     result = propose(src, tgt)
     assert applied(result) == {("R1", "US01-INV-0000001"): (100_00, "remittance")}
     assert result.sources["remaining"].tolist() == [200_00]
+
+
+def test_the_bench_workload_runs_small_and_never_over_applies():
+    src, tgt, customers = workload(300, 3000)
+    result = match.propose(src, tgt, customers, POLICY)
+    assert result.problems == []
+    assert set(result.lines["rule"]) == set(match.RULES)
+
+
+def test_payer_names_compared_in_blocks_beyond_the_full_matrix(monkeypatch):
+    monkeypatch.setattr(names, "FULL_MATRIX", 0)
+    src = sources(receipt("R1", 777_00, customer="", payer="ACME DATA CENTERS"))
+    result = propose(src, targets(document("US01-INV-0000001", 777_00, customer="C1")))
+    assert applied(result) == {("R1", "US01-INV-0000001"): (777_00, "payer_name")}
