@@ -5,8 +5,9 @@ import time
 import pandas as pd
 
 from benchmarks.cashbook import workload
-from closelib.areas.cashapp import match, names
+from closelib.areas.cashapp import match, names, report
 from closelib.areas.cashapp.candidates import Policy
+from closelib.periods import Period
 from tests.areas.cashapp.frames import CUSTOMERS, POLICY, applied, document, receipt, sources, targets
 
 
@@ -184,3 +185,18 @@ def test_payer_names_compared_in_blocks_beyond_the_full_matrix(monkeypatch):
     src = sources(receipt("R1", 777_00, customer="", payer="ACME DATA CENTERS"))
     result = propose(src, targets(document("US01-INV-0000001", 777_00, customer="C1")))
     assert applied(result) == {("R1", "US01-INV-0000001"): (777_00, "payer_name")}
+
+
+def test_nothing_to_apply_gives_empty_tables_and_says_so():
+    src = sources(receipt("R1", 100_00)).iloc[0:0]
+    tgt = targets(document("US01-INV-0000001", 100_00)).iloc[0:0]
+    result = propose(src, tgt)
+    period = Period.parse("2026-10")
+    proposals = report.proposal_table(result, period)
+    assert proposals.empty and list(report.upload(proposals).columns) == report.UPLOAD_COLUMNS
+    assert report.by_rule(result, proposals).empty and report.worklist(result).empty
+    assert report.adjustment_table(result).empty and report.age_table(result).empty
+    report.age_chart(report.age_table(result))
+    figures = report.entity_figures(result, proposals, {"US01": "USD"})
+    assert figures["US01"]["match_rate"] is None
+    assert "nothing to apply" in report.conclusion(figures, report.adjustment_table(result), [], str, {"US01": "USD"})
