@@ -71,7 +71,7 @@ def _customer_candidates(sources: pd.DataFrame, free: np.ndarray, kinds: tuple[s
     )
 
 
-def _remittance(ledger: Ledger, sources: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+def _remittance(ledger: Ledger, sources: pd.DataFrame, targets: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     with_text = sources[sources["remittance"] != ""]
     texts = pd.DataFrame(
         {"src": with_text.index.to_numpy(), "entity": with_text["entity"].to_numpy(), "text": with_text["remittance"]}
@@ -106,7 +106,37 @@ def _remittance(ledger: Ledger, sources: pd.DataFrame, targets: pd.DataFrame) ->
         + ")"
         + np.where(unidentified, "; unidentified receipt: the customer of the documents it names", "")
     )
-    return ledger.take_partial(named[["src", "tgt", "rule", "confidence", "reason"]])
+    booked = ledger.take_partial(named[["src", "tgt", "rule", "confidence", "reason"]])
+    _short_of_named(ledger, sources, targets, named, policy)
+    return booked
+
+
+def _short_of_named(
+    ledger: Ledger, sources: pd.DataFrame, targets: pd.DataFrame, named: pd.DataFrame, policy: Policy
+) -> None:
+    """A receipt that named its documents and paid them within tolerance of their total: what
+    it left open on them is proposed as a bank charge or short-pay, as the tolerance rule does.
+    A document named by two receipts is left to the worklist (whose shortfall it is, is not known)."""
+    named = named[sources["source_kind"].to_numpy()[named["src"].to_numpy(dtype="int64")] == RECEIPT]
+    named = named[~named["tgt"].duplicated(keep=False)]
+    src = named["src"].to_numpy(dtype="int64")
+    tgt = named["tgt"].to_numpy(dtype="int64")
+    left = pd.DataFrame(
+        {"src": src, "tgt": tgt, "left": ledger.open[tgt], "owed": targets["open_amount"].to_numpy()[tgt]}
+    )
+    per = left.groupby("src").agg(left=("left", "sum"), owed=("owed", "sum"))
+    currency = sources["currency"].iloc[per.index.to_numpy()]
+    numerator, denominator = policy.percent_fraction()
+    owed = per["owed"].to_numpy(dtype="int64")
+    share = (owed // denominator) * numerator + (owed % denominator) * numerator // denominator
+    allowed = np.minimum(rules.per_currency(currency, policy.absolute), share)
+    used = ledger.available[per.index.to_numpy()] == 0
+    short = per.index.to_numpy()[used & (per["left"].to_numpy() > 0) & (per["left"].to_numpy() <= allowed)]
+    charge = dict(zip(per.index, rules.per_currency(currency, policy.bank_charge), strict=True))
+    lines = left[left["src"].isin(short) & (left["left"] > 0)]
+    total = lines.groupby("src")["left"].transform("sum").to_numpy()
+    kind = np.where(total <= lines["src"].map(charge).to_numpy(), "bank charge", "short-pay")
+    ledger.adjust(pd.DataFrame({"src": lines["src"], "tgt": lines["tgt"], "amount": lines["left"], "kind": kind}))
 
 
 def propose(sources: pd.DataFrame, targets: pd.DataFrame, customers: pd.DataFrame, policy: Policy) -> Proposals:
@@ -117,7 +147,7 @@ def propose(sources: pd.DataFrame, targets: pd.DataFrame, customers: pd.DataFram
     sources = sources.assign(ckey=source_key)
     targets = targets.assign(ckey=target_key)
     ledger = Ledger.start(sources, targets)
-    _remittance(ledger, sources, targets)
+    _remittance(ledger, sources, targets, policy)
     both = (RECEIPT, "credit memo")
     rules.exact_single(
         ledger,

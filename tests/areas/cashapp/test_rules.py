@@ -200,3 +200,18 @@ def test_nothing_to_apply_gives_empty_tables_and_says_so():
     figures = report.entity_figures(result, proposals, {"US01": "USD"})
     assert figures["US01"]["match_rate"] is None
     assert "nothing to apply" in report.conclusion(figures, report.adjustment_table(result), [], str, {"US01": "USD"})
+
+
+def test_remittance_paid_short_within_tolerance_proposes_the_difference_as_an_adjustment():
+    src = sources(
+        receipt("R1", 2_000_00 - 20_00, remittance="US01-INV-0000001"),  # a bank charge
+        receipt("R2", 1_000_00 - 300_00, customer="C2", remittance="US01-INV-0000002"),  # far short: no adjustment
+    )
+    tgt = targets(document("US01-INV-0000001", 2_000_00), document("US01-INV-0000002", 1_000_00, customer="C2"))
+    result = propose(src, tgt)
+    assert applied(result) == {
+        ("R1", "US01-INV-0000001"): (1_980_00, "remittance"),
+        ("R2", "US01-INV-0000002"): (700_00, "remittance"),
+    }
+    assert result.adjustments[["amount", "kind"]].values.tolist() == [[20_00, "bank charge"]]
+    assert result.targets["remaining"].tolist() == [0, 300_00]
