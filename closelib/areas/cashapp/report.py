@@ -50,7 +50,7 @@ def age_band(days: pd.Series) -> pd.Categorical[str]:
 
 
 def proposal_table(result: Proposals, period: Period) -> pd.DataFrame:
-    """Proposed applications, source by source in rule order, numbered per entity
+    """Proposed applications, entity by entity and source by source in rule order, numbered per entity
     (``CA-<entity>-<period>-000001``) and dated at the period end."""
     lines = result.lines.sort_values(["src", "tgt"], kind="stable")
     src = lines["src"].to_numpy(dtype="int64")
@@ -72,6 +72,7 @@ def proposal_table(result: Proposals, period: Period) -> pd.DataFrame:
             "reason": lines["reason"].to_numpy(),
         }
     )
+    table = table.sort_values("entity", kind="stable", ignore_index=True)  # per entity, sources in rule order
     number = table.groupby("entity", sort=False).cumcount() + 1
     table.insert(0, "application_id", "CA-" + table["entity"] + f"-{period}-" + number.map("{:06d}".format))
     table.insert(1, "applied_date", period.end.strftime("%Y-%m-%d"))
