@@ -154,7 +154,7 @@ def propose(sources: pd.DataFrame, targets: pd.DataFrame, customers: pd.DataFram
         _customer_candidates(sources, ledger.free_sources(), both),
         targets,
         "exact_amount",
-        "the only open document of the customer with exactly this amount",
+        "an open document of the customer of exactly this amount",
         0.9,
         0.75,
     )
