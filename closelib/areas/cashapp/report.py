@@ -140,26 +140,36 @@ def by_rule(result: Proposals, proposals: pd.DataFrame) -> pd.DataFrame:
     return table[["entity", "currency", "rule", "what", "sources", "lines", "amount"]].reset_index(drop=True)
 
 
+def nearest_documents(left: pd.DataFrame, docs: pd.DataFrame) -> pd.DataFrame:
+    """For each source, the customer's open document nearest in amount at or below what is left
+    and the nearest above (``source_id``, ``document_id``, ``currency``, ``open``): two sorted
+    as-of joins, so a customer with thousands of open items costs no more than one with two."""
+    keys = ["entity", "currency", "customer_id"]
+    wanted = left[["source_id", *keys, "remaining"]].sort_values("remaining", kind="stable")
+    owed = docs[[*keys, "document_id", "remaining"]].rename(columns={"remaining": "open"})
+    owed = owed.sort_values("open", kind="stable")
+    below = pd.merge_asof(wanted, owed, left_on="remaining", right_on="open", by=keys, direction="backward")
+    above = pd.merge_asof(
+        wanted, owed, left_on="remaining", right_on="open", by=keys, direction="forward", allow_exact_matches=False
+    )
+    found = [below, above]
+    near = pd.concat(found, ignore_index=True).dropna(subset=["document_id"])
+    near["open"] = near["open"].astype("int64")
+    near["gap"] = (near["open"] - near["remaining"]).abs()
+    return near.sort_values(["source_id", "gap", "document_id"], kind="stable")[
+        ["source_id", "document_id", "currency", "open"]
+    ]
+
+
 def worklist(result: Proposals) -> pd.DataFrame:
     """Sources left (wholly or partly) unmatched, oldest first, with their best candidates:
-    the customer's open documents nearest in amount, or for an unidentified receipt the
-    customers its payer name resembles most (with the score)."""
+    the customer's open documents nearest in amount (below and above), or for an unidentified
+    receipt the customers its payer name resembles most (with the score)."""
     s = result.sources
     left = s[s["remaining"] > 0].copy()
     left["age"] = age_band(left["age_days"])
-    docs = result.targets[result.targets["remaining"] > 0]
-    near = left[["source_id", "entity", "currency", "customer_id", "remaining"]].merge(
-        docs[["entity", "currency", "customer_id", "document_id", "remaining"]],
-        on=["entity", "currency", "customer_id"],
-        suffixes=("", "_doc"),
-    )
-    near = near[near["customer_id"] != ""]
-    near["gap"] = (near["remaining_doc"] - near["remaining"]).abs()
-    near = near.sort_values(["source_id", "gap", "document_id"], kind="stable")
-    near = near.groupby("source_id", sort=False).head(CANDIDATES_SHOWN)
-    near["text"] = (
-        near["document_id"] + " (" + money_text(near["remaining_doc"], near["currency"]).to_numpy() + " open)"
-    )
+    near = nearest_documents(left[left["customer_id"] != ""], result.targets[result.targets["remaining"] > 0])
+    near["text"] = near["document_id"] + " (" + money_text(near["open"], near["currency"]).to_numpy() + " open)"
     documents = near.groupby("source_id", sort=False)["text"].agg("; ".join)
     names = result.name_candidates.copy()
     names["source_id"] = s["source_id"].to_numpy()[names["src"].to_numpy(dtype="int64")]

@@ -215,3 +215,17 @@ def test_remittance_paid_short_within_tolerance_proposes_the_difference_as_an_ad
     }
     assert result.adjustments[["amount", "kind"]].values.tolist() == [[20_00, "bank charge"]]
     assert result.targets["remaining"].tolist() == [0, 300_00]
+
+
+def test_worklist_shows_the_documents_nearest_in_amount_below_and_above():
+    src = sources(receipt("R1", 430_00, remittance=""))
+    tgt = targets(
+        document("US01-INV-0000001", 100_00),
+        document("US01-INV-0000002", 400_00),
+        document("US01-INV-0000003", 900_00),
+        document("US01-INV-0000004", 500_00),
+    )
+    work = report.worklist(propose(src, tgt, Policy(**{**POLICY.__dict__, "max_combination": 1})))
+    assert work["best_candidates"].tolist() == [
+        "US01-INV-0000002 (400.00 USD open); US01-INV-0000004 (500.00 USD open)"
+    ]
