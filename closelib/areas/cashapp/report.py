@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 AGE_BOUNDS = (30, 60, 90, 180)  # the unapplied cash bands of the reconciliation and collections
 UPLOAD_COLUMNS = ["application_id", "applied_date", "source_id", "target_id", "amount"]
 CANDIDATES_SHOWN = 3
-NO_DOCUMENT = "the customer has no other open document"
+NO_DOCUMENT = "the customer has no open document"
 NO_NAME = "no payer name to compare"
 
 
