@@ -138,6 +138,30 @@ def kernel() -> dict:
         return {"seconds": time.perf_counter() - start}
 
 
+def cash_application(receipts: str = "100000", documents: str = "1000000") -> dict:
+    """Cash application proposals: ``receipts`` unapplied receipts against ``documents`` open
+    documents (a synthetic workload, :mod:`benchmarks.cashbook`), every rule in order."""
+    from benchmarks.cashbook import workload
+    from closelib.areas.cashapp.candidates import Policy
+    from closelib.areas.cashapp.match import propose
+
+    sources, targets, customers = workload(int(receipts), int(documents))
+    policy = Policy.from_params(_params("2026-10"))
+    start = time.perf_counter()
+    result = propose(sources, targets, customers, policy)
+    seconds = time.perf_counter() - start
+    rules = result.lines.groupby("rule")["src"].nunique().to_dict()
+    matched = int((result.sources["remaining"] < result.sources["available"]).sum())
+    return {
+        "seconds": seconds,
+        "receipts": len(sources),
+        "documents": len(targets),
+        "matched_receipts": matched,
+        "by_rule": {k: int(v) for k, v in rules.items()},
+        "problems": result.problems,
+    }
+
+
 STEPS = {
     "raw_parquet": raw_parquet,
     "raw_csv": raw_csv,
@@ -145,6 +169,7 @@ STEPS = {
     "aging": aging,
     "rollrate": rollrate,
     "kernel": kernel,
+    "cash_application": cash_application,
 }
 
 

@@ -391,7 +391,19 @@ SCHEMA = Record(
             optional=("min_action_balance",),
         ),
         "run": Record({"timeout_seconds": Int(1, 86400), "workers": Int(1, 64)}),
-    }
+        "cash_application": Record(
+            {
+                "max_combination": Int(1, 8),
+                "combination_candidates": Int(2, 16),
+                "tolerance": Record({"absolute": MapOf(Money()), "percent": Rate(0.0, 0.2)}),
+                "bank_charge_max": MapOf(Money()),
+                "name_threshold": Int(50, 100),
+                "exclude_names": ListOf(Str()),
+            },
+            optional=("combination_candidates", "bank_charge_max", "name_threshold", "exclude_names"),
+        ),
+    },
+    optional=("cash_application",),
 )
 
 

@@ -126,7 +126,7 @@ def check_header(table: Table, raw: pd.DataFrame, file: str, out: Collector) -> 
             out.add(file, 1, name, "duplicate_column", f"column {name!r} appears {count} times")
             ok = False
     for column in table.columns:
-        if column.name not in names:
+        if column.name not in names and not column.optional:
             lowered = {n.strip().lower(): n for n in names}
             hint = (
                 f" (found {lowered[column.name]!r}: column names are exact and lower-case)"
@@ -146,7 +146,10 @@ def parse_table(
     ``currencies`` maps a money column to the per-row currency resolved across tables
     (for columns whose currency is not in the same row). Invalid cells become 0 / NaT.
     """
-    text = {c.name: stripped_text(raw[c.name]) for c in table.columns}
+    text = {
+        c.name: stripped_text(raw[c.name]) if c.name in raw.columns else pd.Series("", index=raw.index, dtype="str")
+        for c in table.columns
+    }
     out._written[file] = text
     parsed: dict[str, pd.Series] = {}
     for column in table.columns:

@@ -22,6 +22,7 @@ class Column:
     name: str
     kind: str
     required: bool = True  # False: the cell may be empty
+    optional: bool = False  # True: the column itself may be absent (an extension; read as empty)
     choices: tuple[str, ...] = ()
     minimum: int | None = None  # for int columns
     maximum: int | None = None
@@ -144,6 +145,9 @@ TABLES: dict[str, Table] = {
                 _c("currency", "currency"),
                 _c("amount", "money"),
                 _c("bank_reference", "text", required=False),
+                # Extension (README): the remittance advice and the payer as the bank shows it.
+                _c("remittance", "text", required=False, optional=True),
+                _c("payer_name", "text", required=False, optional=True),
             ),
             required=True,
             key=("receipt_id",),

@@ -44,6 +44,7 @@ STREAM_NAMES = (
     "gl",
     "forced",
     "history",
+    "remittance",  # last: a stream added at the end leaves every earlier stream as it was
 )
 
 #: What the string helpers take: text, a NumPy/Python array of text or integers, or Arrow strings.

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from closelib.demo import billing, cash, collections, disputes, extras, history, ledger
+from closelib.demo import billing, cash, collections, disputes, extras, history, ledger, remittance
 from closelib.demo._common import (
     CURRENCY,
     ENTITIES,
@@ -48,7 +48,8 @@ def generate(seed: int, scale: float, end: str) -> tuple[dict[str, pd.DataFrame]
     events, residual = cash.payment_events(rng["cash"], cust, cal, docs, disp)
     adj, rec_events, cm_apps = collections.write_offs(rng["adjustments"], cust, cal, docs, events, disp, residual)
     all_events = pd.concat([events, rec_events], ignore_index=True)
-    receipts, rapps = cash.receipts_and_applications(rng["cash"], cust, cal, docs, all_events)
+    receipts, rapps, paid = cash.receipts_and_applications(rng["cash"], cust, cal, docs, all_events)
+    receipts, cash_cases = remittance.plant(rng["remittance"], receipts, rapps, paid)
     acts = collections.activities(rng["collections"], cust, cal, docs, events)
     status = collections.customer_status(cust, cal, docs, all_events, adj, cm_apps)
 
@@ -107,6 +108,16 @@ def generate(seed: int, scale: float, end: str) -> tuple[dict[str, pd.DataFrame]
         zpad(bank_no, 8),
     )
     known = rec["identified"].to_numpy() & (rec["cust"].to_numpy() >= 0)
+    advice, payer = remittance.advices(
+        rng["remittance"],
+        rec["cust"].to_numpy(),
+        known,
+        r_pos[paid["receipt"].to_numpy()],
+        take(doc_ids, pos[paid["target"].to_numpy()]),
+        cust.name,
+        rec["style"].to_numpy(),
+        rec["mangle"].to_numpy(),
+    )
     receipts_t = pd.DataFrame(
         {
             "receipt_id": text(rec_ids),
@@ -116,6 +127,8 @@ def generate(seed: int, scale: float, end: str) -> tuple[dict[str, pd.DataFrame]
             "currency": text(take(ccy, r_ent)),
             "amount": rec["amount"].to_numpy(),
             "bank_reference": text(bank_ref),
+            "remittance": text(advice),
+            "payer_name": text(payer),
         }
     )
 
@@ -220,6 +233,20 @@ def generate(seed: int, scale: float, end: str) -> tuple[dict[str, pd.DataFrame]
     }
     planted["cutoff"]["document_date"] = iso(np.array([planted["cutoff"]["document_date"]]))[0]
     planted["unposted_applications"]["applied_date"] = iso(np.array([cal.end_date]))[0]
+    # Unapplied cash planted for the last month end's cash application: the rule that should
+    # match each receipt and the documents it pays.
+    pays = paid.assign(row=r_pos[paid["receipt"].to_numpy()], doc=pos[paid["target"].to_numpy()])
+    planted["cash_application"] = [
+        {
+            "receipt_id": rec_ids[int(r_pos[row])].as_py(),
+            "rule": rule,
+            "detail": detail,
+            "documents": sorted(doc_ids[int(d)].as_py() for d in pays.loc[pays["row"] == r_pos[row], "doc"]),
+        }
+        for row, rule, detail in zip(
+            cash_cases["row"].to_numpy(dtype="int64"), cash_cases["rule"], cash_cases["detail"], strict=True
+        )
+    ]
     return tables, planted
 
 

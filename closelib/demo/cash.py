@@ -98,11 +98,13 @@ def payment_events(
 
 def receipts_and_applications(
     rng: np.random.Generator, cust: Customers, cal: Calendar, docs: pd.DataFrame, events: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Group payment events into receipts; one application per event (internal columns).
 
     ``events`` has target, kind, amount, pay, cust. Returns receipts (entity, cust, date,
-    amount, identified, number) and applications (receipt row, target, amount, date).
+    amount, identified, number), applications (receipt row, target, amount, date) and what
+    each receipt pays (receipt row, target), applications after the end of the book included
+    (the remittance advices name them).
     """
     end = cal.end_date
     ev = events.sort_values(["pay", "cust", "target", "kind"], kind="stable", ignore_index=True)
@@ -130,8 +132,9 @@ def receipts_and_applications(
     waiting = (u >= 0.03) & (u < 0.09) & ~recovery
     lag = np.where(unidentified, uniform_int(rng, 4, 45, n_rec), np.where(waiting, uniform_int(rng, 1, 12, n_rec), 0))
     app_day = r_date + lag
-    # Receipts of the last days of the book still waiting to be identified/applied.
-    tail = (r_date > end - 4) & ~recovery & (rng.random(n_rec) < 0.25)
+    # Receipts of the last days of the book still waiting to be identified/applied (the cash
+    # application workpaper's work at the last month end: see closelib.demo.remittance).
+    tail = (r_date > end - 6) & ~recovery & (rng.random(n_rec) < 0.5)
     app_day = np.where(tail, NEVER, app_day)
     # SG01 cash applied on the last day of the book (the GL misses it: planted item 4).
     sg = np.flatnonzero(
@@ -144,6 +147,7 @@ def receipts_and_applications(
     target = ev["target"].to_numpy()
     app_date = np.maximum(app_day[rec_of], docs["date"].to_numpy()[target])
     apps = pd.DataFrame({"receipt": rec_of, "target": target, "amount": ev["amount"].to_numpy(), "date": app_date})
+    paid = apps[["receipt", "target"]].copy()  # what each receipt pays, applied by the end or not
     apps = apps[apps["date"] <= end].reset_index(drop=True)
     receipts = pd.DataFrame(
         {
@@ -155,7 +159,7 @@ def receipts_and_applications(
             "recovery": recovery,
         }
     )
-    return _unknown_remitters(rng, cal, receipts), apps
+    return _unknown_remitters(rng, cal, receipts), apps, paid
 
 
 def _unknown_remitters(rng: np.random.Generator, cal: Calendar, receipts: pd.DataFrame) -> pd.DataFrame:

@@ -142,9 +142,10 @@ def _string_arrow(series: pd.Series) -> pa.Array:
 
 
 def _to_arrow(name: str, frame: pd.DataFrame, resolve, text_dates: bool) -> pa.Table:
-    table = TABLES[name]
+    # An optional column (an extension) the frame does not carry is left out of the file.
+    columns = [c for c in TABLES[name].columns if c.name in frame.columns or not c.optional]
     arrays = []
-    for column in table.columns:
+    for column in columns:
         series = frame[column.name]
         if column.kind == "money":
             missing = series.isna().to_numpy()
@@ -183,4 +184,4 @@ def _to_arrow(name: str, frame: pd.DataFrame, resolve, text_dates: bool) -> pa.T
                 else pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
             )
         arrays.append(arr)
-    return pa.Table.from_arrays(arrays, names=table.column_names)
+    return pa.Table.from_arrays(arrays, names=[c.name for c in columns])

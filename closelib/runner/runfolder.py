@@ -18,7 +18,14 @@ from closelib.runner.processes import is_gone
 
 # The figures a reader sees first, in `close list` and in the period binder alike: each plain
 # (``tb.unexplained``) and per entity (``tb.US01.unexplained``).
-KEY_FIGURES = ("tb.unexplained", "reserve.allowance_required", "reserve.true_up", "write_off.total", "kpi.dso")
+KEY_FIGURES = (
+    "tb.unexplained",
+    "reserve.allowance_required",
+    "reserve.true_up",
+    "write_off.total",
+    "kpi.dso",
+    "cash_app.unmatched_amount",  # unapplied cash and credit memos left after the proposals
+)
 
 
 def key_figures(figures: dict) -> dict:

@@ -168,7 +168,7 @@ def test_two_closes_of_the_same_book_differ_only_where_sanitized(demo_source, de
     second = execute_run(END, source=demo_source, outputs=tmp_path, overrides=["credit_review.max_memos=2"])
     assert second.succeeded
     compared = compare_run_cells(demo_run.run_dir, second.run_dir)
-    assert len(compared.notebooks) == 5 + 2  # the period notebooks and both memos
+    assert len(compared.notebooks) == 6 + 2  # the period notebooks and both memos
     assert compared.identical, "\n".join(compared.lines())
     raw = compare_run_cells(demo_run.run_dir, second.run_dir, sanitizers=[])
     for notebook in raw.notebooks:
@@ -200,7 +200,7 @@ def test_every_entity_is_accounted_for_in_every_workpaper(tmp_path):
     source = write_source(tmp_path / "quiet", tables)
     notebooks = tmp_path / "nbs"
     notebooks.mkdir()
-    for name in ("01_tb_recon", "02_reserve", "03_write_off", "05_collections"):
+    for name in ("01_tb_recon", "02_reserve", "03_write_off", "05_collections", "06_cash_application"):
         shutil.copy(NOTEBOOKS_DIR / f"{name}.ipynb", notebooks)
     result = execute_run("2026-10", source=source, outputs=tmp_path / "out", notebooks_dir=notebooks)
     assert all(v["status"] == "succeeded" for v in result.manifest["notebooks"].values())
@@ -227,6 +227,13 @@ def test_every_entity_is_accounted_for_in_every_workpaper(tmp_path):
             "SG01: no open items, this month or last.",
             "SG01: no customer due a dunning action.",
             "SG01: no unapplied credit memos.",
+        ],
+        "06_cash_application": [
+            "SG01: no unapplied cash and no open credit memo.",
+            "SG01: no open invoice or debit memo.",
+            "SG01: no application proposed.",
+            "SG01: nothing left unmatched.",
+            "no unapplied cash and no open credit memo at the period end: nothing to apply.",
         ],
     }
     for name, lines in expected.items():
