@@ -203,6 +203,7 @@ def _run(
         {
             "period": str(period),
             "run_id": run_id,
+            "reperforms": reperforms,
             "inputs": manifest["inputs"],
             "parameters": params,
             "code": manifest["code"],

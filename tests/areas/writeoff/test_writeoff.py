@@ -156,7 +156,7 @@ def test_approval_tiers_reserve_held_and_journals(tmp_path, params):
     assert dict(zip(candidates["document_id"], candidates["reserve_held"], strict=False)) == {"D1": 3000, "D2": 800}
     row = customers.iloc[0]
     assert (row["total"], row["reserve_held"], row["pnl_effect"]) == (80000, 3800, 76200)
-    assert row["approver"] == "collections_manager" and row["tier"] == "up to 1000.00"
+    assert row["approver"] == "collections_manager" and row["tier"] == "up to 1,000.00 USD"
     params["write_off"]["approval_matrix"][0]["up_to"] = "500.00"
     assert writeoff.by_customer(candidates, params, b.currency_of).iloc[0]["approver"] == "finance_controller"
     j = writeoff.journals(candidates, params, END, b.currency_of)
