@@ -189,7 +189,7 @@ def dates_as_dates(frame: pd.DataFrame) -> pd.DataFrame:
     converted = {}
     for name in frame.columns:
         column = frame[name]
-        if column.dtype != object or column.empty:
+        if column.empty or not (column.dtype == object or isinstance(column.dtype, pd.StringDtype)):
             continue
         text = column.astype("string")
         present = text.notna() & (text != "")
