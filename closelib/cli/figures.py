@@ -71,6 +71,7 @@ def group_figures(
     for name in sorted(figures):
         parts = name.split(".")
         area, rest = parts[0], parts[1:]
+        ccy: str | None
         if len(rest) > 1 and rest[0] in by_key:
             entity, ccy = by_key[rest[0]]
             group, label = f"{entity} ({ccy})", ".".join(rest[1:])

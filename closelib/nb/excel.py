@@ -347,8 +347,9 @@ def write_workbook(path: Path, sheets: list[Sheet], as_of: datetime | None = Non
 
 
 def read_cells(path: Path) -> dict[str, list[list]]:
-    """Every sheet's cell values (for tests and for comparing two runs' packs)."""
+    """Every sheet's cell values as a reader without a calculation engine sees them (a total is its
+    cached value), for tests and for comparing two runs' packs."""
     from openpyxl import load_workbook
 
-    wb = load_workbook(path)
+    wb = load_workbook(path, data_only=True)
     return {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in wb.worksheets}

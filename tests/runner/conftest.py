@@ -1,5 +1,5 @@
-"""The demo close the runner tests share: built once per session (a close of the demo book costs
-about a minute on two cores; the notebook, pack and HTML tests all read the same run)."""
+"""The demo close, run once per test session and shared by the tests that read it (the close
+itself, its reviewer HTML and binder): a close of the demo book costs about a minute."""
 
 from __future__ import annotations
 

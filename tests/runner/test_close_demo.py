@@ -23,6 +23,9 @@ PRIOR = str(pd.Period(END, freq="M") - 1)
 EARLIER = str(pd.Period(END, freq="M") - 3)
 
 
+# demo_source and demo_run (the demo close, two memos) are session fixtures: tests/runner/conftest.py
+
+
 def test_close_of_the_demo_book_succeeds(demo_run):
     m = demo_run.manifest
     assert m["status"] == "succeeded", (

@@ -210,7 +210,12 @@ def test_pack_neutralises_formula_injection(tmp_path, params):
         nb.fmt_money,
     )
     wb = load_workbook(path)
-    assert not [c.coordinate for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    # the only formulas are the pack's own totals (SUM/SUMIF in a "Total" row): never text from the data
+    formulas = [(ws, c) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    assert formulas and all(
+        str(c.value).startswith(("=SUM(", "=SUMIF(")) and str(ws.cell(c.row, 1).value).startswith("Total")
+        for ws, c in formulas
+    )
     names = [c for row in wb["Candidates"].iter_rows() for c in row if c.value == evil]
     assert names and all(c.data_type == "s" and c.quotePrefix for c in names)
     assert "Approved by: collections_manager" in [r[0] for r in excel.read_cells(path)["Sign-off"]]
