@@ -107,7 +107,8 @@ def pack_problems(path: Path, run_id: str | None = None) -> list[str]:
     problems: list[str] = []
     book = load_workbook(path)
     cached_book = load_workbook(path, data_only=True)
-    if not book.sheetnames or book.sheetnames[0] != "Cover":
+    has_cover = bool(book.sheetnames) and book.sheetnames[0] == "Cover"
+    if not has_cover:
         problems.append(f"{path.name}: no cover sheet first (sheets {book.sheetnames[:3]})")
     else:
         cover_text = " ".join(str(c.value) for row in book["Cover"].iter_rows() for c in row if c.value is not None)
@@ -122,7 +123,7 @@ def pack_problems(path: Path, run_id: str | None = None) -> list[str]:
         ):
             if needed not in cover_text:
                 problems.append(f"{path.name} Cover: no {needed!r}")
-    for ws in book.worksheets[1:]:
+    for ws in book.worksheets[1:] if has_cover else book.worksheets:
         cached_ws = cached_book[ws.title]
         where = f"{path.name} [{ws.title}]"
         header = _header_row(ws)
@@ -258,7 +259,7 @@ def html_problems(path: Path) -> list[str]:
     for pattern, what in (
         (r"minor units", "an amount in minor units"),
         (r"(?<![\w,.\-/])\d{4,}\.\d+(?![\d\w])", "an amount without thousands separators"),
-        (r"(?<![\w,.\-/:])\d{6,}(?![\d,.\w])", "a long number without separators"),
+        (r"(?<![\w,.\-/:])\d{6,}(?![\d,.\w\-])", "a long number without separators"),
     ):
         for match in re.finditer(pattern, text):
             context = text[max(0, match.start() - 60) : match.end() + 20].replace("\n", " ")
