@@ -91,8 +91,11 @@ def write_pack(
     """The collections workbook: queue, documents due, KPIs with inputs, workings, aged debt."""
     order = [c for c in ("entity", "collector", "customer_id") if c in queue.columns]
     work_queue = queue.sort_values(order, kind="stable", ignore_index=True) if order and len(queue) else queue
-    if "action" in work_queue.columns:
+    if "action" in work_queue.columns:  # what the collector does next, beside whom it is for
         work_queue = work_queue.rename(columns={"action": "next_action"})
+        columns = [c for c in work_queue.columns if c != "next_action"]
+        at = columns.index("name") + 1 if "name" in columns else len(columns)
+        work_queue = work_queue[[*columns[:at], "next_action", *columns[at:]]]
     kpis = kpi_sheet_frame(now, currency_of)
     aged_frame = _with_currency(aged, currency_of)
     title = [
