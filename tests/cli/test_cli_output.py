@@ -63,6 +63,13 @@ def test_a_closed_pipe_ends_a_command_quietly(mini_source, monkeypatch, capsys):
     assert capsys.readouterr().err == ""
 
 
+def test_a_run_whose_reader_has_gone_goes_on_quietly():
+    progress = Progress(_ClosedPipe(), tty=False)
+    progress.line("  tb_recon               started")  # the pipe is closed: no error, the run goes on
+    progress.status({"credit_review": 1.0}, (1, 25))
+    assert progress.gone
+
+
 def test_close_validate_json_into_head_exits_quietly(mini_source):
     """The real thing: a reader that stops after one line; no traceback, no 'Exception ignored'."""
     script = (
