@@ -209,8 +209,10 @@ def cmd_reperform(args: argparse.Namespace) -> int:
     from closelib.runner.runfolder import find_run
 
     run_dir = find_run(args.run, _outputs(args))
-    _print(f"re-performing {run_dir.name} from its stored inputs and recorded parameters")
-    result, comparison = reperform_run(run_dir, progress=_print)
+    progress = Progress()
+    progress.line(f"re-performing {run_dir.name} from its stored inputs and recorded parameters")
+    result, comparison = reperform_run(run_dir, progress=progress.line, status=progress.status)
+    progress.done()
     for line in comparison.lines():
         _print(line)
     identical = comparison.identical
