@@ -191,9 +191,13 @@ def dates_as_dates(frame: pd.DataFrame) -> pd.DataFrame:
         column = frame[name]
         if column.empty or not (column.dtype == object or isinstance(column.dtype, pd.StringDtype)):
             continue
+        head = column.dropna().head(20).astype("string")
+        head = head[head != ""]
+        if head.empty or not bool(head.str.fullmatch(ISO_DATE).all()):
+            continue  # the first values already say it is not a date column: a long column is not scanned
         text = column.astype("string")
         present = text.notna() & (text != "")
-        if present.any() and bool(text[present].str.fullmatch(ISO_DATE).all()):
+        if bool(text[present].str.fullmatch(ISO_DATE).all()):
             converted[name] = pd.to_datetime(text.where(present), format="%Y-%m-%d", errors="coerce")
     return frame.assign(**converted) if converted else frame
 
