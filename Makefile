@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := demo-book
 PERIOD ?=
+# extra options for JupyterLab, e.g. make lab LAB_ARGS="--port 8899 --no-browser"
+LAB_ARGS ?=
 
 .PHONY: close test lint lab bench demo setup clean-venv
 
@@ -40,7 +42,7 @@ lint: $(STAMP)
 
 lab: $(STAMP) $(DEMO)/customers.csv
 	@echo "JupyterLab on the notebooks; the run folders are under outputs/ in the same file browser"
-	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
+	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -285,6 +285,13 @@ def format_minor(minor: int, currency: str) -> str:
     return f"{from_minor(minor, currency):.{digits}f}"
 
 
+def display(minor: int, currency: str) -> str:
+    """How a person reads an amount: ``1234550, "USD"`` -> ``"12,345.50"`` (thousands separators, the
+    currency's decimals; display only, figures keep :func:`format_minor`'s plain text)."""
+    digits = minor_digits(currency)
+    return f"{from_minor(int(minor), currency):,.{digits}f}"
+
+
 def format_minor_array(minor: Iterable[int] | pd.Series, currency: str | pd.Series) -> pd.Series:
     """Vectorised :func:`format_minor` (currency scalar or per row), for writing extracts."""
     series = pd.Series(minor)
@@ -306,6 +313,16 @@ def format_minor_array(minor: Iterable[int] | pd.Series, currency: str | pd.Seri
             text = np.char.add(np.char.add(text, "."), frac)
         result[mask] = text
     return pd.Series(result, index=series.index, dtype=object)
+
+
+def display_array(minor: Iterable[int] | pd.Series, currency: str | pd.Series) -> pd.Series:
+    """Vectorised :func:`display`: ``"1,234,567.89"`` per row (currency scalar or per row)."""
+    plain = format_minor_array(minor, currency)
+    if plain.empty:
+        return plain
+    whole_and_fraction = plain.str.partition(".")
+    whole = whole_and_fraction[0].str.replace(r"(\d)(?=(\d{3})+$)", r"\1,", regex=True)
+    return whole + whole_and_fraction[1] + whole_and_fraction[2]
 
 
 def round_half_up(value: Decimal) -> int:

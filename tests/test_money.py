@@ -106,6 +106,22 @@ def test_format_minor_array_per_row_currency():
     assert money.format_minor_array([1, -250], "USD").tolist() == ["0.01", "-2.50"]
 
 
+def test_display_is_major_units_with_separators():
+    assert money.display(123456789, "USD") == "1,234,567.89"
+    assert money.display(-151709, "SGD") == "-1,517.09"
+    assert money.display(3294000, "JPY") == "3,294,000"
+    assert money.display(1234, "KWD") == "1.234"
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    minor=st.lists(st.integers(min_value=-(10**15), max_value=10**15), max_size=20),
+    currency=st.sampled_from(CURRENCIES),
+)
+def test_display_array_is_display_per_row(minor, currency):
+    assert money.display_array(minor, currency).tolist() == [money.display(m, currency) for m in minor]
+
+
 @settings(max_examples=100, deadline=None)
 @given(minor=st.integers(min_value=-(10**15), max_value=10**15), currency=st.sampled_from(CURRENCIES))
 def test_parse_format_round_trip(minor, currency):

@@ -167,8 +167,10 @@ def timeline(book: Book, customer_id: str, document_id: str = "") -> pd.DataFram
                     "document_id": "",
                     "effect": 0,
                     "detail": "receipt "
-                    + receipts["amount"].astype(str)
-                    + " minor units, bank ref "
+                    + money.display_array(receipts["amount"], receipts["currency"]).to_numpy()
+                    + " "
+                    + receipts["currency"]
+                    + ", bank ref "
                     + receipts["bank_reference"],
                 }
             )

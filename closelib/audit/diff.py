@@ -2,7 +2,8 @@
 
 - figures changed (old, new, change), added and removed; money figures are decimal
   strings and their change is computed with :class:`~decimal.Decimal`;
-- checks whose outcome (passed or detail) changed, were added or removed;
+- checks whose outcome (PASS, FAIL or WARN) changed, were added or removed; a check that kept
+  its outcome with another detail is only counted (``detail_changed``; its details are in --json);
 - parameters changed, as flattened dotted keys (lists are compared whole);
 - for each input table whose file hash differs: rows added, removed and changed by the
   table's key (CONTRACT §1), with the changed columns' old and new values. Both runs'
@@ -222,9 +223,19 @@ def diff_runs(run_a: Path, run_b: Path, *, limit: int | None = None) -> dict:
     figures = _mapping_diff(ma.get("figures") or {}, mb.get("figures") or {})
     for entry in figures["changed"].values():
         entry["change"] = figure_change(entry["old"], entry["new"])
-    co = {k: {"passed": v.get("passed"), "detail": v.get("detail")} for k, v in (ma.get("checks") or {}).items()}
-    cn = {k: {"passed": v.get("passed"), "detail": v.get("detail")} for k, v in (mb.get("checks") or {}).items()}
-    checks = _mapping_diff(co, cn)
+    co = {k: _check_entry(v) for k, v in (ma.get("checks") or {}).items()}
+    cn = {k: _check_entry(v) for k, v in (mb.get("checks") or {}).items()}
+    outcomes = _mapping_diff({k: v["outcome"] for k, v in co.items()}, {k: v["outcome"] for k, v in cn.items()})
+    checks = {
+        "changed": {name: {"old": co[name], "new": cn[name]} for name in outcomes["changed"]},
+        "added": {name: cn[name] for name in outcomes["added"]},
+        "removed": {name: co[name] for name in outcomes["removed"]},
+        "detail_changed": {
+            name: {"old": co[name], "new": cn[name]}
+            for name in sorted(co.keys() & cn.keys())
+            if name not in outcomes["changed"] and co[name]["detail"] != cn[name]["detail"]
+        },
+    }
     parameters = _mapping_diff(flatten(ma.get("parameters") or {}), flatten(mb.get("parameters") or {}))
     ia, ib = ma.get("inputs") or {}, mb.get("inputs") or {}
     changed_files: dict[str, dict[str, str]] = {}
@@ -289,6 +300,7 @@ def diff_runs(run_a: Path, run_b: Path, *, limit: int | None = None) -> dict:
                 checks["changed"],
                 checks["added"],
                 checks["removed"],
+                checks["detail_changed"],
                 parameters["changed"],
                 parameters["added"],
                 parameters["removed"],
@@ -300,20 +312,52 @@ def diff_runs(run_a: Path, run_b: Path, *, limit: int | None = None) -> dict:
     }
 
 
+def outcome(check: dict) -> str:
+    """PASS, FAIL (a failed error) or WARN (a failed warning): what a check's result means."""
+    if check.get("passed"):
+        return "PASS"
+    return "FAIL" if check.get("severity", "error") == "error" else "WARN"
+
+
+def _check_entry(check: dict) -> dict:
+    return {"outcome": outcome(check), "passed": check.get("passed"), "detail": check.get("detail")}
+
+
+def signed(change: object) -> str:
+    """A change with its sign always shown, money with thousands separators: ``+1,250.00``,
+    ``-3``, ``+0.0125``."""
+    if isinstance(change, str):
+        number = _number(change)
+        return f"{number:+,f}" if number is not None else change
+    if isinstance(change, bool) or not isinstance(change, (int, float)):
+        return _short(change)
+    if isinstance(change, int):
+        return f"{change:+,}"
+    return f"{Decimal(repr(change)):+,f}"
+
+
 def _short(value: object) -> str:
     return json.dumps(value, default=str) if not isinstance(value, str) else value
 
 
-def _value_changes(section: dict) -> list[str]:
+def grouped(value: object) -> str:
+    """A figure as a person reads it: a money figure (decimal text) with thousands separators and
+    its decimals kept (``12500.00`` -> ``12,500.00``); anything else as :func:`_short` shows it."""
+    if isinstance(value, str) and (number := _number(value)) is not None:
+        return f"{number:,f}"
+    return _short(value)
+
+
+def _value_changes(section: dict, show=_short) -> list[str]:
     """Lines for a ``{changed, added, removed}`` mapping of named values (figures, parameters):
-    ``name: old -> new`` (with the figure's ``change`` where it has one), then added and removed."""
+    ``name: old -> new`` (with the figure's signed ``change`` where it has one), then added and removed."""
     lines = []
     for name, e in section["changed"].items():
-        change = f"  change {_short(e['change'])}" if e.get("change") is not None else ""
-        lines.append(f"  {name}: {_short(e['old'])} -> {_short(e['new'])}{change}")
+        change = f"  change {signed(e['change'])}" if e.get("change") is not None else ""
+        lines.append(f"  {name}: {show(e['old'])} -> {show(e['new'])}{change}")
     for label in ("added", "removed"):
         for name, value in section[label].items():
-            lines.append(f"  {label} {name}: {_short(value)}")
+            lines.append(f"  {label} {name}: {show(value)}")
     return lines
 
 
@@ -329,17 +373,18 @@ def diff_lines(result: dict, limit: int = TEXT_ROWS) -> list[str]:
         out.append(f"  {a['run_id']} restates {b['run_id']}: {a.get('reason')}")
     fig = result["figures"]
     out.append(f"figures changed: {len(fig['changed'])}")
-    out.extend(_value_changes(fig))
+    out.extend(_value_changes(fig, grouped))
     chk = result["checks"]
-    out.append(f"checks changed: {len(chk['changed']) + len(chk['added']) + len(chk['removed'])}")
+    out.append(f"checks whose outcome changed: {len(chk['changed']) + len(chk['added']) + len(chk['removed'])}")
     for name, e in chk["changed"].items():
-        out.append(
-            f"  {name}: {'PASS' if e['old']['passed'] else 'FAIL'} ({e['old']['detail']}) -> "
-            f"{'PASS' if e['new']['passed'] else 'FAIL'} ({e['new']['detail']})"
-        )
+        out.append(f"  {name}: {e['old']['outcome']} -> {e['new']['outcome']} ({e['new']['detail']})")
     for label in ("added", "removed"):
         for name, e in chk[label].items():
-            out.append(f"  {label} {name}: {'PASS' if e['passed'] else 'FAIL'} ({e['detail']})")
+            out.append(f"  {label} {name}: {e['outcome']} ({e['detail']})")
+    if chk.get("detail_changed"):
+        out.append(
+            f"  {len(chk['detail_changed'])} check(s) kept their outcome with another detail (--json lists them)"
+        )
     par = result["parameters"]
     out.append(f"parameters changed: {len(par['changed']) + len(par['added']) + len(par['removed'])}")
     out.extend(_value_changes(par))

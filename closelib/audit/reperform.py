@@ -121,7 +121,11 @@ def code_differences(a: dict, b: dict) -> list[str]:
 
 
 def reperform_run(
-    run_dir: Path, *, notebooks_dir: Path | None = None, progress: Callable[[str], None] | None = None
+    run_dir: Path,
+    *,
+    notebooks_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+    status: Callable[[dict[str, float], tuple[int, int] | None], None] | None = None,
 ) -> tuple[RunResult, Comparison]:
     """Execute ``run_dir`` again from its stored inputs and parameters; compare the two."""
     run_dir = Path(run_dir)
@@ -148,6 +152,7 @@ def reperform_run(
         outputs=outputs_root(run_dir),
         notebooks_dir=notebooks_dir,
         progress=progress,
+        status=status,
     )
     _, problem = refresh_binder(result.run_dir, result.manifest["period"])
     if problem:

@@ -18,6 +18,7 @@ def main(argv: list[str]) -> int:
     from closelib.book.load import load_book
     from closelib.book.model import latest_period
     from closelib.cli.commands import _print
+    from closelib.cli.progress import Progress
     from closelib.runner.run import execute_run
     from closelib.runner.runfolder import period_folder
 
@@ -27,8 +28,10 @@ def main(argv: list[str]) -> int:
     source = Path(argv[0]).resolve()
     try:
         period = Period.parse(argv[1]) if len(argv) > 1 and argv[1] else latest_period(load_book(source))
-        _print(f"close {period} on {source}")
-        result = execute_run(period, source=source, progress=_print)
+        progress = Progress()
+        progress.line(f"close {period} on {source}")
+        result = execute_run(period, source=source, progress=progress.line, status=progress.status)
+        progress.done()
         _, problem = refresh_binder(result.run_dir, result.manifest["period"])
         if problem:
             _print(problem)
@@ -37,13 +40,14 @@ def main(argv: list[str]) -> int:
         return exc.exit_code
     m = result.manifest
     _print("")
-    _print(f"run {m['run_id']}: {m['status']}")
-    first = next((e["html"] for e in m["notebooks"].values() if e.get("html")), None)
     index = period_folder(result.run_dir) / "index.html"
-    if index.is_file():
-        _print(f"open first: {index}")
+    if index.is_file():  # the binder is where a reviewer starts: runs, sign-offs, every workpaper
+        _print(f"open first, the period binder: {index}")
+    _print(f"run {m['run_id']}: {m['status']}")
+    # the first workpaper in notebook order (01_tb_recon), not the one that happened to finish first
+    first = next((e["html"] for e in sorted(m["notebooks"].values(), key=lambda e: e["file"]) if e.get("html")), None)
     if first:
-        _print(f"reviewer HTML: {result.run_dir / first}")
+        _print(f"first workpaper: {result.run_dir / first}")
     _print(f"figures and checks: close show {m['run_id']}")
     _print(str(result.run_dir))
     return 0 if result.succeeded else 1

@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from closelib.cli.progress import Progress, emit
 from closelib.errors import RunAborted, RunError
 
 
@@ -16,7 +17,15 @@ def _outputs(args: argparse.Namespace) -> Path | None:
 
 
 def _print(line: str) -> None:
-    print(line, flush=True)
+    """A line of progress: never an error when its reader has gone (the work goes on)."""
+    emit(line)
+
+
+# Said when a run stopped before any notebook: why its folder stays.
+KEPT_FOLDER = (
+    "the run folder is kept, read-only and listed as failed: every attempt is recorded with the inputs "
+    "and parameters it was given and why it stopped, and no later run reuses or overwrites it"
+)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -34,7 +43,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if original["period"] != str(period):
             raise RunError(f"run {original['run_id']} is for {original['period']}, not {period}")
         restates = original["run_id"]
-    _print(f"close {period}: running the period notebooks")
+    progress = Progress()
+    progress.line(f"close {period}: running the period notebooks")
     try:
         result = execute_run(
             period,
@@ -44,27 +54,36 @@ def cmd_run(args: argparse.Namespace) -> int:
             outputs=args.outputs,
             restates=restates,
             reason=args.reason,
-            progress=_print,
+            progress=progress.line,
+            status=progress.status,
         )
     except RunAborted as exc:  # interrupted or the disk full: the binder still shows the run
+        progress.done()
         if exc.run_dir is not None:
             refresh_binder(Path(str(exc.run_dir)), str(period))
         raise
-    _, problem = refresh_binder(result.run_dir, result.manifest["period"])
+    progress.done()
+    index, problem = refresh_binder(result.run_dir, result.manifest["period"])
     if problem:
         result.messages.append(problem)
         print(problem, file=sys.stderr)
-    for line in result.messages:
-        if line.startswith("run failed before"):
-            print(line, file=sys.stderr)
+    if not result.manifest.get("notebooks"):  # refused before any notebook ran
+        for line in result.messages:
+            if line.startswith("run failed before"):
+                print(line, file=sys.stderr)
+        print(f"close: no notebook was run; {KEPT_FOLDER}: {result.run_dir}", file=sys.stderr)
     _print(f"status: {result.manifest['status']}")
+    if index:
+        _print(f"binder: {index}")
     _print(str(result.run_dir))
     return 0 if result.succeeded else 1
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from closelib.cli.figures import key_figure_lines
     from closelib.periods import Period
-    from closelib.runner.runfolder import all_runs, describe
+    from closelib.runner.inputs_info import entity_currencies
+    from closelib.runner.runfolder import KEY_FIGURES, all_runs, describe, read_manifest
 
     period = str(Period.parse(args.period)) if args.period else None
     runs = all_runs(_outputs(args), period)
@@ -72,11 +91,17 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("no runs yet" + (f" for {period}" if period else ""))
         return 0
     for run_dir in runs:
-        print(describe(run_dir))
+        print(describe(run_dir, figures=False))
+        figures = read_manifest(run_dir).get("figures") or {}
+        for line in key_figure_lines(figures, entity_currencies(run_dir), KEY_FIGURES):
+            print(f"    {line}")
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from closelib.audit.diff import outcome
+    from closelib.cli.figures import figure_lines, group_figures
+    from closelib.runner.inputs_info import customer_currencies, entity_currencies
     from closelib.runner.runfolder import find_run, read_manifest, run_status
 
     run_dir = find_run(args.run, _outputs(args))
@@ -95,16 +120,38 @@ def cmd_show(args: argparse.Namespace) -> int:
     if m.get("error"):
         print(f"error: {m['error']}")
     print("notebooks:")
-    for name, entry in m.get("notebooks", {}).items():
+    for name, entry in _in_notebook_order(m.get("notebooks", {})):
         print(f"  {name:<22} {entry['status']:<10} {entry['seconds']:>8.1f} s  {entry.get('error') or ''}")
-    print("figures:")
-    for name, value in m.get("figures", {}).items():
-        print(f"  {name:<48} {value}")
-    print("checks:")
-    for name, check in m.get("checks", {}).items():
-        label = "PASS" if check["passed"] else ("FAIL" if check.get("severity", "error") == "error" else "WARN")
-        print(f"  {label} {name}: {check['detail']}")
+    figures = m.get("figures", {})
+    currencies = entity_currencies(run_dir)
+    subjects = customer_currencies(run_dir) if any(n.startswith("credit.") for n in figures) else {}
+    print(f"figures ({len(figures)}), by area and entity:")
+    for line in figure_lines(group_figures(figures, currencies, subjects)):
+        print(line)
+    checks = m.get("checks", {})
+    print(f"checks: {check_counts(checks)}")
+    for name in sorted(checks, key=lambda n: (ORDER[outcome(checks[n])], n)):
+        print(f"  {outcome(checks[name])} {name}: {checks[name]['detail']}")
     return 0
+
+
+# Checks are listed failures first, then warnings, then passes, each by name.
+ORDER = {"FAIL": 0, "WARN": 1, "PASS": 2}
+
+
+def check_counts(checks: dict) -> str:
+    """``44 passed, 2 warnings, 0 failed (46 checks)``."""
+    from closelib.audit.diff import outcome
+
+    counts = dict.fromkeys(ORDER, 0)
+    for check in checks.values():
+        counts[outcome(check)] += 1
+    return f"{counts['PASS']} passed, {counts['WARN']} warning(s), {counts['FAIL']} failed ({len(checks)} checks)"
+
+
+def _in_notebook_order(notebooks: dict) -> list[tuple[str, dict]]:
+    """The manifest's notebooks in file order (``01_``, ``02_``...), not the order they ran in."""
+    return sorted(notebooks.items(), key=lambda item: (str(item[1].get("file") or ""), item[0]))
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -123,15 +170,18 @@ def cmd_status(args: argparse.Namespace) -> int:
         link = f" restates {m['restates']} ({m['reason']})" if m.get("restates") else ""
         link += f" reperforms {m['reperforms']}" if m.get("reperforms") else ""
         print(f"  {m['run_id']}  {run_status(m)}{link}")
-    print("checklist (latest run):")
-    for name, entry in latest.get("notebooks", {}).items():
+    checks = latest.get("checks", {})
+    print(f"checklist (latest run): checks {check_counts(checks)}")
+    for name, entry in _in_notebook_order(latest.get("notebooks", {})):
         mark = "x" if entry["status"] == "succeeded" else " "
-        own = [c for c in latest.get("checks", {}).values() if c.get("notebook") == name]
-        passed = sum(1 for c in own if c["passed"])
-        print(f"  [{mark}] {name:<22} {entry['status']:<10} checks {passed}/{len(own)} passed")
-    bad = failed_checks(latest)
+        own = {n: c for n, c in checks.items() if c.get("notebook") == name}
+        print(f"  [{mark}] {name:<22} {entry['status']:<10} checks {check_counts(own)}")
+    bad = sorted(failed_checks(latest))
     if bad:
         print("  failing checks: " + ", ".join(bad))
+    warned = sorted(n for n, c in checks.items() if not c.get("passed") and c.get("severity") == "warning")
+    if warned:
+        print("  warnings: " + ", ".join(warned))
     from closelib.audit.signoff import signoff_lines
 
     for line in signoff_lines(runs[-1]):
@@ -159,8 +209,10 @@ def cmd_reperform(args: argparse.Namespace) -> int:
     from closelib.runner.runfolder import find_run
 
     run_dir = find_run(args.run, _outputs(args))
-    _print(f"re-performing {run_dir.name} from its stored inputs and recorded parameters")
-    result, comparison = reperform_run(run_dir, progress=_print)
+    progress = Progress()
+    progress.line(f"re-performing {run_dir.name} from its stored inputs and recorded parameters")
+    result, comparison = reperform_run(run_dir, progress=progress.line, status=progress.status)
+    progress.done()
     for line in comparison.lines():
         _print(line)
     identical = comparison.identical

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from closelib import __version__
 from closelib.cli.commands import register
+from closelib.cli.progress import BROKEN_PIPE_EXIT, silence_stdout
 from closelib.errors import CloseError, SourceError
 
 
@@ -90,7 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here rather than at the interpreter's exit
+        return code
+    except BrokenPipeError:  # the reader stopped reading (`close list | head`): nothing to say
+        silence_stdout()
+        return BROKEN_PIPE_EXIT
     except CloseError as exc:
         print(f"close: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -30,6 +30,7 @@ from closelib.asof.customers import book_as_of, master_data, master_data_note
 from closelib.book.cache import read_book_cache
 from closelib.book.load import load_book, release_memory
 from closelib.book.model import Book, latest_period
+from closelib.nb.excelcover import Cover
 from closelib.nb.markup import md as md  # notebooks call nb.md(value) in their own markdown
 from closelib.nb.record import Recorder
 from closelib.params import check_parameters, load_parameters
@@ -85,8 +86,7 @@ def _plain_number(value: float) -> str:
 
 def fmt_money(minor: int, currency: str) -> str:
     """``1234550, "USD"`` -> ``"12,345.50"`` (display only; figures keep plain strings)."""
-    digits = money.minor_digits(currency)
-    return f"{money.from_minor(int(minor), currency):,.{digits}f}"
+    return money.display(minor, currency)
 
 
 def _escaped(styler: Any) -> Any:
@@ -121,6 +121,19 @@ class Context:
     @property
     def aging(self) -> AgingPolicy:
         return AgingPolicy.from_params(self.params)
+
+    def cover(self, workpaper: str) -> Cover:
+        """The cover sheet of this notebook's Excel pack: company, workpaper, period, the close run
+        (a re-performance names the run it re-performs, so that its packs are byte-identical) and
+        the inputs' hashes."""
+        return Cover(
+            company=str(self.params.get("company", "")),
+            workpaper=workpaper,
+            period=str(self.period),
+            period_end=self.as_of.date(),
+            run_id=str(self.run_info.get("reperforms") or self.run_id or ""),
+            inputs=dict(self.run_info.get("inputs") or {}),
+        )
 
     def money_param(self, value: str | None, currency: str) -> int | None:
         return None if value is None else money.to_minor(value, currency)

@@ -1,13 +1,19 @@
-"""Excel packs for sign-off: formatted, frozen headers, exact totals, injection-safe text.
+"""Excel packs for sign-off: a cover sheet, formatted sheets, ``SUM`` totals, injection-safe text.
 
 Money is written as numbers converted once from exact minor units (Excel stores doubles,
 exact to the minor unit for any amount below 10^13), with the currency's decimals as the
-number format; totals are written as values computed exactly here (not as Excel
-formulas, which a reader without Excel would see uncomputed). Every text cell that starts
-with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is stored as an explicit string
-with Excel's quote prefix, so a customer named ``=HYPERLINK(...)`` stays text and is never
-evaluated, even after a user edits the cell. No wall-clock time goes into a workbook's
-cells; its document properties carry the period end, so re-runs give identical cells.
+number format. Totals are ``SUM`` (or, for a sheet of several currencies, ``SUMIF``) formulas
+so that a reviewer can trace them, each stored with its cached value computed exactly here
+from the minor units: a reader without a calculation engine (openpyxl, a viewer) sees the exact
+total. Every text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is
+stored as an explicit string with Excel's quote prefix, so a customer named ``=HYPERLINK(...)``
+stays text and is never evaluated, even after a user edits the cell.
+
+Each workbook opens on a cover sheet (company, workpaper, period, close run, input hashes,
+prepared/reviewed boxes) and prints landscape, one page wide, header row repeated, footer
+"page x of y" and the run. No wall-clock time goes into a workbook: its document properties
+carry the period end and the zip members XlsxWriter's fixed 1980 stamp, so a re-performance
+writes the same bytes.
 """
 
 from __future__ import annotations
@@ -22,9 +28,17 @@ import numpy as np
 import pandas as pd
 
 from closelib import money
+from closelib.nb.excelcover import Cover, write_cover
 
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 HEADER_FILL = "#DDE5F0"
+DATE_FORMAT = "yyyy-mm-dd"
+COUNT_FORMAT = "#,##0"
+DECIMAL_FORMAT = "#,##0.00"  # ratios, days, scores: 2 decimals
+RATE_FORMAT = "0.00%"
+MAX_TEXT_WIDTH = 60
+
+__all__ = ["Cover", "Sheet", "is_dangerous", "money_format", "read_cells", "write_workbook"]
 
 
 def is_dangerous(text: str) -> bool:
@@ -40,7 +54,8 @@ def money_format(currency: str) -> str:
 @dataclass
 class Sheet:
     """One worksheet: a frame with money columns (int minor units) in ``currency`` or in the
-    currency named by each row's ``currency_column``."""
+    currency named by each row's ``currency_column``; ``links`` maps a column to the column
+    holding the relative path its cells link to (a memo beside the pack)."""
 
     name: str
     frame: pd.DataFrame
@@ -51,6 +66,7 @@ class Sheet:
     title: list[str] = field(default_factory=list)
     total: bool = False
     widths: dict[str, int] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)
 
 
 class _Formats:
@@ -75,10 +91,14 @@ def _write_text(ws, row: int, col: int, text: str, formats: _Formats, **style) -
     ws.write_string(row, col, text, formats.get(**style) if style else None)
 
 
+def _missing(value) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
 def _write_value(
     ws, row: int, col: int, value, money_ccy: str | None, is_rate: bool, formats: _Formats, **style
 ) -> None:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
+    if _missing(value):
         if style:
             ws.write_blank(row, col, None, formats.get(**style))
     elif isinstance(value, (float, np.floating)) and not np.isfinite(value):
@@ -94,7 +114,7 @@ def _write_value(
             formats.get(num_format=money_format(money_ccy), **style),
         )
     elif is_rate:
-        ws.write_number(row, col, float(value), formats.get(num_format="0.00%", **style))
+        ws.write_number(row, col, float(value), formats.get(num_format=RATE_FORMAT, **style))
     elif isinstance(value, str):
         _write_text(ws, row, col, value, formats, **style)
     elif isinstance(value, (pd.Timestamp, datetime, date)):
@@ -102,19 +122,104 @@ def _write_value(
             row,
             col,
             pd.Timestamp(value).to_pydatetime().replace(tzinfo=None),
-            formats.get(num_format="yyyy-mm-dd", **style),
+            formats.get(num_format=DATE_FORMAT, **style),
         )
     elif isinstance(value, (bool, np.bool_)):
         ws.write_boolean(row, col, bool(value), formats.get(**style) if style else None)
-    elif hasattr(value, "item") or isinstance(value, (int, float)):
-        ws.write_number(
-            row, col, value.item() if hasattr(value, "item") else value, formats.get(**style) if style else None
-        )
+    elif isinstance(value, (int, np.integer)):
+        ws.write_number(row, col, int(value), formats.get(num_format=COUNT_FORMAT, **style))
+    elif isinstance(value, (float, np.floating)):
+        ws.write_number(row, col, float(value), formats.get(num_format=DECIMAL_FORMAT, **style))
     else:
         _write_text(ws, row, col, str(value), formats, **style)
 
 
-def write_sheet(wb, sheet: Sheet, formats: _Formats) -> None:
+def _cell_name(row: int, col: int, absolute_col: bool = False) -> str:
+    from xlsxwriter.utility import xl_rowcol_to_cell
+
+    return xl_rowcol_to_cell(row, col, col_abs=absolute_col, row_abs=absolute_col)
+
+
+def _money_text_length(values: pd.Series, currencies: pd.Series) -> int:
+    """The longest formatted amount (``-1,234,567.89``) among ``values`` (minor units), vectorised."""
+    present = values.notna()
+    if not present.any():
+        return 0
+    minor = values[present].astype("int64").to_numpy()
+    digits = currencies[present].map(money.MINOR_UNITS).fillna(2).astype("int64").to_numpy()
+    whole = np.abs(minor) // (10**digits)
+    n = np.char.str_len(whole.astype(str))
+    length = n + (n - 1) // 3 + np.where(digits > 0, digits + 1, 0) + (minor < 0)
+    return int(length.max())
+
+
+def _number_text_length(values: np.ndarray, decimals: int) -> int:
+    """The longest ``f"{v:,.{decimals}f}"`` among finite ``values``, vectorised."""
+    finite = values[np.isfinite(values)]
+    if not len(finite):
+        return 0
+    whole = np.floor(np.abs(np.round(finite, decimals))).astype("int64")
+    n = np.char.str_len(whole.astype(str))
+    return int((n + (n - 1) // 3 + (decimals + 1 if decimals else 0) + (finite < 0)).max())
+
+
+def _text_length(values: pd.Series) -> int:
+    if values.empty:
+        return 0
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return 10
+    if pd.api.types.is_bool_dtype(values):
+        return 5
+    if pd.api.types.is_float_dtype(values):
+        return _number_text_length(values.to_numpy(dtype="float64"), 2)
+    if pd.api.types.is_integer_dtype(values):
+        return _number_text_length(values.dropna().to_numpy(dtype="float64"), 0)
+    present = values.dropna()
+    if present.empty:
+        return 0
+    return int(present.astype(str).str.len().max())
+
+
+ISO_DATE = r"\d{4}-\d{2}-\d{2}"
+
+
+def dates_as_dates(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns whose every non-empty value is an ISO date (``2026-10-31``) as real dates, so
+    that Excel sorts and filters them as dates; blanks stay blank."""
+    converted = {}
+    for name in frame.columns:
+        column = frame[name]
+        if column.empty or not (column.dtype == object or isinstance(column.dtype, pd.StringDtype)):
+            continue
+        head = column.dropna().head(20).astype("string")
+        head = head[head != ""]
+        if head.empty or not bool(head.str.fullmatch(ISO_DATE).all()):
+            continue  # the first values already say it is not a date column: a long column is not scanned
+        text = column.astype("string")
+        present = text.notna() & (text != "")
+        if bool(text[present].str.fullmatch(ISO_DATE).all()):
+            converted[name] = pd.to_datetime(text.where(present), format="%Y-%m-%d", errors="coerce")
+    return frame.assign(**converted) if converted else frame
+
+
+def _print_setup(ws, header_row: int, cover: Cover | None) -> None:
+    """Landscape, one page wide, the header row on every page, "page x of y" and the run below."""
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(header_row)
+    ws.set_footer(_footer(cover))
+
+
+def _footer(cover: Cover | None) -> str:
+    def esc(text: str) -> str:  # "&" starts a header code; the footer holds at most 255 characters
+        return text.replace("&", "&&")[:80]
+
+    left = esc(f"{cover.company} - {cover.workpaper} - {cover.period}") if cover else ""
+    right = esc(f"run {cover.run_id}") if cover else ""
+    return f"&L{left}&CPage &P of &N&R{right}"
+
+
+def write_sheet(wb, sheet: Sheet, formats: _Formats, cover: Cover | None = None) -> None:
     ws = wb.add_worksheet(sheet.name[:31])
     row = 0
     for line in sheet.title:
@@ -129,44 +234,91 @@ def write_sheet(wb, sheet: Sheet, formats: _Formats) -> None:
             ws, row, col, str(name), formats, bold=True, bg_color=HEADER_FILL, pattern=1, text_wrap=True, valign="top"
         )
     ws.freeze_panes(header_row + 1, 0)
-    frame = sheet.frame.reset_index(drop=True)
+    frame = dates_as_dates(sheet.frame.reset_index(drop=True))
     row_currency = frame[sheet.currency_column].tolist() if sheet.currency_column else [sheet.currency] * len(frame)
     is_money = [name in sheet.money_columns for name in columns]
     is_rate = [name in sheet.rate_columns for name in columns]
+    link_of = {columns.index(c): frame[target].tolist() for c, target in sheet.links.items() if c in columns}
     for i, record in enumerate(frame.itertuples(index=False, name=None)):
         r = header_row + 1 + i
         for col, value in enumerate(record):
-            _write_value(ws, r, col, value, row_currency[i] if is_money[col] else None, is_rate[col], formats)
-    if sheet.total and len(frame):
-        currencies = sorted({c for c in row_currency if c})
-        r = header_row + 1 + len(frame)
-        currency_of_row = pd.Series(row_currency, index=frame.index, dtype=object)
-        for ccy in currencies:
-            mine = (currency_of_row == ccy).to_numpy()
-            _write_text(
-                ws,
-                r,
-                0,
-                f"Total {ccy}" if len(currencies) > 1 or sheet.currency_column else "Total",
-                formats,
-                bold=True,
-            )
-            for col, name in enumerate(columns):
-                if is_money[col]:
-                    values = [int(v) for v in frame.loc[mine, name].dropna().tolist()]
-                    _write_value(ws, r, col, money.total(values), ccy, False, formats, bold=True, top=1, bottom=6)
-            r += 1
+            if col in link_of and isinstance(link_of[col][i], str) and link_of[col][i] and not _missing(value):
+                _write_link(ws, r, col, str(value), link_of[col][i], formats)
+            else:
+                _write_value(ws, r, col, value, row_currency[i] if is_money[col] else None, is_rate[col], formats)
+    totals_width = _write_totals(ws, sheet, frame, columns, is_money, row_currency, header_row, formats)
+    _fit_columns(ws, sheet, frame, columns, is_money, row_currency, totals_width)
+    _print_setup(ws, header_row, cover)
+
+
+def _write_link(ws, row: int, col: int, text: str, target: str, formats: _Formats) -> None:
+    """A relative link to a file beside the pack (``external:`` keeps it relative)."""
+    style = {"font_color": "blue", "underline": 1}
+    if is_dangerous(text):
+        style["quote_prefix"] = True
+    ws.write_url(row, col, "external:" + target, formats.get(**style), string=text, tip=f"open {target}")
+
+
+def _write_totals(ws, sheet, frame, columns, is_money, row_currency, header_row, formats) -> dict[int, int]:
+    """One total row per currency: ``SUM`` over the column (``SUMIF`` on the currency column when
+    the sheet holds several), its cached value the exact sum of the minor units. Returns the
+    formatted length of each total, for the column widths."""
+    lengths: dict[int, int] = {}
+    if not (sheet.total and len(frame)):
+        return lengths
+    currencies = sorted({c for c in row_currency if c})
+    first, last = header_row + 1, header_row + len(frame)
+    r = last + 1
+    currency_of_row = pd.Series(row_currency, index=frame.index, dtype=object)
+    ccy_col = columns.index(sheet.currency_column) if sheet.currency_column in columns else None
+    for ccy in currencies:
+        mine = (currency_of_row == ccy).to_numpy()
+        label = f"Total {ccy}" if len(currencies) > 1 or sheet.currency_column else "Total"
+        _write_text(ws, r, 0, label, formats, bold=True)
+        style = formats.get(num_format=money_format(ccy), bold=True, top=1, bottom=6)
+        for col, name in enumerate(columns):
+            if not is_money[col]:
+                continue
+            exact = money.total([int(v) for v in frame.loc[mine, name].dropna().tolist()])
+            span = f"{_cell_name(first, col)}:{_cell_name(last, col)}"
+            if len(currencies) > 1 and ccy_col is not None:
+                criteria = f"{_cell_name(first, ccy_col, True)}:{_cell_name(last, ccy_col, True)}"
+                formula = f'=SUMIF({criteria},"{ccy}",{span})'
+            else:
+                formula = f"=SUM({span})"
+            ws.write_formula(r, col, formula, style, float(money.from_minor(exact, ccy)))
+            lengths[col] = max(lengths.get(col, 0), len(f"{money.from_minor(exact, ccy):,}"))
+        r += 1
+    return lengths
+
+
+def _fit_columns(ws, sheet, frame, columns, is_money, row_currency, totals_width) -> None:
+    """Wide enough for every value as shown (numbers and dates are never cut to ``###``); text is
+    capped at :data:`MAX_TEXT_WIDTH` characters and wraps in its header."""
+    currencies = pd.Series(row_currency, index=frame.index, dtype=object)
     for col, name in enumerate(columns):
-        width = (
-            sheet.widths.get(name) or min(max(len(str(name)), *(len(str(v)) for v in frame[name].head(200)), 8) + 2, 60)
-            if len(frame)
-            else max(len(str(name)) + 2, 10)
-        )
-        ws.set_column(col, col, width)
+        values = frame[name] if len(frame) else pd.Series([], dtype=object)
+        if name in sheet.widths:
+            width = sheet.widths[name]
+        elif is_money[col]:
+            width = max(_money_text_length(values, currencies), totals_width.get(col, 0), 8) + 3
+        else:
+            width = min(max(_text_length(values), 8) + 2, MAX_TEXT_WIDTH)
+        header_word = max((len(w) for w in str(name).split()), default=0)
+        ws.set_column(col, col, max(width, min(header_word + 2, MAX_TEXT_WIDTH), 10))
 
 
-def write_workbook(path: Path, sheets: list[Sheet], as_of: datetime | None = None) -> Path:
-    """Write atomically (a half-written pack is never left under the final name).
+def default_file_mode() -> int:
+    """What a file created by ``open()`` gets (0666 less the umask): the mode the reviewer HTML
+    has, so a pack is as readable as the workpaper beside it (``mkstemp`` would leave it 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_workbook(path: Path, sheets: list[Sheet], as_of: datetime | None = None, cover: Cover | None = None) -> Path:
+    """Write atomically (a half-written pack is never left under the final name), the cover
+    sheet first when given.
 
     Written with XlsxWriter (about twice openpyxl's speed on large packs); cells are only
     ever written by type (``write_string``, ``write_number``...), never parsed from text."""
@@ -180,11 +332,17 @@ def write_workbook(path: Path, sheets: list[Sheet], as_of: datetime | None = Non
         scratch, {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
     )
     try:
-        wb.set_properties({"author": "closelib", "created": stamp})
+        properties = {"author": "closelib", "created": stamp}
+        if cover is not None:
+            properties |= {"title": f"{cover.company} - {cover.workpaper} - {cover.period}", "company": cover.company}
+        wb.set_properties(properties)
         formats = _Formats(wb)
+        if cover is not None:
+            write_cover(wb, cover, [s.name[:31] for s in sheets], formats.get, _footer(cover))
         for sheet in sheets:
-            write_sheet(wb, sheet, formats)
+            write_sheet(wb, sheet, formats, cover)
         wb.close()
+        os.chmod(scratch, default_file_mode())
     except BaseException:
         Path(scratch).unlink(missing_ok=True)  # no half-written scratch file left beside the packs
         raise
@@ -193,8 +351,9 @@ def write_workbook(path: Path, sheets: list[Sheet], as_of: datetime | None = Non
 
 
 def read_cells(path: Path) -> dict[str, list[list]]:
-    """Every sheet's cell values (for tests and for comparing two runs' packs)."""
+    """Every sheet's cell values as a reader without a calculation engine sees them (a total is its
+    cached value), for tests and for comparing two runs' packs."""
     from openpyxl import load_workbook
 
-    wb = load_workbook(path)
+    wb = load_workbook(path, data_only=True)
     return {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in wb.worksheets}

@@ -92,17 +92,29 @@ def make_job(
     )
 
 
+# How often the status of the running notebooks is reported (``status`` of :func:`execute_jobs`).
+STATUS_EVERY = 0.5
+
+
 def execute_jobs(
-    jobs: list[NotebookJob], params: dict, say: Callable[[str], None], messages: list[str], results: dict
+    jobs: list[NotebookJob],
+    params: dict,
+    say: Callable[[str], None],
+    messages: list[str],
+    results: dict,
+    status: Callable[[dict[str, float]], None] | None = None,
 ) -> None:
     """Each notebook in its own spawned process, ``run.workers`` at a time, into ``results`` (in
     ``jobs`` order). Interrupted (a signal, an error), it stops every notebook still running with
-    the processes they started, records them and those not started as failed, and re-raises."""
+    the processes they started, records them and those not started as failed, and re-raises.
+    ``say`` gets a line as each notebook starts and ends; ``status`` (if given), every
+    :data:`STATUS_EVERY` seconds, the seconds each running notebook has taken so far."""
     context = multiprocessing.get_context("spawn")
     workers = RunSettings.from_params(params).workers
     pending = list(jobs)
     running: dict[str, tuple[BaseProcess, float, NotebookJob]] = {}
     order: dict[str, int] = {}
+    reported = 0.0
     try:
         while pending or running:
             while pending and len(running) < workers:
@@ -114,7 +126,12 @@ def execute_jobs(
                 with signals_blocked():
                     process.start()
                     running[job.name] = (process, time.monotonic(), job)
+                say(f"  {job.name:<22} started")
             time.sleep(0.05)
+            now = time.monotonic()
+            if status is not None and now - reported >= STATUS_EVERY:
+                reported = now
+                status({name: now - started for name, (_, started, _) in running.items()})
             for name, (process, started, job) in list(running.items()):
                 elapsed = time.monotonic() - started
                 if process.is_alive() and (job.wall_timeout is None or elapsed <= job.wall_timeout):

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from closelib.areas.credit.memos import MEMO_FOLDER
 from closelib.errors import CloseError, ParameterError, RunAborted, RunError, SourceError
 from closelib.files import sha256_file, write_json_atomic
 from closelib.nb.record import read_file_names, read_records
@@ -26,6 +27,7 @@ from closelib.params import check_parameters, load_parameters
 from closelib.paths import NOTEBOOKS_DIR, PARAMETERS_DIR, default_source, period_notebook_name
 from closelib.periods import Period
 from closelib.runner.bookcache import RUN_INFO_FILES, BookCache, prepare_book_cache
+from closelib.runner.inputs_info import gl_periods
 from closelib.runner.jobs import execute_jobs, longest_first, make_job
 from closelib.runner.processes import (
     describe_os_error,
@@ -78,6 +80,7 @@ def execute_run(
     reason: str | None = None,
     reperforms: str | None = None,
     progress: Callable[[str], None] | None = None,
+    status: Callable[[dict[str, float], tuple[int, int] | None], None] | None = None,
     notebooks: list[tuple[str, Path]] | None = None,
     run_folder: tuple[str, Path] | None = None,
     subject: dict[str, str] | None = None,
@@ -88,6 +91,8 @@ def execute_run(
     parameters a run recorded. Errors before a folder exists (a malformed period) raise.
     An ad-hoc run (``close investigate``) passes its own ``notebooks``, an already created
     ``run_folder`` (id, path) and a ``subject`` given to each notebook as extra parameters.
+    ``progress`` gets the lines that stay (each notebook started and finished); ``status``, twice a
+    second, the notebooks running (name -> seconds so far) and the credit memos (done, total).
     """
 
     say = progress or (lambda line: None)
@@ -144,6 +149,7 @@ def execute_run(
                 notebooks,
                 reperforms,
                 subject,
+                status,
             )
         except BaseException as exc:
             replacement = _end_early(run_dir, manifest, messages, say, exc)
@@ -177,6 +183,7 @@ def _run(
     notebooks: list[tuple[str, Path]],
     reperforms: str | None,
     subject: dict[str, str] | None,
+    status: Callable[[dict[str, float], tuple[int, int] | None], None] | None = None,
 ) -> RunResult:
     """Parameters, inputs, validation, the notebooks and the final manifest (steps 2 to 5)."""
     run_id = manifest["run_id"]
@@ -190,6 +197,8 @@ def _run(
         source_path = resolve_source(source, params)
         manifest["source"] = str(source_path)
         cache = _store_and_validate(source_path, outputs, run_dir, manifest, say, reuse=reperforms is None)
+        if subject is None:  # a period close; an ad-hoc investigation needs no trial balance
+            _require_gl(run_dir / "inputs", period)
     except CloseError as exc:
         manifest["error"] = str(exc)
         if isinstance(exc, (SourceError, ParameterError)):
@@ -203,6 +212,7 @@ def _run(
         {
             "period": str(period),
             "run_id": run_id,
+            "reperforms": reperforms,
             "inputs": manifest["inputs"],
             "parameters": params,
             "code": manifest["code"],
@@ -213,8 +223,37 @@ def _run(
     )
     jobs = [make_job(name, path, run_dir, period, run_id, params, subject) for name, path in notebooks]
     jobs = longest_first(jobs, outputs)
-    execute_jobs(jobs, params, say, messages, manifest["notebooks"])
+    ticker = None
+    if status is not None:
+
+        def ticker(running: dict[str, float]) -> None:
+            status(running, memo_progress(run_dir) if "credit_review" in running else None)
+
+    execute_jobs(jobs, params, say, messages, manifest["notebooks"], ticker)
     return _finish(run_dir, manifest, messages, say)
+
+
+def memo_progress(run_dir: Path) -> tuple[int, int] | None:
+    """(memos finished, memos queued) while the credit review runs them: the queue records the
+    memos' file names before it starts them, and each memo writes its result file when it ends."""
+    try:
+        queued = read_file_names(run_dir).get(MEMO_FOLDER) or {}
+        done = sum(1 for _ in (run_dir / MEMO_FOLDER).glob("*.json")) if queued else 0
+    except (OSError, ValueError):  # a records line being written: next time
+        return None
+    return (min(done, len(queued)), len(queued)) if queued else None
+
+
+def _require_gl(inputs: Path, period: Period) -> None:
+    """Refuse (before any notebook) a period the GL has no balances for: every workpaper would be
+    computed against a trial balance that is not there (issue 18)."""
+    periods = gl_periods(inputs)
+    if str(period) not in periods:
+        known = f"it has {periods[0]} .. {periods[-1]}" if periods else "it has none"
+        raise RunError(
+            f"gl_balances has no balances for {period} ({known}): the period cannot be closed; "
+            "give the period's trial balance or choose a period it has"
+        )
 
 
 def _end_early(

@@ -118,11 +118,11 @@ def failed_checks(manifest: dict) -> list[str]:
     ]
 
 
-def describe(run_dir: Path) -> str:
-    """One line per run for ``close list``."""
+def describe(run_dir: Path, figures: bool = True) -> str:
+    """One line per run for ``close list`` (without the key figures when ``figures`` is False: the
+    CLI shows them formatted on lines of their own)."""
     m = read_manifest(run_dir)
-    figures = m.get("figures", {})
-    shown = "  ".join(f"{k}={v}" for k, v in key_figures(figures).items())
+    shown = "  ".join(f"{k}={v}" for k, v in key_figures(m.get("figures", {})).items()) if figures else ""
     extra = ""
     if m.get("restates"):
         extra = f"  restates {m['restates']}"
@@ -130,7 +130,8 @@ def describe(run_dir: Path) -> str:
         extra = f"  reperforms {m['reperforms']}"
     checks = m.get("checks", {})
     passed = sum(1 for c in checks.values() if c.get("passed"))
-    return f"{m['period']}  {m['run_id']}  {run_status(m):<9}  checks {passed}/{len(checks)}  {shown}{extra}"
+    line = f"{m['period']}  {m['run_id']}  {run_status(m):<9}  checks {passed}/{len(checks)} passed"
+    return f"{line}  {shown}{extra}" if shown else f"{line}{extra}"
 
 
 MANIFEST = "manifest.json"

@@ -44,6 +44,9 @@ def test_customer_timeline_nets_credit_memos_and_shows_cash(book):
     assert "cash received" in set(events["event"]) and "credit memo applied" in set(events["event"])
     # C001 open at the end: D1 300.00 + D2 500.00 (the CM D3 fully applied)
     assert events["balance_after"].iloc[-1] == 80000
+    # the receipt R1 of 600.00 is shown in its currency, never as 60000 minor units
+    cash = events.loc[events["event"] == "cash received", "detail"].tolist()
+    assert cash == ["receipt 600.00 USD, bank ref BNK1"]
 
 
 def test_approval_gaps(book):

@@ -416,3 +416,15 @@ def test_allowance_never_exceeds_gross_and_buckets_sum_to_the_total(
         assert sum(allowance for _, allowance, _ in buckets.values()) == row["collective"] + row["overlay"]
         assert sum(gross for gross, _, _ in buckets.values()) == row["collective_gross"]
     assert (res.specific["allowance"] <= res.specific["gross"]).all()
+
+
+def test_journal_descriptions_show_amounts_in_their_currency(params):
+    from closelib.areas.reserve.compute import true_up_journals
+
+    summary = pd.DataFrame(
+        [{"entity": "SG01", "currency": "SGD", "required": 3313126, "booked": 1510000, "true_up": 1803126}]
+    )
+    journals = true_up_journals(summary, params, Period(2026, 10))
+    assert set(journals["description"]) == {
+        "Bad-debt reserve true-up 2026-10: required 33,131.26 SGD, booked 15,100.00 SGD"
+    }

@@ -235,7 +235,8 @@ def test_restatement_diff_names_the_row_and_the_figures_it_moved(restated, capsy
     assert cli.main(["diff", a.name, b.name, "--outputs", str(restated["outputs"])]) == 0
     text = capsys.readouterr().out
     assert "changed document_id=D1: amount 1000.00 -> 1010.00" in text
-    assert "test.total: 1725.75 -> 1735.75  change +10.00" in text
+    assert "test.total: 1,725.75 -> 1,735.75  change +10.00" in text
+    assert "checks whose outcome changed: 1" in text and "test.total_as_booked: PASS -> FAIL" in text
     assert f"restates {a.name}" in text
 
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 import copy
 import shutil
 from decimal import Decimal
-from pathlib import Path
 
 import nbformat
 import pandas as pd
-import pytest
 
 from closelib.areas import recon
 from closelib.book.load import load_book
-from closelib.demo import DEFAULT_END, generate_book, write_book
+from closelib.demo import DEFAULT_END
 from closelib.params import load_parameters
 from closelib.paths import NOTEBOOKS_DIR, PARAMETERS_DIR
 from closelib.periods import Period
@@ -25,19 +23,7 @@ PRIOR = str(pd.Period(END, freq="M") - 1)
 EARLIER = str(pd.Period(END, freq="M") - 3)
 
 
-@pytest.fixture(scope="module")
-def demo_source(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("demo") / "book"
-    write_book(generate_book(scale=1.0), folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def demo_run(demo_source, tmp_path_factory):
-    # two credit memos are enough to prove the queue executes them; all 25 would cost minutes
-    return execute_run(
-        END, source=demo_source, outputs=tmp_path_factory.mktemp("outputs"), overrides=["credit_review.max_memos=2"]
-    )
+# demo_source and demo_run (the demo close, two memos) are session fixtures: tests/runner/conftest.py
 
 
 def test_close_of_the_demo_book_succeeds(demo_run):
@@ -158,15 +144,32 @@ def test_notebooks_run_on_a_small_contract_source_without_optional_tables(mini_s
     assert m["status"] == "succeeded", [k for k, c in m["checks"].items() if not c["passed"]]
 
 
-def test_two_closes_of_the_same_book_differ_only_where_sanitized(demo_source, demo_run, tmp_path):
-    """Issue 22: a run's notebooks are stable enough to compare. A second close of the same book
+def test_two_closes_of_the_same_book_differ_only_where_sanitized(demo_run, tmp_path):
+    """Issue 22: a run's notebooks are stable enough to compare. A re-performance of the demo close
     compares equal with nbval, cell by cell, once the sanitizers have replaced the run id, the
     run folder and the code version; without them only the header cell of each notebook differs
-    (no random table ids, memory addresses, durations or clock times anywhere else)."""
+    (no random table ids, memory addresses, durations or clock times anywhere else). Issue 18:
+    its Excel packs are the same bytes (no clock time, no run-specific path, no timing)."""
     from closelib.audit.cells import compare_run_cells
+    from closelib.audit.reperform import compare_runs
 
-    second = execute_run(END, source=demo_source, outputs=tmp_path, overrides=["credit_review.max_memos=2"])
-    assert second.succeeded
+    # what `close reperform` does (its stored inputs, its recorded parameters, `reperforms`), into
+    # outputs of its own: the demo close's period keeps one run for the other tests that read it
+    m = demo_run.manifest
+    second = execute_run(
+        m["period"],
+        source=demo_run.run_dir / "inputs",
+        parameters=m["parameters"],
+        reperforms=m["run_id"],
+        outputs=tmp_path,
+    )
+    comparison = compare_runs(m, second.manifest)
+    assert second.succeeded and comparison.identical, comparison.lines()
+    packs = sorted(p.name for p in demo_run.run_dir.glob("*.xlsx"))
+    expected = {"collections_pack.xlsx", "credit_review_summary.xlsx", "reserve_pack.xlsx", "write_off_pack.xlsx"}
+    assert expected <= set(packs), packs
+    for name in packs:
+        assert (second.run_dir / name).read_bytes() == (demo_run.run_dir / name).read_bytes(), name
     compared = compare_run_cells(demo_run.run_dir, second.run_dir)
     assert len(compared.notebooks) == 6 + 2  # the period notebooks and both memos
     assert compared.identical, "\n".join(compared.lines())

@@ -204,7 +204,7 @@ def test_cli_run_list_show_status(notebooks, mini_source, tmp_path, capsys, monk
     assert run_dir.name in capsys.readouterr().out
     assert cli.main(["show", run_dir.name[:20], "--outputs", str(out)]) == 0
     shown = capsys.readouterr().out
-    assert "test.documents" in shown and "PASS test.period_parsed" in shown
+    assert "\n  test\n" in shown and "documents" in shown and "PASS test.period_parsed" in shown
     assert cli.main(["status", "2026-10", "--outputs", str(out)]) == 0
     assert "[x] count" in capsys.readouterr().out
     assert find_run(str(run_dir)) == run_dir

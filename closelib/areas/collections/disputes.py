@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from closelib.book.model import Book
+from closelib.nb.charts import percent_axis
 from closelib.periods import Period
 
 if TYPE_CHECKING:
@@ -98,7 +99,8 @@ def pareto_chart(table: pd.DataFrame) -> Figure:
     ax2 = ax.twinx()
     ax2.plot(table["reason_code"], table["cumulative_share"] * 100, color="#cf222e", marker="o")
     ax2.set_ylim(0, 105)
-    ax2.set_ylabel("cumulative %")
+    ax2.set_ylabel("cumulative share")
+    percent_axis(ax2)
     ax.set_title("Dispute root causes, last 12 months")
     ax.tick_params(axis="x", labelrotation=30)
     fig.tight_layout()

@@ -23,12 +23,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from closelib import money
 from closelib.asof.aging import AgingPolicy, aging_at, aging_table
 from closelib.asof.openitems import open_items
 from closelib.asof.rollrate import build_history
 from closelib.book.arrays import lookup
 from closelib.book.links import links
 from closelib.book.model import Book
+from closelib.nb.charts import days_axis, percent_axis
 from closelib.nb.markup import md
 from closelib.periods import Period
 
@@ -221,23 +223,43 @@ FORMULAS = {
 }
 
 
-def kpi_workings(row: dict) -> pd.DataFrame:
-    """Each KPI beside its formula and inputs, so a reader can redo it by hand."""
+def kpi_value(kpi: str, value) -> str:
+    """A KPI as a person reads it: days to 1 decimal, CEI in % to 1 decimal, the past-due ratio in
+    % to 2 decimals ("n/a" when there is nothing to divide by)."""
+    if value is None or value != value:
+        return "n/a"
+    if kpi == "cei":
+        return f"{float(value):.1f}%"
+    if kpi == "past_due_ratio":
+        return f"{float(value):.2%}"
+    return f"{float(value):,.1f} days"
+
+
+def kpi_workings(row: dict, currency: str) -> pd.DataFrame:
+    """Each KPI beside its formula and inputs (amounts in ``currency``, formatted), so a reader can
+    redo it by hand."""
     days = Period.parse(row["month"]).end.day  # days in the month
+
+    def amount(column: str) -> str:
+        return money.display(int(row[column]), currency)
+
     inputs = {
-        "dso": f"end AR {row['end_ar']}, sales by month (see the trend table)",
-        "dso_simple": f"{row['end_ar']} / {row['sales']} x {days}",
-        "bpdso": f"{row['not_yet_due']} / {row['sales']} x {days}",
-        "add": f"{row['dso_simple']} - {row['bpdso']}",
-        "cei": f"({row['prior_ar']} + {row['sales']} - {row['end_ar']}) / ({row['prior_ar']} + {row['sales']} - "
-        f"{row['not_yet_due']}) x 100",
-        "past_due_ratio": f"{row['past_due']} / {row['open_invoices']}",
+        "dso": f"end AR {amount('end_ar')}, sales by month (see the trend table)",
+        "dso_simple": f"{amount('end_ar')} / {amount('sales')} x {days} days",
+        "bpdso": f"{amount('not_yet_due')} / {amount('sales')} x {days} days",
+        "add": f"{kpi_value('dso_simple', row['dso_simple'])} - {kpi_value('bpdso', row['bpdso'])}",
+        "cei": f"({amount('prior_ar')} + {amount('sales')} - {amount('end_ar')}) / ({amount('prior_ar')} + "
+        f"{amount('sales')} - {amount('not_yet_due')}) x 100",
+        "past_due_ratio": f"{amount('past_due')} / {amount('open_invoices')}",
         "days_to_pay": "receipt applications of the month",
         "days_beyond_terms": "receipt applications of the month",
         "wadl": "late receipt applications of the month",
     }
     return pd.DataFrame(
-        [{"kpi": k, "value": row[k], "formula": FORMULAS[k], "inputs (minor units)": inputs[k]} for k in FORMULAS]
+        [
+            {"kpi": k, "value": kpi_value(k, row[k]), "formula": FORMULAS[k], f"inputs ({currency})": inputs[k]}
+            for k in FORMULAS
+        ]
     )
 
 
@@ -248,11 +270,13 @@ def trend_chart(kpis: pd.DataFrame):
     for entity, k in kpis.groupby("entity"):
         for ax, (col, title) in zip(
             axes,
-            [("dso", "DSO (count-back), days"), ("cei", "CEI %"), ("past_due_ratio", "past-due ratio")],
+            [("dso", "DSO (count-back), days"), ("cei", "CEI %"), ("past_due_ratio", "past-due ratio %")],
             strict=False,
         ):
-            ax.plot(k["month"], k[col].astype(float), marker="o", label=entity)
+            scale = 100.0 if col == "past_due_ratio" else 1.0  # the ratio is shown in %, as the tables do
+            ax.plot(k["month"], k[col].astype(float) * scale, marker="o", label=entity)
             ax.set_title(title, fontsize=10)
+            (days_axis if col == "dso" else percent_axis)(ax)
             ax.tick_params(axis="x", labelrotation=90, labelsize=7)
     if len(kpis):  # no document yet: nothing plotted, nothing to label
         axes[0].legend(fontsize=8)

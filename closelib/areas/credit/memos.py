@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from closelib.nb.excel import Sheet, write_workbook
+from closelib.nb.excel import Cover, Sheet, write_workbook
 from closelib.nb.execute import NotebookJob, die_with_parent, execute_in_one_kernel
 from closelib.nb.markup import md, md_code
 from closelib.params import RunSettings
@@ -221,24 +221,28 @@ def summary(executed: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_summary_workbook(
-    path: Path, period: Period, summary_frame: pd.DataFrame, queue: pd.DataFrame, executed: pd.DataFrame
+    path: Path,
+    period: Period,
+    summary_frame: pd.DataFrame,
+    queue: pd.DataFrame,
+    executed: pd.DataFrame,
+    cover: Cover | None = None,
 ) -> Path:
-
+    """The review summary (each customer linked to its memo, a relative link beside the workbook),
+    the queue, what is carried over and which memos were executed. Nothing machine-dependent (the
+    seconds each memo took) goes in: a re-performance writes the same workbook."""
     carried = queue[~queue["memo"]]
     title = [f"Credit review {period}", f"{len(summary_frame)} memo(s) produced, {len(carried)} carried over"]
-    q = queue.assign(
-        last_review_date=queue["last_review_date"].dt.strftime("%Y-%m-%d").fillna("never"),
-        next_review_due=queue["next_review_due"].dt.strftime("%Y-%m-%d").fillna("now"),
-        financials_year_end=queue["financials_year_end"].dt.strftime("%Y-%m-%d").fillna("none"),
-        utilisation=queue["utilisation"].replace([np.inf], np.nan),
-    )
+    # dates stay dates; a missing one is a blank cell, explained in the sheet's title
+    q = queue.assign(utilisation=queue["utilisation"].replace([np.inf], np.nan))
     sheets = [
         Sheet(
             "Summary",
-            summary_frame,
+            summary_frame.assign(altman_z2=summary_frame["altman_z2"].astype("float64")),
             money_columns=["current_limit", "recommended_limit", "change"],
             currency_column="currency",
-            title=title,
+            title=[*title, "Each customer id links to its memo (credit_memos/, beside this workbook)"],
+            links={"customer_id": "memo"},
         ),
         Sheet(
             "Queue",
@@ -246,16 +250,24 @@ def write_summary_workbook(
             money_columns=["credit_limit", "exposure", "exposure_before"],
             currency_column="credit_currency",
             rate_columns=["utilisation"],
-            title=[f"Review queue {period}"],
+            title=[
+                f"Review queue {period}",
+                "last_review_date blank: never reviewed; next_review_due blank: due now; "
+                "utilisation blank: no credit limit",
+            ],
         ),
         Sheet(
             "Carried over",
             q[~q["memo"]][["priority", "customer_id", "name", "risk_rating", "reasons"]],
             title=["Due but beyond credit_review.max_memos: carried to the next period"],
         ),
-        Sheet("Execution", executed.drop(columns=["result"]), title=["Memo notebooks executed"]),
+        Sheet(
+            "Execution",
+            executed.drop(columns=["result", "seconds"]),
+            title=["Memo notebooks executed"],
+        ),
     ]
-    return write_workbook(path, sheets, as_of=period.start.to_pydatetime())
+    return write_workbook(path, sheets, as_of=period.end.to_pydatetime(), cover=cover)
 
 
 def queue_conclusion(summary_frame: pd.DataFrame, queue: pd.DataFrame, executed: pd.DataFrame, workbook: str) -> str:

@@ -46,6 +46,7 @@ from closelib.asof.openitems import open_items
 from closelib.book.arrays import id_array, index_in, isin, lookup
 from closelib.book.links import links
 from closelib.book.model import Book, derived
+from closelib.nb.charts import money_axis
 from closelib.params import rating_band_value
 from closelib.periods import Period
 
@@ -312,7 +313,7 @@ def trend_chart(trend: pd.DataFrame, customer: str, currency: str) -> Figure:
     paid = [float(money.from_minor(int(v), currency)) for v in trend["amount_paid"]]  # display only
     ax.bar(trend["month"], paid, color="#d0d7de", label=f"paid ({currency})")
     ax.set_ylabel(f"paid ({currency})")
-    ax.yaxis.set_major_formatter(lambda value, _: f"{value:,.0f}")  # no "1e6" offset text over the title
+    money_axis(ax, currency)  # separators, no "1e6" offset text over the title
     ax.tick_params(axis="x", rotation=90, labelsize=7)
     days = ax.twinx()
     days.plot(trend["month"], trend["weighted_days_to_pay"], marker="o", color="#0969da", label="days to pay")

@@ -6,6 +6,7 @@ import pandas as pd
 
 from closelib import money
 from closelib.areas.recon.reconcile import Reconciliation
+from closelib.nb.charts import money_axis
 
 
 def items_by_cause(items: pd.DataFrame) -> pd.DataFrame:
@@ -50,6 +51,7 @@ def bridge_chart(parts: pd.DataFrame, currency_of):
         ax.barh(mine["part"], values, color=["#cf222e" if p == "unexplained" else "#0969da" for p in mine["part"]])
         ax.axvline(0, color="black", linewidth=0.8)
         ax.set_title(f"{entity}: GL minus subledger, by cause ({ccy})", fontsize=10)
+        money_axis(ax, ccy, axis="x")
         ax.invert_yaxis()
     fig.tight_layout()
     return fig

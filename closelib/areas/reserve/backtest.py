@@ -29,6 +29,7 @@ from closelib.areas.reserve.compute import ReserveResult, compute, floors_in_use
 from closelib.asof.aging import AgingPolicy
 from closelib.asof.rollrate import bucket_matrix, build_history, loss_rates, roll_rates
 from closelib.book.model import Book
+from closelib.nb.charts import money_axis
 from closelib.nb.markup import md
 from closelib.periods import Period
 
@@ -232,6 +233,7 @@ def backtest_chart(table: pd.DataFrame) -> Figure:
         )
         ax.legend(fontsize=8)
         ax.grid(axis="y", alpha=0.3)
+        money_axis(ax, ccy)
     fig.tight_layout()
     return fig
 

@@ -83,7 +83,7 @@ def specific_reserves(book: Book, aged: pd.DataFrame, params: dict) -> tuple[pd.
                 if amount > value:
                     problems.append(
                         f"reserve.specific: {cid} amount {item['amount']} exceeds its open balance "
-                        f"{money.format_minor(int(value), ccy)}; capped at the balance"
+                        f"{money.display(int(value), ccy)} {ccy}; capped at the balance"
                     )
                 amount = min(amount, int(value))
                 rate = amount / value if value else 0.0
@@ -241,8 +241,8 @@ def true_up_journals(summary: pd.DataFrame, params: dict, period: Period) -> pd.
         entity, currency = row["entity"], row["currency"]
         jid = f"RSV-{entity}-{period}"
         text = (
-            f"Bad-debt reserve true-up {period}: required {money.format_minor(int(row['required']), currency)}"
-            f", booked {money.format_minor(int(row['booked']), currency)}"
+            f"Bad-debt reserve true-up {period}: required {money.display(int(row['required']), currency)} {currency}"
+            f", booked {money.display(int(row['booked']), currency)} {currency}"
         )
         dr, cr = (
             (gl["bad_debt_expense_account"], gl["allowance_account"])

@@ -10,8 +10,9 @@ import pandas as pd
 from closelib import money
 from closelib.areas.reserve.compute import ReserveResult
 from closelib.areas.reserve.customers import COLUMNS_BEFORE
-from closelib.asof.aging import aging_table
-from closelib.nb.excel import Sheet, write_workbook
+from closelib.asof.aging import AgingPolicy, aging_table
+from closelib.nb.charts import percent_axis
+from closelib.nb.excel import Cover, Sheet, write_workbook
 from closelib.nb.markup import md
 from closelib.periods import Period
 
@@ -72,7 +73,8 @@ def loss_curve_chart(rates: pd.DataFrame, labels: list[str]) -> Figure:
     for (entity, pool), m in rates.groupby(["entity", "pool"]):
         m = m.set_index("bucket").reindex(labels)
         ax.plot(labels, m["loss_rate"].to_numpy(dtype=float) * 100, marker="o", label=f"{entity} {pool}")
-    ax.set_ylabel("loss rate %")
+    ax.set_ylabel("loss rate")
+    percent_axis(ax, decimals=1)
     ax.set_title("Loss rate by aging bucket")
     if len(rates):  # an empty book has no line to label
         ax.legend(fontsize=8)
@@ -104,9 +106,11 @@ def write_pack(
     params: dict,
     backtest: pd.DataFrame | None = None,
     prior: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    cover: Cover | None = None,
 ) -> Path:
-    """The reserve workbook: summary, provision matrix, specific reserves, rates, journals and the
-    customer aged trial balance (complete: every customer with open items)."""
+    """The reserve workbook: summary, aging, the customer aged listing (complete: every customer
+    with open items), provision matrix, specific reserves, rates, the allowance roll-forward,
+    journals, backtest, prior period and a sign-off sheet."""
 
     title = [
         f"{params['company']}: bad-debt reserve {period}",
@@ -162,6 +166,29 @@ def write_pack(
             currency_column="currency",
             rate_columns=["roll_rate", "loss_rate"],
         )
+    currency_of = dict(zip(res.summary["entity"], res.summary["currency"], strict=False))
+    labels = AgingPolicy.from_params(params).labels
+    aging = aging_by_bucket(res.aged, labels)
+    sheets.insert(
+        1,
+        Sheet(
+            "Aging",
+            aging.assign(currency=aging["entity"].map(currency_of)) if len(aging) else aging.assign(currency=""),
+            [*labels, "total"],
+            currency_column="currency",
+            title=["Open invoices, debit and credit memos by aging bucket at the period end"],
+            total=True,
+        ),
+    )
+    sheets.append(
+        Sheet(
+            "Roll-forward",
+            roll_forward_frame(res.roll_forward, currency_of),
+            ["amount"],
+            currency_column="currency",
+            title=["Allowance roll-forward: opening + provision - write-offs + recoveries = closing"],
+        )
+    )
     sheets.append(
         Sheet(
             "Customer aged TB",
@@ -185,8 +212,52 @@ def write_pack(
         money_cols = ["gross", "gross_prior", "allowance", "allowance_prior", "change"]
         sheets.append(Sheet("Prior period", by_bucket, money_cols, currency_column="currency"))
         money_cols = ["required", "over_90", "required_prior", "over_90_prior"]
-        sheets.append(Sheet("Coverage over 90 days", coverage, money_cols, currency_column="currency"))
-    return write_workbook(path, sheets, as_of=period.end.to_pydatetime())
+        sheets.append(
+            Sheet(
+                "Coverage over 90 days",
+                coverage,
+                money_cols,
+                currency_column="currency",
+                rate_columns=[c for c in ("coverage", "coverage_prior") if c in coverage.columns],
+            )
+        )
+    sheets.append(
+        Sheet(
+            "Sign-off",
+            signoff_frame(res, fmt=money.display),
+            title=title,
+            widths={"Sign-off": 34, "Detail": 70, "Entry": 40},
+        )
+    )
+    return write_workbook(path, sheets, as_of=period.end.to_pydatetime(), cover=cover)
+
+
+def roll_forward_frame(roll_forward: dict[str, pd.DataFrame], currency_of: dict[str, str]) -> pd.DataFrame:
+    """Every entity's allowance roll-forward lines in one table (an unknown balance stays blank)."""
+    parts = [roll.assign(entity=e, currency=currency_of.get(e, "")) for e, roll in sorted(roll_forward.items())]
+    if not parts:
+        return pd.DataFrame(columns=["entity", "currency", "line", "amount"])
+    return pd.concat(parts, ignore_index=True)[["entity", "currency", "line", "amount"]]
+
+
+def signoff_frame(res: ReserveResult, fmt: money.MoneyFormat) -> pd.DataFrame:
+    """Preparer and reviewer blocks, then one approval block per entity's true-up journal."""
+    rows: list[tuple[str, str, str]] = []
+    for role in ("Prepared by", "Reviewed by"):
+        rows += [(role, "Name", ""), ("", "Signature", ""), ("", "Date", ""), ("", "", "")]
+    for row in res.summary.to_dict("records"):
+        if row["booked"] is None or pd.isna(row["booked"]):
+            detail = "no true-up: the GL has no allowance balance for this period"
+        else:
+            ccy = row["currency"]
+            detail = (
+                f"required {fmt(int(row['required']), ccy)} {ccy}, booked {fmt(int(row['booked']), ccy)} {ccy}, "
+                f"true-up {fmt(int(row['true_up']), ccy)} {ccy}"
+            )
+        rows += [(f"True-up approved: {row['entity']}", detail, ""), ("", "Name", ""), ("", "Signature", "")]
+        rows += [("", "Date", ""), ("", "", "")]
+    rows.append(("Record", "Sign-offs of record are made with `close signoff` and shown in the period binder.", ""))
+    return pd.DataFrame(rows, columns=["Sign-off", "Detail", "Entry"])
 
 
 def conclusion(res: ReserveResult, params: dict, fmt: money.MoneyFormat) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from closelib.nb.excel import Sheet, write_workbook
+from closelib.nb.excel import Cover, Sheet, write_workbook
 from closelib.nb.markup import md
 from closelib.periods import Period
 
@@ -57,6 +57,7 @@ def write_pack(
     evidence: dict[str, pd.DataFrame],
     currency_of,
     fmt,
+    cover: Cover | None = None,
 ) -> Path:
     with_ccy = lambda f: f.assign(currency=f["entity"].map(currency_of)) if "currency" not in f and len(f) else f  # noqa: E731
     title = [
@@ -87,7 +88,12 @@ def write_pack(
             "Evidence - documents", evidence["open_documents"], ["amount", "open_amount"], currency_column="currency"
         ),
         Sheet("Evidence - payments", evidence["payments"], ["amount"], currency_column="currency"),
-        Sheet("Evidence - activities", evidence["activities"], []),
+        Sheet(
+            "Evidence - activities",
+            evidence["activities"],
+            [c for c in ("promised_amount", "received") if c in evidence["activities"].columns],
+            currency_column="currency",
+        ),
         Sheet("Evidence - disputes", evidence["disputes"], ["amount"], currency_column="currency"),
         Sheet("Journals", journals, ["debit", "credit"], currency_column="currency", total=True),
         Sheet("Recoveries", recoveries, ["amount"], currency_column="currency", total=True),
@@ -99,7 +105,7 @@ def write_pack(
             widths={"Sign-off": 34, "Detail": 70, "Entry": 40},
         ),
     ]
-    return write_workbook(path, sheets, as_of=period.end.to_pydatetime())
+    return write_workbook(path, sheets, as_of=period.end.to_pydatetime(), cover=cover)
 
 
 def conclusion(

@@ -149,10 +149,15 @@ def tier_of(total: int, currency: str, matrix: list[dict]) -> tuple[int, str]:
     return len(matrix) - 1, matrix[-1]["role"]
 
 
-def tier_label(i: int, matrix: list[dict]) -> str:
-    low = "0.00" if i == 0 else matrix[i - 1]["up_to"]
-    high = matrix[i]["up_to"]
-    return f"over {low}" if high is None else f"up to {high}" if i == 0 else f"over {low} up to {high}"
+def tier_label(i: int, matrix: list[dict], currency: str) -> str:
+    """``over 1,000.00 up to 10,000.00 SGD``: the tier's bounds read as amounts of ``currency``."""
+
+    def shown(bound: str | None) -> str:
+        return money.display(money.to_minor(bound or "0", currency), currency)
+
+    low, high = (shown(None) if i == 0 else shown(matrix[i - 1]["up_to"])), matrix[i]["up_to"]
+    text = f"over {low}" if high is None else f"up to {shown(high)}" if i == 0 else f"over {low} up to {shown(high)}"
+    return f"{text} {currency}"
 
 
 def by_customer(candidates: pd.DataFrame, params: dict, currency_of: Callable[[str], str]) -> pd.DataFrame:
@@ -180,7 +185,7 @@ def by_customer(candidates: pd.DataFrame, params: dict, currency_of: Callable[[s
     grouped["pnl_effect"] = grouped["total"] - grouped["reserve_held"]
     grouped["currency"] = grouped["entity"].map(currency_of)
     tiers = [tier_of(int(t), c, matrix) for t, c in zip(grouped["total"], grouped["currency"], strict=False)]
-    grouped["tier"] = [tier_label(i, matrix) for i, _ in tiers]
+    grouped["tier"] = [tier_label(i, matrix, c) for (i, _), c in zip(tiers, grouped["currency"], strict=True)]
     grouped["approver"] = [role for _, role in tiers]
     return grouped.astype({"total": "int64", "reserve_held": "int64", "pnl_effect": "int64"})
 
@@ -191,12 +196,13 @@ def tier_summary(customers: pd.DataFrame, params: dict) -> pd.DataFrame:
     rows = []
     for entity in sorted(set(customers["entity"])):
         mine = customers[customers["entity"] == entity]
+        currency = str(mine["currency"].iloc[0])
         for i, tier in enumerate(matrix):
             t = mine[mine["approver"] == tier["role"]]
             rows.append(
                 {
                     "entity": entity,
-                    "tier": tier_label(i, matrix),
+                    "tier": tier_label(i, matrix, currency),
                     "approver": tier["role"],
                     "customers": len(t),
                     "documents": int(t["documents"].sum()),
@@ -328,7 +334,15 @@ def evidence(book: Book, period: Period, customer_ids: list[str], params: dict) 
     trail = trail.merge(promises[["activity_id", "received", "broken"]], on="activity_id", how="left")
     doc_ccy = book.documents.set_index("document_id")["currency"]
     cust_ccy = book.documents.groupby("customer_id")["currency"].first()
-    trail["currency"] = trail["document_id"].map(doc_ccy).fillna(trail["customer_id"].map(cust_ccy)).fillna("")
+    # a promise on no document of a customer with no document: its credit currency
+    credit_ccy = book.customers.set_index("customer_id")["credit_currency"]
+    trail["currency"] = (
+        trail["document_id"]
+        .map(doc_ccy)
+        .fillna(trail["customer_id"].map(cust_ccy))
+        .fillna(trail["customer_id"].map(credit_ccy))
+        .fillna("")
+    )
     profile["broken_promises"] = (
         profile["customer_id"].map(promises.groupby("customer_id")["broken"].sum()).fillna(0).astype("int64")
     )

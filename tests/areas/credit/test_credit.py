@@ -551,8 +551,8 @@ def test_queue_notebook_produces_memos_into_the_run(credit_run_result):
         result = json.loads((run_dir / "credit_memos" / f"{cid}.json").read_text(encoding="utf-8"))
         assert (f"credit.{cid}.altman_z2" in f) == (result["altman_z2"] is not None)
     wb = load_workbook(run_dir / "credit_review_summary.xlsx")
-    assert wb.sheetnames == ["Summary", "Queue", "Carried over", "Execution"]
-    assert {wb["Summary"].cell(row=r, column=1).value for r in (5, 6)} == set(memos)
+    assert wb.sheetnames == ["Cover", "Summary", "Queue", "Carried over", "Execution"]
+    assert {wb["Summary"].cell(row=r, column=1).value for r in (6, 7)} == set(memos)
 
 
 def test_memo_kernels_automatic_by_book_size(tmp_path, params):

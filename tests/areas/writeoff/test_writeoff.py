@@ -156,7 +156,7 @@ def test_approval_tiers_reserve_held_and_journals(tmp_path, params):
     assert dict(zip(candidates["document_id"], candidates["reserve_held"], strict=False)) == {"D1": 3000, "D2": 800}
     row = customers.iloc[0]
     assert (row["total"], row["reserve_held"], row["pnl_effect"]) == (80000, 3800, 76200)
-    assert row["approver"] == "collections_manager" and row["tier"] == "up to 1000.00"
+    assert row["approver"] == "collections_manager" and row["tier"] == "up to 1,000.00 USD"
     params["write_off"]["approval_matrix"][0]["up_to"] = "500.00"
     assert writeoff.by_customer(candidates, params, b.currency_of).iloc[0]["approver"] == "finance_controller"
     j = writeoff.journals(candidates, params, END, b.currency_of)
@@ -210,7 +210,12 @@ def test_pack_neutralises_formula_injection(tmp_path, params):
         nb.fmt_money,
     )
     wb = load_workbook(path)
-    assert not [c.coordinate for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    # the only formulas are the pack's own totals (SUM/SUMIF in a "Total" row): never text from the data
+    formulas = [(ws, c) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    assert formulas and all(
+        str(c.value).startswith(("=SUM(", "=SUMIF(")) and str(ws.cell(c.row, 1).value).startswith("Total")
+        for ws, c in formulas
+    )
     names = [c for row in wb["Candidates"].iter_rows() for c in row if c.value == evil]
     assert names and all(c.data_type == "s" and c.quotePrefix for c in names)
     assert "Approved by: collections_manager" in [r[0] for r in excel.read_cells(path)["Sign-off"]]
