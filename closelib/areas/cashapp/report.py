@@ -23,6 +23,7 @@ from closelib import money
 from closelib.areas.cashapp.candidates import CREDIT_MEMO, RECEIPT, money_text
 from closelib.areas.cashapp.match import RULE_TEXT, RULES, Proposals
 from closelib.nb.excel import Sheet, write_workbook
+from closelib.nb.excelcover import Cover
 from closelib.nb.markup import md
 from closelib.periods import Period
 
@@ -315,6 +316,7 @@ def write_pack(
     adjustments: pd.DataFrame,
     work: pd.DataFrame,
     period: Period,
+    cover: Cover | None = None,
 ) -> Path:
     """``cash_application.xlsx``: summary by rule, proposals, adjustments and the worklist (text
     cells formula-safe, money in its currency's format, dated by the period end, not the clock)."""
@@ -325,4 +327,4 @@ def write_pack(
         Sheet("Adjustments", adjustments, ["amount"], currency_column="currency", title=title, total=True),
         Sheet("Worklist", work, ["available", "unmatched"], currency_column="currency", title=title, total=True),
     ]
-    return write_workbook(path, sheets, as_of=period.end.to_pydatetime())
+    return write_workbook(path, sheets, as_of=period.end.to_pydatetime(), cover=cover)
