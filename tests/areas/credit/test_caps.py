@@ -169,8 +169,8 @@ def test_another_customers_override_does_not_lift_the_cap(tmp_path, params):
 def test_stale_financials_are_marked_and_not_scored(tmp_path, params):
     fresh = credit_memo.review(book(tmp_path, **FINANCIALS), END, params, "C001")  # year to 2025-12-31
     assert not fresh.financials_stale and "altman_z2" in set(fresh.log["factor"])
-    old = copy.deepcopy(FINANCIALS)
-    old_rows = old["financials"]([])
+    # the rows are copied: FINANCIALS' closure holds the dicts other tests use
+    old_rows = copy.deepcopy(FINANCIALS["financials"]([]))
     old_rows[0]["fiscal_year_end"] = "2025-07-30"  # 15 months before 2026-10-31 is 2025-07-31
     rv = credit_memo.review(book(tmp_path / "o", financials=lambda _: old_rows), END, params, "C001")
     assert rv.financials_stale and rv.financials is not None  # still shown
@@ -184,7 +184,7 @@ def test_stale_financials_are_marked_and_not_scored(tmp_path, params):
 
 
 def test_a_stale_distress_still_caps(tmp_path, params):
-    rows = DISTRESS["financials"]([])
+    rows = copy.deepcopy(DISTRESS["financials"]([]))
     rows[0]["fiscal_year_end"] = "2024-12-31"
     rv = credit_memo.review(book(tmp_path, financials=lambda _: rows), END, params, "C001")
     assert rv.financials_stale and rv.rating == 7 and names(rv.signals) == ["altman_distress"]
