@@ -126,7 +126,7 @@ def check_header(table: Table, raw: pd.DataFrame, file: str, out: Collector) -> 
             out.add(file, 1, name, "duplicate_column", f"column {name!r} appears {count} times")
             ok = False
     for column in table.columns:
-        if column.name not in names:
+        if column.name not in names and not column.optional:
             lowered = {n.strip().lower(): n for n in names}
             hint = (
                 f" (found {lowered[column.name]!r}: column names are exact and lower-case)"
@@ -146,18 +146,20 @@ def parse_table(
     ``currencies`` maps a money column to the per-row currency resolved across tables
     (for columns whose currency is not in the same row). Invalid cells become 0 / NaT.
     """
-    text = {c.name: stripped_text(raw[c.name]) for c in table.columns}
+    # An optional column left out of the file is left out of the frame too.
+    columns = [c for c in table.columns if c.name in raw.columns or not c.optional]
+    text = {c.name: stripped_text(raw[c.name]) for c in columns}
     out._written[file] = text
     parsed: dict[str, pd.Series] = {}
-    for column in table.columns:
+    for column in columns:
         if column.kind != "money":
             parsed[column.name] = _parse_column(column, text[column.name], file, out)
-    for column in table.columns:
+    for column in columns:
         if column.kind == "money":
             source = table.money_currency[column.name]
             currency = parsed[source] if not source.startswith("@") else currencies.get(column.name)
             parsed[column.name] = _parse_money(column, text[column.name], currency, file, out)
-    frame = pd.DataFrame({name: parsed[name] for name in table.column_names}, index=raw.index)
+    frame = pd.DataFrame({c.name: parsed[c.name] for c in columns}, index=raw.index)
     extras = [c for c in raw.columns if c not in frame.columns]
     for name in extras:  # extra columns are kept (as text) and ignored by closelib
         frame[name] = raw[name]
@@ -235,7 +237,7 @@ def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) 
         rates = pd.to_numeric(values.where(shaped, "0"), errors="coerce").fillna(0.0).astype("float64")
         bad = present & (~shaped | (rates <= 0) | ~np.isfinite(rates) | (rates > MAX_RATE))  # 1e999 is inf
         out.rows(file, bad, column.name, "rate", f"must be a positive decimal number up to {MAX_RATE:g}", values)
-        return rates
+        return rates.where(present)  # an empty cell of an optional rate column is no rate (NaN)
     raise AssertionError(f"unknown column kind {kind}")  # a schema bug, not user input
 
 

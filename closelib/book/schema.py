@@ -10,6 +10,9 @@ Column kinds:
 - ``currency``: an ISO 4217 code closelib knows the exponent of.
 - ``enum``: one of ``choices``.
 - ``rate``: a positive decimal number that is not money (FX rates).
+
+A column marked ``optional`` may be absent from the file (a contract extension such as
+``documents.fx_rate``); when it is absent the parsed frame has no such column.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ class Column:
     choices: tuple[str, ...] = ()
     minimum: int | None = None  # for int columns
     maximum: int | None = None
+    optional: bool = False  # the column may be left out of the file altogether
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,7 @@ TABLES: dict[str, Table] = {
                 _c("amount", "money"),
                 _c("reference", "text", required=False),
                 _c("description", "text", required=False),
+                _c("fx_rate", "rate", required=False, optional=True),
             ),
             required=True,
             key=("document_id",),
@@ -130,6 +135,7 @@ TABLES: dict[str, Table] = {
                 _c("currency", "currency"),
                 _c("amount", "money"),
                 _c("bank_reference", "text", required=False),
+                _c("fx_rate", "rate", required=False, optional=True),
             ),
             required=True,
             key=("receipt_id",),
@@ -147,6 +153,18 @@ TABLES: dict[str, Table] = {
             required=True,
             key=("application_id",),
             money_currency={"amount": "@source"},
+        ),
+        Table(
+            "payment_schedules",
+            (
+                _c("document_id", "id"),
+                _c("instalment", "int", minimum=1, maximum=999),
+                _c("due_date", "date"),
+                _c("amount", "money"),
+            ),
+            required=False,
+            key=("document_id", "instalment"),
+            money_currency={"amount": "@document"},
         ),
         Table(
             "gl_balances",
@@ -293,6 +311,7 @@ LOAD_ORDER = (
     "receipts",
     "applications",
     "adjustments",
+    "payment_schedules",
     "disputes",
     "activities",
     "financials",
