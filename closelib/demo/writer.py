@@ -144,7 +144,9 @@ def _string_arrow(series: pd.Series) -> pa.Array:
 def _to_arrow(name: str, frame: pd.DataFrame, resolve, text_dates: bool) -> pa.Table:
     table = TABLES[name]
     arrays = []
-    for column in table.columns:
+    # An optional column (documents.fx_rate, ...) is written only when the frame has it.
+    columns = [c for c in table.columns if c.name in frame.columns or not c.optional]
+    for column in columns:
         series = frame[column.name]
         if column.kind == "money":
             missing = series.isna().to_numpy()
@@ -172,7 +174,10 @@ def _to_arrow(name: str, frame: pd.DataFrame, resolve, text_dates: bool) -> pa.T
             if text_dates:
                 arr = pc.cast(arr, pa.string())
         elif column.kind == "rate":
-            arr = pa.array([f"{v:.6f}".rstrip("0").rstrip(".") for v in series.to_numpy("float64")], type=pa.string())
+            arr = pa.array(
+                ["" if v != v else f"{v:.6f}".rstrip("0").rstrip(".") for v in series.to_numpy("float64")],
+                type=pa.string(),
+            )
             if not text_dates:
                 arr = pa.array(series.to_numpy("float64"))
         else:
@@ -183,4 +188,4 @@ def _to_arrow(name: str, frame: pd.DataFrame, resolve, text_dates: bool) -> pa.T
                 else pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
             )
         arrays.append(arr)
-    return pa.Table.from_arrays(arrays, names=table.column_names)
+    return pa.Table.from_arrays(arrays, names=[c.name for c in columns])
