@@ -43,6 +43,8 @@ STREAM_NAMES = (
     "fx",
     "gl",
     "forced",
+    "fx_book",  # appended: SeedSequence children keep their index, so earlier streams are unchanged
+    "schedules",
 )
 
 #: What the string helpers take: text, a NumPy/Python array of text or integers, or Arrow strings.

@@ -74,7 +74,7 @@ def _currency_resolver(tables: dict[str, pd.DataFrame]):
         if table == "applications":
             rec = tables["receipts"].set_index("receipt_id")["currency"]
             return frame["source_id"].map(rec).fillna(frame["source_id"].map(docs))
-        if table == "adjustments":
+        if table in ("adjustments", "payment_schedules"):
             return frame["document_id"].map(docs)
         if table == "activities":
             cust = tables["customers"].set_index("customer_id")["credit_currency"]
