@@ -40,10 +40,13 @@ class Revaluation:
 
 def revalue(book: Book, period: Period, params: dict) -> Revaluation:
     items = revaluation_items(book, period.end)
-    pairs = items[["currency", "functional_currency"]].drop_duplicates().sort_values(["functional_currency", "currency"])
+    pairs = (
+        items[["currency", "functional_currency"]].drop_duplicates().sort_values(["functional_currency", "currency"])
+    )
     when = pd.Series([period.end] * len(pairs), dtype="datetime64[ns]")
     rates = pairs.assign(
-        rate_date=period.end, closing_rate=rates_in_force(book.fx_rates, when, pairs["currency"], pairs["functional_currency"])
+        rate_date=period.end,
+        closing_rate=rates_in_force(book.fx_rates, when, pairs["currency"], pairs["functional_currency"]),
     ).reset_index(drop=True)
     realised = realised_items(book, period)
     if realised.empty:
@@ -74,7 +77,10 @@ def conclusion(rev: Revaluation, entities: list[str], currency_of, fmt, period: 
         mine = rev.items[rev.items["entity"] == entity]
         fig = rev.figures[entity]
         if mine.empty and fig["realised"] == 0:
-            parts.append(f"**{md(entity)}**: no foreign-currency item was open at {period.end.date()} and none was settled in {period}: nothing to revalue.")
+            parts.append(
+                f"**{md(entity)}**: no foreign-currency item was open at {period.end.date()} and none was "
+                f"settled in {period}: nothing to revalue."
+            )
             continue
         missing = [m for m in rev.missing if m.startswith(f"{entity}:")]
         gain = "gain" if fig["unrealised"] >= 0 else "loss"

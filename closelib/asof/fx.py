@@ -65,7 +65,9 @@ def revaluation_items(book: Book, day: pd.Timestamp) -> pd.DataFrame:
             "open_amount": np.r_[
                 docs["open_amount"].to_numpy(dtype="int64"), -rec["unapplied"].to_numpy(dtype="int64")
             ].astype("int64"),
-            "booking_rate": np.r_[docs["booking_rate"].to_numpy(dtype="float64"), rec["booking_rate"].to_numpy(dtype="float64")],
+            "booking_rate": np.r_[
+                docs["booking_rate"].to_numpy(dtype="float64"), rec["booking_rate"].to_numpy(dtype="float64")
+            ],
             "booked": np.r_[
                 docs["open_functional"].to_numpy(dtype="int64"), -rec["unapplied_functional"].to_numpy(dtype="int64")
             ].astype("int64"),
@@ -74,10 +76,15 @@ def revaluation_items(book: Book, day: pd.Timestamp) -> pd.DataFrame:
     # Unapplied cash is carried as a negative open amount (it is owed to the customer), so one
     # rule gives the gain of both: revalued minus booked.
     frame["closing_rate"] = rates_in_force(
-        book.fx_rates, pd.Series(np.full(len(frame), np.datetime64(day, "ns"))), frame["currency"], frame["functional_currency"]
+        book.fx_rates,
+        pd.Series(np.full(len(frame), np.datetime64(day, "ns"))),
+        frame["currency"],
+        frame["functional_currency"],
     )
     known = np.isfinite(frame["closing_rate"].to_numpy())
-    revalued = translate(frame["open_amount"], frame["closing_rate"].to_numpy(), frame["currency"], frame["functional_currency"])
+    revalued = translate(
+        frame["open_amount"], frame["closing_rate"].to_numpy(), frame["currency"], frame["functional_currency"]
+    )
     frame["revalued"] = np.where(known, revalued, frame["booked"]).astype("int64")
     frame["unrealised"] = (frame["revalued"] - frame["booked"]).astype("int64")
     return frame[ITEM_COLUMNS].sort_values(["entity", "currency", "customer_id", "id"], ignore_index=True)
@@ -118,7 +125,11 @@ def revaluation_journal(
     (documents) and unapplied cash to the closing rate, the net against ``fx.unrealised_account``.
     Debit and credit columns in the functional currency's minor units; each journal balances."""
     gl, fx = params["gl"], params["fx"]
-    control, unapplied, pnl = str(gl["ar_control_accounts"][0]), str(gl["unapplied_cash_account"]), str(fx["unrealised_account"])
+    control, unapplied, pnl = (
+        str(gl["ar_control_accounts"][0]),
+        str(gl["unapplied_cash_account"]),
+        str(fx["unrealised_account"]),
+    )
     rows = []
     reverse_on = period.shift(1).start
     for entity in entities:
@@ -152,7 +163,8 @@ def revaluation_journal(
                     }
                 )
     frame = pd.DataFrame(
-        rows, columns=["entity", "journal_id", "date", "account", "debit", "credit", "currency", "reference", "description"]
+        rows,
+        columns=["entity", "journal_id", "date", "account", "debit", "credit", "currency", "reference", "description"],
     )
     frame["debit"] = frame["debit"].astype("int64")
     frame["credit"] = frame["credit"].astype("int64")
@@ -163,7 +175,19 @@ def realised_items(book: Book, period: Period) -> pd.DataFrame:
     """The period's applications with a foreign-currency side: entity, customer, source and
     target, currency, amount (transaction), what it relieved of the source and of the target in
     the functional currency, and ``realised`` (source less target; positive is a gain)."""
-    columns = ["entity", "customer_id", "application_id", "applied_date", "source_id", "target_id", "currency", "amount", "source_functional", "target_functional", "realised"]
+    columns = [
+        "entity",
+        "customer_id",
+        "application_id",
+        "applied_date",
+        "source_id",
+        "target_id",
+        "currency",
+        "amount",
+        "source_functional",
+        "target_functional",
+        "realised",
+    ]
     apps = book.applications
     fx = translation(book)
     link = links(book)
@@ -175,7 +199,11 @@ def realised_items(book: Book, period: Period) -> pd.DataFrame:
     rec_row = link.app_source_rec
     src_doc = link.app_source_doc
     foreign_target = docs["currency"].to_numpy(dtype=object)[row] != fx.doc_functional[row]
-    src_rate = np.where(rec_row >= 0, fx.rec_rate[np.maximum(rec_row, 0)] if len(fx.rec_rate) else 1.0, np.where(src_doc >= 0, fx.doc_rate[np.maximum(src_doc, 0)], 1.0))
+    src_rate = np.where(
+        rec_row >= 0,
+        fx.rec_rate[np.maximum(rec_row, 0)] if len(fx.rec_rate) else 1.0,
+        np.where(src_doc >= 0, fx.doc_rate[np.maximum(src_doc, 0)], 1.0),
+    )
     keep = in_period & (foreign_target | (src_rate != 1.0) | (fx.app_source != fx.app_target))
     frame = pd.DataFrame(
         {

@@ -54,9 +54,7 @@ def by_instalment(items: pd.DataFrame, book: Book) -> pd.DataFrame:
     item_row = item_row[item_row >= 0]
     if not len(sched):
         return items.assign(instalment=0)
-    order = np.lexsort(
-        (sched["instalment"].to_numpy(), sched["due_date"].to_numpy(dtype="datetime64[ns]"), item_row)
-    )
+    order = np.lexsort((sched["instalment"].to_numpy(), sched["due_date"].to_numpy(dtype="datetime64[ns]"), item_row))
     sched, item_row = sched.iloc[order], item_row[order]
     amount = items["amount"].to_numpy(dtype="int64")
     open_txn = items["open_amount"].to_numpy(dtype="int64")
@@ -68,7 +66,9 @@ def by_instalment(items: pd.DataFrame, book: Book) -> pd.DataFrame:
     rate = items["booking_rate"].to_numpy(dtype="float64")[item_row]
     ccy = items["currency"].to_numpy(dtype=object)[item_row]
     fun = items["functional_currency"].to_numpy(dtype=object)[item_row]
-    translated = translate(np.concatenate([cum_open, cum_open - inst_open]), np.r_[rate, rate], np.r_[ccy, ccy], np.r_[fun, fun])
+    translated = translate(
+        np.concatenate([cum_open, cum_open - inst_open]), np.r_[rate, rate], np.r_[ccy, ccy], np.r_[fun, fun]
+    )
     inst_fun = translated[: len(cum_open)] - translated[len(cum_open) :]
     split = items.iloc[item_row].copy()
     split["due_date"] = sched["due_date"].to_numpy(dtype="datetime64[ns]")
@@ -106,7 +106,11 @@ def application_due_dates(book: Book) -> pd.DataFrame:
     a_pos = np.flatnonzero(take)
     a_doc = a_row[take]
     a_order = np.lexsort(
-        (apps["application_id"].to_numpy(dtype=object)[a_pos].astype(str), apps["applied_date"].to_numpy()[a_pos], a_doc)
+        (
+            apps["application_id"].to_numpy(dtype=object)[a_pos].astype(str),
+            apps["applied_date"].to_numpy()[a_pos],
+            a_doc,
+        )
     )
     a_pos, a_doc = a_pos[a_order], a_doc[a_order]
     a_amt = apps["amount"].to_numpy(dtype="int64")[a_pos]

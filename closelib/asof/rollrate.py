@@ -149,12 +149,16 @@ def _by_instalment(
     sched, row = sched.iloc[order], row[order]
     amount = docs["amount"].to_numpy(dtype="int64")
     cleared = amount[:, None] - open_
-    parts = np.column_stack(
-        [
-            allocate(sched["amount"].to_numpy(dtype="int64"), row, cleared[:, j], np.maximum(-cleared[:, j], 0))
-            for j in range(open_.shape[1])  # one vectorised pass per month end of the window
-        ]
-    ) if open_.shape[1] else np.zeros((len(row), 0), dtype="int64")
+    parts = (
+        np.column_stack(
+            [
+                allocate(sched["amount"].to_numpy(dtype="int64"), row, cleared[:, j], np.maximum(-cleared[:, j], 0))
+                for j in range(open_.shape[1])  # one vectorised pass per month end of the window
+            ]
+        )
+        if open_.shape[1]
+        else np.zeros((len(row), 0), dtype="int64")
+    )
     first = np.r_[True, row[1:] != row[:-1]]
     scheduled = np.zeros(len(docs), dtype=bool)
     scheduled[row] = True
@@ -186,7 +190,10 @@ def _in_functional(
 
     def tr(values: np.ndarray) -> np.ndarray:
         flat = translate(
-            values.ravel(), np.repeat(rate[foreign], m), np.repeat(currency[foreign], m), np.repeat(functional[foreign], m)
+            values.ravel(),
+            np.repeat(rate[foreign], m),
+            np.repeat(currency[foreign], m),
+            np.repeat(functional[foreign], m),
         )
         return flat.reshape(len(foreign), m)
 

@@ -33,9 +33,7 @@ MAX_RATE_AGE_DAYS = 31
 RATE_TYPE = "fx_rates: the latest rate dated on or before the line's date, at most 31 days old"
 
 
-def rates_in_force(
-    fx_rates: pd.DataFrame, dates: pd.Series, currency: pd.Series, functional: pd.Series
-) -> np.ndarray:
+def rates_in_force(fx_rates: pd.DataFrame, dates: pd.Series, currency: pd.Series, functional: pd.Series) -> np.ndarray:
     """The ``fx_rates`` rate in force on each date for (currency -> functional), NaN when none.
 
     Lines already in their functional currency get 1.0. One ``merge_asof`` (vectorised)."""
@@ -50,7 +48,9 @@ def rates_in_force(
         return result
     left = pd.DataFrame(
         {
-            "pair": pd.Series(cur[need], dtype=object).astype(str) + ">" + pd.Series(fun[need], dtype=object).astype(str),
+            "pair": pd.Series(cur[need], dtype=object).astype(str)
+            + ">"
+            + pd.Series(fun[need], dtype=object).astype(str),
             "date": np.asarray(dates, dtype="datetime64[ns]")[need],
             "pos": np.flatnonzero(need),
         }
@@ -94,13 +94,17 @@ def translate(minor: np.ndarray | pd.Series, rate: np.ndarray, currency, functio
     n = len(values)
     from_digits = currency_digits(pd.Series(np.broadcast_to(np.asarray(currency, dtype=object), (n,))))
     to_digits = currency_digits(pd.Series(np.broadcast_to(np.asarray(functional, dtype=object), (n,))))
-    return money.translate_array(values, np.nan_to_num(np.asarray(rate, dtype="float64"), nan=0.0), from_digits, to_digits)
+    return money.translate_array(
+        values, np.nan_to_num(np.asarray(rate, dtype="float64"), nan=0.0), from_digits, to_digits
+    )
 
 
 # ---------------------------------------------------------------- validation
 
 
-def check_fx(frames: dict[str, pd.DataFrame], files: dict[str, str], entity_currency: pd.Series, out: Collector) -> None:
+def check_fx(
+    frames: dict[str, pd.DataFrame], files: dict[str, str], entity_currency: pd.Series, out: Collector
+) -> None:
     """``fx_rate_missing``: a document or receipt in another currency than its entity's, with
     no ``fx_rate`` and no rate in force in ``fx_rates``; ``fx_rate_functional``: a line in the
     functional currency whose ``fx_rate`` is not 1."""
@@ -321,7 +325,12 @@ def _telescoped(events: pd.DataFrame, amount: np.ndarray, rate: np.ndarray, curr
     if events.empty:
         return np.zeros(0, dtype="int64")
     order = np.lexsort(
-        (events["id"].to_numpy(dtype=object).astype(str), events["rank"].to_numpy(), events["date"].to_numpy(), events["row"].to_numpy())
+        (
+            events["id"].to_numpy(dtype=object).astype(str),
+            events["rank"].to_numpy(),
+            events["date"].to_numpy(),
+            events["row"].to_numpy(),
+        )
     )
     rows = events["row"].to_numpy()[order]
     delta = events["delta"].to_numpy(dtype="int64")[order]
@@ -329,7 +338,12 @@ def _telescoped(events: pd.DataFrame, amount: np.ndarray, rate: np.ndarray, curr
     before = after - delta
     ccy = np.asarray(currency, dtype=object)[rows]
     fun = np.asarray(functional, dtype=object)[rows]
-    both = translate(np.concatenate([after, before]), np.concatenate([rate[rows], rate[rows]]), np.concatenate([ccy, ccy]), np.concatenate([fun, fun]))
+    both = translate(
+        np.concatenate([after, before]),
+        np.concatenate([rate[rows], rate[rows]]),
+        np.concatenate([ccy, ccy]),
+        np.concatenate([fun, fun]),
+    )
     effect_sorted = both[: len(rows)] - both[len(rows) :]
     effect = np.empty(len(rows), dtype="int64")
     effect[order] = effect_sorted
@@ -341,7 +355,5 @@ def translation(book: Book) -> Translation:
     return derived(
         book,
         "_fx",
-        lambda b: translate_book(
-            b.documents, b.receipts, b.applications, b.adjustments, b.fx_rates, b.entity_currency
-        ),
+        lambda b: translate_book(b.documents, b.receipts, b.applications, b.adjustments, b.fx_rates, b.entity_currency),
     )

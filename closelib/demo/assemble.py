@@ -14,9 +14,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from closelib.book.fx import translate_book
-from closelib.demo import billing, cash, collections, disputes, extras, ledger
+from closelib.demo import billing, cash, collections, disputes, extras, ledger, schedules
 from closelib.demo import fx as demo_fx
-from closelib.demo import schedules
 from closelib.demo._common import (
     CURRENCY,
     ENTITIES,

@@ -70,7 +70,13 @@ def rates(base: pd.DataFrame, rng: np.random.Generator, cal: Calendar) -> pd.Dat
     first = both.sort_values("rate_date", kind="stable").drop_duplicates(["currency", "functional_currency"])
     opening = first.assign(rate_date=dates(np.full(len(first), cal.first_date - 1)).to_numpy())
     out = pd.concat([opening, both], ignore_index=True)
-    order = np.lexsort((out["functional_currency"].to_numpy(dtype=object).astype(str), out["currency"].to_numpy(dtype=object).astype(str), out["rate_date"].to_numpy()))
+    order = np.lexsort(
+        (
+            out["functional_currency"].to_numpy(dtype=object).astype(str),
+            out["currency"].to_numpy(dtype=object).astype(str),
+            out["rate_date"].to_numpy(),
+        )
+    )
     out = out.iloc[order].reset_index(drop=True)
     for column in ("currency", "functional_currency"):
         out[column] = text(out[column].to_numpy(dtype=object))
@@ -133,7 +139,7 @@ def _revaluations(lines: Lines, cal: Calendar, tables: dict[str, pd.DataFrame]) 
     present = frozenset(tables)
     book = Book(Path("."), dict(tables), {}, present, dict(CURRENCY))
     currency_of = CURRENCY.__getitem__
-    for m, label in enumerate(cal.periods):
+    for label in cal.periods:
         period = Period.parse(label)
         items = revaluation_items(book, period.end)
         journal = revaluation_journal(items, period, GL_PARAMS, list(ENTITIES), currency_of)

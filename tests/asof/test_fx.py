@@ -84,7 +84,13 @@ def fx_tables() -> dict[str, list[dict]]:
             }
         ],
         "applications": [
-            {"application_id": "A1", "applied_date": "2026-04-10", "source_id": "R1", "target_id": "X1", "amount": "1000.00"}
+            {
+                "application_id": "A1",
+                "applied_date": "2026-04-10",
+                "source_id": "R1",
+                "target_id": "X1",
+                "amount": "1000.00",
+            }
         ],
         "fx_rates": [
             rate("2026-02-28", "1.30"),
@@ -312,13 +318,24 @@ def test_functional_totals_are_sums_of_translated_lines(amounts, payments, rate_
             "fx_rate": rate,
         }
     )
-    adj = pd.DataFrame({"adjustment_id": [], "document_id": [], "adjustment_date": pd.Series(dtype="datetime64[ns]"), "amount": pd.Series(dtype="int64")})
-    rates = pd.DataFrame({"rate_date": pd.Series(dtype="datetime64[ns]"), "currency": [], "functional_currency": [], "rate": []})
+    adj = pd.DataFrame(
+        {
+            "adjustment_id": [],
+            "document_id": [],
+            "adjustment_date": pd.Series(dtype="datetime64[ns]"),
+            "amount": pd.Series(dtype="int64"),
+        }
+    )
+    rates = pd.DataFrame(
+        {"rate_date": pd.Series(dtype="datetime64[ns]"), "currency": [], "functional_currency": [], "rate": []}
+    )
     t = translate_book(docs, rec, apps, adj, rates, {"E": "SGD"})
     per_line = money.translate_array(docs["amount"].to_numpy(), np.full(n, rate), 2, 2)
     assert t.doc_amount.tolist() == per_line.tolist()
     assert int(t.doc_amount.sum()) == int(per_line.sum())
-    relieved = pd.Series(t.app_target).groupby(apps["target_id"].to_numpy()).sum() if len(apps) else pd.Series(dtype="int64")
+    relieved = (
+        pd.Series(t.app_target).groupby(apps["target_id"].to_numpy()).sum() if len(apps) else pd.Series(dtype="int64")
+    )
     for i in range(n):
         open_f = int(money.translate_array(np.array([left[i]]), np.array([rate]), 2, 2)[0])
         assert int(relieved.get(f"D{i}", 0)) + open_f == int(per_line[i])

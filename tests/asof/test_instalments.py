@@ -26,8 +26,12 @@ def schedule_tables(schedule: list[tuple[int, str, str]] | None = None) -> dict:
     customer = dict(MINI["customers"][0], customer_id="K1")
     base = {"customer_id": "K1", "entity": "US01", "currency": "USD", "reference": "", "description": ""}
     documents = [
-        dict(base, document_id="I1", doc_type="INV", document_date="2026-01-01", due_date="2026-03-31", amount="1000.00"),
-        dict(base, document_id="CM1", doc_type="CM", document_date="2026-03-05", due_date="2026-03-05", amount="-150.00"),
+        dict(
+            base, document_id="I1", doc_type="INV", document_date="2026-01-01", due_date="2026-03-31", amount="1000.00"
+        ),
+        dict(
+            base, document_id="CM1", doc_type="CM", document_date="2026-03-05", due_date="2026-03-05", amount="-150.00"
+        ),
     ]
     schedule = schedule or [(1, "2026-01-31", "300.00"), (2, "2026-02-28", "500.00"), (3, "2026-03-31", "200.00")]
     return {
@@ -45,11 +49,24 @@ def schedule_tables(schedule: list[tuple[int, str, str]] | None = None) -> dict:
             }
         ],
         "applications": [
-            {"application_id": "A1", "applied_date": "2026-02-10", "source_id": "R1", "target_id": "I1", "amount": "400.00"},
-            {"application_id": "A2", "applied_date": "2026-03-05", "source_id": "CM1", "target_id": "I1", "amount": "150.00"},
+            {
+                "application_id": "A1",
+                "applied_date": "2026-02-10",
+                "source_id": "R1",
+                "target_id": "I1",
+                "amount": "400.00",
+            },
+            {
+                "application_id": "A2",
+                "applied_date": "2026-03-05",
+                "source_id": "CM1",
+                "target_id": "I1",
+                "amount": "150.00",
+            },
         ],
         "payment_schedules": [
-            {"document_id": "I1", "instalment": str(n), "due_date": due, "amount": amount} for n, due, amount in schedule
+            {"document_id": "I1", "instalment": str(n), "due_date": due, "amount": amount}
+            for n, due, amount in schedule
         ],
         "gl_balances": MINI["gl_balances"],
     }
@@ -111,8 +128,12 @@ def test_schedule_must_add_up_to_the_document(tmp_path: Path):
 
 def test_schedule_rules_target_and_dates(tmp_path: Path):
     tables = schedule_tables()
-    tables["payment_schedules"].append({"document_id": "CM1", "instalment": "1", "due_date": "2026-03-01", "amount": "1.00"})
-    tables["payment_schedules"].append({"document_id": "NOPE", "instalment": "1", "due_date": "2026-03-01", "amount": "1.00"})
+    tables["payment_schedules"].append(
+        {"document_id": "CM1", "instalment": "1", "due_date": "2026-03-01", "amount": "1.00"}
+    )
+    tables["payment_schedules"].append(
+        {"document_id": "NOPE", "instalment": "1", "due_date": "2026-03-01", "amount": "1.00"}
+    )
     rules = {(p.rule, p.row) for p in validate_source(write_source(tmp_path / "bad", tables))}
     assert ("schedule_target", 5) in rules  # a credit memo has no schedule
     assert ("due_after_document", 5) in rules  # due 03-01, the memo is dated 03-05

@@ -42,8 +42,8 @@ import pandas as pd
 from closelib import money
 from closelib.areas.collections.promises import broken_promises
 from closelib.asof.openitems import open_items
-from closelib.book.fx import rates_in_force, translate
 from closelib.book.arrays import id_array, index_in, isin, lookup
+from closelib.book.fx import rates_in_force, translate
 from closelib.book.links import links
 from closelib.book.model import Book, derived
 from closelib.params import rating_band_value
@@ -165,9 +165,7 @@ def exposure(book: Book, day: pd.Timestamp) -> pd.DataFrame:
     other = translated[known].groupby(items[~same]["customer_id"].to_numpy()[known]).sum()
     result["translated_exposure"] = other.reindex(cust.index).fillna(0)
     result["exposure"] = own.reindex(cust.index).fillna(0) + result["translated_exposure"]
-    result["other_currency_items"] = (
-        items[~same][~known].groupby("customer_id").size().reindex(cust.index).fillna(0)
-    )
+    result["other_currency_items"] = items[~same][~known].groupby("customer_id").size().reindex(cust.index).fillna(0)
     return result.astype("int64")
 
 
