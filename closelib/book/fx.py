@@ -279,9 +279,7 @@ def translate_book(
         }
     )
     doc_events = doc_events[doc_events["row"].to_numpy() >= 0]
-    doc_effect = _telescoped(
-        doc_events, documents["amount"].to_numpy(dtype="int64"), d_rate, documents["currency"], d_fun
-    )
+    doc_effect = _effects(doc_events, documents["amount"].to_numpy(dtype="int64"), d_rate, documents["currency"], d_fun)
     rec_events = pd.DataFrame(
         {
             "row": src_rec,
@@ -294,9 +292,7 @@ def translate_book(
         }
     )
     rec_events = rec_events[rec_events["row"].to_numpy() >= 0]
-    rec_effect = _telescoped(
-        rec_events, receipts["amount"].to_numpy(dtype="int64"), r_rate, receipts["currency"], r_fun
-    )
+    rec_effect = _effects(rec_events, receipts["amount"].to_numpy(dtype="int64"), r_rate, receipts["currency"], r_fun)
     app_target = np.zeros(n_app, dtype="int64")
     app_source = np.zeros(n_app, dtype="int64")
     adj_amount = np.zeros(n_adj, dtype="int64")
@@ -317,6 +313,20 @@ def translate_book(
         app_source,
         adj_amount,
     )
+
+
+def _effects(events: pd.DataFrame, amount: np.ndarray, rate: np.ndarray, currency, functional) -> np.ndarray:
+    """Functional effect of each event: the event's own amount on a line in its functional
+    currency (rate 1, the same exponent: translation changes nothing), the cumulative rule
+    (:func:`_telescoped`) on a foreign-currency line; only those events are sorted and cumulated."""
+    effect = events["delta"].to_numpy(dtype="int64").copy()
+    if events.empty:
+        return effect
+    foreign_line = (np.asarray(currency, dtype=object) != np.asarray(functional, dtype=object)) | (rate != 1.0)
+    foreign = foreign_line[events["row"].to_numpy()]
+    if foreign.any():
+        effect[foreign] = _telescoped(events[foreign], amount, rate, currency, functional)
+    return effect
 
 
 def _telescoped(events: pd.DataFrame, amount: np.ndarray, rate: np.ndarray, currency, functional) -> np.ndarray:

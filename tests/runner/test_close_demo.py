@@ -168,7 +168,7 @@ def test_two_closes_of_the_same_book_differ_only_where_sanitized(demo_source, de
     second = execute_run(END, source=demo_source, outputs=tmp_path, overrides=["credit_review.max_memos=2"])
     assert second.succeeded
     compared = compare_run_cells(demo_run.run_dir, second.run_dir)
-    assert len(compared.notebooks) == 5 + 2  # the period notebooks and both memos
+    assert len(compared.notebooks) == 6 + 2  # the period notebooks and both memos
     assert compared.identical, "\n".join(compared.lines())
     raw = compare_run_cells(demo_run.run_dir, second.run_dir, sanitizers=[])
     for notebook in raw.notebooks:
