@@ -7,10 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from closelib.areas.collections.dunning import document_stages
 from closelib.areas.collections.kpis import kpi_table
+from closelib.areas.credit.queue import payment_history
 from closelib.asof.aging import AgingPolicy, aging_at
 from closelib.asof.instalments import allocate, application_due_dates
 from closelib.book.load import load_book, validate_source
@@ -138,3 +140,10 @@ def test_schedule_rules_target_and_dates(tmp_path: Path):
     assert ("schedule_target", 5) in rules  # a credit memo has no schedule
     assert ("due_after_document", 5) in rules  # due 03-01, the memo is dated 03-05
     assert ("foreign_key", 6) in rules
+
+
+def test_credit_behaviour_measures_each_instalment_against_its_due_date(book):
+    from_history = payment_history(book, pd.Timestamp("2026-03-31"))
+    rows = sorted(zip(from_history["amount"], from_history["days_beyond_terms"], strict=True))
+    # R1's 400.00 on 2026-02-10: 100.00 of instalment 2 on time, 300.00 of instalment 1 ten days late
+    assert rows == [(10000, 0), (30000, 10)]

@@ -41,6 +41,7 @@ import pandas as pd
 
 from closelib import money
 from closelib.areas.collections.promises import broken_promises
+from closelib.asof.instalments import application_due_dates
 from closelib.asof.openitems import open_items
 from closelib.book.arrays import id_array, index_in, isin, lookup
 from closelib.book.fx import rates_in_force, translate
@@ -203,7 +204,9 @@ def utilisation(exposure_minor, limit_minor) -> float | None:
 
 def payment_history(book: Book, day: pd.Timestamp, months: int = 24) -> pd.DataFrame:
     """Every application of a receipt (dated within ``months`` before ``day``) to an INV/DM:
-    customer, document, dates, amount, days to pay, days beyond terms, late.
+    customer, document, dates, amount, days to pay, days beyond terms, late. A payment of a
+    document with an instalment schedule is one row per instalment it settles, each against
+    that instalment's due date (:func:`closelib.asof.instalments.application_due_dates`).
 
     Applications are joined to their receipt and document through the book's row links
     (:func:`closelib.book.links.links`), not by merging on text ids: a million applications join
@@ -229,8 +232,19 @@ def payment_history(book: Book, day: pd.Timestamp, months: int = 24) -> pd.DataF
     def at(frame: pd.DataFrame, column: str, rows: np.ndarray) -> pd.Series:
         return pd.Series(frame[column].array.take(rows), name=column)
 
+    amount = apps["amount"].to_numpy()[a].astype("int64")
+    due_values = docs["due_date"].to_numpy(dtype="datetime64[ns]")[d]
+    split = application_due_dates(book)  # a payment of a scheduled document, by instalment settled
+    if len(split):
+        part = pd.Series(np.arange(len(a)), index=a).reindex(split["position"].to_numpy()).to_numpy()
+        hit = ~np.isnan(part)
+        rows, whole = part[hit].astype("int64"), np.ones(len(a), dtype=bool)
+        whole[rows] = False
+        r, d, a = np.r_[r[whole], r[rows]], np.r_[d[whole], d[rows]], np.r_[a[whole], a[rows]]
+        amount = np.r_[amount[whole], split["amount"].to_numpy(dtype="int64")[hit]]
+        due_values = np.r_[due_values[whole], split["due_date"].to_numpy(dtype="datetime64[ns]")[hit]]
     paid_date = at(rec, "receipt_date", r)
-    document_date, due_date = at(docs, "document_date", d), at(docs, "due_date", d)
+    document_date, due_date = at(docs, "document_date", d), pd.Series(due_values, name="due_date")
     to_pay = (paid_date - document_date).dt.days.clip(lower=0)
     beyond = (paid_date - due_date).dt.days
     out = pd.DataFrame(
@@ -242,7 +256,7 @@ def payment_history(book: Book, day: pd.Timestamp, months: int = 24) -> pd.DataF
             "due_date": due_date,
             "paid_date": paid_date,
             "currency": at(docs, "currency", d),
-            "amount": apps["amount"].to_numpy()[a].astype("int64"),
+            "amount": amount,
             "days_to_pay": to_pay.astype("int64"),
             "days_beyond_terms": beyond.clip(lower=0).astype("int64"),
             "late": beyond > 0,
