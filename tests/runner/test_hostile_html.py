@@ -97,7 +97,7 @@ def test_no_live_tag_from_the_data_in_any_reviewer_html(hostile_close):
             {k: c["detail"] for k, c in m["checks"].items() if not c["passed"]},
         )
     pages = sorted(run.run_dir.rglob("*.html")) + sorted(investigation.run_dir.glob("*.html"))
-    assert len(pages) == 5 + 2 + 1  # the period notebooks, two memos, the investigation
+    assert len(pages) == 6 + 2 + 1  # the period notebooks, two memos, the investigation
     binder = run.run_dir.parent / "index.html"
     for page in [*pages, binder]:
         found = scan(page)
