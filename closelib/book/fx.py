@@ -89,14 +89,22 @@ def booking_rates(
 
 
 def translate(minor: np.ndarray | pd.Series, rate: np.ndarray, currency, functional) -> np.ndarray:
-    """Each line in the functional currency: exact, half away from zero, per line."""
+    """Each line in the functional currency: exact, half away from zero, per line. A line in its
+    functional currency at rate 1 is its own amount (only the other lines are computed)."""
     values = np.asarray(minor, dtype="int64")
     n = len(values)
-    from_digits = currency_digits(pd.Series(np.broadcast_to(np.asarray(currency, dtype=object), (n,))))
-    to_digits = currency_digits(pd.Series(np.broadcast_to(np.asarray(functional, dtype=object), (n,))))
-    return money.translate_array(
-        values, np.nan_to_num(np.asarray(rate, dtype="float64"), nan=0.0), from_digits, to_digits
-    )
+    rates = np.broadcast_to(np.asarray(rate, dtype="float64"), (n,))
+    ccy = np.broadcast_to(np.asarray(currency, dtype=object), (n,))
+    fun = np.broadcast_to(np.asarray(functional, dtype=object), (n,))
+    foreign = (ccy != fun) | (rates != 1.0)
+    result = values.copy()
+    if foreign.any():
+        from_digits = currency_digits(pd.Series(ccy[foreign]))
+        to_digits = currency_digits(pd.Series(fun[foreign]))
+        result[foreign] = money.translate_array(
+            values[foreign], np.nan_to_num(rates[foreign], nan=0.0), from_digits, to_digits
+        )
+    return result
 
 
 # ---------------------------------------------------------------- validation

@@ -29,6 +29,7 @@ import pandas as pd
 import pyarrow as pa
 
 from closelib.asof.fx import revaluation_items, revaluation_journal
+from closelib.book.arrays import isin
 from closelib.book.fx import Translation
 from closelib.book.model import Book
 from closelib.demo._common import CURRENCY, ENTITIES, Calendar, dates, text
@@ -136,8 +137,7 @@ def post(
 
 def _revaluations(lines: Lines, cal: Calendar, tables: dict[str, pd.DataFrame]) -> None:
     """Every month end: the revaluation the library proposes, and its reversal the next day."""
-    present = frozenset(tables)
-    book = Book(Path("."), dict(tables), {}, present, dict(CURRENCY))
+    book = Book(Path("."), _foreign_only(tables), {}, frozenset(tables), dict(CURRENCY))
     currency_of = CURRENCY.__getitem__
     for label in cal.periods:
         period = Period.parse(label)
@@ -160,3 +160,17 @@ def _revaluations(lines: Lines, cal: Calendar, tables: dict[str, pd.DataFrame]) 
             pa.array(journal["description"].to_numpy(dtype=object), type=pa.string()),
             jkey=10,
         )
+
+
+def _foreign_only(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The foreign-currency documents and receipts with what applies to them: all a revaluation
+    reads (a functional-currency item revalues to itself), at a fraction of the rows."""
+    functional = pd.Series(CURRENCY)
+    docs, rec = tables["documents"], tables["receipts"]
+    docs = docs[(docs["currency"] != docs["entity"].map(functional)).to_numpy()]
+    rec = rec[(rec["currency"] != rec["entity"].map(functional)).to_numpy()]
+    apps, adj = tables["applications"], tables["adjustments"]
+    ids = pd.concat([docs["document_id"], rec["receipt_id"]], ignore_index=True)
+    apps = apps[isin(apps["target_id"], ids) | isin(apps["source_id"], ids)]
+    adj = adj[isin(adj["document_id"], ids)]
+    return {**tables, "documents": docs, "receipts": rec, "applications": apps, "adjustments": adj}
