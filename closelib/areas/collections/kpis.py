@@ -305,7 +305,7 @@ def top_past_due(book: Book, period: Period, params: dict, count: int) -> pd.Dat
     items = aging_at(book, day, AgingPolicy.from_params(params), ("INV", "DM"))
     past = items[items["days_past_due"] > 0]
     top = past.groupby(["entity", "customer_id"], as_index=False).agg(
-        past_due=("open_amount", "sum"), documents=("document_id", "size"), oldest_days=("days_past_due", "max")
+        past_due=("open_amount", "sum"), documents=("document_id", "nunique"), oldest_days=("days_past_due", "max")
     )
     cust = book.customers.set_index("customer_id")
     top["name"] = top["customer_id"].map(cust["name"])
