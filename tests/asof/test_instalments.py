@@ -13,6 +13,7 @@ import pytest
 from closelib.areas.collections.dunning import document_stages
 from closelib.areas.collections.kpis import kpi_table
 from closelib.areas.credit.queue import payment_history
+from closelib.areas.reserve.customers import customer_aged_listing
 from closelib.asof.aging import AgingPolicy, aging_at
 from closelib.asof.instalments import allocate, application_due_dates
 from closelib.book.load import load_book, validate_source
@@ -147,3 +148,13 @@ def test_credit_behaviour_measures_each_instalment_against_its_due_date(book):
     rows = sorted(zip(from_history["amount"], from_history["days_beyond_terms"], strict=True))
     # R1's 400.00 on 2026-02-10: 100.00 of instalment 2 on time, 300.00 of instalment 1 ten days late
     assert rows == [(10000, 0), (30000, 10)]
+
+
+def test_a_document_in_several_instalments_is_one_document_of_the_customer_listing(book):
+    policy = AgingPolicy("due_date", [0, 30, 60, 90])
+    aged = aging_at(book, "2026-03-31", policy)
+    listing = customer_aged_listing(aged, book, policy.labels)
+    # I1's two open instalments (250.00 in 31-60, 200.00 current) are one document
+    assert listing[["customer_id", "documents", "31-60", "current", "total"]].values.tolist() == [
+        ["K1", 1, 25000, 20000, 45000]
+    ]
