@@ -242,10 +242,6 @@ class Translation:
         now = (book.documents, book.receipts, book.applications, book.adjustments, book.fx_rates)
         return all(a is b for a, b in zip(self.frames, now, strict=False))
 
-    @property
-    def foreign_documents(self) -> np.ndarray:
-        return self.doc_rate != 1.0
-
 
 def translate_book(
     documents: pd.DataFrame,
