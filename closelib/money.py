@@ -409,3 +409,51 @@ def parse_money_array(values: pd.Series, currency: pd.Series | str) -> tuple[np.
     minor = unscaled * (10 ** np.clip(digits - frac_len, 0, 18))
     minor = np.where(good, minor, 0).astype("int64")
     return minor, not_number, too_many
+
+
+def _rate_fractions(rates: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each rate as an exact integer numerator over a common ``10**k``: ``(numerators, k)``.
+
+    A rate is taken as the decimal a person wrote (a float through its shortest repr, so a
+    published rate of up to 15 significant digits is exact); one Decimal per distinct rate."""
+    distinct, inverse = np.unique(np.asarray(rates, dtype="float64"), return_inverse=True)
+    decimals = [rate_to_decimal(float(r)) for r in distinct]
+    k = max([max(0, -int(d.as_tuple().exponent)) for d in decimals] or [0])
+    numerators = np.array([int(d.scaleb(k)) for d in decimals], dtype=object)
+    return numerators[inverse.reshape(-1)], k
+
+
+def translate_array(
+    minor: np.ndarray | pd.Series,
+    rate: np.ndarray | pd.Series,
+    from_digits: np.ndarray | pd.Series | int,
+    to_digits: np.ndarray | pd.Series | int,
+) -> np.ndarray:
+    """``minor`` units of a currency with ``from_digits`` decimals times ``rate`` (units of the
+    target currency per unit), in minor units of a currency with ``to_digits`` decimals, each
+    line rounded half away from zero. Exact: integer arithmetic on the rates' decimal digits
+    (int64 when the products are bounded well inside it, Python integers otherwise), never a
+    binary float product. A rate of 1 between currencies of the same exponent returns
+    ``minor`` unchanged."""
+    values = np.asarray(minor, dtype="int64")
+    n = len(values)
+    if n == 0:
+        return values.copy()
+    numerators, k = _rate_fractions(np.broadcast_to(np.asarray(rate, dtype="float64"), (n,)))
+    shift = np.broadcast_to(np.asarray(to_digits, dtype="int64") - np.asarray(from_digits, dtype="int64"), (n,))
+    up = np.maximum(shift, 0)
+    down = k + np.maximum(-shift, 0)
+    bound = int(np.abs(values).max()) * int(max(abs(v) for v in numerators)) * 10 ** int(up.max()) * 2
+    if bound + 10 ** int(down.max()) < 2**62:
+        num = values * numerators.astype("int64") * (10**up)
+        den = (10**down).astype("int64")
+        magnitude = (2 * np.abs(num) + den) // (2 * den)
+        return np.where(num < 0, -magnitude, magnitude).astype("int64")
+    # Rare (huge amounts times precise rates): the same arithmetic on Python integers.
+    num_o = values.astype(object) * numerators * np.array([10 ** int(u) for u in up], dtype=object)
+    den_o = np.array([10 ** int(d) for d in down], dtype=object)
+    mag_o = (2 * np.abs(num_o) + den_o) // (2 * den_o)
+    result = np.where(num_o < 0, -mag_o, mag_o)
+    if any(abs(int(v)) >= 2**63 for v in result):
+        raise MoneyError("a translated amount does not fit in 64-bit minor units")
+    return result.astype("int64")

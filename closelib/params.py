@@ -266,6 +266,13 @@ SCHEMA = Record(
                 ),
             }
         ),
+        "fx": Record(
+            {
+                "unrealised_account": Str(),
+                "realised_account": Str(),
+                "revaluation_prefix": Str(),
+            }
+        ),
         "aging": Record({"basis": Enum("due_date", "document_date"), "buckets": ListOf(Int(0, 100000))}),
         "reserve": Record(
             {

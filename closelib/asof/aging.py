@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from closelib.asof.openitems import open_items
+from closelib.asof.instalments import by_instalment
+from closelib.asof.openitems import in_functional, open_items
 from closelib.book.model import Book
 from closelib.params import bucket_labels
 from closelib.periods import to_date
@@ -68,5 +69,8 @@ class AgingPolicy:
 def aging_at(
     book: Book, as_of: str | pd.Timestamp, policy: AgingPolicy, doc_types: tuple[str, ...] = ("INV", "DM", "CM")
 ) -> pd.DataFrame:
-    """Open items as of D, aged by the policy (the common first step of most notebooks)."""
-    return age(open_items(book, as_of, doc_types), as_of, policy.basis, policy.bounds)
+    """Open items as of D, aged by the policy (the common first step of most notebooks): in the
+    functional currency at the booking rate (:func:`in_functional`), a scheduled document by
+    instalment (:func:`by_instalment`, each instalment with its own due date)."""
+    items = in_functional(by_instalment(open_items(book, as_of, doc_types), book))
+    return age(items, as_of, policy.basis, policy.bounds)

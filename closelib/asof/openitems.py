@@ -11,6 +11,12 @@ Conventions:
   by adjustment; a source without such adjustments gets exactly the contract formula)
 - unapplied cash of a receipt = amount - applications from it dated <= D
 - days past due = D - due_date (or D - document_date when the aging basis says so)
+
+Foreign currency (README, *Foreign currency*): every item also carries its entity's
+``functional_currency``, its ``booking_rate`` and its open amount in the functional currency at
+that rate (``open_functional``, ``unapplied_functional``), translated per item and rounded half
+away from zero. :func:`in_functional` gives the view the reserve, write-off and collections
+work in: ``open_amount`` and ``currency`` functional, the transaction's kept beside them.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from closelib.book.fx import translate, translation
 from closelib.book.links import links
 from closelib.book.model import Book
 from closelib.periods import to_date
@@ -64,7 +71,25 @@ def open_items(
     result["applied_to"] = applied_to[mask]
     result["applied_from"] = applied_from[mask]
     result["open_amount"] = open_amount[mask]
+    fx = translation(book)
+    result["functional_currency"] = fx.doc_functional[mask]
+    result["booking_rate"] = fx.doc_rate[mask]
+    result["open_functional"] = translate(
+        open_amount[mask], fx.doc_rate[mask], result["currency"], result["functional_currency"]
+    )
     return result.reset_index(drop=True)
+
+
+def in_functional(items: pd.DataFrame) -> pd.DataFrame:
+    """Open items in their entity's functional currency at the booking rate: ``open_amount`` and
+    ``currency`` become the functional ones, the transaction's kept as ``transaction_open_amount``
+    and ``transaction_currency``. For an item in its functional currency nothing changes."""
+    result = items.copy()
+    result["transaction_currency"] = items["currency"]
+    result["transaction_open_amount"] = items["open_amount"]
+    result["currency"] = items["functional_currency"].to_numpy()
+    result["open_amount"] = items["open_functional"].to_numpy(dtype="int64")
+    return result
 
 
 def unapplied_cash(book: Book, as_of: str | pd.Timestamp, include_closed: bool = False) -> pd.DataFrame:
@@ -87,6 +112,12 @@ def unapplied_cash(book: Book, as_of: str | pd.Timestamp, include_closed: bool =
     result["unapplied"] = (result["amount"] - result["applied"]).astype("int64")
     result["identified"] = result["customer_id"] != ""
     result["age_days"] = (day - result["receipt_date"]).dt.days.astype("int64")
+    fx = translation(book)
+    result["functional_currency"] = fx.rec_functional[mask]
+    result["booking_rate"] = fx.rec_rate[mask]
+    result["unapplied_functional"] = translate(
+        result["unapplied"], fx.rec_rate[mask], result["currency"], result["functional_currency"]
+    )
     if not include_closed:
         result = result[result["unapplied"] != 0]
     return result.reset_index(drop=True)

@@ -38,6 +38,9 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from closelib.asof.instalments import allocate
+from closelib.book.arrays import id_array, index_in
+from closelib.book.fx import translate, translation
 from closelib.book.links import links
 from closelib.book.model import Book
 from closelib.params import bucket_labels
@@ -61,10 +64,21 @@ def _bin(month_ends: np.ndarray, dates: pd.Series) -> np.ndarray:
 
 
 def build_history(
-    book: Book, period: Period, months: int, pools: pd.Series | None = None, doc_types: tuple[str, ...] = ("INV", "DM")
+    book: Book,
+    period: Period,
+    months: int,
+    pools: pd.Series | None = None,
+    doc_types: tuple[str, ...] = ("INV", "DM"),
+    instalments: bool = False,
 ) -> History:
     """Open amounts of every INV/DM (or ``doc_types``) at the ``months + 1`` month ends ending
-    with ``period``. A CM's open amount rises (towards zero) as it is applied."""
+    with ``period``. A CM's open amount rises (towards zero) as it is applied.
+
+    Amounts are in the entity's functional currency at each document's booking rate (a
+    foreign-currency document's open amount translated at every month end). With
+    ``instalments`` a scheduled document is one row per instalment (its due date, its share
+    of the open amount settled in due-date order; write-offs and recoveries on its first row),
+    as the collections KPIs count past due; the reserve's loss rates are measured on documents."""
     ends = pd.DatetimeIndex([p.end for p in period.back(months + 1)])
     end_values = ends.to_numpy(dtype="datetime64[ns]")
     all_docs = book.documents
@@ -111,13 +125,84 @@ def build_history(
     is_rec = (adj["type"] == "recovery").to_numpy()
     np.add.at(rec, adj_rows[is_rec] * width + adj_cols[is_rec], adj["amount"].to_numpy(dtype="int64")[is_rec])
     docs["pool"] = "all" if pools is None else docs["customer_id"].map(pools).fillna("unassigned").to_numpy()
-    return History(
-        docs,
-        ends,
-        open_,
-        np.ascontiguousarray(wo.reshape(n, width)[:, :m]),
-        np.ascontiguousarray(rec.reshape(n, width)[:, :m]),
+    wo_ = np.ascontiguousarray(wo.reshape(n, width)[:, :m])
+    rec_ = np.ascontiguousarray(rec.reshape(n, width)[:, :m])
+    fx = translation(book)
+    docs["functional_currency"] = fx.doc_functional[keep]
+    docs["booking_rate"] = fx.doc_rate[keep]
+    if instalments and book.has("payment_schedules") and len(book.payment_schedules):
+        docs, open_, wo_, rec_ = _by_instalment(book, docs, open_, wo_, rec_)
+    return History(docs, ends, *_in_functional(docs, open_, wo_, rec_))
+
+
+def _by_instalment(
+    book: Book, docs: pd.DataFrame, open_: np.ndarray, wo: np.ndarray, rec: np.ndarray
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """Scheduled documents as one row per instalment (see :func:`build_history`); transaction
+    currency, translated afterwards with the cumulative rule (so a document's rows add up)."""
+    sched = book.payment_schedules
+    row = index_in(sched["document_id"], id_array(docs["document_id"]))
+    sched, row = sched[row >= 0], row[row >= 0]
+    if not len(row):
+        return docs, open_, wo, rec
+    order = np.lexsort((sched["instalment"].to_numpy(), sched["due_date"].to_numpy(dtype="datetime64[ns]"), row))
+    sched, row = sched.iloc[order], row[order]
+    amount = docs["amount"].to_numpy(dtype="int64")
+    cleared = amount[:, None] - open_
+    parts = (
+        np.column_stack(
+            [
+                allocate(sched["amount"].to_numpy(dtype="int64"), row, cleared[:, j], np.maximum(-cleared[:, j], 0))
+                for j in range(open_.shape[1])  # one vectorised pass per month end of the window
+            ]
+        )
+        if open_.shape[1]
+        else np.zeros((len(row), 0), dtype="int64")
     )
+    first = np.r_[True, row[1:] != row[:-1]]
+    scheduled = np.zeros(len(docs), dtype=bool)
+    scheduled[row] = True
+    rest = np.flatnonzero(~scheduled)
+    split = docs.iloc[row].assign(due_date=sched["due_date"].to_numpy(dtype="datetime64[ns]"), _first=first)
+    frame = pd.concat([docs.iloc[rest].assign(_first=True), split], ignore_index=True)
+    frame["_group"] = np.r_[rest, row]
+    return (
+        frame,
+        np.vstack([open_[rest], parts]),
+        np.vstack([wo[rest], np.where(first[:, None], wo[row], 0)]),
+        np.vstack([rec[rest], np.where(first[:, None], rec[row], 0)]),
+    )
+
+
+def _in_functional(
+    docs: pd.DataFrame, open_: np.ndarray, wo: np.ndarray, rec: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The matrices in the functional currency: only the rows of foreign-currency documents are
+    translated (open amounts by the cumulative rule within a document's instalments)."""
+    rate = docs["booking_rate"].to_numpy(dtype="float64")
+    currency = docs["currency"].to_numpy(dtype=object)
+    functional = docs["functional_currency"].to_numpy(dtype=object)
+    foreign = np.flatnonzero((currency != functional) | (rate != 1.0))
+    if not len(foreign) or not open_.shape[1]:
+        return open_, wo, rec
+    m = open_.shape[1]
+    group = docs["_group"].to_numpy()[foreign] if "_group" in docs else foreign
+
+    def tr(values: np.ndarray) -> np.ndarray:
+        flat = translate(
+            values.ravel(),
+            np.repeat(rate[foreign], m),
+            np.repeat(currency[foreign], m),
+            np.repeat(functional[foreign], m),
+        )
+        return flat.reshape(len(foreign), m)
+
+    cumulative = pd.DataFrame(open_[foreign]).groupby(group).cumsum().to_numpy(dtype="int64")
+    open_, wo, rec = open_.copy(), wo.copy(), rec.copy()
+    open_[foreign] = tr(cumulative) - tr(cumulative - open_[foreign])
+    wo[foreign] = tr(wo[foreign])
+    rec[foreign] = tr(rec[foreign])
+    return open_, wo, rec
 
 
 def bucket_matrix(history: History, basis: str, bounds: list[int]) -> np.ndarray:

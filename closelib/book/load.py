@@ -78,7 +78,7 @@ def load_book(source: str | Path) -> Book:
 def _empty(name: str) -> pd.DataFrame:
     dtypes = {"date": "datetime64[ns]", "int": "int64", "money": "int64", "rate": "float64"}
     table = TABLES[name]
-    return pd.DataFrame({c.name: pd.Series(dtype=dtypes.get(c.kind, object)) for c in table.columns})
+    return pd.DataFrame({c.name: pd.Series(dtype=dtypes.get(c.kind, object)) for c in table.columns if not c.optional})
 
 
 def summary(book: Book) -> dict:

@@ -146,6 +146,7 @@ def parse_table(
     ``currencies`` maps a money column to the per-row currency resolved across tables
     (for columns whose currency is not in the same row). Invalid cells become 0 / NaT.
     """
+    # An optional column left out of the file reads as empty cells (README: contract extensions).
     text = {
         c.name: stripped_text(raw[c.name]) if c.name in raw.columns else pd.Series("", index=raw.index, dtype="str")
         for c in table.columns
@@ -238,7 +239,7 @@ def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) 
         rates = pd.to_numeric(values.where(shaped, "0"), errors="coerce").fillna(0.0).astype("float64")
         bad = present & (~shaped | (rates <= 0) | ~np.isfinite(rates) | (rates > MAX_RATE))  # 1e999 is inf
         out.rows(file, bad, column.name, "rate", f"must be a positive decimal number up to {MAX_RATE:g}", values)
-        return rates
+        return rates.where(present)  # an empty cell of an optional rate column is no rate (NaN)
     raise AssertionError(f"unknown column kind {kind}")  # a schema bug, not user input
 
 

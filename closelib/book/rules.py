@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from closelib import money
 from closelib.book.arrays import arrow_text, combined, isin, lookup, stripped_text
+from closelib.book.fx import check_fx, check_schedules
 from closelib.book.history import check_history
 from closelib.book.parse import Collector, parse_currency
 
@@ -45,7 +46,7 @@ def resolve_currencies(table: str, raw: pd.DataFrame, frames: dict[str, pd.DataF
     def find(ids: pd.Series, mapping: pd.Series) -> pd.Series:
         return lookup(stripped_text(ids), mapping)
 
-    if table not in ("applications", "adjustments", "activities", "gl_journal"):
+    if table not in ("applications", "adjustments", "payment_schedules", "activities", "gl_journal"):
         return {}
     doc_ccy = (
         keyed(frames["documents"], "document_id", "currency") if "documents" in frames else pd.Series(dtype=object)
@@ -54,7 +55,7 @@ def resolve_currencies(table: str, raw: pd.DataFrame, frames: dict[str, pd.DataF
         rc = keyed(frames["receipts"], "receipt_id", "currency") if "receipts" in frames else pd.Series(dtype=object)
         both = pd.concat([rc, doc_ccy])  # a receipt id wins over a document id (first wins)
         return {"amount": find(raw["source_id"], both)}
-    if table == "adjustments":
+    if table in ("adjustments", "payment_schedules"):
         return {"amount": find(raw["document_id"], doc_ccy)}
     if table == "activities":
         cust = (
@@ -116,6 +117,9 @@ def check_all(frames: dict[str, pd.DataFrame], files: dict[str, str], out: Colle
             "customer",
             out,
         )
+    if has("documents") or has("receipts"):
+        check_fx(frames, files, entity_currencies(frames), out)
+    check_schedules(frames, files, out)
     if has("gl_balances"):
         _gl_balances(frames["gl_balances"], files["gl_balances"], out)
     if has("gl_journal"):

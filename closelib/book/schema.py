@@ -10,6 +10,9 @@ Column kinds:
 - ``currency``: an ISO 4217 code closelib knows the exponent of.
 - ``enum``: one of ``choices``.
 - ``rate``: a positive decimal number that is not money (FX rates).
+
+A column marked ``optional`` may be absent from the file (a contract extension such as
+``documents.fx_rate``); when it is absent it is read as a column of empty cells.
 """
 
 from __future__ import annotations
@@ -22,10 +25,10 @@ class Column:
     name: str
     kind: str
     required: bool = True  # False: the cell may be empty
-    optional: bool = False  # True: the column itself may be absent (an extension; read as empty)
     choices: tuple[str, ...] = ()
     minimum: int | None = None  # for int columns
     maximum: int | None = None
+    optional: bool = False  # the column itself may be absent (an extension): read as empty cells
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,7 @@ TABLES: dict[str, Table] = {
                 _c("amount", "money"),
                 _c("reference", "text", required=False),
                 _c("description", "text", required=False),
+                _c("fx_rate", "rate", required=False, optional=True),
             ),
             required=True,
             key=("document_id",),
@@ -148,6 +152,7 @@ TABLES: dict[str, Table] = {
                 # Extension (README): the remittance advice and the payer as the bank shows it.
                 _c("remittance", "text", required=False, optional=True),
                 _c("payer_name", "text", required=False, optional=True),
+                _c("fx_rate", "rate", required=False, optional=True),
             ),
             required=True,
             key=("receipt_id",),
@@ -165,6 +170,18 @@ TABLES: dict[str, Table] = {
             required=True,
             key=("application_id",),
             money_currency={"amount": "@source"},
+        ),
+        Table(
+            "payment_schedules",
+            (
+                _c("document_id", "id"),
+                _c("instalment", "int", minimum=1, maximum=999),
+                _c("due_date", "date"),
+                _c("amount", "money"),
+            ),
+            required=False,
+            key=("document_id", "instalment"),
+            money_currency={"amount": "@document"},
         ),
         Table(
             "gl_balances",
@@ -322,6 +339,7 @@ LOAD_ORDER = (
     "receipts",
     "applications",
     "adjustments",
+    "payment_schedules",
     "disputes",
     "activities",
     "financials",

@@ -1,6 +1,6 @@
 """The demo book: a deterministic, realistic AR source folder for two entities.
 
-``generate_book(seed, scale, end)`` returns the twelve contract tables and ``customer_history`` as frames (money
+``generate_book(seed, scale, end)`` returns the thirteen contract tables and ``customer_history`` as frames (money
 as int64 minor units, dates as ``datetime64[ns]``); ``write_book(tables, out_dir, fmt)``
 writes them as a source folder (CSV or Parquet), byte-identical for the same seed.
 The same seed, scale and end always give the same book; see ``closelib/demo/*.py`` for
@@ -29,5 +29,5 @@ def generate_book_with_notes(
 
 
 def generate_book(seed: int = DEFAULT_SEED, scale: float = 1.0, end: str = DEFAULT_END) -> dict[str, pd.DataFrame]:
-    """The twelve contract tables and ``customer_history`` of the demo book, columns in contract order."""
+    """The thirteen contract tables and ``customer_history`` of the demo book, columns in contract order."""
     return generate_book_with_notes(seed, scale, end)[0]

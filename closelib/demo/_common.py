@@ -44,7 +44,9 @@ STREAM_NAMES = (
     "gl",
     "forced",
     "history",
-    "remittance",  # last: a stream added at the end leaves every earlier stream as it was
+    "remittance",
+    "fx_book",  # appended: SeedSequence children keep their index, so earlier streams are unchanged
+    "schedules",
 )
 
 #: What the string helpers take: text, a NumPy/Python array of text or integers, or Arrow strings.

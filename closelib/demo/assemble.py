@@ -1,4 +1,4 @@
-"""Run the generator parts in order and assemble the twelve contract tables and the customer_history extension.
+"""Run the generator parts in order and assemble the thirteen contract tables and the customer_history extension.
 
 Order: customers -> billing -> disputes (and their credit memos) -> payment events ->
 write-offs, recoveries, small balances -> receipts and applications -> dunning ->
@@ -13,7 +13,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from closelib.demo import billing, cash, collections, disputes, extras, history, ledger, remittance
+from closelib.book.fx import translate_book
+from closelib.demo import billing, cash, collections, disputes, extras, history, ledger, remittance, schedules
+from closelib.demo import fx as demo_fx
 from closelib.demo._common import (
     CURRENCY,
     ENTITIES,
@@ -43,6 +45,7 @@ def generate(seed: int, scale: float, end: str) -> tuple[dict[str, pd.DataFrame]
     rng = streams(seed)
     cal = Calendar.ending(end)
     cust = draw_customers(rng["customers"], cal, scale)
+    billed_in = demo_fx.customer_currency(rng["fx_book"], cust.entity)  # billing currency per customer
     docs = billing.bill(rng["billing"], cust, cal)
     disp = disputes.draw_disputes(rng["disputes"], cust, cal, docs)
     events, residual = cash.payment_events(rng["cash"], cust, cal, docs, disp)
@@ -83,6 +86,8 @@ def generate(seed: int, scale: float, end: str) -> tuple[dict[str, pd.DataFrame]
     ccy = np.array([CURRENCY[e] for e in ENTITIES])
     month_label = cal.labels[np.clip(alld["month"].to_numpy(), 0, cal.n - 1)]
     documents = _documents(alld, ent, dtype, doc_ids, case_of, case_ids, month_label, cust, ccy)
+    documents["currency"] = text(billed_in[alld["cust"].to_numpy()].astype(str))
+    payment_schedules = schedules.draw(rng["schedules"], documents, alld["cat"].to_numpy())
 
     # ---- receipts: by date and entity, numbered per entity
     r_order = np.lexsort(
@@ -124,7 +129,11 @@ def generate(seed: int, scale: float, end: str) -> tuple[dict[str, pd.DataFrame]
             "entity": text(take(np.array(ENTITIES), r_ent)),
             "customer_id": text(pc.if_else(pa.array(known), take(ids, np.maximum(rec["cust"].to_numpy(), 0)), "")),
             "receipt_date": dates(rec["date"].to_numpy()),
-            "currency": text(take(ccy, r_ent)),
+            "currency": text(
+                np.where(
+                    rec["cust"].to_numpy() >= 0, billed_in[np.maximum(rec["cust"].to_numpy(), 0)], ccy[r_ent]
+                ).astype(str)
+            ),
             "amount": rec["amount"].to_numpy(),
             "bank_reference": text(bank_ref),
             "remittance": text(advice),
@@ -172,39 +181,64 @@ def generate(seed: int, scale: float, end: str) -> tuple[dict[str, pd.DataFrame]
     adj = adj.sort_values(["date", "doc", "type"], kind="stable", ignore_index=True)
     adjustments, adj_ids = _adjustments(adj, alld, doc_ids, cust)
 
-    # ---- GL
+    # ---- GL: every line at its booking rate (the rules the reconciliation reads it with)
+    fx_rates = demo_fx.rates(extras.fx_rates(rng["fx"], cal), rng["fx_book"], cal)
+    booked = translate_book(documents, receipts_t, applications, adjustments, fx_rates, CURRENCY)
     d_day = alld["date"].to_numpy()
     sub = {
         "documents": {
             "entity": ent,
             "day": d_day,
             "doc_type": dtype,
-            "amount": alld["amount"].to_numpy(),
+            "amount": booked.doc_amount,
             "due": alld["due"].to_numpy(),
             "id": doc_ids,
             "account": np.array([ledger._ACC[a] for a in billing.REVENUE_ACCOUNT])[alld["cat"].to_numpy()],
         },
-        "receipts": {"entity": r_ent, "day": rec["date"].to_numpy(), "amount": rec["amount"].to_numpy(), "id": rec_ids},
+        "receipts": {"entity": r_ent, "day": rec["date"].to_numpy(), "amount": booked.rec_amount, "id": rec_ids},
         "applications": {
             "entity": a_ent[~is_cm_app],
             "day": app["date"].to_numpy()[~is_cm_app],
-            "amount": app["amount"].to_numpy()[~is_cm_app],
+            "amount": booked.app_target[~is_cm_app],
             "id": pc.filter(app_ids, pa.array(~is_cm_app)),
         },
         "adjustments": {
             "entity": ent[adj["doc"].to_numpy()],
             "day": adj["date"].to_numpy(),
             "type": adj["type"].to_numpy(),
-            "amount": adj["amount"].to_numpy(),
+            "amount": booked.adj_amount,
             "id": adj_ids,
         },
         "clearing": {
             "doc": np.concatenate([app["tgt"].to_numpy(), adj["doc"].to_numpy()]),
             "day": np.concatenate([app["date"].to_numpy(), adj["date"].to_numpy()]),
-            "amount": np.concatenate([app["amount"].to_numpy(), -adj["amount"].to_numpy()]),
+            "amount": np.concatenate([booked.app_target, -booked.adj_amount]),
         },
     }
-    journal, planted = ledger.build(cal, scale, sub)
+    subledger = {
+        "documents": documents,
+        "receipts": receipts_t,
+        "applications": applications,
+        "adjustments": adjustments,
+        "fx_rates": fx_rates,
+        "payment_schedules": payment_schedules,
+    }
+    app_day = app["date"].to_numpy()
+    journal, planted = ledger.build(
+        cal,
+        scale,
+        sub,
+        lambda lines: demo_fx.post(
+            lines,
+            cal,
+            subledger,
+            booked,
+            ~is_cm_app,
+            a_ent,
+            app_day,
+            ~((a_ent == 1) & (app_day == cal.end_date)),  # the planted unposted SG01 applications
+        ),
+    )
     gl_journal = _gl_journal(journal, cal, ccy)
     gl_balances = _gl_balances(ledger.balances(cal, journal), cal, ccy)
 
@@ -215,6 +249,8 @@ def generate(seed: int, scale: float, end: str) -> tuple[dict[str, pd.DataFrame]
     np.add.at(monthly, alld["cust"].to_numpy()[inv & last_m], alld["amount"].to_numpy()[inv & last_m])
     customers_t = _customers(cust, status, ccy)
     disputes_t = _disputes(cases, case_ids, pos, doc_ids, cust, ccy, disp, cm_pos, c_order)
+    in_currency = pd.Series(billed_in.astype(str), index=pd.Index(np.asarray(cust.ids).astype(str)))
+    disputes_t["currency"] = text(disputes_t["customer_id"].map(in_currency).to_numpy(dtype=object).astype(str))
     activities_t = _activities(acts, pos, doc_ids, cust)
     tables = {
         "customers": customers_t,
@@ -227,7 +263,8 @@ def generate(seed: int, scale: float, end: str) -> tuple[dict[str, pd.DataFrame]
         "disputes": disputes_t,
         "activities": activities_t,
         "financials": extras.financials(rng["financials"], cust, cal, monthly),
-        "fx_rates": extras.fx_rates(rng["fx"], cal),
+        "fx_rates": fx_rates,
+        "payment_schedules": payment_schedules,
         "gl_journal": gl_journal,
         "customer_history": history.customer_history(rng["history"], cust, cal, status, acts, ccy),
     }

@@ -19,7 +19,9 @@ REC        Dr 1100 (recovery)                   Cr 1190
 ADJ        Cr 1100 (or Dr if positive)          Dr 4900 (or Cr)
 =========  ===================================  ==========================
 
-Credit memo applications move nothing in the GL. A monthly manual journal tops up the
+Credit memo applications move nothing in the GL (unless the memo and the invoice were booked
+at different rates: :mod:`closelib.demo.fx` posts the difference, the realised FX on receipt
+applications and the monthly FX revaluation through ``build``'s ``extra``). A monthly manual journal tops up the
 allowance to the expected losses (Dr 6500 / Cr 1190); share capital, fixed assets,
 operating expenses and supplier payments (source ``other``) make the trial balance a
 company's. The planted reconciling items are described in :func:`planted_items`.
@@ -65,6 +67,8 @@ ACCOUNTS = (  # account, name, type
     ("4900", "Customer credits", "revenue"),
     ("6000", "Operating expenses", "expense"),
     ("6500", "Bad debt expense", "expense"),
+    ("7100", "Realised foreign exchange (gain) / loss", "expense"),
+    ("7200", "Unrealised foreign exchange (gain) / loss", "expense"),
 )
 ACCOUNT_CODES = np.array([a[0] for a in ACCOUNTS])
 _ACC = {code: i for i, code in enumerate(ACCOUNT_CODES)}
@@ -89,7 +93,7 @@ LINE_COLUMNS = (
     "order",
     "jkey",
 )
-BATCH_TYPES = ("INV", "DM", "CM", "RCP", "APP", "WO", "REC", "ADJ")
+BATCH_TYPES = ("INV", "DM", "CM", "RCP", "APP", "WO", "REC", "ADJ", "FXR", "CMX")
 SOURCES = np.array(["ar_subledger", "manual", "other"])
 
 
@@ -213,9 +217,10 @@ def allowance_targets(
     return round_to(target, 10_000)
 
 
-def build(cal: Calendar, scale: float, sub: dict) -> tuple[pd.DataFrame, dict]:
-    """``sub`` holds the subledger as arrays (see assemble); returns the journal lines
-    (internal columns) and a description of the planted reconciling items."""
+def build(cal: Calendar, scale: float, sub: dict, extra=None) -> tuple[pd.DataFrame, dict]:
+    """``sub`` holds the subledger as arrays (see assemble), amounts in the functional currency;
+    returns the journal lines (internal columns) and a description of the planted reconciling
+    items. ``extra(lines)`` adds journals of its own (the FX postings) before the frame is made."""
     end = cal.end_date
     last = cal.n - 1
     lines = Lines()
@@ -403,6 +408,8 @@ def build(cal: Calendar, scale: float, sub: dict) -> tuple[pd.DataFrame, dict]:
                 "Allowance for doubtful accounts — monthly provision",
             )
 
+    if extra is not None:
+        extra(lines)
     journal = _journal_frame(lines, cal, cut_day)
     planted["cutoff"] = {
         "entity": "US01",

@@ -74,7 +74,7 @@ def _currency_resolver(tables: dict[str, pd.DataFrame]):
         if table == "applications":
             rec = tables["receipts"].set_index("receipt_id")["currency"]
             return frame["source_id"].map(rec).fillna(frame["source_id"].map(docs))
-        if table == "adjustments":
+        if table in ("adjustments", "payment_schedules"):
             return frame["document_id"].map(docs)
         if table == "activities":
             cust = tables["customers"].set_index("customer_id")["credit_currency"]
@@ -173,7 +173,10 @@ def _to_arrow(name: str, frame: pd.DataFrame, resolve, text_dates: bool) -> pa.T
             if text_dates:
                 arr = pc.cast(arr, pa.string())
         elif column.kind == "rate":
-            arr = pa.array([f"{v:.6f}".rstrip("0").rstrip(".") for v in series.to_numpy("float64")], type=pa.string())
+            arr = pa.array(
+                ["" if v != v else f"{v:.6f}".rstrip("0").rstrip(".") for v in series.to_numpy("float64")],
+                type=pa.string(),
+            )
             if not text_dates:
                 arr = pa.array(series.to_numpy("float64"))
         else:

@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 
 from closelib import money
+from closelib.asof.fx import revaluation_items
 from closelib.asof.openitems import open_items, unapplied_cash
+from closelib.book.fx import translation
 from closelib.book.load import load_book
 from closelib.book.schema import LOAD_ORDER, TABLES
 from closelib.demo import (
@@ -49,8 +51,9 @@ def test_every_table_written_with_contract_columns(demo):
     for name, path in demo["files"].items():
         assert path.name == f"{name}.csv"
         header = path.read_text(encoding="utf-8").splitlines()[0].split(",")
-        assert header == TABLES[name].column_names, name
-        assert list(demo["tables"][name].columns) == TABLES[name].column_names
+        required = [c.name for c in TABLES[name].columns if not c.optional]  # no fx_rate: fx_rates serve
+        assert header == required, name
+        assert list(demo["tables"][name].columns) == required
 
 
 def test_book_meets_the_contract(demo):
@@ -197,7 +200,7 @@ def test_financials_are_coherent(demo):
     assert (fin["current_assets"] <= fin["total_assets"]).all()
     assert fin["market_equity"].isna().any() and fin["market_equity"].notna().any()
     fx = demo["book"].fx_rates
-    assert set(fx["currency"]) == {"SGD", "USD"} and (fx["rate"] > 0).all()
+    assert set(fx["currency"]) == {"SGD", "USD", "EUR"} and (fx["rate"] > 0).all()
 
 
 # ------------------------------------------------------------------ the GL
@@ -208,7 +211,7 @@ def test_gl_balances_balance_and_cover_every_account(demo):
     sums = gl.groupby(["entity", "period"])[["debit", "credit"]].sum()
     assert (sums["debit"] == sums["credit"]).all()
     counts = gl.groupby(["entity", "period"])["account"].nunique()
-    assert counts.nunique() == 1 and counts.iloc[0] == 15
+    assert counts.nunique() == 1 and counts.iloc[0] == 17
     assert ((gl["debit"] == 0) | (gl["credit"] == 0)).all()
 
 
@@ -240,27 +243,34 @@ def _tie_out(book, end: str) -> None:
         apps["source_id"].isin(rec.loc[rec["entity"] == "SG01", "receipt_id"]) & (apps["applied_date"] == last.end)
     ]
     assert len(sg_last) >= 1
+    fx = translation(book)
+    sg_rows = np.flatnonzero(apps["application_id"].isin(sg_last["application_id"]).to_numpy())
     for period in sorted(gl["period"].unique()):
         day = Period.parse(period).end
         items = open_items(book, day)
         cash = unapplied_cash(book, day)
+        # the GL carries each month's revaluation at its end (reversed on the 1st of the next)
+        reval = revaluation_items(book, day)
+        on_cash = (reval["kind"] == "unapplied cash").to_numpy()
         for entity in ("US01", "SG01"):
             rows = gl[(gl["entity"] == entity) & (gl["period"] == period)].set_index("account")
             gl_ar = int(rows.at["1100", "debit"] - rows.at["1100", "credit"])
             gl_un = int(rows.at["2150", "credit"] - rows.at["2150", "debit"])
-            sub_ar = int(items.loc[items["entity"] == entity, "open_amount"].sum())
-            sub_un = int(cash.loc[cash["entity"] == entity, "unapplied"].sum())
-            exp_ar = exp_un = 0
+            sub_ar = int(items.loc[items["entity"] == entity, "open_functional"].sum())
+            sub_un = int(cash.loc[cash["entity"] == entity, "unapplied_functional"].sum())
+            mine = (reval["entity"] == entity).to_numpy()
+            exp_ar = int(reval.loc[mine & ~on_cash, "unrealised"].sum())
+            exp_un = -int(reval.loc[mine & on_cash, "unrealised"].sum())
             if entity == "US01" and period == end:
                 exp_ar += ACCRUAL
             if entity == "US01" and period == e1:
-                exp_ar -= int(cutoff["amount"].sum())
+                exp_ar -= int(fx.doc_amount[cutoff.index.to_numpy()].sum())
             if entity == "SG01" and period >= e3:
                 exp_ar -= RECLASS
                 exp_un -= RECLASS
             if entity == "SG01" and period == end:
-                exp_ar += int(sg_last["amount"].sum())
-                exp_un += int(sg_last["amount"].sum())
+                exp_ar += int(fx.app_target[sg_rows].sum())
+                exp_un += int(fx.app_source[sg_rows].sum())
             assert gl_ar - sub_ar == exp_ar, (entity, period)
             assert gl_un - sub_un == exp_un, (entity, period)
 
@@ -285,7 +295,8 @@ def test_planted_journals(demo):
     rcl = jr[jr["journal_id"] == f"MJ-SG01-{e3}-001"]
     assert rcl.loc[rcl["account"] == "1100", "credit"].sum() == RECLASS
     assert rcl.loc[rcl["account"] == "2150", "debit"].sum() == RECLASS
-    assert not jr["description"].str.contains("revers", case=False).any()
+    own = ~jr["journal_id"].str.startswith("FXREV-")  # FX revaluations reverse by design
+    assert not jr.loc[own, "description"].str.contains("revers", case=False).any()
     cut = Period.parse(END).shift(-1).end
     batch = jr[jr["journal_id"] == f"ARB-US01-{cut:%Y%m%d}-INV"]
     assert len(batch) >= 3 and batch["period"].eq(END).all()
@@ -334,3 +345,34 @@ def test_other_end_and_parquet(tmp_path):
     write_book(tables, tmp_path / "pq", fmt="csv")
     assert not list((tmp_path / "pq").glob("*.parquet"))
     load_book(tmp_path / "pq")
+
+
+# ------------------------------------------------------------------ foreign currency and instalments
+
+
+def test_foreign_currency_customers_and_their_gl(demo):
+    book = demo["book"]
+    docs = book.documents
+    pairs = set(zip(docs["entity"], docs["currency"], strict=True))
+    assert {("SG01", "USD"), ("SG01", "SGD"), ("US01", "EUR"), ("US01", "USD")} <= pairs
+    # a customer is billed in one currency, and its receipts are in it too
+    assert (docs.groupby("customer_id")["currency"].nunique() == 1).all()
+    jr = book.gl_journal
+    end = Period.parse(END)
+    for entity in ("SG01", "US01"):
+        main = jr[jr["journal_id"] == f"FXREV-{entity}-{end.shift(-1)}"]
+        back = jr[jr["journal_id"] == f"FXREV-{entity}-{end.shift(-1)}-R"]
+        assert len(main) and len(back)
+        assert (back["posting_date"] == end.start).all()  # reversed on the first day of the next period
+        assert main["debit"].sum() == back["credit"].sum()
+    assert jr["journal_id"].str.endswith("-FXR").any()  # realised FX on cash applications
+
+
+def test_payment_schedules_add_up(demo):
+    book = demo["book"]
+    sched = book.payment_schedules
+    assert sched["document_id"].nunique() >= 10
+    totals = sched.groupby("document_id")["amount"].sum()
+    amounts = book.documents.set_index("document_id")["amount"]
+    assert (totals == amounts.loc[totals.index]).all()
+    assert (sched.groupby("document_id")["instalment"].max() == 3).all()

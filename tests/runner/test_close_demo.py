@@ -9,13 +9,15 @@ from decimal import Decimal
 import nbformat
 import pandas as pd
 
+from closelib import money
 from closelib.areas import recon
+from closelib.book.fx import translation
 from closelib.book.load import load_book
 from closelib.demo import DEFAULT_END
 from closelib.params import load_parameters
 from closelib.paths import NOTEBOOKS_DIR, PARAMETERS_DIR
 from closelib.periods import Period
-from closelib.runner.run import execute_run
+from closelib.runner.run import execute_run, period_notebooks
 from tests.conftest import MINI, write_source
 
 END = DEFAULT_END
@@ -26,7 +28,15 @@ EARLIER = str(pd.Period(END, freq="M") - 3)
 # demo_source and demo_run (the demo close, two memos) are session fixtures: tests/runner/conftest.py
 
 
-def test_close_of_the_demo_book_succeeds(demo_run):
+def _unposted_sg01(book) -> pd.Series:
+    """Positions of the SG01 receipt applications of the last day (planted item 4: not posted)."""
+    last_day = pd.Timestamp(pd.Period(END, freq="M").end_time.date())
+    apps = book.applications
+    sg_receipts = book.receipts.loc[book.receipts["entity"] == "SG01", "receipt_id"]
+    return (apps["applied_date"] == last_day) & apps["source_id"].isin(sg_receipts)
+
+
+def test_close_of_the_demo_book_succeeds(demo_source, demo_run):
     m = demo_run.manifest
     assert m["status"] == "succeeded", (
         m["error"],
@@ -40,7 +50,12 @@ def test_close_of_the_demo_book_succeeds(demo_run):
     for entity in ("US01", "SG01"):
         assert m["figures"][f"tb.{entity}.unexplained"] == "0.00"
     assert (m["figures"]["tb.US01.exceptions"], m["figures"]["tb.US01.exceptions_total"]) == (1, "12500.00")
-    assert (m["figures"]["tb.SG01.exceptions"], m["figures"]["tb.SG01.exceptions_total"]) == (6, "80290.96")
+    # SG01: the unposted applications (what they relieve of AR at the invoices' booking rates) and
+    # the reclass; the posted FX revaluation is a reconciling item of its own, not an exception.
+    book = load_book(demo_source)
+    unposted = int(translation(book).app_target[_unposted_sg01(book).to_numpy()].sum())
+    assert m["figures"]["tb.SG01.exceptions"] == 6
+    assert m["figures"]["tb.SG01.exceptions_total"] == money.format_minor(unposted - 321_000, "SGD")
     # Two currencies: no plain tb.difference (it would add USD to SGD).
     assert "tb.difference" not in m["figures"]
     assert (demo_run.run_dir / "01_tb_recon.html").is_file()
@@ -50,30 +65,36 @@ def test_planted_reconciling_items_are_all_found(demo_source, demo_run):
     book = load_book(demo_source)
     params = load_parameters(END, PARAMETERS_DIR)
     figures = demo_run.manifest["figures"]
-    # (1) the unreversed manual journal to US01 AR control in the last period is the whole US01 difference
-    assert figures["tb.US01.difference"] == "12500.00"
     rec = recon.reconcile(book, Period.parse(END), params)
     items = rec.items
+    revalued = rec.summary.set_index("entity")["revaluation"]
+    # (1) the unreversed manual journal to US01 AR control in the last period is the whole US01
+    # difference but the period's FX revaluation, posted and a class of its own
+    assert Decimal(figures["tb.US01.difference"]) * 100 == 1_250_000 + int(revalued["US01"])
     us = items[items["entity"] == "US01"]
+    fx_us = us[us["class"] == "revaluation"]
+    assert list(fx_us["reference"]) == [f"FXREV-US01-{END}"] and fx_us["amount"].sum() == revalued["US01"] != 0
+    us = us[us["class"] != "revaluation"]
     assert list(us["cause"]) == ["manual journal"] and us.iloc[0]["amount"] == 1_250_000
     # every item has its class: the recent accrual is timing (but unassigned), the rest need correcting
     assert list(us["class"]) == ["timing"] and us.iloc[0]["owner"] == "unassigned"
-    sg = items[items["entity"] == "SG01"]
+    sg = items[(items["entity"] == "SG01") & (items["class"] != "revaluation")]
     assert set(sg["class"]) == {"correction required"} and items["class"].notna().all()
     assert set(rec.journals["reference"]) == set(sg.loc[sg["cause"] == "not posted to the GL", "reference"])
     # (2) the SG01 reclass three periods back, carried with its age
     sg_manual = items[(items["entity"] == "SG01") & (items["cause"] == "manual journal")]
     assert sg_manual.iloc[0]["amount"] == -321_000 and sg_manual.iloc[0]["age_months"] == 3
     assert sg_manual.iloc[0]["gl_period"] == EARLIER
-    # (4) SG01 applications of the last day, not posted: exactly the receipt applications dated that day
-    last_day = pd.Timestamp(pd.Period(END, freq="M").end_time.date())
+    # (4) SG01 applications of the last day, not posted: exactly the receipt applications dated that
+    # day, each missing what it relieves of AR at its invoice's booking rate
     apps = book.applications
-    sg_receipts = book.receipts.loc[book.receipts["entity"] == "SG01", "receipt_id"]
-    unposted = apps[(apps["applied_date"] == last_day) & apps["source_id"].isin(sg_receipts)]
+    mask = _unposted_sg01(book)
+    unposted = apps[mask]
+    relieved = int(translation(book).app_target[mask.to_numpy()].sum())
     not_posted = items[(items["entity"] == "SG01") & (items["cause"] == "not posted to the GL")]
     assert len(unposted) > 0 and set(not_posted["reference"]) == set(unposted["application_id"])
-    assert not_posted["amount"].sum() == unposted["amount"].sum()
-    assert Decimal(figures["tb.SG01.difference"]) * 100 == int(unposted["amount"].sum()) - 321_000
+    assert not_posted["amount"].sum() == relieved
+    assert Decimal(figures["tb.SG01.difference"]) * 100 == relieved - 321_000 + int(revalued["SG01"])
     # (3) the US01 invoices of the prior period's last day, posted in the last period: cut-off at PRIOR
     prior = recon.reconcile(book, Period.parse(PRIOR), params)
     cut = prior.items[prior.items["cause"] == "cut-off: posted to the GL in a later period"]
@@ -81,7 +102,7 @@ def test_planted_reconciling_items_are_all_found(demo_source, demo_run):
     docs = book.documents
     late = docs[(docs["entity"] == "US01") & (docs["document_date"] == prior_last) & (docs["doc_type"] == "INV")]
     assert len(late) >= 2 and set(cut["reference"]) == set(late["document_id"])
-    assert cut["amount"].sum() == -late["amount"].sum()
+    assert cut["amount"].sum() == -translation(book).doc_amount[late.index.to_numpy()].sum()
     assert (prior.summary["unexplained"] == 0).all()
 
 
@@ -113,7 +134,9 @@ def test_the_tb_recon_shows_every_item_class_and_open_exceptions_can_fail_the_cl
     html = (demo_run.run_dir / "01_tb_recon.html").read_text(encoding="utf-8")
     for text in ("Items by class", "correction required", "timing", "open exception(s)", "TBC-SG01-"):
         assert text in html
-    assert "reconciled with 6 exceptions requiring adjustment, totalling 80,290.96 SGD" in html
+    total = Decimal(demo_run.manifest["figures"]["tb.SG01.exceptions_total"])  # derived in the first test
+    assert f"reconciled with 6 exceptions requiring adjustment, totalling {total:,.2f} SGD" in html
+    assert "revaluation" in html and f"FXREV-SG01-{END}" in html  # the posted FX revaluation, a class of its own
     assert "reconciled with 1 exception, totalling 12,500.00 USD (1 with no owner or expected clearance)" in html
     # gl.exception_severity: error makes the open exceptions fail the run (the notebook itself succeeds)
     only_recon = tmp_path / "nbs"
@@ -171,7 +194,7 @@ def test_two_closes_of_the_same_book_differ_only_where_sanitized(demo_run, tmp_p
     for name in packs:
         assert (second.run_dir / name).read_bytes() == (demo_run.run_dir / name).read_bytes(), name
     compared = compare_run_cells(demo_run.run_dir, second.run_dir)
-    assert len(compared.notebooks) == 6 + 2  # the period notebooks and both memos
+    assert len(compared.notebooks) == len(period_notebooks()) + 2  # the period notebooks and both memos
     assert compared.identical, "\n".join(compared.lines())
     raw = compare_run_cells(demo_run.run_dir, second.run_dir, sanitizers=[])
     for notebook in raw.notebooks:

@@ -227,7 +227,7 @@ def customer_queue(due: pd.DataFrame, params: dict) -> pd.DataFrame:
     due = due.assign(rank=due["stage"].map(rank))
     worst = due.sort_values("rank").groupby("customer_id").last()["stage"]
     q = due.groupby(["entity", "collector", "customer_id", "name", "status", "currency"], as_index=False).agg(
-        documents=("document_id", "size"), past_due=("open_amount", "sum"), oldest_days=("days_past_due", "max")
+        documents=("document_id", "nunique"), past_due=("open_amount", "sum"), oldest_days=("days_past_due", "max")
     )
     q["action"] = q["customer_id"].map(worst)
     q["past_due"] = q["past_due"].astype("int64")

@@ -25,9 +25,11 @@ import pandas as pd
 
 from closelib import money
 from closelib.asof.aging import AgingPolicy, aging_at, aging_table
+from closelib.asof.instalments import application_due_dates
 from closelib.asof.openitems import open_items
 from closelib.asof.rollrate import build_history
 from closelib.book.arrays import lookup
+from closelib.book.fx import translation
 from closelib.book.links import links
 from closelib.book.model import Book
 from closelib.nb.charts import days_axis, percent_axis
@@ -40,8 +42,10 @@ def _customer_attr(book: Book, column: str) -> pd.Series:
 
 
 def monthly_sales(book: Book, by: str | None = None) -> pd.DataFrame:
-    """Credit sales (INV + DM amounts) per entity (and ``by``) and month, all history."""
-    docs = book.documents[book.documents["doc_type"].isin(["INV", "DM"])]
+    """Credit sales (INV + DM amounts, in the functional currency at the booking rate) per entity
+    (and ``by``) and month, all history."""
+    debit = book.documents["doc_type"].isin(["INV", "DM"]).to_numpy()
+    docs = book.documents[debit].assign(amount=translation(book).doc_amount[debit])
     keys = [docs["entity"], docs["document_date"].dt.to_period("M").astype(str).rename("month")]
     if by:
         keys.insert(1, lookup(docs["customer_id"], _customer_attr(book, by)).fillna("unassigned").rename(by))
@@ -78,7 +82,7 @@ def _group_sum(codes: np.ndarray, amounts: np.ndarray, groups: int) -> np.ndarra
 
 def kpi_table(book: Book, period: Period, months: int = 13, by: str | None = None) -> pd.DataFrame:
     """KPIs per entity (and ``by``: collector or segment) for each of the last ``months`` months."""
-    history = build_history(book, period, months, doc_types=("INV", "DM", "CM"))
+    history = build_history(book, period, months, doc_types=("INV", "DM", "CM"), instalments=True)
     docs = history.docs
     group = (
         docs["entity"]
@@ -180,12 +184,29 @@ def _payment_days(book: Book, ends: pd.DatetimeIndex, by: str | None) -> dict:
         & (apps["applied_date"] > ends[0]).to_numpy()
         & (apps["applied_date"] <= ends[-1]).to_numpy()
     )
-    apps, rows = apps[keep], target[keep]
+    # Weights in the functional currency (what the application relieved at the booking rate);
+    # an application to a scheduled document is split by the instalments it settles, each part
+    # late against its instalment's due date.
+    weight = translation(book).app_target.astype("float64")
+    due = book.documents["due_date"].to_numpy()[np.maximum(target, 0)]
+    position = np.arange(len(apps))
+    split = application_due_dates(book)
+    if len(split):
+        parts = split["position"].to_numpy(dtype="int64")
+        share = split["amount"].to_numpy(dtype="float64") / apps["amount"].to_numpy(dtype="float64")[parts]
+        whole = np.ones(len(apps), dtype=bool)
+        whole[parts] = False
+        position = np.r_[position[whole], parts]
+        weight = np.r_[weight[whole], weight[parts] * share]
+        due = np.r_[due[whole], split["due_date"].to_numpy(dtype="datetime64[ns]")]
+    keep = keep[position]
+    position, weight, due = position[keep], weight[keep], due[keep]
+    apps, rows = apps.iloc[position], target[position]
     docs = book.documents
-    amount = apps["amount"].to_numpy(dtype="float64")
+    amount = weight
     applied = apps["applied_date"].to_numpy()
     to_pay = (applied - docs["document_date"].to_numpy()[rows]) / np.timedelta64(1, "D")
-    late = (applied - docs["due_date"].to_numpy()[rows]) / np.timedelta64(1, "D")
+    late = (applied - due) / np.timedelta64(1, "D")
     key = docs["entity"].to_numpy().astype(object)[rows]
     if by:
         attr = _customer_attr(book, by)
@@ -308,7 +329,7 @@ def top_past_due(book: Book, period: Period, params: dict, count: int) -> pd.Dat
     items = aging_at(book, day, AgingPolicy.from_params(params), ("INV", "DM"))
     past = items[items["days_past_due"] > 0]
     top = past.groupby(["entity", "customer_id"], as_index=False).agg(
-        past_due=("open_amount", "sum"), documents=("document_id", "size"), oldest_days=("days_past_due", "max")
+        past_due=("open_amount", "sum"), documents=("document_id", "nunique"), oldest_days=("days_past_due", "max")
     )
     cust = book.customers.set_index("customer_id")
     top["name"] = top["customer_id"].map(cust["name"])

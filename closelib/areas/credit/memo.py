@@ -60,6 +60,7 @@ def profile(book: Book, customer_id: str, day: pd.Timestamp) -> dict:
         "currency": row["credit_currency"],
         "credit_limit": int(row["credit_limit"]),
         "exposure": int(exp["exposure"]),
+        "translated_exposure": int(exp["translated_exposure"]),
         "other_currency_items": int(exp["other_currency_items"]),
         "utilisation": utilisation(exp["exposure"], row["credit_limit"]),
     }
@@ -379,9 +380,15 @@ def exposure_text(prof: dict, fmt) -> str:
         if util is None
         else f"utilisation **{util:.1%}**."
     )
+    if prof.get("translated_exposure"):
+        text += (
+            f" Of the exposure, {fmt(prof['translated_exposure'], ccy)} {ccy} is open items in other currencies, "
+            f"translated into {ccy} at the closing rate of the period end (fx_rates)."
+        )
     if prof["other_currency_items"]:
         text += (
-            f" {prof['other_currency_items']} open document(s) in other currencies are not translated and not included."
+            f" {prof['other_currency_items']} open document(s) in other currencies have no closing rate into "
+            f"{ccy} in fx_rates and are not included."
         )
     return text
 

@@ -42,8 +42,10 @@ import pandas as pd
 from closelib import money
 from closelib.areas.collections.promises import broken_promises
 from closelib.areas.credit.caps import max_financials_age
+from closelib.asof.instalments import application_due_dates
 from closelib.asof.openitems import open_items
 from closelib.book.arrays import id_array, index_in, isin, lookup
+from closelib.book.fx import rates_in_force, translate
 from closelib.book.links import links
 from closelib.book.model import Book, derived
 from closelib.nb.charts import money_axis
@@ -151,16 +153,45 @@ def _customer_index(book: Book) -> _CustomerIndex:
 
 
 def exposure(book: Book, day: pd.Timestamp) -> pd.DataFrame:
-    """Per customer: open INV/DM/CM in the credit currency (``exposure``) and in other
-    currencies (``other_currency_items``, not translated), as of ``day``."""
+    """Per customer, as of ``day``: open INV/DM/CM in the limit's currency (``exposure``), items in
+    other currencies translated into it at the **closing rate** (the ``fx_rates`` rate in force on
+    ``day``, directly or through the entity's functional currency) included and shown apart as
+    ``translated_exposure``, and the count of items no rate translates (``other_currency_items``,
+    left out)."""
     items = open_items(book, day, ("INV", "DM", "CM"))
     cust = book.customers.set_index("customer_id")
-    ccy = lookup(items["customer_id"], cust["credit_currency"])
+    ccy = lookup(items["customer_id"], cust["credit_currency"]).astype(object)
     same = items["currency"].to_numpy() == ccy.to_numpy()
+    translated = _at_closing_rate(book, items[~same], ccy[~same], day)
+    known = translated.notna().to_numpy()
     result = pd.DataFrame(index=cust.index)
-    result["exposure"] = items[same].groupby("customer_id")["open_amount"].sum().reindex(cust.index).fillna(0)
-    result["other_currency_items"] = items[~same].groupby("customer_id").size().reindex(cust.index).fillna(0)
+    own = items[same].groupby("customer_id")["open_amount"].sum()
+    other = translated[known].groupby(items[~same]["customer_id"].to_numpy()[known]).sum()
+    result["translated_exposure"] = other.reindex(cust.index).fillna(0)
+    result["exposure"] = own.reindex(cust.index).fillna(0) + result["translated_exposure"]
+    result["other_currency_items"] = items[~same][~known].groupby("customer_id").size().reindex(cust.index).fillna(0)
     return result.astype("int64")
+
+
+def _at_closing_rate(book: Book, items: pd.DataFrame, target: pd.Series, day: pd.Timestamp) -> pd.Series:
+    """Open amounts in ``target`` currency at the closing rate (NaN where no rate is in force):
+    the direct pair, else through the functional currency (two translations, each per line)."""
+    if items.empty:
+        return pd.Series(dtype="float64", index=items.index)
+    when = pd.Series(np.full(len(items), np.datetime64(day, "ns")))
+    direct = rates_in_force(book.fx_rates, when, items["currency"], target)
+    amount = translate(items["open_amount"], direct, items["currency"], target)
+    to_fun = rates_in_force(book.fx_rates, when, items["currency"], items["functional_currency"])
+    fun_to = rates_in_force(book.fx_rates, when, items["functional_currency"], target)
+    via = translate(
+        translate(items["open_amount"], to_fun, items["currency"], items["functional_currency"]),
+        fun_to,
+        items["functional_currency"],
+        target,
+    )
+    value = np.where(np.isfinite(direct), amount, np.where(np.isfinite(to_fun) & np.isfinite(fun_to), via, 0))
+    found = np.isfinite(direct) | (np.isfinite(to_fun) & np.isfinite(fun_to))
+    return pd.Series(np.where(found, value, np.nan), index=items.index)
 
 
 def utilisation(exposure_minor, limit_minor) -> float | None:
@@ -176,7 +207,9 @@ def utilisation(exposure_minor, limit_minor) -> float | None:
 
 def payment_history(book: Book, day: pd.Timestamp, months: int = 24) -> pd.DataFrame:
     """Every application of a receipt (dated within ``months`` before ``day``) to an INV/DM:
-    customer, document, dates, amount, days to pay, days beyond terms, late.
+    customer, document, dates, amount, days to pay, days beyond terms, late. A payment of a
+    document with an instalment schedule is one row per instalment it settles, each against
+    that instalment's due date (:func:`closelib.asof.instalments.application_due_dates`).
 
     Applications are joined to their receipt and document through the book's row links
     (:func:`closelib.book.links.links`), not by merging on text ids: a million applications join
@@ -202,8 +235,19 @@ def payment_history(book: Book, day: pd.Timestamp, months: int = 24) -> pd.DataF
     def at(frame: pd.DataFrame, column: str, rows: np.ndarray) -> pd.Series:
         return pd.Series(frame[column].array.take(rows), name=column)
 
+    amount = apps["amount"].to_numpy()[a].astype("int64")
+    due_values = docs["due_date"].to_numpy(dtype="datetime64[ns]")[d]
+    split = application_due_dates(book)  # a payment of a scheduled document, by instalment settled
+    if len(split):
+        part = pd.Series(np.arange(len(a)), index=a).reindex(split["position"].to_numpy()).to_numpy()
+        hit = ~np.isnan(part)
+        rows, whole = part[hit].astype("int64"), np.ones(len(a), dtype=bool)
+        whole[rows] = False
+        r, d, a = np.r_[r[whole], r[rows]], np.r_[d[whole], d[rows]], np.r_[a[whole], a[rows]]
+        amount = np.r_[amount[whole], split["amount"].to_numpy(dtype="int64")[hit]]
+        due_values = np.r_[due_values[whole], split["due_date"].to_numpy(dtype="datetime64[ns]")[hit]]
     paid_date = at(rec, "receipt_date", r)
-    document_date, due_date = at(docs, "document_date", d), at(docs, "due_date", d)
+    document_date, due_date = at(docs, "document_date", d), pd.Series(due_values, name="due_date")
     to_pay = (paid_date - document_date).dt.days.clip(lower=0)
     beyond = (paid_date - due_date).dt.days
     out = pd.DataFrame(
@@ -215,7 +259,7 @@ def payment_history(book: Book, day: pd.Timestamp, months: int = 24) -> pd.DataF
             "due_date": due_date,
             "paid_date": paid_date,
             "currency": at(docs, "currency", d),
-            "amount": apps["amount"].to_numpy()[a].astype("int64"),
+            "amount": amount,
             "days_to_pay": to_pay.astype("int64"),
             "days_beyond_terms": beyond.clip(lower=0).astype("int64"),
             "late": beyond > 0,

@@ -35,6 +35,7 @@ from closelib.areas.recon.ledger import (
 )
 from closelib.areas.recon.reconcile import (
     FIGURES,
+    FX_SUMMARY_LINES,
     SUMMARY_LINES,
     UNAPPLIED_LINES,
     Reconciliation,
@@ -48,6 +49,7 @@ __all__ = [
     "CLASSES",
     "CONTROL",
     "FIGURES",
+    "FX_SUMMARY_LINES",
     "ROLL_LINES",
     "SUMMARY_LINES",
     "UNAPPLIED",

@@ -8,7 +8,11 @@ Every item is one of three classes:
 * **correction required**: a transaction never posted to the GL, a posting whose amount
   differs, a GL subledger line with no subledger transaction, or a manual or other journal
   older than ``gl.max_item_age_months``;
-* **documented**: an item the preparer documents in ``gl.reconciling_items``.
+* **documented**: an item the preparer documents in ``gl.reconciling_items``;
+* **revaluation**: the period's FX revaluation journal as posted, equal to the revaluation of
+  the open foreign-currency items at the closing rates (the subledger stays at booking rates);
+  it reverses on the first day of the next period. A posted revaluation that differs, or an
+  earlier period's left unreversed, requires correction.
 
 Owner and expected clearance come from the parameters (``gl.item_owners`` for items found in
 the data, matched by entity and reference or journal id; the item itself for documented
@@ -28,11 +32,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from closelib.areas.recon.items import REVALUATION_DIFFERS, REVALUATION_STALE, REVALUED
 from closelib.areas.recon.ledger import GLPolicy
 from closelib.periods import Period
 
-TIMING, CORRECTION, DOCUMENTED = "timing", "correction required", "documented"
-CLASSES = (TIMING, CORRECTION, DOCUMENTED)
+TIMING, CORRECTION, DOCUMENTED, REVALUATION = "timing", "correction required", "documented", "revaluation"
+CLASSES = (TIMING, CORRECTION, DOCUMENTED, REVALUATION)
 UNASSIGNED, SELF_CLEARING = "unassigned", "self-clearing"
 LATER = "cut-off: posted to the GL in a later period"
 EARLIER = "cut-off: posted to the GL before its subledger date"
@@ -132,11 +137,14 @@ def classify(
         return out.assign(**{c: pd.Series(dtype="object") for c in CLASS_COLUMNS})
     journal = out["cause"].isin(JOURNALS)
     timing = out["cause"].isin([LATER, EARLIER]) | (journal & (out["age_months"] <= policy.max_age_months))
-    out["class"] = np.where(timing, TIMING, CORRECTION)
+    out["class"] = np.where(out["cause"] == REVALUED, REVALUATION, np.where(timing, TIMING, CORRECTION))
     owners, clearances, bases = [], [], []
     for row, hit in zip(out.to_dict("records"), _assigned(out, policy), strict=False):
         if hit:
             owner, clearance, basis = hit[0], hit[1], "gl.item_owners"
+        elif row["cause"] == REVALUED:
+            owner, clearance = SELF_CLEARING, _day(period.shift(1).start)
+            basis = "the revaluation reverses on the first day of the next period"
         elif row["cause"] == LATER and pd.notna(row["posted_on"]):
             owner, clearance = SELF_CLEARING, _day(row["posted_on"])
             basis = f"posted to the GL in {row['gl_period']} ({row['journal_id']})"
@@ -171,6 +179,10 @@ def _exception(row: dict, policy: ItemPolicy | None, period: Period) -> str:
     if row["class"] == CORRECTION:
         if row["proposed_journal"]:
             reasons.append(f"correction required: proposed journal {row['proposed_journal']}")
+        elif row["cause"] == REVALUATION_DIFFERS:
+            reasons.append("correction required: post the proposed revaluation journal's difference (FX revaluation)")
+        elif row["cause"] == REVALUATION_STALE:
+            reasons.append("correction required: reverse this earlier period's FX revaluation")
         elif row["cause"] in JOURNALS and policy is not None:
             reasons.append(
                 f"correction required: a journal with no subledger support older than {policy.max_age_months} "

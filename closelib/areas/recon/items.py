@@ -18,6 +18,11 @@ from closelib.areas.recon.ledger import CONTROL, GLPolicy, gl_lines, subledger_e
 from closelib.book.model import Book
 from closelib.periods import Period
 
+REVALUED = "FX revaluation at the closing rate"
+REVALUATION_DIFFERS = "FX revaluation differs from the closing-rate revaluation"
+REVALUATION_STALE = "FX revaluation of an earlier period not reversed"
+REVALUATION_CAUSES = (REVALUED, REVALUATION_DIFFERS, REVALUATION_STALE)
+
 
 def _differing_rows(
     lines: pd.DataFrame, posted: np.ndarray, effects: pd.DataFrame, expected: np.ndarray, side: str
@@ -55,8 +60,15 @@ def reconciling_items(
     side: str = CONTROL,
     effects: pd.DataFrame | None = None,
     lines: pd.DataFrame | None = None,
+    revaluation: dict[str, tuple[str, int]] | None = None,
 ) -> pd.DataFrame:
     """Items found in the data that explain GL minus subledger on one side (control or unapplied).
+
+    FX revaluation journals (:meth:`GLPolicy.is_revaluation`) are items of their own, netted
+    by reference (a revaluation and its reversal cancel): ``revaluation`` maps each entity to
+    this period's revaluation reference and the amount the closing rates call for on this side;
+    a posted revaluation equal to it is :data:`REVALUED`, else it differs or is an earlier
+    period's left unreversed.
 
     Columns: entity, cause, reference, journal_id, subledger_date, gl_period, amount (signed as
     it explains GL minus subledger), age_months, description, kind (of the subledger
@@ -85,7 +97,9 @@ def reconciling_items(
     nonzero = (lines[side] != 0).to_numpy()
     upto = (lines["period"] <= str(period)).to_numpy()  # YYYY-MM text sorts as the months do
     from_subledger = (lines["source"] == "ar_subledger").to_numpy()
-    manual = lines[nonzero & upto & ~from_subledger]
+    reval = policy.is_revaluation(lines)
+    reval_items = _revaluation_items(lines[nonzero & upto & reval], side, revaluation or {})
+    manual = lines[nonzero & upto & ~from_subledger & ~reval]
     manual_items = manual.groupby(["entity", "journal_id"], as_index=False).agg(
         amount=(side, "sum"),
         gl_period=("period", "min"),
@@ -159,20 +173,42 @@ def reconciling_items(
         }
     )
     timing = _net_batches(timing, timing["posted_on"].to_numpy())
-    items = (
-        pd.concat([manual_items, timing], ignore_index=True)
-        if len(manual_items) or len(timing)
-        else pd.DataFrame(columns=columns)
-    )
+    found = [f for f in (manual_items, reval_items, timing) if len(f)]
+    items = pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=columns)
     items["amount"] = items["amount"].astype("int64")
     items["subledger_date"] = pd.to_datetime(items["subledger_date"])
     items["posted_on"] = pd.to_datetime(items["posted_on"])
     origin = items["gl_period"].where(
-        items["cause"].str.contains("manual|other"), items["subledger_date"].dt.strftime("%Y-%m")
+        items["cause"].str.contains("manual|other|revaluation"), items["subledger_date"].dt.strftime("%Y-%m")
     )
     origin = origin.fillna(str(period)).astype(str)
     items["age_months"] = _months_between(origin, period).clip(lower=0)
     return items[columns].sort_values(["entity", "cause", "reference"], ignore_index=True)
+
+
+def _revaluation_items(lines: pd.DataFrame, side: str, expected: dict[str, tuple[str, int]]) -> pd.DataFrame:
+    """Posted FX revaluations netted by (entity, reference), with their cause (see above)."""
+    if lines.empty:
+        return pd.DataFrame()
+    found = lines.groupby(["entity", "reference"], as_index=False).agg(
+        amount=(side, "sum"),
+        gl_period=("period", "min"),
+        journal_id=("journal_id", "first"),
+        description=("description", "first"),
+        posted_on=("posting_date", "min"),
+    )
+    found = found[found["amount"] != 0]
+    this_ref = found["entity"].map(lambda e: expected.get(e, ("", 0))[0])
+    this_amount = found["entity"].map(lambda e: expected.get(e, ("", 0))[1])
+    current = (found["reference"] == this_ref).to_numpy()
+    found["cause"] = np.where(
+        current & (found["amount"] == this_amount).to_numpy(),
+        REVALUED,
+        np.where(current, REVALUATION_DIFFERS, REVALUATION_STALE),
+    )
+    found["subledger_date"] = pd.NaT
+    found["kind"] = ""
+    return found
 
 
 def _net_batches(timing: pd.DataFrame, posting_date: np.ndarray) -> pd.DataFrame:

@@ -16,11 +16,13 @@ import numpy as np
 import pandas as pd
 
 from closelib.asof.openitems import open_items, unapplied_cash
+from closelib.book.fx import translation
 from closelib.book.links import links
 from closelib.book.model import Book
 from closelib.periods import Period
 
 CONTROL, UNAPPLIED = "control", "unapplied"
+CM_FX = "credit memos applied (FX)"
 
 
 @dataclass(frozen=True)
@@ -29,18 +31,33 @@ class GLPolicy:
     unapplied_account: str
     unapplied_in_control: bool
     allowance_account: str
+    revaluation_prefix: str = "FXREV-"  # references of FX revaluation journals (``fx.revaluation_prefix``)
 
     @classmethod
     def from_params(cls, params: dict) -> GLPolicy:
         gl = params["gl"]
         control = tuple(str(a) for a in gl["ar_control_accounts"])
         in_control = bool(gl.get("unapplied_cash_in_control")) or gl["unapplied_cash_account"] in control
-        return cls(control, str(gl["unapplied_cash_account"]), in_control, str(gl["allowance_account"]))
+        prefix = str(params.get("fx", {}).get("revaluation_prefix", "FXREV-"))
+        return cls(control, str(gl["unapplied_cash_account"]), in_control, str(gl["allowance_account"]), prefix)
+
+    def is_revaluation(self, lines: pd.DataFrame) -> np.ndarray:
+        """GL lines of FX revaluation journals (and their reversals): not subledger postings,
+        referenced ``<fx.revaluation_prefix><entity>-<YYYY-MM>``."""
+        if not self.revaluation_prefix or lines.empty:
+            return np.zeros(len(lines), dtype=bool)
+        own = (lines["source"] != "ar_subledger").to_numpy()
+        return own & lines["reference"].astype(str).str.startswith(self.revaluation_prefix).to_numpy()
 
 
 def subledger_effects(book: Book, policy: GLPolicy) -> pd.DataFrame:
     """One row per subledger transaction: entity, reference, kind, date, effect on the control
-    accounts (debit positive) and on unapplied cash (credit positive), int64 minor units."""
+    accounts (debit positive) and on unapplied cash (credit positive), int64 minor units of the
+    entity's functional currency. A foreign-currency line counts at its booking rate, by the
+    cumulative rule of :mod:`closelib.book.fx`: a receipt application relieves the invoice at the
+    invoice's rate and unapplied cash at the receipt's (the difference is realised FX, posted to
+    P&L), and a credit memo applied to an invoice at another rate moves the control account by
+    the difference (``credit memos applied (FX)``, only where it is not zero)."""
     docs = book.documents
     receipts = book.receipts
     receipt_ids = receipts["receipt_id"]
@@ -53,6 +70,13 @@ def subledger_effects(book: Book, policy: GLPolicy) -> pd.DataFrame:
     adj = book.adjustments
     adj_entity = _at(docs["entity"], link.adj_doc, adj.index)
     in_control = policy.unapplied_in_control
+    fx = translation(book)
+    target_f = fx.app_target[from_receipt]
+    source_f = fx.app_source[from_receipt]
+    cm_row = link.app_source_doc
+    cm_net = np.where((cm_row >= 0) & (rec_row < 0), fx.app_source - fx.app_target, 0)
+    cm_fx = cm_net != 0
+    cm_apps = apps[cm_fx]
     parts = [
         pd.DataFrame(
             {
@@ -60,7 +84,7 @@ def subledger_effects(book: Book, policy: GLPolicy) -> pd.DataFrame:
                 "reference": docs["document_id"],
                 "kind": np.where(docs["doc_type"] == "CM", "credit memos", "invoices and debit memos"),
                 "date": docs["document_date"],
-                "control": docs["amount"],
+                "control": fx.doc_amount,
                 "unapplied": 0,
             }
         ),
@@ -70,8 +94,8 @@ def subledger_effects(book: Book, policy: GLPolicy) -> pd.DataFrame:
                 "reference": cash_apps["application_id"],
                 "kind": "cash applied",
                 "date": cash_apps["applied_date"],
-                "control": 0 if in_control else -cash_apps["amount"],
-                "unapplied": -cash_apps["amount"],
+                "control": -target_f + (source_f if in_control else 0),
+                "unapplied": -source_f,
             }
         ),
         pd.DataFrame(
@@ -80,8 +104,8 @@ def subledger_effects(book: Book, policy: GLPolicy) -> pd.DataFrame:
                 "reference": receipt_ids,
                 "kind": "cash received",
                 "date": receipts["receipt_date"],
-                "control": -receipts["amount"] if in_control else 0,
-                "unapplied": receipts["amount"],
+                "control": -fx.rec_amount if in_control else 0,
+                "unapplied": fx.rec_amount,
             }
         ),
         pd.DataFrame(
@@ -92,7 +116,17 @@ def subledger_effects(book: Book, policy: GLPolicy) -> pd.DataFrame:
                     {"write_off": "write-offs", "recovery": "recoveries", "adjustment": "adjustments"}
                 ),
                 "date": adj["adjustment_date"],
-                "control": adj["amount"],
+                "control": fx.adj_amount,
+                "unapplied": 0,
+            }
+        ),
+        pd.DataFrame(
+            {
+                "entity": _at(docs["entity"], link.app_target[cm_fx], cm_apps.index),
+                "reference": cm_apps["application_id"],
+                "kind": CM_FX,
+                "date": cm_apps["applied_date"],
+                "control": cm_net[cm_fx],
                 "unapplied": 0,
             }
         ),
@@ -194,10 +228,11 @@ def subledger_position(book: Book, period: Period) -> pd.DataFrame:
     cash = unapplied_cash(book, day)
     frame = pd.DataFrame(index=pd.Index(book.entities, name="entity"))
     is_cm = items["doc_type"] == "CM"
-    frame["open_invoices"] = items[~is_cm].groupby("entity")["open_amount"].sum()
-    frame["open_credit_memos"] = items[is_cm].groupby("entity")["open_amount"].sum()
-    frame["unapplied_identified"] = cash[cash["identified"]].groupby("entity")["unapplied"].sum()
-    frame["unapplied_unidentified"] = cash[~cash["identified"]].groupby("entity")["unapplied"].sum()
+    # In the functional currency at the booking rates (the amounts themselves when not foreign).
+    frame["open_invoices"] = items[~is_cm].groupby("entity")["open_functional"].sum()
+    frame["open_credit_memos"] = items[is_cm].groupby("entity")["open_functional"].sum()
+    frame["unapplied_identified"] = cash[cash["identified"]].groupby("entity")["unapplied_functional"].sum()
+    frame["unapplied_unidentified"] = cash[~cash["identified"]].groupby("entity")["unapplied_functional"].sum()
     frame = frame.fillna(0).astype("int64")
     frame["subledger_ar"] = frame["open_invoices"] + frame["open_credit_memos"]
     frame["unapplied_cash"] = frame["unapplied_identified"] + frame["unapplied_unidentified"]
@@ -220,7 +255,7 @@ def unapplied_by_age(book: Book, period: Period, bounds: tuple[int, ...] = (30, 
     frame = cash.assign(kind=np.where(cash["identified"], "identified", "unidentified"), age=band)
     table = (
         frame.groupby(["entity", "kind", "age"], observed=True)
-        .agg(receipts=("receipt_id", "size"), unapplied=("unapplied", "sum"))
+        .agg(receipts=("receipt_id", "size"), unapplied=("unapplied_functional", "sum"))
         .reset_index()
     )
     table["unapplied"] = table["unapplied"].astype("int64")

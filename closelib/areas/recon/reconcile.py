@@ -7,13 +7,14 @@ units; no sum crosses currencies.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 import pandas as pd
 
 from closelib.areas.recon.classes import (
     CORRECTION,
+    REVALUATION,
     TIMING,
     ItemPolicy,
     classify,
@@ -34,6 +35,7 @@ from closelib.areas.recon.ledger import (
     trial_balance_totals,
 )
 from closelib.areas.recon.rollforward import roll_forward
+from closelib.asof.fx import revaluation_items, revaluation_reference
 from closelib.book.model import Book
 from closelib.nb.markup import md
 from closelib.periods import Period
@@ -55,6 +57,8 @@ class Reconciliation:
     tb: pd.DataFrame  # trial-balance totals per entity: debits, credits, difference
     roll_forward: dict[str, pd.DataFrame]  # per entity: opening to closing of the control accounts
     unapplied_roll_forward: dict[str, pd.DataFrame]  # per entity, unapplied cash (empty when in control)
+    # open foreign-currency items revalued at the closing rates (closelib.asof.fx.revaluation_items)
+    revaluation: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def reconcile(book: Book, period: Period, params: dict) -> Reconciliation:
@@ -64,9 +68,27 @@ def reconcile(book: Book, period: Period, params: dict) -> Reconciliation:
     lines = gl_lines(book, policy) if book.has("gl_journal") else None
     effects, lines = keyed(effects, lines)
     position = subledger_position(book, period).set_index("entity")
-    items = reconciling_items(book, period, policy, CONTROL, effects, lines)
+    # The closing-rate revaluation each side of the GL should carry (a class of its own).
+    revalued = revaluation_items(book, period.end)
+    is_cash = (revalued["kind"] == "unapplied cash").to_numpy()
+    on_docs = revalued[~is_cash].groupby("entity")["unrealised"].sum()
+    on_cash = revalued[is_cash].groupby("entity")["unrealised"].sum()
+    expected_reval: dict[str, dict[str, int]] = {
+        e: {
+            CONTROL: int(on_docs.get(e, 0)) + (int(on_cash.get(e, 0)) if policy.unapplied_in_control else 0),
+            UNAPPLIED: -int(on_cash.get(e, 0)),
+        }
+        for e in book.entities
+    }
+
+    def reval(side: str) -> dict[str, tuple[str, int]]:
+        return {
+            e: (revaluation_reference(policy.revaluation_prefix, e, period), v[side]) for e, v in expected_reval.items()
+        }
+
+    items = reconciling_items(book, period, policy, CONTROL, effects, lines, reval(CONTROL))
     unapplied_items = (
-        reconciling_items(book, period, policy, UNAPPLIED, effects, lines)
+        reconciling_items(book, period, policy, UNAPPLIED, effects, lines, reval(UNAPPLIED))
         if not policy.unapplied_in_control
         else items.iloc[0:0]
     )
@@ -108,6 +130,10 @@ def reconcile(book: Book, period: Period, params: dict) -> Reconciliation:
             "items_found": found,
             "items_timing": int(mine.loc[mine["class"] == TIMING, "amount"].sum()),
             "items_correction": int(mine.loc[mine["class"] == CORRECTION, "amount"].sum()),
+            "items_revaluation": int(mine.loc[mine["class"] == REVALUATION, "amount"].sum()),
+            "revaluation": expected_reval[entity][CONTROL],
+            "subledger_ar_closing": int(pos["subledger_ar"]) + int(on_docs.get(entity, 0)),
+            "difference_closing": None if difference is None else difference - expected_reval[entity][CONTROL],
             "items_documented": noted,
             "exceptions": len(mine_open),
             "exceptions_total": int(mine_open["amount"].sum()),
@@ -143,6 +169,7 @@ def reconcile(book: Book, period: Period, params: dict) -> Reconciliation:
         unapplied_roll_forward={}
         if policy.unapplied_in_control
         else {e: roll_forward(book, period, policy, e, effects, lines, UNAPPLIED) for e in book.entities},
+        revaluation=revalued,
     )
 
 
@@ -179,9 +206,12 @@ def conclusion(
         diff, unexplained = row["difference"], row["unexplained"]
         explained = row["items_found"] + row["items_documented"]
         count = int(row.get("exceptions", 0))
+        revalued = int(row.get("items_revaluation", 0) or 0)
         split = (
             f" (timing {fmt(row['items_timing'], ccy)}, correction required {fmt(row['items_correction'], ccy)}, "
-            f"documented {fmt(row['items_documented'], ccy)})"
+            f"documented {fmt(row['items_documented'], ccy)}"
+            + (f", FX revaluation {fmt(revalued, ccy)}" if revalued else "")
+            + ")"
             if "items_timing" in row and explained
             else ""
         )
@@ -257,6 +287,21 @@ SUMMARY_LINES = {
     "Open exceptions (correction required, unassigned, overdue), total": "exceptions_total",
     "GL unapplied cash account (credit balance)": "gl_unapplied",
     "GL allowance account (credit balance)": "allowance",
+}
+
+# The comparison at closing rates, shown for a book with foreign-currency items.
+FX_SUMMARY_LINES = {
+    "GL balance of the AR control accounts": "gl_ar_control",
+    "Subledger AR at booking rates (tb.subledger_ar)": "subledger_ar",
+    "FX revaluation of the open items at closing rates (AR control)": "revaluation",
+    "Subledger AR at closing rates": "subledger_ar_closing",
+    "Difference, GL minus expected at booking rates (tb.difference)": "difference",
+    "Reconciling items: FX revaluation as posted": "items_revaluation",
+    "Difference at closing rates (GL minus expected, less the revaluation)": "difference_closing",
+    "Reconciling items: timing": "items_timing",
+    "Reconciling items: correction required": "items_correction",
+    "Reconciling items: documented in parameters": "items_documented",
+    "Unexplained (tb.unexplained)": "unexplained",
 }
 
 UNAPPLIED_LINES = {

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from closelib.areas.recon.ledger import (
+    CM_FX,
     CONTROL,
     UNAPPLIED,
     GLPolicy,
@@ -28,6 +29,9 @@ ROLL_LINES = (
     "manual and other journals",
     "GL lines with no subledger transaction",
 )
+REVALUATION_LINE = "FX revaluation (GL only: the subledger stays at booking rates)"
+# Lines shown only when a book has them (foreign-currency books).
+FX_LINES = (CM_FX, REVALUATION_LINE)
 
 
 UNAPPLIED_ROLL_LINES = (
@@ -85,11 +89,12 @@ def roll_forward(
         kind = kind.fillna(in_period["journal_id"].map(journal_kind))
         kinds = np.where(
             in_period["source"] != "ar_subledger",
-            "manual and other journals",
+            np.where(policy.is_revaluation(in_period), REVALUATION_LINE, "manual and other journals"),
             kind.fillna("GL lines with no subledger transaction"),
         )
         gl_moves = in_period.groupby(kinds)[side].sum()
-    for line in ROLL_LINES if side == CONTROL else UNAPPLIED_ROLL_LINES:
+    present = [line for line in FX_LINES if line in sl.index or line in gl_moves.index]
+    for line in (*(ROLL_LINES if side == CONTROL else UNAPPLIED_ROLL_LINES), *present):
         rows[line] = (int(sl.get(line, 0)), int(gl_moves.get(line, 0)) if book.has("gl_journal") else None)
     closing_gl = gl_balance(book, entity, period, accounts, credit)
     if book.has("gl_journal") and closing_gl is not None:

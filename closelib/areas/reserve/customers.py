@@ -26,7 +26,8 @@ def customer_aged_listing(aged: pd.DataFrame, book: Book, labels: list[str]) -> 
     if aged.empty:
         return pd.DataFrame(columns=columns).astype(dict.fromkeys([*labels, "total", "documents"], "int64"))
     table = aging_table(aged, ["entity", "customer_id"]).reindex(columns=[*labels, "total"], fill_value=0)
-    counts = aged.groupby(["entity", "customer_id"]).size().rename("documents")
+    # a document open in several instalments counts once
+    counts = aged.groupby(["entity", "customer_id"])["document_id"].nunique().rename("documents")
     frame = table.join(counts).reset_index()
     customers = book.customers.set_index("customer_id")
     for column in ("name", "status", "segment"):

@@ -180,7 +180,7 @@ def by_customer(candidates: pd.DataFrame, params: dict, currency_of: Callable[[s
             ]
         )
     grouped = candidates.groupby(["entity", "customer_id", "name", "status"], as_index=False).agg(
-        documents=("document_id", "size"), total=("open_amount", "sum"), reserve_held=("reserve_held", "sum")
+        documents=("document_id", "nunique"), total=("open_amount", "sum"), reserve_held=("reserve_held", "sum")
     )
     grouped["pnl_effect"] = grouped["total"] - grouped["reserve_held"]
     grouped["currency"] = grouped["entity"].map(currency_of)
