@@ -80,6 +80,7 @@ def sources(book: Book, period: Period) -> pd.DataFrame:
             "customer_id": cash["customer_id"].astype(str),
             "date": cash["receipt_date"],
             "available": cash["unapplied"].astype("int64"),
+            "booking_rate": cash["booking_rate"].astype("float64"),
             "remittance": _text(cash, "remittance"),
             "payer_name": _text(cash, "payer_name"),
         }
@@ -95,6 +96,7 @@ def sources(book: Book, period: Period) -> pd.DataFrame:
             "customer_id": cms["customer_id"].astype(str),
             "date": cms["document_date"],
             "available": (-cms["open_amount"]).astype("int64"),
+            "booking_rate": cms["booking_rate"].astype("float64"),
             # A credit memo's reference and description say what it credits, and a memo that
             # settles a dispute credits the disputed document.
             "remittance": (

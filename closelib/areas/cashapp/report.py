@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 
 from closelib import money
-from closelib.areas.cashapp.candidates import CREDIT_MEMO, RECEIPT, money_text
+from closelib.areas.cashapp.candidates import RECEIPT, money_text
 from closelib.areas.cashapp.match import RULE_TEXT, RULES, Proposals
+from closelib.book.fx import translate
 from closelib.nb.excel import Sheet, write_workbook
 from closelib.nb.excelcover import Cover
 from closelib.nb.markup import md
@@ -247,24 +248,29 @@ def age_chart(table: pd.DataFrame) -> Figure:
 
 
 def entity_figures(result: Proposals, proposals: pd.DataFrame, currency_of: dict[str, str]) -> dict[str, dict]:
-    """Per entity, over its items in its functional currency: proposed amount and count,
-    unmatched amount, match rate (proposed over what was available: receipts and credit
-    memos), and unapplied cash before the proposals (receipts)."""
+    """Per entity, in its functional currency: proposed amount and count, unmatched amount, match
+    rate (proposed over what was available: receipts and credit memos), and unapplied cash and
+    credit memos before the proposals. A source in another currency counts at its booking rate:
+    what it had available and what it has left are each translated (per line, half away from
+    zero) and what is proposed from it is their difference, so available = proposed + unmatched
+    holds exactly in the functional currency."""
     out: dict[str, dict] = {}
     s = result.sources
     for entity, currency in sorted(currency_of.items()):
-        mine = s[(s["entity"] == entity) & (s["currency"] == currency)]
-        lines = proposals[(proposals["entity"] == entity) & (proposals["currency"] == currency)]
-        available = money.total(mine["available"])
-        proposed = money.total(lines["amount"])
+        mine = s[s["entity"] == entity]
+        rate = mine["booking_rate"].to_numpy(dtype="float64")
+        available = translate(mine["available"].to_numpy(dtype="int64"), rate, mine["currency"], currency)
+        remaining = translate(mine["remaining"].to_numpy(dtype="int64"), rate, mine["currency"], currency)
+        receipt = (mine["source_kind"] == RECEIPT).to_numpy()
+        total_available, proposed = money.total(available), money.total(available - remaining)
         out[entity] = {
             "proposed_amount": proposed,
-            "proposed_count": len(lines),
-            "unmatched_amount": money.total(mine["remaining"]),
-            "match_rate": round(proposed / available, 4) if available else None,
-            "unapplied_before": money.total(mine.loc[mine["source_kind"] == RECEIPT, "available"]),
-            "credit_memos_before": money.total(mine.loc[mine["source_kind"] == CREDIT_MEMO, "available"]),
-            "other_currencies": int((s["entity"] == entity).sum() - len(mine)),
+            "proposed_count": int((proposals["entity"] == entity).sum()),
+            "unmatched_amount": money.total(remaining),
+            "match_rate": round(proposed / total_available, 4) if total_available else None,
+            "unapplied_before": money.total(available[receipt]),
+            "credit_memos_before": money.total(available[~receipt]),
+            "other_currencies": int((mine["currency"] != currency).sum()),
         }
     return out
 
@@ -298,7 +304,10 @@ def conclusion(figures: dict[str, dict], adjustments: pd.DataFrame, problems: li
                 " need approval before they are posted."
             )
         if f["other_currencies"]:
-            text += f" {f['other_currencies']} item(s) in other currencies are matched but not in these totals."
+            text += (
+                f" {f['other_currencies']} item(s) in other currencies count at their booking rate"
+                f" (each matched in its own currency)."
+            )
         lines.append(text)
     lines.append("")
     lines.append(

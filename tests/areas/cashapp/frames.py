@@ -26,6 +26,7 @@ def receipt(source_id, amount, customer="C1", remittance="", payer="", day="2026
         "customer_id": customer,
         "date": pd.Timestamp(day),
         "available": amount,
+        "booking_rate": 1.0,
         "remittance": remittance,
         "payer_name": payer,
         "age_days": (pd.Timestamp("2026-10-31") - pd.Timestamp(day)).days,

@@ -101,5 +101,5 @@ def test_figures_tie_and_count(demo):
     figures = report.entity_figures(result, proposals, demo["book"].entity_currency)
     for entity, f in figures.items():
         assert f["unapplied_before"] + f["credit_memos_before"] == f["proposed_amount"] + f["unmatched_amount"]
-        assert f["proposed_count"] == int((proposals["entity"] == entity).sum())
+        assert f["proposed_count"] == int((proposals["entity"] == entity).sum())  # every currency
         assert 0 < f["match_rate"] <= 1

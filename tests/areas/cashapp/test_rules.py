@@ -229,3 +229,15 @@ def test_worklist_shows_the_documents_nearest_in_amount_below_and_above():
     assert work["best_candidates"].tolist() == [
         "US01-INV-0000002 (400.00 USD open); US01-INV-0000004 (500.00 USD open)"
     ]
+
+
+def test_figures_count_a_foreign_source_at_its_booking_rate():
+    """A EUR receipt of 100.00 at 1.1 in a USD entity: 110.00 USD available; 60.00 EUR applied
+    leaves 40.00 EUR = 44.00 USD unmatched, so 66.00 USD is proposed (available - unmatched)."""
+    eur = {**receipt("R1", 100_00, remittance="US01-INV-0000001"), "currency": "EUR", "booking_rate": 1.1}
+    doc = {**document("US01-INV-0000001", 60_00), "currency": "EUR"}
+    result = propose(sources(eur), targets(doc))
+    proposals = report.proposal_table(result, Period.parse("2026-10"))
+    f = report.entity_figures(result, proposals, {"US01": "USD"})["US01"]
+    assert (f["unapplied_before"], f["proposed_amount"], f["unmatched_amount"]) == (110_00, 66_00, 44_00)
+    assert f["proposed_count"] == 1 and f["other_currencies"] == 1 and f["match_rate"] == 0.6
