@@ -240,12 +240,10 @@ class Context:
         styler = _escaped(shown.style)
         wrap = tables.wrap_columns(shown)
         if wrap:  # long text wraps; every other cell stays on one line (closelib.nb.htmlexport)
-            styler = styler.set_properties(subset=wrap, **{"white-space": "normal", "min-width": "14em"})
+            styler = styler.set_properties(subset=wrap, **{"white-space": "normal", "min-width": "24em"})
         if not index:
             styler = styler.hide(axis="index")
-        styler = styler.set_properties(
-            **{"text-align": "right"}, subset=[c for c in (money_columns or []) + (rates or []) if c in shown.columns]
-        )
+        styler = tables.align_numbers(styler, frame, (money_columns or []) + (rates or []))
         if caption:
             styler = styler.set_caption(html.escape(caption))
         self._table(styler, shown.to_string(index=index))

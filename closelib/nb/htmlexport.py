@@ -31,13 +31,14 @@ TEMPLATE_NAME = "closelib_reviewer.html.j2"
 # text column wraps: closelib.nb.context marks it), and an output wider than the page scrolls.
 REVIEWER_CSS = """
 .jp-OutputArea-output { overflow-x: auto; }
-.jp-RenderedHTMLCommon table { table-layout: auto; }
-.jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th { white-space: nowrap; }
-.jp-RenderedHTMLCommon td.wrap, .jp-RenderedHTMLCommon th.wrap { white-space: normal; min-width: 14em; }
-.jp-RenderedHTMLCommon caption { text-align: left; font-weight: bold; white-space: normal; }
-.wp-header table { margin: 0 0 .6em 0; }
-.wp-header th { text-align: left; }
+.jp-OutputArea-output.jp-RenderedHTMLCommon table { table-layout: auto; margin-bottom: .8em; }
+.jp-OutputArea-output.jp-RenderedHTMLCommon td, .jp-OutputArea-output.jp-RenderedHTMLCommon th {
+  white-space: nowrap; text-align: left; vertical-align: top; padding: .3em .6em; }
+.jp-OutputArea-output.jp-RenderedHTMLCommon caption {
+  caption-side: top; text-align: left; font-weight: bold; white-space: normal; padding: .2em 0; }
+.wp-header h3 { margin-top: .2em; }
 .wp-signoff { border: 1px solid #bbb; padding: .4em .8em; margin: .6em 0; background: #fafafa; }
+.wp-tie { margin: .2em 0 .6em 0; }
 @media print { .jp-OutputArea-output { overflow-x: visible; } }
 """
 
@@ -48,7 +49,8 @@ TEMPLATE = (
     "{% block jupyter_widgets %}{% endblock jupyter_widgets %}\n"
     "{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}\n"
     "{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}\n"
-    '{% block extra_css %}<style type="text/css">' + REVIEWER_CSS + "</style>{% endblock extra_css %}\n"
+    # after JupyterLab's CSS, so that the reviewer layout wins
+    '{%- block html_head_css -%}<style type="text/css">' + REVIEWER_CSS + "</style>{%- endblock html_head_css -%}\n"
 )
 
 
