@@ -108,7 +108,7 @@ def _run_table(manifests: list[tuple[Path, dict]], signoffs: dict[str, list[dict
         mark = " (current)" if run_id == current else ""
         rows.append(
             f'<tr class="{"current" if run_id == current else ""}"><td>{_anchor(run_id, known)}{mark}</td>'
-            f'<td class="st-{_e(status)}"><b>{_e(status)}</b></td><td>{_e(_when(m.get("started_at")))}</td>'
+            f'<td class="st-{_e(status)}"><strong>{_e(status)}</strong></td><td>{_e(_when(m.get("started_at")))}</td>'
             f"<td>{_signed(signoffs.get(run_id, []))}</td><td>{'<br>'.join(links)}</td>"
             f'<td class="text">{_e(m.get("reason") or "")}</td></tr>'
         )
@@ -280,7 +280,7 @@ def render_period(outputs_root: Path, period: str) -> str:
             f'Read the current run first: <a href="#{_e(current)}">{_e(current)}</a>, the newest that '
             "succeeded and is not restated.</p>"
             if current
-            else "<b>No run of this period has succeeded.</b></p>"
+            else "<strong>No run of this period has succeeded.</strong></p>"
         )
         ordered = sorted(manifests, key=lambda dm: dm[1].get("run_id") != current)
         sections = [

@@ -98,7 +98,7 @@ def format_value(value: object, kind: str, currency: str | None) -> str:
     if kind == "count":
         return f"{number:,.0f}"
     if kind == "days":
-        return f"{number:,.1f} days"
+        return f"{number:,.2f} days"
     if kind == "percent":
         return f"{number * 100:,.2f}%"
     if kind == "points":

@@ -60,7 +60,7 @@ def signoff_block(notebook: str, run_id: str, period: str, run_dir: Path | None)
     """Prepared / reviewed: who signs, with which command, where it is kept and shown."""
     if run_dir is None:
         return (
-            '<div class="wp-signoff"><b>Prepared by / Reviewed by:</b> opened by hand, nothing is '
+            '<div class="wp-signoff"><strong>Prepared by / Reviewed by:</strong> opened by hand, nothing is '
             "recorded: sign-offs are given on a run of the close (<code>close run</code>), never on "
             "a notebook opened in JupyterLab.</div>"
         )
@@ -73,7 +73,7 @@ def signoff_block(notebook: str, run_id: str, period: str, run_dir: Path | None)
         else f' and shown, each with whether it is still valid, in the <a href="{up}../index.html">period binder</a>'
     )
     return (
-        '<div class="wp-signoff"><b>Prepared by / Reviewed by:</b> not signed in this workpaper: a '
+        '<div class="wp-signoff"><strong>Prepared by / Reviewed by:</strong> not signed in this workpaper: a '
         "finished run folder is read-only, so its figures cannot change after they are signed. "
         f"The preparer and the reviewer sign the run with <code>close signoff {_e(run_id)} --role "
         "preparer|reviewer --name NAME</code>; each sign-off is bound to the sha256 of the run's "
@@ -110,7 +110,7 @@ def header_html(
         f"<tr><th>company</th><td>{_e(company)}</td></tr>"
         f"<tr><th>entities</th><td>{listed}</td></tr>"
         f"<tr><th>period</th><td>{_e(period)} (period end {_e(period_end)})</td></tr>"
-        f"<tr><th>workpaper</th><td><b>{_e(workpaper.reference)}</b> {_e(workpaper.title)}</td></tr>"
+        f"<tr><th>workpaper</th><td><strong>{_e(workpaper.reference)}</strong> {_e(workpaper.title)}</td></tr>"
         f"<tr><th>run</th><td>{_e(run_id or '-')}</td></tr>"
         f"<tr><th>run folder</th><td>{folder}</td></tr>"
         f"<tr><th>source</th><td>{_e(source)}</td></tr>"

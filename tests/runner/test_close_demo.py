@@ -5,15 +5,13 @@ from __future__ import annotations
 import copy
 import shutil
 from decimal import Decimal
-from pathlib import Path
 
 import nbformat
 import pandas as pd
-import pytest
 
 from closelib.areas import recon
 from closelib.book.load import load_book
-from closelib.demo import DEFAULT_END, generate_book, write_book
+from closelib.demo import DEFAULT_END
 from closelib.params import load_parameters
 from closelib.paths import NOTEBOOKS_DIR, PARAMETERS_DIR
 from closelib.periods import Period
@@ -25,19 +23,7 @@ PRIOR = str(pd.Period(END, freq="M") - 1)
 EARLIER = str(pd.Period(END, freq="M") - 3)
 
 
-@pytest.fixture(scope="module")
-def demo_source(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("demo") / "book"
-    write_book(generate_book(scale=1.0), folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def demo_run(demo_source, tmp_path_factory):
-    # two credit memos are enough to prove the queue executes them; all 25 would cost minutes
-    return execute_run(
-        END, source=demo_source, outputs=tmp_path_factory.mktemp("outputs"), overrides=["credit_review.max_memos=2"]
-    )
+# demo_source and demo_run (the demo close, two memos) are session fixtures: tests/runner/conftest.py
 
 
 def test_close_of_the_demo_book_succeeds(demo_run):
