@@ -79,9 +79,9 @@ def _signed(signoffs: list[dict]) -> str:
 
 
 def current_run(manifests: list[tuple[Path, dict]]) -> str | None:
-    """The run a reviewer reads first: the newest that succeeded and that no later run restates
-    (``manifests`` newest first)."""
-    restated = {m.get("restates") for _, m in manifests if m.get("restates")}
+    """The run a reviewer reads first: the newest that succeeded and that no restatement which
+    succeeded supersedes (``manifests`` newest first): a failed restatement replaces nothing."""
+    restated = {m.get("restates") for _, m in manifests if m.get("restates") and run_status(m) == "succeeded"}
     for _, m in manifests:
         if run_status(m) == "succeeded" and m.get("run_id") not in restated:
             return m.get("run_id")
@@ -240,8 +240,9 @@ def _run_section(run_dir: Path, manifest: dict, signoffs: list[dict], known: set
         extra.append(_link(f"{run_id}/manifest.json", "manifest.json"))
         return (
             f'<section class="run {_e(status)}" id="{_e(run_id)}"><div>{head} &middot; {" &middot; ".join(extra)}</div>'
-            f'<ul class="errors">{errors}</ul><details><summary>workpapers and checks</summary>'
-            f"{_workpaper_links(run_dir, manifest)}{_checks(manifest)}</details></section>"
+            f'<ul class="errors">{errors}</ul><details><summary>workpapers, checks and sign-offs</summary>'
+            f"{_workpaper_links(run_dir, manifest)}{_checks(manifest)}{_signoff_table(signoffs, run_id)}"
+            "</details></section>"
         )
     lines = []
     for label, key in (("restates", "restates"), ("re-performs", "reperforms")):
@@ -278,7 +279,7 @@ def render_period(outputs_root: Path, period: str) -> str:
     else:
         intro = f"<p>{len(manifests)} run(s). " + (
             f'Read the current run first: <a href="#{_e(current)}">{_e(current)}</a>, the newest that '
-            "succeeded and is not restated.</p>"
+            "succeeded and is not restated by a run that succeeded.</p>"
             if current
             else "<strong>No run of this period has succeeded.</strong></p>"
         )

@@ -205,11 +205,13 @@ class Context:
         index: bool = False,
         caption: str | None = None,
         max_rows: int = 60,
+        empty: str | None = None,
     ) -> None:
         """A formatted table: money with thousands separators in its currency, rates as %; no
-        ``nan``/``None`` cell (:func:`closelib.nb.tables.tidy`); an empty table is a sentence."""
+        ``nan``/``None`` cell (:func:`closelib.nb.tables.tidy`); an empty table is a sentence
+        (``empty``, markdown, else one made from the caption)."""
         if frame.empty:
-            markdown(tables.empty_sentence(caption))
+            markdown(empty or tables.empty_sentence(caption))
             return
         shown = frame.head(max_rows).copy()
         if currency is None and currency_column is None and money_columns:

@@ -97,7 +97,11 @@ def header_html(
 ) -> str:
     """The header as HTML (every value escaped). ``entities``: (id, name, currency)."""
     workpaper = workpaper_for(notebook, run_dir)
-    listed = "; ".join(f"{_e(e)} {_e(name)} ({_e(ccy)})" for e, name, ccy in entities) or "none"
+    listed = "<br>".join(f"{_e(e)} {_e(name)} ({_e(ccy)})" for e, name, ccy in entities) or "none"
+    queue = workpaper_of("credit_review")  # a memo is part of the credit review
+    part_of = (
+        f' (part of <a href="../{_e(href(queue))}">{_e(queue.label)}</a>)' if notebook.startswith(MEMO_PREFIX) else ""
+    )
     rows = "".join(
         f"<tr><td>{_e(n)}</td><td style='text-align:right'>{v['rows']:,}</td>"
         f"<td><code>{_e(v['sha256'])}</code></td></tr>"
@@ -106,18 +110,20 @@ def header_html(
     folder = "interactive (nothing is recorded)" if run_dir is None else _e(run_dir)
     return (
         f'<div class="wp-header"><h3>{_e(company)} &middot; {_e(workpaper.label)} &middot; {_e(period)}</h3>'
+        # the run on the left, its inputs on the right: the header fits a screen
+        '<div style="display:flex;flex-wrap:wrap;gap:0 2.5em;align-items:flex-start">'
         "<table>"
         f"<tr><th>company</th><td>{_e(company)}</td></tr>"
         f"<tr><th>entities</th><td>{listed}</td></tr>"
         f"<tr><th>period</th><td>{_e(period)} (period end {_e(period_end)})</td></tr>"
-        f"<tr><th>workpaper</th><td><strong>{_e(workpaper.reference)}</strong> {_e(workpaper.title)}</td></tr>"
+        f"<tr><th>workpaper</th><td><strong>{_e(workpaper.reference)}</strong> {_e(workpaper.title)}{part_of}</td></tr>"
         f"<tr><th>run</th><td>{_e(run_id or '-')}</td></tr>"
         f"<tr><th>run folder</th><td>{folder}</td></tr>"
         f"<tr><th>source</th><td>{_e(source)}</td></tr>"
         f"<tr><th>closelib</th><td>{_e(code.get('closelib', ''))} commit {_e(code.get('git_commit', ''))}</td></tr>"
         "</table>"
         f"<details open><summary>inputs ({len(inputs)} files, sha256 of each)</summary><table><tr><th>file</th>"
-        f"<th>rows</th><th>sha256</th></tr>{rows}</table></details>"
+        f"<th>rows</th><th>sha256</th></tr>{rows}</table></details></div>"
         "<details><summary>parameters</summary>"
         f"<pre>{_e(json.dumps(params, indent=2, default=str))}</pre></details>"
         f"{signoff_block(notebook, run_id, period, run_dir)}</div>"
