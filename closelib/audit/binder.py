@@ -219,7 +219,11 @@ def _signoff_table(signoffs: list[dict], run_id: str) -> str:
 
 def _errors(run_dir: Path, manifest: dict) -> list[str]:
     """What made a run fail: its error, each failed notebook's, each failed check."""
-    found = [str(manifest["error"])] if manifest.get("error") else []
+    problems = [str(p) for p in manifest.get("problems") or []]
+    error = str(manifest.get("error") or "")
+    # "invalid parameters:\n  - a\n  - b" is its first line and the problems, one item each
+    found = [error.splitlines()[0].rstrip(":")] if error and problems else [error] if error else []
+    found += problems
     for name in sorted(manifest.get("notebooks") or {}, key=notebook_order):
         entry = manifest["notebooks"][name]
         if entry.get("status") not in ("succeeded", None) and entry.get("error"):
@@ -272,7 +276,8 @@ def render_period(outputs_root: Path, period: str) -> str:
     known: set[str] = {m["run_id"] for _, m in manifests if m.get("run_id")}
     signoffs = {m.get("run_id") or d.name: signoffs_for(d) for d, m in manifests}
     current = current_run(manifests)
-    company = next((str(m.get("parameters", {}).get("company") or "") for _, m in manifests), "")
+    # a run that failed on its parameters records none: the company comes from any run that has it
+    company = next((str(c) for _, m in manifests if (c := (m.get("parameters") or {}).get("company"))), "")
     title = " - ".join(p for p in (company, f"AR close {period}", "binder") if p)
     if not manifests:
         body = "<p>No runs yet.</p>"

@@ -84,12 +84,19 @@ def seven(tmp_path: Path) -> Path:
     failed_nb = json.loads((failed / "manifest.json").read_text())
     failed_nb["notebooks"]["reserve"] |= {"status": "failed", "error": "cell 5: KeyError: 'x'"}
     (failed / "manifest.json").write_text(json.dumps(failed_nb))
-    early = write_run(outputs, 3, "failed", error="invalid parameters: gl.recon_tolerance")
+    early = write_run(
+        outputs,
+        3,
+        "failed",
+        error="invalid parameters:\n  - gl.recon_tolerance: 'abc' is not a decimal number",
+        problems=["gl.recon_tolerance: 'abc' is not a decimal number"],
+        parameters=None,  # a run that failed on its parameters records none
+    )
     (early / "errors.txt").write_text("invalid parameters\n")
     write_run(outputs, 4, restates=run_id(1), reason="late credit memo booked")
     write_run(outputs, 5, reperforms=run_id(4))
     write_run(outputs, 6, restates=run_id(4), reason="FX rate corrected")
-    write_run(outputs, 7, "failed", error="interrupted by SIGTERM")
+    write_run(outputs, 7, "failed", error="interrupted by SIGTERM", parameters=None)
     (outputs / PERIOD / "signoffs.jsonl").write_text(
         json.dumps({"run_id": run_id(6), "role": "preparer", "name": "Ana", "manifest_sha256": "0" * 64}) + "\n"
     )
@@ -137,6 +144,10 @@ def test_failed_runs_are_one_line_with_their_errors_and_older_runs_fold(seven):
         "check tb.US01.unexplained_within_tolerance: off by 10.00",
     ]
     early = other[other.index(f'id="{run_id(3)}"') :].split("</section>")[0]
+    assert re.findall(r"<li>([^<]+)</li>", early) == [
+        "invalid parameters",
+        "gl.recon_tolerance: &#x27;abc&#x27; is not a decimal number",
+    ]
     assert f'href="{run_id(3)}/errors.txt"' in early and f'href="{run_id(2)}/errors.txt"' not in failed
     # one open section, the current run; every other run folded
     assert page.count('<section class="run succeeded"') == 1
