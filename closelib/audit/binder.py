@@ -80,12 +80,13 @@ def _signed(signoffs: list[dict]) -> str:
 
 def current_run(manifests: list[tuple[Path, dict]]) -> str | None:
     """The run a reviewer reads first: the newest that succeeded and that no restatement which
-    succeeded supersedes (``manifests`` newest first): a failed restatement replaces nothing."""
+    succeeded supersedes (``manifests`` newest first): a failed restatement replaces nothing. A
+    re-performance checks the run it re-performs and is not the close of record: it is current
+    only when no other run qualifies."""
     restated = {m.get("restates") for _, m in manifests if m.get("restates") and run_status(m) == "succeeded"}
-    for _, m in manifests:
-        if run_status(m) == "succeeded" and m.get("run_id") not in restated:
-            return m.get("run_id")
-    return None
+    candidates = [m for _, m in manifests if run_status(m) == "succeeded" and m.get("run_id") not in restated]
+    chosen = next((m for m in candidates if not m.get("reperforms")), candidates[0] if candidates else None)
+    return chosen.get("run_id") if chosen else None
 
 
 def _run_table(manifests: list[tuple[Path, dict]], signoffs: dict[str, list[dict]], current: str | None) -> str:
@@ -233,13 +234,18 @@ def _errors(run_dir: Path, manifest: dict) -> list[str]:
     return found or [f"the run is {run_status(manifest)}"]
 
 
+def _clip(text: str, limit: int = 300) -> str:
+    """An error as one item of the list: the full text is in the run's manifest and checks."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
 def _run_section(run_dir: Path, manifest: dict, signoffs: list[dict], known: set[str], open_: bool) -> str:
     run_id = manifest.get("run_id") or run_dir.name
     status = run_status(manifest)
     started = _e(_when(manifest.get("started_at")))
     head = f'{_e(run_id)} <span class="status">{_e(status)}</span> &middot; started {started}'
     if status != "succeeded":  # one line, its errors as a list, the way to the detail
-        errors = "".join(f"<li>{_e(e)}</li>" for e in _errors(run_dir, manifest))
+        errors = "".join(f"<li>{_e(_clip(e))}</li>" for e in _errors(run_dir, manifest))
         extra = [_link(f"{run_id}/errors.txt", "errors.txt")] if (run_dir / "errors.txt").is_file() else []
         extra.append(_link(f"{run_id}/manifest.json", "manifest.json"))
         return (
@@ -284,7 +290,7 @@ def render_period(outputs_root: Path, period: str) -> str:
     else:
         intro = f"<p>{len(manifests)} run(s). " + (
             f'Read the current run first: <a href="#{_e(current)}">{_e(current)}</a>, the newest that '
-            "succeeded and is not restated by a run that succeeded.</p>"
+            "succeeded and is not restated by a run that succeeded (a re-performance only checks a run).</p>"
             if current
             else "<strong>No run of this period has succeeded.</strong></p>"
         )

@@ -183,7 +183,7 @@ class Context:
         )
         passed = self.check(name, abs(diff) <= tolerance, detail)
         if against:
-            self.see_also(against, entity)
+            self.see_also(against, entity, "right side")
         return passed
 
     def see_also(self, figure: str, entity: str | None = None, what: str = "") -> None:

@@ -115,6 +115,13 @@ def test_the_binder_opens_on_the_current_run(seven):
     assert f're-performs <a href="#{run_id(4)}">' in table
     # the current run: the newest succeeded that no later run restates (7 failed; 6 restates 4)
     assert current_run([(Path(), {"run_id": run_id(n), "status": "succeeded"}) for n in (6, 5)]) == run_id(6)
+    # a re-performance checks a run; it is not the close of record unless nothing else succeeded
+    reperformed = [
+        (Path(), {"run_id": "R", "status": "succeeded", "reperforms": "A"}),
+        (Path(), {"run_id": "A", "status": "succeeded"}),
+    ]
+    assert current_run(reperformed) == "A" and current_run(reperformed[:1]) == "R"
+    assert current_run([(Path(), {"run_id": "B", "status": "failed", "restates": "A"}), reperformed[1]]) == "A"
     current = page[page.index("Current run:") : page.index("Other runs")]
     assert run_id(6) in current.split("</h2>")[0]
     # workpapers in notebook order, whatever order they finished in

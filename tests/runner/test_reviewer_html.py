@@ -140,8 +140,8 @@ def test_every_workpaper_opens_with_its_header(demo_run, investigation, pages):
 def test_a_tie_to_another_workpaper_names_and_links_it(demo_run):
     reserve = (demo_run.run_dir / "02_reserve.html").read_text(encoding="utf-8")
     for entity in ("SG01", "US01"):
-        line = f'figure <code>tb.{entity}.subledger_ar</code> of <a href="01_tb_recon.html">AR-1 TB reconciliation</a>'
-        assert line in reserve
+        figure = f"right side: figure <code>tb.{entity}.subledger_ar</code>"
+        assert f'{figure} of <a href="01_tb_recon.html">AR-1 TB reconciliation</a>' in reserve
     assert (demo_run.run_dir / "01_tb_recon.html").is_file()
     write_off = (demo_run.run_dir / "03_write_off.html").read_text(encoding="utf-8")
     assert 'see <a href="02_reserve.html">AR-2 Bad-debt reserve</a>' in write_off
