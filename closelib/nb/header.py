@@ -67,6 +67,8 @@ def signoff_block(notebook: str, run_id: str, period: str, run_dir: Path | None)
     up = depth(notebook)
     adhoc = Path(run_dir).parent.name == "adhoc"
     log = "outputs/adhoc/signoffs.jsonl" if adhoc else f"outputs/{_e(period)}/signoffs.jsonl"
+    # an ad-hoc folder is not a run id `close` can look up: it is named by its path
+    run = f"outputs/adhoc/{Path(run_dir).name}" if adhoc else run_id
     binder = (
         ""
         if adhoc
@@ -75,7 +77,7 @@ def signoff_block(notebook: str, run_id: str, period: str, run_dir: Path | None)
     return (
         '<div class="wp-signoff"><strong>Prepared by / Reviewed by:</strong> not signed in this workpaper: a '
         "finished run folder is read-only, so its figures cannot change after they are signed. "
-        f"The preparer and the reviewer sign the run with <code>close signoff {_e(run_id)} --role "
+        f"The preparer and the reviewer sign the run with <code>close signoff {_e(run)} --role "
         "preparer|reviewer --name NAME</code>; each sign-off is bound to the sha256 of the run's "
         f"manifest, kept in <code>{log}</code>{binder}.</div>"
     )

@@ -127,7 +127,8 @@ def test_every_workpaper_opens_with_its_header(demo_run, investigation, pages):
         run = investigation if path.parent == investigation.run_dir else demo_run
         for expected in (run.manifest["parameters"]["company"], run.manifest["run_id"], "SG01", "US01"):
             assert expected in text, (path.name, expected)
-        assert "Prepared by / Reviewed by:" in text and f"close signoff {run.manifest['run_id']}" in text
+        signoff = f"close signoff {run.manifest['run_id']}" if run is demo_run else "close signoff outputs/adhoc/"
+        assert "Prepared by / Reviewed by:" in text and signoff in text, path.name
         for name, entry in inputs.items():
             assert name in text and entry["sha256"] in text, (path.name, name)
     binder = {p.parent.name: p for p in pages[:-1]}
