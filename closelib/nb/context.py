@@ -239,7 +239,8 @@ class Context:
             elif pd.api.types.is_float_dtype(shown[column]):  # days and ratios: no trailing zeros
                 shown[column] = [tables.plain_number(v) for v in shown[column]]
         shown = tables.tidy(shown)
-        styler = _escaped(shown.style)
+        # column names read as words ("days past due"); escaped like every label
+        styler = _escaped(shown.style).format_index(tables.heading, escape="html", axis=1)
         wrap = tables.wrap_columns(shown)
         if wrap:  # long text wraps; every other cell stays on one line (closelib.nb.htmlexport)
             styler = styler.set_properties(subset=wrap, **{"white-space": "normal", "min-width": "24em"})

@@ -124,6 +124,11 @@ def align_numbers(styler: Any, frame: pd.DataFrame, also: list[Any]) -> Any:
     return styler.set_properties(subset=numeric, **{"text-align": "right"}).set_table_styles(headings, overwrite=False)
 
 
+def heading(column: object) -> str:
+    """A column name as a heading: ``days_past_due`` -> ``days past due``."""
+    return str(column).replace("_", " ")
+
+
 def empty_sentence(caption: str | None) -> str:
     """What replaces an empty table: a sentence (markdown, the caption escaped) saying there is
     nothing, naming the table: ``0 open exception(s)`` -> *No open exception(s).*"""
