@@ -52,7 +52,7 @@ def cell_text(value: Any) -> Any:
             return ""
         if math.isinf(value):
             return NOT_APPLICABLE
-        return value
+        return plain_number(value)  # a number among text: no run of trailing zeros
     if isinstance(value, Mapping):
         return "; ".join(f"{cell_text(k)}: {cell_text(v)}" for k, v in value.items())
     if isinstance(value, list | tuple | set | frozenset):
@@ -115,7 +115,12 @@ def align_numbers(styler: Any, frame: pd.DataFrame, also: list[Any]) -> Any:
     numeric = [
         c
         for c in frame.columns
-        if c in also or (pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]))
+        if c in also
+        or (
+            pd.api.types.is_numeric_dtype(frame[c])
+            and not pd.api.types.is_bool_dtype(frame[c])
+            and bool(frame[c].notna().any())  # an empty column (all gaps) is not a number column
+        )
     ]
     if not numeric:
         return styler

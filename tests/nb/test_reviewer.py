@@ -24,6 +24,7 @@ def test_cells_read_as_text_never_as_python():
     ]
     assert tables.cell_text(["a", "b"]) == "a; b" and tables.cell_text({"k": 1}) == "k: 1"
     assert tables.cell_text("C001") == "C001" and tables.cell_text(3) == 3
+    assert tables.cell_text(1.758) == "1.758" and tables.cell_text(2.0) == "2"
 
 
 def test_tidy_leaves_complete_numbers_and_fills_gaps():
@@ -39,7 +40,7 @@ def test_tidy_leaves_complete_numbers_and_fills_gaps():
     )
     tidy = tables.tidy(frame)
     assert tidy["amount"].tolist() == [100, 200]
-    assert tidy["ratio"].tolist() == [0.5, "n/a"]
+    assert tidy["ratio"].tolist() == ["0.5", "n/a"]
     assert tidy["owner"].tolist() == ["Ana", ""] and tidy["flag"].tolist() == ["yes", "no"]
     assert tidy["when"].tolist() == ["2026-10-31", ""] and tidy["count"].tolist() == [1, ""]
     assert tables.rate_text(math.inf) == "n/a" and tables.rate_text(0.1667) == "16.67%"
