@@ -8,7 +8,7 @@ PERIOD ?=
 # extra options for JupyterLab, e.g. make lab LAB_ARGS="--port 8899 --no-browser"
 LAB_ARGS ?=
 
-.PHONY: close test lint lab bench demo setup clean-venv
+.PHONY: close test lint lab bench demo setup clean-venv screenshots
 
 # A venv in the repo, closelib installed editable with its test and lab extras, and the
 # python3 Jupyter kernel registered inside the venv (papermill runs kernel "python3").
@@ -43,6 +43,11 @@ lint: $(STAMP)
 lab: $(STAMP) $(DEMO)/customers.csv
 	@echo "JupyterLab on the notebooks; the run folders are under outputs/ in the same file browser"
 	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS)
+
+# Optional (not part of make test): headless Chromium renders the period binder and every reviewer
+# HTML of the current run at 1400 px to PNG under outputs/scratch/screenshots/<RUN_ID>/.
+screenshots: $(STAMP)
+	$(BIN)/python -m closelib.cli.screenshots $(SCREENSHOT_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

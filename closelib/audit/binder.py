@@ -14,13 +14,15 @@ import html
 from pathlib import Path
 from urllib.parse import quote
 
+from closelib.audit.keyfigures import entity_currencies, key_figure_groups
 from closelib.audit.signoffs import signoffs_for
 from closelib.files import write_text_atomic
+from closelib.nb.header import memo_number
+from closelib.nb.workpapers import MEMO_PREFIX, notebook_order, workpaper_of
 from closelib.runner.provenance import utc_now
 from closelib.runner.runfolder import (
     all_runs,
     failed_checks,
-    key_figures,
     outputs_root,
     read_manifest,
     run_status,
@@ -29,16 +31,22 @@ from closelib.runner.runfolder import (
 INDEX = "index.html"
 
 CSS = """
-body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em;color:#222;max-width:75em}
-h1{font-size:1.5em}h2{font-size:1.15em;margin:0 0 .3em}h3{font-size:1em;margin:.8em 0 .2em}
-.run{border:1px solid #ccc;border-radius:6px;padding:1em;margin:1em 0}
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:1.5em 2em;color:#222;max-width:90em}
+h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.2em;margin:1.2em 0 .4em}h3{font-size:1em;margin:.9em 0 .3em}
+.run{border:1px solid #ccc;border-radius:6px;padding:.6em 1em;margin:.8em 0}
 .succeeded{border-left:6px solid #2e7d32}.failed{border-left:6px solid #c62828}.running{border-left:6px solid #999}
 .abandoned{border-left:6px solid #ef6c00}.abandoned .status{color:#ef6c00}
-.status{font-weight:bold;text-transform:uppercase}.succeeded .status{color:#2e7d32}.failed .status{color:#c62828}
-table{border-collapse:collapse;font-size:.9em}td,th{border-bottom:1px solid #eee;padding:.15em .6em;text-align:left}
-td.num{text-align:right;font-family:monospace}tr.fail td{background:#fdecea;color:#b71c1c;font-weight:bold}
-tr.warn td{background:#fff8e1}.void{color:#b71c1c;font-weight:bold}.muted{color:#777}
-code{font-size:.9em}
+.status{font-weight:bold;text-transform:uppercase}.succeeded .status,.st-succeeded{color:#2e7d32}
+.failed .status,.st-failed{color:#c62828}.st-abandoned{color:#ef6c00}
+table{border-collapse:collapse;font-size:.9em;margin:.2em 0}
+td,th{border-bottom:1px solid #e4e4e4;padding:.2em .6em;text-align:left;vertical-align:top}
+th{background:#f4f4f4}td,th{white-space:nowrap}td.text{white-space:normal;min-width:16em}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+tr.fail td{background:#fdecea;color:#b71c1c;font-weight:bold}
+tr.warn td{background:#fff8e1}tr.current td{background:#eef6ee}.void{color:#b71c1c;font-weight:bold}.muted{color:#666}
+tr.area th{background:#e9eef5;text-align:left}
+summary{cursor:pointer}details.run>summary{font-weight:bold}ul.errors{margin:.3em 0;color:#b71c1c}
+.scroll{overflow-x:auto}code{font-size:.9em}
 """
 
 
@@ -50,80 +58,216 @@ def _link(href: str, text: str) -> str:
     return f'<a href="{_e(quote(href))}">{_e(text)}</a>'
 
 
-def _run_section(run_dir: Path, manifest: dict, known: set[str]) -> str:
+def _anchor(run_id: str, known: set[str]) -> str:
+    return f'<a href="#{_e(run_id)}">{_e(run_id)}</a>' if run_id in known else _e(run_id)
 
+
+def _when(stamp: object) -> str:
+    """``2026-12-02T13:16:39.347Z`` -> ``2026-12-02 13:16 UTC``."""
+    text = str(stamp or "")
+    return f"{text[:10]} {text[11:16]} UTC" if len(text) >= 16 and text[10] == "T" else text
+
+
+def _signed(signoffs: list[dict]) -> str:
+    if not signoffs:
+        return '<span class="muted">not signed</span>'
+    parts = []
+    for s in signoffs:
+        void = ' <span class="void">(void: manifest changed)</span>' if s.get("void") else ""
+        parts.append(f"{_e(s.get('role'))}: {_e(s.get('name'))}{void}")
+    return "<br>".join(parts)
+
+
+def current_run(manifests: list[tuple[Path, dict]]) -> str | None:
+    """The run a reviewer reads first: the newest that succeeded and that no restatement which
+    succeeded supersedes (``manifests`` newest first): a failed restatement replaces nothing. A
+    re-performance checks the run it re-performs and is not the close of record: it is current
+    only when no other run qualifies."""
+    restated = {m.get("restates") for _, m in manifests if m.get("restates") and run_status(m) == "succeeded"}
+    candidates = [m for _, m in manifests if run_status(m) == "succeeded" and m.get("run_id") not in restated]
+    chosen = next((m for m in candidates if not m.get("reperforms")), candidates[0] if candidates else None)
+    return chosen.get("run_id") if chosen else None
+
+
+def _run_table(manifests: list[tuple[Path, dict]], signoffs: dict[str, list[dict]], current: str | None) -> str:
+    restated_by: dict[str, list[str]] = {}
+    for _, m in manifests:
+        if m.get("restates"):
+            restated_by.setdefault(m["restates"], []).append(str(m.get("run_id")))
+    known = {str(m.get("run_id")) for _, m in manifests}
+    rows = []
+    for _, m in manifests:
+        run_id = m.get("run_id") or ""
+        status = run_status(m)
+        links = []
+        if m.get("restates"):
+            links.append(f"restates {_anchor(m['restates'], known)}")
+        for later in restated_by.get(run_id, []):
+            links.append(f"restated by {_anchor(later, known)}")
+        if m.get("reperforms"):
+            links.append(f"re-performs {_anchor(m['reperforms'], known)}")
+        mark = " (current)" if run_id == current else ""
+        rows.append(
+            f'<tr class="{"current" if run_id == current else ""}"><td>{_anchor(run_id, known)}{mark}</td>'
+            f'<td class="st-{_e(status)}"><strong>{_e(status)}</strong></td><td>{_e(_when(m.get("started_at")))}</td>'
+            f"<td>{_signed(signoffs.get(run_id, []))}</td><td>{'<br>'.join(links)}</td>"
+            f'<td class="text">{_e(m.get("reason") or "")}</td></tr>'
+        )
+    return (
+        '<div class="scroll"><table><tr><th>run</th><th>status</th><th>started</th><th>signed by</th>'
+        f"<th>restates / restated by</th><th>reason</th></tr>{''.join(rows)}</table></div>"
+    )
+
+
+def _workpaper_links(run_dir: Path, manifest: dict) -> str:
+    """Each notebook's reviewer HTML in notebook order (its reference first), the credit memos
+    folded, then the Excel packs and the manifest."""
+    run_id = manifest.get("run_id") or run_dir.name
+    notebooks = manifest.get("notebooks") or {}
+    rows = []
+    for name in sorted(notebooks, key=notebook_order):
+        entry = notebooks[name]
+        wp = workpaper_of(name)
+        if entry.get("html") and (run_dir / entry["html"]).is_file():
+            target = _link(f"{run_id}/{entry['html']}", wp.label)
+        elif entry.get("file"):
+            target = _link(f"{run_id}/{entry['file']}", f"{wp.label} (notebook only)")
+        else:
+            target = _e(wp.label)
+        status = entry.get("status")
+        rows.append(f'<tr><td>{target}</td><td class="st-{_e(status)}">{_e(status)}</td></tr>')
+    memos = sorted((run_dir / "credit_memos").glob("*.html")) if (run_dir / "credit_memos").is_dir() else []
+    # numbered as each memo's header numbers it: its place in the review queue
+    numbered = sorted((memo_number(run_dir, f"{MEMO_PREFIX}{p.stem}") or len(memos) + 1, p.name, p) for p in memos)
+    parts = [f"<table>{''.join(rows)}</table>"]
+    if memos:
+        items = "".join(
+            f"<li>{_link(f'{run_id}/credit_memos/{p.name}', workpaper_of(MEMO_PREFIX + p.stem, n).label)}</li>"
+            for n, _, p in numbered
+        )
+        parts.append(f"<details><summary>{len(memos)} credit memo(s) (AR-4.1 ...)</summary><ul>{items}</ul></details>")
+    others = [_link(f"{run_id}/{p.relative_to(run_dir).as_posix()}", p.name) for p in sorted(run_dir.rglob("*.xlsx"))]
+    others.append(_link(f"{run_id}/manifest.json", "manifest.json"))
+    parts.append("<p>Excel packs and manifest: " + " &middot; ".join(others) + "</p>")
+    return "".join(parts)
+
+
+def _figures(run_dir: Path, manifest: dict) -> str:
+    columns, groups = key_figure_groups(manifest.get("figures") or {}, entity_currencies(run_dir))
+    if not groups:
+        return '<p class="muted">No key figures recorded.</p>'
+    currencies = entity_currencies(run_dir)
+    head = "".join(
+        f'<th class="num">{_e(c)}{f" ({_e(currencies[c])})" if c in currencies else ""}</th>' for c in columns
+    )
+    body = []
+    for group in groups:
+        body.append(f'<tr class="area"><th colspan="{len(columns) + 1}">{_e(group.workpaper.label)}</th></tr>')
+        for row in group.rows:
+            cells = "".join(f'<td class="num">{_e(row.cells.get(c, ""))}</td>' for c in columns)
+            body.append(f"<tr><td>{_e(row.label)}</td>{cells}</tr>")
+    return f'<div class="scroll"><table><tr><th>key figure</th>{head}</tr>{"".join(body)}</table></div>'
+
+
+def _checks(manifest: dict) -> str:
+    checks = manifest.get("checks") or {}
+    if not checks:
+        return '<p class="muted">No checks recorded.</p>'
+    bad = set(failed_checks(manifest))
+    rows, problems = [], 0
+    for name in sorted(checks, key=lambda n: (n not in bad, bool(checks[n].get("passed")), n)):
+        check = checks[name]
+        if check.get("passed"):
+            css, label = "", "PASS"
+        elif name in bad:
+            css, label = "fail", "FAIL"
+        else:
+            css, label = "warn", "WARN"
+        problems += css != ""
+        rows.append(
+            f'<tr class="{css}"><td>{label}</td><td><code>{_e(name)}</code></td>'
+            f'<td class="text">{_e(check.get("detail"))}</td></tr>'
+        )
+    passed = sum(1 for c in checks.values() if c.get("passed"))
+    table = f'<div class="scroll"><table>{"".join(rows[:problems])}</table></div>' if problems else ""
+    return (
+        f"<h3>Checks: {passed} of {len(checks)} passed, {len(bad)} failed, {problems - len(bad)} warning(s)</h3>"
+        f"{table}<details><summary>all {len(checks)} checks</summary>"
+        f'<div class="scroll"><table>{"".join(rows)}</table></div></details>'
+    )
+
+
+def _signoff_table(signoffs: list[dict], run_id: str) -> str:
+    how = (
+        f'<p class="muted">Sign with <code>close signoff {_e(run_id)} --role preparer|reviewer --name NAME</code>: '
+        "the run folder is read-only, so sign-offs are kept beside it in this period's "
+        "<code>signoffs.jsonl</code>, each bound to the sha256 of the run's manifest.</p>"
+    )
+    if not signoffs:
+        return f"<h3>Sign-offs</h3><p>none yet</p>{how}"
+    rows = []
+    for s in signoffs:
+        void = '<span class="void">VOID: manifest changed after signing</span>' if s["void"] else "valid"
+        rows.append(
+            f"<tr><td>{_e(s.get('role'))}</td><td>{_e(s.get('name'))}</td><td>{_e(s.get('at'))}</td>"
+            f'<td class="text">{_e(s.get("note") or "")}</td><td>{void}</td></tr>'
+        )
+    return (
+        "<h3>Sign-offs</h3><table><tr><th>role</th><th>name</th><th>at (UTC)</th><th>note</th>"
+        f"<th></th></tr>{''.join(rows)}</table>{how}"
+    )
+
+
+def _errors(run_dir: Path, manifest: dict) -> list[str]:
+    """What made a run fail: its error, each failed notebook's, each failed check."""
+    problems = [str(p) for p in manifest.get("problems") or []]
+    error = str(manifest.get("error") or "")
+    # "invalid parameters:\n  - a\n  - b" is its first line and the problems, one item each
+    found = [error.splitlines()[0].rstrip(":")] if error and problems else [error] if error else []
+    found += problems
+    for name in sorted(manifest.get("notebooks") or {}, key=notebook_order):
+        entry = manifest["notebooks"][name]
+        if entry.get("status") not in ("succeeded", None) and entry.get("error"):
+            found.append(f"{workpaper_of(name).label}: {entry['error']}")
+    checks = manifest.get("checks") or {}
+    found += [f"check {name}: {checks[name].get('detail')}" for name in failed_checks(manifest)]
+    return found or [f"the run is {run_status(manifest)}"]
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    """An error as one item of the list: the full text is in the run's manifest and checks."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
+def _run_section(run_dir: Path, manifest: dict, signoffs: list[dict], known: set[str], open_: bool) -> str:
     run_id = manifest.get("run_id") or run_dir.name
     status = run_status(manifest)
-    parts = [
-        f'<section class="run {_e(status)}" id="{_e(run_id)}">',
-        f'<h2>{_e(run_id)} <span class="status">{_e(status)}</span></h2>',
-        f"<p>started {_e(manifest.get('started_at'))} &middot; finished {_e(manifest.get('finished_at'))}",
-    ]
-    for label in ("restates", "reperforms"):
-        target = manifest.get(label)
-        if target:
-            ref = f'<a href="#{_e(target)}">{_e(target)}</a>' if target in known else _e(target)
-            parts.append(f"<br>{label} {ref}")
+    started = _e(_when(manifest.get("started_at")))
+    head = f'{_e(run_id)} <span class="status">{_e(status)}</span> &middot; started {started}'
+    if status != "succeeded":  # one line, its errors as a list, the way to the detail
+        errors = "".join(f"<li>{_e(_clip(e))}</li>" for e in _errors(run_dir, manifest))
+        extra = [_link(f"{run_id}/errors.txt", "errors.txt")] if (run_dir / "errors.txt").is_file() else []
+        extra.append(_link(f"{run_id}/manifest.json", "manifest.json"))
+        return (
+            f'<section class="run {_e(status)}" id="{_e(run_id)}"><div>{head} &middot; {" &middot; ".join(extra)}</div>'
+            f'<ul class="errors">{errors}</ul><details><summary>workpapers, checks and sign-offs</summary>'
+            f"{_workpaper_links(run_dir, manifest)}{_checks(manifest)}{_signoff_table(signoffs, run_id)}"
+            "</details></section>"
+        )
+    lines = []
+    for label, key in (("restates", "restates"), ("re-performs", "reperforms")):
+        if manifest.get(key):
+            lines.append(f"{label} {_anchor(manifest[key], known)}")
     if manifest.get("reason"):
-        parts.append(f"<br>reason: {_e(manifest['reason'])}")
-    if manifest.get("error"):
-        parts.append(f'<br><span class="void">error: {_e(manifest["error"])}</span>')
-    parts.append("</p>")
-
-    links = []
-    for name, entry in (manifest.get("notebooks") or {}).items():
-        if entry.get("html") and (run_dir / entry["html"]).is_file():
-            links.append(_link(f"{run_id}/{entry['html']}", f"{name} (reviewer HTML)"))
-        elif entry.get("file"):
-            links.append(_link(f"{run_id}/{entry['file']}", f"{name} (notebook, {entry.get('status')})"))
-    for pack in sorted(run_dir.rglob("*.xlsx")):
-        rel = pack.relative_to(run_dir).as_posix()
-        links.append(_link(f"{run_id}/{rel}", rel))
-    links.append(_link(f"{run_id}/manifest.json", "manifest.json"))
-    parts.append("<h3>Documents</h3><p>" + " &middot; ".join(links) + "</p>")
-
-    figures = key_figures(manifest.get("figures") or {})
-    if figures:
-        figure_rows = "".join(
-            f'<tr><td><code>{_e(k)}</code></td><td class="num">{_e(v)}</td></tr>' for k, v in figures.items()
-        )
-        parts.append(f"<h3>Key figures</h3><table>{figure_rows}</table>")
-
-    checks = manifest.get("checks") or {}
-    if checks:
-        bad = set(failed_checks(manifest))
-        rows = []
-        for name, check in checks.items():
-            if check.get("passed"):
-                css, label = "", "PASS"
-            elif name in bad:
-                css, label = "fail", "FAIL"
-            else:
-                css, label = "warn", "WARN"
-            rows.append(
-                f'<tr class="{css}"><td>{label}</td><td><code>{_e(name)}</code></td>'
-                f"<td>{_e(check.get('detail'))}</td></tr>"
-            )
-        passed = sum(1 for c in checks.values() if c.get("passed"))
-        parts.append(f"<h3>Checks ({passed}/{len(checks)} passed)</h3><table>{''.join(rows)}</table>")
-
-    signoffs = signoffs_for(run_dir)
-    if signoffs:
-        rows = []
-        for s in signoffs:
-            void = '<span class="void">VOID: manifest changed after signing</span>' if s["void"] else "valid"
-            rows.append(
-                f"<tr><td>{_e(s.get('role'))}</td><td>{_e(s.get('name'))}</td><td>{_e(s.get('at'))}</td>"
-                f"<td>{_e(s.get('note') or '')}</td><td>{void}</td></tr>"
-            )
-        parts.append(
-            f"<h3>Sign-offs</h3><table><tr><th>role</th><th>name</th><th>at (UTC)</th><th>note</th>"
-            f"<th></th></tr>{''.join(rows)}</table>"
-        )
-    else:
-        parts.append('<h3>Sign-offs</h3><p class="muted">none</p>')
-    parts.append("</section>")
-    return "\n".join(parts)
+        lines.append(f"reason: {_e(manifest['reason'])}")
+    lines.append(f"finished {_e(_when(manifest.get('finished_at')))}")
+    body = (
+        f"<p>{' &middot; '.join(lines)}</p><h3>Workpapers</h3>{_workpaper_links(run_dir, manifest)}"
+        f"<h3>Key figures</h3>{_figures(run_dir, manifest)}{_checks(manifest)}{_signoff_table(signoffs, run_id)}"
+    )
+    if open_:
+        return f'<section class="run {_e(status)}" id="{_e(run_id)}"><h2>Current run: {head}</h2>{body}</section>'
+    return f'<details class="run {_e(status)}" id="{_e(run_id)}"><summary>{head}</summary>{body}</details>'
 
 
 def render_period(outputs_root: Path, period: str) -> str:
@@ -136,18 +280,35 @@ def render_period(outputs_root: Path, period: str) -> str:
             continue
     # a restated/re-performed run id links only to a run listed on this page
     known: set[str] = {m["run_id"] for _, m in manifests if m.get("run_id")}
-    summary = ""
-    if manifests:
-        latest = manifests[0][1]
-        summary = (
-            f'<p>{len(manifests)} run(s); latest <a href="#{_e(latest.get("run_id"))}">'
-            f"{_e(latest.get('run_id'))}</a> {_e(run_status(latest))}</p>"
+    signoffs = {m.get("run_id") or d.name: signoffs_for(d) for d, m in manifests}
+    current = current_run(manifests)
+    # a run that failed on its parameters records none: the company comes from any run that has it
+    company = next((str(c) for _, m in manifests if (c := (m.get("parameters") or {}).get("company"))), "")
+    title = " - ".join(p for p in (company, f"AR close {period}", "binder") if p)
+    if not manifests:
+        body = "<p>No runs yet.</p>"
+    else:
+        intro = f"<p>{len(manifests)} run(s). " + (
+            f'Read the current run first: <a href="#{_e(current)}">{_e(current)}</a>, the newest that '
+            "succeeded and is not restated by a run that succeeded (a re-performance only checks a run).</p>"
+            if current
+            else "<strong>No run of this period has succeeded.</strong></p>"
         )
-    sections = "\n".join(_run_section(run_dir, m, known) for run_dir, m in manifests)
+        ordered = sorted(manifests, key=lambda dm: dm[1].get("run_id") != current)
+        sections = [
+            _run_section(d, m, signoffs.get(m.get("run_id") or d.name, []), known, m.get("run_id") == current)
+            for d, m in ordered
+        ]
+        rest = "\n".join(sections[1:] if current else sections)
+        body = (
+            f"{intro}<h2>Runs</h2>{_run_table(manifests, signoffs, current)}\n"
+            + (sections[0] if current else "")
+            + (f"<h2>Other runs (newest first)</h2>\n{rest}" if rest else "")
+        )
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>Close {_e(period)}: binder</title><style>{CSS}</style></head><body>\n"
-        f"<h1>Accounts-receivable close {_e(period)}</h1>\n{summary}\n{sections or '<p>no runs yet</p>'}\n"
+        f"<title>{_e(title)}</title><style>{CSS}</style></head><body>\n"
+        f"<h1>{_e(company)}</h1><h1>Accounts-receivable close {_e(period)}: binder</h1>\n{body}\n"
         f'<p class="muted">generated {_e(utc_now())} by closelib; every run folder is read-only and '
         f"<code>close verify RUN</code> re-hashes it against its manifest.</p>\n</body></html>\n"
     )

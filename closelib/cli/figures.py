@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
+from closelib.nb.workpapers import AREAS
 from closelib.safenames import safe_name
 
 # Figures that are rates or shares (shown in %, 2 decimals), percentages already (2 decimals),
@@ -20,7 +21,7 @@ PERCENT_FIGURES = {"cei"}
 DAY_FIGURES = {"dso", "dso_simple", "bpdso", "add", "days_to_pay", "days_beyond_terms", "wadl"}
 WHOLE_BOOK = "all entities"
 # Areas in the order of the workpapers that record them; any other after them, by name.
-AREA_ORDER = ("tb", "reserve", "write_off", "credit", "kpi", "cash")
+AREA_ORDER = tuple(AREAS)  # notebook order, from the one list of workpapers
 
 
 def _decimal(text: str) -> Decimal | None:

@@ -30,6 +30,8 @@ from closelib.asof.customers import book_as_of, master_data, master_data_note
 from closelib.book.cache import read_book_cache
 from closelib.book.load import load_book, release_memory
 from closelib.book.model import Book, latest_period
+from closelib.nb import header as wp_header
+from closelib.nb import tables
 from closelib.nb.excelcover import Cover
 from closelib.nb.markup import md as md  # notebooks call nb.md(value) in their own markdown
 from closelib.nb.record import Recorder
@@ -75,13 +77,6 @@ def key(identifier: object) -> str:
     customer): :func:`closelib.safenames.safe_name`, so ``tb.{key(e)}.difference`` is a valid
     dotted name whatever the id holds (``US01`` stays ``US01``)."""
     return safe_name(identifier)
-
-
-def _plain_number(value: float) -> str:
-    if pd.isna(value):
-        return ""
-    text = f"{value:,.4f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
 
 
 def fmt_money(minor: int, currency: str) -> str:
@@ -181,14 +176,37 @@ class Context:
         )
         return passed
 
-    def tie(self, name: str, left: int, right: int, what: str, currency: str, tolerance: int = 0) -> bool:
-        """A tie between two exact amounts, shown and recorded as a check."""
+    def tie(
+        self,
+        name: str,
+        left: int,
+        right: int,
+        what: str,
+        currency: str,
+        tolerance: int = 0,
+        against: str | None = None,
+        entity: str | None = None,
+    ) -> bool:
+        """A tie between two exact amounts, shown and recorded as a check. ``against``: the figure
+        of another workpaper (``tb.subledger_ar``, of ``entity``) the right side is; the line
+        names and links that workpaper."""
         diff = int(left) - int(right)
         detail = (
             f"{what}: {fmt_money(left, currency)} vs {fmt_money(right, currency)}, "
             f"difference {fmt_money(diff, currency)} {currency}"
         )
-        return self.check(name, abs(diff) <= tolerance, detail)
+        passed = self.check(name, abs(diff) <= tolerance, detail)
+        if against:
+            self.see_also(against, entity, "right side")
+        return passed
+
+    def see_also(self, figure: str, entity: str | None = None, what: str = "") -> None:
+        """Name and link the workpaper that records ``figure`` (``area.name``; of ``entity`` in a
+        book of several entities), which ``what`` in this one uses or ties to."""
+        area, _, rest = figure.partition(".")
+        if entity is not None and len(self.book.entities) > 1:
+            figure = f"{area}.{key(entity)}.{rest}"
+        _html(wp_header.see_also(self.notebook, figure, what))
 
     # ---------------------------------------------------------- display
     def show(
@@ -201,8 +219,14 @@ class Context:
         index: bool = False,
         caption: str | None = None,
         max_rows: int = 60,
+        empty: str | None = None,
     ) -> None:
-        """A formatted table: money with thousands separators in its currency, rates as %."""
+        """A formatted table: money with thousands separators in its currency, rates as %; no
+        ``nan``/``None`` cell (:func:`closelib.nb.tables.tidy`); an empty table is a sentence
+        (``empty``, markdown, else one made from the caption)."""
+        if frame.empty:
+            markdown(empty or tables.empty_sentence(caption))
+            return
         shown = frame.head(max_rows).copy()
         if currency is None and currency_column is None and money_columns:
             # Money is shown in its own currency: the frame's currency column, else its entity's.
@@ -222,18 +246,21 @@ class Context:
                 ccy = currency or ""
                 shown[column] = [fmt_money(v, ccy) if pd.notna(v) else "" for v in shown[column]]
         for column in rates or []:
-            shown[column] = [f"{v:.2%}" if pd.notna(v) else "" for v in shown[column]]
+            shown[column] = [tables.rate_text(v) for v in shown[column]]
         for column in shown.columns:
             if pd.api.types.is_datetime64_any_dtype(shown[column]):  # dates as dates, not midnight stamps
                 shown[column] = shown[column].dt.strftime("%Y-%m-%d").fillna("")
             elif pd.api.types.is_float_dtype(shown[column]):  # days and ratios: no trailing zeros
-                shown[column] = [_plain_number(v) for v in shown[column]]
-        styler = _escaped(shown.style)
+                shown[column] = [tables.plain_number(v) for v in shown[column]]
+        shown = tables.tidy(shown)
+        # column names read as words ("days past due"); escaped like every label
+        styler = _escaped(shown.style).format_index(tables.heading, escape="html", axis=1)
+        wrap = tables.wrap_columns(shown)
+        if wrap:  # long text wraps; every other cell stays on one line (closelib.nb.htmlexport)
+            styler = styler.set_properties(subset=wrap, **{"white-space": "normal", "min-width": "24em"})
         if not index:
             styler = styler.hide(axis="index")
-        styler = styler.set_properties(
-            **{"text-align": "right"}, subset=[c for c in (money_columns or []) + (rates or []) if c in shown.columns]
-        )
+        styler = tables.align_numbers(styler, frame, (money_columns or []) + (rates or []))
         if caption:
             styler = styler.set_caption(html.escape(caption))
         self._table(styler, shown.to_string(index=index))
@@ -284,29 +311,28 @@ class Context:
         release_memory()
 
     def header(self) -> None:
+        """The workpaper header (:func:`closelib.nb.header.header_html`)."""
         info = self.run_info
         inputs = info.get("inputs") or {
             name: {"sha256": "(not hashed outside a run)", "rows": len(self.book.tables[t])}
             for t, name in ((t, p.name) for t, p in self.book.files.items())
         }
-        rows = "".join(
-            f"<tr><td>{html.escape(n)}</td><td style='text-align:right'>{v['rows']:,}</td>"
-            f"<td><code>{html.escape(v['sha256'])}</code></td></tr>"
-            for n, v in sorted(inputs.items())
-        )
-        mode = "interactive (nothing is recorded)" if self.run_dir is None else html.escape(str(self.run_dir))
+        entities = self.book.tables.get("entities")
+        names = entities.set_index("entity")["name"].to_dict() if entities is not None else {}
         _html(
-            f"<h3>{html.escape(self.params.get('company', ''))}: {html.escape(self.notebook)} for {self.period}</h3>"
-            f"<table><tr><th>period end</th><td>{self.as_of.date()}</td></tr>"
-            f"<tr><th>run</th><td>{html.escape(self.run_id or '-')}</td></tr>"
-            f"<tr><th>run folder</th><td>{mode}</td></tr>"
-            f"<tr><th>source</th><td>{html.escape(str(info.get('source_original', self.source)))}</td></tr>"
-            f"<tr><th>closelib</th><td>{html.escape(str(info.get('code', {}).get('closelib', '')))} "
-            f"commit {html.escape(str(info.get('code', {}).get('git_commit', '')))}</td></tr></table>"
-            f"<details><summary>inputs ({len(inputs)} files)</summary><table><tr><th>file</th><th>rows</th>"
-            f"<th>sha256</th></tr>{rows}</table></details>"
-            "<details><summary>parameters</summary>"
-            f"<pre>{html.escape(json.dumps(self.params, indent=2))}</pre></details>"
+            wp_header.header_html(
+                notebook=self.notebook,
+                company=str(self.params.get("company", "")),
+                entities=[(e, str(names.get(e, "")), self.book.currency_of(e)) for e in self.book.entities],
+                period=str(self.period),
+                period_end=str(self.as_of.date()),
+                run_id=self.run_id,
+                run_dir=self.run_dir,
+                source=str(info.get("source_original", self.source)),
+                code=info.get("code", {}),
+                inputs=inputs,
+                params=self.params,
+            )
         )
 
 

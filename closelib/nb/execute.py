@@ -25,6 +25,7 @@ import nbformat
 
 from closelib.errors import RunError
 from closelib.files import write_json_atomic
+from closelib.nb.htmlexport import render_reviewer_html, reviewer_exporter
 
 KERNEL = "python3"
 
@@ -76,21 +77,14 @@ def inspect_notebook(path: Path) -> str | None:
 
 
 def html_exporter():
-    """nbconvert's HTML exporter with the code hidden (nbconvert ignores papermill's report mode).
+    """The reviewer HTML exporter (:mod:`closelib.nb.htmlexport`): code hidden, offline, titled.
     Building one loads its templates; reuse it for a batch of notebooks."""
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter()
-    exporter.exclude_input = True
-    exporter.exclude_input_prompt = True
-    exporter.exclude_output_prompt = True
-    return exporter
+    return reviewer_exporter()
 
 
 def render_html(notebook: Path, html_path: Path, exporter=None) -> None:
-    """Reviewer HTML with the code hidden."""
-    body, _ = (exporter or html_exporter()).from_filename(str(notebook))
-    html_path.write_text(body, encoding="utf-8")
+    """Reviewer HTML with the code hidden (:func:`closelib.nb.htmlexport.render_reviewer_html`)."""
+    render_reviewer_html(notebook, html_path, exporter)
 
 
 def execute_notebook(job: NotebookJob, kernel: SharedKernel | None = None, exporter=None) -> dict:

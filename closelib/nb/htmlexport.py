@@ -1,0 +1,119 @@
+"""The reviewer HTML of an executed notebook: code hidden, offline, titled, without noise.
+
+nbconvert's ``lab`` template loads require.js and MathJax (and, when a page has a diagram,
+mermaid) from a CDN: an auditor's offline copy would render differently and the page would call
+out to the network. The reviewer template extends ``lab`` and drops every one of those blocks,
+so the page holds its CSS inline and loads nothing. It adds the reviewer's table layout (ids,
+dates and amounts on one line, wide tables scroll sideways inside the page instead of being cut
+off) and the tab title ``<company> - <workpaper> - <period>``.
+
+Outputs that are noise to a reader of the workpaper are left out of the HTML (the executed
+``.ipynb`` keeps them): the bare value of a cell's last expression when it is plain text (a
+``True`` from a check, a number from a figure) and anything written to stderr (library
+warnings).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from closelib.nb.header import memo_number
+from closelib.nb.workpapers import Workpaper, title, workpaper_of
+
+TEMPLATE_NAME = "closelib_reviewer.html.j2"
+
+# Reviewer layout on top of JupyterLab's CSS: tables never wrap ids, dates or amounts (a long
+# text column wraps: closelib.nb.context marks it), and an output wider than the page scrolls.
+REVIEWER_CSS = """
+.jp-OutputArea-output { overflow-x: auto; }
+.jp-OutputArea-output.jp-RenderedHTMLCommon table { table-layout: auto; margin-bottom: .8em; }
+.jp-OutputArea-output.jp-RenderedHTMLCommon td, .jp-OutputArea-output.jp-RenderedHTMLCommon th {
+  white-space: nowrap; text-align: left; vertical-align: top; padding: .3em .6em; }
+.jp-OutputArea-output.jp-RenderedHTMLCommon caption {
+  caption-side: top; text-align: left; font-weight: bold; white-space: normal; padding: .2em 0; }
+.wp-header h3 { margin-top: .2em; }
+.wp-signoff { border: 1px solid #bbb; padding: .4em .8em; margin: .6em 0; background: #fafafa; }
+.wp-tie { margin: .2em 0 .6em 0; }
+@media print { .jp-OutputArea-output { overflow-x: visible; } }
+"""
+
+# Every block of the lab template that fetches a script; nothing else is changed.
+TEMPLATE = (
+    "{%- extends 'lab/index.html.j2' -%}\n"
+    "{%- block html_head_js -%}{%- endblock html_head_js -%}\n"
+    "{% block jupyter_widgets %}{% endblock jupyter_widgets %}\n"
+    "{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}\n"
+    "{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}\n"
+    # after JupyterLab's CSS, so that the reviewer layout wins
+    '{%- block html_head_css -%}<style type="text/css">' + REVIEWER_CSS + "</style>{%- endblock html_head_css -%}\n"
+)
+
+
+def reviewer_exporter() -> Any:
+    """nbconvert's HTML exporter on the reviewer template, code and prompts hidden. Building one
+    loads its templates; reuse it for a batch of notebooks."""
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(extra_loaders=[DictLoader({TEMPLATE_NAME: TEMPLATE})], template_file=TEMPLATE_NAME)
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    return exporter
+
+
+_RICH = ("text/html", "text/markdown", "image/png", "image/svg+xml", "image/jpeg", "application/pdf")
+
+
+def is_noise(output: dict) -> bool:
+    """An output a reader of the workpaper should not see: a cell's last value shown as plain text
+    only (``True``, ``0.1667``, ``None``) or a stream to stderr."""
+    kind = output.get("output_type")
+    if kind == "execute_result":
+        return not any(mime in output.get("data", {}) for mime in _RICH)
+    return kind == "stream" and output.get("name") == "stderr"
+
+
+def without_noise(nb: Any) -> Any:
+    """A copy of ``nb`` without its noise outputs (:func:`is_noise`)."""
+    clean = copy.deepcopy(nb)
+    for cell in clean.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.get("outputs", []) if not is_noise(o)]
+    return clean
+
+
+def _parameters(nb: Any) -> dict[str, Any]:
+    return dict(nb.metadata.get("papermill", {}).get("parameters", {}) or {})
+
+
+def page_title(nb: Any, memo_number: int | None = None) -> str | None:
+    """``<company> - <workpaper> - <period>`` from the parameters papermill recorded in the
+    notebook; ``None`` when it was not executed by papermill."""
+    given = _parameters(nb)
+    if not given.get("notebook"):
+        return None
+    try:
+        company = str(json.loads(given.get("params_json") or "{}").get("company") or "")
+    except ValueError:
+        company = ""
+    workpaper: Workpaper = workpaper_of(str(given["notebook"]), memo_number)
+    return title(company, workpaper, str(given.get("period") or ""))
+
+
+def render_reviewer_html(notebook: Path, html_path: Path, exporter: Any = None) -> None:
+    """Write the reviewer HTML of the executed ``notebook`` to ``html_path``."""
+    nb = nbformat.read(str(notebook), as_version=4)
+    shown = without_noise(nb)
+    given = _parameters(nb)
+    name = page_title(nb, memo_number(given.get("run_dir"), str(given.get("notebook") or "")))
+    if name:
+        shown.metadata["title"] = name
+    resources = {"metadata": {"name": notebook.stem}}
+    body, _ = (exporter or reviewer_exporter()).from_notebook_node(shown, resources=resources)
+    html_path.write_text(body, encoding="utf-8")

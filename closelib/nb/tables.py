@@ -1,0 +1,144 @@
+"""Table cells as a reviewer reads them: no ``nan``, ``None``, ``NaT``, ``inf`` or Python reprs.
+
+:meth:`closelib.nb.context.Context.show` formats money, rates, dates and numbers; what is left
+(text columns with gaps, flags, lists of reasons) passes through :func:`tidy` before the table is
+drawn, so a missing value is an empty cell, a flag reads ``yes``/``no``, a list reads as text and
+an infinite ratio (a utilisation against a zero limit) reads ``n/a``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from closelib.nb.markup import md
+
+NOT_APPLICABLE = "n/a"
+# A text column whose longest value is longer than this wraps in the reviewer HTML (see
+# closelib.nb.htmlexport: every other cell stays on one line, so ids and dates never break).
+WRAP_AFTER = 40
+
+
+def plain_number(value: float) -> str:
+    """Days and ratios: thousands separators, up to 4 decimals, no trailing zeros."""
+    if pd.isna(value):
+        return ""
+    if math.isinf(value):
+        return NOT_APPLICABLE
+    text = f"{value:,.4f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def rate_text(value: Any) -> str:
+    """A rate as a percentage with 2 decimals; a ratio to zero (utilisation of a zero limit) is n/a."""
+    if value is None or pd.isna(value):
+        return ""
+    if math.isinf(value):
+        return NOT_APPLICABLE
+    return f"{value:.2%}"
+
+
+def cell_text(value: Any) -> Any:
+    """One cell as a reader should see it; values that need nothing pass through unchanged."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if math.isinf(value):
+            return NOT_APPLICABLE
+        return plain_number(value)  # a number among text: no run of trailing zeros
+    if isinstance(value, Mapping):
+        return "; ".join(f"{cell_text(k)}: {cell_text(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        items = sorted(value, key=str) if isinstance(value, set | frozenset) else value
+        return "; ".join(str(cell_text(v)) for v in items)
+    if value is pd.NaT or value is pd.NA:
+        return ""
+    try:
+        if pd.isna(value):  # numpy NaN, NaT of a numpy type
+            return ""
+    except (TypeError, ValueError):  # an array-like value: not a missing one
+        return value
+    if hasattr(value, "dtype") and getattr(value.dtype, "kind", "") == "b":  # numpy bool
+        return "yes" if bool(value) else "no"
+    return value
+
+
+def _complete(series: pd.Series) -> bool:
+    """A numeric column with no gap and no infinity: nothing to tidy."""
+    if series.isna().any():
+        return False
+    return not (pd.api.types.is_float_dtype(series) and series.isin([math.inf, -math.inf]).any())
+
+
+def tidy(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every cell passed through :func:`cell_text` (its columns kept).
+
+    Numeric columns without gaps or infinities and datetime columns are left as they are (the
+    caller formats them); every other column becomes text cells."""
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if pd.api.types.is_bool_dtype(series):
+            out[column] = series.map({True: "yes", False: "no"}).astype(object)
+        elif pd.api.types.is_numeric_dtype(series) and _complete(series):
+            continue
+        elif pd.api.types.is_datetime64_any_dtype(series):
+            out[column] = series.dt.strftime("%Y-%m-%d").fillna("").astype(object)
+        else:
+            out[column] = [cell_text(v) for v in series.astype(object)]
+    return out
+
+
+def wrap_columns(frame: pd.DataFrame) -> list[Any]:
+    """The text columns long enough to wrap (notes, reasons, details): every other cell is kept
+    on one line in the reviewer HTML."""
+    found = []
+    for column in frame.columns:
+        series = frame[column]
+        if series.dtype == object or pd.api.types.is_string_dtype(series):
+            lengths = series.astype(str).str.len()
+            if len(lengths) and int(lengths.max()) > WRAP_AFTER:
+                found.append(column)
+    return found
+
+
+def align_numbers(styler: Any, frame: pd.DataFrame, also: list[Any]) -> Any:
+    """Amounts, rates and other numbers right-aligned, their column headings too (text stays left,
+    the reviewer HTML's default)."""
+    numeric = [
+        c
+        for c in frame.columns
+        if c in also
+        or (
+            pd.api.types.is_numeric_dtype(frame[c])
+            and not pd.api.types.is_bool_dtype(frame[c])
+            and bool(frame[c].notna().any())  # an empty column (all gaps) is not a number column
+        )
+    ]
+    if not numeric:
+        return styler
+    positions = [frame.columns.get_loc(c) for c in numeric]
+    headings = [{"selector": f"th.col_heading.col{i}", "props": "text-align: right;"} for i in positions]
+    return styler.set_properties(subset=numeric, **{"text-align": "right"}).set_table_styles(headings, overwrite=False)
+
+
+def heading(column: object) -> str:
+    """A column name as a heading: ``days_past_due`` -> ``days past due``."""
+    return str(column).replace("_", " ")
+
+
+def empty_sentence(caption: str | None) -> str:
+    """What replaces an empty table: a sentence (markdown, the caption escaped) saying there is
+    nothing, naming the table: ``0 open exception(s)`` -> *No open exception(s).*"""
+    if not caption:
+        return "*Nothing to list this period.*"
+    if caption.startswith("0 "):
+        return f"*No {md(caption[2:])}.*"
+    return f"*{md(caption)}: none this period.*"
