@@ -78,7 +78,7 @@ def test_the_template_fetches_nothing():
 
 
 def test_workpaper_references_titles_and_order():
-    assert [w.reference for w in PERIOD_WORKPAPERS] == ["AR-1", "AR-2", "AR-3", "AR-4", "AR-5", "AR-6"]
+    assert [w.reference for w in PERIOD_WORKPAPERS] == ["AR-1", "AR-2", "AR-3", "AR-4", "AR-5", "AR-6", "AR-7"]
     assert workpaper_of("credit_memo_C000007", 3).label == "AR-4.3 Credit memo C000007"
     assert of_figure("tb.US01.subledger_ar").reference == "AR-1" and of_figure("zz.x") is None
     assert sorted(["collections", "tb_recon", "credit_review", "reserve"], key=notebook_order) == [

@@ -14,6 +14,7 @@ import pytest
 from closelib.audit.binder import refresh_binder
 from closelib.nb.workpapers import BY_NAME
 from closelib.runner.adhoc import run_investigation
+from closelib.runner.run import period_notebooks
 
 # A value no reader should see: Python's and pandas' missing values and flags, an infinity, a
 # raw dict or list. Whole words only (``None`` in "Nonetheless" is prose).
@@ -80,7 +81,7 @@ def pages(demo_run, investigation) -> list[Path]:
     assert demo_run.succeeded and investigation.succeeded
     refresh_binder(demo_run.run_dir, demo_run.manifest["period"])
     found = sorted(demo_run.run_dir.rglob("*.html")) + sorted(investigation.run_dir.glob("*.html"))
-    assert len(found) == 5 + 2 + 1  # the period notebooks, the two memos, the investigation
+    assert len(found) == len(period_notebooks()) + 2 + 1  # the period notebooks, the two memos, the investigation
     return [*found, demo_run.run_dir.parent / "index.html"]
 
 
