@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -170,5 +171,9 @@ def test_a_mistyped_parameter_is_refused_before_any_notebook(mini_source, tmp_pa
 
 @pytest.mark.parametrize("make_args", [["-n", "lab", "LAB_ARGS=--port 8899"]])
 def test_make_lab_passes_extra_options(make_args):
-    shown = subprocess.run(["make", *make_args], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
-    assert "jupyter lab" in shown and shown.rstrip().endswith("--port 8899")
+    # under `make test` the outer make's flags would print "Entering directory" lines: not inherited
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    command = ["make", "--no-print-directory", *make_args]
+    shown = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=True, env=env).stdout
+    [lab] = [line for line in shown.splitlines() if "jupyter lab" in line]
+    assert lab.rstrip().endswith("--port 8899")
