@@ -31,8 +31,10 @@ close: $(DEMO)/customers.csv
 	$(BIN)/close validate $(DEMO)
 	@$(BIN)/python -m closelib.cli.close_target $(DEMO) $(PERIOD)
 
+# one worker per core by default; a test file (and so a notebook's cells) stays on one worker
+TEST_WORKERS ?= 2
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # ruff (lint and format) and mypy over the package, configured in pyproject.toml
 lint: $(STAMP)
