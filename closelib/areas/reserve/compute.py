@@ -21,6 +21,7 @@ from closelib.areas.recon.ledger import gl_balance
 from closelib.areas.reserve.customers import customer_aged_listing
 from closelib.asof.aging import AgingPolicy, aging_at
 from closelib.asof.rollrate import agings, build_history, loss_rates, roll_rates
+from closelib.book.fx import translation
 from closelib.book.model import Book
 from closelib.periods import Period
 
@@ -214,8 +215,11 @@ def allowance_roll_forward(book: Book, period: Period, params: dict, entity: str
         & (adj["adjustment_date"] > start)
         & (adj["adjustment_date"] <= end)
     ]
-    write_offs = int(-mine.loc[mine["type"] == "write_off", "amount"].sum())
-    recoveries = int(mine.loc[mine["type"] == "recovery", "amount"].sum())
+    # the GL carries each write-off and recovery in the functional currency (a foreign-currency
+    # document's at its booking rate): each adjustment's functional effect, not its own amount
+    functional = pd.Series(translation(book).adj_amount, index=adj.index).loc[mine.index]
+    write_offs = int(-functional[mine["type"] == "write_off"].sum())
+    recoveries = int(functional[mine["type"] == "recovery"].sum())
     provision = ytd - prior_ytd
     lines = [
         ("opening allowance (GL, prior period end)", opening),
