@@ -19,11 +19,21 @@ from closelib.errors import CloseError, SourceError
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from closelib.demo import generate_book, write_book
+    from closelib.demo.group import group_entities, write_group
 
-    tables = generate_book(seed=args.seed, scale=args.scale, end=args.end)
-    written = write_book(tables, args.out, fmt=args.format)
-    rows = {name: len(frame) for name, frame in tables.items()}
-    print(f"demo book (seed {args.seed}, scale {args.scale}, ending {args.end}) written to {Path(args.out).resolve()}")
+    if args.entities == 2:
+        tables = generate_book(seed=args.seed, scale=args.scale, end=args.end)
+        written = write_book(tables, args.out, fmt=args.format)
+        rows = {name: len(frame) for name, frame in tables.items()}
+        group = ""
+    else:
+        codes = group_entities(args.entities)
+        written, rows = write_group(args.seed, args.scale, args.end, args.entities, args.out, args.format)
+        group = f", {len(codes)} entities: {', '.join(codes)}"
+    print(
+        f"demo book (seed {args.seed}, scale {args.scale}, ending {args.end}{group})"
+        f" written to {Path(args.out).resolve()}"
+    )
     for name in sorted(written):
         print(f"  {written[name].name:<24} {rows.get(name, 0):>10,} rows")
     return 0
@@ -76,6 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--scale", type=float, default=1.0, help="multiplies customers and documents (default 1)")
     demo.add_argument("--end", default=DEFAULT_END, help=f"last period YYYY-MM (default {DEFAULT_END})")
     demo.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    demo.add_argument(
+        "--entities",
+        type=int,
+        default=2,
+        help="entities in the group (default 2: US01, SG01); more add entity pairs US02, SG02, ...,"
+        " each with its own customers (--scale applies to each pair)",
+    )
     demo.set_defaults(func=_cmd_demo)
 
     validate = sub.add_parser("validate", help="check a source folder against the contract")

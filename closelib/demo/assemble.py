@@ -39,10 +39,16 @@ TYPE_TEXT = np.array(["INV", "DM", "CM"])
 APPROVERS = np.array(["Helen Park", "David Kruger", "Sofia Lindqvist"])  # AR manager, controller, CFO
 
 
-def generate(seed: int, scale: float, end: str) -> tuple[dict[str, pd.DataFrame], dict]:
+def generate(seed: int, scale: float, end: str, fx_seed: int | None = None) -> tuple[dict[str, pd.DataFrame], dict]:
+    """The tables and planted notes of one entity pair; ``fx_seed`` (a group's later pairs) draws
+    the exchange rates and who is billed in a foreign currency from another seed's streams, so
+    every pair of a group books at the same rates (:mod:`closelib.demo.group`)."""
     if not (isinstance(scale, (int, float)) and 0 < scale <= 5000):
         raise CloseError(f"demo scale must be a number in (0, 5000], got {scale!r}")
     rng = streams(seed)
+    if fx_seed is not None:
+        shared = streams(fx_seed)
+        rng["fx"], rng["fx_book"] = shared["fx"], shared["fx_book"]
     cal = Calendar.ending(end)
     cust = draw_customers(rng["customers"], cal, scale)
     billed_in = demo_fx.customer_currency(rng["fx_book"], cust.entity)  # billing currency per customer

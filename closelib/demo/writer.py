@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,29 +30,82 @@ from closelib.errors import CloseError
 
 def write_book(tables: dict[str, pd.DataFrame], out_dir: str | Path, fmt: str = "csv") -> dict[str, Path]:
     """Write every table; returns table name -> path written."""
-    if fmt not in ("csv", "parquet"):
-        raise CloseError(f"demo format must be csv or parquet, got {fmt!r}")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    writer = BookWriter(out_dir, fmt)
+    try:
+        writer.append(arrow_tables(tables, text_dates=(fmt == "csv")))
+        return writer.finish()
+    except BaseException:
+        writer.abandon()
+        raise
+
+
+def arrow_tables(tables: dict[str, pd.DataFrame], text_dates: bool) -> dict[str, pa.Table]:
+    """Every table as the Arrow table written to the file (``text_dates``: all text, for CSV)."""
     currencies = _currency_resolver(tables)
-    written: dict[str, Path] = {}
-    for name in sorted(tables):
-        frame = tables[name]
-        arrow = _to_arrow(name, frame, currencies, text_dates=(fmt == "csv"))
-        path = out / f"{name}.{fmt}"
-        tmp = out / f".{name}.{fmt}.tmp"
-        if fmt == "csv":
-            with open(tmp, "wb") as handle:
-                _write_csv(arrow, handle, {c.name for c in TABLES[name].columns if c.kind in ("id", "text")})
-        else:
-            pq.write_table(arrow, tmp, compression="zstd", write_statistics=False, store_schema=False)
-        os.replace(tmp, path)
-        for suffix in FILE_SUFFIXES:
-            other = out / f"{name}{suffix}"
-            if other != path and other.exists():
-                other.unlink()
-        written[name] = path
-    return written
+    return {name: _to_arrow(name, tables[name], currencies, text_dates) for name in sorted(tables)}
+
+
+class BookWriter:
+    """A source folder written in parts: each ``append`` adds rows to every table's file (a demo
+    group is written pair by pair), ``finish`` renames the files into place. Parts of one table
+    must have the same columns. Until ``finish`` the files have temporary names, so a failed or
+    interrupted write leaves no half-written table behind under a contract name."""
+
+    def __init__(self, out_dir: str | Path, fmt: str) -> None:
+        if fmt not in ("csv", "parquet"):
+            raise CloseError(f"demo format must be csv or parquet, got {fmt!r}")
+        self.out = Path(out_dir)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.fmt = fmt
+        self._open: dict[str, tuple[Path, Any]] = {}
+        self.rows: dict[str, int] = {}  # table -> rows appended
+
+    def _tmp(self, name: str) -> Path:
+        return self.out / f".{name}.{self.fmt}.tmp"
+
+    def append(self, tables: dict[str, pa.Table]) -> None:
+        for name in sorted(tables):
+            arrow = tables[name]
+            if name not in self._open:
+                tmp = self._tmp(name)
+                if self.fmt == "csv":
+                    handle: Any = open(tmp, "wb")  # noqa: SIM115 - closed in finish/abandon
+                    handle.write((",".join(arrow.column_names) + "\n").encode("utf-8"))
+                else:
+                    handle = pq.ParquetWriter(
+                        tmp, arrow.schema, compression="zstd", write_statistics=False, store_schema=False
+                    )
+                self._open[name] = (tmp, handle)
+            handle = self._open[name][1]
+            self.rows[name] = self.rows.get(name, 0) + arrow.num_rows
+            if self.fmt == "csv":
+                free_text = {c.name for c in TABLES[name].columns if c.kind in ("id", "text")}
+                _write_csv_rows(arrow, handle, free_text)
+            else:
+                handle.write_table(arrow)
+
+    def finish(self) -> dict[str, Path]:
+        written: dict[str, Path] = {}
+        for name in sorted(self._open):
+            tmp, handle = self._open[name]
+            handle.close()
+            path = self.out / f"{name}.{self.fmt}"
+            os.replace(tmp, path)
+            for suffix in FILE_SUFFIXES:
+                other = self.out / f"{name}{suffix}"
+                if other != path and other.exists():
+                    other.unlink()
+            written[name] = path
+        self._open.clear()
+        return written
+
+    def abandon(self) -> None:
+        for tmp, handle in self._open.values():
+            try:
+                handle.close()
+            finally:
+                tmp.unlink(missing_ok=True)
+        self._open.clear()
 
 
 def _currency_resolver(tables: dict[str, pd.DataFrame]):
@@ -115,9 +169,8 @@ def _csv_cell(arr: pa.Array) -> pa.Array:
     return pc.if_else(needs, quoted, arr)
 
 
-def _write_csv(table: pa.Table, handle, free_text: set[str], chunk: int = 250_000) -> None:
-    """Header and rows, ``\n`` line ends; every column already text (no nulls)."""
-    handle.write((",".join(table.column_names) + "\n").encode("utf-8"))
+def _write_csv_rows(table: pa.Table, handle, free_text: set[str], chunk: int = 250_000) -> None:
+    """The rows, ``\n`` line ends; every column already text (no nulls)."""
     text = pa.string()
     for start in range(0, table.num_rows, chunk):
         part = table.slice(start, chunk)
