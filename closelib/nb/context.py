@@ -259,7 +259,8 @@ class Context:
         if tables.plain_table_layout(shown, index):
             # The Styler's HTML written directly (closelib.nb.tables.html_table): 30-60 ms less a table.
             right = tables.number_positions(frame, numbers)
-            cell_styles = [([shown.columns.get_loc(c) for c in wrap], [("white-space", "normal"), ("min-width", "24em")])]
+            wrapped = [i for i, c in enumerate(shown.columns) if c in wrap]
+            cell_styles = [(wrapped, [("white-space", "normal"), ("min-width", "24em")])]
             cell_styles.append((right, [("text-align", "right")]))
             self._table(
                 lambda uid: tables.html_table(
@@ -298,7 +299,9 @@ class Context:
         if tables.plain_table_layout(table, index=True):
             every = list(range(len(table.columns)))
             self._table(
-                lambda uid: tables.html_table(table, uid, caption_html, True, None, [(every, [("text-align", "right")])]),
+                lambda uid: tables.html_table(
+                    table, uid, caption_html, True, None, [(every, [("text-align", "right")])]
+                ),
                 table.to_string(),
             )
             return

@@ -222,9 +222,9 @@ def html_table(
     out = ['<style type="text/css">\n']
     for j in right_headings or []:
         out.append(f"#{uid} th.col_heading.col{j} {{\n  text-align: right;\n}}\n")
-    for css, cells in groups.items():
+    for group, cells in groups.items():
         out.append(", ".join(f"#{uid}_{cell}" for cell in cells) + " {\n")
-        out.extend(f"  {name}: {value};\n" for name, value in css)
+        out.extend(f"  {name}: {value};\n" for name, value in group)
         out.append("}\n")
     out.append(f'</style>\n<table id="{uid}">\n')
     if caption:
@@ -234,7 +234,8 @@ def html_table(
         out.append('      <th class="blank level0" >&nbsp;</th>\n')
     for j, column in enumerate(frame.columns):
         # the Styler escapes text, then applies a label function if given, else its own formatter
-        text = escape_cell(column) if label is None else str(label(escape_cell(column) if isinstance(column, str) else column))
+        escaped = column.translate(_ESCAPES) if isinstance(column, str) else column
+        text = escape_cell(column) if label is None else str(label(escaped))
         out.append(f'      <th id="{uid}_level0_col{j}" class="col_heading level0 col{j}" >{text}</th>\n')
     out.append("    </tr>\n  </thead>\n  <tbody>\n")
     labels = list(frame.index)

@@ -51,7 +51,7 @@ def test_a_hand_made_table_matches_the_styler():
     ours = _own_show(frame, shown, ["credit_limit"], PAYLOAD, "7")
     assert ours == _styler_show(frame, shown, ["credit_limit"], PAYLOAD, "7")
     assert "<script" not in ours and ours.count("&lt;script&gt;") == 3  # a value, a label, the caption
-    assert '#T_7 th.col_heading.col1 {\n  text-align: right;\n}' in ours  # the amount's heading
+    assert "#T_7 th.col_heading.col1 {\n  text-align: right;\n}" in ours  # the amount's heading
     assert "white-space: normal" in ours and 'id="T_7_row1_col2"' in ours
 
 
