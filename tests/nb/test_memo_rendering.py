@@ -50,7 +50,10 @@ def test_reviewer_html_is_the_page_nbconvert_writes_with_its_soup_pass():
 
 
 def test_accessible_adds_alt_and_tabindex_once():
-    page = '<img src="a.png"><img alt="x" src="b.png"><div class="jp-OutputArea-output foo"><div class="jp-Cell-inputWrapper" tabindex="0">'
+    page = (
+        '<img src="a.png"><img alt="x" src="b.png">'
+        '<div class="jp-OutputArea-output foo"><div class="jp-Cell-inputWrapper" tabindex="0">'
+    )
     done = htmlexport.accessible(page)
     assert done.count("alt=") == 2 and f'<img alt="{htmlexport.MISSING_ALT}" src="a.png">' in done
     assert done.count('tabindex="0"') == 2 and htmlexport.accessible(done) == done
