@@ -102,7 +102,10 @@ def wrap_columns(frame: pd.DataFrame) -> list[Any]:
     found = []
     for column in frame.columns:
         series = frame[column]
-        if series.dtype == object or pd.api.types.is_string_dtype(series):
+        if series.dtype == object:  # what astype(str) gives each value, without building a column
+            if len(series) and max(len(str(v)) for v in series) > WRAP_AFTER:
+                found.append(column)
+        elif pd.api.types.is_string_dtype(series):
             lengths = series.astype(str).str.len()
             if len(lengths) and int(lengths.max()) > WRAP_AFTER:
                 found.append(column)
