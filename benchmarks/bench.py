@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import measure
+from benchmarks import measure, memos
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -200,6 +200,9 @@ def bench_scale(
                     "detail": {},
                 }
             )
+        memo = memos.memo_row(Path(tmp) / "outputs" / period / str(manifest.get("run_id", "")))
+        if memo is not None:
+            rows.append(memo)
         rows.append(
             {
                 **_row(

@@ -64,6 +64,11 @@ def inspect_notebook(path: Path) -> str | None:
         nb = nbformat.read(str(path), as_version=4)
     except Exception as exc:  # a half-written file from a killed process
         return f"executed notebook unreadable: {exc}"
+    return first_problem(nb)
+
+
+def first_problem(nb: nbformat.NotebookNode) -> str | None:
+    """:func:`inspect_notebook` of a notebook in memory (papermill's, as it has just written it)."""
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or not cell.source.strip():
             continue
@@ -82,9 +87,10 @@ def html_exporter():
     return reviewer_exporter()
 
 
-def render_html(notebook: Path, html_path: Path, exporter=None) -> None:
-    """Reviewer HTML with the code hidden (:func:`closelib.nb.htmlexport.render_reviewer_html`)."""
-    render_reviewer_html(notebook, html_path, exporter)
+def render_html(notebook: Path, html_path: Path, exporter=None, nb=None) -> None:
+    """Reviewer HTML with the code hidden (:func:`closelib.nb.htmlexport.render_reviewer_html`);
+    ``nb``: the executed notebook in memory, not read again."""
+    render_reviewer_html(notebook, html_path, exporter, nb)
 
 
 def execute_notebook(job: NotebookJob, kernel: SharedKernel | None = None, exporter=None) -> dict:
@@ -100,6 +106,7 @@ def execute_notebook(job: NotebookJob, kernel: SharedKernel | None = None, expor
     output = Path(job.output)
     started = time.monotonic()
     status, error = "succeeded", None
+    executed = None  # the notebook papermill wrote, when it returned normally
     shared = (
         {}
         if kernel is None
@@ -111,7 +118,7 @@ def execute_notebook(job: NotebookJob, kernel: SharedKernel | None = None, expor
         }
     )
     try:
-        papermill.execute_notebook(
+        executed = papermill.execute_notebook(
             job.input,
             str(output),
             parameters=job.parameters,
@@ -129,7 +136,9 @@ def execute_notebook(job: NotebookJob, kernel: SharedKernel | None = None, expor
     except Exception as exc:  # timeout, dead kernel, unreadable notebook...
         status, error = "failed", f"{type(exc).__name__}: {exc}".strip()
     seconds = round(time.monotonic() - started, 3)
-    found = inspect_notebook(output)
+    # papermill returned normally: what it returns is what it has just written (a failure or a
+    # killed kernel goes to the file on disk, which shows how far the notebook got)
+    found = first_problem(executed) if executed is not None and output.is_file() else inspect_notebook(output)
     if found and status == "succeeded":
         status, error = "failed", found
     elif found and error and "cell" not in error:
@@ -137,11 +146,14 @@ def execute_notebook(job: NotebookJob, kernel: SharedKernel | None = None, expor
     html = None
     if output.is_file() and job.html:
         try:
-            render_html(output, Path(job.html), exporter)
+            render_html(output, Path(job.html), exporter, executed)
             html = Path(job.html).name
         except Exception as exc:  # the notebook stands without its HTML, but say so
             status, error = "failed", error or f"HTML rendering failed: {type(exc).__name__}: {exc}"
-    return {"status": status, "error": error, "seconds": seconds, "html": html}
+    # own_seconds: the notebook's own work, from its start to its HTML written (a shared kernel's
+    # start-up is not in it); seconds: papermill's execution alone
+    own = round(time.monotonic() - started, 3)
+    return {"status": status, "error": error, "seconds": seconds, "html": html, "own_seconds": own}
 
 
 def child_main(job: NotebookJob) -> None:
@@ -203,7 +215,20 @@ SHARED_ENGINE = "closelib-shared-kernel"
 # Run before each notebook in a shared kernel: an empty namespace (the previous notebook's
 # variables must not leak into the next) and prompt numbers from 1, as in a kernel of its
 # own. Imported modules stay loaded, which is the point: their import cost is paid once.
-_RESET = "get_ipython().run_line_magic('reset', '-f')\nget_ipython().execution_count = 1"
+# IPython's reset ends with a full gc.collect() (0.1 to 0.4 s a memo, over every object the
+# imported libraries hold); it is skipped here: the garbage of the previous notebook is left to
+# Python's own collector, and no name of it survives in the namespace.
+_RESET = (
+    "def _closelib_reset(ip=get_ipython(), gc=__import__('gc')):\n"
+    "    collect = gc.collect\n"
+    "    gc.collect = lambda generation=2: 0\n"
+    "    try:\n"
+    "        ip.run_line_magic('reset', '-f')\n"
+    "    finally:\n"
+    "        gc.collect = collect\n"
+    "    ip.execution_count = 1\n"
+    "_closelib_reset()"
+)
 # ...and the working folder the notebook was given, whatever the previous one changed it to.
 _CHDIR = "import os as _os\n_os.chdir({cwd!r})\ndel _os"
 

@@ -102,7 +102,10 @@ def wrap_columns(frame: pd.DataFrame) -> list[Any]:
     found = []
     for column in frame.columns:
         series = frame[column]
-        if series.dtype == object or pd.api.types.is_string_dtype(series):
+        if series.dtype == object:  # what astype(str) gives each value, without building a column
+            if len(series) and max(len(str(v)) for v in series) > WRAP_AFTER:
+                found.append(column)
+        elif pd.api.types.is_string_dtype(series):
             lengths = series.astype(str).str.len()
             if len(lengths) and int(lengths.max()) > WRAP_AFTER:
                 found.append(column)
@@ -142,3 +145,111 @@ def empty_sentence(caption: str | None) -> str:
     if caption.startswith("0 "):
         return f"*No {md(caption[2:])}.*"
     return f"*{md(caption)}: none this period.*"
+
+
+# ------------------------------------------------------------------ HTML tables without a Styler
+#
+# pandas' Styler took 30 to 60 ms a table (a memo shows about ten): it builds a context for every
+# cell, parses CSS and renders a Jinja template. :func:`html_table` writes the same HTML directly
+# (the same ids, classes, CSS rules and escaping, byte for byte: tests/nb/test_html_table.py checks
+# it against the Styler), so a reader sees exactly the same table.
+
+# markupsafe's escape (what the Styler's ``escape="html"`` uses), as a translation table
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"})
+
+
+def escape_cell(value: Any) -> str:
+    """A cell or label as the Styler shows it with ``escape="html"``: text escaped, floats with
+    the Styler's precision (6), integers as they are, anything else as its ``str``."""
+    if isinstance(value, str):
+        return value.translate(_ESCAPES)
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float | complex) or (
+        hasattr(value, "dtype") and getattr(value.dtype, "kind", "") in "fc" and not isinstance(value, pd.Series)
+    ):
+        return f"{value:.{pd.get_option('styler.format.precision')}f}"
+    return str(value)
+
+
+def plain_table_layout(frame: pd.DataFrame, index: bool) -> bool:
+    """Whether :func:`html_table` draws ``frame``: unique, flat, unnamed column labels and, when
+    the index is shown, a flat unnamed index (anything else goes to the Styler)."""
+    columns = frame.columns
+    if isinstance(columns, pd.MultiIndex) or columns.name is not None or not columns.is_unique:
+        return False
+    return not index or (not isinstance(frame.index, pd.MultiIndex) and frame.index.name is None)
+
+
+def number_positions(frame: pd.DataFrame, also: list[Any]) -> list[int]:
+    """Positions of the columns :func:`align_numbers` right-aligns: amounts, rates (``also``) and
+    other numbers with at least one value."""
+    return [
+        i
+        for i, c in enumerate(frame.columns)
+        if c in also
+        or (
+            pd.api.types.is_numeric_dtype(frame[c])
+            and not pd.api.types.is_bool_dtype(frame[c])
+            and bool(frame[c].notna().any())  # an empty column (all gaps) is not a number column
+        )
+    ]
+
+
+def html_table(
+    frame: pd.DataFrame,
+    table_id: str,
+    caption: str | None = None,
+    index: bool = False,
+    label: Any = None,
+    cell_styles: list[tuple[list[int], list[tuple[str, str]]]] | None = None,
+    right_headings: list[int] | None = None,
+) -> str:
+    """``frame`` as the HTML pandas' Styler writes for it (``set_uuid(table_id)``, cells and labels
+    escaped, ``label`` (if given) applied to the escaped column labels, the index hidden unless ``index``).
+
+    ``cell_styles``: (column positions, CSS properties) applied in order, as ``set_properties``;
+    ``right_headings``: column positions whose heading is right-aligned. ``caption`` is written as
+    given (the caller escapes it). Only for a :func:`plain_table_layout` frame."""
+    uid = f"T_{table_id}"
+    props: dict[tuple[int, int], list[tuple[str, str]]] = {}
+    for positions, css in cell_styles or []:
+        for j in positions:
+            for i in range(len(frame)):
+                props.setdefault((i, j), []).extend(css)
+    groups: dict[tuple[tuple[str, str], ...], list[str]] = {}
+    for i in range(len(frame)):  # rules grouped by their properties, cells in row order
+        for j in range(len(frame.columns)):
+            if props.get((i, j)):
+                groups.setdefault(tuple(props[(i, j)]), []).append(f"row{i}_col{j}")
+    out = ['<style type="text/css">\n']
+    for j in right_headings or []:
+        out.append(f"#{uid} th.col_heading.col{j} {{\n  text-align: right;\n}}\n")
+    for group, cells in groups.items():
+        out.append(", ".join(f"#{uid}_{cell}" for cell in cells) + " {\n")
+        out.extend(f"  {name}: {value};\n" for name, value in group)
+        out.append("}\n")
+    out.append(f'</style>\n<table id="{uid}">\n')
+    if caption:
+        out.append(f"  <caption>{caption}</caption>\n")
+    out.append("  <thead>\n    <tr>\n")
+    if index:
+        out.append('      <th class="blank level0" >&nbsp;</th>\n')
+    for j, column in enumerate(frame.columns):
+        # the Styler escapes text, then applies a label function if given, else its own formatter
+        escaped = column.translate(_ESCAPES) if isinstance(column, str) else column
+        text = escape_cell(column) if label is None else str(label(escaped))
+        out.append(f'      <th id="{uid}_level0_col{j}" class="col_heading level0 col{j}" >{text}</th>\n')
+    out.append("    </tr>\n  </thead>\n  <tbody>\n")
+    labels = list(frame.index)
+    for i, row in enumerate(frame.itertuples(index=False, name=None)):
+        out.append("    <tr>\n")
+        if index:
+            out.append(
+                f'      <th id="{uid}_level0_row{i}" class="row_heading level0 row{i}" >{escape_cell(labels[i])}</th>\n'
+            )
+        for j, value in enumerate(row):
+            out.append(f'      <td id="{uid}_row{i}_col{j}" class="data row{i} col{j}" >{escape_cell(value)}</td>\n')
+        out.append("    </tr>\n")
+    out.append("  </tbody>\n</table>\n")
+    return "".join(out)

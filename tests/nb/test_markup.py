@@ -28,8 +28,13 @@ def test_md_shows_the_value_and_makes_no_markup():
 @pytest.fixture
 def shown(monkeypatch) -> list:
     captured: list = []
-    # every table goes through Context._table (numbered ids, plain text form): capture its Styler
-    monkeypatch.setattr(context.Context, "_table", lambda self, styler, plain: captured.append(styler))
+    # every table goes through Context._table (numbered ids, plain text form): capture its HTML
+    # (a Styler, or a function of the table id writing the same HTML: closelib.nb.tables.html_table)
+    monkeypatch.setattr(
+        context.Context,
+        "_table",
+        lambda self, styler, plain: captured.append(styler("1") if callable(styler) else styler.to_html()),
+    )
     return captured
 
 
@@ -49,7 +54,7 @@ def _ctx() -> context.Context:
 def test_tables_escape_values_labels_and_caption(shown):
     frame = pd.DataFrame({"name": [PAYLOAD, "Alpha & Co"], PAYLOAD: [1, 2]}, index=[PAYLOAD, "x"])
     _ctx().show(frame, caption=PAYLOAD, index=True)
-    page = shown[0].to_html()
+    page = shown[0]
     for tag in ("<script", "<img", "<b>", "<strong"):
         assert tag not in page
     assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 4  # value, column label, row label, caption
@@ -65,7 +70,7 @@ def test_statement_tables_escape_entities_and_lines(shown):
     ctx.book = Book()  # type: ignore[assignment]
     summary = pd.DataFrame({"gl": [12345]}, index=[PAYLOAD])
     ctx.show_by_entity(summary, {PAYLOAD: "gl"}, caption=PAYLOAD)
-    page = shown[0].to_html()
+    page = shown[0]
     assert "<script" not in page and "<img" not in page and "123.45" in page
 
 

@@ -39,13 +39,15 @@ from closelib.nb.markup import md
 from closelib.periods import Period
 
 
-def profile(book: Book, customer_id: str, day: pd.Timestamp) -> dict:
-    """The customer's master data with exposure, limit and utilisation as of ``day``."""
+def profile(book: Book, customer_id: str, day: pd.Timestamp, own: Book | None = None) -> dict:
+    """The customer's master data with exposure, limit and utilisation as of ``day``; ``own``:
+    the customer's slice of the book (:func:`customer_book`) when the caller has it already (at a
+    million documents a slice costs 0.1 s)."""
     cust = book.customers.set_index("customer_id")
     if customer_id not in cust.index:
         raise NotFoundError(f"customer {customer_id!r} is not in the book's customers")
     row = cust.loc[customer_id].to_dict()  # customer ids are unique: one row
-    exp = exposure(customer_book(book, [customer_id]), day).loc[customer_id].to_dict()
+    exp = exposure(own if own is not None else customer_book(book, [customer_id]), day).loc[customer_id].to_dict()
     return {
         "customer_id": customer_id,
         "name": row["name"],
@@ -216,8 +218,8 @@ def review(book: Book, period: Period, params: dict, customer_id: str) -> Credit
     cr = params["credit_review"]
     win = windows(params)
     day = period.end
-    prof = profile(book, customer_id, day)
     cb = customer_book(book, [customer_id])
+    prof = profile(book, customer_id, day, cb)
     grace = int(params["collections"]["promise_grace_days"])
     history = payment_history(cb, day, int(win["behaviour_months"]))
     beh = behaviour(history)

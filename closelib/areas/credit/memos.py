@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from closelib.files import write_json_atomic
 from closelib.nb.excel import Cover, Sheet, write_workbook
 from closelib.nb.execute import NotebookJob, die_with_parent, execute_in_one_kernel
 from closelib.nb.markup import md, md_code
@@ -116,6 +117,7 @@ def execute_memos(ctx, customer_ids: list[str], template: Path = TEMPLATE, worke
                         {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "seconds": None, "html": None}
                         for _ in share
                     )
+        write_timings(log.with_suffix(".json"), jobs, results, kernels)
     rows = []
     for job, res in zip(jobs, results, strict=False):
         cid = job.parameters["customer_id"]
@@ -135,6 +137,24 @@ def execute_memos(ctx, customer_ids: list[str], template: Path = TEMPLATE, worke
             }
         )
     return pd.DataFrame(rows, columns=EXECUTED_COLUMNS)
+
+
+def write_timings(path: Path, jobs: list[NotebookJob], results: list[dict], kernels: int) -> Path:
+    """Each memo's seconds, for the benchmark (``make bench``), in the run's ``logs/`` (never in
+    a pack or the manifest: a re-performance would differ). ``own_seconds`` is a memo's own work:
+    from its start in the already running memo kernel to its HTML written; ``seconds`` is
+    papermill's execution alone."""
+    memos = [
+        {
+            "file_name": job.parameters["customer_key"],
+            "status": res.get("status"),
+            "seconds": res.get("seconds"),
+            "own_seconds": res.get("own_seconds"),
+        }
+        for job, res in zip(jobs, results, strict=False)
+    ]
+    write_json_atomic(path, {"kernels": kernels, "memos": memos}, sort_keys=True)
+    return path
 
 
 EXECUTED_COLUMNS = ["customer_id", "file_name", "status", "error", "seconds", "notebook", "html", "result"]

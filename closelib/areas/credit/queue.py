@@ -350,10 +350,14 @@ def dbt_change(
 
 
 def trend_chart(trend: pd.DataFrame, customer: str, currency: str) -> Figure:
-    """Bars: amount paid per month (major units); lines: weighted days to pay and beyond terms."""
-    import matplotlib.pyplot as plt
+    """Bars: amount paid per month (major units); lines: weighted days to pay and beyond terms.
 
-    fig, ax = plt.subplots(figsize=(9, 3.4))
+    A figure of its own, not pyplot's: shown with :func:`closelib.nb.charts.show_chart`, it is drawn
+    once (pyplot's inline display drew it three times: 0.5 s a memo)."""
+    from matplotlib.figure import Figure as PlainFigure
+
+    fig = PlainFigure(figsize=(9, 3.4))
+    ax = fig.subplots()
     paid = [float(money.from_minor(int(v), currency)) for v in trend["amount_paid"]]  # display only
     ax.bar(trend["month"], paid, color="#d0d7de", label=f"paid ({currency})")
     ax.set_ylabel(f"paid ({currency})")

@@ -471,6 +471,13 @@ def test_past_due_over_30_share(tmp_path, params):
     assert rv.log.set_index("factor").loc["past_due_over_30", "points"] == 20
 
 
+def test_profile_from_the_customers_slice_is_the_profile_from_the_book(tmp_path):
+    b = book(tmp_path)
+    own = credit.customer_book(b, ["C001"])
+    assert credit_memo.profile(b, "C001", END.end, own) == credit_memo.profile(b, "C001", END.end)
+    assert credit_memo.profile(b, "C001", END.end)["exposure"] == 80_000  # D1 300.00 + D2 500.00 open
+
+
 def test_review_of_an_unknown_customer_says_so(tmp_path, params):
     with pytest.raises(NotFoundError, match="C999"):
         credit_memo.review(book(tmp_path), END, params, "C999")
