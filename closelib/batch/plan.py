@@ -97,7 +97,7 @@ def with_restatements(tasks: list[Task], outputs: Path) -> list[Task]:
         if not candidates:
             scope = "" if task.entities is None else f" of {'+'.join(task.entities)}"
             problems.append(
-                f"{task.name}: no run{scope} of {task.period} succeeded under {outputs}, so there is nothing "
+                f"{task.name}: no run{scope} for {task.period} succeeded under {outputs}, so there is nothing "
                 "to restate (close it without --restate-reason)"
             )
             continue

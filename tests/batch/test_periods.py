@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from closelib.batch.periods import MAX_PERIODS, parse_periods
@@ -86,9 +88,8 @@ months = st.builds(Period, st.integers(1900, 2199), st.integers(1, 12))
 
 @given(months, st.integers(0, 239))
 def test_a_range_is_consecutive_months_from_first_to_last(first, length):
+    assume(first.shift(length).year <= 2199)
     last = first.shift(length)
-    if last.year > 2199:
-        return
     periods = parse_periods([f"{first}..{last}"])
     assert periods[0] == first and periods[-1] == last and len(periods) == length + 1
-    assert all(b == a.shift(1) for a, b in zip(periods, periods[1:], strict=False))
+    assert all(b == a.shift(1) for a, b in itertools.pairwise(periods))
