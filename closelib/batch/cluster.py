@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,8 @@ from closelib.batch.manifest import (
 )
 from closelib.batch.plan import Task
 from closelib.batch.task import run_task
-from closelib.errors import RunError
+from closelib.errors import RunAborted, RunError
+from closelib.runner.processes import interruption, interrupts_raise
 
 INSTALL_HINT = (
     "close batch runs its closes on Dask distributed, which is not installed: "
@@ -90,7 +92,9 @@ def run_batch(
     progress(f"batch {batch['batch_id']}: {len(tasks)} close(s) on {_describe(where)}; summary {folder / BATCH_FILE}")
     error = None
     try:
-        with _client(distributed, where) as client:
+        # Ctrl-C, SIGTERM or SIGHUP: the cluster is closed (a local one's workers stop, and each
+        # close under way gets SIGTERM and records its run as interrupted), then the batch
+        with interrupts_raise(), _client(distributed, where) as client:
             batch["scheduler"]["workers_seen"] = len(client.scheduler_info().get("workers", {}))
             futures = {
                 client.submit(
@@ -110,19 +114,29 @@ def run_batch(
                 progress(f"  {line['task']:<24} {line['status']:<10} {line['run'] or '-'}")
     except RunError as exc:
         error = str(exc)
-    except (KeyboardInterrupt, SystemExit):
-        error = "interrupted"
+    except KeyboardInterrupt as exc:
+        signum = interruption(exc) or signal.SIGINT
+        error = f"interrupted by {signum.name}"
         finish_batch(folder, batch, error)
-        raise
+        _refresh_periods(outputs, tasks)
+        raise RunAborted(
+            f"{error}; batch {batch['batch_id']} recorded as failed ({folder / BATCH_FILE})",
+            exit_code=128 + signum.value,
+        ) from None
     except OSError as exc:  # the scheduler could not be reached, say
         error = f"the cluster failed: {exc}"
     finish_batch(folder, batch, error)
-    for period in sorted({t.period for t in tasks}):  # the batch's final status on each binder
-        with contextlib.suppress(Exception):  # a binder is a convenience: never the batch's failure
-            write_period_index(outputs, period)
+    _refresh_periods(outputs, tasks)
     if error:
         progress(f"batch stopped: {error}")
     return BatchResult(folder, batch)
+
+
+def _refresh_periods(outputs: Path, tasks: list[Task]) -> None:
+    """Each period's binder, with the batch's final status."""
+    for period in sorted({t.period for t in tasks}):
+        with contextlib.suppress(Exception):  # a binder is a convenience: never the batch's failure
+            write_period_index(outputs, period)
 
 
 def _describe(where: dict) -> str:
