@@ -138,7 +138,8 @@ def test_the_failing_period_is_reported_by_name_and_the_others_finish(batch, ear
     assert [t["status"] for t in summary["tasks"]].count("succeeded") == 3
     # the summary table names the task, its run folder and the reason
     lines = text.splitlines()
-    row = next(i for i, line in enumerate(lines) if line.split()[:2] == [FAILING, "failed"])
+    table = lines.index(next(line for line in lines if line.split() == ["task", "status", "run", "folder"]))
+    row = next(i for i, line in enumerate(lines) if i > table and line.split()[:2] == [FAILING, "failed"])
     assert failed["run"] in lines[row]
     assert f"reason: gl_balances has no balances for {FAILING}" in lines[row + 1]
     assert "3 of 4 close(s) succeeded, 1 failed or not run" in text
