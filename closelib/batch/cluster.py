@@ -127,8 +127,6 @@ def run_batch(
         error = f"the cluster failed: {exc}"
     finish_batch(folder, batch, error)
     _refresh_periods(outputs, tasks)
-    if error:
-        progress(f"batch stopped: {error}")
     return BatchResult(folder, batch)
 
 
