@@ -46,8 +46,8 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.fail td{background:#fdecea;color:#b71c1c;font-weight:bold}
 tr.warn td{background:#fff8e1}tr.current td{background:#eef6ee}.void{color:#b71c1c;font-weight:bold}.muted{color:#666}
 tr.area th{background:#e9eef5;text-align:left}
-td ul{margin:0;padding-left:1.2em}summary{cursor:pointer}details.run>summary{font-weight:bold}ul.errors{margin:.3em 0;color:#b71c1c}
-.scroll{overflow-x:auto}code{font-size:.9em}
+summary{cursor:pointer}details.run>summary{font-weight:bold}ul.errors{margin:.3em 0;color:#b71c1c}
+.scroll{overflow-x:auto}code{font-size:.9em}td ul{margin:0;padding-left:1.2em}
 """
 
 
