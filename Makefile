@@ -10,13 +10,13 @@ LAB_ARGS ?=
 
 .PHONY: close test lint lab bench demo setup clean-venv screenshots
 
-# A venv in the repo, closelib installed editable with its test and lab extras, and the
+# A venv in the repo, closelib installed editable with its test, lab and cluster extras, and the
 # python3 Jupyter kernel registered inside the venv (papermill runs kernel "python3").
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "closelib needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,lab]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lab,cluster]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (closelib)" >/dev/null
 	@touch $(STAMP)
 

@@ -409,8 +409,11 @@ SCHEMA = Record(
             },
             optional=("combination_candidates", "bank_charge_max", "name_threshold", "exclude_names"),
         ),
+        # An entity close: the notebooks see only these entities' share of the book
+        # (closelib.book.slice); absent or null: every entity. Checked against the book by the runner.
+        "entities": Optional(ListOf(Str())),
     },
-    optional=("cash_application",),
+    optional=("cash_application", "entities"),
 )
 
 
@@ -512,6 +515,14 @@ def _check_consistency(p: dict, problems: list[str]) -> None:
     for i, item in enumerate(p["credit_review"].get("overrides") or []):
         if not str(item["reason"]).strip():
             problems.append(f"credit_review.overrides[{i}].reason: an override of a rating cap needs its reason")
+    entities = p.get("entities")
+    if entities is not None and not entities:
+        problems.append("entities: name at least one entity, or leave the parameter out to close every entity")
+    for entity in sorted({e for e in entities or [] if (entities or []).count(e) > 1}):
+        problems.append(f"entities: {entity!r} is named more than once")
+    for i, entity in enumerate(entities or []):
+        if not str(entity).strip():
+            problems.append(f"entities[{i}]: empty")
     days = [t["days"] for t in p["collections"]["timeline"]]
     if days != sorted(days):
         problems.append("collections.timeline: days must increase")

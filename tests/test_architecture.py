@@ -32,6 +32,7 @@ LAYERS = {
     "areas": 6,
     "runner": 7,
     "audit": 8,
+    "batch": 8,  # close batch: runs closes (runner) and refreshes binders (audit), whose batch table it feeds
     "cli": 9,
     "__main__": 10,
 }

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from closelib.audit.keyfigures import entity_currencies, key_figure_groups
 from closelib.audit.signoffs import signoffs_for
+from closelib.batch.manifest import batches_for_period
 from closelib.files import write_text_atomic
 from closelib.nb.header import memo_number
 from closelib.nb.workpapers import MEMO_PREFIX, notebook_order, workpaper_of
@@ -46,7 +47,7 @@ tr.fail td{background:#fdecea;color:#b71c1c;font-weight:bold}
 tr.warn td{background:#fff8e1}tr.current td{background:#eef6ee}.void{color:#b71c1c;font-weight:bold}.muted{color:#666}
 tr.area th{background:#e9eef5;text-align:left}
 summary{cursor:pointer}details.run>summary{font-weight:bold}ul.errors{margin:.3em 0;color:#b71c1c}
-.scroll{overflow-x:auto}code{font-size:.9em}
+.scroll{overflow-x:auto}code{font-size:.9em}td ul{margin:0;padding-left:1.2em}
 """
 
 
@@ -85,8 +86,17 @@ def current_run(manifests: list[tuple[Path, dict]]) -> str | None:
     only when no other run qualifies."""
     restated = {m.get("restates") for _, m in manifests if m.get("restates") and run_status(m) == "succeeded"}
     candidates = [m for _, m in manifests if run_status(m) == "succeeded" and m.get("run_id") not in restated]
+    # An entity close (parameter entities) reports only its entities: the close of record is
+    # a run of the whole group whenever one qualifies.
+    candidates = [m for m in candidates if not _entities(m)] or candidates
     chosen = next((m for m in candidates if not m.get("reperforms")), candidates[0] if candidates else None)
     return chosen.get("run_id") if chosen else None
+
+
+def _entities(manifest: dict) -> list[str]:
+    """The entities an entity close closed (empty for a close of the whole group)."""
+    found = (manifest.get("parameters") or {}).get("entities")
+    return [str(e) for e in found] if isinstance(found, list) else []
 
 
 def _run_table(manifests: list[tuple[Path, dict]], signoffs: dict[str, list[dict]], current: str | None) -> str:
@@ -106,6 +116,8 @@ def _run_table(manifests: list[tuple[Path, dict]], signoffs: dict[str, list[dict
             links.append(f"restated by {_anchor(later, known)}")
         if m.get("reperforms"):
             links.append(f"re-performs {_anchor(m['reperforms'], known)}")
+        if _entities(m):
+            links.append(f"entities {_e(', '.join(_entities(m)))} only")
         mark = " (current)" if run_id == current else ""
         rows.append(
             f'<tr class="{"current" if run_id == current else ""}"><td>{_anchor(run_id, known)}{mark}</td>'
@@ -270,6 +282,38 @@ def _run_section(run_dir: Path, manifest: dict, signoffs: list[dict], known: set
     return f'<details class="run {_e(status)}" id="{_e(run_id)}"><summary>{head}</summary>{body}</details>'
 
 
+def _batches(outputs_root: Path, period: str, known: set[str]) -> str:
+    """The batches (``close batch``) with a close of this period: each batch's status, its tasks
+    for this period with their runs (linked) and, for a task that failed, why."""
+    found = batches_for_period(outputs_root, period)
+    if not found:
+        return ""
+    rows = []
+    for batch in found:
+        items = []
+        for task in batch.tasks:
+            run = str(task.get("run") or "")
+            run_id = run.rpartition("/")[2]
+            where = f" {_anchor(run_id, known)}" if run_id else ""
+            why = f": {_e(_clip(str(task['error'])))}" if task.get("error") else ""
+            items.append(
+                f'<li>{_e(task.get("task"))}{where} <span class="st-{_e(task.get("status"))}">'
+                f"{_e(task.get('status'))}</span>{why}</li>"
+            )
+        rows.append(
+            f"<tr><td>{_link(batch.href, batch.batch_id)}</td><td>{_e(_when(batch.started_at))}</td>"
+            f'<td class="st-{_e(batch.status)}"><strong>{_e(batch.status)}</strong></td>'
+            f'<td class="num">{len(batch.tasks)} of {batch.tasks_total}</td>'
+            f'<td class="text"><ul>{"".join(items)}</ul></td></tr>'
+        )
+    return (
+        '<h2>Batches</h2><p class="muted">Closes of this period run by <code>close batch</code> (each link '
+        "opens the batch's summary manifest, <code>batch.json</code>).</p>"
+        '<div class="scroll"><table><tr><th>batch</th><th>started</th><th>status</th><th>tasks here</th>'
+        f"<th>this period's tasks</th></tr>{''.join(rows)}</table></div>"
+    )
+
+
 def render_period(outputs_root: Path, period: str) -> str:
     runs = list(reversed(all_runs(Path(outputs_root), period)))
     manifests = []
@@ -302,6 +346,7 @@ def render_period(outputs_root: Path, period: str) -> str:
         rest = "\n".join(sections[1:] if current else sections)
         body = (
             f"{intro}<h2>Runs</h2>{_run_table(manifests, signoffs, current)}\n"
+            + _batches(Path(outputs_root), period, known)
             + (sections[0] if current else "")
             + (f"<h2>Other runs (newest first)</h2>\n{rest}" if rest else "")
         )

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from closelib import __version__
+from closelib.cli.batch import register_batch
 from closelib.cli.commands import register
 from closelib.cli.progress import BROKEN_PIPE_EXIT, silence_stdout
 from closelib.errors import CloseError, SourceError
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(func=_cmd_validate)
 
     register(sub)
+    register_batch(sub)
     return parser
 
 

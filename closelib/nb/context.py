@@ -30,6 +30,7 @@ from closelib.asof.customers import book_as_of, master_data, master_data_note
 from closelib.book.cache import read_book_cache
 from closelib.book.load import load_book, release_memory
 from closelib.book.model import Book, latest_period
+from closelib.book.slice import entity_slice
 from closelib.nb import header as wp_header
 from closelib.nb import tables
 from closelib.nb.excelcover import Cover
@@ -413,6 +414,7 @@ def start(
         parsed = latest_period(book)
         if not params_json:
             params = load_parameters(parsed, PARAMETERS_DIR)
+    book = entity_slice(book, params.get("entities"))  # an entity close: its entities' share only
     # Every workpaper reads the customer as of the period end (customer_history), or says that
     # the master data is current (issue 16).
     book = book_as_of(book, parsed.end)

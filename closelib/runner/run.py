@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from closelib.areas.credit.memos import MEMO_FOLDER
+from closelib.book.cache import cache_meta
+from closelib.book.slice import entity_problems
 from closelib.errors import CloseError, ParameterError, RunAborted, RunError, SourceError
 from closelib.files import sha256_file, write_json_atomic
 from closelib.nb.record import read_file_names, read_records
@@ -197,6 +199,10 @@ def _run(
         source_path = resolve_source(source, params)
         manifest["source"] = str(source_path)
         cache = _store_and_validate(source_path, outputs, run_dir, manifest, say, reuse=reperforms is None)
+        # an entity close (parameter entities) names only entities the validated book has
+        unknown = entity_problems(params.get("entities"), cache_meta(cache.folder)["entity_currency"])
+        if unknown:
+            raise ParameterError(unknown)
         if subject is None:  # a period close; an ad-hoc investigation needs no trial balance
             _require_gl(run_dir / "inputs", period)
     except CloseError as exc:
