@@ -96,22 +96,29 @@ def run_batch(
         # close under way gets SIGTERM and records its run as interrupted), then the batch
         with interrupts_raise(), _client(distributed, where) as client:
             batch["scheduler"]["workers_seen"] = len(client.scheduler_info().get("workers", {}))
-            futures = {
-                client.submit(
-                    run_task,
-                    _task_spec(task, spec, outputs, folder, i),
-                    key=f"close-{batch['batch_id']}-{i}",
-                    pure=False,
-                ): i
-                for i, task in enumerate(tasks)
-            }
-            for future in distributed.as_completed(list(futures)):
+
+            def submit(i: int) -> Any:
+                spec_i = _task_spec(tasks[i], spec, outputs, folder, i)
+                return client.submit(run_task, spec_i, key=f"close-{batch['batch_id']}-{i}", pure=False)
+
+            # Every task reads the one source: the first validates it and writes the typed book
+            # cache alone, the others reuse that cache. Started together, each would validate
+            # the whole book at once, holding it once per worker (5M documents: ~10 GiB each).
+            first = submit(0)
+            futures = {first: 0}
+            queue = distributed.as_completed([first])
+            for future in queue:
                 index = futures[future]
                 outcome = _outcome(future)
                 record_task(folder, batch, index, outcome)
                 _refresh(outputs, outcome)
                 line = batch["tasks"][index]
                 progress(f"  {line['task']:<24} {line['status']:<10} {line['run'] or '-'}")
+                if index == 0:
+                    for i in range(1, len(tasks)):
+                        later = submit(i)
+                        futures[later] = i
+                        queue.add(later)
     except RunError as exc:
         error = str(exc)
     except KeyboardInterrupt as exc:
