@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from closelib import money
-from closelib.book.arrays import arrow_text, by_distinct, combined, stripped_text
+from closelib.book.arrays import all_distinct, arrow_text, by_distinct, combined, stripped_text
 from closelib.book.extracts import (
     Problem,
     RaggedRows,
@@ -211,10 +211,17 @@ def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) 
         out.rows(file, bad, column.name, "date", "not a valid ISO date YYYY-MM-DD", values)
         return dates
     if kind == "period":
-        bad = present & ~by_distinct(values, lambda text: text.str.fullmatch(PERIOD_PATTERN)).astype(bool)
+        shaped = by_distinct(values, lambda text: text.str.fullmatch(PERIOD_PATTERN)).astype(bool)
+        bad = present & ~shaped
         out.rows(file, bad, column.name, "period", "not a period YYYY-MM", values)
-        year = pd.to_numeric(values.str.slice(0, 4).where(present & ~bad, "2000"), errors="coerce")
-        outside = present & ~bad & ((year < FIRST_YEAR) | (year > LAST_YEAR))
+
+        def period_outside(text: pd.Series) -> pd.Series:
+            # Cell by cell (a well-shaped period's year out of range), so parsed once per distinct text.
+            good = (text != "") & text.str.fullmatch(PERIOD_PATTERN).astype(bool)
+            year = pd.to_numeric(text.str.slice(0, 4).where(good, "2000"), errors="coerce")
+            return good & ((year < FIRST_YEAR) | (year > LAST_YEAR))
+
+        outside = present & ~bad & by_distinct(values, period_outside).astype(bool)
         message = f"a period outside {FIRST_YEAR}-01..{LAST_YEAR}-12"
         out.rows(file, outside, column.name, "period_range", message, values)
         return values
@@ -345,7 +352,7 @@ def _check_key(table: Table, frame: pd.DataFrame, text: dict[str, pd.Series], fi
     if (
         len(keys) == 1
         and keys[0].dtype == "str"
-        and pc.count_distinct(combined(arrow_text(keys[0])), mode="all").as_py() == len(frame)
+        and all_distinct(combined(arrow_text(keys[0])))
     ):
         return  # every key distinct (one hash pass), the usual case
     if len(keys) == 1 and keys[0].dtype == "str":

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from closelib import money
-from closelib.book.arrays import arrow_text, combined, isin, lookup, stripped_text
+from closelib.book.arrays import all_distinct, arrow_text, combined, isin, lookup, stripped_text
 from closelib.book.fx import check_fx, check_schedules
 from closelib.book.history import check_history
 from closelib.book.parse import Collector, parse_currency
@@ -515,7 +515,7 @@ def _first(frame: pd.DataFrame, key: str) -> pd.DataFrame:
 def _unique(values: pd.Series) -> bool:
     """No value repeats (one Arrow hash pass)."""
     array = combined(arrow_text(values))
-    return pc.count_distinct(array, mode="all").as_py() == len(array)
+    return all_distinct(array)
 
 
 def _format(minor: int, currency: str) -> str:
