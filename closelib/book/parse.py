@@ -349,11 +349,7 @@ def _check_key(table: Table, frame: pd.DataFrame, text: dict[str, pd.Series], fi
         return
     keys = [text[k] for k in table.key]
     positions = pd.Series(np.arange(len(frame)), index=frame.index)
-    if (
-        len(keys) == 1
-        and keys[0].dtype == "str"
-        and all_distinct(combined(arrow_text(keys[0])))
-    ):
+    if len(keys) == 1 and keys[0].dtype == "str" and all_distinct(combined(arrow_text(keys[0]))):
         return  # every key distinct (one hash pass), the usual case
     if len(keys) == 1 and keys[0].dtype == "str":
         # Position of each key's first occurrence, by one Arrow hash lookup of the column in itself.
