@@ -232,6 +232,7 @@ def read_book_cache(
     currencies = meta["entity_currency"]
     if keep is not None:
         currencies = {e: c for e, c in currencies.items() if e in keep.entities}
+    tables = {name: tables[name] for name in sorted(tables)}  # the order the files are listed in
     book = Book(source, tables, files, frozenset(meta["present"]), currencies)
     if LINKS in stored:
         with np.load(io.BytesIO(stored.pop(LINKS))) as arrays:
