@@ -151,7 +151,9 @@ def parse_table(
         c.name: stripped_text(raw[c.name]) if c.name in raw.columns else pd.Series("", index=raw.index, dtype="str")
         for c in table.columns
     }
-    out._written[file] = text
+    # Only money is shown as written (problems give "12.345", not minor units); the other
+    # columns' text is the frame's own column or no longer needed: not held twice.
+    out._written[file] = {c.name: text[c.name] for c in table.columns if c.kind == "money"}
     parsed: dict[str, pd.Series] = {}
     for column in table.columns:
         if column.kind != "money":
