@@ -53,10 +53,10 @@ def load(book: str, cache: str = "") -> dict:
     from closelib.book.load import load_book
 
     _warm(pq, book)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     loaded = load_book(book)
     seconds = time.perf_counter() - start
-    result = {"seconds": seconds, "documents": len(loaded.documents)}
+    result = {"seconds": seconds, "cpu_seconds": time.process_time() - cpu, "documents": len(loaded.documents)}
     if cache:
         from closelib.book.cache import write_book_cache
 
@@ -64,6 +64,27 @@ def load(book: str, cache: str = "") -> dict:
         write_book_cache(loaded, Path(cache))
         result["cache_write_seconds"] = time.perf_counter() - start
     return result
+
+
+def cache_read(cache: str, source: str, entities: str = "") -> dict:
+    """A notebook kernel's read of the typed book cache (``entities``: comma-separated, one
+    entity's rows only), and the process's resident memory once it holds the book."""
+    import os
+
+    from closelib.book.cache import read_book_cache
+
+    start, cpu = time.perf_counter(), time.process_time()
+    chosen = entities.split(",") if entities else None
+    book = read_book_cache(Path(cache), Path(source), entities=chosen)
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        rss = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "rss_gib": rss / 2**30,
+        "documents": len(book.documents),
+    }
 
 
 def _cached(cache: str, source: str):
@@ -166,6 +187,7 @@ STEPS = {
     "raw_parquet": raw_parquet,
     "raw_csv": raw_csv,
     "load": load,
+    "cache_read": cache_read,
     "aging": aging,
     "rollrate": rollrate,
     "kernel": kernel,

@@ -443,7 +443,8 @@ def translate_array(
     shift = np.broadcast_to(np.asarray(to_digits, dtype="int64") - np.asarray(from_digits, dtype="int64"), (n,))
     up = np.maximum(shift, 0)
     down = k + np.maximum(-shift, 0)
-    bound = int(np.abs(values).max()) * int(max(abs(v) for v in numerators)) * 10 ** int(up.max()) * 2
+    largest = max(abs(v) for v in set(numerators.tolist()))  # over the distinct rates, not every line
+    bound = int(np.abs(values).max()) * int(largest) * 10 ** int(up.max()) * 2
     if bound + 10 ** int(down.max()) < 2**62:
         num = values * numerators.astype("int64") * (10**up)
         den = (10**down).astype("int64")

@@ -31,16 +31,21 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
+from closelib.book.fx import Translation, translation
 from closelib.book.links import Links, links
 from closelib.book.load import release_memory
-from closelib.book.model import Book
+from closelib.book.model import Book, keep_derived
 from closelib.errors import CacheError
 from closelib.files import sha256_file, write_json_atomic
 from closelib.paths import PACKAGE_DIR
 
 META = "book.json"
 LINKS = "links.npz"
+FX = "fx.npz"
 HASHES = "hashes.json"
 READ_ONLY_FILE = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
 READ_ONLY_DIR = READ_ONLY_FILE | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH
@@ -154,6 +159,11 @@ def write_book_cache(book: Book, folder: Path, writer: str = "", replace: bool =
     arrays = {name: found.get(name) for name in Links.NAMES}
     # mypy checks **arrays against savez's allow_pickle: bool as well as its **kwds arrays
     np.savez(scratch / LINKS, **arrays)  # type: ignore[arg-type]
+    # The book's lines in the functional currency (about 5 s of CPU at 1M documents), which
+    # nearly every notebook asks for: made once here, a pure function of the cached tables.
+    fx = stored_translation(translation(book))
+    if fx is not None:
+        np.savez(scratch / FX, **fx)  # type: ignore[arg-type]
     meta = {
         "present": sorted(book.present),
         "entity_currency": book.entity_currency,
@@ -176,9 +186,15 @@ def write_book_cache(book: Book, folder: Path, writer: str = "", replace: bool =
     return folder
 
 
-def read_book_cache(folder: Path, source: Path, expected: dict[str, str] | None = None) -> Book:
+def read_book_cache(
+    folder: Path, source: Path, expected: dict[str, str] | None = None, entities: list[str] | None = None
+) -> Book:
     """The cached book, every file checked against ``expected`` (the sha256 the runner checked
     and gave the notebook in ``run.json``), else against the cache's own ``hashes.json``.
+
+    ``entities`` (``None``: all) keeps only the rows of those entities, as
+    :func:`closelib.book.slice.entity_slice` would, but table by table while reading: a kernel
+    holds one entity's rows, never the whole book (every file is still hashed whole).
 
     The bytes hashed are the bytes parsed, so a file changed after the check is never read.
     Raises :class:`CacheError` naming the file on any difference."""
@@ -189,9 +205,11 @@ def read_book_cache(folder: Path, source: Path, expected: dict[str, str] | None 
             raise CacheError(f"typed book cache {folder}: {HASHES} is missing or unreadable") from None
     # one file at a time (read, hash, parse, let go): at most one file's raw bytes in memory
     meta: dict | None = None
-    stored_links: bytes | None = None
+    stored: dict[str, bytes] = {}
     tables: dict[str, pd.DataFrame] = {}
-    for name, sha in sorted(expected.items()):
+    keep = None if entities is None else _EntityRows(list(dict.fromkeys(entities)))
+    for name in sorted(expected, key=_read_order):
+        sha = expected[name]
         try:
             raw = (folder / name).read_bytes()
         except OSError:
@@ -201,21 +219,97 @@ def read_book_cache(folder: Path, source: Path, expected: dict[str, str] | None 
             raise CacheError(f"typed book cache {folder}: {_problem(name, sha, found)}")
         if name == META:
             meta = json.loads(raw)
-        elif name == LINKS:
-            stored_links = raw
+        elif name in (LINKS, FX):
+            if keep is None:  # row positions of the whole book: not a slice's
+                stored[name] = raw
         elif name.endswith(".parquet"):
-            tables[Path(name).stem] = pd.read_parquet(io.BytesIO(raw))
+            table = Path(name).stem
+            tables[table] = pd.read_parquet(io.BytesIO(raw)) if keep is None else keep.read(table, raw)
         del raw
     if meta is None:
         raise CacheError(f"typed book cache {folder}: {META} is not among its checked files")
     files = {name: source / filename for name, filename in meta["files"].items()}
-    book = Book(source, tables, files, frozenset(meta["present"]), meta["entity_currency"])
-    if stored_links is not None:
-        with np.load(io.BytesIO(stored_links)) as stored:
+    currencies = meta["entity_currency"]
+    if keep is not None:
+        currencies = {e: c for e, c in currencies.items() if e in keep.entities}
+    tables = {name: tables[name] for name in sorted(tables)}  # the order the files are listed in
+    book = Book(source, tables, files, frozenset(meta["present"]), currencies)
+    if LINKS in stored:
+        with np.load(io.BytesIO(stored.pop(LINKS))) as arrays:
             found_links = links(book)
             for name in Links.NAMES:
-                if name in stored.files:
-                    found_links.set(name, stored[name])
-
+                if name in arrays.files:
+                    found_links.set(name, arrays[name])
+    if FX in stored:
+        with np.load(io.BytesIO(stored.pop(FX))) as arrays:
+            keep_derived(book, "_fx", restored_translation(book, {n: arrays[n] for n in arrays.files}))
     release_memory()  # the Parquet read's Arrow buffers, already converted to frames
     return book
+
+
+def stored_translation(fx: Translation) -> dict[str, np.ndarray] | None:
+    """The translation's arrays as ``fx.npz`` holds them (no pickled objects: the functional
+    currencies as fixed-width text); ``None`` when a line has no functional currency (left to
+    be made in the notebook, exactly as before)."""
+    if pd.isna(fx.doc_functional).any() or pd.isna(fx.rec_functional).any():
+        return None
+    arrays = {name: getattr(fx, name) for name in Translation.ARRAYS}
+    for name in ("doc_functional", "rec_functional"):
+        arrays[name] = np.asarray(arrays[name], dtype=str)
+    return arrays
+
+
+def restored_translation(book: Book, arrays: dict[str, np.ndarray]) -> Translation:
+    """:class:`Translation` of ``book`` from ``fx.npz`` (the currencies back to Python text)."""
+    values = dict(arrays)
+    for name in ("doc_functional", "rec_functional"):
+        values[name] = values[name].astype(object)
+    frames = (book.documents, book.receipts, book.applications, book.adjustments, book.fx_rates)
+    return Translation(frames, **values, entity_currency=dict(book.entity_currency))
+
+
+# Tables with an entity column first, then those that follow their document, then the rest.
+_BY_ENTITY = ("entities", "documents", "receipts", "gl_balances", "gl_journal")
+_BY_DOCUMENT = {"applications": "target_id", "adjustments": "document_id", "payment_schedules": "document_id"}
+_BY_OPTIONAL_DOCUMENT = {"disputes": "document_id", "activities": "document_id"}
+
+
+def _read_order(name: str) -> tuple[int, str]:
+    table = Path(name).stem
+    rank = 0 if table in _BY_ENTITY else 1 if table in _BY_DOCUMENT or table in _BY_OPTIONAL_DOCUMENT else 2
+    return rank, name
+
+
+class _EntityRows:
+    """Reads a cached table keeping the chosen entities' rows (the rules of ``entity_slice``):
+    record batch by batch, so no more than one batch of other entities' rows is held."""
+
+    BATCH = 65_536
+
+    def __init__(self, entities: list[str]) -> None:
+        self.entities = entities
+        self.documents: pa.Array | None = None  # ids of the kept documents
+
+    def read(self, table: str, raw: bytes) -> pd.DataFrame:
+        if table in _BY_ENTITY:
+            column, value_set, optional = "entity", pa.array(self.entities, type=pa.string()), False
+        elif table in _BY_DOCUMENT or table in _BY_OPTIONAL_DOCUMENT:
+            column = _BY_DOCUMENT.get(table) or _BY_OPTIONAL_DOCUMENT[table]
+            value_set, optional = self._documents(), table in _BY_OPTIONAL_DOCUMENT
+        else:  # tables of the group (customers, financials, fx_rates, history): whole
+            return pd.read_parquet(io.BytesIO(raw))
+        parquet = pq.ParquetFile(io.BytesIO(raw))
+        kept = []
+        for batch in parquet.iter_batches(batch_size=self.BATCH):
+            values = batch.column(column)
+            mask = pc.fill_null(pc.is_in(values, value_set=value_set), False)
+            if optional:  # a row naming no document belongs to the group: kept
+                mask = pc.or_(mask, pc.equal(pc.fill_null(pc.utf8_trim_whitespace(values), ""), ""))
+            kept.append(batch.filter(mask))
+        frame = pa.Table.from_batches(kept, schema=parquet.schema_arrow).to_pandas()
+        if table == "documents":
+            self.documents = pa.array(frame["document_id"].array, type=pa.string())
+        return frame
+
+    def _documents(self) -> pa.Array:
+        return self.documents if self.documents is not None else pa.array([], type=pa.string())

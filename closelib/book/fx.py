@@ -19,7 +19,7 @@ exactly zero in the functional currency too, and the residue of rounding never s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -237,10 +237,25 @@ class Translation:
     app_target: np.ndarray
     app_source: np.ndarray
     adj_amount: np.ndarray
+    entity_currency: dict = field(default_factory=dict)  # what the functional currencies came from
 
     def current(self, book: Book) -> bool:
         now = (book.documents, book.receipts, book.applications, book.adjustments, book.fx_rates)
-        return all(a is b for a, b in zip(self.frames, now, strict=False))
+        same_frames = all(a is b for a, b in zip(self.frames, now, strict=False))
+        return same_frames and self.entity_currency == dict(book.entity_currency)
+
+    # Arrays stored in the book cache (``fx.npz``); the two functional-currency columns as text.
+    ARRAYS = (
+        "doc_functional",
+        "doc_rate",
+        "doc_amount",
+        "rec_functional",
+        "rec_rate",
+        "rec_amount",
+        "app_target",
+        "app_source",
+        "adj_amount",
+    )
 
 
 def translate_book(
@@ -316,6 +331,7 @@ def translate_book(
         app_target,
         app_source,
         adj_amount,
+        dict(entity_currency),
     )
 
 

@@ -32,7 +32,7 @@ def _parse_all(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], d
         if not check_header(table, raw[name], files[name].name, out):
             continue
         currencies = resolve_currencies(name, raw[name], frames)
-        frames[name] = parse_table(table, raw[name], files[name].name, out, currencies)
+        frames[name] = parse_table(table, raw.pop(name), files[name].name, out, currencies)
     check_all(frames, {n: p.name for n, p in files.items()}, out)
     return frames, files
 

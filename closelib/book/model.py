@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,12 +59,31 @@ def latest_period(book: Book) -> Period:
     raise SourceError(["the book has no GL balances and no documents: pass the period (YYYY-MM)"], str(book.source))
 
 
+# The last value made (or read from the book cache) per key, weakly: a book derived from another
+# with the same frames (``book_as_of`` replaces only the customers) finds it through ``current``
+# instead of making it again. Weak, so letting go of a book lets go of what was derived from it.
+_LAST_MADE: dict[str, weakref.ref] = {}
+
+
 def derived(book: Book, key: str, make):
     """A value derived from ``book`` by ``make(book)``, made once and kept on the book; made
-    again when a table it came from was replaced (the value's ``current(book)`` says so)."""
+    again when a table it came from was replaced (the value's ``current(book)`` says so). A
+    value made for another book whose frames it came from are this book's very frames (the
+    same objects: ``current`` checks identity) is the same value, and is shared."""
     cached = book.__dict__.get(key)
     if cached is not None and cached.current(book):
         return cached
+    last = _LAST_MADE.get(key)
+    shared = last() if last is not None else None
+    if shared is not None and shared.current(book):
+        book.__dict__[key] = shared
+        return shared
     made = make(book)
-    book.__dict__[key] = made
+    keep_derived(book, key, made)
     return made
+
+
+def keep_derived(book: Book, key: str, value) -> None:
+    """Keep ``value`` (made by :func:`derived`'s ``make`` or read from the book cache) on ``book``."""
+    book.__dict__[key] = value
+    _LAST_MADE[key] = weakref.ref(value)

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from closelib import money
-from closelib.book.arrays import arrow_text, by_distinct, combined, stripped_text
+from closelib.book.arrays import all_distinct, arrow_text, by_distinct, combined, stripped_text
 from closelib.book.extracts import (
     Problem,
     RaggedRows,
@@ -151,7 +151,9 @@ def parse_table(
         c.name: stripped_text(raw[c.name]) if c.name in raw.columns else pd.Series("", index=raw.index, dtype="str")
         for c in table.columns
     }
-    out._written[file] = text
+    # Only money is shown as written (problems give "12.345", not minor units); the other
+    # columns' text is the frame's own column or no longer needed: not held twice.
+    out._written[file] = {c.name: text[c.name] for c in table.columns if c.kind == "money"}
     parsed: dict[str, pd.Series] = {}
     for column in table.columns:
         if column.kind != "money":
@@ -211,10 +213,17 @@ def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) 
         out.rows(file, bad, column.name, "date", "not a valid ISO date YYYY-MM-DD", values)
         return dates
     if kind == "period":
-        bad = present & ~by_distinct(values, lambda text: text.str.fullmatch(PERIOD_PATTERN)).astype(bool)
+        shaped = by_distinct(values, lambda text: text.str.fullmatch(PERIOD_PATTERN)).astype(bool)
+        bad = present & ~shaped
         out.rows(file, bad, column.name, "period", "not a period YYYY-MM", values)
-        year = pd.to_numeric(values.str.slice(0, 4).where(present & ~bad, "2000"), errors="coerce")
-        outside = present & ~bad & ((year < FIRST_YEAR) | (year > LAST_YEAR))
+
+        def period_outside(text: pd.Series) -> pd.Series:
+            # Cell by cell (a well-shaped period's year out of range), so parsed once per distinct text.
+            good = (text != "") & text.str.fullmatch(PERIOD_PATTERN).astype(bool)
+            year = pd.to_numeric(text.str.slice(0, 4).where(good, "2000"), errors="coerce")
+            return good & ((year < FIRST_YEAR) | (year > LAST_YEAR))
+
+        outside = present & ~bad & by_distinct(values, period_outside).astype(bool)
         message = f"a period outside {FIRST_YEAR}-01..{LAST_YEAR}-12"
         out.rows(file, outside, column.name, "period_range", message, values)
         return values
@@ -342,11 +351,7 @@ def _check_key(table: Table, frame: pd.DataFrame, text: dict[str, pd.Series], fi
         return
     keys = [text[k] for k in table.key]
     positions = pd.Series(np.arange(len(frame)), index=frame.index)
-    if (
-        len(keys) == 1
-        and keys[0].dtype == "str"
-        and pc.count_distinct(combined(arrow_text(keys[0])), mode="all").as_py() == len(frame)
-    ):
+    if len(keys) == 1 and keys[0].dtype == "str" and all_distinct(combined(arrow_text(keys[0]))):
         return  # every key distinct (one hash pass), the usual case
     if len(keys) == 1 and keys[0].dtype == "str":
         # Position of each key's first occurrence, by one Arrow hash lookup of the column in itself.

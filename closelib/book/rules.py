@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from closelib import money
-from closelib.book.arrays import arrow_text, combined, isin, lookup, stripped_text
+from closelib.book.arrays import all_distinct, arrow_text, combined, isin, lookup, stripped_text
 from closelib.book.fx import check_fx, check_schedules
 from closelib.book.history import check_history
 from closelib.book.parse import Collector, parse_currency
@@ -240,10 +240,15 @@ def _applications(frames: dict[str, pd.DataFrame], files: dict[str, str], out: C
     app = frames["applications"]
     # Documents and receipts whose amount and currency parsed: only those are compared
     # (a bad amount or currency is reported once, in its own file, not again here).
-    docs = frames["documents"].assign(
+    # Only the columns the rules read: filtering a frame copies every column (free text too).
+    doc_columns = ["document_id", "doc_type", "entity", "document_date", "currency", "amount"]
+    rec_columns = ["receipt_id", "entity", "receipt_date", "currency", "amount"]
+    docs = frames["documents"][doc_columns].assign(
         _sound=_ok(out, files["documents"], frames["documents"], "amount", "currency", "doc_type")
     )
-    rec = frames["receipts"].assign(_sound=_ok(out, files["receipts"], frames["receipts"], "amount", "currency"))
+    rec = frames["receipts"][rec_columns].assign(
+        _sound=_ok(out, files["receipts"], frames["receipts"], "amount", "currency")
+    )
     docs = _first(docs, "document_id")
     rec = _first(rec, "receipt_id")
     cms = docs[(docs["doc_type"] == "CM").to_numpy()]
@@ -515,7 +520,7 @@ def _first(frame: pd.DataFrame, key: str) -> pd.DataFrame:
 def _unique(values: pd.Series) -> bool:
     """No value repeats (one Arrow hash pass)."""
     array = combined(arrow_text(values))
-    return pc.count_distinct(array, mode="all").as_py() == len(array)
+    return all_distinct(array)
 
 
 def _format(minor: int, currency: str) -> str:

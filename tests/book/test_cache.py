@@ -1,0 +1,94 @@
+"""The typed book cache's derived values and entity reads (issue 21): what a notebook reads from
+the cache equals what it would make from the book itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from closelib.asof.customers import book_as_of
+from closelib.book.cache import FX, read_book_cache, write_book_cache
+from closelib.book.fx import Translation, translate_book, translation
+from closelib.book.links import Links, links
+from closelib.book.load import load_book
+from closelib.demo import generate_book
+
+
+@pytest.fixture(scope="module")
+def demo_source(tmp_path_factory) -> Path:
+    """The demo book (two entities, foreign-currency lines, customer history) at a small scale."""
+    folder = tmp_path_factory.mktemp("demo")
+    for name, frame in generate_book(scale=0.05).items():
+        frame.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def cached(demo_source: Path, tmp_path_factory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("store") / "cache"
+    write_book_cache(load_book(demo_source), folder)
+    return folder, demo_source
+
+
+def _assert_same_translation(found: Translation, made: Translation) -> None:
+    for name in Translation.ARRAYS:
+        left, right = getattr(found, name), getattr(made, name)
+        assert left.dtype == right.dtype, name
+        np.testing.assert_array_equal(left, right, err_msg=name)
+
+
+def test_stored_translation_is_the_translation_of_the_cached_book(cached):
+    folder, source = cached
+    assert (folder / FX).is_file()
+    book = read_book_cache(folder, source)
+    stored = translation(book)
+    made = translate_book(
+        book.documents, book.receipts, book.applications, book.adjustments, book.fx_rates, book.entity_currency
+    )
+    _assert_same_translation(stored, made)
+    assert any(a != b for a, b in zip(made.doc_functional, book.documents["currency"], strict=True))  # foreign lines
+
+
+def test_book_as_of_shares_the_derived_values(cached):
+    folder, source = cached
+    book = read_book_cache(folder, source)
+    as_of = book_as_of(book, pd.Timestamp("2026-10-31"))
+    assert as_of is not book  # the demo book has a customer history
+    assert translation(as_of) is translation(book)
+    assert links(as_of) is links(book)
+
+
+def test_derived_values_are_not_shared_when_a_frame_differs(cached):
+    folder, source = cached
+    book = read_book_cache(folder, source)
+    translation(book)
+    other = read_book_cache(folder, source)  # equal frames, but not the same objects
+    assert translation(other) is not translation(book)
+    _assert_same_translation(translation(other), translation(book))
+
+
+def test_entity_read_keeps_that_entitys_rows(cached):
+    folder, source = cached
+    whole = read_book_cache(folder, source)
+    entity = whole.entities[0]
+    one = read_book_cache(folder, source, entities=[entity])
+    assert one.entity_currency == {entity: whole.entity_currency[entity]}
+    docs = whole.documents[whole.documents["entity"] == entity].reset_index(drop=True)
+    pd.testing.assert_frame_equal(one.documents, docs)
+    for name in ("receipts", "gl_journal", "gl_balances"):
+        frame = whole.tables[name]
+        pd.testing.assert_frame_equal(one.tables[name], frame[frame["entity"] == entity].reset_index(drop=True))
+    apps = whole.applications[whole.applications["target_id"].isin(docs["document_id"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(one.applications, apps)
+    acts = whole.activities
+    mine = (acts["document_id"] == "") | acts["document_id"].isin(docs["document_id"])
+    pd.testing.assert_frame_equal(one.activities, acts[mine].reset_index(drop=True))
+    pd.testing.assert_frame_equal(one.customers, whole.customers)
+    assert len(one.documents) < len(whole.documents)
+    # row links of the slice are made from the slice, not taken from the whole book's cache
+    made = Links(one)
+    for name in Links.NAMES:
+        np.testing.assert_array_equal(links(one).get(name), made.get(name))
