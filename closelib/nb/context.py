@@ -409,12 +409,15 @@ def start(
     source_path = Path(source) if source else default_source(params["source"])
     if not source_path.is_absolute():
         source_path = REPO_ROOT / source_path
-    book = _load(source_path, info)
+    entities = params.get("entities")
+    book = _load(source_path, info, entities)
     if parsed is None:  # opened by hand: the book's latest period, and that period's parameters
         parsed = latest_period(book)
         if not params_json:
             params = load_parameters(parsed, PARAMETERS_DIR)
-    book = entity_slice(book, params.get("entities"))  # an entity close: its entities' share only
+    # An entity close: its entities' share only (a slice read from the cache already is one;
+    # slicing again keeps every row, and a book read from the source is sliced here).
+    book = entity_slice(book, entities)
     # Every workpaper reads the customer as of the period end (customer_history), or says that
     # the master data is current (issue 16).
     book = book_as_of(book, parsed.end)
@@ -438,18 +441,19 @@ def start(
 # The last book read from a run's cache, kept for the life of the kernel: notebooks run one
 # after another in a shared kernel (the credit memos) read it once, not once each. The cache
 # folder is named by the sha256 of the inputs, so the same folder always holds the same book.
-_LAST_CACHED: dict[tuple[str, str], Book] = {}
+_LAST_CACHED: dict[tuple[str, str, tuple[str, ...]], Book] = {}
 
 
-def _load(source: Path, info: dict) -> Book:
+def _load(source: Path, info: dict, entities: list[str] | None = None) -> Book:
     """The run's cached book, each file checked against the sha256 the runner checked and put in
     ``run.json`` (``book_cache_files``): a cache changed since raises ``CacheError``, failing the
-    notebook with the file named (the next run discards and rebuilds that cache)."""
+    notebook with the file named (the next run discards and rebuilds that cache). An entity
+    close (``entities``) reads only its entities' rows: the kernel never holds the whole group."""
     cache = info.get("book_cache")
     if cache and Path(cache).is_dir():
-        key = (str(Path(cache).resolve()), str(source))
+        key = (str(Path(cache).resolve()), str(source), tuple(entities or ()))
         if key not in _LAST_CACHED:
             _LAST_CACHED.clear()
-            _LAST_CACHED[key] = read_book_cache(Path(cache), source, info.get("book_cache_files"))
+            _LAST_CACHED[key] = read_book_cache(Path(cache), source, info.get("book_cache_files"), entities)
         return _LAST_CACHED[key]
     return load_book(source)
