@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from closelib.areas.recon.items import REVALUATION_DIFFERS, REVALUATION_STALE, REVALUED
-from closelib.areas.recon.ledger import GLPolicy
+from closelib.areas.recon.sides import GLPolicy
 from closelib.periods import Period
 
 TIMING, CORRECTION, DOCUMENTED, REVALUATION = "timing", "correction required", "documented", "revaluation"

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from closelib import money
-from closelib.areas.recon.ledger import CONTROL, GLPolicy, gl_lines, subledger_effects, text_codes
+from closelib.areas.recon.sides import CONTROL, GLPolicy, Sides, ledger_sides
 from closelib.book.model import Book
 from closelib.periods import Period
 
@@ -29,13 +29,10 @@ def _differing_rows(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rows of ``lines`` and of ``effects`` whose (entity, reference) key sums differently
     over the ``posted`` lines and the ``expected`` effects: the only keys that can become
-    reconciling items. Masks over the whole frames, so no frame is copied to find them."""
-    if all("_ent" in f and "_ref" in f for f in (lines, effects)):  # coded once by :func:`keyed`
-        ent = [f["_ent"].to_numpy() for f in (lines, effects)]
-        ref = [f["_ref"].to_numpy() for f in (lines, effects)]
-    else:
-        ent = text_codes(lines["entity"], effects["entity"])
-        ref = text_codes(lines["reference"], effects["reference"])
+    reconciling items. Masks over the whole frames (coded, :mod:`.sides`), so no frame is
+    copied to find them."""
+    ent = [f["_ent"].to_numpy() for f in (lines, effects)]
+    ref = [f["_ref"].to_numpy() for f in (lines, effects)]
     n_ent = max([int(c.max()) + 1 for c in ent if len(c)] or [1])
     keys = [np.where((e >= 0) & (r >= 0), r * n_ent + e, -1) for e, r in zip(ent, ref, strict=False)]
     size = max([int(k.max()) + 1 for k in keys if len(k)] or [0])
@@ -58,13 +55,12 @@ def reconciling_items(
     period: Period,
     policy: GLPolicy,
     side: str = CONTROL,
-    effects: pd.DataFrame | None = None,
-    lines: pd.DataFrame | None = None,
+    sides: Sides | None = None,
     revaluation: dict[str, tuple[str, int]] | None = None,
 ) -> pd.DataFrame:
     """Items found in the data that explain GL minus subledger on one side (control or unapplied).
 
-    FX revaluation journals (:meth:`GLPolicy.is_revaluation`) are items of their own, netted
+    FX revaluation journals (a GL line's ``revaluation`` flag, :mod:`.sides`) are items of their own, netted
     by reference (a revaluation and its reversal cancel): ``revaluation`` maps each entity to
     this period's revaluation reference and the amount the closing rates call for on this side;
     a posted revaluation equal to it is :data:`REVALUED`, else it differs or is an earlier
@@ -90,16 +86,17 @@ def reconciling_items(
     if not book.has("gl_journal"):
         return pd.DataFrame(columns=columns)
     day = period.end
-    effects = subledger_effects(book, policy) if effects is None else effects
-    lines = gl_lines(book, policy) if lines is None else lines
-    # Masks over the whole frames (millions of rows at scale); only the few rows that can be
-    # items are ever copied out.
+    sides = ledger_sides(book, policy) if sides is None else sides
+    effects, lines = sides.effects, sides.lines
+    assert lines is not None  # the book has gl_journal
+    # Masks over the whole coded frames (millions of rows at scale); only the few rows that can
+    # be items are ever read out with their text.
     nonzero = (lines[side] != 0).to_numpy()
-    upto = (lines["period"] <= str(period)).to_numpy()  # YYYY-MM text sorts as the months do
-    from_subledger = (lines["source"] == "ar_subledger").to_numpy()
-    reval = policy.is_revaluation(lines)
-    reval_items = _revaluation_items(lines[nonzero & upto & reval], side, revaluation or {})
-    manual = lines[nonzero & upto & ~from_subledger & ~reval]
+    upto = sides.upto(period)
+    from_subledger = lines["subledger"].to_numpy()
+    reval = lines["revaluation"].to_numpy()
+    reval_items = _revaluation_items(sides.line_frame(nonzero & upto & reval), side, revaluation or {})
+    manual = sides.line_frame(nonzero & upto & ~from_subledger & ~reval)
     manual_items = manual.groupby(["entity", "journal_id"], as_index=False).agg(
         amount=(side, "sum"),
         gl_period=("period", "min"),
@@ -127,18 +124,17 @@ def reconciling_items(
     # Only keys whose posted and expected sums differ can be items: find them with integer
     # codes, then aggregate just their rows (same sums, firsts and minima as on all rows).
     line_differs, effect_differs = _differing_rows(lines, sub_posted, effects, mine_upto, side)
-    posted = lines[sub_posted & line_differs].groupby(["entity", "reference"])[side].sum()
-    first_post = (
-        lines[sub_lines & line_differs]
-        .groupby(["entity", "reference"])
-        .agg(journal_id=("journal_id", "first"), gl_period=("period", "min"), posting_date=("posting_date", "min"))
+    differing_lines = sides.line_frame(sub_lines & line_differs)
+    posted_rows = upto[sub_lines & line_differs]
+    posted = differing_lines[posted_rows].groupby(["entity", "reference"])[side].sum()
+    first_post = differing_lines.groupby(["entity", "reference"]).agg(
+        journal_id=("journal_id", "first"), gl_period=("period", "min"), posting_date=("posting_date", "min")
     )
-    expected = effects[mine_upto & effect_differs].groupby(["entity", "reference"])[side].sum()
-    known = (
-        effects[mine & effect_differs]
-        .groupby(["entity", "reference"])
-        .agg(date=("date", "min"), kind=("kind", "first"))
+    differing_effects = sides.effect_frame(mine & effect_differs)
+    expected = (
+        differing_effects[(differing_effects["date"] <= day).to_numpy()].groupby(["entity", "reference"])[side].sum()
     )
+    known = differing_effects.groupby(["entity", "reference"]).agg(date=("date", "min"), kind=("kind", "first"))
     both = pd.concat([posted.rename("posted"), expected.rename("expected")], axis=1).fillna(0).astype("int64")
     both = both[both["posted"] != both["expected"]]
     both = both.join(first_post).join(known)
