@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from closelib import money
-from closelib.areas.recon.sides import CONTROL, GLPolicy, Sides, ledger_sides
+from closelib.areas.recon.sides import CONTROL, KINDS, GLPolicy, Sides, _decode, ledger_sides
 from closelib.book.model import Book
 from closelib.periods import Period
 
@@ -24,23 +24,136 @@ REVALUATION_STALE = "FX revaluation of an earlier period not reversed"
 REVALUATION_CAUSES = (REVALUED, REVALUATION_DIFFERS, REVALUATION_STALE)
 
 
+def _keys(sides: Sides) -> tuple[np.ndarray, np.ndarray, int]:
+    """One integer per (entity, reference) for each GL line and each effect (-1 when either is
+    missing), and the number of entity codes (a key is ``reference * n + entity``)."""
+    assert sides.lines is not None
+    n_ent = max(len(sides.entities), 1)
+    keys = []
+    for frame in (sides.lines, sides.effects):
+        ent, ref = frame["_ent"].to_numpy(), frame["_ref"].to_numpy()
+        keys.append(np.where((ent >= 0) & (ref >= 0), ref * n_ent + ent, -1))
+    return keys[0], keys[1], n_ent
+
+
 def _differing_rows(
-    lines: pd.DataFrame, posted: np.ndarray, effects: pd.DataFrame, expected: np.ndarray, side: str
+    line_key: np.ndarray,
+    posted: np.ndarray,
+    line_value: np.ndarray,
+    effect_key: np.ndarray,
+    expected: np.ndarray,
+    effect_value: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of ``lines`` and of ``effects`` whose (entity, reference) key sums differently
-    over the ``posted`` lines and the ``expected`` effects: the only keys that can become
-    reconciling items. Masks over the whole frames (coded, :mod:`.sides`), so no frame is
-    copied to find them."""
-    ent = [f["_ent"].to_numpy() for f in (lines, effects)]
-    ref = [f["_ref"].to_numpy() for f in (lines, effects)]
-    n_ent = max([int(c.max()) + 1 for c in ent if len(c)] or [1])
-    keys = [np.where((e >= 0) & (r >= 0), r * n_ent + e, -1) for e, r in zip(ent, ref, strict=False)]
+    """Rows of the lines and of the effects whose (entity, reference) key sums differently over
+    the ``posted`` lines and the ``expected`` effects: the only keys that can become reconciling
+    items. Masks over the whole coded frames, so no frame is copied to find them."""
+    keys = (line_key, effect_key)
     size = max([int(k.max()) + 1 for k in keys if len(k)] or [0])
     net = np.zeros(size + 1, dtype="int64")
-    for k, frame, rows, sign in ((keys[0], lines, posted, 1), (keys[1], effects, expected, -1)):
+    for k, rows, values, sign in ((line_key, posted, line_value, 1), (effect_key, expected, effect_value, -1)):
         take = rows & (k >= 0)
-        np.add.at(net, k[take], sign * frame[side].to_numpy(dtype="int64")[take])
+        np.add.at(net, k[take], sign * values[take])
     return tuple((k >= 0) & (net[np.where(k >= 0, k, size)] != 0) for k in keys)
+
+
+def _timing(sides: Sides, period: Period, side: str, nonzero: np.ndarray, upto: np.ndarray) -> pd.DataFrame:
+    """Subledger transactions whose GL postings (by entity and reference) differ from their
+    effects, with what the GL posted and the subledger expects to the period end, the first
+    posting's journal, period and date, and the transaction's date and kind. Aggregated on
+    integer keys; text is read only for the keys that differ."""
+    assert sides.lines is not None and sides.journal is not None
+    lines, effects = sides.lines, sides.effects
+    line_key, effect_key, n_ent = _keys(sides)
+    line_value, effect_value = lines[side].to_numpy(), effects[side].to_numpy()
+    sub_lines = nonzero & lines["subledger"].to_numpy()
+    mine = effect_value != 0
+    effect_upto = (effects["date"] <= period.end).to_numpy()
+    line_differs, effect_differs = _differing_rows(
+        line_key, sub_lines & upto, line_value, effect_key, mine & effect_upto, effect_value
+    )
+    # GL side: what is posted to the period end, and the first posting of each key.
+    rows = np.flatnonzero(sub_lines & line_differs)
+    journal_rows = lines["_row"].to_numpy()[rows]
+    lk = line_key[rows]
+    journal_ids = sides.journal["journal_id"]
+    has_jid = journal_ids.notna().to_numpy()[journal_rows]
+    # GL periods ranked as their YYYY-MM text sorts: a minimum over ranks is the earliest period
+    by_period = np.sort(sides.periods.astype(str)).astype(object)
+    period_rank = np.searchsorted(by_period.astype(str), sides.periods.astype(str))
+    line_period = lines["_period"].to_numpy()[rows]
+    gl = (
+        pd.DataFrame(
+            {
+                "posted": np.where(upto[rows], line_value[rows], 0),
+                "jid_row": np.where(has_jid, journal_rows, np.nan),
+                "period_rank": np.where(line_period >= 0, np.append(period_rank, -1)[line_period], np.nan),
+                "posting_date": sides.journal["posting_date"].to_numpy()[journal_rows],
+            }
+        )
+        .groupby(lk)
+        .agg(
+            posted=("posted", "sum"),
+            jid_row=("jid_row", "first"),
+            period_rank=("period_rank", "min"),
+            posting_date=("posting_date", "min"),
+        )
+    )
+    # Subledger side: what is expected to the period end, the transaction's date and kind.
+    rows = np.flatnonzero(mine & effect_differs)
+    kind_codes = effects["kind"].cat.codes.to_numpy()[rows]
+    sl = (
+        pd.DataFrame(
+            {
+                "expected": np.where(effect_upto[rows], effect_value[rows], 0),
+                "date": effects["date"].to_numpy()[rows],
+                "kind": np.where(kind_codes >= 0, kind_codes, np.nan),
+            }
+        )
+        .groupby(effect_key[rows])
+        .agg(expected=("expected", "sum"), date=("date", "min"), kind=("kind", "first"))
+    )
+    both = pd.concat([gl, sl], axis=1)
+    posted = both["posted"].fillna(0).to_numpy(dtype="int64")
+    expected = both["expected"].fillna(0).to_numpy(dtype="int64")
+    keep = posted != expected
+    both, posted, expected = both[keep], posted[keep], expected[keep]
+    keys = both.index.to_numpy(dtype="int64")
+    jid_row = both["jid_row"].to_numpy()
+    journal_id = np.full(len(both), np.nan, dtype=object)
+    found = ~np.isnan(jid_row)
+    journal_id[found] = journal_ids.to_numpy(dtype=object)[jid_row[found].astype("int64")]
+    rank = both["period_rank"].to_numpy()
+    gl_period = np.full(len(both), np.nan, dtype=object)
+    gl_period[~np.isnan(rank)] = by_period[rank[~np.isnan(rank)].astype("int64")]
+    kind = np.full(len(both), "", dtype=object)
+    known = ~np.isnan(both["kind"].to_numpy())
+    kind[known] = np.asarray(KINDS, dtype=object)[both["kind"].to_numpy()[known].astype("int64")]
+    date = both["date"].to_numpy()
+    gl_later = ~pd.isna(gl_period) & (gl_period.astype(str) > str(period))
+    cause = np.select(
+        [(posted == 0) & gl_later, posted == 0, (expected == 0) & ~pd.isna(date), expected == 0],
+        [
+            "cut-off: posted to the GL in a later period",
+            "not posted to the GL",
+            "cut-off: posted to the GL before its subledger date",
+            "GL subledger line with no subledger transaction",
+        ],
+        "posted amount differs from the subledger",
+    )
+    return pd.DataFrame(
+        {
+            "entity": _decode(sides.entities, keys % n_ent).to_numpy(),
+            "reference": _decode(sides.references, keys // n_ent).to_numpy(),
+            "cause": cause,
+            "journal_id": journal_id,
+            "subledger_date": date,
+            "gl_period": gl_period,
+            "amount": posted - expected,
+            "description": kind,
+            "kind": kind.copy(),
+            "posted_on": both["posting_date"].to_numpy(),
+        }
+    )
 
 
 def _months_between(first: pd.Series, last: Period) -> pd.Series:
@@ -85,9 +198,8 @@ def reconciling_items(
     ]
     if not book.has("gl_journal"):
         return pd.DataFrame(columns=columns)
-    day = period.end
     sides = ledger_sides(book, policy) if sides is None else sides
-    effects, lines = sides.effects, sides.lines
+    lines = sides.lines
     assert lines is not None  # the book has gl_journal
     # Masks over the whole coded frames (millions of rows at scale); only the few rows that can
     # be items are ever read out with their text.
@@ -117,57 +229,7 @@ def reconciling_items(
     manual_items["subledger_date"] = pd.NaT
     manual_items["kind"] = ""
 
-    sub_lines = nonzero & from_subledger
-    sub_posted = sub_lines & upto
-    mine = (effects[side] != 0).to_numpy()
-    mine_upto = mine & (effects["date"] <= day).to_numpy()
-    # Only keys whose posted and expected sums differ can be items: find them with integer
-    # codes, then aggregate just their rows (same sums, firsts and minima as on all rows).
-    line_differs, effect_differs = _differing_rows(lines, sub_posted, effects, mine_upto, side)
-    differing_lines = sides.line_frame(sub_lines & line_differs)
-    posted_rows = upto[sub_lines & line_differs]
-    posted = differing_lines[posted_rows].groupby(["entity", "reference"])[side].sum()
-    first_post = differing_lines.groupby(["entity", "reference"]).agg(
-        journal_id=("journal_id", "first"), gl_period=("period", "min"), posting_date=("posting_date", "min")
-    )
-    differing_effects = sides.effect_frame(mine & effect_differs)
-    expected = (
-        differing_effects[(differing_effects["date"] <= day).to_numpy()].groupby(["entity", "reference"])[side].sum()
-    )
-    known = differing_effects.groupby(["entity", "reference"]).agg(date=("date", "min"), kind=("kind", "first"))
-    both = pd.concat([posted.rename("posted"), expected.rename("expected")], axis=1).fillna(0).astype("int64")
-    both = both[both["posted"] != both["expected"]]
-    both = both.join(first_post).join(known)
-    gl_later = both["gl_period"].notna() & (both["gl_period"] > str(period))
-    cause = np.select(
-        [
-            (both["posted"] == 0) & gl_later,
-            (both["posted"] == 0),
-            (both["expected"] == 0) & both["date"].notna(),
-            (both["expected"] == 0),
-        ],
-        [
-            "cut-off: posted to the GL in a later period",
-            "not posted to the GL",
-            "cut-off: posted to the GL before its subledger date",
-            "GL subledger line with no subledger transaction",
-        ],
-        "posted amount differs from the subledger",
-    )
-    timing = pd.DataFrame(
-        {
-            "entity": both.index.get_level_values(0),
-            "reference": both.index.get_level_values(1),
-            "cause": cause,
-            "journal_id": both["journal_id"].to_numpy(),
-            "subledger_date": both["date"].to_numpy(),
-            "gl_period": both["gl_period"].to_numpy(),
-            "amount": (both["posted"] - both["expected"]).to_numpy(),
-            "description": both["kind"].fillna("").to_numpy(),
-            "kind": both["kind"].fillna("").to_numpy(),
-            "posted_on": both["posting_date"].to_numpy(),
-        }
-    )
+    timing = _timing(sides, period, side, nonzero, upto)
     timing = _net_batches(timing, timing["posted_on"].to_numpy())
     found = [f for f in (manual_items, reval_items, timing) if len(f)]
     items = pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=columns)
