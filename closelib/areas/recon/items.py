@@ -75,8 +75,8 @@ def _timing(sides: Sides, period: Period, side: str, nonzero: np.ndarray, upto: 
     rows = np.flatnonzero(sub_lines & line_differs)
     journal_rows = lines["_row"].to_numpy()[rows]
     lk = line_key[rows]
-    journal_ids = sides.journal["journal_id"]
-    has_jid = journal_ids.notna().to_numpy()[journal_rows]
+    journal_ids = sides.journal["journal_id"].array.take(journal_rows)  # only the differing lines' ids
+    has_jid = pd.notna(journal_ids)
     # GL periods ranked as their YYYY-MM text sorts: a minimum over ranks is the earliest period
     by_period = np.sort(sides.periods.astype(str)).astype(object)
     period_rank = np.searchsorted(by_period.astype(str), sides.periods.astype(str))
@@ -85,7 +85,7 @@ def _timing(sides: Sides, period: Period, side: str, nonzero: np.ndarray, upto: 
         pd.DataFrame(
             {
                 "posted": np.where(upto[rows], line_value[rows], 0),
-                "jid_row": np.where(has_jid, journal_rows, np.nan),
+                "jid_row": np.where(has_jid, np.arange(len(rows)), np.nan),
                 "period_rank": np.where(line_period >= 0, np.append(period_rank, -1)[line_period], np.nan),
                 "posting_date": sides.journal["posting_date"].to_numpy()[journal_rows],
             }
@@ -121,7 +121,7 @@ def _timing(sides: Sides, period: Period, side: str, nonzero: np.ndarray, upto: 
     jid_row = both["jid_row"].to_numpy()
     journal_id = np.full(len(both), np.nan, dtype=object)
     found = ~np.isnan(jid_row)
-    journal_id[found] = journal_ids.to_numpy(dtype=object)[jid_row[found].astype("int64")]
+    journal_id[found] = np.asarray(journal_ids.take(jid_row[found].astype("int64")), dtype=object)
     rank = both["period_rank"].to_numpy()
     gl_period = np.full(len(both), np.nan, dtype=object)
     gl_period[~np.isnan(rank)] = by_period[rank[~np.isnan(rank)].astype("int64")]
@@ -207,8 +207,9 @@ def reconciling_items(
     upto = sides.upto(period)
     from_subledger = lines["subledger"].to_numpy()
     reval = lines["revaluation"].to_numpy()
-    reval_items = _revaluation_items(sides.line_frame(nonzero & upto & reval), side, revaluation or {})
-    manual = sides.line_frame(nonzero & upto & ~from_subledger & ~reval)
+    read = ["entity", "journal_id", "period", "posting_date", "source", "reference", "description"]
+    reval_items = _revaluation_items(sides.line_frame(nonzero & upto & reval, read), side, revaluation or {})
+    manual = sides.line_frame(nonzero & upto & ~from_subledger & ~reval, read)
     manual_items = manual.groupby(["entity", "journal_id"], as_index=False).agg(
         amount=(side, "sum"),
         gl_period=("period", "min"),

@@ -66,7 +66,9 @@ def roll_forward(
     gl_moves = pd.Series(dtype="int64")
     if sides.lines is not None:
         lines = sides.lines
-        in_period = sides.line_frame((lines["_ent"] == sides.entity_code(entity)).to_numpy() & sides.in_period(period))
+        in_period = sides.line_frame(
+            (lines["_ent"] == sides.entity_code(entity)).to_numpy() & sides.in_period(period), ["journal_id", "source"]
+        )
         # The kind of the first subledger transaction with the line's reference.
         refs = in_period["_ref"].to_numpy()
         kind_code = np.where(refs >= 0, sides.first_kind[np.maximum(refs, 0)] if len(sides.first_kind) else -1, -1)

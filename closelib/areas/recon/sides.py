@@ -90,8 +90,7 @@ def _at(codes: np.ndarray, rows: np.ndarray) -> np.ndarray:
 def _decode(dictionary: pa.Array, codes: np.ndarray, index: pd.Index | None = None) -> pd.Series:
     """Text of the codes (missing where -1), as pandas text."""
     taken = dictionary.take(pa.array(codes, mask=codes < 0, type=pa.int64()))
-    values = taken.to_numpy(zero_copy_only=False).astype(object)
-    return pd.Series(pd.array(values, dtype="str"), index=index)
+    return pd.Series(pd.array(taken, dtype="str"), index=index)
 
 
 def _where_text(values: np.ndarray, test) -> np.ndarray:
@@ -143,13 +142,14 @@ class Sides:
             }
         )
 
-    def line_frame(self, mask: np.ndarray) -> pd.DataFrame:
+    def line_frame(self, mask: np.ndarray, columns: list[str] | None = None) -> pd.DataFrame:
         """The masked GL lines as ``gl_journal`` has them, with their ``control`` and
         ``unapplied`` effects (signed like the subledger's), ``revaluation`` flag and reference
-        code ``_ref``."""
+        code ``_ref``; only the journal's ``columns`` when given."""
         assert self.lines is not None and self.journal is not None
         picked = self.lines[mask]
-        frame = self.journal.iloc[picked["_row"].to_numpy()].copy()
+        journal = self.journal if columns is None else self.journal[columns]
+        frame = journal.iloc[picked["_row"].to_numpy()].copy()
         for column in (CONTROL, UNAPPLIED, "_ref", "revaluation"):
             frame[column] = picked[column].to_numpy()
         return frame
