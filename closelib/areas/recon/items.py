@@ -31,7 +31,7 @@ def _keys(sides: Sides) -> tuple[np.ndarray, np.ndarray, int]:
     n_ent = max(len(sides.entities), 1)
     keys = []
     for frame in (sides.lines, sides.effects):
-        ent, ref = frame["_ent"].to_numpy(), frame["_ref"].to_numpy()
+        ent, ref = frame["_ent"].to_numpy(dtype="int64"), frame["_ref"].to_numpy(dtype="int64")
         keys.append(np.where((ent >= 0) & (ref >= 0), ref * n_ent + ent, -1))
     return keys[0], keys[1], n_ent
 
