@@ -55,7 +55,7 @@ class Reconciliation:
 def reconcile(book: Book, period: Period, params: dict) -> Reconciliation:
     """Everything the notebook shows: summary per entity, items, roll-forwards, TB totals."""
     policy = GLPolicy.from_params(params)
-    sides = ledger_sides(book, policy)
+    # The as-of positions first: their working copies are let go before the coded sides are built.
     position = subledger_position(book, period).set_index("entity")
     # The closing-rate revaluation each side of the GL should carry (a class of its own).
     revalued = revaluation_items(book, period.end)
@@ -69,6 +69,8 @@ def reconcile(book: Book, period: Period, params: dict) -> Reconciliation:
         }
         for e in book.entities
     }
+
+    sides = ledger_sides(book, policy)
 
     def reval(side: str) -> dict[str, tuple[str, int]]:
         return {

@@ -212,7 +212,16 @@ def ledger_sides(book: Book, policy: GLPolicy) -> Sides:
         ),
     ]
     frames = [
-        pd.DataFrame({"_ent": e, "_ref": r, "_kind": k, "date": d.to_numpy(), CONTROL: c, UNAPPLIED: u})
+        pd.DataFrame(
+            {
+                "_ent": np.asarray(e, dtype="int32"),
+                "_ref": np.asarray(r, dtype="int32"),
+                "_kind": np.broadcast_to(np.asarray(k, dtype="int32"), (len(r),)),
+                "date": d.to_numpy(),
+                CONTROL: c,
+                UNAPPLIED: u,
+            }
+        )
         for e, r, k, d, c, u in parts
         if len(r)
     ]
