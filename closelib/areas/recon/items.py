@@ -8,8 +8,6 @@ minus subledger.
 
 from __future__ import annotations
 
-from typing import cast
-
 import numpy as np
 import pandas as pd
 
@@ -140,20 +138,30 @@ def _timing(sides: Sides, period: Period, side: str, nonzero: np.ndarray, upto: 
         ],
         "posted amount differs from the subledger",
     )
+    posted_on = both["posting_date"].to_numpy()
+    amount = posted - expected
+    # What a summarised batch posting explains goes before any text is read (most rows at scale).
+    keep = ~_batch_explained(keys % n_ent, cause, date, posted_on, amount)
     return pd.DataFrame(
         {
-            "entity": _decode(sides.entities, keys % n_ent).to_numpy(),
-            "reference": _decode(sides.references, keys // n_ent).to_numpy(),
-            "cause": cause,
-            "journal_id": journal_id,
-            "subledger_date": date,
-            "gl_period": gl_period,
-            "amount": posted - expected,
-            "description": kind,
-            "kind": kind.copy(),
-            "posted_on": both["posting_date"].to_numpy(),
+            "entity": _text(_decode(sides.entities, keys[keep] % n_ent).to_numpy(), len(keys) > 0),
+            "reference": _text(_decode(sides.references, keys[keep] // n_ent).to_numpy(), len(keys) > 0),
+            "cause": cause[keep],
+            "journal_id": _text(journal_id[keep], bool(found.any())),
+            "subledger_date": date[keep],
+            "gl_period": _text(gl_period[keep], bool((~np.isnan(rank)).any())),
+            "amount": amount[keep],
+            "description": _text(kind[keep], len(kind) > 0),
+            "kind": _text(kind[keep], len(kind) > 0),
+            "posted_on": posted_on[keep],
         }
     )
+
+
+def _text(kept: np.ndarray, any_text: bool) -> np.ndarray | pd.api.extensions.ExtensionArray:
+    """Kept rows of an object column typed as pandas types the whole column: text when any value
+    of the whole column is text (else left as it is: all missing, or no row at all)."""
+    return pd.array(kept, dtype="str") if any_text else kept
 
 
 def _months_between(first: pd.Series, last: Period) -> pd.Series:
@@ -231,7 +239,6 @@ def reconciling_items(
     manual_items["kind"] = ""
 
     timing = _timing(sides, period, side, nonzero, upto)
-    timing = _net_batches(timing, timing["posted_on"].to_numpy())
     found = [f for f in (manual_items, reval_items, timing) if len(f)]
     items = pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=columns)
     items["amount"] = items["amount"].astype("int64")
@@ -270,8 +277,10 @@ def _revaluation_items(lines: pd.DataFrame, side: str, expected: dict[str, tuple
     return found
 
 
-def _net_batches(timing: pd.DataFrame, posting_date: np.ndarray) -> pd.DataFrame:
-    """Drop what a summarised batch posting explains.
+def _batch_explained(
+    entity: np.ndarray, cause: np.ndarray, subledger_date: np.ndarray, posting_date: np.ndarray, amount: np.ndarray
+) -> np.ndarray:
+    """Rows a summarised batch posting explains (True), to be dropped.
 
     An ERP often posts a day's transactions as one GL line whose reference is the batch, not
     each transaction. By reference those look like "not posted" transactions plus a GL line
@@ -279,21 +288,17 @@ def _net_batches(timing: pd.DataFrame, posting_date: np.ndarray) -> pd.DataFrame
     transactions' date, the batch's posting date) the batch posted them, and they are not
     reconciling items. What does not net stays listed in full.
     """
-    unmatched = timing["cause"].isin(["not posted to the GL", "GL subledger line with no subledger transaction"])
-    day = cast(
-        "pd.Series[pd.Timestamp]",  # datetime64 either way: pandas-stubs cannot follow np.where
-        pd.Series(
-            np.where(
-                timing["cause"] == "not posted to the GL",
-                timing["subledger_date"].to_numpy(),
-                pd.to_datetime(posting_date),
-            ),
-            index=timing.index,
-        ),
-    )
-    key = [timing["entity"], day.dt.normalize()]
-    net = timing["amount"].where(unmatched, 0).groupby(key).transform("sum")
-    return timing[~(unmatched & (net == 0))].reset_index(drop=True)
+    not_posted = cause == "not posted to the GL"
+    unmatched = not_posted | (cause == "GL subledger line with no subledger transaction")
+    day = np.where(not_posted, subledger_date, posting_date).astype("datetime64[D]")  # the calendar day
+    dated = ~np.isnat(day)
+    net = np.zeros(len(amount), dtype="int64")
+    if dated.any():
+        frame = pd.DataFrame(
+            {"entity": entity[dated], "day": day[dated], "amount": np.where(unmatched, amount, 0)[dated]}
+        )
+        net[dated] = frame.groupby(["entity", "day"])["amount"].transform("sum").to_numpy(dtype="int64")
+    return unmatched & dated & (net == 0)
 
 
 def parameter_items(params: dict, entities: list[str], currency_of) -> tuple[pd.DataFrame, list[str]]:
