@@ -98,3 +98,21 @@ def test_correcting_journals_one_per_transaction_numbered_per_entity(params):  #
         == "Correct D2 (invoices and debit memos): posted amount differs from the subledger"
     )
     assert (frame.groupby("journal_id")["debit"].sum() == frame.groupby("journal_id")["credit"].sum()).all()
+
+
+def test_batch_postings_that_net_by_entity_and_day_are_dropped_on_codes():
+    from closelib.areas.recon.items import _batch_explained
+
+    not_posted, no_tx = "not posted to the GL", "GL subledger line with no subledger transaction"
+    day1, day2, nat = np.datetime64("2026-10-05"), np.datetime64("2026-10-06"), np.datetime64("NaT")
+    at = np.datetime64("2026-10-05T17:30")  # a batch posted late in the day nets with that day's transactions
+    cause = np.array([not_posted, not_posted, no_tx, not_posted, no_tx, no_tx, not_posted, "manual journal"])
+    entity = np.array([0, 0, 0, 0, 0, 1, 0, 0])
+    subledger = np.array([day1, day1, nat, day2, nat, nat, nat, day1], dtype="datetime64[ns]")
+    posted = np.array([nat, nat, at, nat, day2, at, nat, at], dtype="datetime64[ns]")
+    amount = np.array([-10000, -5000, 15000, -3000, 2000, 15000, -700, 400])
+    dropped = _batch_explained(entity, cause, subledger, posted, amount)
+    # day 1, entity 0: 100.00 + 50.00 not posted, one 150.00 batch line: explained; day 2 nets to
+    # -10.00 and stays in full; entity 1's batch line has no transactions; an undated row and a
+    # manual journal are never batch-explained
+    assert dropped.tolist() == [True, True, True, False, False, False, False, False]
