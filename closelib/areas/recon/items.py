@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from closelib import money
-from closelib.areas.recon.sides import CONTROL, KINDS, GLPolicy, Sides, _decode, ledger_sides
+from closelib.areas.recon.sides import CONTROL, KINDS, GLPolicy, Sides, decode_codes, ledger_sides
 from closelib.book.model import Book
 from closelib.periods import Period
 
@@ -144,8 +144,8 @@ def _timing(sides: Sides, period: Period, side: str, nonzero: np.ndarray, upto: 
     keep = ~_batch_explained(keys % n_ent, cause, date, posted_on, amount)
     return pd.DataFrame(
         {
-            "entity": _text(_decode(sides.entities, keys[keep] % n_ent).to_numpy(), len(keys) > 0),
-            "reference": _text(_decode(sides.references, keys[keep] // n_ent).to_numpy(), len(keys) > 0),
+            "entity": _text(decode_codes(sides.entities, keys[keep] % n_ent).to_numpy(), len(keys) > 0),
+            "reference": _text(decode_codes(sides.references, keys[keep] // n_ent).to_numpy(), len(keys) > 0),
             "cause": cause[keep],
             "journal_id": _text(journal_id[keep], bool(found.any())),
             "subledger_date": date[keep],

@@ -87,7 +87,7 @@ def _at(codes: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return np.where(rows >= 0, codes[np.maximum(rows, 0)], -1)
 
 
-def _decode(dictionary: pa.Array, codes: np.ndarray, index: pd.Index | None = None) -> pd.Series:
+def decode_codes(dictionary: pa.Array, codes: np.ndarray, index: pd.Index | None = None) -> pd.Series:
     """Text of the codes (missing where -1), as pandas text."""
     taken = dictionary.take(pa.array(codes, mask=codes < 0, type=pa.int64()))
     return pd.Series(pd.array(taken, dtype="str"), index=index)
@@ -133,8 +133,8 @@ class Sides:
         rows = self.effects[mask]
         return pd.DataFrame(
             {
-                "entity": _decode(self.entities, rows["_ent"].to_numpy(), rows.index),
-                "reference": _decode(self.references, rows["_ref"].to_numpy(), rows.index),
+                "entity": decode_codes(self.entities, rows["_ent"].to_numpy(), rows.index),
+                "reference": decode_codes(self.references, rows["_ref"].to_numpy(), rows.index),
                 "kind": pd.Series(pd.array(rows["kind"].astype(object).to_numpy(), dtype="str"), index=rows.index),
                 "date": rows["date"],
                 CONTROL: rows[CONTROL],
