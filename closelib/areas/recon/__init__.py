@@ -4,7 +4,7 @@ The method, per entity and in its functional currency:
 
 * every subledger transaction has an *effect* on the AR control accounts and on the
   unapplied-cash account; summed to D the effects *are* the subledger balances
-  (:mod:`.ledger`);
+  (:mod:`.sides`, coded; balances in :mod:`.ledger`);
 * the GL detail (``gl_journal``) is matched to those effects by reference. What differs is
   a reconciling item with its cause: a manual journal, a transaction posted in another
   period (cut-off), one never posted, a posting that differs (:mod:`.items`);
@@ -21,18 +21,7 @@ Notebooks use ``from closelib.areas import recon`` and the names below.
 from closelib.areas.recon.bridge import bridge, bridge_chart, items_by_cause
 from closelib.areas.recon.classes import CLASSES, ItemPolicy, correcting_journals, items_by_class
 from closelib.areas.recon.items import parameter_items, reconciling_items
-from closelib.areas.recon.ledger import (
-    CONTROL,
-    UNAPPLIED,
-    GLPolicy,
-    gl_balance,
-    gl_lines,
-    keyed,
-    subledger_effects,
-    subledger_position,
-    trial_balance_totals,
-    unapplied_by_age,
-)
+from closelib.areas.recon.ledger import gl_balance, subledger_position, trial_balance_totals, unapplied_by_age
 from closelib.areas.recon.reconcile import (
     FIGURES,
     FX_SUMMARY_LINES,
@@ -44,6 +33,7 @@ from closelib.areas.recon.reconcile import (
     reconcile,
 )
 from closelib.areas.recon.rollforward import ROLL_LINES, UNAPPLIED_ROLL_LINES, roll_forward
+from closelib.areas.recon.sides import CONTROL, UNAPPLIED, GLPolicy, Sides, ledger_sides
 
 __all__ = [
     "CLASSES",
@@ -58,21 +48,20 @@ __all__ = [
     "GLPolicy",
     "ItemPolicy",
     "Reconciliation",
+    "Sides",
     "bridge",
     "bridge_chart",
     "conclusion",
     "correcting_journals",
     "first_to_investigate",
     "gl_balance",
-    "gl_lines",
     "items_by_cause",
     "items_by_class",
-    "keyed",
+    "ledger_sides",
     "parameter_items",
     "reconcile",
     "reconciling_items",
     "roll_forward",
-    "subledger_effects",
     "subledger_position",
     "trial_balance_totals",
     "unapplied_by_age",

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from closelib.areas.recon.items import REVALUATION_DIFFERS, REVALUATION_STALE, REVALUED
-from closelib.areas.recon.ledger import GLPolicy
+from closelib.areas.recon.sides import GLPolicy
 from closelib.periods import Period
 
 TIMING, CORRECTION, DOCUMENTED, REVALUATION = "timing", "correction required", "documented", "revaluation"
@@ -97,24 +97,47 @@ def correcting_journals(
     proposed: dict[tuple[str, str], str] = {}
     if found is None:
         return pd.DataFrame(rows, columns=JOURNAL_COLUMNS).astype({"debit": "int64", "credit": "int64"}), proposed
+    # One journal per (entity, reference), in that order, numbered per entity.
+    found["_control"] = found["amount"].where(found["_side"] == "c", 0)  # GL minus subledger, debit side
+    found["_unapplied"] = found["amount"].where(found["_side"] == "u", 0)  # GL minus subledger, credit side
+    grouped = found.groupby(["entity", "reference"], sort=True)
+    per = grouped.agg(control=("_control", "sum"), unapplied=("_unapplied", "sum"))
+    # each transaction's first row (the control-account item before the unapplied-cash one)
+    firsts = found.drop_duplicates(["entity", "reference"]).set_index(["entity", "reference"]).loc[per.index]
+    entity = per.index.get_level_values(0).astype(str).to_numpy(dtype=object)
+    reference = per.index.get_level_values(1).astype(str).to_numpy(dtype=object)
+    kind = firsts["kind"].astype(str).to_numpy(dtype=object)
+    cause = firsts["cause"].astype(str).to_numpy(dtype=object)
+    number = pd.Series(entity).groupby(entity, sort=False).cumcount().to_numpy() + 1
+    jid = [f"TBC-{e}-{period}-{n:03d}" for e, n in zip(entity, number, strict=True)]
+    text = [f"Correct {r} ({k}): {c}" for r, k, c in zip(reference, kind, cause, strict=True)]
+    offsets = {k: offset_account(k, policy, item_policy) for k in dict.fromkeys(kind)}
+    control = per["control"].to_numpy(dtype="int64")
+    unapplied = per["unapplied"].to_numpy(dtype="int64")
+    # Bring each account to the subledger: debit-positive changes, then the offset for the rest.
+    moves = [
+        (np.full(len(per), policy.control_accounts[0], dtype=object), -control),
+        (np.full(len(per), policy.unapplied_account, dtype=object), unapplied),
+        (np.array([offsets[k] for k in kind], dtype=object), control - unapplied),
+    ]
     date = str(period.end.date())
-    numbers: dict[str, int] = {}
-    for (entity, reference), mine in found.groupby(["entity", "reference"], sort=True):
-        entity, reference = str(entity), str(reference)
-        control = int(mine.loc[mine["_side"] == "c", "amount"].sum())  # GL minus subledger, debit side
-        unapplied = int(mine.loc[mine["_side"] == "u", "amount"].sum())  # GL minus subledger, credit side
-        kind, cause = str(mine["kind"].iloc[0]), str(mine["cause"].iloc[0])
-        numbers[entity] = numbers.get(entity, 0) + 1
-        jid = f"TBC-{entity}-{period}-{numbers[entity]:03d}"
-        ccy = currency_of(entity)
-        text = f"Correct {reference} ({kind}): {cause}"
-        # Bring each account to the subledger: debit-positive changes, then the offset for the rest.
-        moves = [(policy.control_accounts[0], -control), (policy.unapplied_account, unapplied)]
-        moves.append((offset_account(kind, policy, item_policy), -sum(v for _, v in moves)))
-        for account, value in moves:
-            if value:
-                rows.append((entity, jid, date, account, max(value, 0), max(-value, 0), ccy, reference, text))
-        proposed[(entity, reference)] = jid
+    rows = [
+        (
+            entity[i],
+            jid[i],
+            date,
+            account[i],
+            max(int(value[i]), 0),
+            max(-int(value[i]), 0),
+            currency_of(entity[i]),
+            reference[i],
+            text[i],
+        )
+        for i in range(len(per))
+        for account, value in moves
+        if value[i]
+    ]
+    proposed = dict(zip(zip(entity, reference, strict=True), jid, strict=True))
     frame = pd.DataFrame(rows, columns=JOURNAL_COLUMNS).astype({"debit": "int64", "credit": "int64"})
     return frame, proposed
 

@@ -8,13 +8,11 @@ minus subledger.
 
 from __future__ import annotations
 
-from typing import cast
-
 import numpy as np
 import pandas as pd
 
 from closelib import money
-from closelib.areas.recon.ledger import CONTROL, GLPolicy, gl_lines, subledger_effects, text_codes
+from closelib.areas.recon.sides import CONTROL, KINDS, GLPolicy, Sides, decode_codes, ledger_sides
 from closelib.book.model import Book
 from closelib.periods import Period
 
@@ -24,26 +22,146 @@ REVALUATION_STALE = "FX revaluation of an earlier period not reversed"
 REVALUATION_CAUSES = (REVALUED, REVALUATION_DIFFERS, REVALUATION_STALE)
 
 
+def _keys(sides: Sides) -> tuple[np.ndarray, np.ndarray, int]:
+    """One integer per (entity, reference) for each GL line and each effect (-1 when either is
+    missing), and the number of entity codes (a key is ``reference * n + entity``)."""
+    assert sides.lines is not None
+    n_ent = max(len(sides.entities), 1)
+    keys = []
+    for frame in (sides.lines, sides.effects):
+        ent, ref = frame["_ent"].to_numpy(dtype="int64"), frame["_ref"].to_numpy(dtype="int64")
+        keys.append(np.where((ent >= 0) & (ref >= 0), ref * n_ent + ent, -1))
+    return keys[0], keys[1], n_ent
+
+
 def _differing_rows(
-    lines: pd.DataFrame, posted: np.ndarray, effects: pd.DataFrame, expected: np.ndarray, side: str
+    line_key: np.ndarray,
+    posted: np.ndarray,
+    line_value: np.ndarray,
+    effect_key: np.ndarray,
+    expected: np.ndarray,
+    effect_value: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of ``lines`` and of ``effects`` whose (entity, reference) key sums differently
-    over the ``posted`` lines and the ``expected`` effects: the only keys that can become
-    reconciling items. Masks over the whole frames, so no frame is copied to find them."""
-    if all("_ent" in f and "_ref" in f for f in (lines, effects)):  # coded once by :func:`keyed`
-        ent = [f["_ent"].to_numpy() for f in (lines, effects)]
-        ref = [f["_ref"].to_numpy() for f in (lines, effects)]
-    else:
-        ent = text_codes(lines["entity"], effects["entity"])
-        ref = text_codes(lines["reference"], effects["reference"])
-    n_ent = max([int(c.max()) + 1 for c in ent if len(c)] or [1])
-    keys = [np.where((e >= 0) & (r >= 0), r * n_ent + e, -1) for e, r in zip(ent, ref, strict=False)]
+    """Rows of the lines and of the effects whose (entity, reference) key sums differently over
+    the ``posted`` lines and the ``expected`` effects: the only keys that can become reconciling
+    items. Masks over the whole coded frames, so no frame is copied to find them."""
+    keys = (line_key, effect_key)
     size = max([int(k.max()) + 1 for k in keys if len(k)] or [0])
     net = np.zeros(size + 1, dtype="int64")
-    for k, frame, rows, sign in ((keys[0], lines, posted, 1), (keys[1], effects, expected, -1)):
+    for k, rows, values, sign in ((line_key, posted, line_value, 1), (effect_key, expected, effect_value, -1)):
         take = rows & (k >= 0)
-        np.add.at(net, k[take], sign * frame[side].to_numpy(dtype="int64")[take])
+        np.add.at(net, k[take], sign * values[take])
     return tuple((k >= 0) & (net[np.where(k >= 0, k, size)] != 0) for k in keys)
+
+
+def _timing(sides: Sides, period: Period, side: str, nonzero: np.ndarray, upto: np.ndarray) -> pd.DataFrame:
+    """Subledger transactions whose GL postings (by entity and reference) differ from their
+    effects, with what the GL posted and the subledger expects to the period end, the first
+    posting's journal, period and date, and the transaction's date and kind. Aggregated on
+    integer keys; text is read only for the keys that differ."""
+    assert sides.lines is not None and sides.journal is not None
+    lines, effects = sides.lines, sides.effects
+    line_key, effect_key, n_ent = _keys(sides)
+    line_value, effect_value = lines[side].to_numpy(), effects[side].to_numpy()
+    sub_lines = nonzero & lines["subledger"].to_numpy()
+    mine = effect_value != 0
+    effect_upto = (effects["date"] <= period.end).to_numpy()
+    line_differs, effect_differs = _differing_rows(
+        line_key, sub_lines & upto, line_value, effect_key, mine & effect_upto, effect_value
+    )
+    # GL side: what is posted to the period end, and the first posting of each key.
+    rows = np.flatnonzero(sub_lines & line_differs)
+    journal_rows = lines["_row"].to_numpy()[rows]
+    lk = line_key[rows]
+    journal_ids = sides.journal["journal_id"].array.take(journal_rows)  # only the differing lines' ids
+    has_jid = pd.notna(journal_ids)
+    # GL periods ranked as their YYYY-MM text sorts: a minimum over ranks is the earliest period
+    by_period = np.sort(sides.periods.astype(str)).astype(object)
+    period_rank = np.searchsorted(by_period.astype(str), sides.periods.astype(str))
+    line_period = lines["_period"].to_numpy()[rows]
+    gl = (
+        pd.DataFrame(
+            {
+                "posted": np.where(upto[rows], line_value[rows], 0),
+                "jid_row": np.where(has_jid, np.arange(len(rows)), np.nan),
+                "period_rank": np.where(line_period >= 0, np.append(period_rank, -1)[line_period], np.nan),
+                "posting_date": sides.journal["posting_date"].to_numpy()[journal_rows],
+            }
+        )
+        .groupby(lk)
+        .agg(
+            posted=("posted", "sum"),
+            jid_row=("jid_row", "first"),
+            period_rank=("period_rank", "min"),
+            posting_date=("posting_date", "min"),
+        )
+    )
+    # Subledger side: what is expected to the period end, the transaction's date and kind.
+    rows = np.flatnonzero(mine & effect_differs)
+    kind_codes = effects["kind"].cat.codes.to_numpy()[rows]
+    sl = (
+        pd.DataFrame(
+            {
+                "expected": np.where(effect_upto[rows], effect_value[rows], 0),
+                "date": effects["date"].to_numpy()[rows],
+                "kind": np.where(kind_codes >= 0, kind_codes, np.nan),
+            }
+        )
+        .groupby(effect_key[rows])
+        .agg(expected=("expected", "sum"), date=("date", "min"), kind=("kind", "first"))
+    )
+    both = pd.concat([gl, sl], axis=1)
+    posted = both["posted"].fillna(0).to_numpy(dtype="int64")
+    expected = both["expected"].fillna(0).to_numpy(dtype="int64")
+    keep = posted != expected
+    both, posted, expected = both[keep], posted[keep], expected[keep]
+    keys = both.index.to_numpy(dtype="int64")
+    jid_row = both["jid_row"].to_numpy()
+    journal_id = np.full(len(both), np.nan, dtype=object)
+    found = ~np.isnan(jid_row)
+    journal_id[found] = np.asarray(journal_ids.take(jid_row[found].astype("int64")), dtype=object)
+    rank = both["period_rank"].to_numpy()
+    gl_period = np.full(len(both), np.nan, dtype=object)
+    gl_period[~np.isnan(rank)] = by_period[rank[~np.isnan(rank)].astype("int64")]
+    kind = np.full(len(both), "", dtype=object)
+    known = ~np.isnan(both["kind"].to_numpy())
+    kind[known] = np.asarray(KINDS, dtype=object)[both["kind"].to_numpy()[known].astype("int64")]
+    date = both["date"].to_numpy()
+    gl_later = ~pd.isna(gl_period) & (gl_period.astype(str) > str(period))
+    cause = np.select(
+        [(posted == 0) & gl_later, posted == 0, (expected == 0) & ~pd.isna(date), expected == 0],
+        [
+            "cut-off: posted to the GL in a later period",
+            "not posted to the GL",
+            "cut-off: posted to the GL before its subledger date",
+            "GL subledger line with no subledger transaction",
+        ],
+        "posted amount differs from the subledger",
+    )
+    posted_on = both["posting_date"].to_numpy()
+    amount = posted - expected
+    # What a summarised batch posting explains goes before any text is read (most rows at scale).
+    keep = ~_batch_explained(keys % n_ent, cause, date, posted_on, amount)
+    return pd.DataFrame(
+        {
+            "entity": _text(decode_codes(sides.entities, keys[keep] % n_ent).to_numpy(), len(keys) > 0),
+            "reference": _text(decode_codes(sides.references, keys[keep] // n_ent).to_numpy(), len(keys) > 0),
+            "cause": cause[keep],
+            "journal_id": _text(journal_id[keep], bool(found.any())),
+            "subledger_date": date[keep],
+            "gl_period": _text(gl_period[keep], bool((~np.isnan(rank)).any())),
+            "amount": amount[keep],
+            "description": _text(kind[keep], len(kind) > 0),
+            "kind": _text(kind[keep], len(kind) > 0),
+            "posted_on": posted_on[keep],
+        }
+    )
+
+
+def _text(kept: np.ndarray, any_text: bool) -> np.ndarray | pd.api.extensions.ExtensionArray:
+    """Kept rows of an object column typed as pandas types the whole column: text when any value
+    of the whole column is text (else left as it is: all missing, or no row at all)."""
+    return pd.array(kept, dtype="str") if any_text else kept
 
 
 def _months_between(first: pd.Series, last: Period) -> pd.Series:
@@ -58,13 +176,12 @@ def reconciling_items(
     period: Period,
     policy: GLPolicy,
     side: str = CONTROL,
-    effects: pd.DataFrame | None = None,
-    lines: pd.DataFrame | None = None,
+    sides: Sides | None = None,
     revaluation: dict[str, tuple[str, int]] | None = None,
 ) -> pd.DataFrame:
     """Items found in the data that explain GL minus subledger on one side (control or unapplied).
 
-    FX revaluation journals (:meth:`GLPolicy.is_revaluation`) are items of their own, netted
+    FX revaluation journals (a GL line's ``revaluation`` flag, :mod:`.sides`) are items of their own, netted
     by reference (a revaluation and its reversal cancel): ``revaluation`` maps each entity to
     this period's revaluation reference and the amount the closing rates call for on this side;
     a posted revaluation equal to it is :data:`REVALUED`, else it differs or is an earlier
@@ -89,17 +206,18 @@ def reconciling_items(
     ]
     if not book.has("gl_journal"):
         return pd.DataFrame(columns=columns)
-    day = period.end
-    effects = subledger_effects(book, policy) if effects is None else effects
-    lines = gl_lines(book, policy) if lines is None else lines
-    # Masks over the whole frames (millions of rows at scale); only the few rows that can be
-    # items are ever copied out.
+    sides = ledger_sides(book, policy) if sides is None else sides
+    lines = sides.lines
+    assert lines is not None  # the book has gl_journal
+    # Masks over the whole coded frames (millions of rows at scale); only the few rows that can
+    # be items are ever read out with their text.
     nonzero = (lines[side] != 0).to_numpy()
-    upto = (lines["period"] <= str(period)).to_numpy()  # YYYY-MM text sorts as the months do
-    from_subledger = (lines["source"] == "ar_subledger").to_numpy()
-    reval = policy.is_revaluation(lines)
-    reval_items = _revaluation_items(lines[nonzero & upto & reval], side, revaluation or {})
-    manual = lines[nonzero & upto & ~from_subledger & ~reval]
+    upto = sides.upto(period)
+    from_subledger = lines["subledger"].to_numpy()
+    reval = lines["revaluation"].to_numpy()
+    read = ["entity", "journal_id", "period", "posting_date", "source", "reference", "description"]
+    reval_items = _revaluation_items(sides.line_frame(nonzero & upto & reval, read), side, revaluation or {})
+    manual = sides.line_frame(nonzero & upto & ~from_subledger & ~reval, read)
     manual_items = manual.groupby(["entity", "journal_id"], as_index=False).agg(
         amount=(side, "sum"),
         gl_period=("period", "min"),
@@ -120,59 +238,7 @@ def reconciling_items(
     manual_items["subledger_date"] = pd.NaT
     manual_items["kind"] = ""
 
-    sub_lines = nonzero & from_subledger
-    sub_posted = sub_lines & upto
-    mine = (effects[side] != 0).to_numpy()
-    mine_upto = mine & (effects["date"] <= day).to_numpy()
-    # Only keys whose posted and expected sums differ can be items: find them with integer
-    # codes, then aggregate just their rows (same sums, firsts and minima as on all rows).
-    line_differs, effect_differs = _differing_rows(lines, sub_posted, effects, mine_upto, side)
-    posted = lines[sub_posted & line_differs].groupby(["entity", "reference"])[side].sum()
-    first_post = (
-        lines[sub_lines & line_differs]
-        .groupby(["entity", "reference"])
-        .agg(journal_id=("journal_id", "first"), gl_period=("period", "min"), posting_date=("posting_date", "min"))
-    )
-    expected = effects[mine_upto & effect_differs].groupby(["entity", "reference"])[side].sum()
-    known = (
-        effects[mine & effect_differs]
-        .groupby(["entity", "reference"])
-        .agg(date=("date", "min"), kind=("kind", "first"))
-    )
-    both = pd.concat([posted.rename("posted"), expected.rename("expected")], axis=1).fillna(0).astype("int64")
-    both = both[both["posted"] != both["expected"]]
-    both = both.join(first_post).join(known)
-    gl_later = both["gl_period"].notna() & (both["gl_period"] > str(period))
-    cause = np.select(
-        [
-            (both["posted"] == 0) & gl_later,
-            (both["posted"] == 0),
-            (both["expected"] == 0) & both["date"].notna(),
-            (both["expected"] == 0),
-        ],
-        [
-            "cut-off: posted to the GL in a later period",
-            "not posted to the GL",
-            "cut-off: posted to the GL before its subledger date",
-            "GL subledger line with no subledger transaction",
-        ],
-        "posted amount differs from the subledger",
-    )
-    timing = pd.DataFrame(
-        {
-            "entity": both.index.get_level_values(0),
-            "reference": both.index.get_level_values(1),
-            "cause": cause,
-            "journal_id": both["journal_id"].to_numpy(),
-            "subledger_date": both["date"].to_numpy(),
-            "gl_period": both["gl_period"].to_numpy(),
-            "amount": (both["posted"] - both["expected"]).to_numpy(),
-            "description": both["kind"].fillna("").to_numpy(),
-            "kind": both["kind"].fillna("").to_numpy(),
-            "posted_on": both["posting_date"].to_numpy(),
-        }
-    )
-    timing = _net_batches(timing, timing["posted_on"].to_numpy())
+    timing = _timing(sides, period, side, nonzero, upto)
     found = [f for f in (manual_items, reval_items, timing) if len(f)]
     items = pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=columns)
     items["amount"] = items["amount"].astype("int64")
@@ -211,8 +277,10 @@ def _revaluation_items(lines: pd.DataFrame, side: str, expected: dict[str, tuple
     return found
 
 
-def _net_batches(timing: pd.DataFrame, posting_date: np.ndarray) -> pd.DataFrame:
-    """Drop what a summarised batch posting explains.
+def _batch_explained(
+    entity: np.ndarray, cause: np.ndarray, subledger_date: np.ndarray, posting_date: np.ndarray, amount: np.ndarray
+) -> np.ndarray:
+    """Rows a summarised batch posting explains (True), to be dropped.
 
     An ERP often posts a day's transactions as one GL line whose reference is the batch, not
     each transaction. By reference those look like "not posted" transactions plus a GL line
@@ -220,21 +288,17 @@ def _net_batches(timing: pd.DataFrame, posting_date: np.ndarray) -> pd.DataFrame
     transactions' date, the batch's posting date) the batch posted them, and they are not
     reconciling items. What does not net stays listed in full.
     """
-    unmatched = timing["cause"].isin(["not posted to the GL", "GL subledger line with no subledger transaction"])
-    day = cast(
-        "pd.Series[pd.Timestamp]",  # datetime64 either way: pandas-stubs cannot follow np.where
-        pd.Series(
-            np.where(
-                timing["cause"] == "not posted to the GL",
-                timing["subledger_date"].to_numpy(),
-                pd.to_datetime(posting_date),
-            ),
-            index=timing.index,
-        ),
-    )
-    key = [timing["entity"], day.dt.normalize()]
-    net = timing["amount"].where(unmatched, 0).groupby(key).transform("sum")
-    return timing[~(unmatched & (net == 0))].reset_index(drop=True)
+    not_posted = cause == "not posted to the GL"
+    unmatched = not_posted | (cause == "GL subledger line with no subledger transaction")
+    day = np.where(not_posted, subledger_date, posting_date).astype("datetime64[D]")  # the calendar day
+    dated = ~np.isnat(day)
+    net = np.zeros(len(amount), dtype="int64")
+    if dated.any():
+        frame = pd.DataFrame(
+            {"entity": entity[dated], "day": day[dated], "amount": np.where(unmatched, amount, 0)[dated]}
+        )
+        net[dated] = frame.groupby(["entity", "day"])["amount"].transform("sum").to_numpy(dtype="int64")
+    return unmatched & dated & (net == 0)
 
 
 def parameter_items(params: dict, entities: list[str], currency_of) -> tuple[pd.DataFrame, list[str]]:

@@ -23,18 +23,9 @@ from closelib.areas.recon.classes import (
     exceptions,
 )
 from closelib.areas.recon.items import parameter_items, reconciling_items
-from closelib.areas.recon.ledger import (
-    CONTROL,
-    UNAPPLIED,
-    GLPolicy,
-    gl_balance,
-    gl_lines,
-    keyed,
-    subledger_effects,
-    subledger_position,
-    trial_balance_totals,
-)
+from closelib.areas.recon.ledger import gl_balance, subledger_position, trial_balance_totals
 from closelib.areas.recon.rollforward import roll_forward
+from closelib.areas.recon.sides import CONTROL, UNAPPLIED, GLPolicy, ledger_sides
 from closelib.asof.fx import revaluation_items, revaluation_reference
 from closelib.book.model import Book
 from closelib.nb.markup import md
@@ -64,9 +55,7 @@ class Reconciliation:
 def reconcile(book: Book, period: Period, params: dict) -> Reconciliation:
     """Everything the notebook shows: summary per entity, items, roll-forwards, TB totals."""
     policy = GLPolicy.from_params(params)
-    effects = subledger_effects(book, policy)
-    lines = gl_lines(book, policy) if book.has("gl_journal") else None
-    effects, lines = keyed(effects, lines)
+    # The as-of positions first: their working copies are let go before the coded sides are built.
     position = subledger_position(book, period).set_index("entity")
     # The closing-rate revaluation each side of the GL should carry (a class of its own).
     revalued = revaluation_items(book, period.end)
@@ -81,14 +70,16 @@ def reconcile(book: Book, period: Period, params: dict) -> Reconciliation:
         for e in book.entities
     }
 
+    sides = ledger_sides(book, policy)
+
     def reval(side: str) -> dict[str, tuple[str, int]]:
         return {
             e: (revaluation_reference(policy.revaluation_prefix, e, period), v[side]) for e, v in expected_reval.items()
         }
 
-    items = reconciling_items(book, period, policy, CONTROL, effects, lines, reval(CONTROL))
+    items = reconciling_items(book, period, policy, CONTROL, sides, reval(CONTROL))
     unapplied_items = (
-        reconciling_items(book, period, policy, UNAPPLIED, effects, lines, reval(UNAPPLIED))
+        reconciling_items(book, period, policy, UNAPPLIED, sides, reval(UNAPPLIED))
         if not policy.unapplied_in_control
         else items.iloc[0:0]
     )
@@ -99,7 +90,10 @@ def reconcile(book: Book, period: Period, params: dict) -> Reconciliation:
     unapplied_items = classify(unapplied_items, item_policy, period, proposed)
     documented = classify_documented(documented, period)
     open_ = exceptions(items, unapplied_items, documented)
-    day = period.end
+    # Each entity's effects on the control accounts to the period end (transactions to date).
+    effects = sides.effects
+    to_date = (effects["date"] <= period.end).to_numpy() & (effects["_ent"] >= 0).to_numpy()
+    totals = effects[CONTROL][to_date].groupby(effects["_ent"][to_date]).sum()
     rows = []
     for entity in book.entities:
         # one entity's position (entities are unique in the index: one row)
@@ -113,7 +107,7 @@ def reconcile(book: Book, period: Period, params: dict) -> Reconciliation:
         mine_open = open_[open_["entity"] == entity]
         noted = int(documented.loc[documented["entity"] == entity, "amount"].sum())
         difference = None if gl_control is None else gl_control - expected
-        effects_total = int(effects.loc[(effects["entity"] == entity) & (effects["date"] <= day), "control"].sum())
+        effects_total = int(totals.get(sides.entity_code(entity), 0))
         row = {
             "entity": entity,
             "currency": book.currency_of(entity),
@@ -165,10 +159,10 @@ def reconcile(book: Book, period: Period, params: dict) -> Reconciliation:
         item_policy=item_policy,
         problems=problems,
         tb=trial_balance_totals(book, period),
-        roll_forward={e: roll_forward(book, period, policy, e, effects, lines) for e in book.entities},
+        roll_forward={e: roll_forward(book, period, policy, e, sides) for e in book.entities},
         unapplied_roll_forward={}
         if policy.unapplied_in_control
-        else {e: roll_forward(book, period, policy, e, effects, lines, UNAPPLIED) for e in book.entities},
+        else {e: roll_forward(book, period, policy, e, sides, UNAPPLIED) for e in book.entities},
         revaluation=revalued,
     )
 

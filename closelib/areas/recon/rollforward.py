@@ -5,16 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from closelib.areas.recon.ledger import (
-    CM_FX,
-    CONTROL,
-    UNAPPLIED,
-    GLPolicy,
-    gl_balance,
-    gl_lines,
-    subledger_effects,
-    text_codes,
-)
+from closelib.areas.recon.ledger import gl_balance
+from closelib.areas.recon.sides import CM_FX, CONTROL, KINDS, UNAPPLIED, GLPolicy, Sides, ledger_sides
 from closelib.book.model import Book
 from closelib.periods import Period
 
@@ -47,8 +39,7 @@ def roll_forward(
     period: Period,
     policy: GLPolicy,
     entity: str,
-    effects: pd.DataFrame | None = None,
-    lines: pd.DataFrame | None = None,
+    sides: Sides | None = None,
     side: str = CONTROL,
 ) -> pd.DataFrame:
     """Opening to closing of the AR control (or unapplied cash) balance, subledger and GL side by side.
@@ -63,48 +54,47 @@ def roll_forward(
     accounts = policy.control_accounts if side == CONTROL else (policy.unapplied_account,)
     credit = side == UNAPPLIED
     start, end = period.shift(-1).end, period.end
-    effects = subledger_effects(book, policy) if effects is None else effects
-    mine = effects[effects["entity"] == entity]
-    opening_sl = int(mine.loc[mine["date"] <= start, side].sum())
-    moved = mine[(mine["date"] > start) & (mine["date"] <= end)]
-    sl = moved.groupby("kind")[side].sum()
+    sides = ledger_sides(book, policy) if sides is None else sides
+    effects = sides.effects
+    mine = (effects["_ent"] == sides.entity_code(entity)).to_numpy()
+    date = effects["date"]
+    values = effects[side].to_numpy()
+    opening_sl = int(values[mine & (date <= start).to_numpy()].sum())
+    moved = mine & ((date > start) & (date <= end)).to_numpy()
+    sl = effects[moved].groupby("kind", observed=True)[side].sum()
     rows = {"opening balance": (opening_sl, gl_balance(book, entity, period.shift(-1), accounts, credit))}
     gl_moves = pd.Series(dtype="int64")
-    if book.has("gl_journal"):
-        lines = gl_lines(book, policy) if lines is None else lines
-        in_period = lines[(lines["entity"] == entity) & (lines["period"] == str(period))]
-        if "_ref" in effects and "_ref" in in_period:  # coded once by :func:`keyed`
-            ref_codes, line_codes = effects["_ref"].to_numpy(), in_period["_ref"].to_numpy()
-        else:
-            ref_codes, line_codes = text_codes(effects["reference"], in_period["reference"])
-        first_row = np.full(int(max(ref_codes.max(initial=-1), line_codes.max(initial=-1))) + 2, -1, dtype="int64")
-        # First effect row of each reference (drop_duplicates keeps the first).
-        order = np.flatnonzero(ref_codes >= 0)[::-1]
-        first_row[ref_codes[order]] = order
-        rows_ = np.where(line_codes >= 0, first_row[line_codes], -1)
+    if sides.lines is not None:
+        lines = sides.lines
+        in_period = sides.line_frame(
+            (lines["_ent"] == sides.entity_code(entity)).to_numpy() & sides.in_period(period), ["journal_id", "source"]
+        )
+        # The kind of the first subledger transaction with the line's reference.
+        refs = in_period["_ref"].to_numpy()
+        kind_code = np.where(refs >= 0, sides.first_kind[np.maximum(refs, 0)] if len(sides.first_kind) else -1, -1)
         kind = pd.Series(
-            effects["kind"].array.take(rows_, allow_fill=True), index=in_period.index, dtype=effects["kind"].dtype
+            pd.array(np.array([*KINDS, None], dtype=object)[kind_code], dtype="str"), index=in_period.index
         )
         journal_kind = kind.groupby(in_period["journal_id"]).first()
         kind = kind.fillna(in_period["journal_id"].map(journal_kind))
         kinds = np.where(
             in_period["source"] != "ar_subledger",
-            np.where(policy.is_revaluation(in_period), REVALUATION_LINE, "manual and other journals"),
+            np.where(in_period["revaluation"].to_numpy(), REVALUATION_LINE, "manual and other journals"),
             kind.fillna("GL lines with no subledger transaction"),
         )
         gl_moves = in_period.groupby(kinds)[side].sum()
     present = [line for line in FX_LINES if line in sl.index or line in gl_moves.index]
     for line in (*(ROLL_LINES if side == CONTROL else UNAPPLIED_ROLL_LINES), *present):
-        rows[line] = (int(sl.get(line, 0)), int(gl_moves.get(line, 0)) if book.has("gl_journal") else None)
+        rows[line] = (int(sl.get(line, 0)), int(gl_moves.get(line, 0)) if sides.lines is not None else None)
     closing_gl = gl_balance(book, entity, period, accounts, credit)
-    if book.has("gl_journal") and closing_gl is not None:
+    if sides.lines is not None and closing_gl is not None:
         opening_gl = rows["opening balance"][1] or 0
         unsupported = closing_gl - opening_gl - int(gl_moves.sum())
         rows["GL balance not supported by journal detail"] = (0, unsupported)
     elif closing_gl is not None:
         opening = rows["opening balance"][1]
         rows["GL movement (no journal detail given)"] = (0, None if opening is None else closing_gl - opening)
-    closing_sl = opening_sl + int(moved[side].sum())
+    closing_sl = opening_sl + int(values[moved].sum())
     rows["closing balance"] = (closing_sl, closing_gl)
     frame = pd.DataFrame([(k, a, b) for k, (a, b) in rows.items()], columns=["line", "subledger", "gl"])
     frame["subledger"] = frame["subledger"].astype("int64")
