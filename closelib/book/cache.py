@@ -187,7 +187,11 @@ def write_book_cache(book: Book, folder: Path, writer: str = "", replace: bool =
 
 
 def read_book_cache(
-    folder: Path, source: Path, expected: dict[str, str] | None = None, entities: list[str] | None = None
+    folder: Path,
+    source: Path,
+    expected: dict[str, str] | None = None,
+    entities: list[str] | None = None,
+    unread: tuple[str, ...] = (),
 ) -> Book:
     """The cached book, every file checked against ``expected`` (the sha256 the runner checked
     and gave the notebook in ``run.json``), else against the cache's own ``hashes.json``.
@@ -195,6 +199,8 @@ def read_book_cache(
     ``entities`` (``None``: all) keeps only the rows of those entities, as
     :func:`closelib.book.slice.entity_slice` would, but table by table while reading: a kernel
     holds one entity's rows, never the whole book (every file is still hashed whole).
+    ``unread`` tables (those a workpaper never reads) are neither read nor held: the book has no
+    frame for them, so reading one fails loudly.
 
     The bytes hashed are the bytes parsed, so a file changed after the check is never read.
     Raises :class:`CacheError` naming the file on any difference."""
@@ -210,6 +216,8 @@ def read_book_cache(
     keep = None if entities is None else _EntityRows(list(dict.fromkeys(entities)))
     for name in sorted(expected, key=_read_order):
         sha = expected[name]
+        if name.endswith(".parquet") and Path(name).stem in unread:
+            continue
         try:
             raw = (folder / name).read_bytes()
         except OSError:

@@ -36,6 +36,7 @@ from closelib.nb import tables
 from closelib.nb.excelcover import Cover
 from closelib.nb.markup import md as md  # notebooks call nb.md(value) in their own markdown
 from closelib.nb.record import Recorder
+from closelib.nb.workpapers import workpaper_of
 from closelib.params import check_parameters, load_parameters
 from closelib.paths import PARAMETERS_DIR, REPO_ROOT, default_source, period_notebook_name, scratch_outputs
 from closelib.periods import Period
@@ -410,7 +411,7 @@ def start(
     if not source_path.is_absolute():
         source_path = REPO_ROOT / source_path
     entities = params.get("entities")
-    book = _load(source_path, info, entities)
+    book = _load(source_path, info, entities, workpaper_of(notebook).unread)
     if parsed is None:  # opened by hand: the book's latest period, and that period's parameters
         parsed = latest_period(book)
         if not params_json:
@@ -441,19 +442,20 @@ def start(
 # The last book read from a run's cache, kept for the life of the kernel: notebooks run one
 # after another in a shared kernel (the credit memos) read it once, not once each. The cache
 # folder is named by the sha256 of the inputs, so the same folder always holds the same book.
-_LAST_CACHED: dict[tuple[str, str, tuple[str, ...]], Book] = {}
+_LAST_CACHED: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], Book] = {}
 
 
-def _load(source: Path, info: dict, entities: list[str] | None = None) -> Book:
+def _load(source: Path, info: dict, entities: list[str] | None = None, unread: tuple[str, ...] = ()) -> Book:
     """The run's cached book, each file checked against the sha256 the runner checked and put in
     ``run.json`` (``book_cache_files``): a cache changed since raises ``CacheError``, failing the
     notebook with the file named (the next run discards and rebuilds that cache). An entity
-    close (``entities``) reads only its entities' rows: the kernel never holds the whole group."""
+    close (``entities``) reads only its entities' rows: the kernel never holds the whole group;
+    tables the workpaper never reads (``unread``) are not read."""
     cache = info.get("book_cache")
     if cache and Path(cache).is_dir():
-        key = (str(Path(cache).resolve()), str(source), tuple(entities or ()))
+        key = (str(Path(cache).resolve()), str(source), tuple(entities or ()), tuple(unread))
         if key not in _LAST_CACHED:
             _LAST_CACHED.clear()
-            _LAST_CACHED[key] = read_book_cache(Path(cache), source, info.get("book_cache_files"), entities)
+            _LAST_CACHED[key] = read_book_cache(Path(cache), source, info.get("book_cache_files"), entities, unread)
         return _LAST_CACHED[key]
     return load_book(source)

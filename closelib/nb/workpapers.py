@@ -19,6 +19,10 @@ class Workpaper:
     reference: str  # ``AR-1``
     title: str  # ``TB reconciliation``
     file: str  # the notebook's file stem in a run folder (``01_tb_recon``)
+    # Tables the workpaper never reads: its kernel does not load them from the run's book cache
+    # (the GL detail alone is 40 % of a 1M-document book in memory). A table read by mistake
+    # fails the notebook (AttributeError), never a silently different figure.
+    unread: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -32,13 +36,13 @@ class Workpaper:
 
 # The period notebooks, in notebook order (``NN_`` of their file names).
 PERIOD_WORKPAPERS: tuple[Workpaper, ...] = (
-    Workpaper("tb_recon", "AR-1", "TB reconciliation", "01_tb_recon"),
-    Workpaper("reserve", "AR-2", "Bad-debt reserve", "02_reserve"),
-    Workpaper("write_off", "AR-3", "Write-off", "03_write_off"),
-    Workpaper("credit_review", "AR-4", "Credit review", "04_credit_review"),
-    Workpaper("collections", "AR-5", "Collections", "05_collections"),
-    Workpaper("cash_application", "AR-6", "Cash application", "06_cash_application"),
-    Workpaper("fx_revaluation", "AR-7", "FX revaluation", "07_fx_revaluation"),
+    Workpaper("tb_recon", "AR-1", "TB reconciliation", "01_tb_recon", ("activities",)),
+    Workpaper("reserve", "AR-2", "Bad-debt reserve", "02_reserve", ("gl_journal", "activities")),
+    Workpaper("write_off", "AR-3", "Write-off", "03_write_off", ("gl_journal",)),
+    Workpaper("credit_review", "AR-4", "Credit review", "04_credit_review", ("gl_journal",)),
+    Workpaper("collections", "AR-5", "Collections", "05_collections", ("gl_journal",)),
+    Workpaper("cash_application", "AR-6", "Cash application", "06_cash_application", ("gl_journal", "activities")),
+    Workpaper("fx_revaluation", "AR-7", "FX revaluation", "07_fx_revaluation", ("gl_journal", "activities")),
 )
 BY_NAME: dict[str, Workpaper] = {w.name: w for w in PERIOD_WORKPAPERS}
 # A figure's area (the part of its name before the first dot) -> the workpaper that records it.
@@ -59,7 +63,7 @@ def memo_workpaper(key: str, number: int | None) -> Workpaper:
     """A credit memo: ``AR-4.<n>`` (``n`` its place in the review queue, from 1), or ``AR-4.x``
     for a memo opened by hand, which has no place in a run's queue."""
     reference = f"AR-4.{number}" if number else "AR-4.x"
-    return Workpaper(f"{MEMO_PREFIX}{key}", reference, f"Credit memo {key}", key)
+    return Workpaper(f"{MEMO_PREFIX}{key}", reference, f"Credit memo {key}", key, ("gl_journal",))
 
 
 def workpaper_of(notebook: str, memo_number: int | None = None) -> Workpaper:
