@@ -29,6 +29,9 @@ from closelib.book.links import links
 from closelib.book.model import Book
 from closelib.periods import Period
 
+# The document columns a history carries (the rest of the documents table is not read from it).
+DOC_COLUMNS = ("document_id", "customer_id", "entity", "doc_type", "document_date", "due_date", "currency", "amount")
+
 
 @dataclass(frozen=True)
 class Cells:
@@ -64,7 +67,7 @@ class Cells:
 
 @dataclass
 class History:
-    docs: pd.DataFrame  # INV/DM with entity, customer, pool, due/doc dates, amount
+    docs: pd.DataFrame  # INV/DM: DOC_COLUMNS, pool, functional currency and booking rate
     month_ends: pd.DatetimeIndex
     open: np.ndarray  # int64 [docs, months]: open amount at each month end (0 before issue)
     write_offs: Cells  # write-offs (positive) in (previous end, this end], per document and month
@@ -106,7 +109,7 @@ def build_history(
     end_values = ends.to_numpy(dtype="datetime64[ns]")
     all_docs = book.documents
     keep = (all_docs["doc_type"].isin(list(doc_types)) & (all_docs["document_date"] <= ends[-1])).to_numpy()
-    docs = all_docs[keep].reset_index(drop=True)
+    docs = all_docs.loc[keep, [c for c in DOC_COLUMNS if c in all_docs.columns]].reset_index(drop=True)
     n, m = len(docs), len(ends)
     # Row in ``docs`` of every document row (-1 when left out); applications and adjustments
     # point at document rows through the book's links (one hash lookup per book, not per call).
@@ -182,8 +185,12 @@ def _by_instalment(
     scheduled = np.zeros(len(docs), dtype=bool)
     scheduled[row] = True
     rest = np.flatnonzero(~scheduled)
-    split = docs.iloc[row].assign(due_date=sched["due_date"].to_numpy(dtype="datetime64[ns]"), _first=first)
-    frame = pd.concat([docs.iloc[rest].assign(_first=True), split], ignore_index=True)
+    # the unscheduled documents, then each scheduled one's instalments (their own due dates)
+    frame = docs.iloc[np.r_[rest, row]].reset_index(drop=True)
+    due = frame["due_date"].to_numpy(dtype="datetime64[ns]").copy()
+    due[len(rest) :] = sched["due_date"].to_numpy(dtype="datetime64[ns]")
+    frame["due_date"] = due
+    frame["_first"] = np.r_[np.ones(len(rest), dtype=bool), first]
     frame["_group"] = np.r_[rest, row]
     # Write-offs and recoveries stay on a document's first row.
     carrier = np.r_[rest, row[first]]
