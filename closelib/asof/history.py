@@ -124,13 +124,14 @@ def build_history(
         )
 
     # Each event adds its amount from the first month end on or after its date; events after
-    # the window's last month end are left out. Cumulated in place: one documents x months matrix.
-    open_ = np.zeros((n, m), dtype="int64")
-    flat = open_.reshape(-1)
+    # the window's last month end are left out. Cumulated in place: one documents x months matrix,
+    # stored by month (column-major), as every reader goes through it a month end at a time.
+    open_ = np.zeros((n, m), dtype="int64", order="F")
+    flat = open_.reshape(-1, order="F")
 
     def add(at_rows: np.ndarray, cols: np.ndarray, amounts: np.ndarray) -> None:
         take = (at_rows >= 0) & (cols < m)
-        np.add.at(flat, at_rows[take] * m + cols[take], amounts[take])
+        np.add.at(flat, cols[take] * n + at_rows[take], amounts[take])
 
     add(np.arange(n), _bin(end_values, docs["document_date"]), docs["amount"].to_numpy(dtype="int64"))
     apps = book.applications
@@ -144,8 +145,8 @@ def build_history(
     adj_cols = _bin(end_values, adj["adjustment_date"])
     adj_amount = adj["amount"].to_numpy(dtype="int64")
     add(adj_rows, adj_cols, adj_amount)
-    if m:
-        np.cumsum(open_, axis=1, out=open_)
+    for j in range(1, m):  # cumulated a month end at a time (contiguous columns)
+        open_[:, j] += open_[:, j - 1]
     in_window = (adj_rows >= 0) & (adj_cols < m)
     is_wo = in_window & (adj["type"] == "write_off").to_numpy()
     is_rec = in_window & (adj["type"] == "recovery").to_numpy()
@@ -197,9 +198,12 @@ def _by_instalment(
     position = np.r_[np.arange(len(rest)), len(rest) + np.flatnonzero(first)]
     order_rows = np.full(len(frame), -1, dtype="int64")
     order_rows[position] = carrier
+    by_row = np.empty((len(frame), open_.shape[1]), dtype="int64", order="F")
+    by_row[: len(rest)] = open_[rest]
+    by_row[len(rest) :] = parts
     return (
         frame,
-        np.vstack([open_[rest], parts]),
+        by_row,
         _cells_at(wo, order_rows),
         _cells_at(rec, order_rows),
     )

@@ -96,11 +96,20 @@ def agings(history: History, basis: str, bounds: list[int]) -> pd.DataFrame:
     months = len(ends)
     counts = np.zeros((groups, months, width), dtype="int64")
     totals = np.zeros((groups, months, width), dtype="int64")
+    # Documents counted per (group, reference date): the same buckets, one entry per distinct pair
+    low = int(ref.min()) if len(ref) else 0
+    span = int(ref.max()) - low + 1 if len(ref) else 1
+    pair, how_many = np.unique(codes * span + (ref - low), return_counts=True)
+    pair_code, pair_ref = pair // span, pair % span + low
     for j in range(months):
-        bucket = np.searchsorted(grid, ends[j] - ref, side="left")
-        counts[:, j, :] = np.bincount(codes * width + bucket, minlength=groups * width).reshape(groups, width)
+        into = counts[:, j, :].reshape(-1)
+        np.add.at(into, pair_code * width + np.searchsorted(grid, ends[j] - pair_ref, side="left"), how_many)
+        counts[:, j, :] = into.reshape(groups, width)
         held = np.flatnonzero(history.open[:, j])  # the other rows add zero
-        np.add.at(totals[:, j, :], (codes[held], bucket[held]), history.open[held, j])
+        bucket = np.searchsorted(grid, ends[j] - ref[held], side="left")
+        into = totals[:, j, :].reshape(-1)
+        np.add.at(into, codes[held] * width + bucket, history.open[held, j])
+        totals[:, j, :] = into.reshape(groups, width)
     g, j, k = np.nonzero((counts != 0) | (totals != 0))  # group, then month end, then bucket order
     dates = [d.date() for d in history.month_ends]
     return pd.DataFrame(
@@ -131,10 +140,11 @@ def roll_rates(history: History, basis: str, bounds: list[int]) -> pd.DataFrame:
     for j in range(len(ends) - 1):
         wo_cells = history.write_offs.cols == j + 1
         rec_cells = history.recoveries.cols == j + 1
-        rows = np.union1d(
-            np.flatnonzero((history.open[:, j] != 0) | (history.open[:, j + 1] != 0)),
-            np.r_[history.write_offs.rows[wo_cells], history.recoveries.rows[rec_cells]],
-        )
+        live = history.open[:, j] != 0
+        live |= history.open[:, j + 1] != 0
+        live[history.write_offs.rows[wo_cells]] = True
+        live[history.recoveries.rows[rec_cells]] = True
+        rows = np.flatnonzero(live)
         now, nxt = history.open[rows, j], history.open[rows, j + 1]
         b_now = np.searchsorted(grid, ends[j] - ref[rows], side="left")
         b_next = np.searchsorted(grid, ends[j + 1] - ref[rows], side="left")
