@@ -187,7 +187,7 @@ def _by_instalment(
     scheduled[row] = True
     rest = np.flatnonzero(~scheduled)
     # the unscheduled documents, then each scheduled one's instalments (their own due dates)
-    frame = docs.iloc[np.r_[rest, row]].reset_index(drop=True)
+    frame = docs.take(np.concatenate([rest, row])).reset_index(drop=True)
     due = frame["due_date"].to_numpy(dtype="datetime64[ns]").copy()
     due[len(rest) :] = sched["due_date"].to_numpy(dtype="datetime64[ns]")
     frame["due_date"] = due

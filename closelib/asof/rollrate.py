@@ -110,15 +110,16 @@ def agings(history: History, basis: str, bounds: list[int]) -> pd.DataFrame:
         into = totals[:, j, :].reshape(-1)
         np.add.at(into, codes[held] * width + bucket, history.open[held, j])
         totals[:, j, :] = into.reshape(groups, width)
-    g, j, k = np.nonzero((counts != 0) | (totals != 0))  # group, then month end, then bucket order
+    # in group, then month end, then bucket order
+    at_group, at_month, at_bucket = np.nonzero((counts != 0) | (totals != 0))
     dates = [d.date() for d in history.month_ends]
     return pd.DataFrame(
         {
-            "entity": [keys[i][0] for i in g],
-            "pool": [keys[i][1] for i in g],
-            "month_end": [dates[i] for i in j],
-            "bucket": [labels[i] for i in k],
-            "open_amount": [int(v) for v in totals[g, j, k]],
+            "entity": [keys[i][0] for i in at_group],
+            "pool": [keys[i][1] for i in at_group],
+            "month_end": [dates[i] for i in at_month],
+            "bucket": [labels[i] for i in at_bucket],
+            "open_amount": [int(v) for v in totals[at_group, at_month, at_bucket]],
         },
         columns=["entity", "pool", "month_end", "bucket", "open_amount"],
     )
