@@ -19,6 +19,7 @@ import pandas as pd
 
 from closelib.book.arrays import id_array, index_in
 from closelib.book.fx import translate
+from closelib.book.links import links
 from closelib.book.model import Book
 
 
@@ -95,9 +96,8 @@ def application_due_dates(book: Book) -> pd.DataFrame:
     docs = book.documents
     apps = book.applications
     sched = book.payment_schedules
-    doc_ids = id_array(docs["document_id"])
-    s_row = index_in(sched["document_id"], doc_ids)
-    a_row = index_in(apps["target_id"], doc_ids)
+    s_row = index_in(sched["document_id"], id_array(docs["document_id"]))
+    a_row = links(book).app_target  # the same lookup of target_id, made once per book
     scheduled = np.zeros(len(docs), dtype=bool)
     scheduled[s_row[s_row >= 0]] = True
     take = (a_row >= 0) & scheduled[np.maximum(a_row, 0)]
@@ -107,7 +107,7 @@ def application_due_dates(book: Book) -> pd.DataFrame:
     a_doc = a_row[take]
     a_order = np.lexsort(
         (
-            apps["application_id"].to_numpy(dtype=object)[a_pos].astype(str),
+            apps["application_id"].iloc[a_pos].to_numpy(dtype=object).astype(str),
             apps["applied_date"].to_numpy()[a_pos],
             a_doc,
         )

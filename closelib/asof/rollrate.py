@@ -32,222 +32,126 @@ below its floor (an absent floor is zero).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
-from closelib.asof.instalments import allocate
-from closelib.book.arrays import id_array, index_in
-from closelib.book.fx import translate, translation
-from closelib.book.links import links
-from closelib.book.model import Book
+from closelib.asof.history import Cells, History, build_history
 from closelib.params import bucket_labels
-from closelib.periods import Period
 
 RATE_DECIMALS = 6  # loss rates are rounded to 0.0001 % before they are applied to money
 
-
-@dataclass
-class History:
-    docs: pd.DataFrame  # INV/DM with entity, customer, pool, due/doc dates, amount
-    month_ends: pd.DatetimeIndex
-    open: np.ndarray  # int64 [docs, months]: open amount at each month end (0 before issue)
-    written_off: np.ndarray  # int64 [docs, months]: write-offs (positive) in (previous end, this end]
-    recovered: np.ndarray  # int64 [docs, months]: recoveries (positive) in (previous end, this end]
+__all__ = ["Cells", "History", "agings", "bucket_matrix", "build_history", "loss_rates", "roll_rates"]
 
 
-def _bin(month_ends: np.ndarray, dates: pd.Series) -> np.ndarray:
-    """Index of the first month end on or after each date (dates before the window -> 0)."""
-    return np.searchsorted(month_ends, dates.to_numpy(dtype="datetime64[ns]"), side="left")
+def _reference_days(history: History, basis: str) -> np.ndarray:
+    column = "due_date" if basis == "due_date" else "document_date"
+    return history.docs[column].to_numpy(dtype="datetime64[D]").astype("int64")
 
 
-def build_history(
-    book: Book,
-    period: Period,
-    months: int,
-    pools: pd.Series | None = None,
-    doc_types: tuple[str, ...] = ("INV", "DM"),
-    instalments: bool = False,
-) -> History:
-    """Open amounts of every INV/DM (or ``doc_types``) at the ``months + 1`` month ends ending
-    with ``period``. A CM's open amount rises (towards zero) as it is applied.
-
-    Amounts are in the entity's functional currency at each document's booking rate (a
-    foreign-currency document's open amount translated at every month end). With
-    ``instalments`` a scheduled document is one row per instalment (its due date, its share
-    of the open amount settled in due-date order; write-offs and recoveries on its first row),
-    as the collections KPIs count past due; the reserve's loss rates are measured on documents."""
-    ends = pd.DatetimeIndex([p.end for p in period.back(months + 1)])
-    end_values = ends.to_numpy(dtype="datetime64[ns]")
-    all_docs = book.documents
-    keep = (all_docs["doc_type"].isin(list(doc_types)) & (all_docs["document_date"] <= ends[-1])).to_numpy()
-    docs = all_docs[keep].reset_index(drop=True)
-    n, m = len(docs), len(ends)
-    # Row in ``docs`` of every document row (-1 when left out); applications and adjustments
-    # point at document rows through the book's links (one hash lookup per book, not per call).
-    link = links(book)
-    row_of = np.where(keep, np.cumsum(keep) - 1, -1)[link.doc_first] if len(keep) else np.zeros(0, dtype="int64")
-
-    def rows(positions: np.ndarray) -> np.ndarray:
-        return (
-            np.where(positions >= 0, row_of[np.maximum(positions, 0)], -1)
-            if len(row_of)
-            else np.full(len(positions), -1, dtype="int64")
-        )
-
-    width = m + 1  # column m collects events after the window
-    delta = np.zeros(n * width, dtype="int64")
-    np.add.at(delta, np.arange(n) * width + _bin(end_values, docs["document_date"]), docs["amount"].to_numpy())
-    apps = book.applications
-    app_rows = rows(link.app_target)
-    hit = app_rows >= 0
-    app_cols = _bin(end_values, apps["applied_date"])
-    np.add.at(delta, app_rows[hit] * width + app_cols[hit], -apps["amount"].to_numpy(dtype="int64")[hit])
-    if "CM" in doc_types:
-        src_rows = rows(link.app_source_doc)
-        out = src_rows >= 0
-        np.add.at(delta, src_rows[out] * width + app_cols[out], apps["amount"].to_numpy(dtype="int64")[out])
-    adj = book.adjustments
-    adj_all_rows = rows(link.adj_doc)
-    adj_hit = adj_all_rows >= 0
-    adj = adj[adj_hit]
-    adj_rows = adj_all_rows[adj_hit]
-    adj_cols = _bin(end_values, adj["adjustment_date"])
-    np.add.at(delta, adj_rows * width + adj_cols, adj["amount"].to_numpy(dtype="int64"))
-    open_ = np.cumsum(delta.reshape(n, width)[:, :m], axis=1)
-    del delta
-    wo = np.zeros(n * width, dtype="int64")
-    is_wo = (adj["type"] == "write_off").to_numpy()
-    np.add.at(wo, adj_rows[is_wo] * width + adj_cols[is_wo], -adj["amount"].to_numpy(dtype="int64")[is_wo])
-    rec = np.zeros(n * width, dtype="int64")
-    is_rec = (adj["type"] == "recovery").to_numpy()
-    np.add.at(rec, adj_rows[is_rec] * width + adj_cols[is_rec], adj["amount"].to_numpy(dtype="int64")[is_rec])
-    docs["pool"] = "all" if pools is None else docs["customer_id"].map(pools).fillna("unassigned").to_numpy()
-    wo_ = np.ascontiguousarray(wo.reshape(n, width)[:, :m])
-    rec_ = np.ascontiguousarray(rec.reshape(n, width)[:, :m])
-    fx = translation(book)
-    docs["functional_currency"] = fx.doc_functional[keep]
-    docs["booking_rate"] = fx.doc_rate[keep]
-    if instalments and book.has("payment_schedules") and len(book.payment_schedules):
-        docs, open_, wo_, rec_ = _by_instalment(book, docs, open_, wo_, rec_)
-    return History(docs, ends, *_in_functional(docs, open_, wo_, rec_))
+def _end_days(history: History) -> np.ndarray:
+    return history.month_ends.to_numpy(dtype="datetime64[D]").astype("int64")
 
 
-def _by_instalment(
-    book: Book, docs: pd.DataFrame, open_: np.ndarray, wo: np.ndarray, rec: np.ndarray
-) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
-    """Scheduled documents as one row per instalment (see :func:`build_history`); transaction
-    currency, translated afterwards with the cumulative rule (so a document's rows add up)."""
-    sched = book.payment_schedules
-    row = index_in(sched["document_id"], id_array(docs["document_id"]))
-    sched, row = sched[row >= 0], row[row >= 0]
-    if not len(row):
-        return docs, open_, wo, rec
-    order = np.lexsort((sched["instalment"].to_numpy(), sched["due_date"].to_numpy(dtype="datetime64[ns]"), row))
-    sched, row = sched.iloc[order], row[order]
-    amount = docs["amount"].to_numpy(dtype="int64")
-    cleared = amount[:, None] - open_
-    parts = (
-        np.column_stack(
-            [
-                allocate(sched["amount"].to_numpy(dtype="int64"), row, cleared[:, j], np.maximum(-cleared[:, j], 0))
-                for j in range(open_.shape[1])  # one vectorised pass per month end of the window
-            ]
-        )
-        if open_.shape[1]
-        else np.zeros((len(row), 0), dtype="int64")
-    )
-    first = np.r_[True, row[1:] != row[:-1]]
-    scheduled = np.zeros(len(docs), dtype=bool)
-    scheduled[row] = True
-    rest = np.flatnonzero(~scheduled)
-    split = docs.iloc[row].assign(due_date=sched["due_date"].to_numpy(dtype="datetime64[ns]"), _first=first)
-    frame = pd.concat([docs.iloc[rest].assign(_first=True), split], ignore_index=True)
-    frame["_group"] = np.r_[rest, row]
-    return (
-        frame,
-        np.vstack([open_[rest], parts]),
-        np.vstack([wo[rest], np.where(first[:, None], wo[row], 0)]),
-        np.vstack([rec[rest], np.where(first[:, None], rec[row], 0)]),
-    )
-
-
-def _in_functional(
-    docs: pd.DataFrame, open_: np.ndarray, wo: np.ndarray, rec: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The matrices in the functional currency: only the rows of foreign-currency documents are
-    translated (open amounts by the cumulative rule within a document's instalments)."""
-    rate = docs["booking_rate"].to_numpy(dtype="float64")
-    currency = docs["currency"].to_numpy(dtype=object)
-    functional = docs["functional_currency"].to_numpy(dtype=object)
-    foreign = np.flatnonzero((currency != functional) | (rate != 1.0))
-    if not len(foreign) or not open_.shape[1]:
-        return open_, wo, rec
-    m = open_.shape[1]
-    group = docs["_group"].to_numpy()[foreign] if "_group" in docs else foreign
-
-    def tr(values: np.ndarray) -> np.ndarray:
-        flat = translate(
-            values.ravel(),
-            np.repeat(rate[foreign], m),
-            np.repeat(currency[foreign], m),
-            np.repeat(functional[foreign], m),
-        )
-        return flat.reshape(len(foreign), m)
-
-    cumulative = pd.DataFrame(open_[foreign]).groupby(group).cumsum().to_numpy(dtype="int64")
-    open_, wo, rec = open_.copy(), wo.copy(), rec.copy()
-    open_[foreign] = tr(cumulative) - tr(cumulative - open_[foreign])
-    wo[foreign] = tr(wo[foreign])
-    rec[foreign] = tr(rec[foreign])
-    return open_, wo, rec
+def buckets_at(history: History, basis: str, bounds: list[int], j: int, rows: np.ndarray | None = None) -> np.ndarray:
+    """Bucket index at month end ``j`` (by days past due, or age) of ``rows`` (every row when None)."""
+    ref = _reference_days(history, basis)
+    days = _end_days(history)[j] - (ref if rows is None else ref[rows])
+    return np.searchsorted(np.asarray(bounds), days, side="left")
 
 
 def bucket_matrix(history: History, basis: str, bounds: list[int]) -> np.ndarray:
     """Bucket index of every document at every month end (by days past due, or age)."""
-    column = "due_date" if basis == "due_date" else "document_date"
-    ref = history.docs[column].to_numpy(dtype="datetime64[D]").astype("int64")
-    ends = history.month_ends.to_numpy(dtype="datetime64[D]").astype("int64")
-    days = ends[None, :] - ref[:, None]
+    ref = _reference_days(history, basis)
+    days = _end_days(history)[None, :] - ref[:, None]
     return np.searchsorted(np.asarray(bounds), days, side="left")
 
 
+def _group_codes(docs: pd.DataFrame, by_key: bool = False) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """Code of each row's (entity, pool): codes numbered in the order of the joined text
+    ``entity\x1fpool``, or with ``by_key`` in (entity, pool) order (as a groupby numbers them)."""
+    group = docs["entity"].astype(str) + "\x1f" + docs["pool"].astype(str)
+    codes, joined = pd.factorize(group, sort=True)
+    keys = [cast(tuple[str, str], tuple(k.split("\x1f", 1))) for k in joined]
+    codes = np.asarray(codes, dtype="int64")
+    if by_key and len(keys):
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        rank = np.empty(len(keys), dtype="int64")
+        rank[order] = np.arange(len(keys))
+        codes, keys = rank[codes], [keys[i] for i in order]
+    return codes, keys
+
+
 def agings(history: History, basis: str, bounds: list[int]) -> pd.DataFrame:
-    """Monthly as-of agings: one row per (entity, pool, month end, bucket) with the open amount."""
-    buckets = bucket_matrix(history, basis, bounds)
+    """Monthly as-of agings: one row per (entity, pool, month end, bucket) with the open amount,
+    for every bucket holding a document at that month end (even with nothing open in it)."""
     labels = bucket_labels(bounds)
-    rows = []
-    for key, idx in history.docs.groupby(["entity", "pool"]).indices.items():
-        entity, pool = cast(tuple[str, str], key)
-        for j, end in enumerate(history.month_ends):
-            amounts = history.open[idx, j]
-            sums = np.bincount(buckets[idx, j], weights=None, minlength=len(labels))
-            totals = np.zeros(len(labels), dtype="int64")
-            np.add.at(totals, buckets[idx, j], amounts)
-            for k, label in enumerate(labels):
-                if sums[k] or totals[k]:
-                    rows.append((entity, pool, end.date(), label, int(totals[k])))
-    return pd.DataFrame(rows, columns=["entity", "pool", "month_end", "bucket", "open_amount"])
+    width = len(labels)
+    codes, keys = _group_codes(history.docs, by_key=True)
+    groups = len(keys)
+    ref = _reference_days(history, basis)
+    ends = _end_days(history)
+    grid = np.asarray(bounds)
+    months = len(ends)
+    counts = np.zeros((groups, months, width), dtype="int64")
+    totals = np.zeros((groups, months, width), dtype="int64")
+    # Documents counted per (group, reference date): the same buckets, one entry per distinct pair
+    low = int(ref.min()) if len(ref) else 0
+    span = int(ref.max()) - low + 1 if len(ref) else 1
+    pair, how_many = np.unique(codes * span + (ref - low), return_counts=True)
+    pair_code, pair_ref = pair // span, pair % span + low
+    for j in range(months):
+        into = counts[:, j, :].reshape(-1)
+        np.add.at(into, pair_code * width + np.searchsorted(grid, ends[j] - pair_ref, side="left"), how_many)
+        counts[:, j, :] = into.reshape(groups, width)
+        held = np.flatnonzero(history.open[:, j])  # the other rows add zero
+        bucket = np.searchsorted(grid, ends[j] - ref[held], side="left")
+        into = totals[:, j, :].reshape(-1)
+        np.add.at(into, codes[held] * width + bucket, history.open[held, j])
+        totals[:, j, :] = into.reshape(groups, width)
+    # in group, then month end, then bucket order
+    at_group, at_month, at_bucket = np.nonzero((counts != 0) | (totals != 0))
+    dates = [d.date() for d in history.month_ends]
+    return pd.DataFrame(
+        {
+            "entity": [keys[i][0] for i in at_group],
+            "pool": [keys[i][1] for i in at_group],
+            "month_end": [dates[i] for i in at_month],
+            "bucket": [labels[i] for i in at_bucket],
+            "open_amount": [int(v) for v in totals[at_group, at_month, at_bucket]],
+        },
+        columns=["entity", "pool", "month_end", "bucket", "open_amount"],
+    )
 
 
 def roll_rates(history: History, basis: str, bounds: list[int]) -> pd.DataFrame:
-    """Per (entity, pool, bucket, transition month): exposed and rolled amounts (int64)."""
+    """Per (entity, pool, bucket, transition month): exposed and rolled amounts (int64).
+
+    Each transition looks only at the documents open at either month end or written off or
+    recovered in between: a document with nothing open and nothing written off adds nothing."""
     labels = bucket_labels(bounds)
     last = len(labels) - 1
-    buckets = bucket_matrix(history, basis, bounds)
-    ends = history.month_ends.to_numpy(dtype="datetime64[D]").astype("int64")
+    ref = _reference_days(history, basis)
+    ends = _end_days(history)
+    grid = np.asarray(bounds)
     records = []
-    group = history.docs["entity"].astype(str) + "\x1f" + history.docs["pool"].astype(str)
-    codes, keys = pd.factorize(group, sort=True)
-    groups = int(codes.max()) + 1 if len(codes) else 0
+    codes, keys = _group_codes(history.docs)
+    groups = len(keys)
     for j in range(len(ends) - 1):
-        now, nxt = history.open[:, j], history.open[:, j + 1]
-        b_now = buckets[:, j]
-        b_next = buckets[:, j + 1]  # the same searchsorted of the next month end's days
-        wo = history.written_off[:, j + 1]
-        rec = history.recovered[:, j + 1]
+        wo_cells = history.write_offs.cols == j + 1
+        rec_cells = history.recoveries.cols == j + 1
+        live = history.open[:, j] != 0
+        live |= history.open[:, j + 1] != 0
+        live[history.write_offs.rows[wo_cells]] = True
+        live[history.recoveries.rows[rec_cells]] = True
+        rows = np.flatnonzero(live)
+        now, nxt = history.open[rows, j], history.open[rows, j + 1]
+        b_now = np.searchsorted(grid, ends[j] - ref[rows], side="left")
+        b_next = np.searchsorted(grid, ends[j + 1] - ref[rows], side="left")
+        wo = _on_rows(history.write_offs, wo_cells, rows)
+        rec = _on_rows(history.recoveries, rec_cells, rows)
+        code = codes[rows]
         held = now > 0
         exposed = held & ((b_next > b_now) | (wo > 0)) & (b_now < last)
         rolled = np.where(exposed, np.minimum(np.maximum(nxt, 0), now) + wo, 0)
@@ -256,7 +160,7 @@ def roll_rates(history: History, basis: str, bounds: list[int]) -> pd.DataFrame:
         # Buckets 0..last-1 in one pass: sums per (bucket, group) of the exposed rows.
         exp = np.zeros((last + 1) * groups, dtype="int64")
         rol = np.zeros((last + 1) * groups, dtype="int64")
-        key = b_now[exposed] * groups + codes[exposed]
+        key = b_now[exposed] * groups + code[exposed]
         np.add.at(exp, key, now[exposed])
         np.add.at(rol, key, rolled[exposed])
         # Last bucket: only amounts whose fate is known. W = net write-offs; resolved (W + P) =
@@ -268,8 +172,8 @@ def roll_rates(history: History, basis: str, bounds: list[int]) -> pd.DataFrame:
         tail = (in_last | entered) & ((num != 0) | (den != 0))
         exp[last * groups :] = 0
         rol[last * groups :] = 0
-        np.add.at(exp, last * groups + codes[tail], den[tail])
-        np.add.at(rol, last * groups + codes[tail], num[tail])
+        np.add.at(exp, last * groups + code[tail], den[tail])
+        np.add.at(rol, last * groups + code[tail], num[tail])
         records.append((exp, rol))
     if records:
         months = len(records)
@@ -284,21 +188,20 @@ def roll_rates(history: History, basis: str, bounds: list[int]) -> pd.DataFrame:
         )
     else:
         frame = pd.DataFrame(columns=["group", "month", "bucket", "exposed", "rolled"])
-    split = pd.Series(keys)[frame["group"].to_numpy()].str.split("\x1f", expand=True) if len(frame) else None
-    frame["entity"] = split[0].to_numpy() if split is not None else []
-    frame["pool"] = split[1].to_numpy() if split is not None else []
+    group_of = frame["group"].to_numpy(dtype="int64")
+    frame["entity"] = np.asarray([k[0] for k in keys], dtype=object)[group_of] if len(frame) else []
+    frame["pool"] = np.asarray([k[1] for k in keys], dtype=object)[group_of] if len(frame) else []
     frame["bucket"] = np.asarray(labels)[frame["bucket"].to_numpy(dtype="int64")] if len(frame) else []
-    frame["month_end"] = [history.month_ends[j + 1].date() for j in frame["month"]] if len(frame) else []
+    dates = [d.date() for d in history.month_ends]
+    frame["month_end"] = [dates[j + 1] for j in frame["month"]] if len(frame) else []
     return frame[["entity", "pool", "bucket", "month_end", "exposed", "rolled"]]
 
 
-def _sums(codes: np.ndarray, mask: np.ndarray, exposed: np.ndarray, rolled: np.ndarray, j: int, k: int) -> pd.DataFrame:
-    groups = int(codes.max()) + 1 if len(codes) else 0
-    exp = np.zeros(groups, dtype="int64")
-    rol = np.zeros(groups, dtype="int64")
-    np.add.at(exp, codes[mask], exposed[mask])
-    np.add.at(rol, codes[mask], rolled[mask])
-    return pd.DataFrame({"group": np.arange(groups), "month": j, "bucket": k, "exposed": exp, "rolled": rol})
+def _on_rows(cells: Cells, mine: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The amounts of the cells ``mine`` (of one column) on ``rows`` (sorted), 0 elsewhere."""
+    out = np.zeros(len(rows), dtype="int64")
+    out[np.searchsorted(rows, cells.rows[mine])] = cells.amounts[mine]
+    return out
 
 
 def loss_rates(rolls: pd.DataFrame, labels: list[str], floors: dict[str, float], min_months: int) -> pd.DataFrame:

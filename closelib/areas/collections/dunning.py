@@ -30,7 +30,7 @@ import pandas as pd
 from closelib import money
 from closelib.areas.collections.disputes import open_dispute_holds
 from closelib.asof.aging import AgingPolicy, aging_at
-from closelib.book.arrays import mapped_text
+from closelib.book.arrays import isin, mapped_text
 from closelib.book.model import Book
 from closelib.nb.context import fmt_money
 from closelib.periods import Period
@@ -76,7 +76,15 @@ def document_stages(book: Book, period: Period, params: dict) -> pd.DataFrame:
                 shown["overdue_balance"], minimum[small], shown["currency"], shown["stage_reached"], strict=True
             )
         ]
-    acts = book.activities[book.activities["activity_date"] <= day]
+    # Only the activities that can answer for these items: on one of their documents, or on the
+    # account (no document named) of one of their customers.
+    acts = book.activities
+    on_item = isin(acts["document_id"], items["document_id"])
+    on_account = (acts["document_id"] == "").to_numpy() & isin(acts["customer_id"], items["customer_id"])
+    acts = acts.loc[
+        (acts["activity_date"] <= day).to_numpy() & (on_item | on_account),
+        ["activity_id", "customer_id", "document_id", "type", "activity_date"],
+    ]
     # done on the document, or on the account (no document named)
     on_doc = acts[acts["document_id"] != ""].groupby(["document_id", "type"])["activity_date"].max()
     on_account = acts[acts["document_id"] == ""].groupby(["customer_id", "type"])["activity_date"].max()
@@ -159,8 +167,10 @@ def _status_dates(book: Book, day: pd.Timestamp) -> dict[tuple[str, str], pd.Tim
     """(customer, status) -> the date the status in effect at ``day`` was set, from ``customer_history``."""
     h = book.customer_history
     h = h[(h["field"] == "status") & (h["effective_date"] <= day)].sort_values("effective_date")
-    latest = h.groupby("customer_id").last()
-    return {(str(c), str(r["value"])): r["effective_date"] for c, r in latest.iterrows()}
+    latest = h.groupby("customer_id")[["value", "effective_date"]].last()
+    return {
+        (str(c), str(v)): d for c, v, d in zip(latest.index, latest["value"], latest["effective_date"], strict=True)
+    }
 
 
 def handover_table(stages: pd.DataFrame, book: Book, day: pd.Timestamp) -> pd.DataFrame:

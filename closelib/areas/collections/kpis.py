@@ -44,12 +44,18 @@ def _customer_attr(book: Book, column: str) -> pd.Series:
 def monthly_sales(book: Book, by: str | None = None) -> pd.DataFrame:
     """Credit sales (INV + DM amounts, in the functional currency at the booking rate) per entity
     (and ``by``) and month, all history."""
-    debit = book.documents["doc_type"].isin(["INV", "DM"]).to_numpy()
-    docs = book.documents[debit].assign(amount=translation(book).doc_amount[debit])
-    keys = [docs["entity"], docs["document_date"].dt.to_period("M").astype(str).rename("month")]
+    documents = book.documents
+    debit = documents["doc_type"].isin(["INV", "DM"]).to_numpy()
+    docs = documents.loc[debit, ["entity", "customer_id"]].assign(amount=translation(book).doc_amount[debit])
+    # months as integer codes (grouped in the same order as their "YYYY-MM" text), named after
+    month = documents["document_date"].to_numpy(dtype="datetime64[ns]")[debit].astype("datetime64[M]")
+    keys = [docs["entity"], pd.Series(month.astype("int64"), index=docs.index, name="month")]
     if by:
         keys.insert(1, lookup(docs["customer_id"], _customer_attr(book, by)).fillna("unassigned").rename(by))
-    return docs.groupby(keys)["amount"].sum().astype("int64").rename("sales").reset_index()
+    sales = docs.groupby(keys)["amount"].sum().astype("int64").rename("sales").reset_index()
+    codes = sales["month"].to_numpy(dtype="int64")
+    sales["month"] = pd.Series(np.datetime_as_string(codes.astype("datetime64[M]"), unit="M"), dtype="str")
+    return sales
 
 
 def count_back_dso(end_ar: int, sales_newest_first: list[tuple[int, int]]) -> float | None:
@@ -201,21 +207,26 @@ def _payment_days(book: Book, ends: pd.DatetimeIndex, by: str | None) -> dict:
         due = np.r_[due[whole], split["due_date"].to_numpy(dtype="datetime64[ns]")]
     keep = keep[position]
     position, weight, due = position[keep], weight[keep], due[keep]
-    apps, rows = apps.iloc[position], target[position]
+    rows = target[position]
     docs = book.documents
     amount = weight
-    applied = apps["applied_date"].to_numpy()
-    to_pay = (applied - docs["document_date"].to_numpy()[rows]) / np.timedelta64(1, "D")
+    applied = apps["applied_date"].to_numpy(dtype="datetime64[ns]")[position]
+    to_pay = (applied - docs["document_date"].to_numpy(dtype="datetime64[ns]")[rows]) / np.timedelta64(1, "D")
     late = (applied - due) / np.timedelta64(1, "D")
-    key = docs["entity"].to_numpy().astype(object)[rows]
+    # Groups and months as integer codes (the sums per group are the same, row for row)
+    entity_codes, entity_names = pd.factorize(docs["entity"])
+    key = np.asarray(entity_codes, dtype="int64")[rows]
+    names = [str(e) for e in entity_names]
     if by:
-        attr = _customer_attr(book, by)
-        per_doc = lookup(docs["customer_id"], attr).fillna("unassigned").to_numpy().astype(object)
-        key = key + "\x1f" + per_doc[rows]
+        attr = lookup(docs["customer_id"], _customer_attr(book, by)).fillna("unassigned")
+        attr_codes, attr_names = pd.factorize(attr)
+        key = key * len(attr_names) + np.asarray(attr_codes, dtype="int64")[rows]
+        names = [f"{e}\x1f{a}" for e in names for a in attr_names]
+    month = applied.astype("datetime64[M]").astype("int64")
     frame = pd.DataFrame(
         {
             "key": key,
-            "month": apps["applied_date"].dt.strftime("%Y-%m").to_numpy(),
+            "month": month,
             "w": amount,
             "wp": amount * to_pay,
             "wb": amount * np.maximum(late, 0),
@@ -224,10 +235,17 @@ def _payment_days(book: Book, ends: pd.DatetimeIndex, by: str | None) -> dict:
         }
     )
     agg = frame.groupby(["key", "month"]).sum()
+    label = {int(m): str(np.datetime64(int(m), "M")) for m in pd.unique(month)}
+    # numpy float64 values, as a row of the frame gives them (their round() is numpy's)
+    w, wp, wb, wl, wll = (agg[c].to_numpy(dtype="float64") for c in ("w", "wp", "wb", "wl", "wll"))
     return {
-        k: (round(r.wp / r.w, 2), round(r.wb / r.w, 2), round(r.wll / r.wl, 2) if r.wl else 0.0)
-        for k, r in agg.iterrows()
-        if r.w
+        (names[int(k)], label[int(m)]): (
+            round(wp[i] / w[i], 2),
+            round(wb[i] / w[i], 2),
+            round(wll[i] / wl[i], 2) if wl[i] else 0.0,
+        )
+        for i, (k, m) in enumerate(agg.index)
+        if w[i]
     }
 
 

@@ -27,7 +27,7 @@ import pandas as pd
 from closelib import money
 from closelib.areas.reserve.compute import ReserveResult, compute, floors_in_use, pools_of
 from closelib.asof.aging import AgingPolicy
-from closelib.asof.rollrate import bucket_matrix, build_history, loss_rates, roll_rates
+from closelib.asof.rollrate import Cells, buckets_at, build_history, loss_rates, roll_rates
 from closelib.book.model import Book
 from closelib.nb.charts import money_axis
 from closelib.nb.markup import md
@@ -76,32 +76,35 @@ def backtest(book: Book, period: Period, params: dict, months: int = BACKTEST_MO
     history = build_history(book, period, lookback + months, pools)
     ends = [e.date() for e in history.month_ends]
     rolls = roll_rates(history, policy.basis, policy.bounds) if res["method"] == "roll_rate" else None
-    buckets = bucket_matrix(history, policy.basis, policy.bounds)
     docs = history.docs
     entities = book.entities
     pool_names = sorted(set(docs["pool"])) or ["all"]
-    net_wo = history.written_off - history.recovered
-    later_wo = np.cumsum(net_wo[:, ::-1], axis=1)[:, ::-1]  # later_wo[:, j] = net write-offs in columns j..end
+    entity_of = docs["entity"].to_numpy()
+    pool_of = docs["pool"].to_numpy()
+    net_wo = history.write_offs
+    recovered = history.recoveries
     closing = np.maximum(history.open[:, -1], 0)
     floors = floors_in_use(params, labels)
     rows = []
     for j in range(lookback, lookback + months):
         open_t = history.open[:, j]
-        held = np.maximum(open_t, 0)
-        since = np.clip(later_wo[:, j + 1] if j + 1 < len(ends) else 0, 0, held)
-        still = np.minimum(closing, held - since)
+        # only the documents open at t: the others hold nothing, were written off nothing of it
+        at = np.flatnonzero(open_t)
+        gross = open_t[at]
+        held = np.maximum(gross, 0)
+        since = np.clip(_net_after(net_wo, recovered, j + 1, at), 0, held)
+        still = np.minimum(closing[at], held - since)
         frame = pd.DataFrame(
             {
-                "entity": docs["entity"].to_numpy(),
-                "pool": docs["pool"].to_numpy(),
-                "bucket": np.asarray(labels)[buckets[:, j]],
-                "gross": open_t,
+                "entity": entity_of[at],
+                "pool": pool_of[at],
+                "bucket": np.asarray(labels)[buckets_at(history, policy.basis, policy.bounds, j, at)],
+                "gross": gross,
                 "held": held,
                 "since": since,
                 "still": still,
             }
         )
-        frame = frame[(frame["gross"] != 0) | (frame["held"] != 0)]
         lines = frame.groupby(["entity", "pool", "bucket"], as_index=False)[["gross"]].sum()
         rates = _rates_at(rolls, ends, j, lookback, params, labels, entities, pool_names)
         lines = lines.merge(rates, how="left", on=["entity", "pool", "bucket"])
@@ -120,6 +123,18 @@ def backtest(book: Book, period: Period, params: dict, months: int = BACKTEST_MO
             rows.append((e, book.currency_of(e), ends[j], g, a, s, o, h - s - o, a / s if s else None))
     out = pd.DataFrame(rows, columns=BACKTEST_COLUMNS)
     return out.astype(dict.fromkeys(("gross", "allowance", "written_off_since", "still_open", "settled"), "int64"))
+
+
+def _net_after(write_offs: Cells, recoveries: Cells, first: int, rows: np.ndarray) -> np.ndarray:
+    """Per row of ``rows`` (sorted): write-offs less recoveries in month columns ``first`` on."""
+    out = np.zeros(len(rows), dtype="int64")
+    for cells, sign in ((write_offs, 1), (recoveries, -1)):
+        later = cells.cols >= first
+        where = np.searchsorted(rows, cells.rows[later])
+        found = where < len(rows)
+        found[found] = rows[where[found]] == cells.rows[later][found]
+        np.add.at(out, where[found], sign * cells.amounts[later][found])
+    return out
 
 
 def past_due_over(res: ReserveResult, period: Period, days: int = PAST_DUE_DAYS) -> dict[str, int]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import cast
 
+import numpy as np
 import pandas as pd
 
 from closelib import money
@@ -22,6 +23,7 @@ from closelib.areas.reserve.customers import customer_aged_listing
 from closelib.asof.aging import AgingPolicy, aging_at
 from closelib.asof.rollrate import agings, build_history, loss_rates, roll_rates
 from closelib.book.fx import translation
+from closelib.book.links import links
 from closelib.book.model import Book
 from closelib.periods import Period
 
@@ -208,18 +210,22 @@ def allowance_roll_forward(book: Book, period: Period, params: dict, entity: str
     ytd = gl_balance(book, entity, period, expense) or 0
     prior_ytd = 0 if period.month == 1 else (gl_balance(book, entity, period.shift(-1), expense) or 0)
     adj = book.adjustments
-    docs_entity = book.documents.set_index("document_id")["entity"]
     start, end = period.shift(-1).end, period.end
-    mine = adj[
-        (adj["document_id"].map(docs_entity) == entity)
-        & (adj["adjustment_date"] > start)
-        & (adj["adjustment_date"] <= end)
-    ]
+    # each adjustment's document through the book's row links (an unknown document: no entity)
+    row = links(book).adj_doc
+    entity_of = (
+        book.documents["entity"].iloc[np.maximum(row, 0)].to_numpy(dtype=object)
+        if len(book.documents)
+        else np.full(len(row), None, dtype=object)
+    )
+    date = adj["adjustment_date"]
+    mine = (row >= 0) & (entity_of == entity) & ((date > start) & (date <= end)).to_numpy()
     # the GL carries each write-off and recovery in the functional currency (a foreign-currency
     # document's at its booking rate): each adjustment's functional effect, not its own amount
-    functional = pd.Series(translation(book).adj_amount, index=adj.index).loc[mine.index]
-    write_offs = int(-functional[mine["type"] == "write_off"].sum())
-    recoveries = int(functional[mine["type"] == "recovery"].sum())
+    functional = translation(book).adj_amount
+    kind = adj["type"].to_numpy(dtype=object)
+    write_offs = int(-functional[mine & (kind == "write_off")].sum())
+    recoveries = int(functional[mine & (kind == "recovery")].sum())
     provision = ytd - prior_ytd
     lines = [
         ("opening allowance (GL, prior period end)", opening),
