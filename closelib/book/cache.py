@@ -27,6 +27,7 @@ import secrets
 import shutil
 import stat
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -126,7 +127,9 @@ def check_book_cache(folder: Path) -> tuple[dict[str, str] | None, str | None]:
 
 def _seal(scratch: Path, writer: str) -> None:
     """``hashes.json`` last, then every file and the folder read-only."""
-    files = {path.name: sha256_file(path) for path in sorted(scratch.iterdir())}
+    paths = sorted(scratch.iterdir())
+    with ThreadPoolExecutor(max_workers=2) as pool:  # hashlib releases the GIL on large reads
+        files = dict(zip([p.name for p in paths], pool.map(sha256_file, paths), strict=True))
     write_json_atomic(scratch / HASHES, {"files": files, "written_by": writer}, sort_keys=True)
     for path in scratch.iterdir():
         os.chmod(path, READ_ONLY_FILE)
@@ -150,20 +153,28 @@ def write_book_cache(book: Book, folder: Path, writer: str = "", replace: bool =
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
-    for name, frame in book.tables.items():
-        frame.to_parquet(scratch / f"{name}.parquet", index=False)
-    # Where applications and adjustments point (row positions): worked out once here, not
-    # again in every notebook's first as-of computation.
-
-    found = links(book)
-    arrays = {name: found.get(name) for name in Links.NAMES}
-    # mypy checks **arrays against savez's allow_pickle: bool as well as its **kwds arrays
-    np.savez(scratch / LINKS, **arrays)  # type: ignore[arg-type]
-    # The book's lines in the functional currency (about 5 s of CPU at 1M documents), which
-    # nearly every notebook asks for: made once here, a pure function of the cached tables.
-    fx = stored_translation(translation(book))
-    if fx is not None:
-        np.savez(scratch / FX, **fx)  # type: ignore[arg-type]
+    # The tables are written on a second thread while this one works out the links and the
+    # translation: Parquet encoding and compression release the GIL, so both cores work (the
+    # notebooks, which would use the other core, wait for the cache). Each file is written
+    # whole by one thread, so the bytes are those of a sequential write.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        writes = [
+            pool.submit(frame.to_parquet, scratch / f"{name}.parquet", index=False)
+            for name, frame in book.tables.items()
+        ]
+        # Where applications and adjustments point (row positions): worked out once here, not
+        # again in every notebook's first as-of computation.
+        found = links(book)
+        arrays = {name: found.get(name) for name in Links.NAMES}
+        # mypy checks **arrays against savez's allow_pickle: bool as well as its **kwds arrays
+        np.savez(scratch / LINKS, **arrays)  # type: ignore[arg-type]
+        # The book's lines in the functional currency (about 5 s of CPU at 1M documents), which
+        # nearly every notebook asks for: made once here, a pure function of the cached tables.
+        fx = stored_translation(translation(book))
+        if fx is not None:
+            np.savez(scratch / FX, **fx)  # type: ignore[arg-type]
+        for write in writes:
+            write.result()
     meta = {
         "present": sorted(book.present),
         "entity_currency": book.entity_currency,
