@@ -416,9 +416,6 @@ def start(
         parsed = latest_period(book)
         if not params_json:
             params = load_parameters(parsed, PARAMETERS_DIR)
-    # An entity close: its entities' share only (a slice read from the cache already is one;
-    # slicing again keeps every row, and a book read from the source is sliced here).
-    book = entity_slice(book, entities)
     # Every workpaper reads the customer as of the period end (customer_history), or says that
     # the master data is current (issue 16).
     book = book_as_of(book, parsed.end)
@@ -456,6 +453,11 @@ def _load(source: Path, info: dict, entities: list[str] | None = None, unread: t
         key = (str(Path(cache).resolve()), str(source), tuple(entities or ()), tuple(unread))
         if key not in _LAST_CACHED:
             _LAST_CACHED.clear()
-            _LAST_CACHED[key] = read_book_cache(Path(cache), source, info.get("book_cache_files"), entities, unread)
+            # the slice read from the cache is sliced again (a no-op) so that both paths follow
+            # entity_slice's rules; kept whole for the kernel, so the memos after the first
+            # share its links and translation instead of working them out again each
+            _LAST_CACHED[key] = entity_slice(
+                read_book_cache(Path(cache), source, info.get("book_cache_files"), entities, unread), entities
+            )
         return _LAST_CACHED[key]
-    return load_book(source)
+    return entity_slice(load_book(source), entities)
