@@ -10,14 +10,10 @@ from closelib.areas.recon.sides import CM_FX, CONTROL, KINDS, UNAPPLIED, GLPolic
 from closelib.book.model import Book
 from closelib.periods import Period
 
+# The subledger's kinds (their labels are the recon sides' own; credit memos applied with an
+# FX difference is an FX line, shown only when a book has it), then the GL-only lines.
 ROLL_LINES = (
-    "invoices and debit memos",
-    "credit memos",
-    "cash applied",
-    "cash received",
-    "write-offs",
-    "recoveries",
-    "adjustments",
+    *(kind for kind in KINDS if kind != CM_FX),
     "manual and other journals",
     "GL lines with no subledger transaction",
 )
