@@ -23,8 +23,14 @@ from closelib.runner.run import execute_run
 from closelib.runner.runfolder import all_runs, find_run, read_manifest, run_status
 from tests.conftest import START, write_notebook
 
-# The runner, with the notebooks folder of the test, as `close run` (a fresh interpreter).
+# The runner, with the notebooks folder of the test, as `close run` (a fresh interpreter) started
+# from a terminal's foreground. A shell starts its background jobs with SIGINT ignored, and the
+# runner rightly keeps a signal it was started ignoring ignored (as under nohup); the suite run as
+# a background job would then test that case instead of a Ctrl-C. So the runner takes Python's
+# own Ctrl-C handler first, as a foreground process has.
 RUNNER = """
+import signal
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import sys
 from pathlib import Path
 import closelib.runner.run as run
@@ -264,3 +270,33 @@ def test_an_empty_run_id_is_an_error_not_every_run(tmp_path, capsys):
     for empty in ("", " "):
         assert cli.main(["verify", empty, "--outputs", str(tmp_path)]) == 1
         assert capsys.readouterr().err.startswith("close: error: no run given")
+
+
+# interrupts_raise in a process started with SIGINT ignored (a shell's background job), then with
+# the default handler: it prints the SIGINT handler inside the block, and whether SIGTERM raised.
+IGNORED_STAYS_IGNORED = """
+import os, signal
+from closelib.runner.processes import interrupts_raise
+with interrupts_raise():
+    print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        print("no interruption")
+    except KeyboardInterrupt as exc:
+        print(exc)
+"""
+
+
+@pytest.mark.parametrize("started_ignoring", [True, False])
+def test_a_run_started_ignoring_ctrl_c_keeps_ignoring_it_and_still_stops_on_sigterm(started_ignoring):
+    def before_exec() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN if started_ignoring else signal.SIG_DFL)
+
+    done = subprocess.run(
+        [sys.executable, "-c", IGNORED_STAYS_IGNORED],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=before_exec,
+    )
+    assert done.stdout.split() == [str(started_ignoring), "SIGTERM"], done.stderr
