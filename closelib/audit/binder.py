@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from closelib.audit.keyfigures import entity_currencies, key_figure_groups
 from closelib.audit.signoffs import signoffs_for
-from closelib.batch.manifest import batches_for_period
+from closelib.batch.manifest import BatchLine, batches_for_period
 from closelib.files import write_text_atomic
 from closelib.nb.header import memo_number
 from closelib.nb.workpapers import MEMO_PREFIX, notebook_order, workpaper_of
@@ -282,6 +282,14 @@ def _run_section(run_dir: Path, manifest: dict, signoffs: list[dict], known: set
     return f'<details class="run {_e(status)}" id="{_e(run_id)}"><summary>{head}</summary>{body}</details>'
 
 
+def _unfinished(batch: BatchLine) -> str:
+    """Beside a batch's status: how many of all its closes did not succeed, so a failed batch whose
+    closes of this period succeeded does not read as a failure of this period."""
+    if not batch.tasks_not_succeeded:
+        return ""
+    return f'<br><span class="muted">{batch.tasks_not_succeeded} of {batch.tasks_total} close(s) not succeeded</span>'
+
+
 def _batches(outputs_root: Path, period: str, known: set[str]) -> str:
     """The batches (``close batch``) with a close of this period: each batch's status, its tasks
     for this period with their runs (linked) and, for a task that failed, why."""
@@ -302,7 +310,7 @@ def _batches(outputs_root: Path, period: str, known: set[str]) -> str:
             )
         rows.append(
             f"<tr><td>{_link(batch.href, batch.batch_id)}</td><td>{_e(_when(batch.started_at))}</td>"
-            f'<td class="st-{_e(batch.status)}"><strong>{_e(batch.status)}</strong></td>'
+            f'<td class="st-{_e(batch.status)}"><strong>{_e(batch.status)}</strong>{_unfinished(batch)}</td>'
             f'<td class="num">{len(batch.tasks)} of {batch.tasks_total}</td>'
             f'<td class="text"><ul>{"".join(items)}</ul></td></tr>'
         )

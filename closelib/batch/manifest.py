@@ -121,6 +121,7 @@ class BatchLine:
     status: str
     started_at: str
     tasks_total: int
+    tasks_not_succeeded: int  # over the whole batch: why a batch whose tasks here succeeded failed
     tasks: tuple[dict, ...]  # this period's tasks (task, entities, status, run id, error)
     href: str  # batch.json, relative to the period folder
 
@@ -145,6 +146,9 @@ def batches_for_period(outputs: Path, period: str) -> list[BatchLine]:
                     status=str(batch.get("status") or ""),
                     started_at=str(batch.get("started_at") or ""),
                     tasks_total=len(batch["tasks"]),
+                    tasks_not_succeeded=sum(
+                        not isinstance(t, dict) or t.get("status") != "succeeded" for t in batch["tasks"]
+                    ),
                     tasks=tuple(tasks),
                     href=f"../{BATCHES}/{folder.name}/{BATCH_FILE}",
                 )

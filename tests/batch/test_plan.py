@@ -207,8 +207,9 @@ def test_the_binder_lists_the_batches_of_its_period_escaped(tmp_path):
     garbage.mkdir()
     (garbage / BATCH_FILE).write_text("{not json", encoding="utf-8")
     found = batches_for_period(tmp_path, "2026-01")
-    assert [(b.batch_id, len(b.tasks), b.tasks_total) for b in found] == [(folder.name, 2, 3)]
+    assert [(b.batch_id, len(b.tasks), b.tasks_total, b.tasks_not_succeeded) for b in found] == [(folder.name, 2, 3, 2)]
     page = render_period(tmp_path, "2026-01")
+    assert "2 of 3 close(s) not succeeded" in page  # one failed here, one (2026-02) never ran
     assert "<script" not in page and "<img" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert f'<a href="../batches/{folder.name}/batch.json">{folder.name}</a>' in page
