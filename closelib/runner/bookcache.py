@@ -17,9 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from closelib.book.cache import cache_key, cache_meta, check_book_cache, write_book_cache, written_by
-from closelib.book.load import load_book, release_memory
+from closelib.book.cache import cache_key, cache_meta, check_book_cache, write_sealed, written_by
+from closelib.book.load import load_book
 from closelib.errors import RunError
+from closelib.runner.apart import call_apart
 from closelib.runner.runfolder import RUN_INFO
 from closelib.runner.store import STORE_DIR, store_root
 
@@ -86,17 +87,32 @@ def prepare_book_cache(
             return BookCache(folder, files, rows, _entry(key, True, folder, written_by(folder), files, None))
         if problem:
             say(f"  typed book cache {key[:12]} discarded ({problem}): validating again and rebuilding it")
-    book = load_book(run_dir / "inputs")
-    rows = {path.name: len(book.tables[name]) for name, path in book.files.items()}
     if not reuse:
         folder = books / f"{key}.{run_dir.name}"
-    folder = write_book_cache(book, folder, run_label(run_dir, outputs), replace=problem is not None)
-    del book
-    release_memory()  # else the runner holds the validation's memory through every notebook
-    files, after = check_book_cache(folder)
+    # In a child process: the parsed book (GiBs at a million documents) never lives in the
+    # runner, which would otherwise keep what its allocators hold through every notebook.
+    folder, rows, files = call_apart(
+        validate_and_write, run_dir / "inputs", folder, run_label(run_dir, outputs), problem
+    )
+    after = None
+    if files is None:  # another run's cache (same inputs, same code): checked before it is read
+        files, after = check_book_cache(folder)
     if files is None:
         raise RunError(f"the typed book cache {folder} does not check out right after it was written: {after}")
     return BookCache(folder, files, rows, _entry(key, False, folder, written_by(folder), files, problem))
+
+
+def validate_and_write(
+    inputs: Path, folder: Path, writer: str, problem: str | None
+) -> tuple[Path, dict[str, int], dict[str, str] | None]:
+    """Validate ``inputs`` (a bad book raises :class:`SourceError` with every problem) and write
+    its typed cache into ``folder`` (replacing one that was discarded for ``problem``): the
+    folder, the rows of each input file and the sha256 of the files as written (``None`` when
+    another run's cache is there instead, see :func:`write_sealed`)."""
+    book = load_book(inputs)
+    rows = {path.name: len(book.tables[name]) for name, path in book.files.items()}
+    folder, files = write_sealed(book, folder, writer, replace=problem is not None)
+    return folder, rows, files
 
 
 def _entry(key: str, reused: bool, folder: Path, writer: str, files: dict[str, str], rebuilt: str | None) -> dict:
