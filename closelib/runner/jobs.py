@@ -1,6 +1,6 @@
 """The notebooks of a run as jobs: built, ordered, executed in processes of their own, judged.
 
-Each period notebook runs in a spawned child process (:func:`closelib.nb.execute.child_main`),
+Each period notebook runs in a spawned child process (:func:`closelib.runner.worker.notebook_main`),
 ``run.workers`` at a time, each held to a wall-clock limit. An interrupted run (SIGTERM,
 Ctrl-C, an error in the runner) stops every notebook still running together with the
 kernels below it, and records each as failed.
@@ -18,11 +18,12 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from closelib.files import sha256_file
-from closelib.nb.execute import NotebookJob, child_main, inspect_notebook
+from closelib.nb.execute import NotebookJob, inspect_notebook
 from closelib.params import RunSettings
 from closelib.periods import Period
 from closelib.runner.processes import interruption, kill_tree, signals_blocked, wait_gone
 from closelib.runner.runfolder import MANIFEST
+from closelib.runner.worker import notebook_main
 
 # A notebook may use this much longer than run.timeout_seconds in total before it is killed
 # (each cell separately is held to run.timeout_seconds by papermill).
@@ -121,7 +122,7 @@ def execute_jobs(
                 job = pending.pop(0)
                 order[job.name] = len(order)
                 process: BaseProcess = context.Process(
-                    target=child_main, args=(job,), name=f"close-{job.name}", daemon=False
+                    target=notebook_main, args=(job,), name=f"close-{job.name}", daemon=False
                 )
                 with signals_blocked():
                     process.start()

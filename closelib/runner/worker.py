@@ -1,0 +1,39 @@
+"""What a runner's notebook process runs (the spawn target): :func:`closelib.nb.execute.child_main`,
+without the libraries papermill and nbformat import only for what a run never does.
+
+A notebook process drives one kernel: it reads and writes local notebook files and renders
+their HTML. papermill imports, when it can, the readers and writers of remote stores (HDFS
+through ``pyarrow.fs``, which brings pyarrow and numpy: about 75 MB of the process's 150), and
+jsonschema the ``iri`` format check (``rfc3987_syntax``, which builds a grammar on import: 0.7 s
+of CPU in every notebook process; nbformat's schemas check no such format). Marking those
+modules absent before papermill is imported leaves papermill's ``try: import`` to skip them,
+exactly as on a machine without them: local paths, the only ones a run uses, work as before.
+
+Only these processes are touched: the kernels they start are new interpreters, and import
+whatever their notebooks need.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from closelib.nb.execute import NotebookJob, child_main
+
+# Optional imports of papermill (remote stores) and jsonschema (format checks) a run never uses.
+NOT_NEEDED = ("pyarrow", "rfc3987_syntax", "rfc3987", "gcsfs", "github", "boto3", "botocore", "azure")
+
+# The kernels' glibc gives large freed blocks back to the system at once: blocks over 128 KiB
+# get their own mapping (glibc's default threshold grows up to 32 MiB after such frees, after
+# which a notebook's freed frames stay in its heap, counted in its memory, until it ends).
+KERNEL_ENVIRONMENT = {"MALLOC_MMAP_THRESHOLD_": "131072"}
+
+
+def notebook_main(job: NotebookJob) -> None:
+    """Entry point of a notebook process (see :func:`closelib.nb.execute.child_main`)."""
+    for name in NOT_NEEDED:
+        if name not in sys.modules:  # never one already imported: it stays as it is
+            sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError
+    for name, value in KERNEL_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)  # the kernel inherits it; this process started without it
+    child_main(job)
