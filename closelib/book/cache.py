@@ -72,7 +72,7 @@ def code_fingerprint() -> str:
 def cache_key(inputs: dict[str, dict]) -> str:
     """Hash of the input files' hashes, of the code that validated them and of the layout."""
     text = json.dumps(
-        {"layout": 3, "code": code_fingerprint(), "inputs": {k: v["sha256"] for k, v in sorted(inputs.items())}},
+        {"layout": 4, "code": code_fingerprint(), "inputs": {k: v["sha256"] for k, v in sorted(inputs.items())}},
         sort_keys=True,
     )
     return hashlib.sha256(text.encode()).hexdigest()
@@ -125,15 +125,25 @@ def check_book_cache(folder: Path) -> tuple[dict[str, str] | None, str | None]:
     return dict(recorded), None
 
 
-def _seal(scratch: Path, writer: str) -> None:
-    """``hashes.json`` last, then every file and the folder read-only."""
-    paths = sorted(scratch.iterdir())
-    with ThreadPoolExecutor(max_workers=2) as pool:  # hashlib releases the GIL on large reads
-        files = dict(zip([p.name for p in paths], pool.map(sha256_file, paths), strict=True))
-    write_json_atomic(scratch / HASHES, {"files": files, "written_by": writer}, sort_keys=True)
+def _seal(scratch: Path, writer: str, files: dict[str, str]) -> None:
+    """``hashes.json`` last (``files``: the sha256 of the bytes written), then every file and
+    the folder read-only."""
+    write_json_atomic(scratch / HASHES, {"files": dict(sorted(files.items())), "written_by": writer}, sort_keys=True)
     for path in scratch.iterdir():
         os.chmod(path, READ_ONLY_FILE)
     os.chmod(scratch, READ_ONLY_DIR)
+
+
+def _write_hashed(path: Path, write) -> str:
+    """``write(buffer)`` into memory, then those bytes to ``path``; their sha256 (the file is
+    hashed from the bytes as written, never read back)."""
+    buffer = io.BytesIO()
+    write(buffer)
+    data = buffer.getbuffer()
+    digest = hashlib.sha256(data).hexdigest()  # releases the GIL on large buffers
+    path.write_bytes(data)
+    del data
+    return digest
 
 
 def remove_cache(folder: Path) -> None:
@@ -149,52 +159,65 @@ def write_book_cache(book: Book, folder: Path, writer: str = "", replace: bool =
     An existing ``folder`` is kept (another run wrote the same cache first) unless ``replace``:
     then the new cache is swapped in and the old one deleted; it is never edited in place.
     ``writer`` names the run that validated the book (kept in ``hashes.json``)."""
+    return write_sealed(book, folder, writer, replace)[0]
+
+
+def write_sealed(
+    book: Book, folder: Path, writer: str = "", replace: bool = False
+) -> tuple[Path, dict[str, str] | None]:
+    """:func:`write_book_cache`, and the sha256 of each file it wrote (``None`` when it kept a
+    cache already there, or another run's identical cache won the race: check that one)."""
     if folder.exists() and not replace:
-        return folder
+        return folder, None
     folder.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
     # The tables are written on a second thread while this one works out the links and the
     # translation: Parquet encoding and compression release the GIL, so both cores work (the
     # notebooks, which would use the other core, wait for the cache). Each file is written
     # whole by one thread, so the bytes are those of a sequential write.
+    files: dict[str, str] = {}
     with ThreadPoolExecutor(max_workers=1) as pool:
-        writes = [
-            pool.submit(frame.to_parquet, scratch / f"{name}.parquet", index=False)
+        writes = {
+            f"{name}.parquet": pool.submit(
+                _write_hashed, scratch / f"{name}.parquet", lambda out, frame=frame: frame.to_parquet(out, index=False)
+            )
             for name, frame in book.tables.items()
-        ]
+        }
         # Where applications and adjustments point (row positions): worked out once here, not
         # again in every notebook's first as-of computation.
         found = links(book)
         arrays = {name: found.get(name) for name in Links.NAMES}
         # mypy checks **arrays against savez's allow_pickle: bool as well as its **kwds arrays
-        np.savez(scratch / LINKS, **arrays)  # type: ignore[arg-type]
+        files[LINKS] = _write_hashed(scratch / LINKS, lambda out: np.savez(out, **arrays))  # type: ignore[arg-type]
         # The book's lines in the functional currency (about 5 s of CPU at 1M documents), which
         # nearly every notebook asks for: made once here, a pure function of the cached tables.
         fx = stored_translation(translation(book))
         if fx is not None:
-            np.savez(scratch / FX, **fx)  # type: ignore[arg-type]
-        for write in writes:
-            write.result()
+            files[FX] = _write_hashed(scratch / FX, lambda out: np.savez(out, **fx))  # type: ignore[arg-type]
+        for name, write in writes.items():
+            files[name] = write.result()
     meta = {
         "present": sorted(book.present),
         "entity_currency": book.entity_currency,
         "files": {name: path.name for name, path in book.files.items()},
         "rows": {path.name: len(book.tables[name]) for name, path in book.files.items()},
     }
-    (scratch / META).write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
-    _seal(scratch, writer)
+    files[META] = _write_hashed(scratch / META, lambda out: out.write(json.dumps(meta, sort_keys=True).encode()))
+    _seal(scratch, writer, files)
     # Out of the way under a new name in the same folder (a read-only folder can be renamed
     # there, not moved elsewhere), then deleted: never edited in place.
     aside = folder.parent / f".discarded-{folder.name}-{secrets.token_hex(4)}"
     if replace:
         with contextlib.suppress(OSError):  # gone already: another run swapped it out first
             os.rename(folder, aside)
+    written: dict[str, str] | None = files
     try:
         os.rename(scratch, folder)
     except OSError:  # another run wrote the same cache first: theirs is identical
         remove_cache(scratch)
+        written = None
     remove_cache(aside)
-    return folder
+    return folder, written
 
 
 def read_book_cache(
@@ -266,23 +289,39 @@ def read_book_cache(
     return book
 
 
+# fx.npz (layout 4): the functional currency of each document and receipt as a small integer
+# code into CURRENCIES (the few currencies' text), not as a text per row: 1 byte a row on disk,
+# and restored as references to one Python string per currency (8 bytes a row, not ~60).
+CURRENCIES = "functional_currencies"
+CODED = ("doc_functional", "rec_functional")
+
+
 def stored_translation(fx: Translation) -> dict[str, np.ndarray] | None:
     """The translation's arrays as ``fx.npz`` holds them (no pickled objects: the functional
-    currencies as fixed-width text); ``None`` when a line has no functional currency (left to
-    be made in the notebook, exactly as before)."""
+    currencies coded, :data:`CURRENCIES`); ``None`` when a line has no functional currency (left
+    to be made in the notebook, exactly as before)."""
     if pd.isna(fx.doc_functional).any() or pd.isna(fx.rec_functional).any():
         return None
     arrays = {name: getattr(fx, name) for name in Translation.ARRAYS}
-    for name in ("doc_functional", "rec_functional"):
-        arrays[name] = np.asarray(arrays[name], dtype=str)
+    both = pd.Index(np.concatenate([np.asarray(arrays[name], dtype=object) for name in CODED]))
+    codes, currencies = pd.factorize(both, sort=True)
+    width = "int8" if len(currencies) < 128 else "int32"
+    start = 0
+    for name in CODED:
+        size = len(arrays[name])
+        arrays[name] = codes[start : start + size].astype(width)
+        start += size
+    arrays[CURRENCIES] = np.asarray(currencies.to_numpy(dtype=object).astype(str), dtype=str)
     return arrays
 
 
 def restored_translation(book: Book, arrays: dict[str, np.ndarray]) -> Translation:
-    """:class:`Translation` of ``book`` from ``fx.npz`` (the currencies back to Python text)."""
-    values = dict(arrays)
-    for name in ("doc_functional", "rec_functional"):
-        values[name] = values[name].astype(object)
+    """:class:`Translation` of ``book`` from ``fx.npz``: each coded column back to Python text
+    (one string object per currency, shared by its rows)."""
+    values = {name: arrays[name] for name in Translation.ARRAYS}
+    currencies = np.array([str(each) for each in arrays[CURRENCIES]], dtype=object)
+    for name in CODED:
+        values[name] = currencies[values[name]]
     frames = (book.documents, book.receipts, book.applications, book.adjustments, book.fx_rates)
     return Translation(frames, **values, entity_currency=dict(book.entity_currency))
 
