@@ -25,7 +25,9 @@ import numpy as np
 import pandas as pd
 
 from closelib import money
+from closelib.book import fxcodes
 from closelib.book.arrays import id_array, index_in, lookup
+from closelib.book.links import links
 from closelib.book.model import Book, derived
 from closelib.book.parse import Collector, currency_digits
 
@@ -265,27 +267,43 @@ def translate_book(
     adjustments: pd.DataFrame,
     fx_rates: pd.DataFrame,
     entity_currency: dict | pd.Series,
+    positions: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> Translation:
     """The book's lines in the functional currency (see the module's rules). Vectorised:
-    events are sorted once and cumulated per document and per receipt."""
-    d_fun, d_rate = booking_rates(documents, "document_date", entity_currency, fx_rates)
-    r_fun, r_rate = booking_rates(receipts, "receipt_date", entity_currency, fx_rates)
-    d_amt = translate(documents["amount"], d_rate, documents["currency"], d_fun)
-    r_amt = translate(receipts["amount"], r_rate, receipts["currency"], r_fun)
-    doc_ids = id_array(documents["document_id"])
-    rec_ids = id_array(receipts["receipt_id"])
+    currencies as integer codes (:mod:`closelib.book.fxcodes`), events sorted once and
+    cumulated per document and per receipt. ``positions``: the rows each application's target,
+    source document and source receipt and each adjustment's document are at, as
+    :class:`closelib.book.links.Links` has them (worked out here when not given)."""
+    mapping = entity_currency if isinstance(entity_currency, pd.Series) else pd.Series(entity_currency, dtype=object)
+    coder = fxcodes.Coder()
+    d_cur, r_cur = coder.code(documents["currency"]), coder.code(receipts["currency"])
+    d_fun, r_fun = coder.of_mapping(documents["entity"], mapping), coder.of_mapping(receipts["entity"], mapping)
+    rate_cur, rate_fun = fxcodes.rate_codes(coder, fx_rates)
+    codes = coder.currencies()
+    pairs = codes.pair_key(rate_cur, rate_fun)
+    d_rate = _booking_rate(codes, pairs, fx_rates, documents, "document_date", d_cur, d_fun)
+    r_rate = _booking_rate(codes, pairs, fx_rates, receipts, "receipt_date", r_cur, r_fun)
+    d_amt = fxcodes.translate(codes, documents["amount"].to_numpy(dtype="int64"), d_rate, d_cur, d_fun)
+    r_amt = fxcodes.translate(codes, receipts["amount"].to_numpy(dtype="int64"), r_rate, r_cur, r_fun)
     n_app, n_adj = len(applications), len(adjustments)
     app_amount = applications["amount"].to_numpy(dtype="int64")
-    tgt = index_in(applications["target_id"], doc_ids)
-    src_doc = index_in(applications["source_id"], doc_ids)
-    src_rec = index_in(applications["source_id"], rec_ids)
+    if positions is None:
+        doc_ids = id_array(documents["document_id"])
+        positions = (
+            index_in(applications["target_id"], doc_ids),
+            index_in(applications["source_id"], doc_ids),
+            index_in(applications["source_id"], id_array(receipts["receipt_id"])),
+            index_in(adjustments["document_id"], doc_ids),
+        )
+    tgt, src_doc, src_rec, adj_doc = positions
     src_doc = np.where(src_rec >= 0, -1, src_doc)  # a receipt id wins, as the validator reads it
-    adj_doc = index_in(adjustments["document_id"], doc_ids)
     # Events on documents: (document row, date, rank, id, delta of its open amount, which, position).
+    # An id is compared only with ids of its own table (rank 0: applications, 1: adjustments), so
+    # each table's ids enter as their rank in text order.
     app_dates = applications["applied_date"].to_numpy(dtype="datetime64[ns]")
     adj_dates = adjustments["adjustment_date"].to_numpy(dtype="datetime64[ns]")
-    app_ids = applications["application_id"].astype(str).to_numpy(dtype=object)
-    adj_ids = adjustments["adjustment_id"].astype(str).to_numpy(dtype=object)
+    app_ids = fxcodes.text_ranks(applications["application_id"])
+    adj_ids = fxcodes.text_ranks(adjustments["adjustment_id"])
     doc_events = pd.DataFrame(
         {
             "row": np.concatenate([tgt, src_doc, adj_doc]),
@@ -298,7 +316,8 @@ def translate_book(
         }
     )
     doc_events = doc_events[doc_events["row"].to_numpy() >= 0]
-    doc_effect = _effects(doc_events, documents["amount"].to_numpy(dtype="int64"), d_rate, documents["currency"], d_fun)
+    doc_lines = (codes, documents["amount"].to_numpy(dtype="int64"), d_rate, d_cur, d_fun)
+    doc_effect = _effects(doc_events, *doc_lines)
     rec_events = pd.DataFrame(
         {
             "row": src_rec,
@@ -311,7 +330,7 @@ def translate_book(
         }
     )
     rec_events = rec_events[rec_events["row"].to_numpy() >= 0]
-    rec_effect = _effects(rec_events, receipts["amount"].to_numpy(dtype="int64"), r_rate, receipts["currency"], r_fun)
+    rec_effect = _effects(rec_events, codes, receipts["amount"].to_numpy(dtype="int64"), r_rate, r_cur, r_fun)
     app_target = np.zeros(n_app, dtype="int64")
     app_source = np.zeros(n_app, dtype="int64")
     adj_amount = np.zeros(n_adj, dtype="int64")
@@ -322,10 +341,10 @@ def translate_book(
     app_source[rec_events["pos"].to_numpy()] = -rec_effect
     return Translation(
         (documents, receipts, applications, adjustments, fx_rates),
-        d_fun,
+        fxcodes.functional_text(codes, d_fun, lambda: _functional(documents, mapping)),
         d_rate,
         d_amt,
-        r_fun,
+        fxcodes.functional_text(codes, r_fun, lambda: _functional(receipts, mapping)),
         r_rate,
         r_amt,
         app_target,
@@ -335,40 +354,70 @@ def translate_book(
     )
 
 
-def _effects(events: pd.DataFrame, amount: np.ndarray, rate: np.ndarray, currency, functional) -> np.ndarray:
+def _functional(frame: pd.DataFrame, mapping: pd.Series) -> np.ndarray:
+    """The functional currency per row as :func:`booking_rates` gives it (missing values and all)."""
+    return lookup(frame["entity"], mapping).astype(object).to_numpy()
+
+
+def _booking_rate(
+    codes: fxcodes.Currencies,
+    pairs: np.ndarray,
+    fx_rates: pd.DataFrame,
+    frame: pd.DataFrame,
+    date_column: str,
+    currency: np.ndarray,
+    functional: np.ndarray,
+) -> np.ndarray:
+    """The booking rate of :func:`booking_rates`, on currency codes."""
+    rate = fxcodes.rates_in_force(codes, pairs, fx_rates, frame[date_column], currency, functional, MAX_RATE_AGE_DAYS)
+    if "fx_rate" in frame.columns:
+        given = frame["fx_rate"].to_numpy(dtype="float64", na_value=np.nan)
+        rate = np.where(np.isfinite(given) & (given > 0), given, rate)
+    return rate
+
+
+def _effects(
+    events: pd.DataFrame,
+    codes: fxcodes.Currencies,
+    amount: np.ndarray,
+    rate: np.ndarray,
+    currency: np.ndarray,
+    functional: np.ndarray,
+) -> np.ndarray:
     """Functional effect of each event: the event's own amount on a line in its functional
     currency (rate 1, the same exponent: translation changes nothing), the cumulative rule
     (:func:`_telescoped`) on a foreign-currency line; only those events are sorted and cumulated."""
     effect = events["delta"].to_numpy(dtype="int64").copy()
     if events.empty:
         return effect
-    foreign_line = (np.asarray(currency, dtype=object) != np.asarray(functional, dtype=object)) | (rate != 1.0)
-    foreign = foreign_line[events["row"].to_numpy()]
+    foreign = fxcodes.foreign(currency, functional, rate)[events["row"].to_numpy()]
     if foreign.any():
-        effect[foreign] = _telescoped(events[foreign], amount, rate, currency, functional)
+        effect[foreign] = _telescoped(events[foreign], codes, amount, rate, currency, functional)
     return effect
 
 
-def _telescoped(events: pd.DataFrame, amount: np.ndarray, rate: np.ndarray, currency, functional) -> np.ndarray:
+def _telescoped(
+    events: pd.DataFrame,
+    codes: fxcodes.Currencies,
+    amount: np.ndarray,
+    rate: np.ndarray,
+    currency: np.ndarray,
+    functional: np.ndarray,
+) -> np.ndarray:
     """Functional effect of each event (in ``events`` order): ``tr(open after) - tr(open before)``
     at its line's rate, the open amount cumulated per line in (date, rank, id) order."""
     if events.empty:
         return np.zeros(0, dtype="int64")
     order = np.lexsort(
-        (
-            events["id"].to_numpy(dtype=object).astype(str),
-            events["rank"].to_numpy(),
-            events["date"].to_numpy(),
-            events["row"].to_numpy(),
-        )
+        (events["id"].to_numpy(), events["rank"].to_numpy(), events["date"].to_numpy(), events["row"].to_numpy())
     )
     rows = events["row"].to_numpy()[order]
     delta = events["delta"].to_numpy(dtype="int64")[order]
     after = amount[rows] + pd.Series(delta).groupby(rows).cumsum().to_numpy(dtype="int64")
     before = after - delta
-    ccy = np.asarray(currency, dtype=object)[rows]
-    fun = np.asarray(functional, dtype=object)[rows]
-    both = translate(
+    ccy, fun = currency[rows], functional[rows]
+    both = fxcodes.translate(
+        codes,
         np.concatenate([after, before]),
         np.concatenate([rate[rows], rate[rows]]),
         np.concatenate([ccy, ccy]),
@@ -385,5 +434,13 @@ def translation(book: Book) -> Translation:
     return derived(
         book,
         "_fx",
-        lambda b: translate_book(b.documents, b.receipts, b.applications, b.adjustments, b.fx_rates, b.entity_currency),
+        lambda b: translate_book(
+            b.documents, b.receipts, b.applications, b.adjustments, b.fx_rates, b.entity_currency, _positions(b)
+        ),
     )
+
+
+def _positions(book: Book) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The book's row links (:mod:`closelib.book.links`), shared with every other use of them."""
+    found = links(book)
+    return found.app_target, found.app_source_doc, found.app_source_rec, found.adj_doc
