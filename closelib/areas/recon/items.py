@@ -20,6 +20,14 @@ REVALUED = "FX revaluation at the closing rate"
 REVALUATION_DIFFERS = "FX revaluation differs from the closing-rate revaluation"
 REVALUATION_STALE = "FX revaluation of an earlier period not reversed"
 REVALUATION_CAUSES = (REVALUED, REVALUATION_DIFFERS, REVALUATION_STALE)
+# The causes of an item found by reference (:func:`_timing`), by code.
+CAUSES = (
+    "cut-off: posted to the GL in a later period",
+    "not posted to the GL",
+    "cut-off: posted to the GL before its subledger date",
+    "GL subledger line with no subledger transaction",
+    "posted amount differs from the subledger",
+)
 
 
 def _keys(sides: Sides) -> tuple[np.ndarray, np.ndarray, int]:
@@ -116,43 +124,43 @@ def _timing(sides: Sides, period: Period, side: str, nonzero: np.ndarray, upto: 
     keep = posted != expected
     both, posted, expected = both[keep], posted[keep], expected[keep]
     keys = both.index.to_numpy(dtype="int64")
+    # Text is made only for the rows kept at the end (a few, where the GL has batch postings):
+    # up to here, the causes are codes and the rest positions, a few bytes a row.
     jid_row = both["jid_row"].to_numpy()
-    journal_id = np.full(len(both), np.nan, dtype=object)
     found = ~np.isnan(jid_row)
-    journal_id[found] = np.asarray(journal_ids.take(jid_row[found].astype("int64")), dtype=object)
     rank = both["period_rank"].to_numpy()
-    gl_period = np.full(len(both), np.nan, dtype=object)
-    gl_period[~np.isnan(rank)] = by_period[rank[~np.isnan(rank)].astype("int64")]
-    kind = np.full(len(both), "", dtype=object)
-    known = ~np.isnan(both["kind"].to_numpy())
-    kind[known] = np.asarray(KINDS, dtype=object)[both["kind"].to_numpy()[known].astype("int64")]
+    ranked = ~np.isnan(rank)
+    later = np.append(by_period.astype(str) > str(period), False)  # per period rank; -1: no period
+    gl_later = ranked & later[np.where(ranked, rank, -1).astype("int64")]
     date = both["date"].to_numpy()
-    gl_later = ~pd.isna(gl_period) & (gl_period.astype(str) > str(period))
-    cause = np.select(
-        [(posted == 0) & gl_later, posted == 0, (expected == 0) & ~pd.isna(date), expected == 0],
-        [
-            "cut-off: posted to the GL in a later period",
-            "not posted to the GL",
-            "cut-off: posted to the GL before its subledger date",
-            "GL subledger line with no subledger transaction",
-        ],
-        "posted amount differs from the subledger",
+    cause_code = np.select(
+        [(posted == 0) & gl_later, posted == 0, (expected == 0) & ~pd.isna(date), expected == 0], [0, 1, 2, 3], 4
     )
     posted_on = both["posting_date"].to_numpy()
     amount = posted - expected
     # What a summarised batch posting explains goes before any text is read (most rows at scale).
-    keep = ~_batch_explained(keys % n_ent, cause, date, posted_on, amount)
+    keep = ~_batch_explained(keys % n_ent, np.asarray(CAUSES, dtype=object)[cause_code], date, posted_on, amount)
+    journal_id = np.full(int(keep.sum()), np.nan, dtype=object)
+    kept_found = found[keep]
+    journal_id[kept_found] = np.asarray(journal_ids.take(jid_row[keep][kept_found].astype("int64")), dtype=object)
+    gl_period = np.full(len(journal_id), np.nan, dtype=object)
+    kept_rank = rank[keep]
+    gl_period[~np.isnan(kept_rank)] = by_period[kept_rank[~np.isnan(kept_rank)].astype("int64")]
+    kind = np.full(len(journal_id), "", dtype=object)
+    kept_kind = both["kind"].to_numpy()[keep]
+    known = ~np.isnan(kept_kind)
+    kind[known] = np.asarray(KINDS, dtype=object)[kept_kind[known].astype("int64")]
     return pd.DataFrame(
         {
             "entity": _text(decode_codes(sides.entities, keys[keep] % n_ent).to_numpy(), len(keys) > 0),
             "reference": _text(decode_codes(sides.references, keys[keep] // n_ent).to_numpy(), len(keys) > 0),
-            "cause": cause[keep],
-            "journal_id": _text(journal_id[keep], bool(found.any())),
+            "cause": np.asarray(CAUSES)[cause_code[keep]],
+            "journal_id": _text(journal_id, bool(found.any())),
             "subledger_date": date[keep],
-            "gl_period": _text(gl_period[keep], bool((~np.isnan(rank)).any())),
+            "gl_period": _text(gl_period, bool(ranked.any())),
             "amount": amount[keep],
-            "description": _text(kind[keep], len(kind) > 0),
-            "kind": _text(kind[keep], len(kind) > 0),
+            "description": _text(kind, len(keys) > 0),
+            "kind": _text(kind, len(keys) > 0),
             "posted_on": posted_on[keep],
         }
     )

@@ -20,6 +20,9 @@ ROLL_LINES = (
 REVALUATION_LINE = "FX revaluation (GL only: the subledger stays at booking rates)"
 # Lines shown only when a book has them (foreign-currency books).
 FX_LINES = (CM_FX, REVALUATION_LINE)
+# A GL line's roll-forward line by code: a subledger kind (its code in KINDS), then these.
+_LINE_TEXT = (*KINDS, REVALUATION_LINE, "manual and other journals", "GL lines with no subledger transaction")
+_REVALUATION, _MANUAL, _NO_TRANSACTION = len(KINDS), len(KINDS) + 1, len(KINDS) + 2
 
 
 UNAPPLIED_ROLL_LINES = (
@@ -65,20 +68,22 @@ def roll_forward(
         in_period = sides.line_frame(
             (lines["_ent"] == sides.entity_code(entity)).to_numpy() & sides.in_period(period), ["journal_id", "source"]
         )
-        # The kind of the first subledger transaction with the line's reference.
+        # The kind of the first subledger transaction with the line's reference, as a code (NaN:
+        # none); a line without one takes the first kind among its journal's lines.
         refs = in_period["_ref"].to_numpy()
         kind_code = np.where(refs >= 0, sides.first_kind[np.maximum(refs, 0)] if len(sides.first_kind) else -1, -1)
-        kind = pd.Series(
-            pd.array(np.array([*KINDS, None], dtype=object)[kind_code], dtype="str"), index=in_period.index
-        )
+        kind = pd.Series(np.where(kind_code >= 0, kind_code, np.nan), index=in_period.index)
         journal_kind = kind.groupby(in_period["journal_id"]).first()
         kind = kind.fillna(in_period["journal_id"].map(journal_kind))
-        kinds = np.where(
-            in_period["source"] != "ar_subledger",
-            np.where(in_period["revaluation"].to_numpy(), REVALUATION_LINE, "manual and other journals"),
-            kind.fillna("GL lines with no subledger transaction"),
-        )
-        gl_moves = in_period.groupby(kinds)[side].sum()
+        # Each line's roll-forward line, as a code into LINE_TEXT (no text per line).
+        subledger = (in_period["source"] == "ar_subledger").to_numpy(dtype=bool)
+        codes = np.where(
+            ~subledger,
+            np.where(in_period["revaluation"].to_numpy(), _REVALUATION, _MANUAL),
+            np.where(kind.notna().to_numpy(), kind.fillna(-1).to_numpy(), _NO_TRANSACTION),
+        ).astype("int64")
+        by_code = in_period[side].groupby(codes).sum()
+        gl_moves = pd.Series(by_code.to_numpy(), index=np.asarray(_LINE_TEXT, dtype=object)[by_code.index.to_numpy()])
     present = [line for line in FX_LINES if line in sl.index or line in gl_moves.index]
     for line in (*(ROLL_LINES if side == CONTROL else UNAPPLIED_ROLL_LINES), *present):
         rows[line] = (int(sl.get(line, 0)), int(gl_moves.get(line, 0)) if sides.lines is not None else None)

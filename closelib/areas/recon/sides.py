@@ -63,21 +63,34 @@ class GLPolicy:
 
 def text_codes(*columns: pd.Series) -> tuple[list[np.ndarray], pa.Array]:
     """Shared integer codes for the values of several text columns (-1 for missing), and the
-    text of each code (one Arrow hash pass over all of them, no Python object per value)."""
+    text of each code (one Arrow hash pass over all of them, no Python object per value).
+
+    The columns are encoded as they are, chunk by chunk with one dictionary (codes in order of
+    first appearance, as over their concatenation): no copy of all their text is made, which
+    at a million documents (several million references) was a few hundred MB at the kernel's peak."""
     arrays: list = []
     for column in columns:
         array = arrow_text(column) if len(column) else pa.array([], type=pa.string())
         chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
-        arrays.extend(chunk.cast(pa.large_string()) for chunk in chunks)
-    if not arrays:
-        return [np.zeros(0, dtype="int64") for _ in columns], pa.array([], type=pa.large_string())
-    encoded = pc.dictionary_encode(pa.chunked_array(arrays, type=pa.large_string()).combine_chunks())
-    codes = np.asarray(pc.fill_null(encoded.indices, -1), dtype="int64")
+        arrays.extend(chunk.cast(pa.large_string()) for chunk in chunks)  # no copy when already large
+    encoded = pc.dictionary_encode(pa.chunked_array(arrays, type=pa.large_string()))
+    if not encoded.num_chunks:
+        return [np.zeros(0, dtype="int32") for _ in columns], pa.array([], type=pa.large_string())
+    codes = np.empty(sum(len(column) for column in columns), dtype="int32")  # the frames' width
+    start = 0
+    for chunk in encoded.chunks:
+        codes[start : start + len(chunk)] = np.asarray(pc.fill_null(chunk.indices, -1))
+        start += len(chunk)
     out, start = [], 0
     for column in columns:
         out.append(codes[start : start + len(column)])
         start += len(column)
-    return out, encoded.dictionary
+    dictionary = encoded.chunk(encoded.num_chunks - 1).dictionary  # the last chunk's: every value
+    del encoded
+    # Arrow's allocator keeps the hash table's pages (a few hundred MB at a million documents),
+    # which the frames built next, allocated by numpy, cannot reuse: give them back now.
+    pa.default_memory_pool().release_unused()
+    return out, dictionary
 
 
 def _at(codes: np.ndarray, rows: np.ndarray) -> np.ndarray:
