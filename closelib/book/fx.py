@@ -281,8 +281,8 @@ def translate_book(
     rate_cur, rate_fun = fxcodes.rate_codes(coder, fx_rates)
     codes = coder.currencies()
     pairs = codes.pair_key(rate_cur, rate_fun)
-    d_rate = _booking_rate(codes, pairs, fx_rates, documents, "document_date", d_cur, d_fun)
-    r_rate = _booking_rate(codes, pairs, fx_rates, receipts, "receipt_date", r_cur, r_fun)
+    d_rate = fxcodes.booking_rate(codes, pairs, fx_rates, documents, "document_date", d_cur, d_fun, MAX_RATE_AGE_DAYS)
+    r_rate = fxcodes.booking_rate(codes, pairs, fx_rates, receipts, "receipt_date", r_cur, r_fun, MAX_RATE_AGE_DAYS)
     d_amt = fxcodes.translate(codes, documents["amount"].to_numpy(dtype="int64"), d_rate, d_cur, d_fun)
     r_amt = fxcodes.translate(codes, receipts["amount"].to_numpy(dtype="int64"), r_rate, r_cur, r_fun)
     n_app, n_adj = len(applications), len(adjustments)
@@ -317,7 +317,7 @@ def translate_book(
     )
     doc_events = doc_events[doc_events["row"].to_numpy() >= 0]
     doc_lines = (codes, documents["amount"].to_numpy(dtype="int64"), d_rate, d_cur, d_fun)
-    doc_effect = _effects(doc_events, *doc_lines)
+    doc_effect = fxcodes.effects(doc_events, *doc_lines)
     rec_events = pd.DataFrame(
         {
             "row": src_rec,
@@ -330,7 +330,7 @@ def translate_book(
         }
     )
     rec_events = rec_events[rec_events["row"].to_numpy() >= 0]
-    rec_effect = _effects(rec_events, codes, receipts["amount"].to_numpy(dtype="int64"), r_rate, r_cur, r_fun)
+    rec_effect = fxcodes.effects(rec_events, codes, receipts["amount"].to_numpy(dtype="int64"), r_rate, r_cur, r_fun)
     app_target = np.zeros(n_app, dtype="int64")
     app_source = np.zeros(n_app, dtype="int64")
     adj_amount = np.zeros(n_adj, dtype="int64")
@@ -357,76 +357,6 @@ def translate_book(
 def _functional(frame: pd.DataFrame, mapping: pd.Series) -> np.ndarray:
     """The functional currency per row as :func:`booking_rates` gives it (missing values and all)."""
     return lookup(frame["entity"], mapping).astype(object).to_numpy()
-
-
-def _booking_rate(
-    codes: fxcodes.Currencies,
-    pairs: np.ndarray,
-    fx_rates: pd.DataFrame,
-    frame: pd.DataFrame,
-    date_column: str,
-    currency: np.ndarray,
-    functional: np.ndarray,
-) -> np.ndarray:
-    """The booking rate of :func:`booking_rates`, on currency codes."""
-    rate = fxcodes.rates_in_force(codes, pairs, fx_rates, frame[date_column], currency, functional, MAX_RATE_AGE_DAYS)
-    if "fx_rate" in frame.columns:
-        given = frame["fx_rate"].to_numpy(dtype="float64", na_value=np.nan)
-        rate = np.where(np.isfinite(given) & (given > 0), given, rate)
-    return rate
-
-
-def _effects(
-    events: pd.DataFrame,
-    codes: fxcodes.Currencies,
-    amount: np.ndarray,
-    rate: np.ndarray,
-    currency: np.ndarray,
-    functional: np.ndarray,
-) -> np.ndarray:
-    """Functional effect of each event: the event's own amount on a line in its functional
-    currency (rate 1, the same exponent: translation changes nothing), the cumulative rule
-    (:func:`_telescoped`) on a foreign-currency line; only those events are sorted and cumulated."""
-    effect = events["delta"].to_numpy(dtype="int64").copy()
-    if events.empty:
-        return effect
-    foreign = fxcodes.foreign(currency, functional, rate)[events["row"].to_numpy()]
-    if foreign.any():
-        effect[foreign] = _telescoped(events[foreign], codes, amount, rate, currency, functional)
-    return effect
-
-
-def _telescoped(
-    events: pd.DataFrame,
-    codes: fxcodes.Currencies,
-    amount: np.ndarray,
-    rate: np.ndarray,
-    currency: np.ndarray,
-    functional: np.ndarray,
-) -> np.ndarray:
-    """Functional effect of each event (in ``events`` order): ``tr(open after) - tr(open before)``
-    at its line's rate, the open amount cumulated per line in (date, rank, id) order."""
-    if events.empty:
-        return np.zeros(0, dtype="int64")
-    order = np.lexsort(
-        (events["id"].to_numpy(), events["rank"].to_numpy(), events["date"].to_numpy(), events["row"].to_numpy())
-    )
-    rows = events["row"].to_numpy()[order]
-    delta = events["delta"].to_numpy(dtype="int64")[order]
-    after = amount[rows] + pd.Series(delta).groupby(rows).cumsum().to_numpy(dtype="int64")
-    before = after - delta
-    ccy, fun = currency[rows], functional[rows]
-    both = fxcodes.translate(
-        codes,
-        np.concatenate([after, before]),
-        np.concatenate([rate[rows], rate[rows]]),
-        np.concatenate([ccy, ccy]),
-        np.concatenate([fun, fun]),
-    )
-    effect_sorted = both[: len(rows)] - both[len(rows) :]
-    effect = np.empty(len(rows), dtype="int64")
-    effect[order] = effect_sorted
-    return effect
 
 
 def translation(book: Book) -> Translation:

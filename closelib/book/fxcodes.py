@@ -166,3 +166,74 @@ def rate_codes(coder: Coder, fx_rates: pd.DataFrame) -> tuple[np.ndarray, np.nda
         return np.zeros(0, dtype="int64"), np.zeros(0, dtype="int64")
     cur, fun = (coder.code(fx_rates[c].astype(str)) for c in ("currency", "functional_currency"))
     return cur, fun
+
+
+def booking_rate(
+    codes: Currencies,
+    pairs: np.ndarray,
+    fx_rates: pd.DataFrame,
+    frame: pd.DataFrame,
+    date_column: str,
+    currency: np.ndarray,
+    functional: np.ndarray,
+    max_age_days: int,
+) -> np.ndarray:
+    """The booking rate of :func:`closelib.book.fx.booking_rates`, on currency codes."""
+    rate = rates_in_force(codes, pairs, fx_rates, frame[date_column], currency, functional, max_age_days)
+    if "fx_rate" in frame.columns:
+        given = frame["fx_rate"].to_numpy(dtype="float64", na_value=np.nan)
+        rate = np.where(np.isfinite(given) & (given > 0), given, rate)
+    return rate
+
+
+def effects(
+    events: pd.DataFrame,
+    codes: Currencies,
+    amount: np.ndarray,
+    rate: np.ndarray,
+    currency: np.ndarray,
+    functional: np.ndarray,
+) -> np.ndarray:
+    """Functional effect of each event: the event's own amount on a line in its functional
+    currency (rate 1, the same exponent: translation changes nothing), the cumulative rule
+    (:func:`telescoped`) on a foreign-currency line; only those events are sorted and cumulated."""
+    effect = events["delta"].to_numpy(dtype="int64").copy()
+    if events.empty:
+        return effect
+    on_foreign = foreign(currency, functional, rate)[events["row"].to_numpy()]
+    if on_foreign.any():
+        effect[on_foreign] = telescoped(events[on_foreign], codes, amount, rate, currency, functional)
+    return effect
+
+
+def telescoped(
+    events: pd.DataFrame,
+    codes: Currencies,
+    amount: np.ndarray,
+    rate: np.ndarray,
+    currency: np.ndarray,
+    functional: np.ndarray,
+) -> np.ndarray:
+    """Functional effect of each event (in ``events`` order): ``tr(open after) - tr(open before)``
+    at its line's rate, the open amount cumulated per line in (date, rank, id) order."""
+    if events.empty:
+        return np.zeros(0, dtype="int64")
+    order = np.lexsort(
+        (events["id"].to_numpy(), events["rank"].to_numpy(), events["date"].to_numpy(), events["row"].to_numpy())
+    )
+    rows = events["row"].to_numpy()[order]
+    delta = events["delta"].to_numpy(dtype="int64")[order]
+    after = amount[rows] + pd.Series(delta).groupby(rows).cumsum().to_numpy(dtype="int64")
+    before = after - delta
+    ccy, fun = currency[rows], functional[rows]
+    both = translate(
+        codes,
+        np.concatenate([after, before]),
+        np.concatenate([rate[rows], rate[rows]]),
+        np.concatenate([ccy, ccy]),
+        np.concatenate([fun, fun]),
+    )
+    effect_sorted = both[: len(rows)] - both[len(rows) :]
+    effect = np.empty(len(rows), dtype="int64")
+    effect[order] = effect_sorted
+    return effect

@@ -17,11 +17,26 @@ from __future__ import annotations
 
 import os
 import sys
-
-from closelib.nb.execute import NotebookJob, child_main
+from multiprocessing import spawn
 
 # Optional imports of papermill (remote stores) and jsonschema (format checks) a run never uses.
 NOT_NEEDED = ("pyarrow", "rfc3987_syntax", "rfc3987", "gcsfs", "github", "boto3", "botocore", "azure")
+
+
+def skip_optional_imports() -> None:
+    """Mark :data:`NOT_NEEDED` absent (an import of one raises ImportError), unless imported."""
+    for name in NOT_NEEDED:
+        if name not in sys.modules:
+            sys.modules[name] = None  # type: ignore[assignment]
+
+
+# Done as this module is imported, before nbformat (below) imports jsonschema, and only in a
+# process multiprocessing is starting (``--multiprocessing-fork``: a notebook process reading its
+# target): the runner, a test or anything else importing this module is left as it is.
+if spawn.is_forking(sys.argv):
+    skip_optional_imports()
+
+from closelib.nb.execute import NotebookJob, child_main  # noqa: E402
 
 # The kernels' glibc gives large freed blocks back to the system at once: blocks over 128 KiB
 # get their own mapping (glibc's default threshold grows up to 32 MiB after such frees, after
@@ -31,9 +46,7 @@ KERNEL_ENVIRONMENT = {"MALLOC_MMAP_THRESHOLD_": "131072"}
 
 def notebook_main(job: NotebookJob) -> None:
     """Entry point of a notebook process (see :func:`closelib.nb.execute.child_main`)."""
-    for name in NOT_NEEDED:
-        if name not in sys.modules:  # never one already imported: it stays as it is
-            sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError
+    skip_optional_imports()  # (already done on import in a notebook process)
     for name, value in KERNEL_ENVIRONMENT.items():
         os.environ.setdefault(name, value)  # the kernel inherits it; this process started without it
     child_main(job)

@@ -92,3 +92,30 @@ def test_entity_read_keeps_that_entitys_rows(cached):
     made = Links(one)
     for name in Links.NAMES:
         np.testing.assert_array_equal(links(one).get(name), made.get(name))
+
+
+def test_fx_npz_codes_the_functional_currencies_and_the_hashes_are_of_the_bytes_written(cached):
+    import hashlib
+    import json
+
+    folder, source = cached
+    with np.load(folder / FX) as arrays:
+        assert arrays["doc_functional"].dtype == np.int8 and arrays["rec_functional"].dtype == np.int8
+        currencies = list(arrays["functional_currencies"])
+        assert currencies == sorted(currencies) and len(currencies) == len(set(currencies)) >= 2
+    book = read_book_cache(folder, source)
+    fx = translation(book)
+    # back to text, one string object per currency (not one per row)
+    assert fx.doc_functional.dtype == object and len({id(v) for v in fx.doc_functional}) == len(set(fx.doc_functional))
+    assert set(fx.doc_functional) <= set(currencies)
+    recorded = json.loads((folder / "hashes.json").read_text())["files"]
+    assert recorded == {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir() if p.name != "hashes.json"
+    }
+
+
+def test_the_cache_layout_is_in_its_key():
+    from closelib.book import cache
+
+    source = (Path(cache.__file__)).read_text(encoding="utf-8")
+    assert '{"layout": 4,' in source  # layout 4: coded fx.npz; a layout-3 cache has another key
