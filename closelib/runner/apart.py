@@ -41,27 +41,35 @@ def can_fork() -> bool:
 
 def call_apart(function: Callable[..., T], *args: object) -> T:
     """``function(*args)`` run in a forked child; its result, or its exception re-raised here.
-    The result and the arguments must pickle (the arguments are simply inherited by the fork)."""
+    The result must pickle (the arguments are not pickled: the fork inherits them)."""
     if not can_fork():
         return function(*args)
     read_end, write_end = os.pipe()
-    # No stop signal may land between the fork and the child setting its handlers, nor between
-    # the fork and the parent knowing the child's pid (it would not be stopped).
-    with signals_blocked():
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
-            os.close(read_end)
-            _child(write_end, function, args)
-    os.close(write_end)
+    pid = 0
     try:
+        # No stop signal may land between the fork and the child setting its handlers; one that
+        # arrives meanwhile is raised here as the block ends, with the child's pid known.
+        with signals_blocked():
+            pid = os.fork()
+            if pid == 0:  # the child: never returns
+                os.close(read_end)
+                _child(write_end, function, args)
+            os.close(write_end)
+            write_end = -1
         with os.fdopen(read_end, "rb") as pipe:
+            read_end = -1  # closed by the with block from here
             payload = pipe.read()
         _, status = os.waitpid(pid, 0)
     except BaseException:  # interrupted (Ctrl-C, SIGTERM) or worse: the child goes first
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            os.waitpid(pid, 0)
+        for end in (read_end, write_end):
+            if end >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(end)
+        if pid > 0:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
         raise
     return _outcome(payload, status)
 
