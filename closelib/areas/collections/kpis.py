@@ -25,9 +25,9 @@ import pandas as pd
 
 from closelib import money
 from closelib.asof.aging import AgingPolicy, aging_at, aging_table
+from closelib.asof.history import History, build_history
 from closelib.asof.instalments import application_due_dates
 from closelib.asof.openitems import open_items
-from closelib.asof.history import History, build_history
 from closelib.book.arrays import lookup
 from closelib.book.fx import translation
 from closelib.book.links import links
