@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -17,7 +19,7 @@ def _frame(n: int, chunks: int) -> pd.DataFrame:
 
     def chunked(values, type_):
         array = pa.array(values, type=type_)
-        return pa.chunked_array([array[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)], type=type_)
+        return pa.chunked_array([array[a:b] for a, b in itertools.pairwise(cuts)], type=type_)
 
     ids = [f"D{i:05d}" if i % 7 else None for i in range(n)]
     return pd.DataFrame(
