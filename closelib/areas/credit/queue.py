@@ -34,7 +34,7 @@ amount applied; the share paid late is the amount applied after the due date ove
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -100,14 +100,15 @@ def rows_of(frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
     chunk at a time. Arrow's take over a column of several chunks first joins the chunks (a
     copy of the whole column: 7 ms for 60 rows of a million strings, 0.2 s a memo over the
     customer tables); taken chunk by chunk it costs the rows taken."""
-    columns = {}
+    columns: dict[str, Any] = {}
     for name in frame.columns:
         values = frame[name].array
         chunked = getattr(values, "_pa_array", None)
         if isinstance(chunked, pa.ChunkedArray) and chunked.num_chunks > 1:
             taken = _take_by_chunk(chunked, rows)
             if isinstance(values, pd.arrays.ArrowStringArray):
-                columns[name] = pd.arrays.ArrowStringArray(taken, dtype=values.dtype)
+                # the column's own dtype (its missing value): pandas-stubs lack the dtype argument
+                columns[name] = pd.arrays.ArrowStringArray(taken, dtype=values.dtype)  # type: ignore[call-arg]
             else:
                 columns[name] = pd.arrays.ArrowExtensionArray(taken)
         else:
