@@ -3,7 +3,7 @@
 papermill (with ``request_save_on_cell_execute``) rewrites the whole output notebook when any
 cell, markdown included, starts and when it ends. A workpaper of 30 cells with a 15 MB table
 in it (the reserve's customer listing at a million documents) was rewritten some 60 times, the
-late writes 0.1 s each. Saving at code cells only halves that and loses nothing: a markdown
+late writes 0.17 s each. Saving at code cells only halves that and loses nothing: a markdown
 cell never runs, so the file on disk still shows every code cell's state as it changes:
 written when the notebook starts (every cell pending), at each code cell's start (running)
 and end (completed or failed). A process killed at any moment leaves a notebook whose first
@@ -13,6 +13,8 @@ file that does not parse: either way recognisably incomplete.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
@@ -26,8 +28,18 @@ class CodeCellSaves(NotebookExecutionManager):
     _skip_save = False
 
     def save(self, **kwargs: Any) -> None:
-        if not self._skip_save:
-            super().save(**kwargs)
+        """The notebook as it stands, written as plain JSON: nbformat's writer deep-copies the
+        notebook and splits every text into lines first (0.17 s for the reserve's 15 MB, against
+        0.06 s). Strings not split are valid nbformat; papermill's final write, when the
+        notebook ends, is nbformat's own, so a finished notebook's bytes are unchanged."""
+        if self._skip_save:
+            return
+        if kwargs.get("nb") is not None:
+            self.nb = kwargs["nb"]  # as papermill's save: a new copy of the notebook replaces ours
+        if self.output_path:
+            text = json.dumps(self.nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+            Path(self.output_path).write_text(text, encoding="utf-8")
+        self.last_save_time = self.now()
 
     def cell_start(self, cell, cell_index=None, **kwargs: Any) -> None:
         self._skip_save = cell.get("cell_type") != "code"

@@ -66,6 +66,9 @@ def test_a_notebook_runs_and_its_saved_copy_is_complete(tmp_path):
     assert inspect_notebook(tmp_path / "ok.ipynb") is None
     nb = nbformat.read(tmp_path / "ok.ipynb", as_version=4)
     assert nb.cells[-1].outputs[0]["text"] == "2\n"
+    # the finished notebook is papermill's final write, nbformat's own format (texts split in lines)
+    text = (tmp_path / "ok.ipynb").read_text(encoding="utf-8")
+    assert text == nbformat.writes(nbformat.reads(text, as_version=4))
 
 
 def _run(job: NotebookJob) -> None:
@@ -101,5 +104,6 @@ def test_a_killed_run_leaves_a_notebook_recognisably_incomplete(tmp_path):
     # cells: parameters, injected parameters, markdown, print, markdown, slow (6th), never
     assert inspect_notebook(output) == "cell 6 did not complete (status running)"
     nb = nbformat.read(output, as_version=4)
+    nbformat.validate(nb)  # the plain-JSON save mid-run is a valid notebook
     assert nb.cells[3].outputs[0]["text"] == "first\n"
     assert nb.cells[6].metadata.papermill["status"] == "pending" and nb.cells[6].execution_count is None
