@@ -28,7 +28,7 @@ class _LazyModule(types.ModuleType):
 
     def __getattr__(self, attribute: str) -> Any:
         if attribute.startswith("__") and attribute.endswith("__"):
-            # import machinery probing (``__path__``, ``__spec__``...): not a use of the module
+            # other probing (``__file__``, ``__wrapped__``...): not a use of the module
             raise AttributeError(attribute)
         if attribute == "is_valid_syntax":
             # what jsonschema takes at its import: a function that loads the module when called
@@ -65,6 +65,11 @@ def install() -> None:
         return
     from importlib.util import find_spec
 
-    if find_spec(LAZY) is None:
+    spec = find_spec(LAZY)
+    if spec is None:
         return
-    sys.modules[LAZY] = _LazyModule(LAZY)
+    stand_in = _LazyModule(LAZY)
+    stand_in.__spec__ = spec  # find_spec() of a module in sys.modules returns its __spec__
+    if spec.submodule_search_locations is not None:  # a package: its submodules import as usual
+        stand_in.__path__ = list(spec.submodule_search_locations)
+    sys.modules[LAZY] = stand_in

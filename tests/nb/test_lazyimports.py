@@ -35,3 +35,16 @@ def test_install_leaves_an_already_imported_module_alone():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "True"
+
+
+def test_a_submodule_import_or_a_spec_lookup_still_works():
+    code = (
+        "import importlib.util, sys, closelib.nb; "
+        "assert importlib.util.find_spec('rfc3987_syntax') is not None; "
+        "import rfc3987_syntax.syntax_helpers as h; "
+        "print(h.is_valid_syntax_iri('http://example.com/')); "
+        "import rfc3987_syntax; print(rfc3987_syntax.is_valid_syntax_iri('::no')); "
+        "print(type(sys.modules['rfc3987_syntax']).__name__)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "False", "module"]  # the package itself loaded once used
