@@ -28,14 +28,19 @@ import numpy as np
 import pandas as pd
 
 from closelib import money
+from closelib.nb.excelcells import (
+    COUNT_FORMAT,
+    DANGEROUS_PREFIXES,
+    DATE_FORMAT,
+    DECIMAL_FORMAT,
+    RATE_FORMAT,
+    missing,
+    money_format,
+    write_rows,
+)
 from closelib.nb.excelcover import Cover, write_cover
 
-DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 HEADER_FILL = "#DDE5F0"
-DATE_FORMAT = "yyyy-mm-dd"
-COUNT_FORMAT = "#,##0"
-DECIMAL_FORMAT = "#,##0.00"  # ratios, days, scores: 2 decimals
-RATE_FORMAT = "0.00%"
 MAX_TEXT_WIDTH = 60
 
 __all__ = ["Cover", "Sheet", "is_dangerous", "money_format", "read_cells", "write_workbook"]
@@ -43,12 +48,6 @@ __all__ = ["Cover", "Sheet", "is_dangerous", "money_format", "read_cells", "writ
 
 def is_dangerous(text: str) -> bool:
     return text.startswith(DANGEROUS_PREFIXES)
-
-
-def money_format(currency: str) -> str:
-    digits = money.minor_digits(currency)
-    body = "#,##0" + ("." + "0" * digits if digits else "")
-    return f"{body};[Red]-{body}"
 
 
 @dataclass
@@ -91,14 +90,10 @@ def _write_text(ws, row: int, col: int, text: str, formats: _Formats, **style) -
     ws.write_string(row, col, text, formats.get(**style) if style else None)
 
 
-def _missing(value) -> bool:
-    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
-
-
 def _write_value(
     ws, row: int, col: int, value, money_ccy: str | None, is_rate: bool, formats: _Formats, **style
 ) -> None:
-    if _missing(value):
+    if missing(value):
         if style:
             ws.write_blank(row, col, None, formats.get(**style))
     elif isinstance(value, (float, np.floating)) and not np.isfinite(value):
@@ -239,13 +234,8 @@ def write_sheet(wb, sheet: Sheet, formats: _Formats, cover: Cover | None = None)
     is_money = [name in sheet.money_columns for name in columns]
     is_rate = [name in sheet.rate_columns for name in columns]
     link_of = {columns.index(c): frame[target].tolist() for c, target in sheet.links.items() if c in columns}
-    for i, record in enumerate(frame.itertuples(index=False, name=None)):
-        r = header_row + 1 + i
-        for col, value in enumerate(record):
-            if col in link_of and isinstance(link_of[col][i], str) and link_of[col][i] and not _missing(value):
-                _write_link(ws, r, col, str(value), link_of[col][i], formats)
-            else:
-                _write_value(ws, r, col, value, row_currency[i] if is_money[col] else None, is_rate[col], formats)
+    # each cell as _write_value / _write_link decide it, planned a column block at a time
+    write_rows(ws, frame, header_row + 1, row_currency, is_money, is_rate, link_of, formats, _write_value, _write_link)
     totals_width = _write_totals(ws, sheet, frame, columns, is_money, row_currency, header_row, formats)
     _fit_columns(ws, sheet, frame, columns, is_money, row_currency, totals_width)
     _print_setup(ws, header_row, cover)

@@ -25,6 +25,8 @@ import nbformat
 
 from closelib.errors import RunError
 from closelib.files import write_json_atomic
+from closelib.nb.engine import ENGINE, CloselibEngine
+from closelib.nb.engine import register as register_engine
 from closelib.nb.htmlexport import render_reviewer_html, reviewer_exporter
 
 KERNEL = "python3"
@@ -49,7 +51,8 @@ class NotebookJob:
     # papermill parameters, JSON-safe strings only: closelib parses them, papermill's type
     # guessing never runs.
     parameters: dict[str, str] = field(default_factory=dict)
-    # papermill writes the notebook after every cell, so one killed mid-way shows how far it got.
+    # the notebook is written at each code cell's start and end (:mod:`closelib.nb.engine`), so
+    # one killed mid-way shows how far it got.
     save_each_cell: bool = True
 
 
@@ -98,7 +101,7 @@ def execute_notebook(job: NotebookJob, kernel: SharedKernel | None = None, expor
 
     With ``kernel``, the notebook runs in that already started kernel (see
     :func:`execute_in_one_kernel`) instead of a kernel of its own. ``job.save_each_cell``
-    (default true) has papermill write the notebook after every cell, so a notebook killed
+    (default true) writes the notebook at each code cell's start and end, so a notebook killed
     mid-way still shows how far it got."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -107,8 +110,9 @@ def execute_notebook(job: NotebookJob, kernel: SharedKernel | None = None, expor
     started = time.monotonic()
     status, error = "succeeded", None
     executed = None  # the notebook papermill wrote, when it returned normally
+    register_engine()
     shared = (
-        {}
+        {"engine_name": ENGINE}
         if kernel is None
         else {
             "engine_name": SHARED_ENGINE,
@@ -279,9 +283,9 @@ def _shared_engine():
     """papermill's nbclient engine, handed the caller's kernel manager and client (papermill
     registers engines by name; this one is registered on first use)."""
     from papermill.clientwrap import PapermillNotebookClient
-    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.engines import papermill_engines
 
-    class SharedKernelEngine(NBClientEngine):
+    class SharedKernelEngine(CloselibEngine):
         @classmethod
         def execute_managed_notebook(
             cls,

@@ -158,9 +158,10 @@ def empty_sentence(caption: str | None) -> str:
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"})
 
 
-def escape_cell(value: Any) -> str:
+def escape_cell(value: Any, precision: int | None = None) -> str:
     """A cell or label as the Styler shows it with ``escape="html"``: text escaped, floats with
-    the Styler's precision (6), integers as they are, anything else as its ``str``."""
+    the Styler's precision (6; ``precision``: that option, read once by the caller), integers as
+    they are, anything else as its ``str``."""
     if isinstance(value, str):
         return value.translate(_ESCAPES)
     if isinstance(value, bool):
@@ -168,8 +169,17 @@ def escape_cell(value: Any) -> str:
     if isinstance(value, float | complex) or (
         hasattr(value, "dtype") and getattr(value.dtype, "kind", "") in "fc" and not isinstance(value, pd.Series)
     ):
-        return f"{value:.{pd.get_option('styler.format.precision')}f}"
+        digits = pd.get_option("styler.format.precision") if precision is None else precision
+        return f"{value:.{digits}f}"
     return str(value)
+
+
+def _escaped_column(column: pd.Series, precision: int) -> list[str]:
+    """:func:`escape_cell` of every value of ``column``, as a row walk (``itertuples``) gives them."""
+    values = column.tolist()
+    if all(type(v) is str for v in values):
+        return [v.translate(_ESCAPES) for v in values]
+    return [escape_cell(v, precision) for v in values]
 
 
 def plain_table_layout(frame: pd.DataFrame, index: bool) -> bool:
@@ -212,21 +222,24 @@ def html_table(
     ``right_headings``: column positions whose heading is right-aligned. ``caption`` is written as
     given (the caller escapes it). Only for a :func:`plain_table_layout` frame."""
     uid = f"T_{table_id}"
-    props: dict[tuple[int, int], list[tuple[str, str]]] = {}
+    n, columns = len(frame), list(frame.columns)
+    # Every row of a column gets the same properties: one list per column, not one per cell.
+    column_props: list[list[tuple[str, str]]] = [[] for _ in columns]
     for positions, css in cell_styles or []:
         for j in positions:
-            for i in range(len(frame)):
-                props.setdefault((i, j), []).extend(css)
-    groups: dict[tuple[tuple[str, str], ...], list[str]] = {}
-    for i in range(len(frame)):  # rules grouped by their properties, cells in row order
-        for j in range(len(frame.columns)):
-            if props.get((i, j)):
-                groups.setdefault(tuple(props[(i, j)]), []).append(f"row{i}_col{j}")
+            column_props[j].extend(css)
+    # The Styler groups its rules by their properties, in the order a row-major walk first meets
+    # them (row 0: columns left to right), each rule's cells in row order.
+    groups: dict[tuple[tuple[str, str], ...], list[int]] = {}
+    if n:
+        for j, css in enumerate(column_props):
+            if css:
+                groups.setdefault(tuple(css), []).append(j)
     out = ['<style type="text/css">\n']
     for j in right_headings or []:
         out.append(f"#{uid} th.col_heading.col{j} {{\n  text-align: right;\n}}\n")
-    for group, cells in groups.items():
-        out.append(", ".join(f"#{uid}_{cell}" for cell in cells) + " {\n")
+    for group, positions in groups.items():
+        out.append(", ".join(f"#{uid}_row{i}_col{j}" for i in range(n) for j in positions) + " {\n")
         out.extend(f"  {name}: {value};\n" for name, value in group)
         out.append("}\n")
     out.append(f'</style>\n<table id="{uid}">\n')
@@ -235,21 +248,22 @@ def html_table(
     out.append("  <thead>\n    <tr>\n")
     if index:
         out.append('      <th class="blank level0" >&nbsp;</th>\n')
-    for j, column in enumerate(frame.columns):
+    precision = pd.get_option("styler.format.precision")
+    for j, column in enumerate(columns):
         # the Styler escapes text, then applies a label function if given, else its own formatter
         escaped = column.translate(_ESCAPES) if isinstance(column, str) else column
-        text = escape_cell(column) if label is None else str(label(escaped))
+        text = escape_cell(column, precision) if label is None else str(label(escaped))
         out.append(f'      <th id="{uid}_level0_col{j}" class="col_heading level0 col{j}" >{text}</th>\n')
     out.append("    </tr>\n  </thead>\n  <tbody>\n")
-    labels = list(frame.index)
-    for i, row in enumerate(frame.itertuples(index=False, name=None)):
+    # cells escaped a column at a time (a text column is one translate per cell, nothing else)
+    cells = [_escaped_column(frame.iloc[:, j], precision) for j in range(len(columns))]
+    labels = [escape_cell(v, precision) for v in frame.index] if index else []
+    for i in range(n):
         out.append("    <tr>\n")
         if index:
-            out.append(
-                f'      <th id="{uid}_level0_row{i}" class="row_heading level0 row{i}" >{escape_cell(labels[i])}</th>\n'
-            )
-        for j, value in enumerate(row):
-            out.append(f'      <td id="{uid}_row{i}_col{j}" class="data row{i} col{j}" >{escape_cell(value)}</td>\n')
+            out.append(f'      <th id="{uid}_level0_row{i}" class="row_heading level0 row{i}" >{labels[i]}</th>\n')
+        for j, column_cells in enumerate(cells):
+            out.append(f'      <td id="{uid}_row{i}_col{j}" class="data row{i} col{j}" >{column_cells[i]}</td>\n')
         out.append("    </tr>\n")
     out.append("  </tbody>\n</table>\n")
     return "".join(out)

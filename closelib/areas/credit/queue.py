@@ -34,10 +34,11 @@ amount applied; the share paid late is the amount applied after the due date ove
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from closelib import money
 from closelib.areas.collections.promises import broken_promises
@@ -90,8 +91,38 @@ def customer_book(book: Book, customer_ids: Iterable[str]) -> Book:
     t = book.tables
     tables = dict(t)
     for name in _CustomerIndex.TABLES:
-        tables[name] = t[name].iloc[index.rows(name, codes)]
+        tables[name] = rows_of(t[name], index.rows(name, codes))
     return Book(book.source, tables, book.files, book.present, dict(book.entity_currency))
+
+
+def rows_of(frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """``frame.iloc[rows]`` for a few sorted ``rows`` of a large frame, its Arrow columns taken a
+    chunk at a time. Arrow's take over a column of several chunks first joins the chunks (a
+    copy of the whole column: 7 ms for 60 rows of a million strings, 0.2 s a memo over the
+    customer tables); taken chunk by chunk it costs the rows taken."""
+    columns: dict[str, Any] = {}
+    for name in frame.columns:
+        values = frame[name].array
+        chunked = getattr(values, "_pa_array", None)
+        if isinstance(chunked, pa.ChunkedArray) and chunked.num_chunks > 1:
+            taken = _take_by_chunk(chunked, rows)
+            if isinstance(values, pd.arrays.ArrowStringArray):
+                # the column's own dtype (its missing value): pandas-stubs lack the dtype argument
+                columns[name] = pd.arrays.ArrowStringArray(taken, dtype=values.dtype)  # type: ignore[call-arg]
+            else:
+                columns[name] = pd.arrays.ArrowExtensionArray(taken)
+        else:
+            columns[name] = values.take(rows)
+    return pd.DataFrame(columns, index=frame.index[rows], columns=frame.columns)
+
+
+def _take_by_chunk(chunked: pa.ChunkedArray, rows: np.ndarray) -> pa.ChunkedArray:
+    starts = np.cumsum([0] + [len(c) for c in chunked.chunks])
+    chunk_of = np.searchsorted(starts, rows, side="right") - 1
+    parts = [
+        chunked.chunk(int(c)).take(pa.array(rows[chunk_of == c] - starts[c])) for c in np.unique(chunk_of).tolist()
+    ]
+    return pa.chunked_array(parts, type=chunked.type)
 
 
 class _CustomerIndex:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from closelib.areas.collections import disputes, dunning
 from closelib.areas.collections import kpis as coll
 from closelib.book.load import load_book
+from closelib.demo import generate_book, write_book
 from closelib.params import load_parameters
 from closelib.paths import PARAMETERS_DIR
 from closelib.periods import Period
@@ -192,3 +193,29 @@ def test_kpis_of_an_empty_book_or_an_early_period_are_empty_not_a_key_error(tmp_
     assert by.empty and "collector" in by.columns
     text = coll.conclusion(now, pd.DataFrame(columns=["entity", "action"]), pd.DataFrame(), pd.DataFrame(), None)
     assert "no KPIs to report" in text
+
+
+@pytest.fixture(scope="module")
+def demo_book(tmp_path_factory):
+    source = tmp_path_factory.mktemp("demo") / "book"
+    write_book(generate_book(scale=0.3), source)
+    return load_book(source)
+
+
+@pytest.mark.parametrize(("months", "by"), [(13, None), (1, "collector"), (1, "segment"), (4, None)])
+def test_a_kpi_table_from_a_shared_longer_history_is_the_table_computed_alone(demo_book, months, by):
+    period = Period(2026, 10)
+    history = coll.kpi_history(demo_book, period, months=13)
+    shared = coll.kpi_table(demo_book, period, months=months, by=by, history=history)
+    alone = coll.kpi_table(demo_book, period, months=months, by=by)
+    assert len(alone) > 0
+    pd.testing.assert_frame_equal(shared, alone)
+
+
+def test_a_history_too_short_or_of_another_period_is_refused(tmp_path):
+    book = mini(tmp_path)
+    history = coll.kpi_history(book, Period(2026, 10), months=1)
+    with pytest.raises(ValueError, match="cannot give 2"):
+        coll.kpi_table(book, Period(2026, 10), months=2, history=history)
+    with pytest.raises(ValueError, match="cannot give 1"):
+        coll.kpi_table(book, Period(2026, 9), months=1, history=history)

@@ -1,0 +1,92 @@
+"""papermill's nbclient engine, saving the executed notebook only at a code cell's start and end.
+
+papermill (with ``request_save_on_cell_execute``) rewrites the whole output notebook when any
+cell, markdown included, starts and when it ends. A workpaper of 30 cells with a 15 MB table
+in it (the reserve's customer listing at a million documents) was rewritten some 60 times, the
+late writes 0.17 s each. Saving at code cells only halves that and loses nothing: a markdown
+cell never runs, so the file on disk still shows every code cell's state as it changes:
+written when the notebook starts (every cell pending), at each code cell's start (running)
+and end (completed or failed). A process killed at any moment leaves a notebook whose first
+unfinished code cell says so (:func:`closelib.nb.execute.first_problem`), or a half-written
+file that does not parse: either way recognisably incomplete.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+
+ENGINE = "closelib"
+
+
+class CodeCellSaves(NotebookExecutionManager):
+    """papermill's execution manager, its cell-state saves skipped for cells that are not code."""
+
+    _skip_save = False
+
+    def save(self, **kwargs: Any) -> None:
+        """The notebook as it stands, written as plain JSON: nbformat's writer deep-copies the
+        notebook and splits every text into lines first (0.17 s for the reserve's 15 MB, against
+        0.06 s). Strings not split are valid nbformat; papermill's final write, when the
+        notebook ends, is nbformat's own, so a finished notebook's bytes are unchanged."""
+        if self._skip_save:
+            return
+        if kwargs.get("nb") is not None:
+            self.nb = kwargs["nb"]  # as papermill's save: a new copy of the notebook replaces ours
+        if self.output_path:
+            text = json.dumps(self.nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+            Path(self.output_path).write_text(text, encoding="utf-8")
+        self.last_save_time = self.now()
+
+    def cell_start(self, cell, cell_index=None, **kwargs: Any) -> None:
+        self._skip_save = cell.get("cell_type") != "code"
+        try:
+            super().cell_start(cell, cell_index, **kwargs)
+        finally:
+            self._skip_save = False
+
+    def cell_complete(self, cell, cell_index=None, **kwargs: Any) -> None:
+        self._skip_save = cell.get("cell_type") != "code"
+        try:
+            super().cell_complete(cell, cell_index, **kwargs)
+        finally:
+            self._skip_save = False
+
+
+class CloselibEngine(NBClientEngine):
+    """:class:`NBClientEngine` with :class:`CodeCellSaves` as its execution manager (the body is
+    papermill's ``Engine.execute_notebook`` with that one class changed)."""
+
+    @classmethod
+    def execute_notebook(
+        cls,
+        nb,
+        kernel_name,
+        output_path=None,
+        progress_bar=True,
+        log_output=False,
+        autosave_cell_every=30,
+        **kwargs: Any,
+    ):
+        nb_man = CodeCellSaves(
+            nb,
+            output_path=output_path,
+            progress_bar=progress_bar,
+            log_output=log_output,
+            autosave_cell_every=autosave_cell_every,
+        )
+        nb_man.notebook_start()
+        try:
+            cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+        finally:
+            nb_man.cleanup_pbar()
+            nb_man.notebook_complete()
+        return nb_man.nb
+
+
+def register() -> None:
+    """papermill finds engines by name: make ``closelib`` one (idempotent)."""
+    papermill_engines.register(ENGINE, CloselibEngine)

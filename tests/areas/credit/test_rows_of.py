@@ -1,0 +1,58 @@
+"""``rows_of``: a customer's rows taken chunk by chunk are ``frame.iloc[rows]``, dtypes and index included."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from closelib.areas.credit.queue import rows_of
+
+
+def _frame(n: int, chunks: int) -> pd.DataFrame:
+    """``n`` rows whose Arrow columns are split in ``chunks`` chunks, as a book read from Parquet is."""
+    cuts = np.linspace(0, n, chunks + 1).astype(int)
+
+    def chunked(values, type_):
+        array = pa.array(values, type=type_)
+        return pa.chunked_array([array[a:b] for a, b in itertools.pairwise(cuts)], type=type_)
+
+    ids = [f"D{i:05d}" if i % 7 else None for i in range(n)]
+    return pd.DataFrame(
+        {
+            "document_id": pd.arrays.ArrowStringArray(
+                chunked(ids, pa.large_string()), dtype=pd.StringDtype(na_value=np.nan)
+            ),
+            "flag": pd.arrays.ArrowExtensionArray(chunked([i % 3 == 0 for i in range(n)], pa.bool_())),
+            "amount": np.arange(n, dtype="int64") * 100 - 5_000,
+            "date": pd.date_range("2026-01-01", periods=n, freq="D"),
+        },
+        index=pd.RangeIndex(10, 10 + n),
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 120),
+    chunks=st.integers(1, 6),
+    picks=st.lists(st.integers(0, 10_000), max_size=30),
+)
+def test_rows_of_is_iloc(n, chunks, picks):
+    frame = _frame(n, min(chunks, n))
+    rows = np.unique(np.array([p % n for p in picks], dtype="int64"))
+    taken = rows_of(frame, rows)
+    pd.testing.assert_frame_equal(taken, frame.iloc[rows])
+    assert list(taken.dtypes) == list(frame.dtypes)
+
+
+def test_rows_from_several_chunks_by_hand():
+    frame = _frame(10, 3)  # chunks of rows 0-2, 3-5, 6-9
+    taken = rows_of(frame, np.array([0, 2, 5, 9]))
+    assert taken["document_id"].tolist()[1:] == ["D00002", "D00005", "D00009"]
+    assert pd.isna(taken["document_id"].iloc[0])  # row 0 had no id
+    assert taken.index.tolist() == [10, 12, 15, 19]
+    assert taken["amount"].tolist() == [-5_000, -4_800, -4_500, -4_100]
