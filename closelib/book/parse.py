@@ -20,13 +20,9 @@ import pyarrow.compute as pc
 
 from closelib import money
 from closelib.book.arrays import all_distinct, arrow_text, by_distinct, combined, stripped_text
-from closelib.book.extracts import (
-    Problem,
-    RaggedRows,
-    find_table_files,
-    read_text_frame,
-)
+from closelib.book.extracts import Problem, RaggedRows, find_table_files
 from closelib.book.schema import LOAD_ORDER, TABLES, Column, Table
+from closelib.book.typed import as_text, is_typed, read_frame, typed_dates
 from closelib.errors import ExtractReadError
 from closelib.periods import FIRST_YEAR, LAST_YEAR, PERIOD_PATTERN
 
@@ -148,8 +144,11 @@ def parse_table(
     (for columns whose currency is not in the same row). Invalid cells become 0 / NaT.
     """
     # An optional column left out of the file reads as empty cells (README: contract extensions).
+    # A column still in its Parquet type (typed.read_frame) is parsed from that type, not text.
     text = {
-        c.name: stripped_text(raw[c.name]) if c.name in raw.columns else pd.Series("", index=raw.index, dtype="str")
+        c.name: (raw[c.name] if is_typed(raw[c.name]) else stripped_text(raw[c.name]))
+        if c.name in raw.columns
+        else pd.Series("", index=raw.index, dtype="str")
         for c in table.columns
     }
     # Only money is shown as written (problems give "12.345", not minor units); the other
@@ -180,6 +179,14 @@ def _empty_required(column: Column, values: pd.Series, file: str, out: Collector
 
 
 def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) -> pd.Series:
+    if is_typed(values):
+        typed = typed_dates(values) if column.kind == "date" else None
+        if typed is not None:
+            dates, empty = typed
+            if column.required:
+                out.rows(file, empty, column.name, "required", f"{column.name} must not be empty")
+            return dates
+        values = as_text(values)  # out of range somewhere: the text path words the problems
     empty = _empty_required(column, values, file, out)
     present = ~empty
     kind = column.kind
@@ -350,7 +357,7 @@ def parse_currency(currency: pd.Series | None, index: pd.Index) -> pd.Series:
 def _check_key(table: Table, frame: pd.DataFrame, text: dict[str, pd.Series], file: str, out: Collector) -> None:
     if not table.key:
         return
-    keys = [text[k] for k in table.key]
+    keys = [as_text(text[k]) for k in table.key]
     positions = pd.Series(np.arange(len(frame)), index=frame.index)
     if len(keys) == 1 and keys[0].dtype == "str" and all_distinct(combined(arrow_text(keys[0]))):
         return  # every key distinct (one hash pass), the usual case
@@ -411,7 +418,7 @@ def read_tables(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], 
             continue
         wanted[name] = found[0]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        reads = {name: pool.submit(read_text_frame, path, name) for name, path in wanted.items()}
+        reads = {name: pool.submit(read_frame, path, name) for name, path in wanted.items()}
         for name, path in wanted.items():
             try:
                 raw[name] = reads[name].result()
