@@ -11,8 +11,17 @@ import pyarrow.compute as pc
 def stripped_text(column: pd.Series) -> pd.Series:
     """Cells as stripped text (pandas' Arrow-backed "str" dtype), empty for missing."""
     if column.dtype == "str":  # already text (the CSV and Parquet readers): no object round trip
+        array = column.array.__arrow_array__()
+        if array.null_count == 0 and not _edge_space(array):
+            return column  # nothing to strip or fill: the column itself, no copy
         return column.fillna("").str.strip()
     return column.astype(object).fillna("").astype(str).str.strip()
+
+
+def _edge_space(array: pa.ChunkedArray) -> bool:
+    """Some cell starts or ends with whitespace: trimming shortens the text (it never lengthens it)."""
+    trimmed = pc.utf8_trim_whitespace(array)
+    return pc.sum(pc.binary_length(trimmed)).as_py() != pc.sum(pc.binary_length(array)).as_py()
 
 
 def arrow_text(values: pd.Series | pd.Index | np.ndarray | list) -> pa.ChunkedArray | pa.Array:

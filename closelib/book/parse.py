@@ -21,6 +21,9 @@ import pyarrow.compute as pc
 from closelib import money
 from closelib.book.arrays import all_distinct, arrow_text, by_distinct, combined, stripped_text
 from closelib.book.extracts import Problem, RaggedRows, find_table_files
+from closelib.book.moneytext import currency_digits as currency_digits  # fx.py reads it here
+from closelib.book.moneytext import encode, parsing_digits
+from closelib.book.moneytext import parse_money_text as parse_money_text
 from closelib.book.schema import LOAD_ORDER, TABLES, Column, Table
 from closelib.book.typed import as_text, is_typed, read_frame, typed_dates
 from closelib.errors import ExtractReadError
@@ -261,9 +264,12 @@ def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) 
 
 
 def _parse_money(column: Column, values: pd.Series, currency: pd.Series | None, file: str, out: Collector) -> pd.Series:
-    empty = _empty_required(column, values, file, out)
-    currency = parse_currency(currency, values.index)
-    minor, not_number, too_many = parse_money_text(values, currency)
+    # The text rules run once per distinct text (moneytext); rows take their text's results.
+    text = encode(values)
+    empty = text.rows_empty()
+    if column.required:
+        out.rows(file, empty, column.name, "required", f"{column.name} must not be empty")
+    minor, not_number, too_many = text.parse(parsing_digits(currency, len(values)))
     out.rows(
         file,
         ~empty & not_number,
@@ -272,7 +278,10 @@ def _parse_money(column: Column, values: pd.Series, currency: pd.Series | None, 
         "not a plain decimal number (digits, optional sign and '.', no thousands separators)",
         values,
     )
-    messages = "more decimals than " + currency + " allows"
+
+    def messages() -> pd.Series:  # made only when some row has too many decimals
+        return "more decimals than " + parse_currency(currency, values.index) + " allows"
+
     out.rows(file, ~empty & too_many, column.name, "currency_decimals", messages, values)
     total = absolute_total(minor)
     if total > money.MAX_COLUMN_TOTAL:
@@ -286,7 +295,7 @@ def _parse_money(column: Column, values: pd.Series, currency: pd.Series | None, 
         )
     result = pd.Series(minor, index=values.index, dtype="int64")
     if not column.required:
-        result = result.astype("Int64").mask(empty.to_numpy())
+        result = result.astype("Int64").mask(empty)
     return result
 
 
@@ -297,53 +306,6 @@ def absolute_total(minor: np.ndarray) -> int:
     high = int((magnitude >> np.uint64(32)).sum(dtype="uint64"))
     low = int((magnitude & np.uint64(0xFFFFFFFF)).sum(dtype="uint64"))
     return (high << 32) + low
-
-
-_CURRENCY_CODES = pa.array(list(money.MINOR_UNITS), type=pa.string())
-_CURRENCY_DIGITS = np.array(list(money.MINOR_UNITS.values()), dtype="int64")
-
-
-def currency_digits(currency: pd.Series) -> np.ndarray:
-    """ISO 4217 exponent per row (0 for an unknown code), by one Arrow hash lookup."""
-    where = pc.index_in(arrow_text(currency), value_set=_CURRENCY_CODES)
-    where = np.asarray(pc.fill_null(where, -1), dtype="int64")
-    return np.where(where >= 0, _CURRENCY_DIGITS[np.maximum(where, 0)], 0)
-
-
-def parse_money_text(values: pd.Series, currency: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`closelib.money.parse_money_array`, the same rules step by step, on Arrow-backed
-    text: the text is examined once per distinct value (GL lines repeat their amounts), and
-    only the per-row currency exponent is applied row by row."""
-    # The cells come stripped from parse_table (money.parse_money_array strips them again).
-    text = combined(arrow_text(values.fillna("") if values.hasnans else values))
-    digits = currency_digits(currency)
-    encoded = pc.dictionary_encode(text)
-    distinct = encoded.dictionary
-    codes = np.asarray(encoded.indices, dtype="int64")
-
-    def np_(array: pa.Array) -> np.ndarray:
-        return array.to_numpy(zero_copy_only=False)
-
-    ok_u = np_(pc.match_substring_regex(distinct, money._DECIMAL_PATTERN))
-    length_u = np_(pc.utf8_length(distinct))
-    dot_u = np_(pc.find_substring(distinct, "."))
-    frac_u = np.where(dot_u >= 0, length_u - dot_u - 1, 0)
-    sign_u = np_(pc.match_substring_regex(distinct, r"^[+-]")).astype("int64")
-    int_u = np.where(dot_u >= 0, dot_u, length_u) - sign_u
-    # Digits without sign and point, as an integer, wherever that fits int64 for sure; a
-    # row uses it only when it is good, and a good row has at most 17 digits.
-    castable = ok_u & (int_u + frac_u <= money._MAX_DIGITS)
-    cleaned = pc.replace_substring(pc.replace_substring(distinct, ".", ""), "+", "")
-    cleaned = pc.if_else(pa.array(castable), cleaned, pa.scalar("0"))
-    unscaled_u = np_(pc.cast(cleaned, pa.int64()))
-    ok, frac_len, int_len = ok_u[codes], frac_u[codes], int_u[codes]
-    too_long = ok & (int_len + digits > money._MAX_DIGITS)
-    not_number = ~ok | too_long
-    too_many = ok & ~too_long & (frac_len > digits)
-    good = ~not_number & ~too_many
-    minor = unscaled_u[codes] * (10 ** np.clip(digits - frac_len, 0, 18))
-    minor = np.where(good, minor, 0).astype("int64")
-    return minor, not_number, too_many
 
 
 def parse_currency(currency: pd.Series | None, index: pd.Index) -> pd.Series:
