@@ -34,6 +34,28 @@ def arrow_text(values: pd.Series | pd.Index | np.ndarray | list) -> pa.ChunkedAr
     return pa.array(np.asarray(array, dtype=object), type=pa.string(), from_pandas=True)
 
 
+def positions(keys, table) -> np.ndarray:
+    """Position of each key's first occurrence in ``table`` (Arrow arrays), -1 where absent:
+    ``pc.index_in(keys, value_set=table)`` with nulls as -1.
+
+    The hash table is built on the smaller side. Keys fewer than the table's rows (a
+    thousand adjustments against a million documents) are hashed once, as their distinct
+    values, and the table is probed against them: hashing the million would cost several
+    times more than probing them."""
+    keys, table = combined(keys), combined(table)
+    if len(keys) >= len(table) or len(keys) == 0:
+        return np.asarray(pc.fill_null(pc.index_in(keys, value_set=table), -1), dtype="int64")
+    encoded = pc.dictionary_encode(keys)
+    distinct = encoded.dictionary
+    match = np.asarray(pc.fill_null(pc.index_in(table, value_set=distinct), -1), dtype="int64")
+    rows = np.flatnonzero(match >= 0)
+    first = np.full(len(distinct), len(table), dtype="int64")
+    np.minimum.at(first, match[rows], rows)  # the first table row holding each distinct key
+    first[first == len(table)] = -1
+    codes = np.asarray(pc.fill_null(encoded.indices, -1), dtype="int64")
+    return np.where(codes >= 0, first[np.maximum(codes, 0)], -1)
+
+
 def is_text(values) -> bool:
     dtype = getattr(values, "dtype", None)
     return dtype is not None and (dtype == "str" or dtype == np.dtype(object))
@@ -49,10 +71,9 @@ def isin(values: pd.Series, choices) -> np.ndarray:
         choices = pd.Series(list(choices), dtype=object)
     if is_text(values) and is_text(choices) and (values.dtype == "str" or choices.dtype == "str"):
         try:
-            found = pc.is_in(arrow_text(values), value_set=distinct(arrow_text(choices)))
+            return positions(arrow_text(values), distinct(arrow_text(choices))) >= 0
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             return values.isin(choices).to_numpy(dtype=bool)
-        return np.asarray(pc.fill_null(found, False), dtype=bool)
     return values.isin(choices).to_numpy(dtype=bool)
 
 
@@ -72,11 +93,9 @@ def lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
     table = arrow_text(mapping.index)
     table = table.combine_chunks() if isinstance(table, pa.ChunkedArray) else table
     try:
-        where = pc.index_in(arrow_text(keys), value_set=table)
+        found = positions(arrow_text(keys), table)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return keys.map(mapping[~mapping.index.duplicated()])
-    where = where.combine_chunks() if isinstance(where, pa.ChunkedArray) else where
-    found = np.asarray(pc.fill_null(where, -1), dtype="int64")
     hit = found >= 0
     if hit.all():
         return pd.Series(mapping.array.take(found), index=keys.index, name=keys.name)

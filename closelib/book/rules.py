@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from closelib import money
-from closelib.book.arrays import all_distinct, arrow_text, combined, isin, lookup, stripped_text
+from closelib.book.arrays import all_distinct, arrow_text, combined, isin, lookup, positions, stripped_text
 from closelib.book.fx import check_fx, check_schedules
 from closelib.book.history import check_history
 from closelib.book.parse import Collector, parse_currency
@@ -460,8 +460,7 @@ def _over_cleared(
 
 def _positions(keys: pd.Series, table) -> np.ndarray:
     """Position of each key's first occurrence in ``table`` (an Arrow string array); -1 if absent."""
-    where = pc.index_in(arrow_text(keys), value_set=table)
-    return np.asarray(pc.fill_null(where, -1), dtype="int64")
+    return positions(arrow_text(keys), table)
 
 
 def _take(values: np.ndarray, index: np.ndarray, missing) -> np.ndarray:
