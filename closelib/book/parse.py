@@ -185,9 +185,9 @@ def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) 
     if is_typed(values):
         typed = typed_dates(values) if column.kind == "date" else None
         if typed is not None:
-            dates, empty = typed
+            dates, nulls = typed
             if column.required:
-                out.rows(file, empty, column.name, "required", f"{column.name} must not be empty")
+                out.rows(file, nulls, column.name, "required", f"{column.name} must not be empty")
             return dates
         values = as_text(values)  # out of range somewhere: the text path words the problems
     empty = _empty_required(column, values, file, out)
