@@ -44,8 +44,8 @@ def check_applications(frames: dict[str, pd.DataFrame], files: dict[str, str], o
     rec = frames["receipts"][rec_columns].assign(
         _sound=ok_rows(out, files["receipts"], frames["receipts"], "amount", "currency")
     )
-    docs = first_of(docs, "document_id")
-    rec = first_of(rec, "receipt_id")
+    docs = first_of(docs, "document_id", (files["documents"], "document_id") in out.distinct)
+    rec = first_of(rec, "receipt_id", (files["receipts"], "receipt_id") in out.distinct)
     cms = docs[(docs["doc_type"] == "CM").to_numpy()]
     targets = docs[isin(docs["doc_type"], ["INV", "DM"])]
     src_ids = combined(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -60,6 +60,9 @@ class Collector:
         # The text of every parsed column as written, per file: problems show the value a
         # person typed, not its minor units.
         self._written: dict[str, dict[str, pd.Series]] = {}
+        # (file, key column) whose parsed cells are all distinct, as the key check found:
+        # later rules need not hash the column again to know it.
+        self.distinct: set[tuple[str, str]] = set()
 
     def flagged(self, file: str, column: str, length: int) -> np.ndarray:
         """Rows whose ``column`` cell already broke a rule (bool array of ``length``)."""
@@ -322,6 +325,7 @@ def _check_key(table: Table, frame: pd.DataFrame, text: dict[str, pd.Series], fi
     keys = [as_text(text[k]) for k in table.key]
     positions = pd.Series(np.arange(len(frame)), index=frame.index)
     if len(keys) == 1 and keys[0].dtype == "str" and all_distinct(combined(arrow_text(keys[0]))):
+        out.distinct.add((file, table.key[0]))
         return  # every key distinct (one hash pass), the usual case
     if len(keys) == 1 and keys[0].dtype == "str":
         # Position of each key's first occurrence, by one Arrow hash lookup of the column in itself.
@@ -347,12 +351,20 @@ def _check_key(table: Table, frame: pd.DataFrame, text: dict[str, pd.Series], fi
 
 
 def read_tables(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], dict[str, Path]]:
-    """Find and read every table file as text. Missing required tables are problems.
-
-    The files are read on two threads (the Arrow readers and text casts release the GIL);
-    the problems are reported in table order, as a sequential read would."""
+    """Find and read every table file as text. Missing required tables are problems."""
     raw: dict[str, pd.DataFrame] = {}
     files: dict[str, Path] = {}
+    for name, frame, path in each_table(source, out):
+        raw[name], files[name] = frame, path
+    return raw, files
+
+
+def each_table(source: Path, out: Collector) -> Iterator[tuple[str, pd.DataFrame, Path]]:
+    """(name, frame, file) of every table read, in load order, each as soon as it is read.
+
+    The files are read on two threads (the Arrow readers and text casts release the GIL),
+    so the caller parses a table while the next ones are read. Reading problems go to
+    ``out`` in table order, as a sequential read would give them."""
     known = {f"{t}{s}" for t in TABLES for s in (".csv", ".xlsx", ".parquet")}
     wanted: dict[str, Path] = {}
     for name in LOAD_ORDER:
@@ -383,8 +395,7 @@ def read_tables(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], 
         reads = {name: pool.submit(read_frame, path, name) for name, path in wanted.items()}
         for name, path in wanted.items():
             try:
-                raw[name] = reads[name].result()
-                files[name] = path
+                frame = reads.pop(name).result()
             except RaggedRows as exc:
                 for row, fields, expected, text in exc.rows:
                     message = f"{fields} fields where the header has {expected}"
@@ -392,6 +403,8 @@ def read_tables(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], 
                 if exc.more:
                     message = f"... and {exc.more} more rows with the wrong field count"
                     out.add(path.name, None, None, "columns", message)
+                continue
             except ExtractReadError as exc:
                 out.add(path.name, None, None, "unreadable", str(exc))
-    return raw, files
+                continue
+            yield name, frame, path

@@ -84,9 +84,10 @@ def int_bincount(index: np.ndarray, values: np.ndarray, length: int) -> np.ndarr
     return total
 
 
-def first_of(frame: pd.DataFrame, key: str) -> pd.DataFrame:
-    """``frame.drop_duplicates(key)``, without the copy when the key is already unique."""
-    if frame[key].dtype == "str" and is_unique(frame[key]):
+def first_of(frame: pd.DataFrame, key: str, known_distinct: bool = False) -> pd.DataFrame:
+    """``frame.drop_duplicates(key)``, without the copy when the key is already unique
+    (``known_distinct``: the key check found it so; not hashed again)."""
+    if frame[key].dtype == "str" and (known_distinct or is_unique(frame[key])):
         return frame
     dup = frame[key].duplicated()
     return frame[~dup] if dup.any() else frame
