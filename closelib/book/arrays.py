@@ -18,10 +18,36 @@ def stripped_text(column: pd.Series) -> pd.Series:
     return column.astype(object).fillna("").astype(str).str.strip()
 
 
+def _offsets(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(start, end) byte offsets of each cell of a (large_)string chunk, and its bytes."""
+    _, offsets, data = chunk.buffers()
+    wide = pa.types.is_large_string(chunk.type) or pa.types.is_large_binary(chunk.type)
+    bounds = np.frombuffer(offsets, dtype="int64" if wide else "int32")[chunk.offset : chunk.offset + len(chunk) + 1]
+    raw = np.frombuffer(data, dtype="uint8") if data is not None else np.zeros(0, dtype="uint8")
+    return bounds[:-1], bounds[1:], raw
+
+
 def _edge_space(array: pa.ChunkedArray) -> bool:
-    """Some cell starts or ends with whitespace: trimming shortens the text (it never lengthens it)."""
-    trimmed = pc.utf8_trim_whitespace(array)
-    return pc.sum(pc.binary_length(trimmed)).as_py() != pc.sum(pc.binary_length(array)).as_py()
+    """Some cell may start or end with whitespace: its first or last byte is a control
+    character, a space or not ASCII (Unicode spaces are). Read from the offsets, no copy."""
+    for chunk in array.chunks:
+        starts, ends, raw = _offsets(chunk)
+        filled = ends > starts
+        for edge in (raw[starts[filled]], raw[ends[filled] - 1]):
+            if ((edge <= 0x20) | (edge >= 0x7F)).any():
+                return True
+    return False
+
+
+def empty_cells(values: pd.Series) -> np.ndarray:
+    """``values == ""`` as a bool array: cells of no bytes, from the offsets of Arrow-backed
+    text without a null (other columns are compared as pandas does)."""
+    if values.dtype != "str" or values.hasnans:
+        return np.asarray(values == "", dtype=bool)
+    chunks = values.array.__arrow_array__().chunks
+    if not chunks:
+        return np.zeros(len(values), dtype=bool)
+    return np.concatenate([np.equal(*_offsets(chunk)[:2]) for chunk in chunks])
 
 
 def arrow_text(values: pd.Series | pd.Index | np.ndarray | list) -> pa.ChunkedArray | pa.Array:
@@ -78,8 +104,8 @@ def isin(values: pd.Series, choices) -> np.ndarray:
 
 
 def distinct(array):
-    array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-    return pc.drop_null(array)
+    array = combined(array)
+    return pc.drop_null(array) if array.null_count else array
 
 
 def lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
@@ -91,7 +117,7 @@ def lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
     if not (is_text(keys) and is_text(mapping.index)):
         return keys.map(mapping[~mapping.index.duplicated()])
     table = arrow_text(mapping.index)
-    table = table.combine_chunks() if isinstance(table, pa.ChunkedArray) else table
+    table = combined(table)
     try:
         found = positions(arrow_text(keys), table)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
@@ -125,7 +151,11 @@ def by_distinct(values: pd.Series, func) -> pd.Series:
 
 
 def combined(array):
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    """One Arrow array of a chunked one. A single chunk is returned as it is:
+    ``combine_chunks`` would copy it (a million-row column, for nothing)."""
+    if not isinstance(array, pa.ChunkedArray):
+        return array
+    return array.chunk(0) if array.num_chunks == 1 else array.combine_chunks()
 
 
 def mapped_text(values: pd.Series) -> pd.Series:
@@ -142,7 +172,7 @@ def id_array(values: pd.Series):
         if values.dtype == "str"
         else pa.array(values.astype(object).to_numpy(), type=pa.string(), from_pandas=True)
     )
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    return combined(array)
 
 
 def index_in(keys: pd.Series, table) -> np.ndarray:

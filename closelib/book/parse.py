@@ -15,11 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from closelib import money
-from closelib.book.arrays import all_distinct, arrow_text, by_distinct, combined, stripped_text
+from closelib.book.arrays import all_distinct, arrow_text, by_distinct, combined, empty_cells, stripped_text
 from closelib.book.extracts import Problem, RaggedRows, find_table_files
 from closelib.book.moneytext import currency_digits as currency_digits  # fx.py reads it here
 from closelib.book.moneytext import encode, parsing_digits
@@ -177,8 +176,8 @@ def parse_table(
     return frame
 
 
-def _empty_required(column: Column, values: pd.Series, file: str, out: Collector) -> pd.Series:
-    empty = values == ""
+def _empty_required(column: Column, values: pd.Series, file: str, out: Collector) -> np.ndarray:
+    empty = empty_cells(values)
     if column.required:
         out.rows(file, empty, column.name, "required", f"{column.name} must not be empty")
     return empty
@@ -258,8 +257,14 @@ def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) 
             )
         return numbers
     if kind == "rate":
-        shaped = values.str.match(_RATE_PATTERN)
-        rates = pd.to_numeric(values.where(shaped, "0"), errors="coerce").fillna(0.0).astype("float64")
+        # Once per distinct text: an optional rate column left out is a million empty cells.
+        shaped = by_distinct(values, lambda text: text.str.match(_RATE_PATTERN)).astype(bool)
+
+        def parse_rates(text: pd.Series) -> pd.Series:
+            good = text.str.match(_RATE_PATTERN).astype(bool)
+            return pd.to_numeric(text.where(good, "0"), errors="coerce").fillna(0.0).astype("float64")
+
+        rates = by_distinct(values, parse_rates)
         bad = present & (~shaped | (rates <= 0) | ~np.isfinite(rates) | (rates > MAX_RATE))  # 1e999 is inf
         out.rows(file, bad, column.name, "rate", f"must be a positive decimal number up to {MAX_RATE:g}", values)
         return rates.where(present)  # an empty cell of an optional rate column is no rate (NaN)
@@ -330,7 +335,7 @@ def _check_key(table: Table, frame: pd.DataFrame, text: dict[str, pd.Series], fi
     if len(keys) == 1 and keys[0].dtype == "str":
         # Position of each key's first occurrence, by one Arrow hash lookup of the column in itself.
         column = arrow_text(keys[0])
-        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        column = combined(column)
         first = pd.Series(np.asarray(pc.index_in(column, value_set=column), dtype="int64"), index=frame.index)
     else:
         first = positions.groupby(keys, sort=False).transform("min")

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from closelib.book.arrays import combined
 from closelib.book.extracts import _arrow_column_text, read_text_frame
 from closelib.book.schema import TABLES
 from closelib.errors import ExtractReadError
@@ -69,7 +70,7 @@ def typed_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
     """(datetime64[ns] dates, empty mask) of a typed date32 column whose every date is in
     the contract's range; None if some date is not (the text path reports those)."""
     array = values.array._pa_array
-    array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    array = combined(array)
     days = pc.cast(array, pa.int32())
     low, high = pc.min_max(days).values()
     if low.is_valid and (low.as_py() < FIRST_DAY or high.as_py() > LAST_DAY):
