@@ -68,9 +68,13 @@ class Collector:
         mask = self._flagged.get((file, column))
         return np.zeros(length, dtype=bool) if mask is None or len(mask) != length else mask
 
-    def written(self, file: str, column: str, fallback: pd.Series) -> pd.Series:
-        """The cells of ``column`` as written in ``file`` (``fallback`` if not recorded)."""
-        return self._written.get(file, {}).get(column, fallback)
+    def written(self, file: str, column: str, fallback: pd.Series | Callable[[], pd.Series]) -> pd.Series:
+        """The cells of ``column`` as written in ``file`` (``fallback`` if not recorded; a
+        callable is called only then)."""
+        found = self._written.get(file, {}).get(column)
+        if found is not None:
+            return found
+        return fallback() if callable(fallback) else fallback
 
     def add(
         self, file: str, row: int | None, column: str | None, rule: str, message: str, value: object = None

@@ -23,7 +23,7 @@ def ok_rows(out: Collector, file: str, frame: pd.DataFrame, *columns: str) -> np
 
 def shown(out: Collector, file: str, frame: pd.DataFrame, column: str) -> pd.Series:
     """The column's cells as written in the file (money as typed, not in minor units)."""
-    return out.written(file, column, frame[column].astype(str))
+    return out.written(file, column, lambda: frame[column].astype(str))
 
 
 def keyed(frame: pd.DataFrame, key: str, column: str) -> pd.Series:
