@@ -300,7 +300,7 @@ def _gl_journal(jr: pd.DataFrame, file: str, out: Collector) -> None:
             "net": (jr["debit"].to_numpy(dtype="int64") - jr["credit"].to_numpy(dtype="int64")),
         }
     )
-    net = lines.group_by(["entity", "journal_id"]).aggregate([("net", "sum")])
+    net = lines.group_by(["entity", "journal_id"], use_threads=False).aggregate([("net", "sum")])
     unbalanced = net.filter(pc.not_equal(net["net_sum"], 0)).to_pylist()
     for group in sorted(unbalanced, key=lambda g: (g["entity"], g["journal_id"])):
         entity, journal, value = group["entity"], group["journal_id"], group["net_sum"]
