@@ -154,8 +154,10 @@ def parse_table(
     """
     # An optional column left out of the file reads as empty cells (README: contract extensions).
     # A column still in its Parquet type (typed.read_frame) is parsed from that type, not text.
+    # Columns stripped where the file was read (typed.prepared) are not stripped again.
+    done = set(raw.attrs.get("stripped", ()))
     text = {
-        c.name: (raw[c.name] if is_typed(raw[c.name]) else stripped_text(raw[c.name]))
+        c.name: (raw[c.name] if is_typed(raw[c.name]) or c.name in done else stripped_text(raw[c.name]))
         if c.name in raw.columns
         else pd.Series("", index=raw.index, dtype="str")
         for c in table.columns
@@ -176,7 +178,7 @@ def parse_table(
     extras = [c for c in raw.columns if c not in frame.columns]
     for name in extras:  # extra columns are kept (as text) and ignored by closelib
         frame[name] = raw[name]
-    _check_key(table, frame, text, file, out)
+    _check_key(table, frame, text, file, out, raw.attrs.get("distinct_key"))
     return frame
 
 
@@ -328,15 +330,25 @@ def parse_currency(currency: pd.Series | None, index: pd.Index) -> pd.Series:
     return currency.where(currency.isin(list(money.MINOR_UNITS)), "KWD")
 
 
-def _check_key(table: Table, frame: pd.DataFrame, text: dict[str, pd.Series], file: str, out: Collector) -> None:
+def _check_key(
+    table: Table,
+    frame: pd.DataFrame,
+    text: dict[str, pd.Series],
+    file: str,
+    out: Collector,
+    distinct: bool | None = None,
+) -> None:
+    """``distinct``: whether the single key's cells are all distinct, if the reading thread
+    found out already (typed.prepared); None: not known."""
     if not table.key:
         return
     keys = [as_text(text[k]) for k in table.key]
     positions = pd.Series(np.arange(len(frame)), index=frame.index)
-    if len(keys) == 1 and keys[0].dtype == "str" and all_distinct(combined(arrow_text(keys[0]))):
+    single = len(keys) == 1 and keys[0].dtype == "str"
+    if single and (distinct if distinct is not None else all_distinct(combined(arrow_text(keys[0])))):
         out.distinct.add((file, table.key[0]))
         return  # every key distinct (one hash pass), the usual case
-    if len(keys) == 1 and keys[0].dtype == "str":
+    if single:
         # Position of each key's first occurrence, by one Arrow hash lookup of the column in itself.
         column = arrow_text(keys[0])
         column = combined(column)

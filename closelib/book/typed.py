@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from closelib.book.arrays import combined
+from closelib.book.arrays import all_distinct, arrow_text, combined, stripped_text
 from closelib.book.extracts import _arrow_column_text, read_text_frame
 from closelib.book.schema import TABLES
 from closelib.errors import ExtractReadError
@@ -39,9 +39,34 @@ def is_typed(values: pd.Series) -> bool:
 
 def read_frame(path: Path, table: str) -> pd.DataFrame:
     """:func:`closelib.book.extracts.read_text_frame`, except that a Parquet file's date32
-    columns which the contract reads as dates stay dates (ArrowDtype), not text."""
+    columns which the contract reads as dates stay dates (ArrowDtype), not text; then
+    :func:`prepared` on the reading thread."""
     if path.suffix.lower() != ".parquet" or table not in TABLES:
-        return read_text_frame(path, table)
+        return prepared(read_text_frame(path, table), table)
+    return prepared(_read_parquet(path, table), table)
+
+
+def prepared(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Work of the parse done where the file is read (the reading threads run beside the
+    parse): the contract's text columns stripped (``attrs["stripped"]`` names them; the
+    parse does not strip them again) and whether a single key's cells are all distinct
+    (``attrs["distinct_key"]``). The same functions the parse would call, so the same text."""
+    names = [str(name) for name in frame.columns]
+    if table not in TABLES or len(set(names)) != len(names):
+        return frame  # a header naming a column twice is reported; nothing is parsed
+    schema = TABLES[table]
+    stripped = []
+    for column in schema.columns:
+        if column.name in frame.columns and not is_typed(frame[column.name]):
+            frame[column.name] = stripped_text(frame[column.name])
+            stripped.append(column.name)
+    frame.attrs["stripped"] = stripped
+    if len(schema.key) == 1 and schema.key[0] in stripped and frame[schema.key[0]].dtype == "str":
+        frame.attrs["distinct_key"] = all_distinct(combined(arrow_text(frame[schema.key[0]])))
+    return frame
+
+
+def _read_parquet(path: Path, table: str) -> pd.DataFrame:
     try:
         arrow = pq.read_table(path)
     except Exception as exc:  # a corrupt file is the user's problem, reported, not a traceback

@@ -102,3 +102,16 @@ def test_read_frame_keeps_only_contract_date_columns_typed(tmp_path):
     assert not is_typed(frame["extra_day"]) and frame["extra_day"].tolist() == ["2026-01-31"]
     csv_folder = write_source(tmp_path / "csv", {"receipts": [{"receipt_id": "R1"}]})
     assert not is_typed(read_frame(csv_folder / "receipts.csv", "receipts")["receipt_id"])
+
+
+def test_prepared_strips_and_checks_the_key_where_the_file_is_read(tmp_path):
+    folder = write_source(tmp_path / "csv", {"receipts": [{"receipt_id": " R1 "}, {"receipt_id": "R1"}]})
+    frame = read_frame(folder / "receipts.csv", "receipts")
+    assert frame["receipt_id"].tolist() == ["R1", "R1"]
+    assert "receipt_id" in frame.attrs["stripped"]
+    assert frame.attrs["distinct_key"] is False  # " R1 " stripped is R1 again
+    other = read_frame(
+        write_source(tmp_path / "b", {"receipts": [{"receipt_id": "R1"}, {"receipt_id": "R2"}]}) / "receipts.csv",
+        "receipts",
+    )
+    assert other.attrs["distinct_key"] is True
