@@ -16,7 +16,8 @@ import pandas as pd
 from closelib import money
 from closelib.book.extracts import Problem
 from closelib.book.model import Book
-from closelib.book.parse import Collector, check_header, each_table, parse_table
+from closelib.book.parse import Collector, check_header, parse_table
+from closelib.book.reading import each_table
 from closelib.book.rules import check_all, entity_currencies, resolve_currencies
 from closelib.book.schema import LOAD_ORDER, TABLES
 from closelib.errors import SourceError
