@@ -11,8 +11,43 @@ import pyarrow.compute as pc
 def stripped_text(column: pd.Series) -> pd.Series:
     """Cells as stripped text (pandas' Arrow-backed "str" dtype), empty for missing."""
     if column.dtype == "str":  # already text (the CSV and Parquet readers): no object round trip
+        array = column.array.__arrow_array__()
+        if array.null_count == 0 and not _edge_space(array):
+            return column  # nothing to strip or fill: the column itself, no copy
         return column.fillna("").str.strip()
     return column.astype(object).fillna("").astype(str).str.strip()
+
+
+def _offsets(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(start, end) byte offsets of each cell of a (large_)string chunk, and its bytes."""
+    _, offsets, data = chunk.buffers()
+    wide = pa.types.is_large_string(chunk.type) or pa.types.is_large_binary(chunk.type)
+    bounds = np.frombuffer(offsets, dtype="int64" if wide else "int32")[chunk.offset : chunk.offset + len(chunk) + 1]
+    raw = np.frombuffer(data, dtype="uint8") if data is not None else np.zeros(0, dtype="uint8")
+    return bounds[:-1], bounds[1:], raw
+
+
+def _edge_space(array: pa.ChunkedArray) -> bool:
+    """Some cell may start or end with whitespace: its first or last byte is a control
+    character, a space or not ASCII (Unicode spaces are). Read from the offsets, no copy."""
+    for chunk in array.chunks:
+        starts, ends, raw = _offsets(chunk)
+        filled = ends > starts
+        for edge in (raw[starts[filled]], raw[ends[filled] - 1]):
+            if ((edge <= 0x20) | (edge >= 0x7F)).any():
+                return True
+    return False
+
+
+def empty_cells(values: pd.Series) -> np.ndarray:
+    """``values == ""`` as a bool array: cells of no bytes, from the offsets of Arrow-backed
+    text without a null (other columns are compared as pandas does)."""
+    if values.dtype != "str" or values.hasnans:
+        return np.asarray(values == "", dtype=bool)
+    chunks = values.array.__arrow_array__().chunks
+    if not chunks:
+        return np.zeros(len(values), dtype=bool)
+    return np.concatenate([np.equal(*_offsets(chunk)[:2]) for chunk in chunks])
 
 
 def arrow_text(values: pd.Series | pd.Index | np.ndarray | list) -> pa.ChunkedArray | pa.Array:
@@ -23,6 +58,28 @@ def arrow_text(values: pd.Series | pd.Index | np.ndarray | list) -> pa.ChunkedAr
     if isinstance(array, (pa.Array, pa.ChunkedArray)):
         return array
     return pa.array(np.asarray(array, dtype=object), type=pa.string(), from_pandas=True)
+
+
+def positions(keys, table) -> np.ndarray:
+    """Position of each key's first occurrence in ``table`` (Arrow arrays), -1 where absent:
+    ``pc.index_in(keys, value_set=table)`` with nulls as -1.
+
+    The hash table is built on the smaller side. Keys fewer than the table's rows (a
+    thousand adjustments against a million documents) are hashed once, as their distinct
+    values, and the table is probed against them: hashing the million would cost several
+    times more than probing them."""
+    keys, table = combined(keys), combined(table)
+    if len(keys) >= len(table) or len(keys) == 0:
+        return np.asarray(pc.fill_null(pc.index_in(keys, value_set=table), -1), dtype="int64")
+    encoded = pc.dictionary_encode(keys)
+    distinct = encoded.dictionary
+    match = np.asarray(pc.fill_null(pc.index_in(table, value_set=distinct), -1), dtype="int64")
+    rows = np.flatnonzero(match >= 0)
+    first = np.full(len(distinct), len(table), dtype="int64")
+    np.minimum.at(first, match[rows], rows)  # the first table row holding each distinct key
+    first[first == len(table)] = -1
+    codes = np.asarray(pc.fill_null(encoded.indices, -1), dtype="int64")
+    return np.where(codes >= 0, first[np.maximum(codes, 0)], -1)
 
 
 def is_text(values) -> bool:
@@ -40,16 +97,15 @@ def isin(values: pd.Series, choices) -> np.ndarray:
         choices = pd.Series(list(choices), dtype=object)
     if is_text(values) and is_text(choices) and (values.dtype == "str" or choices.dtype == "str"):
         try:
-            found = pc.is_in(arrow_text(values), value_set=distinct(arrow_text(choices)))
+            return positions(arrow_text(values), distinct(arrow_text(choices))) >= 0
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             return values.isin(choices).to_numpy(dtype=bool)
-        return np.asarray(pc.fill_null(found, False), dtype=bool)
     return values.isin(choices).to_numpy(dtype=bool)
 
 
 def distinct(array):
-    array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-    return pc.drop_null(array)
+    array = combined(array)
+    return pc.drop_null(array) if array.null_count else array
 
 
 def lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
@@ -61,13 +117,11 @@ def lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
     if not (is_text(keys) and is_text(mapping.index)):
         return keys.map(mapping[~mapping.index.duplicated()])
     table = arrow_text(mapping.index)
-    table = table.combine_chunks() if isinstance(table, pa.ChunkedArray) else table
+    table = combined(table)
     try:
-        where = pc.index_in(arrow_text(keys), value_set=table)
+        found = positions(arrow_text(keys), table)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return keys.map(mapping[~mapping.index.duplicated()])
-    where = where.combine_chunks() if isinstance(where, pa.ChunkedArray) else where
-    found = np.asarray(pc.fill_null(where, -1), dtype="int64")
     hit = found >= 0
     if hit.all():
         return pd.Series(mapping.array.take(found), index=keys.index, name=keys.name)
@@ -97,7 +151,11 @@ def by_distinct(values: pd.Series, func) -> pd.Series:
 
 
 def combined(array):
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    """One Arrow array of a chunked one. A single chunk is returned as it is:
+    ``combine_chunks`` would copy it (a million-row column, for nothing)."""
+    if not isinstance(array, pa.ChunkedArray):
+        return array
+    return array.chunk(0) if array.num_chunks == 1 else array.combine_chunks()
 
 
 def mapped_text(values: pd.Series) -> pd.Series:
@@ -114,7 +172,7 @@ def id_array(values: pd.Series):
         if values.dtype == "str"
         else pa.array(values.astype(object).to_numpy(), type=pa.string(), from_pandas=True)
     )
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    return combined(array)
 
 
 def index_in(keys: pd.Series, table) -> np.ndarray:

@@ -161,7 +161,11 @@ def _arrow_column_text(column: pa.ChunkedArray) -> pd.Series:
         text = pa.array([_float_text(v) for v in values], type=pa.string())
     else:
         text = pc.cast(column, pa.string())
-    text = pc.fill_null(text, "")
+    if text.null_count:
+        text = pc.fill_null(text, "")
+    # pandas' "str" dtype holds large_string: cast once here (not again in the Series), and
+    # join the chunks once so later whole-column operations need not.
+    text = text.cast(pa.large_string())
     if isinstance(text, pa.ChunkedArray) and text.num_chunks > 1:
         text = text.combine_chunks()
     # Arrow-backed text (pandas' "str" dtype): no per-cell Python objects for a million rows.

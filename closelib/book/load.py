@@ -16,23 +16,29 @@ import pandas as pd
 from closelib import money
 from closelib.book.extracts import Problem
 from closelib.book.model import Book
-from closelib.book.parse import Collector, check_header, parse_table, read_tables
+from closelib.book.parse import Collector, check_header, parse_table
+from closelib.book.reading import each_table
 from closelib.book.rules import check_all, entity_currencies, resolve_currencies
 from closelib.book.schema import LOAD_ORDER, TABLES
 from closelib.errors import SourceError
 
 
 def _parse_all(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], dict[str, Path]]:
-    raw, files = read_tables(source, out)
+    # Each table is parsed as soon as it is read, while the next ones are read. The reading
+    # problems (missing, ragged, unreadable files) still come first, as they did when every
+    # file was read before any was parsed: they are collected apart and put in front.
+    reading = Collector()
+    files: dict[str, Path] = {}
     frames: dict[str, pd.DataFrame] = {}
-    for name in LOAD_ORDER:
-        if name not in raw:
-            continue
+    for name, raw, path in each_table(source, reading):
+        files[name] = path
         table = TABLES[name]
-        if not check_header(table, raw[name], files[name].name, out):
+        if not check_header(table, raw, path.name, out):
             continue
-        currencies = resolve_currencies(name, raw[name], frames)
-        frames[name] = parse_table(table, raw.pop(name), files[name].name, out, currencies)
+        currencies = resolve_currencies(name, raw, frames)
+        frames[name] = parse_table(table, raw, path.name, out, currencies)
+        del raw  # the text frame is not held while the next table is parsed
+    out.problems[:0] = reading.problems
     check_all(frames, {n: p.name for n, p in files.items()}, out)
     return frames, files
 

@@ -10,24 +10,19 @@ from __future__ import annotations
 import difflib
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from closelib import money
-from closelib.book.arrays import all_distinct, arrow_text, by_distinct, combined, stripped_text
-from closelib.book.extracts import (
-    Problem,
-    RaggedRows,
-    find_table_files,
-    read_text_frame,
-)
-from closelib.book.schema import LOAD_ORDER, TABLES, Column, Table
-from closelib.errors import ExtractReadError
+from closelib.book.arrays import all_distinct, arrow_text, by_distinct, combined, empty_cells, stripped_text
+from closelib.book.extracts import Problem
+from closelib.book.moneytext import currency_digits as currency_digits  # fx.py reads it here
+from closelib.book.moneytext import encode, parsing_digits
+from closelib.book.moneytext import parse_money_text as parse_money_text
+from closelib.book.schema import Column, Table
+from closelib.book.typed import as_text, is_typed, typed_dates
 from closelib.periods import FIRST_YEAR, LAST_YEAR, PERIOD_PATTERN
 
 # More rows than this breaking one rule in one column are summarised in one line, so a
@@ -61,15 +56,22 @@ class Collector:
         # The text of every parsed column as written, per file: problems show the value a
         # person typed, not its minor units.
         self._written: dict[str, dict[str, pd.Series]] = {}
+        # (file, key column) whose parsed cells are all distinct, as the key check found:
+        # later rules need not hash the column again to know it.
+        self.distinct: set[tuple[str, str]] = set()
 
     def flagged(self, file: str, column: str, length: int) -> np.ndarray:
         """Rows whose ``column`` cell already broke a rule (bool array of ``length``)."""
         mask = self._flagged.get((file, column))
         return np.zeros(length, dtype=bool) if mask is None or len(mask) != length else mask
 
-    def written(self, file: str, column: str, fallback: pd.Series) -> pd.Series:
-        """The cells of ``column`` as written in ``file`` (``fallback`` if not recorded)."""
-        return self._written.get(file, {}).get(column, fallback)
+    def written(self, file: str, column: str, fallback: pd.Series | Callable[[], pd.Series]) -> pd.Series:
+        """The cells of ``column`` as written in ``file`` (``fallback`` if not recorded; a
+        callable is called only then)."""
+        found = self._written.get(file, {}).get(column)
+        if found is not None:
+            return found
+        return fallback() if callable(fallback) else fallback
 
     def add(
         self, file: str, row: int | None, column: str | None, rule: str, message: str, value: object = None
@@ -148,8 +150,13 @@ def parse_table(
     (for columns whose currency is not in the same row). Invalid cells become 0 / NaT.
     """
     # An optional column left out of the file reads as empty cells (README: contract extensions).
+    # A column still in its Parquet type (typed.read_frame) is parsed from that type, not text.
+    # Columns stripped where the file was read (typed.prepared) are not stripped again.
+    done = set(raw.attrs.get("stripped", ()))
     text = {
-        c.name: stripped_text(raw[c.name]) if c.name in raw.columns else pd.Series("", index=raw.index, dtype="str")
+        c.name: (raw[c.name] if is_typed(raw[c.name]) or c.name in done else stripped_text(raw[c.name]))
+        if c.name in raw.columns
+        else pd.Series("", index=raw.index, dtype="str")
         for c in table.columns
     }
     # Only money is shown as written (problems give "12.345", not minor units); the other
@@ -168,18 +175,26 @@ def parse_table(
     extras = [c for c in raw.columns if c not in frame.columns]
     for name in extras:  # extra columns are kept (as text) and ignored by closelib
         frame[name] = raw[name]
-    _check_key(table, frame, text, file, out)
+    _check_key(table, frame, text, file, out, raw.attrs.get("distinct_key"))
     return frame
 
 
-def _empty_required(column: Column, values: pd.Series, file: str, out: Collector) -> pd.Series:
-    empty = values == ""
+def _empty_required(column: Column, values: pd.Series, file: str, out: Collector) -> np.ndarray:
+    empty = empty_cells(values)
     if column.required:
         out.rows(file, empty, column.name, "required", f"{column.name} must not be empty")
     return empty
 
 
 def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) -> pd.Series:
+    if is_typed(values):
+        typed = typed_dates(values) if column.kind == "date" else None
+        if typed is not None:
+            dates, nulls = typed
+            if column.required:
+                out.rows(file, nulls, column.name, "required", f"{column.name} must not be empty")
+            return dates
+        values = as_text(values)  # out of range somewhere: the text path words the problems
     empty = _empty_required(column, values, file, out)
     present = ~empty
     kind = column.kind
@@ -245,8 +260,14 @@ def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) 
             )
         return numbers
     if kind == "rate":
-        shaped = values.str.match(_RATE_PATTERN)
-        rates = pd.to_numeric(values.where(shaped, "0"), errors="coerce").fillna(0.0).astype("float64")
+        # Once per distinct text: an optional rate column left out is a million empty cells.
+        shaped = by_distinct(values, lambda text: text.str.match(_RATE_PATTERN)).astype(bool)
+
+        def parse_rates(text: pd.Series) -> pd.Series:
+            good = text.str.match(_RATE_PATTERN).astype(bool)
+            return pd.to_numeric(text.where(good, "0"), errors="coerce").fillna(0.0).astype("float64")
+
+        rates = by_distinct(values, parse_rates)
         bad = present & (~shaped | (rates <= 0) | ~np.isfinite(rates) | (rates > MAX_RATE))  # 1e999 is inf
         out.rows(file, bad, column.name, "rate", f"must be a positive decimal number up to {MAX_RATE:g}", values)
         return rates.where(present)  # an empty cell of an optional rate column is no rate (NaN)
@@ -254,9 +275,12 @@ def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) 
 
 
 def _parse_money(column: Column, values: pd.Series, currency: pd.Series | None, file: str, out: Collector) -> pd.Series:
-    empty = _empty_required(column, values, file, out)
-    currency = parse_currency(currency, values.index)
-    minor, not_number, too_many = parse_money_text(values, currency)
+    # The text rules run once per distinct text (moneytext); rows take their text's results.
+    text = encode(values)
+    empty = text.rows_empty()
+    if column.required:
+        out.rows(file, empty, column.name, "required", f"{column.name} must not be empty")
+    minor, not_number, too_many = text.parse(parsing_digits(currency, len(values)))
     out.rows(
         file,
         ~empty & not_number,
@@ -265,7 +289,10 @@ def _parse_money(column: Column, values: pd.Series, currency: pd.Series | None, 
         "not a plain decimal number (digits, optional sign and '.', no thousands separators)",
         values,
     )
-    messages = "more decimals than " + currency + " allows"
+
+    def messages() -> pd.Series:  # made only when some row has too many decimals
+        return "more decimals than " + parse_currency(currency, values.index) + " allows"
+
     out.rows(file, ~empty & too_many, column.name, "currency_decimals", messages, values)
     total = absolute_total(minor)
     if total > money.MAX_COLUMN_TOTAL:
@@ -279,7 +306,7 @@ def _parse_money(column: Column, values: pd.Series, currency: pd.Series | None, 
         )
     result = pd.Series(minor, index=values.index, dtype="int64")
     if not column.required:
-        result = result.astype("Int64").mask(empty.to_numpy())
+        result = result.astype("Int64").mask(empty)
     return result
 
 
@@ -292,53 +319,6 @@ def absolute_total(minor: np.ndarray) -> int:
     return (high << 32) + low
 
 
-_CURRENCY_CODES = pa.array(list(money.MINOR_UNITS), type=pa.string())
-_CURRENCY_DIGITS = np.array(list(money.MINOR_UNITS.values()), dtype="int64")
-
-
-def currency_digits(currency: pd.Series) -> np.ndarray:
-    """ISO 4217 exponent per row (0 for an unknown code), by one Arrow hash lookup."""
-    where = pc.index_in(arrow_text(currency), value_set=_CURRENCY_CODES)
-    where = np.asarray(pc.fill_null(where, -1), dtype="int64")
-    return np.where(where >= 0, _CURRENCY_DIGITS[np.maximum(where, 0)], 0)
-
-
-def parse_money_text(values: pd.Series, currency: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`closelib.money.parse_money_array`, the same rules step by step, on Arrow-backed
-    text: the text is examined once per distinct value (GL lines repeat their amounts), and
-    only the per-row currency exponent is applied row by row."""
-    # The cells come stripped from parse_table (money.parse_money_array strips them again).
-    text = combined(arrow_text(values.fillna("") if values.hasnans else values))
-    digits = currency_digits(currency)
-    encoded = pc.dictionary_encode(text)
-    distinct = encoded.dictionary
-    codes = np.asarray(encoded.indices, dtype="int64")
-
-    def np_(array: pa.Array) -> np.ndarray:
-        return array.to_numpy(zero_copy_only=False)
-
-    ok_u = np_(pc.match_substring_regex(distinct, money._DECIMAL_PATTERN))
-    length_u = np_(pc.utf8_length(distinct))
-    dot_u = np_(pc.find_substring(distinct, "."))
-    frac_u = np.where(dot_u >= 0, length_u - dot_u - 1, 0)
-    sign_u = np_(pc.match_substring_regex(distinct, r"^[+-]")).astype("int64")
-    int_u = np.where(dot_u >= 0, dot_u, length_u) - sign_u
-    # Digits without sign and point, as an integer, wherever that fits int64 for sure; a
-    # row uses it only when it is good, and a good row has at most 17 digits.
-    castable = ok_u & (int_u + frac_u <= money._MAX_DIGITS)
-    cleaned = pc.replace_substring(pc.replace_substring(distinct, ".", ""), "+", "")
-    cleaned = pc.if_else(pa.array(castable), cleaned, pa.scalar("0"))
-    unscaled_u = np_(pc.cast(cleaned, pa.int64()))
-    ok, frac_len, int_len = ok_u[codes], frac_u[codes], int_u[codes]
-    too_long = ok & (int_len + digits > money._MAX_DIGITS)
-    not_number = ~ok | too_long
-    too_many = ok & ~too_long & (frac_len > digits)
-    good = ~not_number & ~too_many
-    minor = unscaled_u[codes] * (10 ** np.clip(digits - frac_len, 0, 18))
-    minor = np.where(good, minor, 0).astype("int64")
-    return minor, not_number, too_many
-
-
 def parse_currency(currency: pd.Series | None, index: pd.Index) -> pd.Series:
     """The currency money is parsed in: the row's, or KWD (3 decimals, the widest common
     exponent) where that is unknown or invalid; such rows already carry a problem."""
@@ -347,17 +327,28 @@ def parse_currency(currency: pd.Series | None, index: pd.Index) -> pd.Series:
     return currency.where(currency.isin(list(money.MINOR_UNITS)), "KWD")
 
 
-def _check_key(table: Table, frame: pd.DataFrame, text: dict[str, pd.Series], file: str, out: Collector) -> None:
+def _check_key(
+    table: Table,
+    frame: pd.DataFrame,
+    text: dict[str, pd.Series],
+    file: str,
+    out: Collector,
+    distinct: bool | None = None,
+) -> None:
+    """``distinct``: whether the single key's cells are all distinct, if the reading thread
+    found out already (typed.prepared); None: not known."""
     if not table.key:
         return
-    keys = [text[k] for k in table.key]
+    keys = [as_text(text[k]) for k in table.key]
     positions = pd.Series(np.arange(len(frame)), index=frame.index)
-    if len(keys) == 1 and keys[0].dtype == "str" and all_distinct(combined(arrow_text(keys[0]))):
+    single = len(keys) == 1 and keys[0].dtype == "str"
+    if single and (distinct if distinct is not None else all_distinct(combined(arrow_text(keys[0])))):
+        out.distinct.add((file, table.key[0]))
         return  # every key distinct (one hash pass), the usual case
-    if len(keys) == 1 and keys[0].dtype == "str":
+    if single:
         # Position of each key's first occurrence, by one Arrow hash lookup of the column in itself.
         column = arrow_text(keys[0])
-        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        column = combined(column)
         first = pd.Series(np.asarray(pc.index_in(column, value_set=column), dtype="int64"), index=frame.index)
     else:
         first = positions.groupby(keys, sort=False).transform("min")
@@ -375,54 +366,3 @@ def _check_key(table: Table, frame: pd.DataFrame, text: dict[str, pd.Series], fi
             message.reindex(frame.index, fill_value=""),
             shown.reindex(frame.index, fill_value=""),
         )
-
-
-def read_tables(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], dict[str, Path]]:
-    """Find and read every table file as text. Missing required tables are problems.
-
-    The files are read on two threads (the Arrow readers and text casts release the GIL);
-    the problems are reported in table order, as a sequential read would."""
-    raw: dict[str, pd.DataFrame] = {}
-    files: dict[str, Path] = {}
-    known = {f"{t}{s}" for t in TABLES for s in (".csv", ".xlsx", ".parquet")}
-    wanted: dict[str, Path] = {}
-    for name in LOAD_ORDER:
-        found = find_table_files(source, name)
-        if not found:
-            if TABLES[name].required:
-                near = [p.name for p in source.iterdir() if p.is_file() and p.name not in known]
-                hint = nearest(f"{name}.csv", near)
-                out.add(
-                    f"{name}.csv",
-                    None,
-                    None,
-                    "missing_table",
-                    f"required table {name!r} not found (as {name}.csv, .xlsx or .parquet){hint}",
-                )
-            continue
-        if len(found) > 1:
-            out.add(
-                found[0].name,
-                None,
-                None,
-                "ambiguous_table",
-                f"table {name!r} is given more than once: {', '.join(p.name for p in found)}",
-            )
-            continue
-        wanted[name] = found[0]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        reads = {name: pool.submit(read_text_frame, path, name) for name, path in wanted.items()}
-        for name, path in wanted.items():
-            try:
-                raw[name] = reads[name].result()
-                files[name] = path
-            except RaggedRows as exc:
-                for row, fields, expected, text in exc.rows:
-                    message = f"{fields} fields where the header has {expected}"
-                    out.add(path.name, row, None, "columns", message, text)
-                if exc.more:
-                    message = f"... and {exc.more} more rows with the wrong field count"
-                    out.add(path.name, None, None, "columns", message)
-            except ExtractReadError as exc:
-                out.add(path.name, None, None, "unreadable", str(exc))
-    return raw, files

@@ -1,0 +1,292 @@
+"""The rules of applications: each against its source (a receipt or credit memo) and its
+target (an invoice or debit memo), and over-application of either, or of a target once its
+adjustments are counted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from closelib import money
+from closelib.book.arrays import arrow_text, combined, isin
+from closelib.book.parse import Collector, parse_currency
+from closelib.book.rulekit import (
+    Lazy,
+    first_of,
+    format_amount,
+    int_bincount,
+    key_positions,
+    ok_rows,
+    shown,
+    take,
+    take_text,
+)
+
+
+def check_applications(frames: dict[str, pd.DataFrame], files: dict[str, str], out: Collector) -> None:
+    """Applications against receipts, CMs and targets.
+
+    Positional: each application's source is found once in [receipts; CMs] (a receipt id
+    wins, the first row of a repeated id wins) and its target once in the INV/DM, and every
+    rule reads the arrays taken at those positions; no per-rule hash lookups of text.
+    """
+    file = files["applications"]
+    app = frames["applications"]
+    # Documents and receipts whose amount and currency parsed: only those are compared
+    # (a bad amount or currency is reported once, in its own file, not again here).
+    # Only the columns the rules read: filtering a frame copies every column (free text too).
+    doc_columns = ["document_id", "doc_type", "entity", "document_date", "currency", "amount"]
+    rec_columns = ["receipt_id", "entity", "receipt_date", "currency", "amount"]
+    docs = frames["documents"][doc_columns].assign(
+        _sound=ok_rows(out, files["documents"], frames["documents"], "amount", "currency", "doc_type")
+    )
+    rec = frames["receipts"][rec_columns].assign(
+        _sound=ok_rows(out, files["receipts"], frames["receipts"], "amount", "currency")
+    )
+    docs = first_of(docs, "document_id", (files["documents"], "document_id") in out.distinct)
+    rec = first_of(rec, "receipt_id", (files["receipts"], "receipt_id") in out.distinct)
+    cms = docs[(docs["doc_type"] == "CM").to_numpy()]
+    targets = docs[isin(docs["doc_type"], ["INV", "DM"])]
+    src_ids = combined(
+        pa.concat_arrays(
+            [
+                combined(arrow_text(rec["receipt_id"])).cast(pa.string()),
+                combined(arrow_text(cms["document_id"])).cast(pa.string()),
+            ]
+        )
+    )
+    src_idx = key_positions(app["source_id"], src_ids)
+    tgt_idx = key_positions(app["target_id"], combined(arrow_text(targets["document_id"])))
+    src_ok = src_idx >= 0
+    tgt_ok = tgt_idx >= 0
+    out.rows(
+        file,
+        ~src_ok & ok_rows(out, file, app, "source_id"),
+        "source_id",
+        "foreign_key",
+        "source must be a receipt or a credit memo (CM)",
+        app["source_id"],
+    )
+    out.rows(
+        file,
+        ~tgt_ok & ok_rows(out, file, app, "target_id"),
+        "target_id",
+        "foreign_key",
+        "target must be an invoice (INV) or debit memo (DM)",
+        app["target_id"],
+    )
+    amount_ok = ok_rows(out, file, app, "amount")
+
+    def of_source(receipt_column: str, cm_column: str) -> np.ndarray:
+        return np.concatenate([rec[receipt_column].to_numpy(), cms[cm_column].to_numpy()])
+
+    src_sound = take(of_source("_sound", "_sound").astype(bool), src_idx, False) & amount_ok
+    tgt_sound = take(targets["_sound"].to_numpy(dtype=bool), tgt_idx, False) & amount_ok
+    out.rows(
+        file,
+        (app["amount"] <= 0) & ok_rows(out, file, app, "amount"),
+        "amount",
+        "sign",
+        "applied amounts must be > 0",
+        shown(out, file, app, "amount"),
+    )
+
+    src_ccy = take_text(of_source("currency", "currency"), src_idx)
+    tgt_ccy = take_text(targets["currency"].to_numpy(), tgt_idx)
+    both = src_ok & tgt_ok
+    ccy_differs = both & (src_ccy != tgt_ccy)
+    mask = both & src_sound & tgt_sound & ccy_differs
+    out.rows(
+        file,
+        mask,
+        "target_id",
+        "same_currency",
+        "source and target are in different currencies",
+        Lazy(
+            lambda: (
+                pd.Series(src_ccy, index=app.index).fillna("").astype(str)
+                + " -> "
+                + pd.Series(tgt_ccy, index=app.index).fillna("").astype(str)
+            )
+        ),
+    )
+    src_ent = take_text(of_source("entity", "entity"), src_idx)
+    tgt_ent = take_text(targets["entity"].to_numpy(), tgt_idx)
+    out.rows(
+        file,
+        both & (src_ent != tgt_ent),
+        "target_id",
+        "same_entity",
+        "source and target belong to different entities",
+        app["target_id"],
+    )
+    applied = app["applied_date"].to_numpy(dtype="datetime64[ns]")
+    day = Lazy(lambda: app["applied_date"].dt.strftime("%Y-%m-%d"))
+    src_date = take(
+        np.concatenate(
+            [
+                rec["receipt_date"].to_numpy(dtype="datetime64[ns]"),
+                cms["document_date"].to_numpy(dtype="datetime64[ns]"),
+            ]
+        ),
+        src_idx,
+        np.datetime64("NaT"),
+    )
+    out.rows(
+        file,
+        src_ok & (applied < src_date),
+        "applied_date",
+        "applied_before_source",
+        "applied before the receipt or credit memo is dated",
+        day,
+    )
+    tgt_date = take(targets["document_date"].to_numpy(dtype="datetime64[ns]"), tgt_idx, np.datetime64("NaT"))
+    out.rows(
+        file,
+        tgt_ok & (applied < tgt_date),
+        "applied_date",
+        "applied_before_target",
+        "applied before the target document is dated",
+        day,
+    )
+
+    # Over-application: flag the row where the running total (in file order) first passes
+    # the source's or target's amount.
+    amounts = app["amount"].to_numpy(dtype="int64")
+    src_cap = take(
+        np.concatenate([rec["amount"].to_numpy(dtype="int64"), -cms["amount"].to_numpy(dtype="int64")]), src_idx, 0
+    )
+    tgt_cap = take(targets["amount"].to_numpy(dtype="int64"), tgt_idx, 0)
+    comparable = tgt_ok & src_sound & tgt_sound & ~ccy_differs  # amount is in the target's currency
+    _over(
+        app,
+        "source_id",
+        src_idx,
+        amounts,
+        src_cap,
+        src_ccy,
+        src_ok & src_sound,
+        file,
+        "over_applied_source",
+        "source applied beyond its amount",
+        out,
+    )
+    _over(
+        app,
+        "target_id",
+        tgt_idx,
+        amounts,
+        tgt_cap,
+        tgt_ccy,
+        comparable,
+        file,
+        "over_applied_target",
+        "target applied beyond its amount",
+        out,
+    )
+    adjustments = frames.get("adjustments")
+    if adjustments is not None:
+        _over_cleared(
+            targets, tgt_idx[comparable], amounts[comparable], app["applied_date"][comparable], adjustments, file, out
+        )
+
+
+def _over_cleared(
+    targets: pd.DataFrame,
+    app_rows: np.ndarray,
+    app_amounts: np.ndarray,
+    app_dates: pd.Series,
+    adjustments: pd.DataFrame,
+    file: str,
+    out: Collector,
+) -> None:
+    """An invoice or debit memo whose open amount (amount - applications + adjustments) is
+    below zero at the end of any day: as of that day it would be cleared beyond its amount.
+    Checked on every date, not only on the last: a write-off beyond the open amount later
+    made good by a recovery still leaves the document negative in between."""
+    adj_idx = key_positions(adjustments["document_id"], combined(arrow_text(targets["document_id"])))
+    hit = (adj_idx >= 0) & adjustments["adjustment_date"].notna().to_numpy()
+    events = pd.DataFrame(
+        {
+            "row": np.concatenate([app_rows, adj_idx[hit]]),
+            "date": np.concatenate(
+                [
+                    app_dates.to_numpy(dtype="datetime64[ns]"),
+                    adjustments["adjustment_date"].to_numpy(dtype="datetime64[ns]")[hit],
+                ]
+            ),
+            "delta": np.concatenate(
+                [-app_amounts, adjustments["amount"].fillna(0).to_numpy(dtype="int64")[hit]]
+            ).astype("int64"),
+        }
+    )
+    events = events[events["date"].notna()]
+    if events.empty:
+        return
+    amount = targets["amount"].to_numpy(dtype="int64")
+    sound = targets["_sound"].to_numpy(dtype=bool)
+    # Without an event that raises it (a recovery, a positive adjustment) a document's open amount
+    # only falls, so it goes below zero on some day only if it ends below zero: one sum each.
+    # Only the documents that rise, or end below zero, are followed day by day.
+    rows = events["row"].to_numpy()
+    follow = np.zeros(len(targets), dtype=bool)
+    follow[rows[events["delta"].to_numpy() > 0]] = True
+    final = amount + int_bincount(rows, events["delta"].to_numpy(), len(targets))
+    follow |= final < 0
+    daily = events[follow[rows]].groupby(["row", "date"], sort=True)["delta"].sum().reset_index()
+    daily["open"] = amount[daily["row"].to_numpy()] + daily.groupby("row")["delta"].cumsum().to_numpy()
+    negative = daily[(daily["open"] < 0) & sound[daily["row"].to_numpy()]]
+    first = negative.groupby("row", sort=False).head(1)  # the first day each document goes below zero
+    ids = targets["document_id"].to_numpy(dtype=object)
+    currency = targets["currency"].to_numpy(dtype=object)
+    for row in sorted(first.to_dict("records"), key=lambda r: ids[r["row"]]):
+        i = int(row["row"])
+        out.add(
+            file,
+            None,
+            "target_id",
+            "over_cleared",
+            f"applications and adjustments clear document {ids[i]} beyond its amount "
+            f"(open would be {format_amount(int(row['open']), currency[i])} on {pd.Timestamp(row['date']).date()})",
+            ids[i],
+        )
+
+
+def _over(
+    app: pd.DataFrame,
+    column: str,
+    group: np.ndarray,
+    amounts: np.ndarray,
+    cap: np.ndarray,
+    currency: np.ndarray,
+    valid: np.ndarray,
+    file: str,
+    rule: str,
+    message: str,
+    out: Collector,
+) -> None:
+    """Running total per source (or target) in file order; flags the first row past the cap.
+
+    ``group`` is the source's (target's) position, the same for every row naming it; rows
+    not found are never ``valid`` and are left out."""
+    if not valid.any():
+        return
+    rows = np.flatnonzero(valid)
+    running = pd.Series(amounts[rows]).groupby(group[rows]).cumsum().to_numpy()
+    over = running > cap[rows]
+    if not over.any():
+        return
+    first = over & (pd.Series(over.astype("int64")).groupby(group[rows]).cumsum().to_numpy() == 1)
+    first_over = np.zeros(len(app), dtype=bool)
+    first_over[rows[first]] = True
+    ccy = parse_currency(pd.Series(currency[first_over], dtype=object), pd.RangeIndex(int(first_over.sum())))
+    text = pd.Series("", index=app.index, dtype=object)
+    text[first_over] = (
+        message
+        + ": applied so far "
+        + money.format_minor_array(running[first], ccy).to_numpy()
+        + ", amount "
+        + money.format_minor_array(cap[first_over].astype("int64"), ccy).to_numpy()
+    )
+    out.rows(file, first_over, "amount", rule, text, app[column])

@@ -1,0 +1,103 @@
+"""Helpers shared by the cross-table rules (rules.py, applied.py): which rows parsed, the
+text a problem shows, positional lookups of ids and the values taken at those positions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from closelib import money
+from closelib.book.arrays import all_distinct, arrow_text, combined, isin, positions
+from closelib.book.parse import Collector
+
+
+def ok_rows(out: Collector, file: str, frame: pd.DataFrame, *columns: str) -> np.ndarray:
+    """Rows whose ``columns`` parsed without a problem (cross-table rules check only these)."""
+    ok = np.ones(len(frame), dtype=bool)
+    for column in columns:
+        ok &= ~out.flagged(file, column, len(frame))
+    return ok
+
+
+def shown(out: Collector, file: str, frame: pd.DataFrame, column: str) -> pd.Series:
+    """The column's cells as written in the file (money as typed, not in minor units)."""
+    return out.written(file, column, lambda: frame[column].astype(str))
+
+
+def keyed(frame: pd.DataFrame, key: str, column: str) -> pd.Series:
+    """``frame[column]`` indexed by ``frame[key]`` without copying the frame (duplicates kept:
+    :func:`closelib.book.arrays.lookup` takes the first, as ``drop_duplicates`` would)."""
+    return pd.Series(frame[column].array, index=pd.Index(frame[key].array, name=key), name=column)
+
+
+def foreign(
+    frame: pd.DataFrame, column: str, valid: pd.Series, file: str, what: str, out: Collector, optional: bool = False
+) -> None:
+    values = frame[column]
+    bad = ~isin(values, valid) & ok_rows(out, file, frame, column)
+    if optional:
+        bad &= values != ""
+    out.rows(file, bad, column, "foreign_key", f"no {what} with this id", values)
+
+
+def key_positions(keys: pd.Series, table) -> np.ndarray:
+    """Position of each key's first occurrence in ``table`` (an Arrow string array); -1 if absent."""
+    return positions(arrow_text(keys), table)
+
+
+def take(values: np.ndarray, index: np.ndarray, missing) -> np.ndarray:
+    """``values[index]``, ``missing`` where index is -1."""
+    if len(values) == 0:
+        return np.full(len(index), missing, dtype=values.dtype)
+    taken = values[np.maximum(index, 0)]
+    return np.where(index >= 0, taken, np.asarray(missing, dtype=values.dtype))
+
+
+def take_text(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Text at ``index`` as an object array (None where index is -1)."""
+    values = np.asarray(values, dtype=object)
+    if len(values) == 0:
+        return np.full(len(index), None, dtype=object)
+    taken = values[np.maximum(index, 0)]
+    taken[index < 0] = None
+    return taken
+
+
+class Lazy:
+    """Values for problem messages, computed only if some row breaks the rule."""
+
+    def __init__(self, make: Callable[[], pd.Series]) -> None:
+        self.make = make
+        self.value: pd.Series | None = None
+
+    def __call__(self) -> pd.Series:
+        if self.value is None:
+            self.value = self.make()
+        return self.value
+
+
+def int_bincount(index: np.ndarray, values: np.ndarray, length: int) -> np.ndarray:
+    total = np.zeros(length, dtype="int64")
+    np.add.at(total, index, values.astype("int64"))
+    return total
+
+
+def first_of(frame: pd.DataFrame, key: str, known_distinct: bool = False) -> pd.DataFrame:
+    """``frame.drop_duplicates(key)``, without the copy when the key is already unique
+    (``known_distinct``: the key check found it so; not hashed again)."""
+    if frame[key].dtype == "str" and (known_distinct or is_unique(frame[key])):
+        return frame
+    dup = frame[key].duplicated()
+    return frame[~dup] if dup.any() else frame
+
+
+def is_unique(values: pd.Series) -> bool:
+    """No value repeats (one Arrow hash pass)."""
+    array = combined(arrow_text(values))
+    return all_distinct(array)
+
+
+def format_amount(minor: int, currency: str) -> str:
+    return money.format_minor(minor, currency if money.is_currency(str(currency)) else "KWD")

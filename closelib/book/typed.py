@@ -1,0 +1,107 @@
+"""The typed Parquet path: date columns that Parquet already stores as dates skip the text.
+
+The text path turns every cell into the text a person would read (a date32 becomes
+"2026-01-31") and parses that text back. For a Parquet date column whose every date lies
+in the contract's range that round trip is the identity, so the column is converted
+directly (days -> datetime64[ns]) and an empty cell is a null. A column with any date out
+of range, or any other type, takes the text path, whose problems (and their order) are
+the contract's: the typed path gives the same frame and the same problems, only sooner.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from closelib.book.arrays import all_distinct, arrow_text, combined, stripped_text
+from closelib.book.extracts import _arrow_column_text, read_text_frame
+from closelib.book.schema import TABLES
+from closelib.errors import ExtractReadError
+from closelib.periods import FIRST_YEAR, LAST_YEAR
+
+_EPOCH = dt.date(1970, 1, 1)
+# Days since 1970-01-01 of the first and last date the contract allows.
+FIRST_DAY = (dt.date(FIRST_YEAR, 1, 1) - _EPOCH).days
+LAST_DAY = (dt.date(LAST_YEAR, 12, 31) - _EPOCH).days
+_NS_PER_DAY = 86_400 * 10**9
+
+
+def is_typed(values: pd.Series) -> bool:
+    """A column kept in its Parquet type (pandas' ArrowDtype), not yet text."""
+    return isinstance(values.dtype, pd.ArrowDtype)
+
+
+def read_frame(path: Path, table: str) -> pd.DataFrame:
+    """:func:`closelib.book.extracts.read_text_frame`, except that a Parquet file's date32
+    columns which the contract reads as dates stay dates (ArrowDtype), not text; then
+    :func:`prepared` on the reading thread."""
+    if path.suffix.lower() != ".parquet" or table not in TABLES:
+        return prepared(read_text_frame(path, table), table)
+    return prepared(_read_parquet(path, table), table)
+
+
+def prepared(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Work of the parse done where the file is read (the reading threads run beside the
+    parse): the contract's text columns stripped (``attrs["stripped"]`` names them; the
+    parse does not strip them again) and whether a single key's cells are all distinct
+    (``attrs["distinct_key"]``). The same functions the parse would call, so the same text."""
+    names = [str(name) for name in frame.columns]
+    if table not in TABLES or len(set(names)) != len(names):
+        return frame  # a header naming a column twice is reported; nothing is parsed
+    schema = TABLES[table]
+    stripped = []
+    for column in schema.columns:
+        if column.name in frame.columns and not is_typed(frame[column.name]):
+            frame[column.name] = stripped_text(frame[column.name])
+            stripped.append(column.name)
+    frame.attrs["stripped"] = stripped
+    if len(schema.key) == 1 and schema.key[0] in stripped and frame[schema.key[0]].dtype == "str":
+        frame.attrs["distinct_key"] = all_distinct(combined(arrow_text(frame[schema.key[0]])))
+    return frame
+
+
+def _read_parquet(path: Path, table: str) -> pd.DataFrame:
+    try:
+        arrow = pq.read_table(path)
+    except Exception as exc:  # a corrupt file is the user's problem, reported, not a traceback
+        raise ExtractReadError(f"cannot read {path.name}: {exc}") from exc
+    dates = {c.name for c in TABLES[table].columns if c.kind == "date"}
+    names = [str(name).lstrip("\ufeff") for name in arrow.column_names]
+    columns = {}
+    for i, (name, column) in enumerate(zip(names, arrow.columns, strict=True)):
+        if name in dates and pa.types.is_date32(column.type) and names.count(name) == 1:
+            columns[i] = pd.Series(pd.arrays.ArrowExtensionArray(column))
+        else:
+            columns[i] = _arrow_column_text(column)
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(arrow.num_rows))
+    frame.columns = names
+    return frame
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """The text the text path reads for a typed column (as written, empty for null)."""
+    if not is_typed(values):
+        return values
+    return _arrow_column_text(pa.chunked_array(values.array._pa_array))
+
+
+def typed_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
+    """(datetime64[ns] dates, empty mask) of a typed date32 column whose every date is in
+    the contract's range; None if some date is not (the text path reports those)."""
+    array = values.array._pa_array
+    array = combined(array)
+    days = pc.cast(array, pa.int32())
+    low, high = pc.min_max(days).values()
+    if low.is_valid and (low.as_py() < FIRST_DAY or high.as_py() > LAST_DAY):
+        return None
+    empty = np.asarray(pc.is_null(days), dtype=bool)
+    ns = np.asarray(pc.fill_null(days, 0), dtype="int64") * _NS_PER_DAY
+    dates = ns.view("datetime64[ns]")
+    dates[empty] = np.datetime64("NaT")
+    return pd.Series(dates, index=values.index, dtype="datetime64[ns]"), empty

@@ -1,0 +1,62 @@
+"""Lookups that hash the smaller side (arrays.positions) find what a plain index_in finds;
+text helpers read from Arrow offsets agree with pandas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from closelib.book.arrays import combined, empty_cells, isin, lookup, positions, stripped_text
+
+IDS = st.lists(st.sampled_from(["D1", "D2", "D3", "D10", "", "x y", "Ω"]), max_size=30)
+
+
+def _plain(keys: list, table: list) -> list[int]:
+    where = pc.index_in(pa.array(keys, pa.string()), value_set=pa.array(table, pa.string()))
+    return np.asarray(pc.fill_null(where, -1), dtype="int64").tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(IDS, IDS)
+def test_positions_equal_index_in_either_way(keys, table):
+    # Either side may be the smaller: few keys against a big table are hashed as keys.
+    assert positions(pa.array(keys, pa.string()), pa.array(table, pa.string())).tolist() == _plain(keys, table)
+
+
+def test_positions_first_occurrence_nulls_and_chunks():
+    table = pa.chunked_array([pa.array(["A", "B"], pa.large_string()), pa.array(["A", "C", "B"], pa.large_string())])
+    keys = pa.array(["B", None, "A", "Z"], pa.string())
+    assert positions(keys, table).tolist() == [1, -1, 0, -1]  # the first row of a repeated id
+    assert positions(pa.array([], pa.string()), table).tolist() == []
+
+
+def test_isin_and_lookup_as_pandas():
+    values = pd.Series(["D1", "D9", "", "D2"], dtype="str")
+    choices = pd.Series([f"D{i}" for i in range(100)], dtype="str")
+    assert isin(values, choices).tolist() == values.isin(choices.tolist()).tolist()
+    mapping = pd.Series(["USD", "SGD", "JPY"], index=pd.Index(["D1", "D2", "D1"], dtype="str"), dtype="str")
+    assert lookup(values, mapping).fillna("-").tolist() == ["USD", "-", "-", "SGD"]  # first entry wins
+
+
+def test_combined_does_not_copy_a_single_chunk():
+    array = pa.array(["a", "b"], pa.large_string())
+    assert combined(pa.chunked_array([array])) is not None
+    assert combined(pa.chunked_array([array])).buffers()[2].address == array.buffers()[2].address
+
+
+TEXT = st.lists(st.one_of(st.none(), st.text(alphabet="ab \t\u00a0\u3000\n—", max_size=5)), max_size=20)
+
+
+@settings(max_examples=200, deadline=None)
+@given(TEXT)
+def test_stripped_and_empty_as_pandas(cells):
+    column = pd.Series(cells, dtype="str")
+    expected = column.fillna("").str.strip()
+    assert stripped_text(column).tolist() == expected.tolist()
+    assert empty_cells(expected).tolist() == (expected == "").tolist()
+    sliced = expected.iloc[1:]  # an Arrow array with an offset
+    assert empty_cells(sliced).tolist() == (sliced == "").tolist()
