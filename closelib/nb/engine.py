@@ -14,6 +14,8 @@ file that does not parse: either way recognisably incomplete.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,19 +43,22 @@ class CodeCellSaves(NotebookExecutionManager):
             Path(self.output_path).write_text(text, encoding="utf-8")
         self.last_save_time = self.now()
 
-    def cell_start(self, cell, cell_index=None, **kwargs: Any) -> None:
+    @contextmanager
+    def _saving_code_cells_only(self, cell) -> Iterator[None]:
+        """papermill's cell-state hooks save as they end: skip that save for a non-code cell."""
         self._skip_save = cell.get("cell_type") != "code"
         try:
-            super().cell_start(cell, cell_index, **kwargs)
+            yield
         finally:
             self._skip_save = False
 
+    def cell_start(self, cell, cell_index=None, **kwargs: Any) -> None:
+        with self._saving_code_cells_only(cell):
+            super().cell_start(cell, cell_index, **kwargs)
+
     def cell_complete(self, cell, cell_index=None, **kwargs: Any) -> None:
-        self._skip_save = cell.get("cell_type") != "code"
-        try:
+        with self._saving_code_cells_only(cell):
             super().cell_complete(cell, cell_index, **kwargs)
-        finally:
-            self._skip_save = False
 
 
 class CloselibEngine(NBClientEngine):
