@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from closelib import money
 from closelib.book.arrays import arrow_text, combined, isin
+from closelib.book.idlinks import IdLinks
 from closelib.book.parse import Collector, parse_currency
 from closelib.book.rulekit import (
     Lazy,
@@ -24,12 +25,15 @@ from closelib.book.rulekit import (
 )
 
 
-def check_applications(frames: dict[str, pd.DataFrame], files: dict[str, str], out: Collector) -> None:
+def check_applications(
+    frames: dict[str, pd.DataFrame], files: dict[str, str], out: Collector, links: IdLinks | None = None
+) -> None:
     """Applications against receipts, CMs and targets.
 
     Positional: each application's source is found once in [receipts; CMs] (a receipt id
     wins, the first row of a repeated id wins) and its target once in the INV/DM, and every
     rule reads the arrays taken at those positions; no per-rule hash lookups of text.
+    ``links``: the load's shared lookups (the source's currency was found with them).
     """
     file = files["applications"]
     app = frames["applications"]
@@ -44,20 +48,26 @@ def check_applications(frames: dict[str, pd.DataFrame], files: dict[str, str], o
     rec = frames["receipts"][rec_columns].assign(
         _sound=ok_rows(out, files["receipts"], frames["receipts"], "amount", "currency")
     )
+    all_docs, all_rec = docs, rec
     docs = first_of(docs, "document_id", (files["documents"], "document_id") in out.distinct)
     rec = first_of(rec, "receipt_id", (files["receipts"], "receipt_id") in out.distinct)
-    cms = docs[(docs["doc_type"] == "CM").to_numpy()]
-    targets = docs[isin(docs["doc_type"], ["INV", "DM"])]
-    src_ids = combined(
-        pa.concat_arrays(
-            [
-                combined(arrow_text(rec["receipt_id"])).cast(pa.string()),
-                combined(arrow_text(cms["document_id"])).cast(pa.string()),
-            ]
+    is_cm = (docs["doc_type"] == "CM").to_numpy()
+    is_target = isin(docs["doc_type"], ["INV", "DM"])
+    cms = docs[is_cm]
+    targets = docs[is_target]
+    if links is not None and app["source_id"].dtype == "str" and app["target_id"].dtype == "str":
+        src_idx, tgt_idx = _linked(app, all_docs, all_rec, len(docs) < len(all_docs), len(rec) < len(all_rec), links)
+    else:
+        src_ids = combined(
+            pa.concat_arrays(
+                [
+                    combined(arrow_text(rec["receipt_id"])).cast(pa.string()),
+                    combined(arrow_text(cms["document_id"])).cast(pa.string()),
+                ]
+            )
         )
-    )
-    src_idx = key_positions(app["source_id"], src_ids)
-    tgt_idx = key_positions(app["target_id"], combined(arrow_text(targets["document_id"])))
+        src_idx = key_positions(app["source_id"], src_ids)
+        tgt_idx = key_positions(app["target_id"], combined(arrow_text(targets["document_id"])))
     src_ok = src_idx >= 0
     tgt_ok = tgt_idx >= 0
     out.rows(
@@ -190,6 +200,50 @@ def check_applications(frames: dict[str, pd.DataFrame], files: dict[str, str], o
         _over_cleared(
             targets, tgt_idx[comparable], amounts[comparable], app["applied_date"][comparable], adjustments, file, out
         )
+
+
+def _linked(
+    app: pd.DataFrame,
+    docs: pd.DataFrame,
+    rec: pd.DataFrame,
+    docs_repeat: bool,
+    rec_repeat: bool,
+    links: IdLinks,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(source position in [receipts; CMs], target position in INV/DM), both among the rows
+    first_of keeps, from the shared lookups of the source and target ids in the whole tables.
+
+    The first row holding an id is always kept, so a source found among the receipts is that
+    receipt; otherwise it is a CM exactly when the first document with its id is one (the
+    kept documents' ids are distinct); a target likewise is an INV or DM."""
+    in_receipts = links.rows("applications", "source_id", app["source_id"], "receipts")
+    source_doc = links.rows("applications", "source_id", app["source_id"], "documents")
+    target_doc = links.rows("applications", "target_id", app["target_id"], "documents")
+    doc_kept = _kept(docs["document_id"], docs_repeat)
+    rec_rank = np.cumsum(_kept(rec["receipt_id"], rec_repeat)) - 1
+    doc_type = docs["doc_type"]
+    cm = (doc_type == "CM").to_numpy() & doc_kept
+    target = isin(doc_type, ["INV", "DM"]) & doc_kept
+    src_idx = np.where(
+        in_receipts >= 0,
+        rec_rank[np.maximum(in_receipts, 0)] if len(rec_rank) else -1,
+        _rank_in(cm, source_doc, offset=int(rec_rank[-1]) + 1 if len(rec_rank) else 0),
+    )
+    return src_idx.astype("int64"), _rank_in(target, target_doc)
+
+
+def _kept(ids: pd.Series, repeat: bool) -> np.ndarray:
+    """Rows first_of keeps: all, or the first of each id."""
+    return ~ids.duplicated().to_numpy() if repeat else np.ones(len(ids), dtype=bool)
+
+
+def _rank_in(selected: np.ndarray, rows: np.ndarray, offset: int = 0) -> np.ndarray:
+    """Position of each row among the ``selected`` rows (+ offset), -1 where the row is -1 or not selected."""
+    if not len(selected):
+        return np.full(len(rows), -1, dtype="int64")
+    rank = np.cumsum(selected) - 1 + offset
+    at = np.maximum(rows, 0)
+    return np.where((rows >= 0) & selected[at], rank[at], -1).astype("int64")
 
 
 def _over_cleared(

@@ -122,6 +122,12 @@ def lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
         found = positions(arrow_text(keys), table)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return keys.map(mapping[~mapping.index.duplicated()])
+    return taken(mapping, found, keys)
+
+
+def taken(mapping: pd.Series, found: np.ndarray, keys: pd.Series) -> pd.Series:
+    """``mapping``'s value at each position of ``found`` (-1: missing) as :func:`lookup` gives
+    it: NaN/None for a miss, pandas' dtype for a map with misses, ``keys``' index and name."""
     hit = found >= 0
     if hit.all():
         return pd.Series(mapping.array.take(found), index=keys.index, name=keys.name)

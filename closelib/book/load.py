@@ -8,6 +8,7 @@ Optional tables that are absent come back as empty frames with the right columns
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
@@ -15,32 +16,60 @@ import pandas as pd
 
 from closelib import money
 from closelib.book.extracts import Problem
+from closelib.book.idlinks import IdLinks
 from closelib.book.model import Book
 from closelib.book.parse import Collector, check_header, parse_table
-from closelib.book.reading import each_table
-from closelib.book.rules import check_all, entity_currencies, resolve_currencies
+from closelib.book.reading import find_tables, read_one
+from closelib.book.rules import CURRENCY_SOURCES, entity_currencies, resolve_currencies, rule_tasks
 from closelib.book.schema import LOAD_ORDER, TABLES
+from closelib.book.taskrun import Task, run_tasks
 from closelib.errors import SourceError
 
 
 def _parse_all(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], dict[str, Path]]:
-    # Each table is parsed as soon as it is read, while the next ones are read. The reading
-    # problems (missing, ragged, unreadable files) still come first, as they did when every
-    # file was read before any was parsed: they are collected apart and put in front.
-    reading = Collector()
-    files: dict[str, Path] = {}
+    """Read, parse and check every table, as tasks on two threads (taskrun): a table is parsed
+    as soon as it and the tables its money's currency comes from are parsed; the rules run
+    once every table is. Problems come in the order of a sequential validation: reading
+    problems in table order, then each table's parse, then the rules in order."""
+    files = find_tables(source, out)
+    raw: dict[str, pd.DataFrame] = {}
     frames: dict[str, pd.DataFrame] = {}
-    for name, raw, path in each_table(source, reading):
-        files[name] = path
-        table = TABLES[name]
-        if not check_header(table, raw, path.name, out):
-            continue
-        currencies = resolve_currencies(name, raw, frames)
-        frames[name] = parse_table(table, raw, path.name, out, currencies)
-        del raw  # the text frame is not held while the next table is parsed
-    out.problems[:0] = reading.problems
-    check_all(frames, {n: p.name for n, p in files.items()}, out)
-    return frames, files
+    links = IdLinks(frames)  # id lookups shared by the currency resolution and the rules
+
+    def read(name: str, path: Path) -> Callable[[Collector], object]:
+        def run(into: Collector) -> None:
+            frame = read_one(path, name, into)
+            if frame is not None:
+                raw[name] = frame
+
+        return run
+
+    def parse(name: str, path: Path) -> Callable[[Collector], object]:
+        def run(into: Collector) -> None:
+            text = raw.pop(name, None)  # the text frame is not held once parsed
+            if text is None or not check_header(TABLES[name], text, path.name, into):
+                return
+            currencies = resolve_currencies(name, text, frames, links)
+            frames[name] = parse_table(TABLES[name], text, path.name, into, currencies)
+
+        return run
+
+    tasks: list[Task] = []
+    for name, path in files.items():
+        sources = tuple(f"parse:{s}" for s in CURRENCY_SOURCES.get(name, ()) if s in files)
+        tasks += [
+            Task(f"read:{name}", read(name, path)),
+            Task(f"parse:{name}", parse(name, path), (f"read:{name}", *sources)),
+        ]
+    order = [f"read:{n}" for n in files] + [f"parse:{n}" for n in files]
+    _, parsed = run_tasks(tasks, out, report_order=order)
+    ordered = {name: frames[name] for name in LOAD_ORDER if name in frames}  # parsed in any order
+    frames.clear()
+    frames.update(ordered)
+    names = {n: p.name for n, p in files.items() if n in frames}
+    _, checked = run_tasks(rule_tasks(frames, names, links), parsed)
+    out.problems[:] = checked.problems
+    return frames, {name: path for name, path in files.items() if name in frames}
 
 
 def validate_source(source: str | Path) -> list[Problem]:

@@ -113,6 +113,24 @@ class Collector:
     def __len__(self) -> int:
         return len(self.problems)
 
+    @classmethod
+    def branch(cls, *parents: Collector) -> Collector:
+        """A new collector for work done apart (another thread): no problems yet, and what
+        ``parents`` know (cells flagged, text as written, distinct keys), which later rules read."""
+        child = cls()
+        for parent in parents:
+            child.absorb_state(parent)
+        return child
+
+    def absorb_state(self, other: Collector) -> None:
+        """Take what ``other`` knows (flags are or-ed), but not its problems."""
+        for key, mask in other._flagged.items():
+            before = self._flagged.get(key)
+            self._flagged[key] = mask if before is None or len(before) != len(mask) else before | mask
+        for file, columns in other._written.items():
+            self._written.setdefault(file, {}).update(columns)
+        self.distinct |= other.distinct
+
 
 def nearest(name: str, choices: list[str]) -> str:
     match = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)

@@ -33,10 +33,21 @@ def keyed(frame: pd.DataFrame, key: str, column: str) -> pd.Series:
 
 
 def foreign(
-    frame: pd.DataFrame, column: str, valid: pd.Series, file: str, what: str, out: Collector, optional: bool = False
+    frame: pd.DataFrame,
+    column: str,
+    valid: pd.Series,
+    file: str,
+    what: str,
+    out: Collector,
+    optional: bool = False,
+    found: Callable[[], np.ndarray] | None = None,
 ) -> None:
+    """``foreign_key``: a cell of ``column`` that is no ``valid`` id. ``found``: the cells'
+    positions among the valid ids (-1: none), when a shared lookup has them (idlinks)."""
     values = frame[column]
-    bad = ~isin(values, valid) & ok_rows(out, file, frame, column)
+    text = values.dtype == "str" and valid.dtype == "str"  # isin would hash these in Arrow too
+    known = found() >= 0 if found is not None and text else isin(values, valid)
+    bad = ~known & ok_rows(out, file, frame, column)
     if optional:
         bad &= values != ""
     out.rows(file, bad, column, "foreign_key", f"no {what} with this id", values)

@@ -6,24 +6,44 @@ Row numbers are spreadsheet rows of the file the problem is in (position + 2).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from closelib import money
 from closelib.book.applied import check_applications
-from closelib.book.arrays import arrow_text, lookup, stripped_text
+from closelib.book.arrays import arrow_text, lookup, stripped_text, taken
 from closelib.book.fx import check_fx, check_schedules
 from closelib.book.history import check_history
+from closelib.book.idlinks import IdLinks
 from closelib.book.parse import Collector
 from closelib.book.rulekit import Lazy, foreign, keyed, ok_rows, shown
+from closelib.book.taskrun import Task
+
+# The tables whose parsed frames resolve_currencies reads for each table's money columns.
+CURRENCY_SOURCES: dict[str, tuple[str, ...]] = {
+    "applications": ("documents", "receipts"),
+    "adjustments": ("documents",),
+    "payment_schedules": ("documents",),
+    "activities": ("documents", "customers"),
+    "gl_journal": ("entities", "gl_balances", "documents", "receipts"),  # entity_currencies
+}
 
 
-def resolve_currencies(table: str, raw: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> dict[str, pd.Series]:
-    """Per-row currency for money columns whose currency lives in another table."""
+def resolve_currencies(
+    table: str, raw: pd.DataFrame, frames: dict[str, pd.DataFrame], links: IdLinks | None = None
+) -> dict[str, pd.Series]:
+    """Per-row currency for money columns whose currency lives in another table. ``links``:
+    the load's shared id lookups (the rules reuse the positions found here)."""
 
-    def find(ids: pd.Series, mapping: pd.Series) -> pd.Series:
-        return lookup(stripped_text(ids), mapping)
+    def find(column: str, target: str, mapping: pd.Series) -> pd.Series:
+        ids = stripped_text(raw[column])
+        if links is None or target not in frames:  # no target table: pandas' empty map, as before
+            return lookup(ids, mapping)
+        return taken(mapping, links.rows(table, column, ids, target), ids)
 
     if table not in ("applications", "adjustments", "payment_schedules", "activities", "gl_journal"):
         return {}
@@ -33,21 +53,27 @@ def resolve_currencies(table: str, raw: pd.DataFrame, frames: dict[str, pd.DataF
     if table == "applications":
         rc = keyed(frames["receipts"], "receipt_id", "currency") if "receipts" in frames else pd.Series(dtype=object)
         both = pd.concat([rc, doc_ccy])  # a receipt id wins over a document id (first wins)
-        return {"amount": find(raw["source_id"], both)}
+        if links is None or "receipts" not in frames or "documents" not in frames:
+            return {"amount": lookup(stripped_text(raw["source_id"]), both)}
+        ids = stripped_text(raw["source_id"])
+        in_receipts = links.rows(table, "source_id", ids, "receipts")
+        in_documents = links.rows(table, "source_id", ids, "documents")
+        found = np.where(in_receipts >= 0, in_receipts, np.where(in_documents >= 0, len(rc) + in_documents, -1))
+        return {"amount": taken(both, found, ids)}
     if table in ("adjustments", "payment_schedules"):
-        return {"amount": find(raw["document_id"], doc_ccy)}
+        return {"amount": find("document_id", "documents", doc_ccy)}
     if table == "activities":
         cust = (
             keyed(frames["customers"], "customer_id", "credit_currency")
             if "customers" in frames
             else pd.Series(dtype=object)
         )
-        by_doc = find(raw["document_id"], doc_ccy)
-        by_customer = find(raw["customer_id"], cust)
+        by_doc = find("document_id", "documents", doc_ccy)
+        by_customer = find("customer_id", "customers", cust)
         return {"promised_amount": by_doc.astype(object).where(by_doc.notna(), by_customer.astype(object))}
     if table == "gl_journal":
         ccy = entity_currencies(frames)
-        column = find(raw["entity"], ccy)
+        column = lookup(stripped_text(raw["entity"]), ccy)
         return {"debit": column, "credit": column}
     return {}
 
@@ -70,41 +96,68 @@ def entity_currencies(frames: dict[str, pd.DataFrame]) -> pd.Series:
 
 
 def check_all(frames: dict[str, pd.DataFrame], files: dict[str, str], out: Collector) -> None:
-    """Every cross-table rule whose tables parsed; skipped rules would only echo earlier problems."""
+    """Every cross-table rule whose tables parsed, one after another (see :func:`rule_tasks`)."""
+    for task in rule_tasks(frames, files):
+        task.run(out)
+
+
+def rule_tasks(frames: dict[str, pd.DataFrame], files: dict[str, str], links: IdLinks | None = None) -> list[Task]:
+    """The cross-table rules whose tables parsed, in reporting order; skipped rules would only
+    echo earlier problems. ``after`` names the earlier rules whose flagged cells a rule reads
+    (it skips cells already reported): applications and FX compare only documents and
+    receipts whose amount, currency, type and entity passed their own rules."""
     has = frames.__contains__
+    tasks: list[Task] = []
+
+    def rule(name: str, run: Callable[[Collector], None], after: tuple[str, ...] = ()) -> None:
+        known = {task.name for task in tasks}
+        tasks.append(Task(f"rule:{name}", run, tuple(f"rule:{a}" for a in after if f"rule:{a}" in known)))
+
     if has("customers"):
-        _customers(frames["customers"], files["customers"], out)
+        rule("customers", lambda out: _customers(frames["customers"], files["customers"], out))
     if has("documents") and has("customers"):
-        _documents(frames, files["documents"], out)
+        rule("documents", lambda out: _documents(frames, files["documents"], out))
     if has("receipts") and has("customers"):
-        _receipts(frames, files["receipts"], out)
-    _entities(frames, files, out)
+        rule("receipts", lambda out: _receipts(frames, files["receipts"], out))
+    rule("entities", lambda out: _entities(frames, files, out))
     if has("applications") and has("documents") and has("receipts"):
-        check_applications(frames, files, out)
+        rule(
+            "applications",
+            lambda out: check_applications(frames, files, out, links),
+            ("documents", "receipts", "entities"),
+        )
     if has("adjustments") and has("documents"):
-        _adjustments(frames, files["adjustments"], out)
+        rule("adjustments", lambda out: _adjustments(frames, files["adjustments"], out, links))
     if has("disputes") and has("customers"):
-        _disputes(frames, files["disputes"], out)
+        rule("disputes", lambda out: _disputes(frames, files["disputes"], out))
     if has("activities") and has("customers"):
-        _activities(frames, files["activities"], out)
+        rule("activities", lambda out: _activities(frames, files["activities"], out, links))
     if has("financials") and has("customers"):
-        foreign(
-            frames["financials"],
-            "customer_id",
-            frames["customers"]["customer_id"],
-            files["financials"],
-            "customer",
-            out,
+        rule(
+            "financials",
+            lambda out: foreign(
+                frames["financials"],
+                "customer_id",
+                frames["customers"]["customer_id"],
+                files["financials"],
+                "customer",
+                out,
+            ),
         )
     if has("documents") or has("receipts"):
-        check_fx(frames, files, entity_currencies(frames), out)
-    check_schedules(frames, files, out)
+        rule(
+            "fx",
+            lambda out: check_fx(frames, files, entity_currencies(frames), out),
+            ("documents", "receipts", "entities"),
+        )
+    rule("schedules", lambda out: check_schedules(frames, files, out))
     if has("gl_balances"):
-        _gl_balances(frames["gl_balances"], files["gl_balances"], out)
+        rule("gl_balances", lambda out: _gl_balances(frames["gl_balances"], files["gl_balances"], out), ("entities",))
     if has("gl_journal"):
-        _gl_journal(frames["gl_journal"], files["gl_journal"], out)
+        rule("gl_journal", lambda out: _gl_journal(frames["gl_journal"], files["gl_journal"], out), ("entities",))
     if has("customer_history") and has("customers"):
-        check_history(frames, files["customer_history"], out)
+        rule("customer_history", lambda out: check_history(frames, files["customer_history"], out), ("customers",))
+    return tasks
 
 
 def _customers(cust: pd.DataFrame, file: str, out: Collector) -> None:
@@ -198,9 +251,12 @@ def _entities(frames: dict[str, pd.DataFrame], files: dict[str, str], out: Colle
         )
 
 
-def _adjustments(frames: dict[str, pd.DataFrame], file: str, out: Collector) -> None:
+def _adjustments(frames: dict[str, pd.DataFrame], file: str, out: Collector, links: IdLinks | None = None) -> None:
     adj = frames["adjustments"]
-    foreign(adj, "document_id", frames["documents"]["document_id"], file, "document", out)
+    found = (
+        None if links is None else (lambda: links.rows("adjustments", "document_id", adj["document_id"], "documents"))
+    )
+    foreign(adj, "document_id", frames["documents"]["document_id"], file, "document", out, found=found)
     ok = ok_rows(out, file, adj, "amount")
     written = shown(out, file, adj, "amount")
     out.rows(file, ok & (adj["amount"] == 0), "amount", "non_zero", "adjustment amount must not be zero", written)
@@ -254,11 +310,17 @@ def _disputes(frames: dict[str, pd.DataFrame], file: str, out: Collector) -> Non
     )
 
 
-def _activities(frames: dict[str, pd.DataFrame], file: str, out: Collector) -> None:
+def _activities(frames: dict[str, pd.DataFrame], file: str, out: Collector, links: IdLinks | None = None) -> None:
     act = frames["activities"]
-    foreign(act, "customer_id", frames["customers"]["customer_id"], file, "customer", out)
-    if "documents" in frames:
-        foreign(act, "document_id", frames["documents"]["document_id"], file, "document", out, optional=True)
+
+    def found(column: str, target: str) -> Callable[[], np.ndarray] | None:
+        return None if links is None else (lambda: links.rows("activities", column, act[column], target))
+
+    customers, documents = frames["customers"]["customer_id"], frames.get("documents")
+    foreign(act, "customer_id", customers, file, "customer", out, found=found("customer_id", "customers"))
+    if documents is not None:
+        where = found("document_id", "documents")
+        foreign(act, "document_id", documents["document_id"], file, "document", out, optional=True, found=where)
     promise = act["type"] == "promise_to_pay"
     out.rows(
         file,
