@@ -4,6 +4,8 @@ adjustments are counted."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -19,9 +21,10 @@ from closelib.book.rulekit import (
     int_bincount,
     key_positions,
     ok_rows,
+    shared_codes,
     shown,
     take,
-    take_text,
+    text_at,
 )
 
 
@@ -55,8 +58,11 @@ def check_applications(
     is_target = isin(docs["doc_type"], ["INV", "DM"])
     cms = docs[is_cm]
     targets = docs[is_target]
+    adj_idx = None  # each adjustment's position among the targets, when the shared lookups give it
     if links is not None and app["source_id"].dtype == "str" and app["target_id"].dtype == "str":
-        src_idx, tgt_idx = _linked(app, all_docs, all_rec, len(docs) < len(all_docs), len(rec) < len(all_rec), links)
+        src_idx, tgt_idx, adj_idx = _linked(
+            app, all_docs, all_rec, len(docs) < len(all_docs), len(rec) < len(all_rec), frames.get("adjustments"), links
+        )
     else:
         src_ids = combined(
             pa.concat_arrays(
@@ -102,8 +108,11 @@ def check_applications(
         shown(out, file, app, "amount"),
     )
 
-    src_ccy = take_text(of_source("currency", "currency"), src_idx)
-    tgt_ccy = take_text(targets["currency"].to_numpy(), tgt_idx)
+    # Currencies and entities as codes of one vocabulary each (equal code, equal text): a
+    # million texts as Python objects would cost more than every comparison made with them.
+    (rec_ccy, doc_ccy), currencies = shared_codes(rec["currency"], docs["currency"])
+    src_ccy = take(np.concatenate([rec_ccy, doc_ccy[is_cm]]), src_idx, -1)
+    tgt_ccy = take(doc_ccy[is_target], tgt_idx, -1)
     both = src_ok & tgt_ok
     ccy_differs = both & (src_ccy != tgt_ccy)
     mask = both & src_sound & tgt_sound & ccy_differs
@@ -115,14 +124,15 @@ def check_applications(
         "source and target are in different currencies",
         Lazy(
             lambda: (
-                pd.Series(src_ccy, index=app.index).fillna("").astype(str)
+                pd.Series(text_at(src_ccy, currencies), index=app.index).fillna("").astype(str)
                 + " -> "
-                + pd.Series(tgt_ccy, index=app.index).fillna("").astype(str)
+                + pd.Series(text_at(tgt_ccy, currencies), index=app.index).fillna("").astype(str)
             )
         ),
     )
-    src_ent = take_text(of_source("entity", "entity"), src_idx)
-    tgt_ent = take_text(targets["entity"].to_numpy(), tgt_idx)
+    (rec_ent, doc_ent), _ = shared_codes(rec["entity"], docs["entity"])
+    src_ent = take(np.concatenate([rec_ent, doc_ent[is_cm]]), src_idx, -1)
+    tgt_ent = take(doc_ent[is_target], tgt_idx, -1)
     out.rows(
         file,
         both & (src_ent != tgt_ent),
@@ -175,7 +185,7 @@ def check_applications(
         src_idx,
         amounts,
         src_cap,
-        src_ccy,
+        lambda: text_at(src_ccy, currencies),
         src_ok & src_sound,
         file,
         "over_applied_source",
@@ -188,7 +198,7 @@ def check_applications(
         tgt_idx,
         amounts,
         tgt_cap,
-        tgt_ccy,
+        lambda: text_at(tgt_ccy, currencies),
         comparable,
         file,
         "over_applied_target",
@@ -198,7 +208,14 @@ def check_applications(
     adjustments = frames.get("adjustments")
     if adjustments is not None:
         _over_cleared(
-            targets, tgt_idx[comparable], amounts[comparable], app["applied_date"][comparable], adjustments, file, out
+            targets,
+            tgt_idx[comparable],
+            amounts[comparable],
+            app["applied_date"][comparable],
+            adjustments,
+            file,
+            out,
+            adj_idx,
         )
 
 
@@ -208,10 +225,12 @@ def _linked(
     rec: pd.DataFrame,
     docs_repeat: bool,
     rec_repeat: bool,
+    adjustments: pd.DataFrame | None,
     links: IdLinks,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(source position in [receipts; CMs], target position in INV/DM), both among the rows
-    first_of keeps, from the shared lookups of the source and target ids in the whole tables.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(source position in [receipts; CMs], target position in INV/DM, each adjustment's
+    position in INV/DM), among the rows first_of keeps, from the shared lookups of the ids in
+    the whole tables.
 
     The first row holding an id is always kept, so a source found among the receipts is that
     receipt; otherwise it is a CM exactly when the first document with its id is one (the
@@ -229,7 +248,11 @@ def _linked(
         rec_rank[np.maximum(in_receipts, 0)] if len(rec_rank) else -1,
         _rank_in(cm, source_doc, offset=int(rec_rank[-1]) + 1 if len(rec_rank) else 0),
     )
-    return src_idx.astype("int64"), _rank_in(target, target_doc)
+    adj_idx = None
+    if adjustments is not None and adjustments["document_id"].dtype == "str":
+        adj_doc = links.rows("adjustments", "document_id", adjustments["document_id"], "documents")
+        adj_idx = _rank_in(target, adj_doc)
+    return src_idx.astype("int64"), _rank_in(target, target_doc), adj_idx
 
 
 def _kept(ids: pd.Series, repeat: bool) -> np.ndarray:
@@ -254,12 +277,14 @@ def _over_cleared(
     adjustments: pd.DataFrame,
     file: str,
     out: Collector,
+    adj_idx: np.ndarray | None = None,
 ) -> None:
     """An invoice or debit memo whose open amount (amount - applications + adjustments) is
     below zero at the end of any day: as of that day it would be cleared beyond its amount.
     Checked on every date, not only on the last: a write-off beyond the open amount later
     made good by a recovery still leaves the document negative in between."""
-    adj_idx = key_positions(adjustments["document_id"], combined(arrow_text(targets["document_id"])))
+    if adj_idx is None:
+        adj_idx = key_positions(adjustments["document_id"], combined(arrow_text(targets["document_id"])))
     hit = (adj_idx >= 0) & adjustments["adjustment_date"].notna().to_numpy()
     events = pd.DataFrame(
         {
@@ -292,9 +317,10 @@ def _over_cleared(
     daily["open"] = amount[daily["row"].to_numpy()] + daily.groupby("row")["delta"].cumsum().to_numpy()
     negative = daily[(daily["open"] < 0) & sound[daily["row"].to_numpy()]]
     first = negative.groupby("row", sort=False).head(1)  # the first day each document goes below zero
-    ids = targets["document_id"].to_numpy(dtype=object)
-    currency = targets["currency"].to_numpy(dtype=object)
-    for row in sorted(first.to_dict("records"), key=lambda r: ids[r["row"]]):
+    flagged = first["row"].to_numpy(dtype="int64").tolist()  # the text of these rows only
+    ids = dict(zip(flagged, targets["document_id"].iloc[flagged].tolist(), strict=True))
+    currency = dict(zip(flagged, targets["currency"].iloc[flagged].tolist(), strict=True))
+    for row in sorted(first.to_dict("records"), key=lambda r: ids[int(r["row"])]):
         i = int(row["row"])
         out.add(
             file,
@@ -313,7 +339,7 @@ def _over(
     group: np.ndarray,
     amounts: np.ndarray,
     cap: np.ndarray,
-    currency: np.ndarray,
+    currency: Callable[[], np.ndarray],
     valid: np.ndarray,
     file: str,
     rule: str,
@@ -334,7 +360,7 @@ def _over(
     first = over & (pd.Series(over.astype("int64")).groupby(group[rows]).cumsum().to_numpy() == 1)
     first_over = np.zeros(len(app), dtype=bool)
     first_over[rows[first]] = True
-    ccy = parse_currency(pd.Series(currency[first_over], dtype=object), pd.RangeIndex(int(first_over.sum())))
+    ccy = parse_currency(pd.Series(currency()[first_over], dtype=object), pd.RangeIndex(int(first_over.sum())))
     text = pd.Series("", index=app.index, dtype=object)
     text[first_over] = (
         message
