@@ -73,6 +73,8 @@ def positions(keys, table) -> np.ndarray:
         return np.asarray(pc.fill_null(pc.index_in(keys, value_set=table), -1), dtype="int64")
     encoded = pc.dictionary_encode(keys)
     distinct = encoded.dictionary
+    if len(distinct) == 0:  # every key null: nothing to find
+        return np.full(len(keys), -1, dtype="int64")
     match = np.asarray(pc.fill_null(pc.index_in(table, value_set=distinct), -1), dtype="int64")
     rows = np.flatnonzero(match >= 0)
     first = np.full(len(distinct), len(table), dtype="int64")

@@ -47,6 +47,21 @@ class IdLinks:
                 found = self._found[key] = find_rows(keys, self._frames.get(target), TARGET_IDS[target])
             return found
 
+    def find_together(self, table: str, columns: dict[str, pd.Series], target: str) -> None:
+        """Find several columns of ``table`` in ``target`` by one lookup: the target's ids are
+        hashed once for all of them (an application's source and target among the documents)."""
+        keys = {column: values for column, values in columns.items() if (table, column, target) not in self._found}
+        if not keys:
+            return
+        found = find_rows(
+            pd.concat(list(keys.values()), ignore_index=True), self._frames.get(target), TARGET_IDS[target]
+        )
+        start = 0
+        with self._guard:
+            for column, values in keys.items():
+                self._found.setdefault((table, column, target), found[start : start + len(values)])
+                start += len(values)
+
 
 def find_rows(keys: pd.Series, frame: pd.DataFrame | None, id_column: str) -> np.ndarray:
     """First row of ``frame`` whose ``id_column`` is each key, -1 where none is."""

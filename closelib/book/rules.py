@@ -56,6 +56,8 @@ def resolve_currencies(
         if links is None or "receipts" not in frames or "documents" not in frames:
             return {"amount": lookup(stripped_text(raw["source_id"]), both)}
         ids = stripped_text(raw["source_id"])
+        # The rules will want the targets among the documents too: one lookup for both.
+        links.find_together(table, {"source_id": ids, "target_id": stripped_text(raw["target_id"])}, "documents")
         in_receipts = links.rows(table, "source_id", ids, "receipts")
         in_documents = links.rows(table, "source_id", ids, "documents")
         found = np.where(in_receipts >= 0, in_receipts, np.where(in_documents >= 0, len(rc) + in_documents, -1))

@@ -33,6 +33,7 @@ def test_positions_first_occurrence_nulls_and_chunks():
     keys = pa.array(["B", None, "A", "Z"], pa.string())
     assert positions(keys, table).tolist() == [1, -1, 0, -1]  # the first row of a repeated id
     assert positions(pa.array([], pa.string()), table).tolist() == []
+    assert positions(pa.array([None, None], pa.string()), table).tolist() == [-1, -1]  # no key to hash
 
 
 def test_isin_and_lookup_as_pandas():
