@@ -138,7 +138,7 @@ def check_fx(
         known = np.ones(len(frame), dtype=bool)
         for column in ("currency", "entity", date_column):
             known &= ~out.flagged(file, column, len(frame))
-        rate = fxcodes.booking_rate(codes, pairs, rates, frame, date_column, cur, fun, MAX_RATE_AGE_DAYS)
+        rate = fxcodes.booking_rate(codes, pairs, rates, frame, date_column, cur, fun, MAX_RATE_AGE_DAYS, True)
         missing = known & (fun >= 0) & ~np.isfinite(rate) & frame[date_column].notna().to_numpy()
         if "fx_rate" in frame.columns:
             missing &= ~out.flagged(file, "fx_rate", len(frame))

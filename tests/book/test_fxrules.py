@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from closelib import money
@@ -326,7 +326,16 @@ ENTITY_MAPS = st.sampled_from(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=400, deadline=None)
+@example(  # a receipt without a currency takes no rate, even with an fx_rates row of currency "nan"
+    docs=[],
+    receipts=[("R1", "US01", "INV", 0, None, 0, None)],
+    rates=[(0, "nan", "USD", 1.3)],
+    schedule=None,
+    entity_currency=ENTITIES,
+    with_fx_rate=False,
+    flag_seed=1,
+)
 @given(
     docs=st.lists(LINE, max_size=12),
     receipts=st.one_of(st.none(), st.lists(LINE, max_size=8)),
