@@ -120,10 +120,8 @@ def check_fx(
     no ``fx_rate`` and no rate in force in ``fx_rates``; ``fx_rate_functional``: a line in the
     functional currency whose ``fx_rate`` is not 1.
 
-    The rows' rates are those of :func:`booking_rates`, found on currency codes
-    (:mod:`closelib.book.fxcodes`): at a million rows, per-row currency objects and text pair
-    keys cost most of a second. The functional currency per row as text is made only for a
-    problem message."""
+    The rates of :func:`booking_rates`, on currency codes (:mod:`closelib.book.fxcodes`): per-row
+    objects and text pair keys cost most of a second at 1M rows; text is made only for messages."""
     rates = frames.get("fx_rates", pd.DataFrame(columns=["rate_date", "currency", "functional_currency", "rate"]))
     mapping = entity_currency if isinstance(entity_currency, pd.Series) else pd.Series(entity_currency, dtype=object)
     tables = [(n, d) for n, d in (("documents", "document_date"), ("receipts", "receipt_date")) if n in frames]
@@ -234,9 +232,8 @@ def check_schedules(frames: dict[str, pd.DataFrame], files: dict[str, str], out:
 
 
 def _document_rows(keys: pd.Series, ids: pd.Series) -> np.ndarray:
-    """Row of each key's first occurrence in the document ids, -1 where absent: what
-    :func:`closelib.book.arrays.index_in` gives, with the smaller side hashed. A missing key
-    matches a missing id there, so a key column with one takes that path."""
+    """:func:`closelib.book.arrays.index_in` (first row of each key, -1 where absent) with the
+    smaller side hashed; a missing key matches a missing id there, so such keys take that path."""
     if len(keys) == 0:
         return np.zeros(0, dtype="int64")
     key_array = id_array(keys)
