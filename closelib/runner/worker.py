@@ -3,7 +3,7 @@ without the libraries papermill and nbformat import only for what a run never do
 
 A notebook process drives one kernel: it reads and writes local notebook files and renders
 their HTML. papermill imports, when it can, the readers and writers of remote stores (HDFS
-through ``pyarrow.fs``, which brings pyarrow and numpy: about 75 MB of the process's 150).
+through ``pyarrow.fs``, which brings pyarrow and numpy: about 40 MB of the process's 110).
 Marking those modules absent before papermill is imported leaves papermill's ``try: import`` to
 skip them, exactly as on a machine without them: local paths, the only ones a run uses, work as
 before.
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import sys
-from multiprocessing import spawn
 
 # Optional imports of papermill (remote stores) and jsonschema (``rfc3987``, its other IRI checker,
 # when installed) a run never uses; ``rfc3987_syntax``: see the module's docstring.
@@ -35,10 +34,18 @@ def skip_optional_imports() -> None:
             sys.modules[name] = None  # type: ignore[assignment]
 
 
-# Done as this module is imported, before nbformat (below) imports jsonschema, and only in a
-# process multiprocessing is starting (``--multiprocessing-fork``: a notebook process reading its
-# target): the runner, a test or anything else importing this module is left as it is.
-if spawn.is_forking(sys.argv):
+def _starting_a_notebook_process() -> bool:
+    """Whether this module is being imported as a spawned process's target: the interpreter was
+    started by multiprocessing (``--multiprocessing-fork`` ends its own command line, which
+    ``sys.orig_argv`` keeps: ``sys.argv`` is already the parent's again, multiprocessing restores it
+    before it imports the target) and not through the runner's machinery (``runner.jobs``, which
+    imports this module, in a process that may run a close and need pyarrow)."""
+    return sys.orig_argv[-1:] == ["--multiprocessing-fork"] and "closelib.runner.jobs" not in sys.modules
+
+
+# Done as this module is imported, before papermill (below) is: only in a notebook process, so
+# the runner, a test or anything else importing this module is left as it is.
+if _starting_a_notebook_process():
     skip_optional_imports()
 
 from closelib.nb.execute import NotebookJob, child_main  # noqa: E402
