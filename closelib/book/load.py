@@ -28,9 +28,10 @@ from closelib.errors import SourceError
 
 def _parse_all(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], dict[str, Path]]:
     """Read, parse and check every table, as tasks on two threads (taskrun): a table is parsed
-    as soon as it and the tables its money's currency comes from are parsed; the rules run
-    once every table is. Problems come in the order of a sequential validation: reading
-    problems in table order, then each table's parse, then the rules in order."""
+    once it is read and the tables its money's currency comes from are parsed, and each rule
+    runs once the tables it reads are parsed and the rules it follows have run. Problems come
+    in the order of a sequential validation: reading problems in table order, then each
+    table's parse, then the rules in order."""
     files = find_tables(source, out)
     raw: dict[str, pd.DataFrame] = {}
     frames: dict[str, pd.DataFrame] = {}
@@ -54,22 +55,35 @@ def _parse_all(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], d
 
         return run
 
-    tasks: list[Task] = []
-    for name, path in files.items():
-        sources = tuple(f"parse:{s}" for s in CURRENCY_SOURCES.get(name, ()) if s in files)
-        tasks += [
-            Task(f"read:{name}", read(name, path)),
-            Task(f"parse:{name}", parse(name, path), (f"read:{name}", *sources)),
-        ]
-    order = [f"read:{n}" for n in files] + [f"parse:{n}" for n in files]
-    _, parsed = run_tasks(tasks, out, report_order=order)
+    reads = [Task(f"read:{name}", read(name, path)) for name, path in files.items()]
+    parses = [
+        Task(
+            f"parse:{name}",
+            parse(name, path),
+            (f"read:{name}", *(f"parse:{s}" for s in CURRENCY_SOURCES.get(name, ()) if s in files)),
+        )
+        for name, path in files.items()
+    ]
+    rules = rule_tasks(frames, {n: p.name for n, p in files.items()}, links, {task.name for task in parses})
+    # Priority (a free thread takes the first ready task listed): a parse as soon as it can
+    # (its text frame is then freed), then the rules, then the reads, the tables others wait
+    # for first and then the biggest files, so the longest chains start early.
+    first = {source for sources in CURRENCY_SOURCES.values() for source in sources}
+    by_need = sorted(reads, key=lambda task: (task.name[5:] not in first, -_size(files[task.name[5:]])))
+    order = [task.name for task in (*reads, *parses, *rules)]  # problems: as a sequential validation gives them
+    _, checked = run_tasks([*parses, *rules, *by_need], out, report_order=order)
+    out.problems[:] = checked.problems
     ordered = {name: frames[name] for name in LOAD_ORDER if name in frames}  # parsed in any order
     frames.clear()
     frames.update(ordered)
-    names = {n: p.name for n, p in files.items() if n in frames}
-    _, checked = run_tasks(rule_tasks(frames, names, links), parsed)
-    out.problems[:] = checked.problems
     return frames, {name: path for name, path in files.items() if name in frames}
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # unreadable: its read reports it
+        return 0
 
 
 def validate_source(source: str | Path) -> list[Problem]:

@@ -6,7 +6,7 @@ Row numbers are spreadsheet rows of the file the problem is in (position + 2).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import numpy as np
 import pandas as pd
@@ -103,63 +103,80 @@ def check_all(frames: dict[str, pd.DataFrame], files: dict[str, str], out: Colle
         task.run(out)
 
 
-def rule_tasks(frames: dict[str, pd.DataFrame], files: dict[str, str], links: IdLinks | None = None) -> list[Task]:
-    """The cross-table rules whose tables parsed, in reporting order; skipped rules would only
-    echo earlier problems. ``after`` names the earlier rules whose flagged cells a rule reads
-    (it skips cells already reported): applications and FX compare only documents and
-    receipts whose amount, currency, type and entity passed their own rules."""
-    has = frames.__contains__
-    tasks: list[Task] = []
+# Each rule: the tables it needs (skipped unless all parsed: it would only echo their
+# problems), the tables it may read besides, and the earlier rules whose flagged cells it reads
+# (it leaves cells already reported alone): applications compare only documents and receipts
+# whose amount, currency and type passed their rules; FX also only those whose entity did.
+RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "customers": (("customers",), (), ()),
+    "documents": (("documents", "customers"), (), ()),
+    "receipts": (("receipts", "customers"), (), ()),
+    "entities": ((), ("entities", "documents", "receipts", "gl_balances", "gl_journal"), ()),
+    "applications": (("applications", "documents", "receipts"), ("adjustments",), ("documents", "receipts")),
+    "adjustments": (("adjustments", "documents"), (), ()),
+    "disputes": (("disputes", "customers"), ("documents",), ()),
+    "activities": (("activities", "customers"), ("documents",), ()),
+    "financials": (("financials", "customers"), (), ()),
+    "fx": ((), ("documents", "receipts", "fx_rates", "entities", "gl_balances"), ("documents", "receipts", "entities")),
+    "schedules": ((), ("payment_schedules", "documents"), ()),
+    "gl_balances": (("gl_balances",), (), ()),
+    "gl_journal": (("gl_journal",), (), ()),
+    "customer_history": (("customer_history", "customers"), (), ()),
+}
 
-    def rule(name: str, run: Callable[[Collector], None], after: tuple[str, ...] = ()) -> None:
-        known = {task.name for task in tasks}
-        tasks.append(Task(f"rule:{name}", run, tuple(f"rule:{a}" for a in after if f"rule:{a}" in known)))
 
-    if has("customers"):
-        rule("customers", lambda out: _customers(frames["customers"], files["customers"], out))
-    if has("documents") and has("customers"):
-        rule("documents", lambda out: _documents(frames, files["documents"], out))
-    if has("receipts") and has("customers"):
-        rule("receipts", lambda out: _receipts(frames, files["receipts"], out))
-    rule("entities", lambda out: _entities(frames, files, out))
-    if has("applications") and has("documents") and has("receipts"):
-        rule(
-            "applications",
-            lambda out: check_applications(frames, files, out, links),
-            ("documents", "receipts", "entities"),
-        )
-    if has("adjustments") and has("documents"):
-        rule("adjustments", lambda out: _adjustments(frames, files["adjustments"], out, links))
-    if has("disputes") and has("customers"):
-        rule("disputes", lambda out: _disputes(frames, files["disputes"], out))
-    if has("activities") and has("customers"):
-        rule("activities", lambda out: _activities(frames, files["activities"], out, links))
-    if has("financials") and has("customers"):
-        rule(
-            "financials",
-            lambda out: foreign(
-                frames["financials"],
-                "customer_id",
-                frames["customers"]["customer_id"],
-                files["financials"],
-                "customer",
-                out,
-            ),
-        )
-    if has("documents") or has("receipts"):
-        rule(
-            "fx",
-            lambda out: check_fx(frames, files, entity_currencies(frames), out),
-            ("documents", "receipts", "entities"),
-        )
-    rule("schedules", lambda out: check_schedules(frames, files, out))
-    if has("gl_balances"):
-        rule("gl_balances", lambda out: _gl_balances(frames["gl_balances"], files["gl_balances"], out), ("entities",))
-    if has("gl_journal"):
-        rule("gl_journal", lambda out: _gl_journal(frames["gl_journal"], files["gl_journal"], out), ("entities",))
-    if has("customer_history") and has("customers"):
-        rule("customer_history", lambda out: check_history(frames, files["customer_history"], out), ("customers",))
+def rule_tasks(
+    frames: dict[str, pd.DataFrame],
+    files: dict[str, str],
+    links: IdLinks | None = None,
+    parse_tasks: Collection[str] = (),
+) -> list[Task]:
+    """Every cross-table rule as a task, in reporting order. A rule whose tables did not all
+    parse does nothing (decided when it runs). ``parse_tasks``: names of the parse tasks
+    (``parse:<table>``) run with the rules, which a rule then runs after (load.py runs the
+    rules beside the parse); empty when the frames are parsed already."""
+    run: dict[str, Callable[[Collector], None]] = {
+        "customers": lambda out: _customers(frames["customers"], files["customers"], out),
+        "documents": lambda out: _documents(frames, files["documents"], out),
+        "receipts": lambda out: _receipts(frames, files["receipts"], out),
+        "entities": lambda out: _entities(frames, files, out),
+        "applications": lambda out: check_applications(frames, files, out, links),
+        "adjustments": lambda out: _adjustments(frames, files["adjustments"], out, links),
+        "disputes": lambda out: _disputes(frames, files["disputes"], out),
+        "activities": lambda out: _activities(frames, files["activities"], out, links),
+        "financials": lambda out: foreign(
+            frames["financials"],
+            "customer_id",
+            frames["customers"]["customer_id"],
+            files["financials"],
+            "customer",
+            out,
+        ),
+        "fx": lambda out: check_fx(frames, files, entity_currencies(frames), out),
+        "schedules": lambda out: check_schedules(frames, files, out),
+        "gl_balances": lambda out: _gl_balances(frames["gl_balances"], files["gl_balances"], out),
+        "gl_journal": lambda out: _gl_journal(frames["gl_journal"], files["gl_journal"], out),
+        "customer_history": lambda out: check_history(frames, files["customer_history"], out),
+    }
+    tasks = []
+    for name, (needs, reads, after) in RULES.items():
+        parsed = tuple(f"parse:{table}" for table in (*needs, *reads) if f"parse:{table}" in parse_tasks)
+        guarded = _when_parsed(frames, needs, run[name], name)
+        tasks.append(Task(f"rule:{name}", guarded, (*(f"rule:{a}" for a in after), *parsed)))
     return tasks
+
+
+def _when_parsed(
+    frames: dict[str, pd.DataFrame], needs: tuple[str, ...], run: Callable[[Collector], None], name: str
+) -> Callable[[Collector], None]:
+    def guarded(out: Collector) -> None:
+        if not all(table in frames for table in needs):
+            return
+        if name == "fx" and not ("documents" in frames or "receipts" in frames):
+            return
+        run(out)
+
+    return guarded
 
 
 def _customers(cust: pd.DataFrame, file: str, out: Collector) -> None:

@@ -51,11 +51,13 @@ def run_tasks(
     pending = list(tasks)
     done: dict[str, Collector] = {}
     results: dict[str, object] = {}
-    if workers <= 1:  # in the calling thread, in listed order (profiling sees every task)
-        for task in tasks:
-            missing = [name for name in task.after if name not in done]
-            if missing:
-                raise ValueError(f"task {task.name!r} is listed before {missing}, which it runs after")
+    if workers <= 1:  # in the calling thread (profiling sees every task), the same choice of task
+        while pending:
+            ready = [task for task in pending if all(name in done for name in task.after)]
+            if not ready:
+                raise ValueError(f"tasks wait on each other: {[task.name for task in pending]}")
+            task = ready[0]
+            pending.remove(task)
             out = Collector.branch(base, *(done[name] for name in task.after))
             results[task.name] = task.run(out)
             done[task.name] = out
