@@ -3,8 +3,9 @@
 Reading, parsing and the cross-table rules are mostly Arrow and numpy work that releases
 the GIL, so two threads keep both cores busy. Each task writes to a collector of its own,
 made from those of the tasks it runs after (so it sees the cells they flagged); the
-problems are then joined in the tasks' listed order, which is the order of the sequential
-validation, whatever order the threads finished in.
+problems are then joined in a fixed order (load.py: the order of the sequential validation),
+whatever order the threads finished in. Tasks are listed in priority order: a free thread
+takes the first listed task whose ``after`` have all finished.
 """
 
 from __future__ import annotations
