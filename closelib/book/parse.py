@@ -18,8 +18,8 @@ import pyarrow.compute as pc
 from closelib import money
 from closelib.book.arrays import all_distinct, arrow_text, by_distinct, combined, empty_cells, stripped_text
 from closelib.book.extracts import Problem
+from closelib.book.moneytext import EMPTY, NOT_NUMBER, TOO_MANY, Encoded, Exponents, encode, parsing_exponents
 from closelib.book.moneytext import currency_digits as currency_digits  # fx.py reads it here
-from closelib.book.moneytext import encode, parsing_digits
 from closelib.book.moneytext import parse_money_text as parse_money_text
 from closelib.book.schema import Column, Table
 from closelib.book.typed import as_text, is_typed, typed_dates
@@ -166,11 +166,21 @@ def parse_table(
     for column in table.columns:
         if column.kind != "money":
             parsed[column.name] = _parse_column(column, text[column.name], file, out)
+    # Each row's exponent is coded once per currency column (the GL's debit and credit
+    # share one), not once per money column.
+    exponents: dict[int, tuple[pd.Series | None, Exponents]] = {}
+    encoded = raw.attrs.get("money_codes", {})
     for column in table.columns:
         if column.kind == "money":
             source = table.money_currency[column.name]
             currency = parsed[source] if not source.startswith("@") else currencies.get(column.name)
-            parsed[column.name] = _parse_money(column, text[column.name], currency, file, out)
+            if id(currency) not in exponents:
+                exponents[id(currency)] = currency, parsing_exponents(currency, len(raw))
+            coded = exponents[id(currency)][1]
+            values = text[column.name]
+            # The reader's codes (typed.prepared) are those of the stripped column.
+            codes = encoded.get(column.name) if column.name in done else None
+            parsed[column.name] = _parse_money(column, values, currency, file, out, coded, codes)
     frame = pd.DataFrame({name: parsed[name] for name in table.column_names}, index=raw.index)
     extras = [c for c in raw.columns if c not in frame.columns]
     for name in extras:  # extra columns are kept (as text) and ignored by closelib
@@ -274,26 +284,41 @@ def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) 
     raise AssertionError(f"unknown column kind {kind}")  # a schema bug, not user input
 
 
-def _parse_money(column: Column, values: pd.Series, currency: pd.Series | None, file: str, out: Collector) -> pd.Series:
-    # The text rules run once per distinct text (moneytext); rows take their text's results.
-    text = encode(values)
-    empty = text.rows_empty()
-    if column.required:
+def _parse_money(
+    column: Column,
+    values: pd.Series,
+    currency: pd.Series | None,
+    file: str,
+    out: Collector,
+    exponents: Exponents | None = None,
+    encoded: Encoded | None = None,
+) -> pd.Series:
+    """``exponents``: ``currency`` coded (:func:`parsing_exponents`) if the caller has it;
+    ``encoded``: the column's distinct texts and codes if the reader has them."""
+    # The text rules run once per distinct text and exponent (moneytext); rows take their
+    # pair's results. A status no pair has is skipped without looking at the rows.
+    if exponents is None:
+        exponents = parsing_exponents(currency, len(values))
+    minor, status, table = encode(values, encoded).parse_rows(exponents)
+    seen = int(np.bitwise_or.reduce(table, axis=None)) if table.size else 0
+    empty = (status & EMPTY) != 0 if seen & EMPTY else None
+    if column.required and empty is not None:
         out.rows(file, empty, column.name, "required", f"{column.name} must not be empty")
-    minor, not_number, too_many = text.parse(parsing_digits(currency, len(values)))
-    out.rows(
-        file,
-        ~empty & not_number,
-        column.name,
-        "decimal",
-        "not a plain decimal number (digits, optional sign and '.', no thousands separators)",
-        values,
-    )
+    if seen & NOT_NUMBER:
+        out.rows(
+            file,
+            status == NOT_NUMBER,  # not a number and not empty
+            column.name,
+            "decimal",
+            "not a plain decimal number (digits, optional sign and '.', no thousands separators)",
+            values,
+        )
 
     def messages() -> pd.Series:  # made only when some row has too many decimals
         return "more decimals than " + parse_currency(currency, values.index) + " allows"
 
-    out.rows(file, ~empty & too_many, column.name, "currency_decimals", messages, values)
+    if seen & TOO_MANY:
+        out.rows(file, status == TOO_MANY, column.name, "currency_decimals", messages, values)
     total = absolute_total(minor)
     if total > money.MAX_COLUMN_TOTAL:
         out.add(
@@ -306,7 +331,9 @@ def _parse_money(column: Column, values: pd.Series, currency: pd.Series | None, 
         )
     result = pd.Series(minor, index=values.index, dtype="int64")
     if not column.required:
-        result = result.astype("Int64").mask(empty)
+        result = result.astype("Int64")
+        if empty is not None:
+            result = result.mask(empty)
     return result
 
 
