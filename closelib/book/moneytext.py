@@ -106,13 +106,16 @@ class MoneyText:
         status = not_number * NOT_NUMBER | too_many * TOO_MANY | self.empty[:, None] * EMPTY
         return minor, status.astype("int8")
 
-    def parse_rows(self, exponents: Exponents) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(minor units, status) per row, each row in its exponent, and the status table
-        of :meth:`table` (a status absent from it is absent from every row)."""
+    def parse_rows(self, exponents: Exponents) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """(minor units, status) per row, each row in its exponent; the status bits any
+        (text, exponent) pair has (a bit absent there is absent from every row); and
+        :func:`absolute_total` of the rows' minor units (counted per pair)."""
         minor, status = self.table(exponents.values)
         # The row's (text, exponent) pair, as a position in the flattened tables.
         pair = self.codes if exponents.rows is None else self.codes * len(exponents.values) + exponents.rows
-        return minor.ravel()[pair], status.ravel()[pair], status
+        seen = int(np.bitwise_or.reduce(status, axis=None)) if status.size else 0
+        total = absolute_total(minor.ravel(), np.bincount(pair, minlength=minor.size))
+        return minor.ravel()[pair], status.ravel()[pair], seen, total
 
     def parse(self, digits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(minor units, not a number, too many decimals) per row, each row in its exponent."""
@@ -120,8 +123,20 @@ class MoneyText:
         if not len(values):
             values = np.array([FALLBACK_DIGITS], dtype="int64")
         rows = which.astype("int8") if len(values) > 1 else None
-        minor, status, _ = self.parse_rows(Exponents(values, rows))
+        minor, status, _, _ = self.parse_rows(Exponents(values, rows))
         return minor, (status & NOT_NUMBER) != 0, (status & TOO_MANY) != 0
+
+
+def absolute_total(minor: np.ndarray, counts: np.ndarray | None = None) -> int:
+    """Exact sum of ``|minor|`` (each counted ``counts`` times) whatever its size: the high
+    and low 32 bits are summed apart (neither sum can overflow for any number of rows a book
+    holds: a row adds under 2**32 to either) and joined in Python."""
+    magnitude = np.abs(np.asarray(minor, dtype="int64")).astype("uint64")
+    high, low = magnitude >> np.uint64(32), magnitude & np.uint64(0xFFFFFFFF)
+    if counts is not None:
+        weights = np.asarray(counts).astype("uint64")
+        high, low = high * weights, low * weights
+    return (int(high.sum(dtype="uint64")) << 32) + int(low.sum(dtype="uint64"))
 
 
 Encoded = tuple[pa.Array, np.ndarray]  # a text column's distinct texts and each row's position

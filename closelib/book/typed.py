@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from closelib.book.arrays import all_distinct, arrow_text, combined, stripped_text
 from closelib.book.extracts import _arrow_column_text, read_text_frame
+from closelib.book.moneytext import MoneyText, encode
 from closelib.book.schema import TABLES
 from closelib.errors import ExtractReadError
 from closelib.periods import FIRST_YEAR, LAST_YEAR
@@ -46,11 +47,21 @@ def read_frame(path: Path, table: str) -> pd.DataFrame:
     return prepared(_read_parquet(path, table), table)
 
 
+class Shared(dict):
+    """A frame's ``attrs`` entry that is shared, not copied: pandas deep-copies a frame's
+    attrs into each column it hands out, and these hold arrays of a million rows."""
+
+    def __deepcopy__(self, memo: dict) -> Shared:
+        return self
+
+
 def prepared(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     """Work of the parse done where the file is read (the reading threads run beside the
     parse): the contract's text columns stripped (``attrs["stripped"]`` names them; the
-    parse does not strip them again) and whether a single key's cells are all distinct
-    (``attrs["distinct_key"]``). The same functions the parse would call, so the same text."""
+    parse does not strip them again), whether a single key's cells are all distinct
+    (``attrs["distinct_key"]``) and the text rules of each stripped money column's distinct
+    texts (``attrs["money_text"]``, :func:`closelib.book.moneytext.encode`). The same
+    functions the parse would call, so the same text and the same results."""
     names = [str(name) for name in frame.columns]
     if table not in TABLES or len(set(names)) != len(names):
         return frame  # a header naming a column twice is reported; nothing is parsed
@@ -61,6 +72,10 @@ def prepared(frame: pd.DataFrame, table: str) -> pd.DataFrame:
             frame[column.name] = stripped_text(frame[column.name])
             stripped.append(column.name)
     frame.attrs["stripped"] = stripped
+    money: dict[str, MoneyText] = {
+        c.name: encode(frame[c.name]) for c in schema.columns if c.kind == "money" and c.name in stripped
+    }
+    frame.attrs["money_text"] = Shared(money)
     if len(schema.key) == 1 and schema.key[0] in stripped and frame[schema.key[0]].dtype == "str":
         frame.attrs["distinct_key"] = all_distinct(combined(arrow_text(frame[schema.key[0]])))
     return frame
