@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from closelib.book.arrays import all_distinct, arrow_text, combined, stripped_text
 from closelib.book.extracts import _arrow_column_text, read_text_frame
-from closelib.book.moneytext import MoneyText, encode
+from closelib.book.moneytext import Encoded, MoneyText, encode
 from closelib.book.schema import TABLES
 from closelib.errors import ExtractReadError
 from closelib.periods import FIRST_YEAR, LAST_YEAR
@@ -66,15 +66,22 @@ def prepared(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     if table not in TABLES or len(set(names)) != len(names):
         return frame  # a header naming a column twice is reported; nothing is parsed
     schema = TABLES[table]
+    codes = frame.attrs.pop("money_codes", {})
     stripped = []
+    money: dict[str, MoneyText] = {}
     for column in schema.columns:
         if column.name in frame.columns and not is_typed(frame[column.name]):
-            frame[column.name] = stripped_text(frame[column.name])
+            encoded = codes.get(column.name)
+            if encoded is not None and _stripped(encoded[0]):
+                # Every distinct text is stripped, so every cell is: the column as it is.
+                money[column.name] = encode(frame[column.name], encoded)
+            else:
+                frame[column.name] = stripped_text(frame[column.name])
             stripped.append(column.name)
     frame.attrs["stripped"] = stripped
-    money: dict[str, MoneyText] = {
-        c.name: encode(frame[c.name]) for c in schema.columns if c.kind == "money" and c.name in stripped
-    }
+    for column in schema.columns:
+        if column.kind == "money" and column.name in stripped and column.name not in money:
+            money[column.name] = encode(frame[column.name])
     frame.attrs["money_text"] = Shared(money)
     if len(schema.key) == 1 and schema.key[0] in stripped and frame[schema.key[0]].dtype == "str":
         frame.attrs["distinct_key"] = all_distinct(combined(arrow_text(frame[schema.key[0]])))
@@ -82,21 +89,84 @@ def prepared(frame: pd.DataFrame, table: str) -> pd.DataFrame:
 
 
 def _read_parquet(path: Path, table: str) -> pd.DataFrame:
+    # Money columns are read as Parquet stores them, dictionary-encoded per row group: their
+    # distinct texts then come almost free (moneytext examines those), not by hashing every
+    # cell. Should that read fail (a header naming a column twice), the plain read runs,
+    # and its error is the one reported.
+    money = [c.name for c in TABLES[table].columns if c.kind == "money"]
     try:
-        arrow = pq.read_table(path)
-    except Exception as exc:  # a corrupt file is the user's problem, reported, not a traceback
-        raise ExtractReadError(f"cannot read {path.name}: {exc}") from exc
+        arrow = pq.read_table(path, read_dictionary=money)
+    except Exception:
+        try:
+            arrow = pq.read_table(path)
+        except Exception as exc:  # a corrupt file is the user's problem, reported, not a traceback
+            raise ExtractReadError(f"cannot read {path.name}: {exc}") from exc
     dates = {c.name for c in TABLES[table].columns if c.kind == "date"}
     names = [str(name).lstrip("\ufeff") for name in arrow.column_names]
     columns = {}
+    codes = Shared()
     for i, (name, column) in enumerate(zip(names, arrow.columns, strict=True)):
         if name in dates and pa.types.is_date32(column.type) and names.count(name) == 1:
             columns[i] = pd.Series(pd.arrays.ArrowExtensionArray(column))
+            continue
+        decoded = _dictionary_text(column) if name in money and names.count(name) == 1 else None
+        if decoded is not None:
+            columns[i], codes[name] = decoded
         else:
             columns[i] = _arrow_column_text(column)
     frame = pd.DataFrame(columns, index=pd.RangeIndex(arrow.num_rows))
     frame.columns = names
+    frame.attrs["money_codes"] = codes  # taken (and dropped) by prepared
     return frame
+
+
+def _dictionary_text(column: pa.ChunkedArray) -> tuple[pd.Series, Encoded] | None:
+    """A dictionary-encoded text column as :func:`_arrow_column_text` gives it, and its
+    distinct texts with each row's position among them; None if it is not such a column.
+
+    The chunks of one Parquet row group share one dictionary: the distinct dictionaries
+    (a few, of some hundred thousand texts for millions of rows) are joined and hashed,
+    and each chunk's indices are mapped through that."""
+    kind = column.type
+    if not (pa.types.is_dictionary(kind) and kind.value_type in (pa.string(), pa.large_string())):
+        return None
+    start: dict[tuple, int] = {}  # each distinct dictionary's position in the joined one
+    parts: list[pa.Array] = []
+    size = 0
+    for chunk in column.chunks:
+        values = chunk.dictionary
+        if values.null_count:
+            return None  # a null among the distinct texts: the plain path
+        if _identity(values) not in start:
+            start[_identity(values)], size = size, size + len(values)
+            parts.append(values.cast(pa.large_string()))
+    parts.append(pa.array([""], type=pa.large_string()))  # what a null cell reads as, at ``size``
+    joined = pc.dictionary_encode(pa.concat_arrays(parts))
+    where = np.asarray(joined.indices)
+    codes = np.empty(len(column), dtype=where.dtype)
+    row = 0
+    for chunk in column.chunks:
+        indices = chunk.indices
+        positions = np.asarray(pc.fill_null(indices, 0), dtype="int64") + start[_identity(chunk.dictionary)]
+        if indices.null_count:
+            positions[np.asarray(indices.is_null())] = size
+        codes[row : row + len(chunk)] = where[positions]
+        row += len(chunk)
+    text = column.cast(pa.large_string())
+    if text.null_count:
+        text = pc.fill_null(text, "")
+    return pd.Series(combined(text), dtype="str"), (joined.dictionary, codes)
+
+
+def _identity(values: pa.Array) -> tuple:
+    """The same key for the same array in memory (chunks of a row group share theirs)."""
+    return (*(b.address if b is not None else 0 for b in values.buffers()), values.offset, len(values))
+
+
+def _stripped(distinct: pa.Array) -> bool:
+    """No text of ``distinct`` would change by :func:`stripped_text` (so no cell does)."""
+    texts = pd.Series(distinct, dtype="str")
+    return stripped_text(texts) is texts
 
 
 def as_text(values: pd.Series) -> pd.Series:
