@@ -79,6 +79,27 @@ def parsing_digits(currency: pd.Series | None, length: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class Parsed:
+    """A money column parsed: per row its minor units and status (the bits of
+    NOT_NUMBER, TOO_MANY, EMPTY), the bits any (text, exponent) pair has (a bit absent
+    there is absent from every row), and each row's pair with the pairs' minor units."""
+
+    minor: np.ndarray
+    status: np.ndarray
+    seen: int
+    pair: np.ndarray
+    pair_minor: np.ndarray
+
+    def largest(self) -> int:
+        """The largest ``|minor|`` any pair has (times the rows: a bound of the total)."""
+        return int(np.abs(self.pair_minor).max()) if self.pair_minor.size else 0
+
+    def absolute_total(self) -> int:
+        """:func:`absolute_total` of the rows' minor units, counted per pair."""
+        return absolute_total(self.pair_minor, np.bincount(self.pair, minlength=self.pair_minor.size))
+
+
+@dataclass(frozen=True)
 class MoneyText:
     """A money column's distinct texts, examined once each, and each row's text."""
 
@@ -106,16 +127,15 @@ class MoneyText:
         status = not_number * NOT_NUMBER | too_many * TOO_MANY | self.empty[:, None] * EMPTY
         return minor, status.astype("int8")
 
-    def parse_rows(self, exponents: Exponents) -> tuple[np.ndarray, np.ndarray, int, int]:
-        """(minor units, status) per row, each row in its exponent; the status bits any
-        (text, exponent) pair has (a bit absent there is absent from every row); and
-        :func:`absolute_total` of the rows' minor units (counted per pair)."""
+    def parse_rows(self, exponents: Exponents) -> Parsed:
+        """Each row's minor units and status, in its exponent (see :class:`Parsed`)."""
         minor, status = self.table(exponents.values)
         # The row's (text, exponent) pair, as a position in the flattened tables.
         pair = self.codes if exponents.rows is None else self.codes * len(exponents.values) + exponents.rows
         seen = int(np.bitwise_or.reduce(status, axis=None)) if status.size else 0
-        total = absolute_total(minor.ravel(), np.bincount(pair, minlength=minor.size))
-        return minor.ravel()[pair], status.ravel()[pair], seen, total
+        # Most columns break no rule anywhere: then every row's status is 0, not gathered.
+        rows_status = status.ravel()[pair] if seen else np.zeros(len(pair), dtype="int8")
+        return Parsed(minor.ravel()[pair], rows_status, seen, pair, minor.ravel())
 
     def parse(self, digits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(minor units, not a number, too many decimals) per row, each row in its exponent."""
@@ -123,8 +143,8 @@ class MoneyText:
         if not len(values):
             values = np.array([FALLBACK_DIGITS], dtype="int64")
         rows = which.astype("int8") if len(values) > 1 else None
-        minor, status, _, _ = self.parse_rows(Exponents(values, rows))
-        return minor, (status & NOT_NUMBER) != 0, (status & TOO_MANY) != 0
+        parsed = self.parse_rows(Exponents(values, rows))
+        return parsed.minor, (parsed.status & NOT_NUMBER) != 0, (parsed.status & TOO_MANY) != 0
 
 
 def absolute_total(minor: np.ndarray, counts: np.ndarray | None = None) -> int:

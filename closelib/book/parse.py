@@ -231,11 +231,13 @@ def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) 
                 out.rows(file, nulls, column.name, "required", f"{column.name} must not be empty")
             return dates
         values = as_text(values)  # out of range somewhere: the text path words the problems
+    kind = column.kind
+    if kind in ("id", "text"):  # free text: only a required one has a rule (not empty)
+        if column.required:
+            _empty_required(column, values, file, out)
+        return values
     empty = _empty_required(column, values, file, out)
     present = ~empty
-    kind = column.kind
-    if kind in ("id", "text"):
-        return values
     if kind == "enum":
         bad = present & ~values.isin(column.choices)
         out.rows(file, bad, column.name, "enum", f"must be one of {', '.join(column.choices)}", values)
@@ -324,7 +326,8 @@ def _parse_money(
     # pair's results. A status no pair has is skipped without looking at the rows.
     if exponents is None:
         exponents = parsing_exponents(currency, len(values))
-    minor, status, seen, total = (text if text is not None else encode(values)).parse_rows(exponents)
+    parsed = (text if text is not None else encode(values)).parse_rows(exponents)
+    minor, status, seen = parsed.minor, parsed.status, parsed.seen
     empty = (status & EMPTY) != 0 if seen & EMPTY else None
     if column.required and empty is not None:
         out.rows(file, empty, column.name, "required", f"{column.name} must not be empty")
@@ -343,6 +346,8 @@ def _parse_money(
 
     if seen & TOO_MANY:
         out.rows(file, status == TOO_MANY, column.name, "currency_decimals", messages, values)
+    # The exact total only where the largest amount times the rows could exceed the limit.
+    total = parsed.absolute_total() if parsed.largest() * len(minor) > money.MAX_COLUMN_TOTAL else 0
     if total > money.MAX_COLUMN_TOTAL:
         out.add(
             file,

@@ -148,7 +148,9 @@ def test_new_equals_old(rows, as_object):
     assert too_many.tolist() == old_too_many.tolist()
     assert text.rows_empty().tolist() == old_empty.tolist()
     # The status per row (what parse_table reads) says the same.
-    minor, status, seen, total = text.parse_rows(parsing_exponents(currency, len(rows)))
+    parsed = text.parse_rows(parsing_exponents(currency, len(rows)))
+    minor, status, seen, total = parsed.minor, parsed.status, parsed.seen, parsed.absolute_total()
+    assert total <= parsed.largest() * len(rows)
     assert minor.tolist() == old_minor.tolist()
     assert (((status & NOT_NUMBER) != 0) == old_not_number).all()
     assert (((status & TOO_MANY) != 0) == old_too_many).all()
