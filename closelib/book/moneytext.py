@@ -27,6 +27,8 @@ _CURRENCY_DIGITS = np.array(list(money.MINOR_UNITS.values()), dtype="int64")
 FALLBACK_DIGITS = money.MINOR_UNITS["KWD"]
 _POW10 = 10 ** np.arange(19, dtype="int64")
 
+Encoded = tuple[pa.Array, np.ndarray]  # a text column's distinct texts and each row's position
+
 # A row's status, bits of one int8 (a row with neither problem bit is good).
 NOT_NUMBER = 1  # not a plain decimal number, or too many digits for its exponent
 TOO_MANY = 2  # more decimals than its exponent allows
@@ -53,17 +55,21 @@ class Exponents:
         return self.values[self.rows] if self.rows is not None else np.full(length, self.values[0], dtype="int64")
 
 
-def parsing_exponents(currency: pd.Series | None, length: int) -> Exponents:
+def parsing_exponents(currency: pd.Series | None, length: int, encoded: Encoded | None = None) -> Exponents:
     """The exponent each row's money is parsed in: its currency's, else KWD's (as
     :func:`closelib.book.parse.parse_currency` picks the currency). The currency column has
-    a handful of distinct codes: they are looked up once each, not once per row."""
+    a handful of distinct codes: they are looked up once each, not once per row.
+    ``encoded``: the column's distinct texts and codes if the reader has them."""
     if currency is None or length == 0:
         return Exponents(np.array([FALLBACK_DIGITS], dtype="int64"), None)
-    encoded = pc.dictionary_encode(combined(arrow_text(currency)))
-    found = pc.fill_null(pc.index_in(encoded.dictionary, value_set=_CURRENCY_CODES), -1)
-    found = np.asarray(found, dtype="int64")
-    digits = np.where(found >= 0, _CURRENCY_DIGITS[np.maximum(found, 0)], FALLBACK_DIGITS)
-    indices = encoded.indices
+    if encoded is None:
+        found = pc.dictionary_encode(combined(arrow_text(currency)))
+        distinct, indices = found.dictionary, found.indices
+    else:
+        distinct, indices = encoded[0], pa.array(encoded[1])
+    where = pc.fill_null(pc.index_in(distinct, value_set=_CURRENCY_CODES), -1)
+    where = np.asarray(where, dtype="int64")
+    digits = np.where(where >= 0, _CURRENCY_DIGITS[np.maximum(where, 0)], FALLBACK_DIGITS)
     if indices.null_count:  # a missing currency: parsed as KWD, like an unknown one
         digits = np.append(digits, FALLBACK_DIGITS)
         indices = pc.fill_null(indices, len(digits) - 1)
@@ -157,9 +163,6 @@ def absolute_total(minor: np.ndarray, counts: np.ndarray | None = None) -> int:
         weights = np.asarray(counts).astype("uint64")
         high, low = high * weights, low * weights
     return (int(high.sum(dtype="uint64")) << 32) + int(low.sum(dtype="uint64"))
-
-
-Encoded = tuple[pa.Array, np.ndarray]  # a text column's distinct texts and each row's position
 
 
 def encode(values: pd.Series, encoded: Encoded | None = None) -> MoneyText:

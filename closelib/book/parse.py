@@ -9,16 +9,26 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from closelib import money
 from closelib.book.arrays import all_distinct, arrow_text, combined, empty_cells, stripped_text
 from closelib.book.extracts import Problem
-from closelib.book.moneytext import EMPTY, NOT_NUMBER, TOO_MANY, Exponents, MoneyText, encode, parsing_exponents
+from closelib.book.moneytext import (
+    EMPTY,
+    NOT_NUMBER,
+    TOO_MANY,
+    Encoded,
+    Exponents,
+    MoneyText,
+    encode,
+    parsing_exponents,
+)
 from closelib.book.moneytext import absolute_total as absolute_total
 from closelib.book.moneytext import currency_digits as currency_digits  # fx.py reads it here
 from closelib.book.moneytext import parse_money_text as parse_money_text
@@ -164,11 +174,13 @@ def parse_table(
     # columns' text is the frame's own column or no longer needed: not held twice.
     out._written[file] = {c.name: text[c.name] for c in table.columns if c.kind == "money"}
     parsed: dict[str, pd.Series] = {}
+    # Distinct texts and codes of the columns the reader had as dictionaries (typed.prepared).
+    codes = {name: found for name, found in raw.attrs.get("codes", {}).items() if name in done}
     for column in table.columns:
         if column.kind != "money" and column.name not in raw.columns:
             parsed[column.name] = _parse_absent(column, raw.index, file, out)
         elif column.kind != "money":
-            parsed[column.name] = _parse_column(column, text[column.name], file, out)
+            parsed[column.name] = _parse_column(column, text[column.name], file, out, codes.get(column.name))
     # Each row's exponent is coded once per currency column (the GL's debit and credit
     # share one), not once per money column.
     exponents: dict[int, tuple[pd.Series | None, Exponents]] = {}
@@ -179,7 +191,8 @@ def parse_table(
             source = table.money_currency[column.name]
             currency = parsed[source] if not source.startswith("@") else currencies.get(column.name)
             if id(currency) not in exponents:
-                exponents[id(currency)] = currency, parsing_exponents(currency, len(raw))
+                found = codes.get(source) if not source.startswith("@") else None
+                exponents[id(currency)] = currency, parsing_exponents(currency, len(raw), found)
             coded = exponents[id(currency)][1]
             values = text[column.name]
             money_text = examined.get(column.name) if column.name in done else None
@@ -192,17 +205,30 @@ def parse_table(
     return frame
 
 
-def on_distinct(values: pd.Series, *funcs: Callable[[pd.Series], pd.Series]) -> list[pd.Series]:
-    """:func:`closelib.book.arrays.by_distinct` of each of ``funcs``, the column encoded once."""
-    if values.dtype != "str" or len(values) == 0 or values.hasnans:
-        return [func(values) for func in funcs]
-    encoded = pc.dictionary_encode(combined(arrow_text(values)))
-    if len(encoded.dictionary) * 2 > len(values):  # mostly distinct: nothing to share
-        return [func(values) for func in funcs]
-    distinct = pd.Series(encoded.dictionary, dtype="str")
-    codes = np.asarray(encoded.indices, dtype="int64")
+def on_distinct(
+    values: pd.Series, *funcs: Callable[[pd.Series], pd.Series], encoded: Encoded | None = None
+) -> list[pd.Series]:
+    """:func:`closelib.book.arrays.by_distinct` of each of ``funcs``, the column encoded once
+    (``encoded``: its distinct texts and codes if the reader has them)."""
+    if encoded is None:
+        if values.dtype != "str" or len(values) == 0 or values.hasnans:
+            return [func(values) for func in funcs]
+        found = pc.dictionary_encode(combined(arrow_text(values)))
+        if len(found.dictionary) * 2 > len(values):  # mostly distinct: nothing to share
+            return [func(values) for func in funcs]
+        encoded = found.dictionary, np.asarray(found.indices, dtype="int64")
+    distinct = pd.Series(encoded[0], dtype="str")
     results = [func(distinct) for func in funcs]
-    return [pd.Series(result.to_numpy()[codes], index=values.index, dtype=result.dtype) for result in results]
+    return [pd.Series(result.to_numpy()[encoded[1]], index=values.index, dtype=result.dtype) for result in results]
+
+
+def _isin(values: pd.Series, choices: Sequence[str], encoded: Encoded | None) -> np.ndarray | pd.Series:
+    """``values.isin(choices)``, looked up once per distinct text where the codes are known."""
+    if encoded is None:
+        return values.isin(choices)
+    distinct, codes = encoded
+    known = pc.is_in(distinct, value_set=pa.array(list(choices), type=distinct.type))
+    return np.asarray(known, dtype=bool)[codes]
 
 
 def _parse_absent(column: Column, index: pd.Index, file: str, out: Collector) -> pd.Series:
@@ -222,7 +248,11 @@ def _empty_required(column: Column, values: pd.Series, file: str, out: Collector
     return empty
 
 
-def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) -> pd.Series:
+def _parse_column(
+    column: Column, values: pd.Series, file: str, out: Collector, encoded: Encoded | None = None
+) -> pd.Series:
+    """``encoded``: the distinct texts of ``values`` and each row's position among them, if
+    the reader has them (enum, currency and period columns then hash no cell)."""
     if is_typed(values):
         typed = typed_dates(values) if column.kind == "date" else None
         if typed is not None:
@@ -239,11 +269,11 @@ def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) 
     empty = _empty_required(column, values, file, out)
     present = ~empty
     if kind == "enum":
-        bad = present & ~values.isin(column.choices)
+        bad = present & ~_isin(values, column.choices, encoded)
         out.rows(file, bad, column.name, "enum", f"must be one of {', '.join(column.choices)}", values)
         return values
     if kind == "currency":
-        bad = present & ~values.isin(list(money.MINOR_UNITS))
+        bad = present & ~_isin(values, list(money.MINOR_UNITS), encoded)
         out.rows(file, bad, column.name, "currency", "not an ISO 4217 currency code closelib knows", values)
         return values
     if kind == "date":
@@ -274,7 +304,9 @@ def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) 
             year = pd.to_numeric(text.str.slice(0, 4).where(good, "2000"), errors="coerce")
             return good & ((year < FIRST_YEAR) | (year > LAST_YEAR))
 
-        shaped, beyond = on_distinct(values, lambda text: text.str.fullmatch(PERIOD_PATTERN), period_outside)
+        shaped, beyond = on_distinct(
+            values, lambda text: text.str.fullmatch(PERIOD_PATTERN), period_outside, encoded=encoded
+        )
         bad = present & ~shaped.astype(bool)
         out.rows(file, bad, column.name, "period", "not a period YYYY-MM", values)
         outside = present & ~bad & beyond.astype(bool)

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from closelib.book.arrays import all_distinct, arrow_text, combined, stripped_text
 from closelib.book.extracts import _arrow_column_text, read_text_frame
-from closelib.book.moneytext import Encoded, MoneyText, encode
+from closelib.book.moneytext import Encoded, encode
 from closelib.book.schema import TABLES
 from closelib.errors import ExtractReadError
 from closelib.periods import FIRST_YEAR, LAST_YEAR
@@ -31,6 +31,8 @@ _EPOCH = dt.date(1970, 1, 1)
 FIRST_DAY = (dt.date(FIRST_YEAR, 1, 1) - _EPOCH).days
 LAST_DAY = (dt.date(LAST_YEAR, 12, 31) - _EPOCH).days
 _NS_PER_DAY = 86_400 * 10**9
+# Kinds of column read as dictionaries from Parquet: money, and text of few distinct values.
+CODED_KINDS = ("money", "enum", "currency", "period")
 
 
 def is_typed(values: pd.Series) -> bool:
@@ -59,43 +61,47 @@ def prepared(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     """Work of the parse done where the file is read (the reading threads run beside the
     parse): the contract's text columns stripped (``attrs["stripped"]`` names them; the
     parse does not strip them again), whether a single key's cells are all distinct
-    (``attrs["distinct_key"]``) and the text rules of each stripped money column's distinct
-    texts (``attrs["money_text"]``, :func:`closelib.book.moneytext.encode`). The same
-    functions the parse would call, so the same text and the same results."""
+    (``attrs["distinct_key"]``), the distinct texts and codes of the columns read as
+    dictionaries (``attrs["codes"]``) and the text rules of each stripped money column's
+    distinct texts (``attrs["money_text"]``, :func:`closelib.book.moneytext.encode`). The
+    same functions the parse would call, so the same text and the same results."""
     names = [str(name) for name in frame.columns]
     if table not in TABLES or len(set(names)) != len(names):
         return frame  # a header naming a column twice is reported; nothing is parsed
     schema = TABLES[table]
-    codes = frame.attrs.pop("money_codes", {})
+    read_codes = frame.attrs.pop("read_codes", {})
     stripped = []
-    money: dict[str, MoneyText] = {}
+    codes, money = Shared(), Shared()
     for column in schema.columns:
         if column.name in frame.columns and not is_typed(frame[column.name]):
-            encoded = codes.get(column.name)
+            encoded = read_codes.get(column.name)
             if encoded is not None and _stripped(encoded[0]):
                 # Every distinct text is stripped, so every cell is: the column as it is.
-                money[column.name] = encode(frame[column.name], encoded)
+                codes[column.name] = encoded
+                if column.kind == "money":
+                    money[column.name] = encode(frame[column.name], encoded)
             else:
                 frame[column.name] = stripped_text(frame[column.name])
             stripped.append(column.name)
     frame.attrs["stripped"] = stripped
+    frame.attrs["codes"] = codes
     for column in schema.columns:
         if column.kind == "money" and column.name in stripped and column.name not in money:
             money[column.name] = encode(frame[column.name])
-    frame.attrs["money_text"] = Shared(money)
+    frame.attrs["money_text"] = money
     if len(schema.key) == 1 and schema.key[0] in stripped and frame[schema.key[0]].dtype == "str":
         frame.attrs["distinct_key"] = all_distinct(combined(arrow_text(frame[schema.key[0]])))
     return frame
 
 
 def _read_parquet(path: Path, table: str) -> pd.DataFrame:
-    # Money columns are read as Parquet stores them, dictionary-encoded per row group: their
-    # distinct texts then come almost free (moneytext examines those), not by hashing every
-    # cell. Should that read fail (a header naming a column twice), the plain read runs,
-    # and its error is the one reported.
-    money = [c.name for c in TABLES[table].columns if c.kind == "money"]
+    # Money and the few-valued columns are read as Parquet stores them, dictionary-encoded
+    # per row group: their distinct texts then come almost free (the parse examines those),
+    # not by hashing every cell. Should that read fail (a header naming a column twice), the
+    # plain read runs, and its error is the one reported.
+    coded = [c.name for c in TABLES[table].columns if c.kind in CODED_KINDS]
     try:
-        arrow = pq.read_table(path, read_dictionary=money)
+        arrow = pq.read_table(path, read_dictionary=coded)
     except Exception:
         try:
             arrow = pq.read_table(path)
@@ -104,19 +110,19 @@ def _read_parquet(path: Path, table: str) -> pd.DataFrame:
     dates = {c.name for c in TABLES[table].columns if c.kind == "date"}
     names = [str(name).lstrip("\ufeff") for name in arrow.column_names]
     columns = {}
-    codes = Shared()
+    codes = {}
     for i, (name, column) in enumerate(zip(names, arrow.columns, strict=True)):
         if name in dates and pa.types.is_date32(column.type) and names.count(name) == 1:
             columns[i] = pd.Series(pd.arrays.ArrowExtensionArray(column))
             continue
-        decoded = _dictionary_text(column) if name in money and names.count(name) == 1 else None
+        decoded = _dictionary_text(column) if name in coded and names.count(name) == 1 else None
         if decoded is not None:
             columns[i], codes[name] = decoded
         else:
             columns[i] = _arrow_column_text(column)
     frame = pd.DataFrame(columns, index=pd.RangeIndex(arrow.num_rows))
     frame.columns = names
-    frame.attrs["money_codes"] = codes  # taken (and dropped) by prepared
+    frame.attrs["read_codes"] = Shared(codes)  # taken (and dropped) by prepared
     return frame
 
 

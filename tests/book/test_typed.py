@@ -197,3 +197,34 @@ def test_row_groups_share_one_dictionary(tmp_path):
     text, (distinct, codes) = _dictionary_text(column)
     assert len(distinct) == 4 and distinct.take(pa.array(codes)).to_pylist() == text.tolist()
     assert text.tolist() == ["1.00", "2.00", "1.00", "", "3.00", "2.00"] * 50
+
+
+def test_dictionary_read_columns_give_the_plain_problems(tmp_path, mini_source, monkeypatch):
+    """Enum, currency, period and money columns read as dictionaries (their rules looked
+    up once per distinct text) give the problems of the plain read, in the same order."""
+
+    def edit(name, table):
+        if name == "documents":
+            table = _set(table, "doc_type", 0, "XX", pa.string())
+            table = _set(table, "currency", 1, "ZZZ", pa.string())
+            table = _set(table, "amount", 2, " 1,5", pa.string())
+            table = _set(table, "amount", 3, "12.345", pa.string())
+            table = _set(table, "amount", 4, None, pa.string())
+        if name == "gl_balances":
+            table = _set(table, "period", 0, "1850-01", pa.string())
+            table = _set(table, "period", 1, "2026-1", pa.string())
+            table = _set(table, "currency", 2, " usd", pa.string())
+        return table
+
+    source = _as_parquet(mini_source, tmp_path / "book", False, edit)
+    ours = validate_source(source)
+    monkeypatch.setattr("closelib.book.typed.CODED_KINDS", ())
+    theirs = validate_source(source)
+    assert ours == theirs
+    assert {(p.file, p.column, p.rule) for p in ours} >= {
+        ("documents.parquet", "doc_type", "enum"),
+        ("documents.parquet", "currency", "currency"),
+        ("documents.parquet", "amount", "decimal"),
+        ("gl_balances.parquet", "period", "period_range"),
+        ("gl_balances.parquet", "period", "period"),
+    }
