@@ -19,7 +19,7 @@ from closelib.book.extracts import _arrow_column_text
 from closelib.book.load import load_book, validate_source
 from closelib.book.moneytext import encode
 from closelib.book.schema import TABLES
-from closelib.book.typed import _dictionary_text, is_typed, read_frame
+from closelib.book.typed import _dictionary_text, _increasing, is_typed, prepared, read_frame
 from closelib.errors import ExtractReadError
 from tests.conftest import write_source
 
@@ -228,3 +228,15 @@ def test_dictionary_read_columns_give_the_plain_problems(tmp_path, mini_source, 
         ("gl_balances.parquet", "period", "period_range"),
         ("gl_balances.parquet", "period", "period"),
     }
+
+
+def test_keys_in_order_are_distinct_without_hashing():
+    def prepared_key(ids):
+        frame = pd.DataFrame({"document_id": pd.Series(ids, dtype="str")})
+        return prepared(frame, "documents").attrs["distinct_key"]
+
+    assert _increasing(pa.array(["A1", "A2", "B1"])) and prepared_key(["A1", "A2", "B1"])
+    assert not _increasing(pa.array(["A1", "A1", "B1"])) and not prepared_key(["A1", "A1", "B1"])
+    assert not _increasing(pa.array(["B1", "A1"])) and prepared_key(["B1", "A1"])  # hashed
+    assert not _increasing(pa.array(["A1", None, "B1"]))
+    assert not prepared_key(["A1", "B1", "A1"])
