@@ -11,8 +11,9 @@ exponent) pair are computed first, and each row takes its pair's by one gather.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -23,8 +24,25 @@ from closelib import money
 from closelib.book.arrays import arrow_text, combined
 from closelib.book.schema import Column
 
-if TYPE_CHECKING:  # the parse's collector; parse.py imports this module
-    from closelib.book.parse import Collector
+
+class Collector(Protocol):
+    """What the money parse needs of :class:`closelib.book.parse.Collector` (which imports
+    this module, so it is named by its methods here)."""
+
+    def rows(
+        self,
+        file: str,
+        mask: np.ndarray | pd.Series,
+        column: str | None,
+        rule: str,
+        message: str | pd.Series | Callable[[], pd.Series],
+        values: pd.Series | Callable[[], pd.Series] | None = None,
+    ) -> None: ...
+
+    def add(
+        self, file: str, row: int | None, column: str | None, rule: str, message: str, value: object = None
+    ) -> None: ...
+
 
 _CURRENCY_CODES = pa.array(list(money.MINOR_UNITS), type=pa.string())
 _CURRENCY_DIGITS = np.array(list(money.MINOR_UNITS.values()), dtype="int64")
