@@ -6,11 +6,14 @@ repeat their amounts), so the text rules of :func:`closelib.money.parse_money_ar
 result depends only on its text and its currency's exponent, and a table's currencies
 have few exponents (0, 2, 3): so the minor units and the problem of every (distinct text,
 exponent) pair are computed first, and each row takes its pair's by one gather.
+:func:`parse_money_column` is the parse of one money column, with its problems.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -19,6 +22,27 @@ import pyarrow.compute as pc
 
 from closelib import money
 from closelib.book.arrays import arrow_text, combined
+from closelib.book.schema import Column
+
+
+class Collector(Protocol):
+    """What the money parse needs of :class:`closelib.book.parse.Collector` (which imports
+    this module, so it is named by its methods here)."""
+
+    def rows(
+        self,
+        file: str,
+        mask: np.ndarray | pd.Series,
+        column: str | None,
+        rule: str,
+        message: str | pd.Series | Callable[[], pd.Series],
+        values: pd.Series | Callable[[], pd.Series] | None = None,
+    ) -> None: ...
+
+    def add(
+        self, file: str, row: int | None, column: str | None, rule: str, message: str, value: object = None
+    ) -> None: ...
+
 
 _CURRENCY_CODES = pa.array(list(money.MINOR_UNITS), type=pa.string())
 _CURRENCY_DIGITS = np.array(list(money.MINOR_UNITS.values()), dtype="int64")
@@ -57,7 +81,7 @@ class Exponents:
 
 def parsing_exponents(currency: pd.Series | None, length: int, encoded: Encoded | None = None) -> Exponents:
     """The exponent each row's money is parsed in: its currency's, else KWD's (as
-    :func:`closelib.book.parse.parse_currency` picks the currency). The currency column has
+    :func:`parse_currency` picks the currency). The currency column has
     a handful of distinct codes: they are looked up once each, not once per row.
     ``encoded``: the column's distinct texts and codes if the reader has them."""
     if currency is None or length == 0:
@@ -201,3 +225,66 @@ def parse_money_text(values: pd.Series, currency: pd.Series) -> tuple[np.ndarray
     text: (minor units, not a number, too many decimals) per row, in ``currency`` (a valid
     code per row)."""
     return encode(values).parse(currency_digits(currency))
+
+
+def parse_money_column(
+    column: Column,
+    values: pd.Series,
+    currency: pd.Series | None,
+    file: str,
+    out: Collector,
+    exponents: Exponents | None = None,
+    text: MoneyText | None = None,
+) -> pd.Series:
+    """A money column in minor units (Int64 with NA for empty cells when optional), its
+    problems to ``out``. ``exponents``: ``currency`` coded (:func:`parsing_exponents`) if
+    the caller has it; ``text``: :func:`encode` of ``values`` if the reader made it."""
+    # The text rules run once per distinct text and exponent (moneytext); rows take their
+    # pair's results. A status no pair has is skipped without looking at the rows.
+    if exponents is None:
+        exponents = parsing_exponents(currency, len(values))
+    parsed = (text if text is not None else encode(values)).parse_rows(exponents)
+    minor, status, seen = parsed.minor, parsed.status, parsed.seen
+    empty = (status & EMPTY) != 0 if seen & EMPTY else None
+    if column.required and empty is not None:
+        out.rows(file, empty, column.name, "required", f"{column.name} must not be empty")
+    if seen & NOT_NUMBER:
+        out.rows(
+            file,
+            status == NOT_NUMBER,  # not a number and not empty
+            column.name,
+            "decimal",
+            "not a plain decimal number (digits, optional sign and '.', no thousands separators)",
+            values,
+        )
+
+    def messages() -> pd.Series:  # made only when some row has too many decimals
+        return "more decimals than " + parse_currency(currency, values.index) + " allows"
+
+    if seen & TOO_MANY:
+        out.rows(file, status == TOO_MANY, column.name, "currency_decimals", messages, values)
+    # The exact total only where the largest amount times the rows could exceed the limit.
+    total = parsed.absolute_total() if parsed.largest() * len(minor) > money.MAX_COLUMN_TOTAL else 0
+    if total > money.MAX_COLUMN_TOTAL:
+        out.add(
+            file,
+            None,
+            column.name,
+            "total_range",
+            f"the amounts add up to {total:.3e} minor units in absolute value, more than "
+            f"{money.MAX_COLUMN_TOTAL:.0e}: sums this large could overflow 64-bit integers",
+        )
+    result = pd.Series(minor, index=values.index, dtype="int64")
+    if not column.required:
+        result = result.astype("Int64")
+        if empty is not None:
+            result = result.mask(empty)
+    return result
+
+
+def parse_currency(currency: pd.Series | None, index: pd.Index) -> pd.Series:
+    """The currency money is parsed in: the row's, or KWD (3 decimals, the widest common
+    exponent) where that is unknown or invalid; such rows already carry a problem."""
+    if currency is None:  # currency unknown (its table is missing)
+        return pd.Series("KWD", index=index)
+    return currency.where(currency.isin(list(money.MINOR_UNITS)), "KWD")

@@ -19,18 +19,11 @@ import pyarrow.compute as pc
 from closelib import money
 from closelib.book.arrays import all_distinct, arrow_text, combined, empty_cells, stripped_text
 from closelib.book.extracts import Problem
-from closelib.book.moneytext import (
-    EMPTY,
-    NOT_NUMBER,
-    TOO_MANY,
-    Encoded,
-    Exponents,
-    MoneyText,
-    encode,
-    parsing_exponents,
-)
+from closelib.book.moneytext import Encoded, Exponents, parsing_exponents
 from closelib.book.moneytext import absolute_total as absolute_total
 from closelib.book.moneytext import currency_digits as currency_digits  # fx.py reads it here
+from closelib.book.moneytext import parse_currency as parse_currency  # applied.py reads it here
+from closelib.book.moneytext import parse_money_column as _parse_money  # history.py reads it here
 from closelib.book.moneytext import parse_money_text as parse_money_text
 from closelib.book.schema import Column, Table
 from closelib.book.typed import as_text, is_typed, typed_dates
@@ -359,68 +352,6 @@ def _parse_column(
         out.rows(file, bad, column.name, "rate", f"must be a positive decimal number up to {MAX_RATE:g}", values)
         return rates.where(present)  # an empty cell of an optional rate column is no rate (NaN)
     raise AssertionError(f"unknown column kind {kind}")  # a schema bug, not user input
-
-
-def _parse_money(
-    column: Column,
-    values: pd.Series,
-    currency: pd.Series | None,
-    file: str,
-    out: Collector,
-    exponents: Exponents | None = None,
-    text: MoneyText | None = None,
-) -> pd.Series:
-    """``exponents``: ``currency`` coded (:func:`parsing_exponents`) if the caller has it;
-    ``text``: :func:`encode` of ``values`` if the reader made it."""
-    # The text rules run once per distinct text and exponent (moneytext); rows take their
-    # pair's results. A status no pair has is skipped without looking at the rows.
-    if exponents is None:
-        exponents = parsing_exponents(currency, len(values))
-    parsed = (text if text is not None else encode(values)).parse_rows(exponents)
-    minor, status, seen = parsed.minor, parsed.status, parsed.seen
-    empty = (status & EMPTY) != 0 if seen & EMPTY else None
-    if column.required and empty is not None:
-        out.rows(file, empty, column.name, "required", f"{column.name} must not be empty")
-    if seen & NOT_NUMBER:
-        out.rows(
-            file,
-            status == NOT_NUMBER,  # not a number and not empty
-            column.name,
-            "decimal",
-            "not a plain decimal number (digits, optional sign and '.', no thousands separators)",
-            values,
-        )
-
-    def messages() -> pd.Series:  # made only when some row has too many decimals
-        return "more decimals than " + parse_currency(currency, values.index) + " allows"
-
-    if seen & TOO_MANY:
-        out.rows(file, status == TOO_MANY, column.name, "currency_decimals", messages, values)
-    # The exact total only where the largest amount times the rows could exceed the limit.
-    total = parsed.absolute_total() if parsed.largest() * len(minor) > money.MAX_COLUMN_TOTAL else 0
-    if total > money.MAX_COLUMN_TOTAL:
-        out.add(
-            file,
-            None,
-            column.name,
-            "total_range",
-            f"the amounts add up to {total:.3e} minor units in absolute value, more than "
-            f"{money.MAX_COLUMN_TOTAL:.0e}: sums this large could overflow 64-bit integers",
-        )
-    result = pd.Series(minor, index=values.index, dtype="int64")
-    if not column.required:
-        result = result.astype("Int64")
-        if empty is not None:
-            result = result.mask(empty)
-    return result
-
-
-def parse_currency(currency: pd.Series | None, index: pd.Index) -> pd.Series:
-    """The currency money is parsed in: the row's, or KWD (3 decimals, the widest common
-    exponent) where that is unknown or invalid; such rows already carry a problem."""
-    if currency is None:  # currency unknown (its table is missing)
-        return pd.Series("KWD", index=index)
-    return currency.where(currency.isin(list(money.MINOR_UNITS)), "KWD")
 
 
 def _check_key(

@@ -159,10 +159,9 @@ def _dictionary_text(column: pa.ChunkedArray) -> tuple[pd.Series, Encoded] | Non
             positions[np.asarray(indices.is_null())] = size
         codes[row : row + len(chunk)] = where[positions]
         row += len(chunk)
-    text = column.cast(pa.large_string())
-    if text.null_count:
-        text = pc.fill_null(text, "")
-    return pd.Series(combined(text), dtype="str"), (joined.dictionary, codes)
+    # Each row's text from the joined distinct texts: one array, a null cell already "".
+    text = pc.take(joined.dictionary, pa.array(codes))
+    return pd.Series(text, dtype="str"), (joined.dictionary, codes)
 
 
 def _increasing(keys: pa.Array) -> bool:
