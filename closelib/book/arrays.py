@@ -32,6 +32,9 @@ def _edge_space(array: pa.ChunkedArray) -> bool:
     character, a space or not ASCII (Unicode spaces are). Read from the offsets, no copy."""
     for chunk in array.chunks:
         starts, ends, raw = _offsets(chunk)
+        used = raw[int(starts[0]) : int(ends[-1])] if len(starts) else raw[:0]
+        if not len(used) or (used.min() > 0x20 and used.max() < 0x7F):
+            continue  # no such byte anywhere (ids, codes, amounts): no cell needs the gathers below
         filled = ends > starts
         for edge in (raw[starts[filled]], raw[ends[filled] - 1]):
             if ((edge <= 0x20) | (edge >= 0x7F)).any():
