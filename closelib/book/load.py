@@ -66,10 +66,15 @@ def _parse_all(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], d
     ]
     rules = rule_tasks(frames, {n: p.name for n, p in files.items()}, links, {task.name for task in parses})
     # Priority (a free thread takes the first ready task listed): a parse as soon as it can
-    # (its text frame is then freed), then the rules, then the reads, the tables others wait
-    # for first and then the biggest files, so the longest chains start early.
+    # (its text frame is then freed), then the rules, then the reads: the tables others wait
+    # for, the small ones (quick, and a rule may wait for one), then the biggest first.
     first = {source for sources in CURRENCY_SOURCES.values() for source in sources}
-    by_need = sorted(reads, key=lambda task: (task.name[5:] not in first, -_size(files[task.name[5:]])))
+
+    def read_rank(task: Task) -> tuple[bool, bool, int]:
+        size = _size(files[task.name.removeprefix("read:")])
+        return task.name.removeprefix("read:") not in first, size > SMALL_FILE, -size
+
+    by_need = sorted(reads, key=read_rank)
     order = [task.name for task in (*reads, *parses, *rules)]  # problems: as a sequential validation gives them
     _, checked = run_tasks([*parses, *rules, *by_need], out, report_order=order)
     out.problems[:] = checked.problems
@@ -77,6 +82,9 @@ def _parse_all(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], d
     frames.clear()
     frames.update(ordered)
     return frames, {name: path for name, path in files.items() if name in frames}
+
+
+SMALL_FILE = 1 << 20  # bytes: read before the big tables (a few ms each)
 
 
 def _size(path: Path) -> int:
