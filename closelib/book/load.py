@@ -66,8 +66,9 @@ def _parse_all(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], d
     ]
     rules = rule_tasks(frames, {n: p.name for n, p in files.items()}, links, {task.name for task in parses})
     # Priority (a free thread takes the first ready task listed): a parse as soon as it can
-    # (its text frame is then freed), then the rules, then the reads: the tables others wait
-    # for, the small ones (quick, and a rule may wait for one), then the biggest first.
+    # (its text frame is then freed), the applications' rules (the longest), then the reads:
+    # the tables others wait for, the small ones (quick, and a rule may wait for one), then the
+    # biggest first; the other rules fill in.
     first = {source for sources in CURRENCY_SOURCES.values() for source in sources}
 
     def read_rank(task: Task) -> tuple[bool, bool, int]:
@@ -76,7 +77,9 @@ def _parse_all(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], d
 
     by_need = sorted(reads, key=read_rank)
     order = [task.name for task in (*reads, *parses, *rules)]  # problems: as a sequential validation gives them
-    _, checked = run_tasks([*parses, *rules, *by_need], out, report_order=order)
+    heavy = [task for task in rules if task.name == "rule:applications"]  # the longest rule: as soon as it can
+    light = [task for task in rules if task not in heavy]
+    _, checked = run_tasks([*parses, *heavy, *by_need, *light], out, report_order=order)
     out.problems[:] = checked.problems
     ordered = {name: frames[name] for name in LOAD_ORDER if name in frames}  # parsed in any order
     frames.clear()
