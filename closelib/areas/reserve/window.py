@@ -105,9 +105,12 @@ def sub_history(book: Book, history: History, first: int, months: int) -> Histor
     rows = np.flatnonzero(keep)
     every = len(rows) == len(keep)
     docs = history.docs.copy(deep=False) if every else history.docs.loc[keep].reset_index(drop=True)
-    open_ = np.empty((len(rows), months + 1), dtype="int64", order="F")
-    for k in range(months + 1):  # a column at a time: the matrices are stored by month
-        open_[:, k] = history.open[:, first + k] if every else history.open[rows, first + k]
+    if every:  # the same rows: the columns as they are (a view; histories are only read)
+        open_ = history.open[:, first:stop]
+    else:
+        open_ = np.empty((len(rows), months + 1), dtype="int64", order="F")
+        for k in range(months + 1):  # a column at a time: the matrices are stored by month
+            open_[:, k] = history.open[rows, first + k]
     new_row = np.where(keep, np.cumsum(keep) - 1, -1)
     wo_first, rec_first = _first_cells(book, docs, ends)
     return History(
@@ -155,15 +158,16 @@ def _first_cells(book: Book, docs: pd.DataFrame, ends: pd.DatetimeIndex) -> tupl
     amount = adj["amount"].to_numpy(dtype="int64")
     kind = adj["type"].to_numpy()
     shape = (len(docs), len(ends))
-    rate = docs["booking_rate"].to_numpy(dtype="float64")
-    currency = docs["currency"].to_numpy(dtype=object)
-    functional = docs["functional_currency"].to_numpy(dtype=object)
     out = []
     for which, sign in (("write_off", -1), ("recovery", 1)):
         take = early & (kind == which)
         cells = Cells.summed(adj_rows[take], cols[take], sign * amount[take], shape)
         r = cells.rows
         if len(r):  # translated on the sum, as build_history does (identity in the functional currency)
-            cells = Cells(r, cells.cols, translate(cells.amounts, rate[r], currency[r], functional[r]), shape)
+            mine = docs.take(r)  # a few thousand rows: the whole columns are not converted
+            rate = mine["booking_rate"].to_numpy(dtype="float64")
+            currency = mine["currency"].to_numpy(dtype=object)
+            functional = mine["functional_currency"].to_numpy(dtype=object)
+            cells = Cells(r, cells.cols, translate(cells.amounts, rate, currency, functional), shape)
         out.append(cells)
     return out[0], out[1]
