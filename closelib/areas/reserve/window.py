@@ -103,12 +103,16 @@ def sub_history(book: Book, history: History, first: int, months: int) -> Histor
     ends = history.month_ends[first:stop]
     keep = (history.docs["document_date"] <= ends[-1]).to_numpy()
     rows = np.flatnonzero(keep)
-    every = len(rows) == len(keep)
-    docs = history.docs.copy(deep=False) if every else history.docs.loc[keep].reset_index(drop=True)
-    if every:  # the same rows: the columns as they are (a view; histories are only read)
-        open_ = history.open[:, first:stop]
+    count = len(rows)
+    if keep[:count].all():
+        # The rows kept are the first ones (every row, or a book listing its documents by date,
+        # as the demo books do): the kept window's rows and columns as they are (views;
+        # histories are only read).
+        docs = history.docs.iloc[:count].copy(deep=False)
+        open_ = history.open[:count, first:stop]
     else:
-        open_ = np.empty((len(rows), months + 1), dtype="int64", order="F")
+        docs = history.docs.loc[keep].reset_index(drop=True)
+        open_ = np.empty((count, months + 1), dtype="int64", order="F")
         for k in range(months + 1):  # a column at a time: the matrices are stored by month
             open_[:, k] = history.open[rows, first + k]
     new_row = np.where(keep, np.cumsum(keep) - 1, -1)
