@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from closelib.areas import reserve
-from closelib.areas.reserve.window import release, reserve_history, sub_history
+from closelib.areas.reserve.window import release_history, reserve_history, sub_history
 from closelib.asof.history import Cells, History, build_history
 from closelib.book.load import load_book
 from closelib.book.model import Book
@@ -154,5 +154,5 @@ def test_the_notebook_windows_come_from_one_build(demo_book):
     assert demo_book.__dict__["_reserve_window"].history is kept  # nothing rebuilt
     reserve.prior_comparison(demo_book, OCTOBER, params, res)
     assert "_reserve_window" not in demo_book.__dict__
-    release(demo_book)  # releasing twice is harmless
+    release_history(demo_book)  # releasing twice is harmless
     assert np.array_equal(kept.open[:, -1], build_history(demo_book, OCTOBER, 0, pools).open[:, 0])

@@ -28,7 +28,7 @@ import pandas as pd
 
 from closelib import money
 from closelib.areas.reserve.compute import ReserveResult, compute, floors_in_use, pools_of
-from closelib.areas.reserve.window import BACKTEST_MONTHS, release, reserve_history
+from closelib.areas.reserve.window import BACKTEST_MONTHS, release_history, reserve_history
 from closelib.asof.aging import AgingPolicy
 from closelib.asof.rollrate import Cells, buckets_at, loss_rates, roll_rates
 from closelib.book.model import Book
@@ -157,7 +157,7 @@ def prior_comparison(
     required / balances over 90 days past due, now and then."""
     prior_period = period.shift(-1)
     prior = compute(book, prior_period, params)
-    release(book)  # the last of the three windows cut from the one kept on the book
+    release_history(book)  # the last of the three windows cut from the one kept on the book
     labels = AgingPolicy.from_params(params).labels
     rows = []
     for e in book.entities:

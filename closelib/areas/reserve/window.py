@@ -24,6 +24,11 @@ Cutting a window ``[first, first + months]`` out of a longer one:
   translated exactly as ``build_history`` does. (The reserve reads no first column:
   roll rates read month ``j + 1`` of each transition, the backtest months after ``t``;
   it is made exact all the same, so a derived history is a built one.)
+
+The window kept holds documents x (``lookback_months + BACKTEST_MONTHS + 1``) amounts (at 1M
+documents about 0.25 GiB with its documents frame) until :func:`release_history`, which
+:func:`.backtest.prior_comparison` calls: a notebook calling :func:`.compute.compute` alone
+keeps it unless it calls ``reserve.release_history(book)``.
 """
 
 from __future__ import annotations
@@ -64,7 +69,7 @@ def reserve_history(
 ) -> History:
     """``build_history(book, period, months, pools)`` (``pools``: the customers' pools by
     ``pool_by``): cut from the window kept on the book when it holds this one, else from a
-    window of ``longest`` months ending at ``period``, built and kept (:func:`release` lets
+    window of ``longest`` months ending at ``period``, built and kept (:func:`release_history` lets
     it go)."""
     kept = book.__dict__.get(_KEY)
     if kept is not None:
@@ -77,7 +82,7 @@ def reserve_history(
     return sub_history(book, history, len(history.month_ends) - 1 - months, months)
 
 
-def release(book: Book) -> None:
+def release_history(book: Book) -> None:
     """Forget the window kept on ``book`` (it holds documents x months amounts)."""
     book.__dict__.pop(_KEY, None)
 
