@@ -20,8 +20,9 @@ import pandas as pd
 from closelib import money
 from closelib.areas.recon.ledger import gl_balance
 from closelib.areas.reserve.customers import customer_aged_listing
+from closelib.areas.reserve.window import BACKTEST_MONTHS, reserve_history
 from closelib.asof.aging import AgingPolicy, aging_at
-from closelib.asof.rollrate import agings, build_history, loss_rates, roll_rates
+from closelib.asof.rollrate import agings, loss_rates, roll_rates
 from closelib.book.fx import translation
 from closelib.book.links import links
 from closelib.book.model import Book
@@ -156,7 +157,12 @@ def collective_rates(
             for b in labels
         ]
         return pd.DataFrame(rows), None, None
-    history = build_history(book, period, int(res["lookback_months"]), pools_of(book, res["pool_by"]))
+    # the backtest's longer window is built here and kept: this one, the backtest's and the prior
+    # period's are cut from it (:mod:`.window`)
+    lookback = int(res["lookback_months"])
+    history = reserve_history(
+        book, period, lookback, pools_of(book, res["pool_by"]), res["pool_by"], lookback + BACKTEST_MONTHS
+    )
     rolls = roll_rates(history, policy.basis, policy.bounds)
     rates = loss_rates(rolls, labels, floors_in_use(params, labels), int(res["min_exposure_months"]))
     return rates, rolls, agings(history, policy.basis, policy.bounds)
