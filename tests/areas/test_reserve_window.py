@@ -145,7 +145,9 @@ def test_the_notebook_windows_come_from_one_build(demo_book):
     params["reserve"]["pool_by"] = "segment"
     lookback = int(params["reserve"]["lookback_months"])
     pools = reserve.pools_of(demo_book, "segment")
-    res = reserve.compute(demo_book, OCTOBER, params)
+    reserve.compute(demo_book, OCTOBER, params)  # no backtest to follow: nothing kept
+    assert "_reserve_window" not in demo_book.__dict__
+    res = reserve.compute(demo_book, OCTOBER, params, backtest_follows=True)
     kept = demo_book.__dict__["_reserve_window"].history
     assert len(kept.month_ends) == lookback + reserve.BACKTEST_MONTHS + 1
     for period, months in ((OCTOBER, lookback), (OCTOBER.shift(-1), lookback), (OCTOBER, lookback + 12)):

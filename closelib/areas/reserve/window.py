@@ -70,7 +70,7 @@ def reserve_history(
     """``build_history(book, period, months, pools)`` (``pools``: the customers' pools by
     ``pool_by``): cut from the window kept on the book when it holds this one, else from a
     window of ``longest`` months ending at ``period``, built and kept (:func:`release_history` lets
-    it go)."""
+    it go). With ``longest`` no longer than ``months`` the window is built as asked and not kept."""
     kept = book.__dict__.get(_KEY)
     if kept is not None:
         same = kept.pool_by == pool_by and all(a is b for a, b in zip(kept.frames, _frames(book), strict=True))
@@ -78,6 +78,8 @@ def reserve_history(
         if same and first is not None:
             return sub_history(book, kept.history, first, months)
     history = build_history(book, period, max(months, longest), pools)
+    if longest <= months:  # nothing longer is wanted: nothing kept (the caller's window is freed with it)
+        return history
     book.__dict__[_KEY] = _Kept(_frames(book), pool_by, history)
     return sub_history(book, history, len(history.month_ends) - 1 - months, months)
 
