@@ -32,6 +32,9 @@ def _edge_space(array: pa.ChunkedArray) -> bool:
     character, a space or not ASCII (Unicode spaces are). Read from the offsets, no copy."""
     for chunk in array.chunks:
         starts, ends, raw = _offsets(chunk)
+        used = raw[int(starts[0]) : int(ends[-1])] if len(starts) else raw[:0]
+        if not len(used) or (used.min() > 0x20 and used.max() < 0x7F):
+            continue  # no such byte anywhere (ids, codes, amounts): no cell needs the gathers below
         filled = ends > starts
         for edge in (raw[starts[filled]], raw[ends[filled] - 1]):
             if ((edge <= 0x20) | (edge >= 0x7F)).any():
@@ -73,6 +76,8 @@ def positions(keys, table) -> np.ndarray:
         return np.asarray(pc.fill_null(pc.index_in(keys, value_set=table), -1), dtype="int64")
     encoded = pc.dictionary_encode(keys)
     distinct = encoded.dictionary
+    if len(distinct) == 0:  # every key null: nothing to find
+        return np.full(len(keys), -1, dtype="int64")
     match = np.asarray(pc.fill_null(pc.index_in(table, value_set=distinct), -1), dtype="int64")
     rows = np.flatnonzero(match >= 0)
     first = np.full(len(distinct), len(table), dtype="int64")
@@ -122,6 +127,12 @@ def lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
         found = positions(arrow_text(keys), table)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return keys.map(mapping[~mapping.index.duplicated()])
+    return taken(mapping, found, keys)
+
+
+def taken(mapping: pd.Series, found: np.ndarray, keys: pd.Series) -> pd.Series:
+    """``mapping``'s value at each position of ``found`` (-1: missing) as :func:`lookup` gives
+    it: NaN/None for a miss, pandas' dtype for a map with misses, ``keys``' index and name."""
     hit = found >= 0
     if hit.all():
         return pd.Series(mapping.array.take(found), index=keys.index, name=keys.name)

@@ -26,10 +26,11 @@ import pandas as pd
 
 from closelib import money
 from closelib.book import fxcodes
-from closelib.book.arrays import id_array, index_in, lookup
+from closelib.book.arrays import id_array, index_in, lookup, positions
 from closelib.book.links import links
 from closelib.book.model import Book, derived
 from closelib.book.parse import Collector, currency_digits
+from closelib.book.rulekit import Lazy
 
 MAX_RATE_AGE_DAYS = 31
 RATE_TYPE = "fx_rates: the latest rate dated on or before the line's date, at most 31 days old"
@@ -117,22 +118,31 @@ def check_fx(
 ) -> None:
     """``fx_rate_missing``: a document or receipt in another currency than its entity's, with
     no ``fx_rate`` and no rate in force in ``fx_rates``; ``fx_rate_functional``: a line in the
-    functional currency whose ``fx_rate`` is not 1."""
+    functional currency whose ``fx_rate`` is not 1.
+
+    The rates of :func:`booking_rates`, on currency codes (:mod:`closelib.book.fxcodes`): per-row
+    objects and text pair keys cost most of a second at 1M rows; text is made only for messages."""
     rates = frames.get("fx_rates", pd.DataFrame(columns=["rate_date", "currency", "functional_currency", "rate"]))
-    for name, date_column in (("documents", "document_date"), ("receipts", "receipt_date")):
-        if name not in frames:
-            continue
+    mapping = entity_currency if isinstance(entity_currency, pd.Series) else pd.Series(entity_currency, dtype=object)
+    tables = [(n, d) for n, d in (("documents", "document_date"), ("receipts", "receipt_date")) if n in frames]
+    coder = fxcodes.Coder()
+    coded = {n: (coder.code(frames[n]["currency"]), coder.of_mapping(frames[n]["entity"], mapping)) for n, _ in tables}
+    rate_cur, rate_fun = fxcodes.rate_codes(coder, rates)
+    codes = coder.currencies()  # every text is coded: the pair keys are made now
+    pairs = codes.pair_key(rate_cur, rate_fun)
+    for name, date_column in tables:
         frame, file = frames[name], files[name]
+        cur, fun = coded[name]
         known = np.ones(len(frame), dtype=bool)
         for column in ("currency", "entity", date_column):
             known &= ~out.flagged(file, column, len(frame))
-        functional, rate = booking_rates(frame, date_column, entity_currency, rates)
-        has_functional = pd.notna(functional)
-        missing = known & has_functional & ~np.isfinite(rate) & frame[date_column].notna().to_numpy()
+        rate = fxcodes.booking_rate(codes, pairs, rates, frame, date_column, cur, fun, MAX_RATE_AGE_DAYS, True)
+        missing = known & (fun >= 0) & ~np.isfinite(rate) & frame[date_column].notna().to_numpy()
         if "fx_rate" in frame.columns:
             missing &= ~out.flagged(file, "fx_rate", len(frame))
 
-        def message(functional=functional, frame=frame, date_column=date_column) -> pd.Series:
+        def message(frame=frame, date_column=date_column) -> pd.Series:
+            functional = _functional(frame, mapping)
             pair = frame["currency"].astype(str) + "->" + pd.Series(functional, index=frame.index).astype(str)
             day = frame[date_column].dt.strftime("%Y-%m-%d")
             return (
@@ -147,7 +157,7 @@ def check_fx(
         out.rows(file, missing, "currency", "fx_rate_missing", message, frame["currency"])
         if "fx_rate" in frame.columns:
             given = frame["fx_rate"].to_numpy(dtype="float64", na_value=np.nan)
-            same = frame["currency"].to_numpy(dtype=object) == functional
+            same = (cur == fun) & (cur >= 0)  # a missing currency equals nothing
             out.rows(
                 file,
                 same & np.isfinite(given) & (given != 1.0),
@@ -160,15 +170,19 @@ def check_fx(
 
 def check_schedules(frames: dict[str, pd.DataFrame], files: dict[str, str], out: Collector) -> None:
     """``payment_schedules``: each row names an invoice or debit memo, is dated on or after it,
-    is positive, and a document's instalments add up to its amount (``schedule_total``)."""
+    is positive, and a document's instalments add up to its amount (``schedule_total``).
+
+    Only the schedule's rows of the documents are read: the few thousand schedule ids are
+    hashed and the million document ids probed (:func:`closelib.book.arrays.positions`)."""
     if "payment_schedules" not in frames or "documents" not in frames:
         return
     sched, file = frames["payment_schedules"], files["payment_schedules"]
     docs = frames["documents"]
-    row = index_in(sched["document_id"], id_array(docs["document_id"]))
+    row = _document_rows(sched["document_id"], docs["document_id"])
     found = row >= 0
     out.rows(file, ~found, "document_id", "foreign_key", "no document with this id", sched["document_id"])
-    doc_type = np.where(found, docs["doc_type"].to_numpy(dtype=object)[np.maximum(row, 0)], "")
+    doc_type = np.full(len(row), "", dtype=object)  # only the schedule's documents are taken
+    doc_type[found] = docs["doc_type"].array.take(row[found]).to_numpy(dtype=object)
     out.rows(
         file,
         found & ~np.isin(doc_type, ["INV", "DM"]),
@@ -186,16 +200,15 @@ def check_schedules(frames: dict[str, pd.DataFrame], files: dict[str, str], out:
         "an instalment amount must be > 0",
         sched["amount"],
     )
-    doc_date = np.where(
-        found, docs["document_date"].to_numpy(dtype="datetime64[ns]")[np.maximum(row, 0)], np.datetime64("NaT")
-    )
+    doc_date = np.full(len(row), np.datetime64("NaT"), dtype="datetime64[ns]")
+    doc_date[found] = docs["document_date"].to_numpy(dtype="datetime64[ns]")[row[found]]
     out.rows(
         file,
         found & (sched["due_date"].to_numpy(dtype="datetime64[ns]") < doc_date),
         "due_date",
         "due_after_document",
         "an instalment is due before its document is dated",
-        sched["due_date"].dt.strftime("%Y-%m-%d"),
+        Lazy(lambda: sched["due_date"].dt.strftime("%Y-%m-%d")),
     )
     usable = found & amount_ok
     if not usable.any():
@@ -203,20 +216,30 @@ def check_schedules(frames: dict[str, pd.DataFrame], files: dict[str, str], out:
     totals = pd.Series(sched["amount"].to_numpy(dtype="int64")[usable]).groupby(row[usable]).sum()
     doc_amount = docs["amount"].to_numpy(dtype="int64")[totals.index.to_numpy()]
     wrong = totals.index.to_numpy()[totals.to_numpy() != doc_amount]
-    ids = docs["document_id"].to_numpy(dtype=object)
-    ccy = docs["currency"].to_numpy(dtype=object)
     for position in wrong:  # one problem per document whose schedule does not add up
         pos = int(position)
-        code = str(ccy[pos]) if money.is_currency(str(ccy[pos])) else "KWD"
+        doc_id, ccy = docs["document_id"].iloc[pos], docs["currency"].iloc[pos]
+        code = str(ccy) if money.is_currency(str(ccy)) else "KWD"
         out.add(
             file,
             None,
             "amount",
             "schedule_total",
-            f"the instalments of {ids[pos]} add up to {money.format_minor(int(totals[pos]), code)}, "
+            f"the instalments of {doc_id} add up to {money.format_minor(int(totals[pos]), code)}, "
             f"its amount is {money.format_minor(int(docs['amount'].iloc[pos]), code)}",
-            ids[pos],
+            doc_id,
         )
+
+
+def _document_rows(keys: pd.Series, ids: pd.Series) -> np.ndarray:
+    """:func:`closelib.book.arrays.index_in` (first row of each key, -1 where absent) with the
+    smaller side hashed; a missing key matches a missing id there, so such keys take that path."""
+    if len(keys) == 0:
+        return np.zeros(0, dtype="int64")
+    key_array = id_array(keys)
+    if key_array.null_count:
+        return index_in(keys, id_array(ids))
+    return positions(key_array, id_array(ids))
 
 
 # ---------------------------------------------------------------- the book's lines in functional currency

@@ -9,7 +9,8 @@ currency is handed back as references to one string per currency. At a million d
 replaces seconds of per-row object conversion.
 
 A missing currency has code -1: it equals nothing (as NaN compares in an object array) and
-has 0 minor digits; in a rate pair it reads as the text ``nan`` (as ``astype(str)`` makes it).
+has 0 minor digits; in a rate pair it reads as the text ``nan`` (as ``astype(str)`` made it
+before pandas 3; :func:`booking_rate` can leave it in no pair, as pandas 3 does).
 """
 
 from __future__ import annotations
@@ -177,9 +178,18 @@ def booking_rate(
     currency: np.ndarray,
     functional: np.ndarray,
     max_age_days: int,
+    missing_in_no_pair: bool = False,
 ) -> np.ndarray:
-    """The booking rate of :func:`closelib.book.fx.booking_rates`, on currency codes."""
+    """The booking rate of :func:`closelib.book.fx.booking_rates`, on currency codes.
+
+    ``missing_in_no_pair``: a line without a currency takes no ``fx_rates`` rate, as in
+    :func:`closelib.book.fx.booking_rates` (pandas keeps a missing cell missing in its text
+    pair key, which then matches no row); without it, the line's pair reads ``nan``, as the
+    book's translation has always read it (the two differ only if ``fx_rates`` names a
+    currency ``nan``)."""
     rate = rates_in_force(codes, pairs, fx_rates, frame[date_column], currency, functional, max_age_days)
+    if missing_in_no_pair:
+        rate[currency < 0] = np.nan
     if "fx_rate" in frame.columns:
         given = frame["fx_rate"].to_numpy(dtype="float64", na_value=np.nan)
         rate = np.where(np.isfinite(given) & (given > 0), given, rate)

@@ -8,6 +8,7 @@ Optional tables that are absent come back as empty frames with the right columns
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
@@ -15,32 +16,85 @@ import pandas as pd
 
 from closelib import money
 from closelib.book.extracts import Problem
+from closelib.book.idlinks import IdLinks
 from closelib.book.model import Book
 from closelib.book.parse import Collector, check_header, parse_table
-from closelib.book.reading import each_table
-from closelib.book.rules import check_all, entity_currencies, resolve_currencies
+from closelib.book.reading import find_tables, read_one
+from closelib.book.rules import CURRENCY_SOURCES, entity_currencies, resolve_currencies, rule_tasks
 from closelib.book.schema import LOAD_ORDER, TABLES
+from closelib.book.taskrun import Task, run_tasks
 from closelib.errors import SourceError
 
 
 def _parse_all(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], dict[str, Path]]:
-    # Each table is parsed as soon as it is read, while the next ones are read. The reading
-    # problems (missing, ragged, unreadable files) still come first, as they did when every
-    # file was read before any was parsed: they are collected apart and put in front.
-    reading = Collector()
-    files: dict[str, Path] = {}
+    """Read, parse and check every table, as tasks on two threads (taskrun): a table is parsed
+    once it is read and the tables its money's currency comes from are parsed, and each rule
+    runs once the tables it reads are parsed and the rules it follows have run. Problems come
+    in the order of a sequential validation: reading problems in table order, then each
+    table's parse, then the rules in order."""
+    files = find_tables(source, out)
+    raw: dict[str, pd.DataFrame] = {}
     frames: dict[str, pd.DataFrame] = {}
-    for name, raw, path in each_table(source, reading):
-        files[name] = path
-        table = TABLES[name]
-        if not check_header(table, raw, path.name, out):
-            continue
-        currencies = resolve_currencies(name, raw, frames)
-        frames[name] = parse_table(table, raw, path.name, out, currencies)
-        del raw  # the text frame is not held while the next table is parsed
-    out.problems[:0] = reading.problems
-    check_all(frames, {n: p.name for n, p in files.items()}, out)
-    return frames, files
+    links = IdLinks(frames)  # id lookups shared by the currency resolution and the rules
+
+    def read(name: str, path: Path) -> Callable[[Collector], object]:
+        def run(into: Collector) -> None:
+            frame = read_one(path, name, into)
+            if frame is not None:
+                raw[name] = frame
+
+        return run
+
+    def parse(name: str, path: Path) -> Callable[[Collector], object]:
+        def run(into: Collector) -> None:
+            text = raw.pop(name, None)  # the text frame is not held once parsed
+            if text is None or not check_header(TABLES[name], text, path.name, into):
+                return
+            currencies = resolve_currencies(name, text, frames, links)
+            frames[name] = parse_table(TABLES[name], text, path.name, into, currencies)
+
+        return run
+
+    reads = [Task(f"read:{name}", read(name, path)) for name, path in files.items()]
+    parses = [
+        Task(
+            f"parse:{name}",
+            parse(name, path),
+            (f"read:{name}", *(f"parse:{s}" for s in CURRENCY_SOURCES.get(name, ()) if s in files)),
+        )
+        for name, path in files.items()
+    ]
+    rules = rule_tasks(frames, {n: p.name for n, p in files.items()}, links, {task.name for task in parses})
+    # Priority (a free thread takes the first ready task listed): a parse as soon as it can
+    # (its text frame is then freed), the applications' rules (the longest), then the reads:
+    # the tables others wait for, the small ones (quick, and a rule may wait for one), then the
+    # biggest first; the other rules fill in.
+    first = {source for sources in CURRENCY_SOURCES.values() for source in sources}
+
+    def read_rank(task: Task) -> tuple[bool, bool, int]:
+        size = _size(files[task.name.removeprefix("read:")])
+        return task.name.removeprefix("read:") not in first, size > SMALL_FILE, -size
+
+    by_need = sorted(reads, key=read_rank)
+    order = [task.name for task in (*reads, *parses, *rules)]  # problems: as a sequential validation gives them
+    heavy = [task for task in rules if task.name == "rule:applications"]  # the longest rule: as soon as it can
+    light = [task for task in rules if task not in heavy]
+    _, checked = run_tasks([*parses, *heavy, *by_need, *light], out, report_order=order)
+    out.problems[:] = checked.problems
+    ordered = {name: frames[name] for name in LOAD_ORDER if name in frames}  # parsed in any order
+    frames.clear()
+    frames.update(ordered)
+    return frames, {name: path for name, path in files.items() if name in frames}
+
+
+SMALL_FILE = 1 << 20  # bytes: read before the big tables (a few ms each)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # unreadable: its read reports it
+        return 0
 
 
 def validate_source(source: str | Path) -> list[Problem]:

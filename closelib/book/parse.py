@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from closelib import money
-from closelib.book.arrays import all_distinct, arrow_text, by_distinct, combined, empty_cells, stripped_text
+from closelib.book.arrays import all_distinct, arrow_text, combined, empty_cells, stripped_text
 from closelib.book.extracts import Problem
+from closelib.book.moneytext import Encoded, Exponents, parsing_exponents
+from closelib.book.moneytext import absolute_total as absolute_total
 from closelib.book.moneytext import currency_digits as currency_digits  # fx.py reads it here
-from closelib.book.moneytext import encode, parsing_digits
+from closelib.book.moneytext import parse_currency as parse_currency  # applied.py reads it here
+from closelib.book.moneytext import parse_money_column as _parse_money  # history.py reads it here
 from closelib.book.moneytext import parse_money_text as parse_money_text
 from closelib.book.schema import Column, Table
 from closelib.book.typed import as_text, is_typed, typed_dates
@@ -113,6 +117,24 @@ class Collector:
     def __len__(self) -> int:
         return len(self.problems)
 
+    @classmethod
+    def branch(cls, *parents: Collector) -> Collector:
+        """A new collector for work done apart (another thread): no problems yet, and what
+        ``parents`` know (cells flagged, text as written, distinct keys), which later rules read."""
+        child = cls()
+        for parent in parents:
+            child.absorb_state(parent)
+        return child
+
+    def absorb_state(self, other: Collector) -> None:
+        """Take what ``other`` knows (flags are or-ed), but not its problems."""
+        for key, mask in other._flagged.items():
+            before = self._flagged.get(key)
+            self._flagged[key] = mask if before is None or len(before) != len(mask) else before | mask
+        for file, columns in other._written.items():
+            self._written.setdefault(file, {}).update(columns)
+        self.distinct |= other.distinct
+
 
 def nearest(name: str, choices: list[str]) -> str:
     match = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
@@ -163,20 +185,71 @@ def parse_table(
     # columns' text is the frame's own column or no longer needed: not held twice.
     out._written[file] = {c.name: text[c.name] for c in table.columns if c.kind == "money"}
     parsed: dict[str, pd.Series] = {}
+    # Distinct texts and codes of the columns the reader had as dictionaries (typed.prepared).
+    codes = {name: found for name, found in raw.attrs.get("codes", {}).items() if name in done}
     for column in table.columns:
-        if column.kind != "money":
-            parsed[column.name] = _parse_column(column, text[column.name], file, out)
+        if column.kind != "money" and column.name not in raw.columns:
+            parsed[column.name] = _parse_absent(column, raw.index, file, out)
+        elif column.kind != "money":
+            parsed[column.name] = _parse_column(column, text[column.name], file, out, codes.get(column.name))
+    # Each row's exponent is coded once per currency column (the GL's debit and credit
+    # share one), not once per money column.
+    exponents: dict[int, tuple[pd.Series | None, Exponents]] = {}
+    # The money text rules already run where the file was read, on the stripped column.
+    examined = raw.attrs.get("money_text", {})
     for column in table.columns:
         if column.kind == "money":
             source = table.money_currency[column.name]
             currency = parsed[source] if not source.startswith("@") else currencies.get(column.name)
-            parsed[column.name] = _parse_money(column, text[column.name], currency, file, out)
+            if id(currency) not in exponents:
+                found = codes.get(source) if not source.startswith("@") else None
+                exponents[id(currency)] = currency, parsing_exponents(currency, len(raw), found)
+            coded = exponents[id(currency)][1]
+            values = text[column.name]
+            money_text = examined.get(column.name) if column.name in done else None
+            parsed[column.name] = _parse_money(column, values, currency, file, out, coded, money_text)
     frame = pd.DataFrame({name: parsed[name] for name in table.column_names}, index=raw.index)
     extras = [c for c in raw.columns if c not in frame.columns]
     for name in extras:  # extra columns are kept (as text) and ignored by closelib
         frame[name] = raw[name]
     _check_key(table, frame, text, file, out, raw.attrs.get("distinct_key"))
     return frame
+
+
+def on_distinct(
+    values: pd.Series, *funcs: Callable[[pd.Series], pd.Series], encoded: Encoded | None = None
+) -> list[pd.Series]:
+    """:func:`closelib.book.arrays.by_distinct` of each of ``funcs``, the column encoded once
+    (``encoded``: its distinct texts and codes if the reader has them)."""
+    if encoded is None:
+        if values.dtype != "str" or len(values) == 0 or values.hasnans:
+            return [func(values) for func in funcs]
+        found = pc.dictionary_encode(combined(arrow_text(values)))
+        if len(found.dictionary) * 2 > len(values):  # mostly distinct: nothing to share
+            return [func(values) for func in funcs]
+        encoded = found.dictionary, np.asarray(found.indices, dtype="int64")
+    distinct = pd.Series(encoded[0], dtype="str")
+    results = [func(distinct) for func in funcs]
+    return [pd.Series(result.to_numpy()[encoded[1]], index=values.index, dtype=result.dtype) for result in results]
+
+
+def _isin(values: pd.Series, choices: Sequence[str], encoded: Encoded | None) -> np.ndarray | pd.Series:
+    """``values.isin(choices)``, looked up once per distinct text where the codes are known."""
+    if encoded is None:
+        return values.isin(choices)
+    distinct, codes = encoded
+    known = pc.is_in(distinct, value_set=pa.array(list(choices), type=distinct.type))
+    return np.asarray(known, dtype=bool)[codes]
+
+
+def _parse_absent(column: Column, index: pd.Index, file: str, out: Collector) -> pd.Series:
+    """An optional column left out of the file: every cell is empty, so every row parses
+    as one empty cell does (a million empty rates are parsed once)."""
+    aside = Collector()
+    one = _parse_column(column, pd.Series([""], dtype="str"), file, aside)
+    if aside.problems:  # an empty cell breaks a rule (not so in the contract): row by row
+        return _parse_column(column, pd.Series("", index=index, dtype="str"), file, out)
+    return pd.Series(one.array.take(np.zeros(len(index), dtype=np.intp)), index=index, name=one.name)
 
 
 def _empty_required(column: Column, values: pd.Series, file: str, out: Collector) -> np.ndarray:
@@ -186,7 +259,11 @@ def _empty_required(column: Column, values: pd.Series, file: str, out: Collector
     return empty
 
 
-def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) -> pd.Series:
+def _parse_column(
+    column: Column, values: pd.Series, file: str, out: Collector, encoded: Encoded | None = None
+) -> pd.Series:
+    """``encoded``: the distinct texts of ``values`` and each row's position among them, if
+    the reader has them (enum, currency and period columns then hash no cell)."""
     if is_typed(values):
         typed = typed_dates(values) if column.kind == "date" else None
         if typed is not None:
@@ -195,17 +272,19 @@ def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) 
                 out.rows(file, nulls, column.name, "required", f"{column.name} must not be empty")
             return dates
         values = as_text(values)  # out of range somewhere: the text path words the problems
+    kind = column.kind
+    if kind in ("id", "text"):  # free text: only a required one has a rule (not empty)
+        if column.required:
+            _empty_required(column, values, file, out)
+        return values
     empty = _empty_required(column, values, file, out)
     present = ~empty
-    kind = column.kind
-    if kind in ("id", "text"):
-        return values
     if kind == "enum":
-        bad = present & ~values.isin(column.choices)
+        bad = present & ~_isin(values, column.choices, encoded)
         out.rows(file, bad, column.name, "enum", f"must be one of {', '.join(column.choices)}", values)
         return values
     if kind == "currency":
-        bad = present & ~values.isin(list(money.MINOR_UNITS))
+        bad = present & ~_isin(values, list(money.MINOR_UNITS), encoded)
         out.rows(file, bad, column.name, "currency", "not an ISO 4217 currency code closelib knows", values)
         return values
     if kind == "date":
@@ -220,18 +299,15 @@ def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) 
             shaped = text.str.match(_DATE_PATTERN) & (text != "") & in_range(text)
             return pd.to_datetime(text.where(shaped, None), format="%Y-%m-%d", errors="coerce").astype("datetime64[ns]")
 
-        outside = present & ~by_distinct(values, in_range).astype(bool)
+        ranged, dates = on_distinct(values, in_range, parse)
+        outside = present & ~ranged.astype(bool)
         out.rows(
             file, outside, column.name, "date_range", f"a date outside {FIRST_YEAR}-01-01..{LAST_YEAR}-12-31", values
         )
-        dates = by_distinct(values, parse)
         bad = present & dates.isna() & ~outside
         out.rows(file, bad, column.name, "date", "not a valid ISO date YYYY-MM-DD", values)
         return dates
     if kind == "period":
-        shaped = by_distinct(values, lambda text: text.str.fullmatch(PERIOD_PATTERN)).astype(bool)
-        bad = present & ~shaped
-        out.rows(file, bad, column.name, "period", "not a period YYYY-MM", values)
 
         def period_outside(text: pd.Series) -> pd.Series:
             # Cell by cell (a well-shaped period's year out of range), so parsed once per distinct text.
@@ -239,7 +315,12 @@ def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) 
             year = pd.to_numeric(text.str.slice(0, 4).where(good, "2000"), errors="coerce")
             return good & ((year < FIRST_YEAR) | (year > LAST_YEAR))
 
-        outside = present & ~bad & by_distinct(values, period_outside).astype(bool)
+        shaped, beyond = on_distinct(
+            values, lambda text: text.str.fullmatch(PERIOD_PATTERN), period_outside, encoded=encoded
+        )
+        bad = present & ~shaped.astype(bool)
+        out.rows(file, bad, column.name, "period", "not a period YYYY-MM", values)
+        outside = present & ~bad & beyond.astype(bool)
         message = f"a period outside {FIRST_YEAR}-01..{LAST_YEAR}-12"
         out.rows(file, outside, column.name, "period_range", message, values)
         return values
@@ -261,70 +342,16 @@ def _parse_column(column: Column, values: pd.Series, file: str, out: Collector) 
         return numbers
     if kind == "rate":
         # Once per distinct text: an optional rate column left out is a million empty cells.
-        shaped = by_distinct(values, lambda text: text.str.match(_RATE_PATTERN)).astype(bool)
-
         def parse_rates(text: pd.Series) -> pd.Series:
             good = text.str.match(_RATE_PATTERN).astype(bool)
             return pd.to_numeric(text.where(good, "0"), errors="coerce").fillna(0.0).astype("float64")
 
-        rates = by_distinct(values, parse_rates)
+        matched, rates = on_distinct(values, lambda text: text.str.match(_RATE_PATTERN), parse_rates)
+        shaped = matched.astype(bool)
         bad = present & (~shaped | (rates <= 0) | ~np.isfinite(rates) | (rates > MAX_RATE))  # 1e999 is inf
         out.rows(file, bad, column.name, "rate", f"must be a positive decimal number up to {MAX_RATE:g}", values)
         return rates.where(present)  # an empty cell of an optional rate column is no rate (NaN)
     raise AssertionError(f"unknown column kind {kind}")  # a schema bug, not user input
-
-
-def _parse_money(column: Column, values: pd.Series, currency: pd.Series | None, file: str, out: Collector) -> pd.Series:
-    # The text rules run once per distinct text (moneytext); rows take their text's results.
-    text = encode(values)
-    empty = text.rows_empty()
-    if column.required:
-        out.rows(file, empty, column.name, "required", f"{column.name} must not be empty")
-    minor, not_number, too_many = text.parse(parsing_digits(currency, len(values)))
-    out.rows(
-        file,
-        ~empty & not_number,
-        column.name,
-        "decimal",
-        "not a plain decimal number (digits, optional sign and '.', no thousands separators)",
-        values,
-    )
-
-    def messages() -> pd.Series:  # made only when some row has too many decimals
-        return "more decimals than " + parse_currency(currency, values.index) + " allows"
-
-    out.rows(file, ~empty & too_many, column.name, "currency_decimals", messages, values)
-    total = absolute_total(minor)
-    if total > money.MAX_COLUMN_TOTAL:
-        out.add(
-            file,
-            None,
-            column.name,
-            "total_range",
-            f"the amounts add up to {total:.3e} minor units in absolute value, more than "
-            f"{money.MAX_COLUMN_TOTAL:.0e}: sums this large could overflow 64-bit integers",
-        )
-    result = pd.Series(minor, index=values.index, dtype="int64")
-    if not column.required:
-        result = result.astype("Int64").mask(empty)
-    return result
-
-
-def absolute_total(minor: np.ndarray) -> int:
-    """Exact sum of ``|minor|`` whatever its size: the high and low 32 bits are summed apart
-    (neither sum can overflow for any number of rows a book holds) and joined in Python."""
-    magnitude = np.abs(np.asarray(minor, dtype="int64")).astype("uint64")
-    high = int((magnitude >> np.uint64(32)).sum(dtype="uint64"))
-    low = int((magnitude & np.uint64(0xFFFFFFFF)).sum(dtype="uint64"))
-    return (high << 32) + low
-
-
-def parse_currency(currency: pd.Series | None, index: pd.Index) -> pd.Series:
-    """The currency money is parsed in: the row's, or KWD (3 decimals, the widest common
-    exponent) where that is unknown or invalid; such rows already carry a problem."""
-    if currency is None:  # currency unknown (its table is missing)
-        return pd.Series("KWD", index=index)
-    return currency.where(currency.isin(list(money.MINOR_UNITS)), "KWD")
 
 
 def _check_key(

@@ -1,13 +1,12 @@
-"""Finding and reading a source folder's table files, on two threads, in load order.
+"""Finding a source folder's table files and reading one of them.
 
 Reading problems (a required table missing, a table given twice, ragged CSV rows, an
-unreadable file) are collected in table order, as a sequential read would give them.
+unreadable file) are collected, not raised: load.py reads the tables as tasks on two
+threads (taskrun) and puts these problems first, in table order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -19,21 +18,9 @@ from closelib.book.typed import read_frame
 from closelib.errors import ExtractReadError
 
 
-def read_tables(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], dict[str, Path]]:
-    """Find and read every table file as text. Missing required tables are problems."""
-    raw: dict[str, pd.DataFrame] = {}
-    files: dict[str, Path] = {}
-    for name, frame, path in each_table(source, out):
-        raw[name], files[name] = frame, path
-    return raw, files
-
-
-def each_table(source: Path, out: Collector) -> Iterator[tuple[str, pd.DataFrame, Path]]:
-    """(name, frame, file) of every table read, in load order, each as soon as it is read.
-
-    The files are read on two threads (the Arrow readers and text casts release the GIL),
-    so the caller parses a table while the next ones are read. Reading problems go to
-    ``out`` in table order, as a sequential read would give them."""
+def find_tables(source: Path, out: Collector) -> dict[str, Path]:
+    """The file of every table the folder gives, in load order. A required table missing or a
+    table given twice (say as .csv and .parquet) is a problem, and that table is not read."""
     known = {f"{t}{s}" for t in TABLES for s in (".csv", ".xlsx", ".parquet")}
     wanted: dict[str, Path] = {}
     for name in LOAD_ORDER:
@@ -60,20 +47,21 @@ def each_table(source: Path, out: Collector) -> Iterator[tuple[str, pd.DataFrame
             )
             continue
         wanted[name] = found[0]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        reads = {name: pool.submit(read_frame, path, name) for name, path in wanted.items()}
-        for name, path in wanted.items():
-            try:
-                frame = reads.pop(name).result()
-            except RaggedRows as exc:
-                for row, fields, expected, text in exc.rows:
-                    message = f"{fields} fields where the header has {expected}"
-                    out.add(path.name, row, None, "columns", message, text)
-                if exc.more:
-                    message = f"... and {exc.more} more rows with the wrong field count"
-                    out.add(path.name, None, None, "columns", message)
-                continue
-            except ExtractReadError as exc:
-                out.add(path.name, None, None, "unreadable", str(exc))
-                continue
-            yield name, frame, path
+    return wanted
+
+
+def read_one(path: Path, name: str, out: Collector) -> pd.DataFrame | None:
+    """The table's frame as read (typed.read_frame), or None with its reading problems
+    (ragged CSV rows, an unreadable file) in ``out``."""
+    try:
+        return read_frame(path, name)
+    except RaggedRows as exc:
+        for row, fields, expected, text in exc.rows:
+            message = f"{fields} fields where the header has {expected}"
+            out.add(path.name, row, None, "columns", message, text)
+        if exc.more:
+            message = f"... and {exc.more} more rows with the wrong field count"
+            out.add(path.name, None, None, "columns", message)
+    except ExtractReadError as exc:
+        out.add(path.name, None, None, "unreadable", str(exc))
+    return None

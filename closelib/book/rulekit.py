@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from closelib import money
 from closelib.book.arrays import all_distinct, arrow_text, combined, isin, positions
@@ -33,10 +34,21 @@ def keyed(frame: pd.DataFrame, key: str, column: str) -> pd.Series:
 
 
 def foreign(
-    frame: pd.DataFrame, column: str, valid: pd.Series, file: str, what: str, out: Collector, optional: bool = False
+    frame: pd.DataFrame,
+    column: str,
+    valid: pd.Series,
+    file: str,
+    what: str,
+    out: Collector,
+    optional: bool = False,
+    found: Callable[[], np.ndarray] | None = None,
 ) -> None:
+    """``foreign_key``: a cell of ``column`` that is no ``valid`` id. ``found``: the cells'
+    positions among the valid ids (-1: none), when a shared lookup has them (idlinks)."""
     values = frame[column]
-    bad = ~isin(values, valid) & ok_rows(out, file, frame, column)
+    text = values.dtype == "str" and valid.dtype == "str"  # isin would hash these in Arrow too
+    known = found() >= 0 if found is not None and text else isin(values, valid)
+    bad = ~known & ok_rows(out, file, frame, column)
     if optional:
         bad &= values != ""
     out.rows(file, bad, column, "foreign_key", f"no {what} with this id", values)
@@ -55,14 +67,28 @@ def take(values: np.ndarray, index: np.ndarray, missing) -> np.ndarray:
     return np.where(index >= 0, taken, np.asarray(missing, dtype=values.dtype))
 
 
-def take_text(values: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """Text at ``index`` as an object array (None where index is -1)."""
-    values = np.asarray(values, dtype=object)
-    if len(values) == 0:
-        return np.full(len(index), None, dtype=object)
-    taken = values[np.maximum(index, 0)]
-    taken[index < 0] = None
-    return taken
+def shared_codes(*columns: pd.Series) -> tuple[list[np.ndarray], np.ndarray]:
+    """Each text column as integer codes into one vocabulary (an object array of the texts):
+    equal codes are equal texts, across the columns. For columns of few distinct texts
+    (currency, entity), hashed in Arrow; -1 for a missing cell."""
+    vocabulary: dict[str, int] = {}
+    codes = []
+    for column in columns:
+        encoded = pc.dictionary_encode(combined(arrow_text(column)))
+        words = np.array([vocabulary.setdefault(w, len(vocabulary)) for w in encoded.dictionary.to_pylist()], "int64")
+        index = np.asarray(pc.fill_null(encoded.indices, -1), dtype="int64")
+        codes.append(np.where(index >= 0, words[np.maximum(index, 0)] if len(words) else -1, -1))
+    texts = np.empty(len(vocabulary), dtype=object)
+    texts[:] = list(vocabulary)
+    return codes, texts
+
+
+def text_at(codes: np.ndarray, texts: np.ndarray) -> np.ndarray:
+    """The texts of ``codes`` as an object array, None for -1."""
+    result = np.full(len(codes), None, dtype=object)
+    found = codes >= 0
+    result[found] = texts[codes[found]]
+    return result
 
 
 class Lazy:

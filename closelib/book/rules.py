@@ -6,24 +6,44 @@ Row numbers are spreadsheet rows of the file the problem is in (position + 2).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
+
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from closelib import money
 from closelib.book.applied import check_applications
-from closelib.book.arrays import arrow_text, lookup, stripped_text
+from closelib.book.arrays import arrow_text, lookup, stripped_text, taken
 from closelib.book.fx import check_fx, check_schedules
 from closelib.book.history import check_history
+from closelib.book.idlinks import IdLinks
 from closelib.book.parse import Collector
 from closelib.book.rulekit import Lazy, foreign, keyed, ok_rows, shown
+from closelib.book.taskrun import Task
+
+# The tables whose parsed frames resolve_currencies reads for each table's money columns.
+CURRENCY_SOURCES: dict[str, tuple[str, ...]] = {
+    "applications": ("documents", "receipts"),
+    "adjustments": ("documents",),
+    "payment_schedules": ("documents",),
+    "activities": ("documents", "customers"),
+    "gl_journal": ("entities", "gl_balances", "documents", "receipts"),  # entity_currencies
+}
 
 
-def resolve_currencies(table: str, raw: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> dict[str, pd.Series]:
-    """Per-row currency for money columns whose currency lives in another table."""
+def resolve_currencies(
+    table: str, raw: pd.DataFrame, frames: dict[str, pd.DataFrame], links: IdLinks | None = None
+) -> dict[str, pd.Series]:
+    """Per-row currency for money columns whose currency lives in another table. ``links``:
+    the load's shared id lookups (the rules reuse the positions found here)."""
 
-    def find(ids: pd.Series, mapping: pd.Series) -> pd.Series:
-        return lookup(stripped_text(ids), mapping)
+    def find(column: str, target: str, mapping: pd.Series) -> pd.Series:
+        ids = stripped_text(raw[column])
+        if links is None or target not in frames:  # no target table: pandas' empty map, as before
+            return lookup(ids, mapping)
+        return taken(mapping, links.rows(table, column, ids, target), ids)
 
     if table not in ("applications", "adjustments", "payment_schedules", "activities", "gl_journal"):
         return {}
@@ -33,21 +53,29 @@ def resolve_currencies(table: str, raw: pd.DataFrame, frames: dict[str, pd.DataF
     if table == "applications":
         rc = keyed(frames["receipts"], "receipt_id", "currency") if "receipts" in frames else pd.Series(dtype=object)
         both = pd.concat([rc, doc_ccy])  # a receipt id wins over a document id (first wins)
-        return {"amount": find(raw["source_id"], both)}
+        if links is None or "receipts" not in frames or "documents" not in frames:
+            return {"amount": lookup(stripped_text(raw["source_id"]), both)}
+        ids = stripped_text(raw["source_id"])
+        # The rules will want the targets among the documents too: one lookup for both.
+        links.find_together(table, {"source_id": ids, "target_id": stripped_text(raw["target_id"])}, "documents")
+        in_receipts = links.rows(table, "source_id", ids, "receipts")
+        in_documents = links.rows(table, "source_id", ids, "documents")
+        found = np.where(in_receipts >= 0, in_receipts, np.where(in_documents >= 0, len(rc) + in_documents, -1))
+        return {"amount": taken(both, found, ids)}
     if table in ("adjustments", "payment_schedules"):
-        return {"amount": find(raw["document_id"], doc_ccy)}
+        return {"amount": find("document_id", "documents", doc_ccy)}
     if table == "activities":
         cust = (
             keyed(frames["customers"], "customer_id", "credit_currency")
             if "customers" in frames
             else pd.Series(dtype=object)
         )
-        by_doc = find(raw["document_id"], doc_ccy)
-        by_customer = find(raw["customer_id"], cust)
+        by_doc = find("document_id", "documents", doc_ccy)
+        by_customer = find("customer_id", "customers", cust)
         return {"promised_amount": by_doc.astype(object).where(by_doc.notna(), by_customer.astype(object))}
     if table == "gl_journal":
         ccy = entity_currencies(frames)
-        column = find(raw["entity"], ccy)
+        column = lookup(stripped_text(raw["entity"]), ccy)
         return {"debit": column, "credit": column}
     return {}
 
@@ -70,41 +98,85 @@ def entity_currencies(frames: dict[str, pd.DataFrame]) -> pd.Series:
 
 
 def check_all(frames: dict[str, pd.DataFrame], files: dict[str, str], out: Collector) -> None:
-    """Every cross-table rule whose tables parsed; skipped rules would only echo earlier problems."""
-    has = frames.__contains__
-    if has("customers"):
-        _customers(frames["customers"], files["customers"], out)
-    if has("documents") and has("customers"):
-        _documents(frames, files["documents"], out)
-    if has("receipts") and has("customers"):
-        _receipts(frames, files["receipts"], out)
-    _entities(frames, files, out)
-    if has("applications") and has("documents") and has("receipts"):
-        check_applications(frames, files, out)
-    if has("adjustments") and has("documents"):
-        _adjustments(frames, files["adjustments"], out)
-    if has("disputes") and has("customers"):
-        _disputes(frames, files["disputes"], out)
-    if has("activities") and has("customers"):
-        _activities(frames, files["activities"], out)
-    if has("financials") and has("customers"):
-        foreign(
+    """Every cross-table rule whose tables parsed, one after another (see :func:`rule_tasks`)."""
+    for task in rule_tasks(frames, files):
+        task.run(out)
+
+
+# Each rule: the tables it needs (skipped unless all parsed: it would only echo their
+# problems), the tables it may read besides, and the earlier rules whose flagged cells it reads
+# (it leaves cells already reported alone): applications compare only documents and receipts
+# whose amount, currency and type passed their rules; FX also only those whose entity did.
+RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "customers": (("customers",), (), ()),
+    "documents": (("documents", "customers"), (), ()),
+    "receipts": (("receipts", "customers"), (), ()),
+    "entities": ((), ("entities", "documents", "receipts", "gl_balances", "gl_journal"), ()),
+    "applications": (("applications", "documents", "receipts"), ("adjustments",), ("documents", "receipts")),
+    "adjustments": (("adjustments", "documents"), (), ()),
+    "disputes": (("disputes", "customers"), ("documents",), ()),
+    "activities": (("activities", "customers"), ("documents",), ()),
+    "financials": (("financials", "customers"), (), ()),
+    "fx": ((), ("documents", "receipts", "fx_rates", "entities", "gl_balances"), ("documents", "receipts", "entities")),
+    "schedules": ((), ("payment_schedules", "documents"), ()),
+    "gl_balances": (("gl_balances",), (), ()),
+    "gl_journal": (("gl_journal",), (), ()),
+    "customer_history": (("customer_history", "customers"), (), ()),
+}
+
+
+def rule_tasks(
+    frames: dict[str, pd.DataFrame],
+    files: dict[str, str],
+    links: IdLinks | None = None,
+    parse_tasks: Collection[str] = (),
+) -> list[Task]:
+    """Every cross-table rule as a task, in reporting order. A rule whose tables did not all
+    parse does nothing (decided when it runs). ``parse_tasks``: names of the parse tasks
+    (``parse:<table>``) run with the rules, which a rule then runs after (load.py runs the
+    rules beside the parse); empty when the frames are parsed already."""
+    run: dict[str, Callable[[Collector], None]] = {
+        "customers": lambda out: _customers(frames["customers"], files["customers"], out),
+        "documents": lambda out: _documents(frames, files["documents"], out),
+        "receipts": lambda out: _receipts(frames, files["receipts"], out),
+        "entities": lambda out: _entities(frames, files, out),
+        "applications": lambda out: check_applications(frames, files, out, links),
+        "adjustments": lambda out: _adjustments(frames, files["adjustments"], out, links),
+        "disputes": lambda out: _disputes(frames, files["disputes"], out),
+        "activities": lambda out: _activities(frames, files["activities"], out, links),
+        "financials": lambda out: foreign(
             frames["financials"],
             "customer_id",
             frames["customers"]["customer_id"],
             files["financials"],
             "customer",
             out,
-        )
-    if has("documents") or has("receipts"):
-        check_fx(frames, files, entity_currencies(frames), out)
-    check_schedules(frames, files, out)
-    if has("gl_balances"):
-        _gl_balances(frames["gl_balances"], files["gl_balances"], out)
-    if has("gl_journal"):
-        _gl_journal(frames["gl_journal"], files["gl_journal"], out)
-    if has("customer_history") and has("customers"):
-        check_history(frames, files["customer_history"], out)
+        ),
+        "fx": lambda out: check_fx(frames, files, entity_currencies(frames), out),
+        "schedules": lambda out: check_schedules(frames, files, out),
+        "gl_balances": lambda out: _gl_balances(frames["gl_balances"], files["gl_balances"], out),
+        "gl_journal": lambda out: _gl_journal(frames["gl_journal"], files["gl_journal"], out),
+        "customer_history": lambda out: check_history(frames, files["customer_history"], out),
+    }
+    tasks = []
+    for name, (needs, reads, after) in RULES.items():
+        parsed = tuple(f"parse:{table}" for table in (*needs, *reads) if f"parse:{table}" in parse_tasks)
+        guarded = _when_parsed(frames, needs, run[name], name)
+        tasks.append(Task(f"rule:{name}", guarded, (*(f"rule:{a}" for a in after), *parsed)))
+    return tasks
+
+
+def _when_parsed(
+    frames: dict[str, pd.DataFrame], needs: tuple[str, ...], run: Callable[[Collector], None], name: str
+) -> Callable[[Collector], None]:
+    def guarded(out: Collector) -> None:
+        if not all(table in frames for table in needs):
+            return
+        if name == "fx" and not ("documents" in frames or "receipts" in frames):
+            return
+        run(out)
+
+    return guarded
 
 
 def _customers(cust: pd.DataFrame, file: str, out: Collector) -> None:
@@ -198,9 +270,12 @@ def _entities(frames: dict[str, pd.DataFrame], files: dict[str, str], out: Colle
         )
 
 
-def _adjustments(frames: dict[str, pd.DataFrame], file: str, out: Collector) -> None:
+def _adjustments(frames: dict[str, pd.DataFrame], file: str, out: Collector, links: IdLinks | None = None) -> None:
     adj = frames["adjustments"]
-    foreign(adj, "document_id", frames["documents"]["document_id"], file, "document", out)
+    found = (
+        None if links is None else (lambda: links.rows("adjustments", "document_id", adj["document_id"], "documents"))
+    )
+    foreign(adj, "document_id", frames["documents"]["document_id"], file, "document", out, found=found)
     ok = ok_rows(out, file, adj, "amount")
     written = shown(out, file, adj, "amount")
     out.rows(file, ok & (adj["amount"] == 0), "amount", "non_zero", "adjustment amount must not be zero", written)
@@ -254,11 +329,17 @@ def _disputes(frames: dict[str, pd.DataFrame], file: str, out: Collector) -> Non
     )
 
 
-def _activities(frames: dict[str, pd.DataFrame], file: str, out: Collector) -> None:
+def _activities(frames: dict[str, pd.DataFrame], file: str, out: Collector, links: IdLinks | None = None) -> None:
     act = frames["activities"]
-    foreign(act, "customer_id", frames["customers"]["customer_id"], file, "customer", out)
-    if "documents" in frames:
-        foreign(act, "document_id", frames["documents"]["document_id"], file, "document", out, optional=True)
+
+    def found(column: str, target: str) -> Callable[[], np.ndarray] | None:
+        return None if links is None else (lambda: links.rows("activities", column, act[column], target))
+
+    customers, documents = frames["customers"]["customer_id"], frames.get("documents")
+    foreign(act, "customer_id", customers, file, "customer", out, found=found("customer_id", "customers"))
+    if documents is not None:
+        where = found("document_id", "documents")
+        foreign(act, "document_id", documents["document_id"], file, "document", out, optional=True, found=where)
     promise = act["type"] == "promise_to_pay"
     out.rows(
         file,

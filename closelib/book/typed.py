@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from closelib.book.arrays import all_distinct, arrow_text, combined, stripped_text
 from closelib.book.extracts import _arrow_column_text, read_text_frame
+from closelib.book.moneytext import Encoded, encode
 from closelib.book.schema import TABLES
 from closelib.errors import ExtractReadError
 from closelib.periods import FIRST_YEAR, LAST_YEAR
@@ -30,6 +31,8 @@ _EPOCH = dt.date(1970, 1, 1)
 FIRST_DAY = (dt.date(FIRST_YEAR, 1, 1) - _EPOCH).days
 LAST_DAY = (dt.date(LAST_YEAR, 12, 31) - _EPOCH).days
 _NS_PER_DAY = 86_400 * 10**9
+# Kinds of column read as dictionaries from Parquet: money, and text of few distinct values.
+CODED_KINDS = ("money", "enum", "currency", "period")
 
 
 def is_typed(values: pd.Series) -> bool:
@@ -46,42 +49,139 @@ def read_frame(path: Path, table: str) -> pd.DataFrame:
     return prepared(_read_parquet(path, table), table)
 
 
+class Shared(dict):
+    """A frame's ``attrs`` entry that is shared, not copied: pandas deep-copies a frame's
+    attrs into each column it hands out, and these hold arrays of a million rows."""
+
+    def __deepcopy__(self, memo: dict) -> Shared:
+        return self
+
+
 def prepared(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     """Work of the parse done where the file is read (the reading threads run beside the
     parse): the contract's text columns stripped (``attrs["stripped"]`` names them; the
-    parse does not strip them again) and whether a single key's cells are all distinct
-    (``attrs["distinct_key"]``). The same functions the parse would call, so the same text."""
+    parse does not strip them again), whether a single key's cells are all distinct
+    (``attrs["distinct_key"]``), the distinct texts and codes of the columns read as
+    dictionaries (``attrs["codes"]``) and the text rules of each stripped money column's
+    distinct texts (``attrs["money_text"]``, :func:`closelib.book.moneytext.encode`). The
+    same functions the parse would call, so the same text and the same results."""
     names = [str(name) for name in frame.columns]
     if table not in TABLES or len(set(names)) != len(names):
         return frame  # a header naming a column twice is reported; nothing is parsed
     schema = TABLES[table]
+    read_codes = frame.attrs.pop("read_codes", {})
     stripped = []
+    codes, money = Shared(), Shared()
     for column in schema.columns:
         if column.name in frame.columns and not is_typed(frame[column.name]):
-            frame[column.name] = stripped_text(frame[column.name])
+            encoded = read_codes.get(column.name)
+            if encoded is not None and _stripped(encoded[0]):
+                # Every distinct text is stripped, so every cell is: the column as it is.
+                codes[column.name] = encoded
+                if column.kind == "money":
+                    money[column.name] = encode(frame[column.name], encoded)
+            else:
+                frame[column.name] = stripped_text(frame[column.name])
             stripped.append(column.name)
     frame.attrs["stripped"] = stripped
+    frame.attrs["codes"] = codes
+    for column in schema.columns:
+        if column.kind == "money" and column.name in stripped and column.name not in money:
+            money[column.name] = encode(frame[column.name])
+    frame.attrs["money_text"] = money
     if len(schema.key) == 1 and schema.key[0] in stripped and frame[schema.key[0]].dtype == "str":
-        frame.attrs["distinct_key"] = all_distinct(combined(arrow_text(frame[schema.key[0]])))
+        keys = combined(arrow_text(frame[schema.key[0]]))
+        frame.attrs["distinct_key"] = _increasing(keys) or all_distinct(keys)
     return frame
 
 
 def _read_parquet(path: Path, table: str) -> pd.DataFrame:
+    # Money and the few-valued columns are read as Parquet stores them, dictionary-encoded
+    # per row group: their distinct texts then come almost free (the parse examines those),
+    # not by hashing every cell. Should that read fail (a header naming a column twice), the
+    # plain read runs, and its error is the one reported.
+    coded = [c.name for c in TABLES[table].columns if c.kind in CODED_KINDS]
     try:
-        arrow = pq.read_table(path)
-    except Exception as exc:  # a corrupt file is the user's problem, reported, not a traceback
-        raise ExtractReadError(f"cannot read {path.name}: {exc}") from exc
+        arrow = pq.read_table(path, read_dictionary=coded)
+    except Exception:
+        try:
+            arrow = pq.read_table(path)
+        except Exception as exc:  # a corrupt file is the user's problem, reported, not a traceback
+            raise ExtractReadError(f"cannot read {path.name}: {exc}") from exc
     dates = {c.name for c in TABLES[table].columns if c.kind == "date"}
     names = [str(name).lstrip("\ufeff") for name in arrow.column_names]
     columns = {}
+    codes = {}
     for i, (name, column) in enumerate(zip(names, arrow.columns, strict=True)):
         if name in dates and pa.types.is_date32(column.type) and names.count(name) == 1:
             columns[i] = pd.Series(pd.arrays.ArrowExtensionArray(column))
+            continue
+        decoded = _dictionary_text(column) if name in coded and names.count(name) == 1 else None
+        if decoded is not None:
+            columns[i], codes[name] = decoded
         else:
             columns[i] = _arrow_column_text(column)
     frame = pd.DataFrame(columns, index=pd.RangeIndex(arrow.num_rows))
     frame.columns = names
+    frame.attrs["read_codes"] = Shared(codes)  # taken (and dropped) by prepared
     return frame
+
+
+def _dictionary_text(column: pa.ChunkedArray) -> tuple[pd.Series, Encoded] | None:
+    """A dictionary-encoded text column as :func:`_arrow_column_text` gives it, and its
+    distinct texts with each row's position among them; None if it is not such a column.
+
+    The chunks of one Parquet row group share one dictionary: the distinct dictionaries
+    (a few, of some hundred thousand texts for millions of rows) are joined and hashed,
+    and each chunk's indices are mapped through that."""
+    kind = column.type
+    if not (pa.types.is_dictionary(kind) and kind.value_type in (pa.string(), pa.large_string())):
+        return None
+    start: dict[tuple, int] = {}  # each distinct dictionary's position in the joined one
+    parts: list[pa.Array] = []
+    size = 0
+    for chunk in column.chunks:
+        values = chunk.dictionary
+        if values.null_count:
+            return None  # a null among the distinct texts: the plain path
+        if _identity(values) not in start:
+            start[_identity(values)], size = size, size + len(values)
+            parts.append(values.cast(pa.large_string()))
+    parts.append(pa.array([""], type=pa.large_string()))  # what a null cell reads as, at ``size``
+    joined = pc.dictionary_encode(pa.concat_arrays(parts))
+    where = np.asarray(joined.indices)
+    codes = np.empty(len(column), dtype=where.dtype)
+    row = 0
+    for chunk in column.chunks:
+        indices = chunk.indices
+        positions = np.asarray(pc.fill_null(indices, 0), dtype="int64") + start[_identity(chunk.dictionary)]
+        if indices.null_count:
+            positions[np.asarray(indices.is_null())] = size
+        codes[row : row + len(chunk)] = where[positions]
+        row += len(chunk)
+    # Each row's text from the joined distinct texts: one array, a null cell already "".
+    text = pc.take(joined.dictionary, pa.array(codes))
+    return pd.Series(text, dtype="str"), (joined.dictionary, codes)
+
+
+def _increasing(keys: pa.Array) -> bool:
+    """Each key sorts strictly after the one before (bytewise), so none repeats: one
+    comparison pass, where hashing a million ids costs ten times more. Ids are often
+    written in order; when not, this says False and the keys are hashed."""
+    if len(keys) < 2 or keys.null_count:
+        return False
+    return bool(pc.all(pc.less(keys[:-1], keys[1:])).as_py())
+
+
+def _identity(values: pa.Array) -> tuple:
+    """The same key for the same array in memory (chunks of a row group share theirs)."""
+    return (*(b.address if b is not None else 0 for b in values.buffers()), values.offset, len(values))
+
+
+def _stripped(distinct: pa.Array) -> bool:
+    """No text of ``distinct`` would change by :func:`stripped_text` (so no cell does)."""
+    texts = pd.Series(distinct, dtype="str")
+    return stripped_text(texts) is texts
 
 
 def as_text(values: pd.Series) -> pd.Series:

@@ -6,6 +6,14 @@ that module builds a Lark grammar when imported, 0.7 to 2 s of CPU in each proce
 validation never checks an ``iri`` format, so the grammar is not needed. The stand-in put in
 ``sys.modules`` here hands jsonschema a function that imports the real module on first call,
 so nothing changes when it *is* used, and nothing is paid when it is not.
+
+This is the one guard against that grammar. ``closelib.nb`` installs it on import, before
+anything of it imports nbformat, so it covers the notebook processes of a run (their entry,
+:mod:`closelib.runner.worker`, imports ``closelib.nb`` first), the kernels and any other process
+that reads notebooks through closelib. A stand-in rather than marking the module absent: absent
+would serve only the processes that mark it, and would drop jsonschema's ``iri`` check where a
+stand-in keeps it, at the same memory (neither ``rfc3987_syntax.syntax_helpers`` nor ``lark`` is
+imported until an ``iri`` is checked).
 """
 
 from __future__ import annotations

@@ -3,11 +3,15 @@ without the libraries papermill and nbformat import only for what a run never do
 
 A notebook process drives one kernel: it reads and writes local notebook files and renders
 their HTML. papermill imports, when it can, the readers and writers of remote stores (HDFS
-through ``pyarrow.fs``, which brings pyarrow and numpy: about 75 MB of the process's 150), and
-jsonschema the ``iri`` format check (``rfc3987_syntax``, which builds a grammar on import: 0.7 s
-of CPU in every notebook process; nbformat's schemas check no such format). Marking those
-modules absent before papermill is imported leaves papermill's ``try: import`` to skip them,
-exactly as on a machine without them: local paths, the only ones a run uses, work as before.
+through ``pyarrow.fs``, which brings pyarrow and numpy: about 40 MB of the process's 110).
+Marking those modules absent before papermill is imported leaves papermill's ``try: import`` to
+skip them, exactly as on a machine without them: local paths, the only ones a run uses, work as
+before.
+
+jsonschema's ``iri`` grammar (``rfc3987_syntax``) is not kept out here but by the lazy stand-in
+of :mod:`closelib.nb.lazyimports`, the one guard for it: it serves every process that imports
+``closelib.nb`` (this one does, below, before nbformat brings jsonschema), the kernels too, and
+keeps the ``iri`` check working should anything use it.
 
 Only these processes are touched: the kernels they start are new interpreters, and import
 whatever their notebooks need.
@@ -17,10 +21,10 @@ from __future__ import annotations
 
 import os
 import sys
-from multiprocessing import spawn
 
-# Optional imports of papermill (remote stores) and jsonschema (format checks) a run never uses.
-NOT_NEEDED = ("pyarrow", "rfc3987_syntax", "rfc3987", "gcsfs", "github", "boto3", "botocore", "azure")
+# Optional imports of papermill (remote stores) and jsonschema (``rfc3987``, its other IRI checker,
+# when installed) a run never uses; ``rfc3987_syntax``: see the module's docstring.
+NOT_NEEDED = ("pyarrow", "rfc3987", "gcsfs", "github", "boto3", "botocore", "azure")
 
 
 def skip_optional_imports() -> None:
@@ -30,10 +34,18 @@ def skip_optional_imports() -> None:
             sys.modules[name] = None  # type: ignore[assignment]
 
 
-# Done as this module is imported, before nbformat (below) imports jsonschema, and only in a
-# process multiprocessing is starting (``--multiprocessing-fork``: a notebook process reading its
-# target): the runner, a test or anything else importing this module is left as it is.
-if spawn.is_forking(sys.argv):
+def _starting_a_notebook_process() -> bool:
+    """Whether this module is being imported as a spawned process's target: the interpreter was
+    started by multiprocessing (``--multiprocessing-fork`` ends its own command line, which
+    ``sys.orig_argv`` keeps: ``sys.argv`` is already the parent's again, multiprocessing restores it
+    before it imports the target) and not through the runner's machinery (``runner.jobs``, which
+    imports this module, in a process that may run a close and need pyarrow)."""
+    return sys.orig_argv[-1:] == ["--multiprocessing-fork"] and "closelib.runner.jobs" not in sys.modules
+
+
+# Done as this module is imported, before papermill (below) is: only in a notebook process, so
+# the runner, a test or anything else importing this module is left as it is.
+if _starting_a_notebook_process():
     skip_optional_imports()
 
 from closelib.nb.execute import NotebookJob, child_main  # noqa: E402

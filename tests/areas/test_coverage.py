@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from closelib.areas import coverage
-from closelib.areas.collections.kpis import conclusion as collections_conclusion
+from closelib.areas.collections.conclusion import conclusion as collections_conclusion
 from closelib.areas.writeoff.pack import conclusion as write_off_conclusion
 
 

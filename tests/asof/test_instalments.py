@@ -12,7 +12,7 @@ import pytest
 
 from closelib.areas.collections.dunning import document_stages
 from closelib.areas.collections.kpis import kpi_table
-from closelib.areas.credit.queue import payment_history
+from closelib.areas.credit.behaviour import payment_history
 from closelib.areas.reserve.customers import customer_aged_listing
 from closelib.asof.aging import AgingPolicy, aging_at
 from closelib.asof.instalments import allocate, application_due_dates

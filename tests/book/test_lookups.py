@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from closelib.book.arrays import combined, empty_cells, isin, lookup, positions, stripped_text
+from closelib.book.rulekit import shared_codes, text_at
 
 IDS = st.lists(st.sampled_from(["D1", "D2", "D3", "D10", "", "x y", "Ω"]), max_size=30)
 
@@ -32,6 +33,7 @@ def test_positions_first_occurrence_nulls_and_chunks():
     keys = pa.array(["B", None, "A", "Z"], pa.string())
     assert positions(keys, table).tolist() == [1, -1, 0, -1]  # the first row of a repeated id
     assert positions(pa.array([], pa.string()), table).tolist() == []
+    assert positions(pa.array([None, None], pa.string()), table).tolist() == [-1, -1]  # no key to hash
 
 
 def test_isin_and_lookup_as_pandas():
@@ -60,3 +62,15 @@ def test_stripped_and_empty_as_pandas(cells):
     assert empty_cells(expected).tolist() == (expected == "").tolist()
     sliced = expected.iloc[1:]  # an Arrow array with an offset
     assert empty_cells(sliced).tolist() == (sliced == "").tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(["USD", "EUR", "", "Ω"]), max_size=20),
+    st.lists(st.sampled_from(["EUR", "JPY"]), max_size=20),
+)
+def test_shared_codes_equal_exactly_where_the_texts_do(left, right):
+    (a, b), texts = shared_codes(pd.Series(left, dtype="str"), pd.Series(right, dtype="str"))
+    assert text_at(a, texts).tolist() == left and text_at(b, texts).tolist() == right
+    assert [[x == y for y in b] for x in a] == [[x == y for y in right] for x in left]
+    assert text_at(np.array([-1, 0][: 1 + bool(len(texts))]), texts)[0] is None

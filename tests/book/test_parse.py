@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from closelib.book.load import load_book, summary, validate_source
 from closelib.book.model import Book
-from closelib.book.parse import PROBLEMS_PER_RULE
+from closelib.book.parse import PROBLEMS_PER_RULE, Collector, _parse_absent, _parse_column
+from closelib.book.schema import TABLES
 from closelib.errors import SourceError
 from tests.conftest import write_source
 
@@ -590,3 +591,19 @@ def test_an_fx_rate_with_a_huge_exponent_is_a_problem_not_infinity(tmp_path, min
     assert [(p.file, p.row, p.column, p.rule, p.value) for p in problems] == [
         ("fx_rates.csv", 2, "rate", "rate", "1e999")
     ]
+
+
+@pytest.mark.parametrize(
+    "column",
+    [c for t in TABLES.values() for c in t.columns if c.kind != "money"],
+    ids=lambda c: f"{c.name}:{c.kind}",
+)
+def test_absent_column_parses_as_its_empty_cells(column):
+    """An optional column left out is parsed once, as one empty cell, and spread: the same
+    values (and problems) as parsing every empty cell."""
+    index = pd.RangeIndex(4)
+    ours, theirs = Collector(), Collector()
+    spread = _parse_absent(column, index, "t.csv", ours)
+    full = _parse_column(column, pd.Series("", index=index, dtype="str"), "t.csv", theirs)
+    pd.testing.assert_series_equal(spread, full)
+    assert ours.problems == theirs.problems

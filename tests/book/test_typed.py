@@ -6,13 +6,21 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from closelib.book.arrays import stripped_text
+from closelib.book.extracts import _arrow_column_text
 from closelib.book.load import load_book, validate_source
+from closelib.book.moneytext import encode
 from closelib.book.schema import TABLES
-from closelib.book.typed import is_typed, read_frame
+from closelib.book.typed import _dictionary_text, _increasing, is_typed, prepared, read_frame
+from closelib.errors import ExtractReadError
 from tests.conftest import write_source
 
 
@@ -115,3 +123,120 @@ def test_prepared_strips_and_checks_the_key_where_the_file_is_read(tmp_path):
         "receipts",
     )
     assert other.attrs["distinct_key"] is True
+
+
+def _plain_read(path: Path, table: str) -> pd.DataFrame:
+    """read_frame as it was before money was read as dictionaries (closelib c8b1be5)."""
+    arrow = pq.read_table(path)
+    dates = {c.name for c in TABLES[table].columns if c.kind == "date"}
+    names = [str(name).lstrip("\ufeff") for name in arrow.column_names]
+    columns = {}
+    for i, (name, column) in enumerate(zip(names, arrow.columns, strict=True)):
+        if name in dates and pa.types.is_date32(column.type) and names.count(name) == 1:
+            columns[i] = pd.Series(pd.arrays.ArrowExtensionArray(column))
+        else:
+            columns[i] = _arrow_column_text(column)
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(arrow.num_rows))
+    frame.columns = names
+    if len(set(names)) == len(names):
+        for column in TABLES[table].columns:
+            if column.name in frame.columns and not is_typed(frame[column.name]):
+                frame[column.name] = stripped_text(frame[column.name])
+    return frame
+
+
+AMOUNTS = st.one_of(st.none(), st.sampled_from(["", "12.50", " 7", "7", "-0.001", "1,5", "x", "99999999999999999"]))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.tuples(AMOUNTS, AMOUNTS), min_size=0, max_size=30),
+    st.integers(1, 7),
+    st.sampled_from(["plain", "dictionary", "double", "twice"]),
+)
+def test_money_read_as_dictionaries_gives_the_plain_frame(tmp_path, rows, group, form):
+    """Money read as Parquet dictionaries (per row group, with nulls, cells to strip, a
+    column already dictionary-typed, a money column that is not text, a header naming it
+    twice) gives the plain read's frame, and its reader-made text rules are the column's."""
+    debit = pa.array([a for a, _ in rows], pa.string())
+    credit = pa.array([b for _, b in rows], pa.string())
+    if form == "dictionary":
+        credit = credit.dictionary_encode()
+    if form == "double":
+        credit = pa.array([float(len(b or "")) if b is not None else None for _, b in rows], pa.float64())
+    names = ["debit", "credit" if form != "twice" else "debit", "entity"]
+    table = pa.table([debit, credit, pa.array(["E1"] * len(rows))], names=names)
+    path = tmp_path / "gl_journal.parquet"
+    pq.write_table(table, path, row_group_size=group)
+    try:
+        theirs = _plain_read(path, "gl_journal")
+    except pa.ArrowException as exc:  # the plain read fails (a header naming a column twice)
+        with pytest.raises(ExtractReadError) as raised:
+            read_frame(path, "gl_journal")
+        assert str(raised.value) == f"cannot read gl_journal.parquet: {exc}"
+        return
+    ours = read_frame(path, "gl_journal")
+    pd.testing.assert_frame_equal(ours, theirs)
+    assert [str(t) for t in ours.dtypes] == [str(t) for t in theirs.dtypes]
+    for name, text in ours.attrs.get("money_text", {}).items():
+        digits = np.full(len(rows), 2)
+        for a, b in zip(text.parse(digits), encode(theirs[name]).parse(digits), strict=True):
+            assert a.tolist() == b.tolist()
+        assert text.rows_empty().tolist() == (theirs[name] == "").tolist()
+
+
+def test_row_groups_share_one_dictionary(tmp_path):
+    """The distinct texts of a column of many row groups: each text once."""
+    table = pa.table({"debit": pa.array(["1.00", "2.00", "1.00", None, "3.00", "2.00"] * 50)})
+    pq.write_table(table, tmp_path / "gl_journal.parquet", row_group_size=7)
+    frame = read_frame(tmp_path / "gl_journal.parquet", "gl_journal")
+    distinct = sorted(frame.attrs["money_text"]["debit"].unscaled.tolist())
+    assert distinct == [0, 100, 200, 300]  # "" (the nulls) and the three amounts
+    column = pq.read_table(tmp_path / "gl_journal.parquet", read_dictionary=["debit"])["debit"]
+    assert column.num_chunks > 1
+    text, (distinct, codes) = _dictionary_text(column)
+    assert len(distinct) == 4 and distinct.take(pa.array(codes)).to_pylist() == text.tolist()
+    assert text.tolist() == ["1.00", "2.00", "1.00", "", "3.00", "2.00"] * 50
+
+
+def test_dictionary_read_columns_give_the_plain_problems(tmp_path, mini_source, monkeypatch):
+    """Enum, currency, period and money columns read as dictionaries (their rules looked
+    up once per distinct text) give the problems of the plain read, in the same order."""
+
+    def edit(name, table):
+        if name == "documents":
+            table = _set(table, "doc_type", 0, "XX", pa.string())
+            table = _set(table, "currency", 1, "ZZZ", pa.string())
+            table = _set(table, "amount", 2, " 1,5", pa.string())
+            table = _set(table, "amount", 3, "12.345", pa.string())
+            table = _set(table, "amount", 4, None, pa.string())
+        if name == "gl_balances":
+            table = _set(table, "period", 0, "1850-01", pa.string())
+            table = _set(table, "period", 1, "2026-1", pa.string())
+            table = _set(table, "currency", 2, " usd", pa.string())
+        return table
+
+    source = _as_parquet(mini_source, tmp_path / "book", False, edit)
+    ours = validate_source(source)
+    monkeypatch.setattr("closelib.book.typed.CODED_KINDS", ())
+    theirs = validate_source(source)
+    assert ours == theirs
+    assert {(p.file, p.column, p.rule) for p in ours} >= {
+        ("documents.parquet", "doc_type", "enum"),
+        ("documents.parquet", "currency", "currency"),
+        ("documents.parquet", "amount", "decimal"),
+        ("gl_balances.parquet", "period", "period_range"),
+        ("gl_balances.parquet", "period", "period"),
+    }
+
+
+def test_keys_in_order_are_distinct_without_hashing():
+    def prepared_key(ids):
+        frame = pd.DataFrame({"document_id": pd.Series(ids, dtype="str")})
+        return prepared(frame, "documents").attrs["distinct_key"]
+
+    assert _increasing(pa.array(["A1", "A2", "B1"])) and prepared_key(["A1", "A2", "B1"])
+    assert not _increasing(pa.array(["A1", "A1", "B1"])) and not prepared_key(["A1", "A1", "B1"])
+    assert not _increasing(pa.array(["B1", "A1"])) and prepared_key(["B1", "A1"])  # hashed
+    assert not _increasing(pa.array(["A1", None, "B1"]))
+    assert not prepared_key(["A1", "B1", "A1"])

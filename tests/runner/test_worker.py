@@ -1,44 +1,74 @@
-"""A notebook process (closelib.runner.worker) imports papermill without its remote-store readers
-and jsonschema's iri grammar, and hands the kernels MALLOC_MMAP_THRESHOLD_."""
+"""A notebook process (closelib.runner.worker) imports papermill without its remote-store readers,
+reads and validates notebooks without building jsonschema's iri grammar (closelib.nb.lazyimports),
+and hands the kernels MALLOC_MMAP_THRESHOLD_.
+
+The probes run in a process started as the runner starts a notebook process (multiprocessing's
+spawn, which gives the child its parent's ``sys.argv`` back before importing anything of the
+target's): a probe that only fakes the ``--multiprocessing-fork`` argument does not see what a run
+sees."""
 
 from __future__ import annotations
 
 import json
-import os
+import multiprocessing
+import runpy
 import subprocess
 import sys
 
-PROBE = """
+NOTEBOOK_PROCESS = """
 import json, os, sys
-sys.argv[1:] = ["--multiprocessing-fork"]  # as multiprocessing starts a notebook process
-import closelib.runner.worker as worker
+import closelib.runner.worker as worker  # first, as a notebook process imports it to find its target
 seen = {}
 def child_main(job):
     import papermill
     import papermill.iorw
     import nbformat
+    nbformat.validate(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")]))
     seen["pyarrow"] = sys.modules.get("pyarrow") is not None
     seen["numpy"] = "numpy" in sys.modules
-    seen["rfc3987_syntax"] = sys.modules.get("rfc3987_syntax") is not None
+    # the Lark grammar is built by this submodule's import (and lark loaded with it)
+    seen["iri grammar"] = "rfc3987_syntax.syntax_helpers" in sys.modules or "lark" in sys.modules
     seen["malloc"] = os.environ.get("MALLOC_MMAP_THRESHOLD_")
     seen["job"] = job
 worker.child_main = child_main
 worker.notebook_main("the job")
-print(json.dumps(seen))
+with open(OUT, "w") as out:
+    json.dump(seen, out)
+"""
+
+RUNNER_PROCESS = """
+import json, sys
+import closelib.runner.jobs  # the runner's machinery (it imports the worker), not a notebook target
+from closelib.runner.worker import NOT_NEEDED
+with open(OUT, "w") as out:
+    json.dump({"marked absent": [n for n in NOT_NEEDED if n in sys.modules and sys.modules[n] is None]}, out)
 """
 
 
-def test_a_notebook_process_skips_what_a_run_never_uses():
-    env = {k: v for k, v in os.environ.items() if k != "MALLOC_MMAP_THRESHOLD_"}
-    out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True).stdout
-    seen = json.loads(out)
-    assert seen == {"pyarrow": False, "numpy": False, "rfc3987_syntax": False, "malloc": "131072", "job": "the job"}
+def spawned(script: str, tmp_path) -> dict:
+    """Run ``script`` in a spawned child process; what it wrote to ``OUT``."""
+    path, out = tmp_path / "probe.py", tmp_path / "seen.json"
+    path.write_text(script.replace("OUT", repr(str(out))), encoding="utf-8")
+    process = multiprocessing.get_context("spawn").Process(target=runpy.run_path, args=(str(path),))
+    process.start()
+    process.join(120)
+    assert process.exitcode == 0
+    return json.loads(out.read_text(encoding="utf-8"))
 
 
-def test_a_threshold_already_set_is_kept():
-    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
-    out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True).stdout
-    assert json.loads(out)["malloc"] == "65536"
+def test_a_notebook_process_skips_what_a_run_never_uses(tmp_path, monkeypatch):
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    seen = spawned(NOTEBOOK_PROCESS, tmp_path)
+    assert seen == {"pyarrow": False, "numpy": False, "iri grammar": False, "malloc": "131072", "job": "the job"}
+
+
+def test_a_threshold_already_set_is_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")
+    assert spawned(NOTEBOOK_PROCESS, tmp_path)["malloc"] == "65536"
+
+
+def test_a_spawned_process_running_the_runner_keeps_its_imports(tmp_path):
+    assert spawned(RUNNER_PROCESS, tmp_path) == {"marked absent": []}
 
 
 def test_importing_the_module_elsewhere_changes_nothing():

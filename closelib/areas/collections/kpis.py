@@ -1,4 +1,4 @@
-"""Collections KPIs, aged debt and the dunning and suspension queue (CONTRACT ``kpi.*``).
+"""Collections KPIs (CONTRACT ``kpi.*``): the table per entity and month, and its workings.
 
 KPI conventions (CONTRACT §3), per entity (and collector, segment) in its own currency:
 
@@ -24,20 +24,19 @@ import numpy as np
 import pandas as pd
 
 from closelib import money
-from closelib.asof.aging import AgingPolicy, aging_at, aging_table
 from closelib.asof.history import History, build_history
 from closelib.asof.instalments import application_due_dates
-from closelib.asof.openitems import open_items
 from closelib.book.arrays import lookup
 from closelib.book.fx import translation
 from closelib.book.links import links
 from closelib.book.model import Book
 from closelib.nb.charts import days_axis, percent_axis
-from closelib.nb.markup import md
 from closelib.periods import Period
 
 
-def _customer_attr(book: Book, column: str) -> pd.Series:
+def customer_attr(book: Book, column: str) -> pd.Series:
+    """A customer attribute (collector, segment) by customer id, blank read as "unassigned": the
+    groups the KPIs and the aged debt report under."""
     return book.customers.set_index("customer_id")[column].replace("", "unassigned")
 
 
@@ -51,7 +50,7 @@ def monthly_sales(book: Book, by: str | None = None) -> pd.DataFrame:
     month = documents["document_date"].to_numpy(dtype="datetime64[ns]")[debit].astype("datetime64[M]")
     keys = [docs["entity"], pd.Series(month.astype("int64"), index=docs.index, name="month")]
     if by:
-        keys.insert(1, lookup(docs["customer_id"], _customer_attr(book, by)).fillna("unassigned").rename(by))
+        keys.insert(1, lookup(docs["customer_id"], customer_attr(book, by)).fillna("unassigned").rename(by))
     sales = docs.groupby(keys)["amount"].sum().astype("int64").rename("sales").reset_index()
     codes = sales["month"].to_numpy(dtype="int64")
     sales["month"] = pd.Series(np.datetime_as_string(codes.astype("datetime64[M]"), unit="M"), dtype="str")
@@ -116,7 +115,7 @@ def kpi_table(
     group = (
         docs["entity"]
         if by is None
-        else docs["entity"] + "\x1f" + lookup(docs["customer_id"], _customer_attr(book, by)).fillna("unassigned")
+        else docs["entity"] + "\x1f" + lookup(docs["customer_id"], customer_attr(book, by)).fillna("unassigned")
     )
     codes, keys = pd.factorize(group, sort=True)
     due = docs["due_date"].to_numpy(dtype="datetime64[ns]")
@@ -240,7 +239,7 @@ def _payment_days(book: Book, ends: pd.DatetimeIndex, by: str | None) -> dict:
     key = np.asarray(entity_codes, dtype="int64")[rows]
     names = [str(e) for e in entity_names]
     if by:
-        attr = lookup(docs["customer_id"], _customer_attr(book, by)).fillna("unassigned")
+        attr = lookup(docs["customer_id"], customer_attr(book, by)).fillna("unassigned")
         attr_codes, attr_names = pd.factorize(attr)
         key = key * len(attr_names) + np.asarray(attr_codes, dtype="int64")[rows]
         names = [f"{e}\x1f{a}" for e in names for a in attr_names]
@@ -343,123 +342,3 @@ def trend_chart(kpis: pd.DataFrame):
         axes[0].legend(fontsize=8)
     fig.tight_layout()
     return fig
-
-
-def aged_debt(book: Book, period: Period, params: dict, by: str = "collector") -> pd.DataFrame:
-    """Open INV/DM/CM per entity and ``by`` (collector or segment) and bucket, with the prior
-    month's total and the movement since."""
-    policy = AgingPolicy.from_params(params)
-    labels = policy.labels
-    tables = []
-    for when in (period, period.shift(-1)):
-        day = when.end
-        items = aging_at(book, day, policy)
-        items[by] = items["customer_id"].map(_customer_attr(book, by)).fillna("unassigned")
-        tables.append(aging_table(items, ["entity", by]).reindex(columns=labels, fill_value=0))
-    now, before = tables
-    now["total"] = now.sum(axis=1).astype("int64")
-    prior = before.sum(axis=1).reindex(now.index, fill_value=0).astype("int64")
-    now["prior_month_total"] = prior
-    now["movement"] = (now["total"] - prior).astype("int64")
-    return now.reset_index()
-
-
-def top_past_due(book: Book, period: Period, params: dict, count: int) -> pd.DataFrame:
-    day = period.end
-    items = aging_at(book, day, AgingPolicy.from_params(params), ("INV", "DM"))
-    past = items[items["days_past_due"] > 0]
-    top = past.groupby(["entity", "customer_id"], as_index=False).agg(
-        past_due=("open_amount", "sum"), documents=("document_id", "nunique"), oldest_days=("days_past_due", "max")
-    )
-    cust = book.customers.set_index("customer_id")
-    top["name"] = top["customer_id"].map(cust["name"])
-    top["status"] = top["customer_id"].map(cust["status"])
-    top["collector"] = top["customer_id"].map(cust["collector"])
-    top = top.sort_values(["entity", "past_due"], ascending=[True, False])
-    return top.groupby("entity").head(count).reset_index(drop=True)
-
-
-def unapplied_credit_memos(book: Book, period: Period) -> pd.DataFrame:
-    day = period.end
-    cms = open_items(book, day, ("CM",))
-    cms = cms.assign(age_days=(day - cms["document_date"]).dt.days.astype("int64"))
-    return cms[
-        [
-            "entity",
-            "customer_id",
-            "document_id",
-            "document_date",
-            "age_days",
-            "currency",
-            "amount",
-            "open_amount",
-            "reference",
-        ]
-    ].sort_values(["entity", "age_days"], ascending=[True, False], ignore_index=True)
-
-
-def conclusion(
-    now: pd.DataFrame,
-    queue: pd.DataFrame,
-    cases: pd.DataFrame,
-    closed: pd.DataFrame,
-    fmt,
-    entities: list[str] | None = None,
-    handed: pd.DataFrame | None = None,
-) -> str:
-    """The closing paragraph: per entity its KPIs and actions (an entity with no activity says so),
-    with the customers ``handed`` over (:func:`closelib.areas.collections.dunning.handover_table`)."""
-    parts = []
-    if now.empty:
-        parts.append("No invoice, debit or credit memo on or before the period end: no KPIs to report.")
-    for e in entities if entities is not None else [str(i) for i in now.index]:
-        if e not in now.index:
-            parts.append(f"**{md(e)}**: no receivables, sales or receipts this period: no KPI and no dunning action.")
-            continue
-        r = now.loc[e]
-        dso = "n/a" if r["dso"] is None or r["dso"] != r["dso"] else f"{r['dso']:.1f}"
-        cei = "n/a" if r["cei"] is None or r["cei"] != r["cei"] else f"{r['cei']:.1f}%"
-        pdr = (
-            "n/a"
-            if r["past_due_ratio"] is None or r["past_due_ratio"] != r["past_due_ratio"]
-            else f"{r['past_due_ratio']:.1%}"
-        )
-        mine = queue[queue["entity"] == e]
-        parts.append(
-            f"**{md(e)}**: DSO {dso} days (count-back), CEI {cei}, {pdr} of open invoices past due. "
-            f"{len(mine)} customer(s) are due a dunning action"
-            + (
-                f", {int((mine['action'].isin(['suspension', 'agency_referral', 'legal'])).sum())} of them "
-                "a suspension, agency referral or legal step."
-                if len(mine)
-                else "."
-            )
-            + _handed_and_small(mine, handed, e)
-        )
-    breached = int(cases["breached"].sum()) if len(cases) else 0
-    parts.append(
-        f"{len(cases)} dispute(s) open, {breached} past SLA; "
-        + (
-            f"{int(closed['within_sla'].sum())} of {len(closed)} closed this period met their SLA."
-            if len(closed)
-            else "none closed this period."
-        )
-    )
-    return "\n\n".join(parts)
-
-
-def _handed_and_small(queue: pd.DataFrame, handed: pd.DataFrame | None, entity: str) -> str:
-    """The conclusion's words on customers handed over and balances too small to escalate."""
-    text = ""
-    small = int((queue["note"] != "").sum()) if "note" in queue else 0
-    if small:
-        text += f" {small} customer(s) get reminders only: overdue below `collections.min_action_balance`."
-    if handed is not None:
-        gone = handed[handed["entity"] == entity]
-        if len(gone):
-            text += (
-                f" {gone['customer_id'].nunique()} customer(s) are handed over and out of dunning ("
-                + ", ".join(f"{md(r.customer_id)} to {md(r.handed_to)}" for r in gone.itertuples())
-                + ")."
-            )
-    return text

@@ -3,7 +3,7 @@
 :func:`review` gathers everything the memo template (``notebooks/templates/credit_memo.ipynb``)
 shows: profile and group, exposure and utilisation, 24 months of payment behaviour, the aging,
 disputes, the collection trail, financial statements with ratios and Altman Z'', the score
-log, the recommended limit, the decision and its approval level (see :mod:`closelib.areas.credit.queue`
+log, the recommended limit, the decision and its approval level (see :mod:`closelib.areas.credit.behaviour`
 for the behaviour measures and :mod:`closelib.areas.credit.score` for the score and limit policy).
 """
 
@@ -16,20 +16,11 @@ import pandas as pd
 
 from closelib.areas.credit import caps as cc
 from closelib.areas.credit import score as cs
-from closelib.areas.credit.queue import (
-    behaviour,
-    broken_count,
-    customer_book,
-    dbt_change,
-    exposure,
-    monthly_trend,
-    months_before,
-    payment_history,
-    promises,
-    suspensions,
-    utilisation,
-    windows,
-)
+from closelib.areas.credit.behaviour import behaviour, dbt_change, monthly_trend, payment_history
+from closelib.areas.credit.customerbook import customer_book
+from closelib.areas.credit.exposure import exposure, utilisation
+from closelib.areas.credit.lookback import months_before, windows
+from closelib.areas.credit.trail import broken_count, promises, suspensions
 from closelib.asof.aging import age
 from closelib.asof.openitems import open_items
 from closelib.book.model import Book

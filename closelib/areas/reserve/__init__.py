@@ -4,7 +4,10 @@
 matrix, the allowance roll-forward, the true-up); :mod:`.report` shows it (figures, tables,
 charts, checks, the Excel pack, the conclusion); :mod:`.customers` is the customer aged trial
 balance; :mod:`.backtest` the backtest over the last month ends and the prior-period
-comparison. Notebooks use ``from closelib.areas import reserve`` and the names below.
+comparison; :mod:`.window` the roll-rate histories (one built and kept on the book by
+:func:`compute`, the others cut from it; :func:`release_history` lets it go, as
+:func:`prior_comparison` does). Notebooks use ``from closelib.areas import reserve`` and the
+names below.
 """
 
 from closelib.areas.reserve.backtest import (
@@ -43,6 +46,7 @@ from closelib.areas.reserve.report import (
     roll_matrix,
     write_pack,
 )
+from closelib.areas.reserve.window import release_history
 
 __all__ = [
     "BACKTEST_MONTHS",
@@ -72,6 +76,7 @@ __all__ = [
     "pools_of",
     "prior_comparison",
     "provision_matrix",
+    "release_history",
     "roll_forward_check",
     "roll_matrix",
     "specific_reserves",

@@ -11,6 +11,8 @@ backtest measures the collective method alone, on every open invoice and debit m
 
 One history of ``lookback_months + months`` month ends serves every t: the roll rates are
 measured once per transition and each t takes the ``lookback_months`` transitions before it.
+That history is the one :func:`.compute` keeps on the book; the prior period's is cut from it
+too (:mod:`.window`).
 
 Prior-period comparison: the whole reserve computed at the prior period end with the same
 parameters, against this period's: allowance by bucket, specific, required, and coverage of
@@ -26,8 +28,9 @@ import pandas as pd
 
 from closelib import money
 from closelib.areas.reserve.compute import ReserveResult, compute, floors_in_use, pools_of
+from closelib.areas.reserve.window import BACKTEST_MONTHS, release_history, reserve_history
 from closelib.asof.aging import AgingPolicy
-from closelib.asof.rollrate import Cells, buckets_at, build_history, loss_rates, roll_rates
+from closelib.asof.rollrate import Cells, buckets_at, loss_rates, roll_rates
 from closelib.book.model import Book
 from closelib.nb.charts import money_axis
 from closelib.nb.markup import md
@@ -36,7 +39,6 @@ from closelib.periods import Period
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-BACKTEST_MONTHS = 12
 PAST_DUE_DAYS = 90  # "balances over 90 days past due", by due date whatever the aging basis
 BACKTEST_COLUMNS = [
     "entity",
@@ -72,8 +74,9 @@ def backtest(book: Book, period: Period, params: dict, months: int = BACKTEST_MO
     policy = AgingPolicy.from_params(params)
     labels = policy.labels
     lookback = int(res["lookback_months"])
-    pools = pools_of(book, res["pool_by"])
-    history = build_history(book, period, lookback + months, pools)
+    history = reserve_history(
+        book, period, lookback + months, pools_of(book, res["pool_by"]), res["pool_by"], lookback + months
+    )
     ends = [e.date() for e in history.month_ends]
     rolls = roll_rates(history, policy.basis, policy.bounds) if res["method"] == "roll_rate" else None
     docs = history.docs
@@ -154,6 +157,7 @@ def prior_comparison(
     required / balances over 90 days past due, now and then."""
     prior_period = period.shift(-1)
     prior = compute(book, prior_period, params)
+    release_history(book)  # the last of the three windows cut from the one kept on the book
     labels = AgingPolicy.from_params(params).labels
     rows = []
     for e in book.entities:

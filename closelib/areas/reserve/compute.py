@@ -20,8 +20,9 @@ import pandas as pd
 from closelib import money
 from closelib.areas.recon.ledger import gl_balance
 from closelib.areas.reserve.customers import customer_aged_listing
+from closelib.areas.reserve.window import BACKTEST_MONTHS, reserve_history
 from closelib.asof.aging import AgingPolicy, aging_at
-from closelib.asof.rollrate import agings, build_history, loss_rates, roll_rates
+from closelib.asof.rollrate import agings, loss_rates, roll_rates
 from closelib.book.fx import translation
 from closelib.book.links import links
 from closelib.book.model import Book
@@ -134,9 +135,10 @@ def floor_note(params: dict, labels: list[str]) -> str:
 
 
 def collective_rates(
-    book: Book, period: Period, params: dict
+    book: Book, period: Period, params: dict, backtest_follows: bool = False
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
-    """Loss rate per entity, pool and bucket: the policy matrix or measured roll rates."""
+    """Loss rate per entity, pool and bucket: the policy matrix or measured roll rates.
+    ``backtest_follows``: build the backtest's longer window and keep it (see :func:`compute`)."""
     res = params["reserve"]
     policy = AgingPolicy.from_params(params)
     labels = policy.labels
@@ -156,7 +158,11 @@ def collective_rates(
             for b in labels
         ]
         return pd.DataFrame(rows), None, None
-    history = build_history(book, period, int(res["lookback_months"]), pools_of(book, res["pool_by"]))
+    # With a backtest to follow, its longer window is built here and kept: this one, the
+    # backtest's and the prior period's are cut from it (:mod:`.window`).
+    lookback = int(res["lookback_months"])
+    longest = lookback + BACKTEST_MONTHS if backtest_follows else lookback
+    history = reserve_history(book, period, lookback, pools_of(book, res["pool_by"]), res["pool_by"], longest)
     rolls = roll_rates(history, policy.basis, policy.bounds)
     rates = loss_rates(rolls, labels, floors_in_use(params, labels), int(res["min_exposure_months"]))
     return rates, rolls, agings(history, policy.basis, policy.bounds)
@@ -266,13 +272,18 @@ def true_up_journals(summary: pd.DataFrame, params: dict, period: Period) -> pd.
     ).astype({"debit": "int64", "credit": "int64"})
 
 
-def compute(book: Book, period: Period, params: dict) -> ReserveResult:
-    """The whole reserve for the period: aged items, specific reserves, matrix, summary, journals."""
+def compute(book: Book, period: Period, params: dict, backtest_follows: bool = False) -> ReserveResult:
+    """The whole reserve for the period: aged items, specific reserves, matrix, summary, journals.
+
+    ``backtest_follows``: the caller will run :func:`backtest` and :func:`prior_comparison` next
+    (the reserve notebook): the backtest's roll-rate window is built once, kept on the book and
+    the three windows cut from it; :func:`prior_comparison` lets it go. Otherwise (the write-off
+    notebook) only the reserve's own window is built, and not kept."""
     labels = AgingPolicy.from_params(params).labels
     floors = floors_in_use(params, labels)
     aged = aged_receivables(book, period, params)
     specific, problems = specific_reserves(book, aged, params)
-    rates, rolls, history = collective_rates(book, period, params)
+    rates, rolls, history = collective_rates(book, period, params, backtest_follows)
     matrix = provision_matrix(aged, specific, rates, params, labels, floors)
     rows = []
     for entity in book.entities:

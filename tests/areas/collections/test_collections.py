@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from closelib.areas.collections import disputes, dunning
 from closelib.areas.collections import kpis as coll
+from closelib.areas.collections.conclusion import conclusion
 from closelib.book.load import load_book
 from closelib.demo import generate_book, write_book
 from closelib.params import load_parameters
@@ -191,7 +192,7 @@ def test_kpis_of_an_empty_book_or_an_early_period_are_empty_not_a_key_error(tmp_
     now = kpis[kpis["month"] == str(period)].set_index("entity")  # what the notebook does next
     by = coll.kpi_table(book, period, months=1, by="collector")
     assert by.empty and "collector" in by.columns
-    text = coll.conclusion(now, pd.DataFrame(columns=["entity", "action"]), pd.DataFrame(), pd.DataFrame(), None)
+    text = conclusion(now, pd.DataFrame(columns=["entity", "action"]), pd.DataFrame(), pd.DataFrame(), None)
     assert "no KPIs to report" in text
 
 

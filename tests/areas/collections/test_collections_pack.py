@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from closelib.areas.collections import dunning
 from closelib.areas.collections import kpis as coll
 from closelib.areas.collections import pack as collections_pack
+from closelib.areas.collections.ageddebt import aged_debt
 from closelib.asof.aging import AgingPolicy
 from closelib.book.load import load_book
 from closelib.params import load_parameters
@@ -55,7 +56,7 @@ def test_the_collections_pack_takes_the_queue_as_it_is(book, params, tmp_path):
     queue = queue.assign(handover_amount=queue["past_due"])
     now = coll.kpi_table(book, END, months=1).set_index("entity")
     labels = AgingPolicy.from_params(params).labels
-    aged = coll.aged_debt(book, END, params)
+    aged = aged_debt(book, END, params)
     path = collections_pack.write_pack(
         tmp_path / "collections_pack.xlsx", END, params, queue, due, now, aged, labels, book.currency_of
     )

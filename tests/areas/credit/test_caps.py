@@ -15,6 +15,7 @@ import pytest
 from closelib.areas.credit import caps as cc
 from closelib.areas.credit import memo as credit_memo
 from closelib.areas.credit import queue as credit
+from closelib.areas.credit.lookback import DEFAULT_WINDOWS
 from closelib.areas.credit.memos import caps_summary
 from closelib.errors import ParameterError
 from closelib.nb.context import fmt_money
@@ -26,7 +27,7 @@ from tests.areas.credit.test_credit import FINANCIALS, add, book
 
 END = Period(2026, 10)
 DAY = END.end
-WINDOWS = credit.DEFAULT_WINDOWS
+WINDOWS = DEFAULT_WINDOWS
 
 
 @pytest.fixture

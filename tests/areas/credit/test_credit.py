@@ -21,6 +21,7 @@ from closelib.areas.credit import memo as credit_memo
 from closelib.areas.credit import memos as credit_run
 from closelib.areas.credit import queue as credit
 from closelib.areas.credit import score as credit_score
+from closelib.areas.credit.customerbook import customer_book
 from closelib.book.load import load_book
 from closelib.errors import NotFoundError
 from closelib.nb import context as nb
@@ -304,22 +305,6 @@ def test_average_monthly_billing_rounds_half_up(tmp_path):
     assert credit_score.average_monthly_billing(b.documents, "C002", "USD", DAY, 12) == (25_050, 2_088)
 
 
-# ---------------------------------------------------------------- payment behaviour
-
-
-def test_payment_behaviour_weighted_by_amount(tmp_path):
-    b = book(tmp_path, **ON_TIME)
-    h = credit.payment_history(b, DAY, 24)
-    assert list(h["document_id"]) == ["D0", "D1"]  # the CM applied to D1 is not a payment
-    beh = credit.behaviour(h[h["customer_id"] == "C001"])
-    # (200 x 20 + 600 x 40) / 800 = 35 days to pay; (600 x 10) / 800 = 7.5 beyond terms; 600/800 late
-    assert (beh["weighted_days_to_pay"], beh["weighted_days_beyond_terms"], beh["share_paid_late"]) == (35.0, 7.5, 0.75)
-    trend = credit.monthly_trend(h, END, 24)
-    assert len(trend) == 24 and trend.iloc[-1]["month"] == str(END)
-    assert trend.set_index("month").loc["2026-09", "weighted_days_beyond_terms"] == 10.0
-    assert pd.isna(trend.set_index("month").loc["2026-10", "weighted_days_to_pay"])
-
-
 # ---------------------------------------------------------------- the queue
 
 
@@ -473,7 +458,7 @@ def test_past_due_over_30_share(tmp_path, params):
 
 def test_profile_from_the_customers_slice_is_the_profile_from_the_book(tmp_path):
     b = book(tmp_path)
-    own = credit.customer_book(b, ["C001"])
+    own = customer_book(b, ["C001"])
     assert credit_memo.profile(b, "C001", END.end, own) == credit_memo.profile(b, "C001", END.end)
     assert credit_memo.profile(b, "C001", END.end)["exposure"] == 80_000  # D1 300.00 + D2 500.00 open
 

@@ -10,7 +10,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from closelib.areas.credit.queue import rows_of
+from closelib.areas.credit.customerbook import rows_of
 
 
 def _frame(n: int, chunks: int) -> pd.DataFrame:
