@@ -54,34 +54,39 @@ def run_tasks(
     results: dict[str, object] = {}
     if workers <= 1:  # in the calling thread (profiling sees every task), the same choice of task
         while pending:
-            ready = [task for task in pending if all(name in done for name in task.after)]
-            if not ready:
-                raise ValueError(f"tasks wait on each other: {[task.name for task in pending]}")
-            task = ready[0]
+            task = _ready(pending, done)[0]
             pending.remove(task)
-            out = Collector.branch(base, *(done[name] for name in task.after))
+            out = _collector(task, base, done)
             results[task.name] = task.run(out)
             done[task.name] = out
         return results, _joined(base, done, report_order or names)
     running: dict[Future, tuple[Task, Collector]] = {}
     with ThreadPoolExecutor(max_workers=workers) as pool:
         while pending or running:
-            ready = [task for task in pending if all(name in done for name in task.after)]
-            for task in ready[: workers - len(running)]:
+            for task in _ready(pending, done, allow_none=bool(running))[: workers - len(running)]:
                 pending.remove(task)
-                out = Collector.branch(base, *(done[name] for name in task.after))
+                out = _collector(task, base, done)
                 running[pool.submit(task.run, out)] = (task, out)
-            if not running:  # nothing runs and nothing can start: a cycle in ``after``
-                raise ValueError(f"tasks wait on each other: {[task.name for task in pending]}")
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 task, out = running.pop(future)
-                if future.exception() is not None:
-                    pending.clear()
-                    raise future.exception()  # type: ignore[misc]
-                results[task.name] = future.result()
+                results[task.name] = future.result()  # a task's exception is raised here
                 done[task.name] = out
     return results, _joined(base, done, report_order or names)
+
+
+def _ready(pending: list[Task], done: dict[str, Collector], allow_none: bool = False) -> list[Task]:
+    """The pending tasks whose ``after`` have all finished, in listed order. None ready while
+    nothing runs (``allow_none`` False) means they wait on each other: a cycle in ``after``."""
+    ready = [task for task in pending if all(name in done for name in task.after)]
+    if pending and not ready and not allow_none:
+        raise ValueError(f"tasks wait on each other: {[task.name for task in pending]}")
+    return ready
+
+
+def _collector(task: Task, base: Collector, done: dict[str, Collector]) -> Collector:
+    """The task's own collector, knowing what ``base`` and the tasks it runs after know."""
+    return Collector.branch(base, *(done[name] for name in task.after))
 
 
 def _joined(base: Collector, done: dict[str, Collector], order: Sequence[str]) -> Collector:
