@@ -152,7 +152,7 @@ def rule_tasks(
             "customer",
             out,
         ),
-        "fx": lambda out: check_fx(frames, files, entity_currencies(frames), out),
+        "fx": lambda out: _fx(frames, files, out),
         "schedules": lambda out: check_schedules(frames, files, out),
         "gl_balances": lambda out: _gl_balances(frames["gl_balances"], files["gl_balances"], out),
         "gl_journal": lambda out: _gl_journal(frames["gl_journal"], files["gl_journal"], out),
@@ -161,22 +161,25 @@ def rule_tasks(
     tasks = []
     for name, (needs, reads, after) in RULES.items():
         parsed = tuple(f"parse:{table}" for table in (*needs, *reads) if f"parse:{table}" in parse_tasks)
-        guarded = _when_parsed(frames, needs, run[name], name)
+        guarded = _when_parsed(frames, needs, run[name])
         tasks.append(Task(f"rule:{name}", guarded, (*(f"rule:{a}" for a in after), *parsed)))
     return tasks
 
 
 def _when_parsed(
-    frames: dict[str, pd.DataFrame], needs: tuple[str, ...], run: Callable[[Collector], None], name: str
+    frames: dict[str, pd.DataFrame], needs: tuple[str, ...], run: Callable[[Collector], None]
 ) -> Callable[[Collector], None]:
     def guarded(out: Collector) -> None:
-        if not all(table in frames for table in needs):
-            return
-        if name == "fx" and not ("documents" in frames or "receipts" in frames):
-            return
-        run(out)
+        if all(table in frames for table in needs):
+            run(out)
 
     return guarded
+
+
+def _fx(frames: dict[str, pd.DataFrame], files: dict[str, str], out: Collector) -> None:
+    # The FX rules need documents or receipts, either one: not a "needs all" of RULES.
+    if "documents" in frames or "receipts" in frames:
+        check_fx(frames, files, entity_currencies(frames), out)
 
 
 def _customers(cust: pd.DataFrame, file: str, out: Collector) -> None:
