@@ -91,7 +91,7 @@ def prepared(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     frame.attrs["money_text"] = money
     if len(schema.key) == 1 and schema.key[0] in stripped and frame[schema.key[0]].dtype == "str":
         keys = combined(arrow_text(frame[schema.key[0]]))
-        frame.attrs["distinct_key"] = _in_disjoint_runs(keys) or all_distinct(keys)
+        frame.attrs["distinct_key"] = _increasing(keys) or all_distinct(keys)
     return frame
 
 
@@ -175,29 +175,13 @@ def _dictionary_text(column: pa.ChunkedArray) -> tuple[pd.Series, Encoded] | Non
     return pd.Series(text, dtype="str"), (joined.dictionary, codes)
 
 
-def _in_disjoint_runs(keys: pa.Array) -> bool:
-    """True when no key repeats, shown without hashing; False: not shown (hash them).
-
-    Ids are often written in order, or in a few ordered series (per entity and document
-    type: US01-INV-0000001.., then US01-CM-0000001..). Each run of keys sorting strictly
-    after the one before (bytewise) has none repeated; runs whose ranges [first, last]
-    do not overlap share none. One comparison pass and a sort of the runs' first keys,
-    where hashing a million ids costs ten times more."""
+def _increasing(keys: pa.Array) -> bool:
+    """Each key sorts strictly after the one before (bytewise), so none repeats: one
+    comparison pass, where hashing a million ids costs ten times more. Ids are often
+    written in order; when not, this says False and the keys are hashed."""
     if len(keys) < 2 or keys.null_count:
         return False
-    ends = np.flatnonzero(~np.asarray(pc.less(keys[:-1], keys[1:]), dtype=bool))  # last row of each run but the last
-    if not len(ends):
-        return True
-    if len(ends) > max(MAX_RUNS, len(keys) // 64):
-        return False  # out of order throughout: hashing is the quicker proof
-    firsts = keys.take(np.concatenate([[0], ends + 1]))
-    lasts = keys.take(np.concatenate([ends, [len(keys) - 1]]))
-    order = pc.sort_indices(firsts)
-    # Sorted by first key, each run must end before the next one starts.
-    return bool(pc.all(pc.less(lasts.take(order[:-1]), firsts.take(order[1:]))).as_py())
-
-
-MAX_RUNS = 4096  # runs always worth sorting (a file of few rows may be in no order at all)
+    return bool(pc.all(pc.less(keys[:-1], keys[1:])).as_py())
 
 
 def _identity(values: pa.Array) -> tuple:

@@ -19,7 +19,7 @@ from closelib.book.extracts import _arrow_column_text
 from closelib.book.load import load_book, validate_source
 from closelib.book.moneytext import encode
 from closelib.book.schema import TABLES
-from closelib.book.typed import _dictionary_text, _in_disjoint_runs, _read_whole, is_typed, prepared, read_frame
+from closelib.book.typed import _dictionary_text, _increasing, is_typed, prepared, read_frame
 from closelib.errors import ExtractReadError
 from tests.conftest import write_source
 
@@ -230,70 +230,13 @@ def test_dictionary_read_columns_give_the_plain_problems(tmp_path, mini_source, 
     }
 
 
-def _prepared_key(ids):
-    frame = pd.DataFrame({"document_id": pd.Series(ids, dtype="str")})
-    return prepared(frame, "documents").attrs["distinct_key"]
-
-
 def test_keys_in_order_are_distinct_without_hashing():
-    runs = _in_disjoint_runs
-    assert runs(pa.array(["A1", "A2", "B1"])) and _prepared_key(["A1", "A2", "B1"])
-    assert not runs(pa.array(["A1", "A1", "B1"])) and not _prepared_key(["A1", "A1", "B1"])
-    assert not runs(pa.array(["A1", None, "B1"]))
-    assert not _prepared_key(["A1", "B1", "A1"])
-    # Two ordered series, one after the other: their ranges do not overlap.
-    assert runs(pa.array(["B1", "B2", "A1", "A2"])) and _prepared_key(["B1", "B2", "A1", "A2"])
-    # Ranges overlap (A1..A3 and A2): not shown, so the keys are hashed, and found distinct...
-    assert not runs(pa.array(["A1", "A3", "A2"])) and _prepared_key(["A1", "A3", "A2"])
-    # ...or not: the second series repeats the first one's last key, or its first.
-    assert not runs(pa.array(["A1", "A2", "A2", "A3"])) and not _prepared_key(["A1", "A2", "A2", "A3"])
-    assert not runs(pa.array(["B1", "B2", "A1", "B1"])) and not _prepared_key(["B1", "B2", "A1", "B1"])
-    assert not runs(pa.array(["B1", "B2", "A1", "B2"])) and not _prepared_key(["B1", "B2", "A1", "B2"])
+    def prepared_key(ids):
+        frame = pd.DataFrame({"document_id": pd.Series(ids, dtype="str")})
+        return prepared(frame, "documents").attrs["distinct_key"]
 
-
-@settings(max_examples=300, deadline=None)
-@given(
-    st.lists(
-        st.lists(st.text(alphabet="AB1é", max_size=3), max_size=6).map(sorted),
-        max_size=6,
-    )
-)
-def test_disjoint_runs_never_call_repeated_keys_distinct(series):
-    # Ids written as a few ordered series (sometimes overlapping, sometimes repeating).
-    ids = [key for run in series for key in run]
-    distinct = len(set(ids)) == len(ids)
-    if _in_disjoint_runs(pa.array(ids, type=pa.large_string())):
-        assert distinct
-    if ids:
-        assert bool(_prepared_key(ids)) == distinct
-
-
-def test_keys_out_of_order_throughout_are_hashed():
-    shuffled = [f"ID{i:05d}" for i in np.random.default_rng(7).permutation(20_000)]
-    assert not _in_disjoint_runs(pa.array(shuffled))  # thousands of runs: hashing proves it
-    assert _prepared_key(shuffled)
-
-
-def test_parquet_read_whole_with_or_without_its_arrow_schema(tmp_path):
-    # Written in two row groups; once with pyarrow's Arrow schema in the file (pandas,
-    # pyarrow), once without (Spark and most other writers): the same frame either way.
-    table = pa.table(
-        {
-            "document_id": [f"D{i}" for i in range(6)],
-            "doc_type": ["INV", "CM", "INV", "DM", "INV", "INV"],
-            "amount": ["1.00", "2.50", " 3", "", "1.00", "4"],
-            "description": ["a", None, "b ", "c", "d", "e"],
-        }
-    )
-    frames = []
-    for stored in (True, False):
-        path = tmp_path / f"documents-{stored}.parquet"
-        pq.write_table(table, path, row_group_size=3, store_schema=stored)
-        whole = _read_whole(path, ["doc_type", "amount"])
-        assert all(column.num_chunks == 1 for column in whole.columns)
-        if not stored:  # text comes as pandas keeps it: nothing to cast or join
-            assert whole.schema.field("description").type == pa.large_string()
-        frames.append(read_frame(path, "documents"))
-    pd.testing.assert_frame_equal(frames[0], frames[1])
-    assert frames[1]["description"].tolist() == ["a", "", "b", "c", "d", "e"]  # stripped
-    assert frames[1]["amount"].tolist() == ["1.00", "2.50", "3", "", "1.00", "4"]
+    assert _increasing(pa.array(["A1", "A2", "B1"])) and prepared_key(["A1", "A2", "B1"])
+    assert not _increasing(pa.array(["A1", "A1", "B1"])) and not prepared_key(["A1", "A1", "B1"])
+    assert not _increasing(pa.array(["B1", "A1"])) and prepared_key(["B1", "A1"])  # hashed
+    assert not _increasing(pa.array(["A1", None, "B1"]))
+    assert not prepared_key(["A1", "B1", "A1"])
