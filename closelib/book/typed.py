@@ -128,14 +128,22 @@ def _read_parquet(path: Path, table: str) -> pd.DataFrame:
 
 
 def _read_whole(path: Path, coded: list[str]) -> pa.Table:
-    """The file's columns, each one chunk, text as large_string. ``pq.read_table`` (a
-    dataset scan) cuts each column into batches of 128k rows, as Arrow's ``string``:
-    pandas' "str" then casts every column to ``large_string`` and the chunks are joined,
-    two copies of every text column (about 1 s for the 2.9M-line GL journal). Read whole
-    and as ``large_string`` (``binary_type``; a file carrying its Arrow schema keeps its
-    own types and takes that longer way), pandas takes the columns as they are."""
-    with pq.ParquetFile(path, read_dictionary=coded, binary_type=pa.large_binary()) as file:
-        return file.read()
+    """The file's columns, each one chunk: ``coded`` as dictionaries, the other text as
+    large_string. ``pq.read_table`` (a dataset scan) cuts each column into batches of 128k
+    rows, as Arrow's ``string``: pandas' "str" then casts every text column to
+    ``large_string`` and the chunks are joined, two copies of each (about 1 s for the
+    2.9M-line GL journal). Read whole, and the text as ``large_string`` (``binary_type``: a
+    file carrying its Arrow schema keeps its own types and takes the longer way), pandas
+    takes the columns as they are. Arrow reads no dictionaries when ``binary_type`` is
+    given, so the coded columns are read apart."""
+    with pq.ParquetFile(path, read_dictionary=coded) as file:
+        names = file.schema_arrow.names
+        if len(set(names)) != len(names) or not any(name in coded for name in names):
+            return file.read()  # a column named twice cannot be read by name (and is reported)
+        dictionaries = file.read(columns=[name for name in names if name in coded])
+    with pq.ParquetFile(path, binary_type=pa.large_binary()) as file:
+        plain = file.read(columns=[name for name in names if name not in coded])
+    return pa.table({name: (dictionaries if name in coded else plain).column(name) for name in names})
 
 
 def _dictionary_text(column: pa.ChunkedArray) -> tuple[pd.Series, Encoded] | None:

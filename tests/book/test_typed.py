@@ -19,7 +19,7 @@ from closelib.book.extracts import _arrow_column_text
 from closelib.book.load import load_book, validate_source
 from closelib.book.moneytext import encode
 from closelib.book.schema import TABLES
-from closelib.book.typed import _dictionary_text, _increasing, is_typed, prepared, read_frame
+from closelib.book.typed import _dictionary_text, _increasing, _read_whole, is_typed, prepared, read_frame
 from closelib.errors import ExtractReadError
 from tests.conftest import write_source
 
@@ -240,3 +240,36 @@ def test_keys_in_order_are_distinct_without_hashing():
     assert not _increasing(pa.array(["B1", "A1"])) and prepared_key(["B1", "A1"])  # hashed
     assert not _increasing(pa.array(["A1", None, "B1"]))
     assert not prepared_key(["A1", "B1", "A1"])
+
+
+def test_parquet_read_whole_with_or_without_its_arrow_schema(tmp_path):
+    # Written in two row groups; once with pyarrow's Arrow schema in the file (pandas,
+    # pyarrow), once without (Spark and most other writers): the same frame either way.
+    table = pa.table(
+        {
+            "document_id": [f"D{i}" for i in range(6)],
+            "doc_type": ["INV", "CM", "INV", "DM", "INV", "INV"],
+            "amount": ["1.00", "2.50", " 3", "", "1.00", "4"],
+            "description": ["a", None, "b ", "c", "d", "e"],
+        }
+    )
+    frames = []
+    for stored in (True, False):
+        path = tmp_path / f"documents-{stored}.parquet"
+        pq.write_table(table, path, row_group_size=3, store_schema=stored)
+        whole = _read_whole(path, ["doc_type", "amount"])
+        assert whole.column_names == table.column_names
+        assert whole.column("description").num_chunks == 1  # dictionaries: one chunk per row group
+        assert pa.types.is_dictionary(whole.schema.field("amount").type)
+        if not stored:  # text comes as pandas keeps it: nothing to cast or join
+            assert whole.schema.field("description").type == pa.large_string()
+        frames.append(read_frame(path, "documents"))
+    pd.testing.assert_frame_equal(frames[0], frames[1])
+    assert frames[1]["description"].tolist() == ["a", "", "b", "c", "d", "e"]  # stripped
+    assert frames[1]["amount"].tolist() == ["1.00", "2.50", "3", "", "1.00", "4"]
+
+
+def test_parquet_column_named_twice_is_read_whole(tmp_path):
+    path = tmp_path / "documents.parquet"
+    pq.write_table(pa.table([pa.array(["1"]), pa.array(["2"])], names=["amount", "amount"]), path)
+    assert _read_whole(path, ["amount"]).column_names == ["amount", "amount"]
