@@ -107,7 +107,8 @@ class Collector:
             values = values()
         shown = positions[:PROBLEMS_PER_RULE]
         texts = message.to_numpy()[shown] if isinstance(message, pd.Series) else [message] * len(shown)
-        vals = values.to_numpy()[shown] if values is not None else [None] * len(shown)
+        # The shown rows' cells only (a money column may still be coded: typed._dictionary_text).
+        vals = as_text(values.iloc[shown]).to_numpy() if values is not None else [None] * len(shown)
         for pos, text, val in zip(shown, texts, vals, strict=False):
             self.add(file, int(pos) + 2, column, rule, str(text), val)
         extra = len(positions) - len(shown)

@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 from closelib import money
 from closelib.book.arrays import all_distinct, arrow_text, combined, isin, positions
 from closelib.book.parse import Collector
+from closelib.book.typed import as_text
 
 
 def ok_rows(out: Collector, file: str, frame: pd.DataFrame, *columns: str) -> np.ndarray:
@@ -22,9 +23,11 @@ def ok_rows(out: Collector, file: str, frame: pd.DataFrame, *columns: str) -> np
     return ok
 
 
-def shown(out: Collector, file: str, frame: pd.DataFrame, column: str) -> pd.Series:
-    """The column's cells as written in the file (money as typed, not in minor units)."""
-    return out.written(file, column, lambda: frame[column].astype(str))
+def shown(out: Collector, file: str, frame: pd.DataFrame, column: str) -> Lazy:
+    """The column's cells as written in the file (money as typed, not in minor units), made
+    when some row breaks the rule: a money column read from Parquet is kept coded until
+    then (typed._dictionary_text)."""
+    return Lazy(lambda: as_text(out.written(file, column, lambda: frame[column].astype(str))))
 
 
 def keyed(frame: pd.DataFrame, key: str, column: str) -> pd.Series:

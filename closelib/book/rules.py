@@ -206,7 +206,7 @@ def _documents(frames: dict[str, pd.DataFrame], file: str, out: Collector) -> No
         "amount",
         "sign",
         "INV and DM amounts must be > 0",
-        Lazy(lambda: docs["doc_type"] + " " + written),
+        Lazy(lambda: docs["doc_type"] + " " + written()),
     )
     out.rows(
         file,
@@ -214,7 +214,7 @@ def _documents(frames: dict[str, pd.DataFrame], file: str, out: Collector) -> No
         "amount",
         "sign",
         "CM amounts must be < 0",
-        Lazy(lambda: "CM " + written),
+        Lazy(lambda: "CM " + written()),
     )
     out.rows(
         file,

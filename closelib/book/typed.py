@@ -73,16 +73,20 @@ def prepared(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     stripped = []
     codes, money = Shared(), Shared()
     for column in schema.columns:
-        if column.name in frame.columns and not is_typed(frame[column.name]):
-            encoded = read_codes.get(column.name)
-            if encoded is not None and _stripped(encoded[0]):
-                # Every distinct text is stripped, so every cell is: the column as it is.
-                codes[column.name] = encoded
-                if column.kind == "money":
-                    money[column.name] = encode(frame[column.name], encoded)
-            else:
-                frame[column.name] = stripped_text(frame[column.name])
-            stripped.append(column.name)
+        if column.name not in frame.columns:
+            continue
+        encoded = read_codes.get(column.name)
+        if is_typed(frame[column.name]) and encoded is None:
+            continue  # a date in its Parquet type: parsed from that
+        if encoded is not None and _stripped(encoded[0]):
+            # Every distinct text is stripped, so every cell is: the column as it is (a
+            # money column still coded: _dictionary_text).
+            codes[column.name] = encoded
+            if column.kind == "money":
+                money[column.name] = encode(frame[column.name], encoded)
+        else:
+            frame[column.name] = stripped_text(as_text(frame[column.name]))
+        stripped.append(column.name)
     frame.attrs["stripped"] = stripped
     frame.attrs["codes"] = codes
     for column in schema.columns:
@@ -101,6 +105,7 @@ def _read_parquet(path: Path, table: str) -> pd.DataFrame:
     # not by hashing every cell. Should that read fail (a header naming a column twice), the
     # plain read runs, and its error is the one reported.
     coded = [c.name for c in TABLES[table].columns if c.kind in CODED_KINDS]
+    money = {c.name for c in TABLES[table].columns if c.kind == "money"}
     try:
         arrow = _read_whole(path, coded)
     except Exception:
@@ -116,7 +121,8 @@ def _read_parquet(path: Path, table: str) -> pd.DataFrame:
         if name in dates and pa.types.is_date32(column.type) and names.count(name) == 1:
             columns[i] = pd.Series(pd.arrays.ArrowExtensionArray(column))
             continue
-        decoded = _dictionary_text(column) if name in coded and names.count(name) == 1 else None
+        single = names.count(name) == 1
+        decoded = _dictionary_text(column, keep_coded=name in money) if name in coded and single else None
         if decoded is not None:
             columns[i], codes[name] = decoded
         else:
@@ -146,9 +152,12 @@ def _read_whole(path: Path, coded: list[str]) -> pa.Table:
     return pa.table({name: (dictionaries if name in coded else plain).column(name) for name in names})
 
 
-def _dictionary_text(column: pa.ChunkedArray) -> tuple[pd.Series, Encoded] | None:
+def _dictionary_text(column: pa.ChunkedArray, keep_coded: bool = False) -> tuple[pd.Series, Encoded] | None:
     """A dictionary-encoded text column as :func:`_arrow_column_text` gives it, and its
     distinct texts with each row's position among them; None if it is not such a column.
+    ``keep_coded``: the column stays coded (a typed column, ArrowDtype dictionary, whose
+    text :func:`as_text` makes): a money column's text is shown only in the problems of a
+    few rows, and making it for every row costs more than the money's whole parse.
 
     The chunks of one Parquet row group share one dictionary: the distinct dictionaries
     (a few, of some hundred thousand texts for millions of rows) are joined and hashed,
@@ -178,9 +187,13 @@ def _dictionary_text(column: pa.ChunkedArray) -> tuple[pd.Series, Encoded] | Non
             positions[np.asarray(indices.is_null())] = size
         codes[row : row + len(chunk)] = where[positions]
         row += len(chunk)
+    encoded = (joined.dictionary, codes)
+    if keep_coded:
+        coded = pa.DictionaryArray.from_arrays(pa.array(codes), joined.dictionary)
+        return pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array([coded]))), encoded
     # Each row's text from the joined distinct texts: one array, a null cell already "".
     text = pc.take(joined.dictionary, pa.array(codes))
-    return pd.Series(text, dtype="str"), (joined.dictionary, codes)
+    return pd.Series(text, dtype="str"), encoded
 
 
 def _increasing(keys: pa.Array) -> bool:
