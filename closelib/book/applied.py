@@ -298,9 +298,12 @@ def _over_cleared(
             "delta": np.concatenate(
                 [-app_amounts, adjustments["amount"].fillna(0).to_numpy(dtype="int64")[hit]]
             ).astype("int64"),
-        }
+        },
+        copy=False,  # fresh arrays: not copied again
     )
-    events = events[events["date"].notna()]
+    dated = events["date"].notna().to_numpy()
+    if not dated.all():  # filtering copies every column: only when some event has no date
+        events = events[dated]
     if events.empty:
         return
     amount = targets["amount"].to_numpy(dtype="int64")
@@ -353,11 +356,11 @@ def _over(
     if not valid.any():
         return
     rows = np.flatnonzero(valid)
-    running = pd.Series(amounts[rows]).groupby(group[rows]).cumsum().to_numpy()
+    running = pd.Series(amounts[rows], copy=False).groupby(group[rows]).cumsum().to_numpy()
     over = running > cap[rows]
     if not over.any():
         return
-    first = over & (pd.Series(over.astype("int64")).groupby(group[rows]).cumsum().to_numpy() == 1)
+    first = over & (pd.Series(over.astype("int64"), copy=False).groupby(group[rows]).cumsum().to_numpy() == 1)
     first_over = np.zeros(len(app), dtype=bool)
     first_over[rows[first]] = True
     ccy = parse_currency(pd.Series(currency()[first_over], dtype=object), pd.RangeIndex(int(first_over.sum())))

@@ -158,7 +158,7 @@ def by_distinct(values: pd.Series, func) -> pd.Series:
         return func(values)
     result = func(pd.Series(encoded.dictionary, dtype="str"))
     codes = np.asarray(encoded.indices, dtype="int64")
-    return pd.Series(result.to_numpy()[codes], index=values.index, dtype=result.dtype)
+    return pd.Series(result.to_numpy()[codes], index=values.index, dtype=result.dtype, copy=False)
 
 
 def combined(array):

@@ -71,9 +71,12 @@ def _parse_all(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], d
     # biggest first; the other rules fill in.
     first = {source for sources in CURRENCY_SOURCES.values() for source in sources}
 
-    def read_rank(task: Task) -> tuple[bool, bool, int]:
-        size = _size(files[task.name.removeprefix("read:")])
-        return task.name.removeprefix("read:") not in first, size > SMALL_FILE, -size
+    def read_rank(task: Task) -> tuple[bool, bool, bool, int]:
+        name = task.name.removeprefix("read:")
+        size = _size(files[name])
+        # applications: the longest chain of work after its read (its parse's lookups, then
+        # the applications' rules) goes before the other big tables.
+        return name not in first, size > SMALL_FILE, name != "applications", -size
 
     by_need = sorted(reads, key=read_rank)
     order = [task.name for task in (*reads, *parses, *rules)]  # problems: as a sequential validation gives them

@@ -274,7 +274,7 @@ def parse_money_column(
             f"the amounts add up to {total:.3e} minor units in absolute value, more than "
             f"{money.MAX_COLUMN_TOTAL:.0e}: sums this large could overflow 64-bit integers",
         )
-    result = pd.Series(minor, index=values.index, dtype="int64")
+    result = pd.Series(minor, index=values.index, dtype="int64", copy=False)  # minor is this column's own
     if not column.required:
         result = result.astype("Int64")
         if empty is not None:

@@ -209,7 +209,9 @@ def parse_table(
             values = text[column.name]
             money_text = examined.get(column.name) if column.name in done else None
             parsed[column.name] = _parse_money(column, values, currency, file, out, coded, money_text)
-    frame = pd.DataFrame({name: parsed[name] for name in table.column_names}, index=raw.index)
+    # copy=False: pandas 3 would copy each parsed column and stack the int64 ones into one
+    # block (0.2 s and fresh memory for the 2.9M-line GL journal); they are ours alone.
+    frame = pd.DataFrame({name: parsed[name] for name in table.column_names}, index=raw.index, copy=False)
     extras = [c for c in raw.columns if c not in frame.columns]
     for name in extras:  # extra columns are kept (as text) and ignored by closelib
         frame[name] = raw[name]
@@ -231,7 +233,10 @@ def on_distinct(
         encoded = found.dictionary, np.asarray(found.indices, dtype="int64")
     distinct = pd.Series(encoded[0], dtype="str")
     results = [func(distinct) for func in funcs]
-    return [pd.Series(result.to_numpy()[encoded[1]], index=values.index, dtype=result.dtype) for result in results]
+    return [
+        pd.Series(result.to_numpy()[encoded[1]], index=values.index, dtype=result.dtype, copy=False)
+        for result in results
+    ]
 
 
 def _isin(values: pd.Series, choices: Sequence[str], encoded: Encoded | None) -> np.ndarray | pd.Series:
@@ -368,7 +373,7 @@ def _check_key(
     if not table.key:
         return
     keys = [as_text(text[k]) for k in table.key]
-    positions = pd.Series(np.arange(len(frame)), index=frame.index)
+    positions = pd.Series(np.arange(len(frame)), index=frame.index, copy=False)
     single = len(keys) == 1 and keys[0].dtype == "str"
     if single and (distinct if distinct is not None else all_distinct(combined(arrow_text(keys[0])))):
         out.distinct.add((file, table.key[0]))
@@ -377,7 +382,7 @@ def _check_key(
         # Position of each key's first occurrence, by one Arrow hash lookup of the column in itself.
         column = arrow_text(keys[0])
         column = combined(column)
-        first = pd.Series(np.asarray(pc.index_in(column, value_set=column), dtype="int64"), index=frame.index)
+        first = pd.Series(np.asarray(pc.index_in(column, value_set=column), dtype="int64"), index=frame.index, copy=False)
     else:
         first = positions.groupby(keys, sort=False).transform("min")
     dup = (first != positions).to_numpy()

@@ -72,6 +72,8 @@ def resolve_currencies(
         )
         by_doc = find("document_id", "documents", doc_ccy)
         by_customer = find("customer_id", "customers", cust)
+        if by_doc.dtype == "str" and by_customer.dtype == "str":  # as text: no Python object per row
+            return {"promised_amount": by_doc.where(by_doc.notna(), by_customer)}
         return {"promised_amount": by_doc.astype(object).where(by_doc.notna(), by_customer.astype(object))}
     if table == "gl_journal":
         ccy = entity_currencies(frames)

@@ -236,4 +236,4 @@ def typed_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
     ns = np.asarray(pc.fill_null(days, 0), dtype="int64") * _NS_PER_DAY
     dates = ns.view("datetime64[ns]")
     dates[empty] = np.datetime64("NaT")
-    return pd.Series(dates, index=values.index, dtype="datetime64[ns]"), empty
+    return pd.Series(dates, index=values.index, dtype="datetime64[ns]", copy=False), empty
