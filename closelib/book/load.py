@@ -66,9 +66,9 @@ def _parse_all(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], d
     ]
     rules = rule_tasks(frames, {n: p.name for n, p in files.items()}, links, {task.name for task in parses})
     # Priority (a free thread takes the first ready task listed): a parse as soon as it can
-    # (its text frame is then freed), the applications' rules (the longest), then the reads:
-    # the tables others wait for, the small ones (quick, and a rule may wait for one), then the
-    # biggest first; the other rules fill in.
+    # (its text frame is then freed), the applications' rules (the longest) and the rules they
+    # run after, then the reads: the tables others wait for, the small ones (quick, and a rule
+    # may wait for one), applications, then the biggest first; the other rules fill in.
     first = {source for sources in CURRENCY_SOURCES.values() for source in sources}
 
     def read_rank(task: Task) -> tuple[bool, bool, bool, int]:
@@ -80,7 +80,9 @@ def _parse_all(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], d
 
     by_need = sorted(reads, key=read_rank)
     order = [task.name for task in (*reads, *parses, *rules)]  # problems: as a sequential validation gives them
-    heavy = [task for task in rules if task.name == "rule:applications"]  # the longest rule: as soon as it can
+    # The longest rule as soon as it can, and the rules it runs after before it.
+    longest = next((task for task in rules if task.name == "rule:applications"), None)
+    heavy = [task for task in rules if longest is not None and task.name in (*longest.after, longest.name)]
     light = [task for task in rules if task not in heavy]
     _, checked = run_tasks([*parses, *heavy, *by_need, *light], out, report_order=order)
     out.problems[:] = checked.problems
