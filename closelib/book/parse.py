@@ -382,7 +382,9 @@ def _check_key(
         # Position of each key's first occurrence, by one Arrow hash lookup of the column in itself.
         column = arrow_text(keys[0])
         column = combined(column)
-        first = pd.Series(np.asarray(pc.index_in(column, value_set=column), dtype="int64"), index=frame.index, copy=False)
+        first = pd.Series(
+            np.asarray(pc.index_in(column, value_set=column), dtype="int64"), index=frame.index, copy=False
+        )
     else:
         first = positions.groupby(keys, sort=False).transform("min")
     dup = (first != positions).to_numpy()
