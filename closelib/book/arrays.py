@@ -29,15 +29,37 @@ def _offsets(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _edge_space(array: pa.ChunkedArray) -> bool:
     """Some cell may start or end with whitespace: its first or last byte is a control
-    character, a space or not ASCII (Unicode spaces are). Read from the offsets, no copy."""
+    character, a space or not ASCII (Unicode spaces are). Read from the offsets, no copy.
+
+    May say True of a column with no such cell (an empty cell's "edges" are its neighbours'
+    bytes, or bytes beside the cells): the caller then strips, which changes nothing."""
     for chunk in array.chunks:
         starts, ends, raw = _offsets(chunk)
         used = raw[int(starts[0]) : int(ends[-1])] if len(starts) else raw[:0]
         if not len(used) or (used.min() > 0x20 and used.max() < 0x7F):
             continue  # no such byte anywhere (ids, codes, amounts): no cell needs the gathers below
-        filled = ends > starts
-        for edge in (raw[starts[filled]], raw[ends[filled] - 1]):
-            if ((edge <= 0x20) | (edge >= 0x7F)).any():
+        if _edge_bytes_outside(starts, ends, raw):
+            return True
+    return False
+
+
+_BLOCK = 1 << 16  # rows per block: small temporaries, reused, not a million rows' fresh pages
+
+
+def _edge_bytes_outside(starts: np.ndarray, ends: np.ndarray, raw: np.ndarray) -> bool:
+    """Some cell's first or last byte lies outside "!".."~" (0x21..0x7E). An empty cell
+    reads the bytes beside it (the clip keeps them inside ``raw``): at worst a True."""
+    block = min(len(starts), _BLOCK)
+    index = np.empty(block, dtype="int64")
+    edge = np.empty(block, dtype="uint8")
+    for row in range(0, len(starts), _BLOCK):
+        n = min(_BLOCK, len(starts) - row)
+        for positions, shift in ((starts, 0), (ends, -1)):
+            np.add(positions[row : row + n], shift, out=index[:n])
+            np.take(raw, index[:n], out=edge[:n], mode="clip")
+            # 0x21..0x7E shifted down by 0x21 (uint8 wraps): 0..0x5D; any other byte is larger.
+            np.subtract(edge[:n], 0x21, out=edge[:n])
+            if edge[:n].max() > 0x7E - 0x21:
                 return True
     return False
 
