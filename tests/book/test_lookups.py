@@ -116,3 +116,40 @@ def test_edge_space_by_hand():
     assert not edge("a", "b c", "~!")
     assert edge("a", " b") and edge("a", "b ") and edge("é", "a") and edge("a\x7f")
     assert not edge("a b", "c")  # a space inside a cell is no edge
+
+
+IDS = st.lists(st.text(alphabet="AB-01é", min_size=0, max_size=30), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(IDS, st.integers(0, 3), st.sampled_from([1, 3, 1 << 16]), st.booleans())
+def test_all_distinct_is_the_set_count(cells, cut, block, large):
+    from closelib.book import arrays
+
+    array = pa.array(cells, pa.large_string() if large else pa.string()).slice(min(cut, len(cells)))
+    kept = cells[min(cut, len(cells)) :]
+    was, arrays._BLOCK = arrays._BLOCK, block
+    try:
+        shown, found = arrays._hashes_distinct(array), arrays.all_distinct(array)
+    finally:
+        arrays._BLOCK = was
+    assert found == (len(set(kept)) == len(kept))
+    assert not shown or found  # never shown distinct when a cell repeats
+    if found and len(kept) >= 2 and all(8 <= len(c.encode()) <= 24 for c in kept):
+        assert shown  # every byte hashed: distinct cells, distinct hashes (but for 2^-64 odds)
+
+
+def test_all_distinct_by_hand():
+    from closelib.book.arrays import _hashes_distinct, all_distinct
+
+    ids = ["US01-INV-0000001", "US01-INV-0000002", "SG01-CM-0000001"]
+    assert _hashes_distinct(pa.array(ids)) and all_distinct(pa.array(ids))
+    assert not all_distinct(pa.array([*ids, "US01-INV-0000002"]))
+    assert not _hashes_distinct(pa.array([*ids, "US01-INV-0000002"]))
+    # Cells that differ in one middle byte only (of 24): still told apart.
+    assert _hashes_distinct(pa.array(["AAAAAAAAAAAxAAAAAAAAAAAA", "AAAAAAAAAAAyAAAAAAAAAAAA"]))
+    # A short cell: not shown by hashes, the exact count decides.
+    assert not _hashes_distinct(pa.array(["A1", "A2"])) and all_distinct(pa.array(["A1", "A2"]))
+    assert not all_distinct(pa.array(["A1", "A1"]))
+    assert all_distinct(pa.chunked_array([pa.array(ids[:1]), pa.array(ids[1:])]))  # two chunks
+    assert not all_distinct(pa.array([None, None, "US01-INV-0000001"]))  # a null counts as a value
