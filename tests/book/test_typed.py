@@ -363,3 +363,12 @@ def test_one_dictionary_without_repeats_is_its_own_codes():
     _, (distinct, codes) = _dictionary_text(pa.chunked_array([chunk]))
     assert distinct.to_pylist() == ["x", ""]
     assert codes.tolist() == [1, 0]
+
+
+def test_an_index_outside_its_dictionary_takes_the_plain_path():
+    # Arrow does not check indices unless asked: such a column is not mapped (no wrong text).
+    for cells in ([0, 2], [-1, 0]):
+        chunk = pa.DictionaryArray.from_arrays(pa.array(cells, pa.int32()), pa.array(["a", "b"]), safe=False)
+        assert _dictionary_text(pa.chunked_array([chunk])) is None
+        two = pa.chunked_array([pa.DictionaryArray.from_arrays(pa.array([0], pa.int32()), pa.array(["c"])), chunk])
+        assert _dictionary_text(two) is None
