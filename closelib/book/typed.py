@@ -177,23 +177,51 @@ def _dictionary_text(column: pa.ChunkedArray, keep_coded: bool = False) -> tuple
             parts.append(values.cast(pa.large_string()))
     parts.append(pa.array([""], type=pa.large_string()))  # what a null cell reads as, at ``size``
     joined = pc.dictionary_encode(pa.concat_arrays(parts))
-    where = np.asarray(joined.indices)
-    codes = np.empty(len(column), dtype=where.dtype)
-    row = 0
-    for chunk in column.chunks:
-        indices = chunk.indices
-        positions = np.asarray(pc.fill_null(indices, 0), dtype="int64") + start[_identity(chunk.dictionary)]
-        if indices.null_count:
-            positions[np.asarray(indices.is_null())] = size
-        codes[row : row + len(chunk)] = where[positions]
-        row += len(chunk)
+    codes = _joined_codes(column, start, np.asarray(joined.indices), size)
+    if codes is None:
+        return None
     encoded = (joined.dictionary, codes)
     if keep_coded:
-        coded = pa.DictionaryArray.from_arrays(pa.array(codes), joined.dictionary)
+        coded = pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), joined.dictionary)
         return pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array([coded]))), encoded
     # Each row's text from the joined distinct texts: one array, a null cell already "".
     text = pc.take(joined.dictionary, pa.array(codes))
     return pd.Series(text, dtype="str"), encoded
+
+
+def _joined_codes(column: pa.ChunkedArray, start: dict[tuple, int], where: np.ndarray, size: int) -> np.ndarray | None:
+    """Each row's position in the joined distinct texts (int32): ``where`` maps the joined
+    dictionaries' entries (and, at ``size``, a null cell's "") to it. None if an index lies
+    outside its chunk's dictionary (not a valid column: the plain path).
+
+    One dictionary without a repeated text and no null cell (a file of one row group) maps
+    to itself: the indices as Arrow read them, no copy. Otherwise each chunk's indices are
+    mapped through its small table straight into the codes: no million-row temporary."""
+    chunks = column.chunks
+    # dictionary_encode numbers texts in order of first appearance, so the first ``size``
+    # entries are all distinct exactly when the last of them is numbered ``size - 1``.
+    if len(chunks) == 1 and not chunks[0].null_count and (size == 0 or where[size - 1] == size - 1):
+        indices = np.asarray(chunks[0].indices)
+        if indices.dtype == where.dtype and _in_bounds(chunks[0]):
+            return indices
+    codes = np.empty(len(column), dtype=where.dtype)
+    row = 0
+    for chunk in chunks:
+        if not _in_bounds(chunk):
+            return None
+        first, width = start[_identity(chunk.dictionary)], len(chunk.dictionary)
+        table = np.append(where[first : first + width], where[size])  # a null cell: "", at ``width``
+        indices = chunk.indices.fill_null(width) if chunk.null_count else chunk.indices
+        # mode="clip" writes into ``out`` unbuffered; _in_bounds made it a no-op.
+        np.take(table, np.asarray(indices), out=codes[row : row + len(chunk)], mode="clip")
+        row += len(chunk)
+    return codes
+
+
+def _in_bounds(chunk: pa.DictionaryArray) -> bool:
+    """Every non-null index names an entry of the chunk's dictionary."""
+    low, high = pc.min_max(chunk.indices).values()
+    return not low.is_valid or (low.as_py() >= 0 and high.as_py() < len(chunk.dictionary))
 
 
 def _increasing(keys: pa.Array) -> bool:

@@ -74,3 +74,82 @@ def test_shared_codes_equal_exactly_where_the_texts_do(left, right):
     assert text_at(a, texts).tolist() == left and text_at(b, texts).tolist() == right
     assert [[x == y for y in b] for x in a] == [[x == y for y in right] for x in left]
     assert text_at(np.array([-1, 0][: 1 + bool(len(texts))]), texts)[0] is None
+
+
+def _old_edge_space(array: pa.ChunkedArray) -> bool:
+    """arrays._edge_space before its blocked gathers (the reference): exact per cell."""
+    for chunk in array.chunks:
+        for cell in chunk.to_pylist():
+            data = (cell or "").encode()
+            if data and any(b <= 0x20 or b >= 0x7F for b in (data[0], data[-1])):
+                return True
+    return False
+
+
+EDGES = st.lists(st.one_of(st.none(), st.text(alphabet="ab~! \t\u00a0\x7f\x00é", max_size=4)), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(EDGES, max_size=3), st.integers(0, 2), st.sampled_from([1, 2, 5, 1 << 16]))
+def test_edge_space_never_misses_an_edge(chunks, cut, block):
+    from closelib.book import arrays
+
+    parts = [pa.array(cells, pa.large_string()).slice(min(cut, len(cells))) for cells in chunks]  # offsets
+    array = pa.chunked_array(parts, pa.large_string())
+    was, arrays._BLOCK = arrays._BLOCK, block
+    try:
+        found = arrays._edge_space(array)
+    finally:
+        arrays._BLOCK = was
+    expected = _old_edge_space(array)
+    assert found or not expected  # an edge is never missed
+    if not any(cell in ("", None) for cell in array.to_pylist()):
+        assert found == expected  # and only an empty cell may look like one
+
+
+def test_edge_space_by_hand():
+    from closelib.book.arrays import _edge_space
+
+    def edge(*cells):
+        return _edge_space(pa.chunked_array([pa.array(list(cells), pa.large_string())]))
+
+    assert not edge("a", "b c", "~!")
+    assert edge("a", " b") and edge("a", "b ") and edge("é", "a") and edge("a\x7f")
+    assert not edge("a b", "c")  # a space inside a cell is no edge
+
+
+IDS = st.lists(st.text(alphabet="AB-01é", min_size=0, max_size=30), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(IDS, st.integers(0, 3), st.sampled_from([1, 3, 1 << 16]), st.booleans())
+def test_all_distinct_is_the_set_count(cells, cut, block, large):
+    from closelib.book import arrays
+
+    array = pa.array(cells, pa.large_string() if large else pa.string()).slice(min(cut, len(cells)))
+    kept = cells[min(cut, len(cells)) :]
+    was, arrays._BLOCK = arrays._BLOCK, block
+    try:
+        shown, found = arrays._hashes_distinct(array), arrays.all_distinct(array)
+    finally:
+        arrays._BLOCK = was
+    assert found == (len(set(kept)) == len(kept))
+    assert not shown or found  # never shown distinct when a cell repeats
+    if found and len(kept) >= 2 and all(8 <= len(c.encode()) <= 24 for c in kept):
+        assert shown  # every byte hashed: distinct cells, distinct hashes (but for 2^-64 odds)
+
+
+def test_all_distinct_by_hand():
+    from closelib.book.arrays import _hashes_distinct, all_distinct
+
+    ids = ["US01-INV-0000001", "US01-INV-0000002", "SG01-CM-0000001"]
+    assert _hashes_distinct(pa.array(ids)) and all_distinct(pa.array(ids))
+    assert not all_distinct(pa.array([*ids, "US01-INV-0000002"]))
+    assert not _hashes_distinct(pa.array([*ids, "US01-INV-0000002"]))
+    # Cells that differ in one middle byte only (of 24): still told apart.
+    assert _hashes_distinct(pa.array(["AAAAAAAAAAAxAAAAAAAAAAAA", "AAAAAAAAAAAyAAAAAAAAAAAA"]))
+    # A short cell: not shown by hashes, the exact count decides.
+    assert not _hashes_distinct(pa.array(["A1", "A2"])) and all_distinct(pa.array(["A1", "A2"]))
+    assert not all_distinct(pa.array(["A1", "A1"]))
+    assert all_distinct(pa.chunked_array([pa.array(ids[:1]), pa.array(ids[1:])]))  # two chunks
+    assert not all_distinct(pa.array([None, None, "US01-INV-0000001"]))  # a null counts as a value

@@ -9,11 +9,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from closelib.book import typed
 from closelib.book.arrays import stripped_text
 from closelib.book.extracts import _arrow_column_text
 from closelib.book.load import load_book, validate_source
@@ -278,3 +280,95 @@ def test_parquet_column_named_twice_is_read_whole(tmp_path):
     path = tmp_path / "documents.parquet"
     pq.write_table(pa.table([pa.array(["1"]), pa.array(["2"])], names=["amount", "amount"]), path)
     assert _read_whole(path, ["amount"]).column_names == ["amount", "amount"]
+
+
+def _old_dictionary_text(column: pa.ChunkedArray, keep_coded: bool = False):
+    """typed._dictionary_text before its codes skipped the int64 positions (the reference)."""
+    start: dict[tuple, int] = {}
+    parts: list[pa.Array] = []
+    size = 0
+    key = typed._identity
+    for chunk in column.chunks:
+        if chunk.dictionary.null_count:
+            return None
+        if key(chunk.dictionary) not in start:
+            start[key(chunk.dictionary)], size = size, size + len(chunk.dictionary)
+            parts.append(chunk.dictionary.cast(pa.large_string()))
+    parts.append(pa.array([""], type=pa.large_string()))
+    joined = pc.dictionary_encode(pa.concat_arrays(parts))
+    where = np.asarray(joined.indices)
+    codes = np.empty(len(column), dtype=where.dtype)
+    row = 0
+    for chunk in column.chunks:
+        indices = chunk.indices
+        positions = np.asarray(pc.fill_null(indices, 0), dtype="int64") + start[key(chunk.dictionary)]
+        if indices.null_count:
+            positions[np.asarray(indices.is_null())] = size
+        codes[row : row + len(chunk)] = where[positions]
+        row += len(chunk)
+    if keep_coded:
+        coded = pa.DictionaryArray.from_arrays(pa.array(codes), joined.dictionary)
+        return pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array([coded]))), (joined.dictionary, codes)
+    return pd.Series(pc.take(joined.dictionary, pa.array(codes)), dtype="str"), (joined.dictionary, codes)
+
+
+_texts = st.lists(st.sampled_from(["", " ", "a", "b", "USD", "1.5", "é"]), min_size=0, max_size=6)
+
+
+@st.composite
+def _dictionary_columns(draw) -> pa.ChunkedArray:
+    """Chunks of dictionary-encoded text: own or shared dictionaries (repeated entries and
+    "" allowed), null cells, empty chunks, string or large_string."""
+    value_type = draw(st.sampled_from([pa.string(), pa.large_string()]))
+    dictionaries = [pa.array(texts, type=value_type) for texts in draw(st.lists(_texts, min_size=1, max_size=3))]
+    chunks = []
+    for _ in range(draw(st.integers(0, 4))):
+        dictionary = draw(st.sampled_from(dictionaries))
+        width = len(dictionary)
+        cells = draw(st.lists(st.integers(0, width - 1) if width else st.none(), max_size=8))
+        if width:
+            cells = [draw(st.sampled_from([cell, None])) for cell in cells]
+        indices = pa.array(cells, type=pa.int32())
+        chunks.append(pa.DictionaryArray.from_arrays(indices, dictionary))
+    return pa.chunked_array(chunks, type=pa.dictionary(pa.int32(), value_type))
+
+
+@given(column=_dictionary_columns(), keep_coded=st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_dictionary_codes_are_the_old_ones(column, keep_coded):
+    new, old = _dictionary_text(column, keep_coded), _old_dictionary_text(column, keep_coded)
+    assert (new is None) == (old is None)
+    if new is not None:
+        assert new[1][0].equals(old[1][0])
+        assert new[1][1].dtype == old[1][1].dtype
+        np.testing.assert_array_equal(new[1][1], old[1][1])
+        assert new[0].dtype == old[0].dtype
+        assert as_text(new[0]).tolist() == as_text(old[0]).tolist()
+
+
+def test_one_dictionary_without_repeats_is_its_own_codes():
+    # One chunk, no null, no repeated text: the indices Arrow read are the codes, no copy.
+    chunk = pa.DictionaryArray.from_arrays(pa.array([2, 0, 1, 0], pa.int32()), pa.array(["b", "a", "c"]))
+    _, (distinct, codes) = _dictionary_text(pa.chunked_array([chunk]))
+    assert distinct.to_pylist() == ["b", "a", "c", ""]
+    assert codes.tolist() == [2, 0, 1, 0]
+    assert not codes.flags.writeable  # Arrow's own buffer
+    # A repeated text: the codes are mapped ("a" twice: both rows read 1).
+    chunk = pa.DictionaryArray.from_arrays(pa.array([2, 1, 0], pa.int32()), pa.array(["b", "a", "a"]))
+    _, (distinct, codes) = _dictionary_text(pa.chunked_array([chunk]))
+    assert distinct.to_pylist() == ["b", "a", ""]
+    assert codes.tolist() == [1, 1, 0]
+    # A null cell reads as "" (a new last text, or the dictionary's own "").
+    chunk = pa.DictionaryArray.from_arrays(pa.array([None, 0], pa.int32()), pa.array(["x", ""]))
+    _, (distinct, codes) = _dictionary_text(pa.chunked_array([chunk]))
+    assert distinct.to_pylist() == ["x", ""]
+    assert codes.tolist() == [1, 0]
+
+
+def test_an_index_outside_its_dictionary_takes_the_plain_path():
+    # Arrow does not check indices unless asked: such a column is not mapped (no wrong text).
+    for cells in ([0, 2], [-1, 0]):
+        chunk = pa.DictionaryArray.from_arrays(pa.array(cells, pa.int32()), pa.array(["a", "b"]), safe=False)
+        assert _dictionary_text(pa.chunked_array([chunk])) is None
+        two = pa.chunked_array([pa.DictionaryArray.from_arrays(pa.array([0], pa.int32()), pa.array(["c"])), chunk])
+        assert _dictionary_text(two) is None
