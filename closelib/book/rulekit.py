@@ -66,8 +66,40 @@ def take(values: np.ndarray, index: np.ndarray, missing) -> np.ndarray:
     """``values[index]``, ``missing`` where index is -1."""
     if len(values) == 0:
         return np.full(len(index), missing, dtype=values.dtype)
-    taken = values[np.maximum(index, 0)]
-    return np.where(index >= 0, taken, np.asarray(missing, dtype=values.dtype))
+    taken = values[index]  # a fresh array; -1 reads the last value, replaced below
+    absent = index < 0
+    if absent.any():
+        taken[absent] = missing
+    return taken
+
+
+def running_totals(group: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``pd.Series(values).groupby(group).cumsum()`` (int64): each row's total of its group's
+    values so far, in row order. ``group``: non-negative integers (positions).
+
+    A row alone in its group is its own total; the others are sorted by group (stable: row
+    order within a group; applications come nearly sorted by source, which a stable sort
+    takes in runs) and summed once, each group's start subtracted. pandas would hash the
+    million keys to factorize them first."""
+    totals = values.astype("int64")  # a copy: the rows alone in their group keep their value
+    if len(group) == 0:
+        return totals
+    repeated = np.flatnonzero(np.bincount(group)[group] > 1)
+    if len(repeated) == 0:
+        return totals
+    order = repeated[np.argsort(group[repeated], kind="stable")]
+    keys = group[order]
+    summed = np.cumsum(totals[order])
+    starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+    before = np.concatenate([[0], summed[starts[1:] - 1]])  # the total of the groups sorted earlier
+    totals[order] = summed - np.repeat(before, np.diff(np.append(starts, len(order))))
+    return totals
+
+
+def first_in_group(group: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The first of ``rows`` (ascending positions) of each value of ``group[rows]``."""
+    _, first = np.unique(group[rows], return_index=True)  # return_index: the first occurrence
+    return rows[first]
 
 
 def shared_codes(*columns: pd.Series) -> tuple[list[np.ndarray], np.ndarray]:
@@ -79,8 +111,8 @@ def shared_codes(*columns: pd.Series) -> tuple[list[np.ndarray], np.ndarray]:
     for column in columns:
         encoded = pc.dictionary_encode(combined(arrow_text(column)))
         words = np.array([vocabulary.setdefault(w, len(vocabulary)) for w in encoded.dictionary.to_pylist()], "int64")
-        index = np.asarray(pc.fill_null(encoded.indices, -1), dtype="int64")
-        codes.append(np.where(index >= 0, words[np.maximum(index, 0)] if len(words) else -1, -1))
+        index = np.asarray(pc.fill_null(encoded.indices, -1))  # int32: not widened first
+        codes.append(np.append(words, -1)[index])  # a missing cell's -1 reads the -1 appended
     texts = np.empty(len(vocabulary), dtype=object)
     texts[:] = list(vocabulary)
     return codes, texts

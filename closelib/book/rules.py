@@ -56,10 +56,12 @@ def resolve_currencies(
         if links is None or "receipts" not in frames or "documents" not in frames:
             return {"amount": lookup(stripped_text(raw["source_id"]), both)}
         ids = stripped_text(raw["source_id"])
-        # The rules will want the targets among the documents too: one lookup for both.
-        links.find_together(table, {"source_id": ids, "target_id": stripped_text(raw["target_id"])}, "documents")
+        # A receipt's id wins: only the sources no receipt holds are looked for among the
+        # documents, with the targets (the rules want them too) in one lookup.
         in_receipts = links.rows(table, "source_id", ids, "receipts")
-        in_documents = links.rows(table, "source_id", ids, "documents")
+        columns = {"source_id": ids, "target_id": stripped_text(raw["target_id"])}
+        links.find_together(table, columns, "documents", unless={"source_id": "receipts"})
+        in_documents = links.rows_unless(table, "source_id", ids, "documents", "receipts")
         found = np.where(in_receipts >= 0, in_receipts, np.where(in_documents >= 0, len(rc) + in_documents, -1))
         return {"amount": taken(both, found, ids)}
     if table in ("adjustments", "payment_schedules"):
