@@ -108,6 +108,25 @@ def test_find_rows_first_row_and_missing_target():
     assert links.rows("applications", "target_id", keys, "documents") is first  # found once
 
 
+def test_rows_unless_looks_up_only_what_the_first_table_lacks():
+    docs = pd.DataFrame({"document_id": pd.Series(["D1", "R1", "D2"], dtype="str")})
+    receipts = pd.DataFrame({"receipt_id": pd.Series(["R1", "D2"], dtype="str")})
+    sources = pd.Series(["R1", "D1", "D2", "X", "D1"], dtype="str")
+    targets = pd.Series(["D2", "R1", "Y"], dtype="str")
+    for together in (False, True):
+        links = IdLinks({"documents": docs, "receipts": receipts})
+        if together:  # with the targets, in one lookup
+            columns = {"source_id": sources, "target_id": targets}
+            links.find_together("applications", columns, "documents", unless={"source_id": "receipts"})
+        unless = links.rows_unless("applications", "source_id", sources, "documents", "receipts")
+        assert links.rows("applications", "source_id", sources, "receipts").tolist() == [0, -1, 1, -1, -1]
+        assert unless.tolist() == [-1, 0, -1, -1, 0]  # R1 and D2 are receipts: not looked up
+        assert links.rows_unless("applications", "source_id", sources, "documents", "receipts") is unless
+        # rows() still answers every cell: the partial answer is kept under its own key
+        assert links.rows("applications", "source_id", sources, "documents").tolist() == [1, 0, 2, -1, 0]
+        assert links.rows("applications", "target_id", targets, "documents").tolist() == [2, 1, -1]
+
+
 # --------------------------------------------------------------- against the sequential path
 
 
