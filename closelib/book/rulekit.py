@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from closelib import money
@@ -162,3 +163,15 @@ def is_unique(values: pd.Series) -> bool:
 
 def format_amount(minor: int, currency: str) -> str:
     return money.format_minor(minor, currency if money.is_currency(str(currency)) else "KWD")
+
+
+def run_starts(*columns: pa.Array) -> np.ndarray:
+    """First row of each run of rows equal in every column (ascending). A missing cell starts
+    a run of its own: a run is then cut more often than needed, never across two keys."""
+    length = len(columns[0])
+    cut = np.zeros(length, dtype=bool)
+    if length:
+        cut[0] = True
+        for column in columns:
+            cut[1:] |= np.asarray(pc.fill_null(pc.not_equal(column[1:], column[:-1]), True))
+    return np.flatnonzero(cut)

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from closelib.book.load import validate_source
+from closelib.book.parse import Collector
+from closelib.book.rulekit import run_starts
+from closelib.book.rules import _gl_journal
 from tests.conftest import MINI, write_source
 
 
@@ -179,3 +187,43 @@ def test_promise_to_pay_needs_a_date(tmp_path, mini_tables):
     }
     mini_tables["activities"] = [activity, dict(activity, activity_id="T2", promised_date="2026-10-09")]
     assert keyed(problems(tmp_path, mini_tables)) == {("activities.csv", 2, "promised_date", "promise_needs_date")}
+
+
+# ------------------------------------------------------------ journals summed by runs of lines
+
+
+def test_run_starts_cut_where_a_key_changes_or_is_missing():
+    entity = pa.array(["E1", "E1", "E1", "E2", None, None, "E2"])
+    journal = pa.array(["J1", "J1", "J2", "J2", "J2", "J2", "J2"])
+    assert run_starts(entity, journal).tolist() == [0, 2, 3, 4, 5, 6]
+    assert run_starts(pa.array([], pa.string())).tolist() == []
+
+
+JOURNAL_LINE = st.tuples(st.sampled_from(["E1", "E2", "Ω"]), st.sampled_from(["J1", "J2", "J10"]), st.integers(0, 9))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(JOURNAL_LINE, max_size=40), st.booleans(), st.integers(0, 9))
+def test_journal_nets_as_a_sum_per_key(lines, grouped, credit):
+    # grouped: each journal's lines together (summed by runs); else in any order (line by line)
+    if grouped:
+        lines = sorted(lines, key=lambda line: (line[0], line[1]))
+    jr = pd.DataFrame(
+        {
+            "entity": pd.Series([e for e, _, _ in lines], dtype="str"),
+            "journal_id": pd.Series([j for _, j, _ in lines], dtype="str"),
+            "debit": pd.Series([d for _, _, d in lines], dtype="int64"),
+            "credit": pd.Series([credit] * len(lines), dtype="int64"),
+        }
+    )
+    out = Collector()
+    _gl_journal(jr, "gl_journal.csv", out)
+    nets: dict[tuple[str, str], int] = {}
+    for entity, journal, debit in lines:
+        nets[(entity, journal)] = nets.get((entity, journal), 0) + debit - credit
+    expected = [
+        f"journal {j} of entity {e} does not balance (debits - credits = {v} minor units)"
+        for (e, j), v in sorted(nets.items())
+        if v != 0
+    ]
+    assert [p.message for p in out.problems] == expected
