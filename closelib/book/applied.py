@@ -217,7 +217,9 @@ def check_applications(
             target_rows = np.flatnonzero(is_target)
             ids = combined(arrow_text(base["document_id"])).take(pa.array(target_rows))
             adj_doc = take(target_rows, key_positions(adjustments["document_id"], ids), -1)
-        app_rows, app_amounts, app_dates = tgt_doc[comparable], amounts[comparable], applied[comparable]
+        app_rows, app_amounts, app_dates = tgt_doc, amounts, applied
+        if not comparable.all():
+            app_rows, app_amounts, app_dates = tgt_doc[comparable], amounts[comparable], applied[comparable]
         _over_cleared(base, app_rows, app_amounts, app_dates, adjustments, adj_doc, file, out)
 
 
@@ -239,12 +241,15 @@ def _linked(
     receipt; otherwise it is a CM exactly when the first document with its id is one (the
     kept documents' ids are distinct); a target likewise is an INV or DM."""
     in_receipts = links.rows("applications", "source_id", app["source_id"], "receipts")
-    rec_rank = np.cumsum(_kept(rec["receipt_id"], rec_repeat)) - 1
-    src_idx = take(rec_rank, in_receipts, -1)
+    if rec_repeat:  # a receipt's rank among the ones first_of keeps
+        kept = _kept(rec["receipt_id"], rec_repeat)
+        src_idx, receipts = take(np.cumsum(kept) - 1, in_receipts, -1), int(kept.sum())
+    else:  # every receipt kept: its row is its rank (a copy: the shared answer is not changed)
+        src_idx, receipts = in_receipts.copy(), len(rec)
     unfound = src_idx < 0
     if unfound.any():  # sources among the documents: only those not among the receipts are looked up
         source_doc = links.rows_unless("applications", "source_id", app["source_id"], "documents", "receipts")
-        cm_rank = _rank_in(is_cm, source_doc[unfound], offset=int(rec_rank[-1]) + 1 if len(rec_rank) else 0)
+        cm_rank = _rank_in(is_cm, source_doc[unfound], offset=receipts)
         src_idx[unfound] = cm_rank
     target_doc = links.rows("applications", "target_id", app["target_id"], "documents")
     adj_doc = None
@@ -352,15 +357,15 @@ def _over(
     not found are never ``valid`` and are left out."""
     if not valid.any():
         return
-    rows = np.flatnonzero(valid)
-    running = running_totals(group[rows], amounts[rows])
-    over = running > cap[rows]
+    rows = None if valid.all() else np.flatnonzero(valid)  # None: every row, no million-row copies
+    in_group, in_amounts, in_cap = (group, amounts, cap) if rows is None else (group[rows], amounts[rows], cap[rows])
+    running = running_totals(in_group, in_amounts)
+    over = running > in_cap
     if not over.any():
         return
-    first = np.zeros(len(rows), dtype=bool)  # the first row past the cap of each group
-    first[first_in_group(group[rows], np.flatnonzero(over))] = True
+    first = first_in_group(in_group, np.flatnonzero(over))  # the first row past the cap of each group
     first_over = np.zeros(len(app), dtype=bool)
-    first_over[rows[first]] = True
+    first_over[first if rows is None else rows[first]] = True
     ccy = parse_currency(pd.Series(currency()[first_over], dtype=object), pd.RangeIndex(int(first_over.sum())))
     text = pd.Series("", index=app.index, dtype=object)
     text[first_over] = (
