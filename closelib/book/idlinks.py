@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from closelib.book.arrays import arrow_text, combined, positions
 
@@ -85,7 +86,7 @@ class IdLinks:
                 keys[(table, column, target)] = (None, _text(values))
         if not keys:
             return
-        found = _find(pa.concat_arrays([text for _, text in keys.values()]), self._frames.get(target), target)
+        found = _find_parts([text for _, text in keys.values()], self._frames.get(target), target)
         start = 0
         with self._guard:
             for key, (unfound, text) in keys.items():
@@ -109,6 +110,16 @@ def _find(keys: pa.Array, frame: pd.DataFrame | None, target: str) -> np.ndarray
     if frame is None or len(frame) == 0 or len(keys) == 0:
         return np.full(len(keys), -1, dtype="int64")
     return positions(keys, _text(frame[TARGET_IDS[target]]))
+
+
+def _find_parts(parts: list[pa.Array], frame: pd.DataFrame | None, target: str) -> np.ndarray:
+    """:func:`_find` of the parts one after another. As many keys as the target has rows or
+    more: the target's ids are hashed and the parts probed as chunks of one array, not
+    copied into one (a million targets' ids)."""
+    if frame is None or len(frame) == 0 or len(parts) == 1 or sum(map(len, parts)) < len(frame):
+        return _find(pa.concat_arrays(parts) if len(parts) > 1 else parts[0], frame, target)
+    where = pc.index_in(pa.chunked_array(parts, pa.large_string()), value_set=_text(frame[TARGET_IDS[target]]))
+    return np.concatenate([np.asarray(pc.fill_null(chunk, -1), dtype="int64") for chunk in where.chunks])
 
 
 def find_rows(keys: pd.Series, frame: pd.DataFrame | None, id_column: str) -> np.ndarray:
