@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from hypothesis import given, settings
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 from closelib.book.load import validate_source
 from closelib.book.parse import Collector
-from closelib.book.rulekit import run_starts
+from closelib.book.rulekit import first_in_group, run_starts, running_totals, take
 from closelib.book.rules import _gl_journal
 from tests.conftest import MINI, write_source
 
@@ -227,3 +228,42 @@ def test_journal_nets_as_a_sum_per_key(lines, grouped, credit):
         if v != 0
     ]
     assert [p.message for p in out.problems] == expected
+
+
+# ------------------------------------------------ positions taken, running totals per group
+def test_take_hand_checked():
+    values = np.array([10, 20, 30])
+    assert take(values, np.array([2, -1, 0, 2]), 0).tolist() == [30, 0, 10, 30]
+    assert take(values, np.array([], dtype="int64"), 0).tolist() == []
+    assert take(np.array([], dtype="int64"), np.array([-1, -1]), 7).tolist() == [7, 7]
+    dates = np.array(["2026-01-02"], dtype="datetime64[ns]")
+    assert np.isnat(take(dates, np.array([-1]), np.datetime64("NaT"))[0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 5), max_size=12), st.lists(st.integers(-1, 5), max_size=30))
+def test_take_as_where(values, index):
+    values_, index_ = np.array(values, dtype="int64"), np.array(index, dtype="int64")
+    index_ = index_[index_ < len(values_)]
+    expected = np.where(index_ >= 0, values_[np.maximum(index_, 0)], -9) if len(values_) else np.full(len(index_), -9)
+    assert take(values_, index_, -9).tolist() == expected.tolist()
+
+
+def test_running_totals_and_first_in_group_hand_checked():
+    group = np.array([3, 1, 3, 0, 1, 3])
+    values = np.array([5, 1, 2, 9, 4, 1])
+    assert running_totals(group, values).tolist() == [5, 1, 7, 9, 5, 8]
+    assert running_totals(np.array([], dtype="int64"), np.array([], dtype="int64")).tolist() == []
+    assert first_in_group(group, np.array([1, 2, 4, 5])).tolist() == [1, 2]  # group 1 at row 1, group 3 at row 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 8), st.integers(-(10**12), 10**12)), max_size=40), st.data())
+def test_running_totals_and_first_in_group_as_pandas(rows, data):
+    group = np.array([g for g, _ in rows], dtype="int64")
+    values = np.array([v for _, v in rows], dtype="int64")
+    expected = pd.Series(values, dtype="int64").groupby(group).cumsum().to_numpy()
+    assert running_totals(group, values).tolist() == expected.tolist()
+    chosen = np.array(sorted(data.draw(st.sets(st.integers(0, max(len(rows) - 1, 0)))) if rows else []), dtype="int64")
+    firsts = pd.Series(chosen, dtype="int64").groupby(group[chosen]).head(1) if len(chosen) else pd.Series([])
+    assert first_in_group(group, chosen).tolist() == sorted(firsts.tolist())
