@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from closelib import money
@@ -66,21 +67,54 @@ def take(values: np.ndarray, index: np.ndarray, missing) -> np.ndarray:
     """``values[index]``, ``missing`` where index is -1."""
     if len(values) == 0:
         return np.full(len(index), missing, dtype=values.dtype)
-    taken = values[np.maximum(index, 0)]
-    return np.where(index >= 0, taken, np.asarray(missing, dtype=values.dtype))
+    taken = values[index]  # a fresh array; -1 reads the last value, replaced below
+    absent = index < 0
+    if absent.any():
+        taken[absent] = missing
+    return taken
+
+
+def running_totals(group: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``pd.Series(values).groupby(group).cumsum()`` (int64): each row's total of its group's
+    values so far, in row order. ``group``: non-negative integers (positions).
+
+    A row alone in its group is its own total; the others are sorted by group (stable: row
+    order within a group; applications come nearly sorted by source, which a stable sort
+    takes in runs) and summed once, each group's start subtracted. pandas would hash the
+    million keys to factorize them first."""
+    totals = values.astype("int64")  # a copy: the rows alone in their group keep their value
+    if len(group) == 0:
+        return totals
+    repeated = np.flatnonzero(np.bincount(group)[group] > 1)
+    if len(repeated) == 0:
+        return totals
+    order = repeated[np.argsort(group[repeated], kind="stable")]
+    keys = group[order]
+    summed = np.cumsum(totals[order])
+    starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+    before = np.concatenate([[0], summed[starts[1:] - 1]])  # the total of the groups sorted earlier
+    totals[order] = summed - np.repeat(before, np.diff(np.append(starts, len(order))))
+    return totals
+
+
+def first_in_group(group: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The first of ``rows`` (ascending positions) of each value of ``group[rows]``, ascending."""
+    _, first = np.unique(group[rows], return_index=True)  # return_index: the first occurrence
+    return rows[np.sort(first)]
 
 
 def shared_codes(*columns: pd.Series) -> tuple[list[np.ndarray], np.ndarray]:
     """Each text column as integer codes into one vocabulary (an object array of the texts):
     equal codes are equal texts, across the columns. For columns of few distinct texts
-    (currency, entity), hashed in Arrow; -1 for a missing cell."""
+    (currency, entity), hashed in Arrow; -1 for a missing cell. int32: half the memory of a
+    million codes (and of the arrays taken from them)."""
     vocabulary: dict[str, int] = {}
     codes = []
     for column in columns:
         encoded = pc.dictionary_encode(combined(arrow_text(column)))
-        words = np.array([vocabulary.setdefault(w, len(vocabulary)) for w in encoded.dictionary.to_pylist()], "int64")
-        index = np.asarray(pc.fill_null(encoded.indices, -1), dtype="int64")
-        codes.append(np.where(index >= 0, words[np.maximum(index, 0)] if len(words) else -1, -1))
+        words = np.array([vocabulary.setdefault(w, len(vocabulary)) for w in encoded.dictionary.to_pylist()], "int32")
+        index = np.asarray(pc.fill_null(encoded.indices, -1))  # int32: not widened first
+        codes.append(np.append(words, -1)[index])  # a missing cell's -1 reads the -1 appended
     texts = np.empty(len(vocabulary), dtype=object)
     texts[:] = list(vocabulary)
     return codes, texts
@@ -130,3 +164,15 @@ def is_unique(values: pd.Series) -> bool:
 
 def format_amount(minor: int, currency: str) -> str:
     return money.format_minor(minor, currency if money.is_currency(str(currency)) else "KWD")
+
+
+def run_starts(*columns: pa.Array) -> np.ndarray:
+    """First row of each run of rows equal in every column (ascending). A missing cell starts
+    a run of its own: a run is then cut more often than needed, never across two keys."""
+    length = len(columns[0])
+    cut = np.zeros(length, dtype=bool)
+    if length:
+        cut[0] = True
+        for column in columns:
+            cut[1:] |= np.asarray(pc.fill_null(pc.not_equal(column[1:], column[:-1]), True))
+    return np.flatnonzero(cut)

@@ -66,13 +66,15 @@ def test_stripped_and_empty_as_pandas(cells):
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.lists(st.sampled_from(["USD", "EUR", "", "Ω"]), max_size=20),
-    st.lists(st.sampled_from(["EUR", "JPY"]), max_size=20),
+    st.lists(st.sampled_from(["USD", "EUR", "", "Ω", None]), max_size=20),
+    st.lists(st.sampled_from(["EUR", "JPY", None]), max_size=20),
 )
 def test_shared_codes_equal_exactly_where_the_texts_do(left, right):
     (a, b), texts = shared_codes(pd.Series(left, dtype="str"), pd.Series(right, dtype="str"))
     assert text_at(a, texts).tolist() == left and text_at(b, texts).tolist() == right
-    assert [[x == y for y in b] for x in a] == [[x == y for y in right] for x in left]
+    assert ((a == -1) == [x is None for x in left]).all() and ((b == -1) == [x is None for x in right]).all()
+    same = [[x == y and x is not None for y in right] for x in left]
+    assert [[x == y and x != -1 for y in b] for x in a] == same
     assert text_at(np.array([-1, 0][: 1 + bool(len(texts))]), texts)[0] is None
 
 

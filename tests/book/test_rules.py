@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from closelib.book.load import validate_source
+from closelib.book.parse import Collector
+from closelib.book.rulekit import first_in_group, run_starts, running_totals, take
+from closelib.book.rules import _gl_journal
 from tests.conftest import MINI, write_source
 
 
@@ -179,3 +188,82 @@ def test_promise_to_pay_needs_a_date(tmp_path, mini_tables):
     }
     mini_tables["activities"] = [activity, dict(activity, activity_id="T2", promised_date="2026-10-09")]
     assert keyed(problems(tmp_path, mini_tables)) == {("activities.csv", 2, "promised_date", "promise_needs_date")}
+
+
+# ------------------------------------------------------------ journals summed by runs of lines
+
+
+def test_run_starts_cut_where_a_key_changes_or_is_missing():
+    entity = pa.array(["E1", "E1", "E1", "E2", None, None, "E2"])
+    journal = pa.array(["J1", "J1", "J2", "J2", "J2", "J2", "J2"])
+    assert run_starts(entity, journal).tolist() == [0, 2, 3, 4, 5, 6]
+    assert run_starts(pa.array([], pa.string())).tolist() == []
+
+
+JOURNAL_LINE = st.tuples(st.sampled_from(["E1", "E2", "Ω"]), st.sampled_from(["J1", "J2", "J10"]), st.integers(0, 9))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(JOURNAL_LINE, max_size=40), st.booleans(), st.integers(0, 9))
+def test_journal_nets_as_a_sum_per_key(lines, grouped, credit):
+    # grouped: each journal's lines together (summed by runs); else in any order (line by line)
+    if grouped:
+        lines = sorted(lines, key=lambda line: (line[0], line[1]))
+    jr = pd.DataFrame(
+        {
+            "entity": pd.Series([e for e, _, _ in lines], dtype="str"),
+            "journal_id": pd.Series([j for _, j, _ in lines], dtype="str"),
+            "debit": pd.Series([d for _, _, d in lines], dtype="int64"),
+            "credit": pd.Series([credit] * len(lines), dtype="int64"),
+        }
+    )
+    out = Collector()
+    _gl_journal(jr, "gl_journal.csv", out)
+    nets: dict[tuple[str, str], int] = {}
+    for entity, journal, debit in lines:
+        nets[(entity, journal)] = nets.get((entity, journal), 0) + debit - credit
+    expected = [
+        f"journal {j} of entity {e} does not balance (debits - credits = {v} minor units)"
+        for (e, j), v in sorted(nets.items())
+        if v != 0
+    ]
+    assert [p.message for p in out.problems] == expected
+
+
+# ------------------------------------------------ positions taken, running totals per group
+def test_take_hand_checked():
+    values = np.array([10, 20, 30])
+    assert take(values, np.array([2, -1, 0, 2]), 0).tolist() == [30, 0, 10, 30]
+    assert take(values, np.array([], dtype="int64"), 0).tolist() == []
+    assert take(np.array([], dtype="int64"), np.array([-1, -1]), 7).tolist() == [7, 7]
+    dates = np.array(["2026-01-02"], dtype="datetime64[ns]")
+    assert np.isnat(take(dates, np.array([-1]), np.datetime64("NaT"))[0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 5), max_size=12), st.lists(st.integers(-1, 5), max_size=30))
+def test_take_as_where(values, index):
+    values_, index_ = np.array(values, dtype="int64"), np.array(index, dtype="int64")
+    index_ = index_[index_ < len(values_)]
+    expected = np.where(index_ >= 0, values_[np.maximum(index_, 0)], -9) if len(values_) else np.full(len(index_), -9)
+    assert take(values_, index_, -9).tolist() == expected.tolist()
+
+
+def test_running_totals_and_first_in_group_hand_checked():
+    group = np.array([3, 1, 3, 0, 1, 3])
+    values = np.array([5, 1, 2, 9, 4, 1])
+    assert running_totals(group, values).tolist() == [5, 1, 7, 9, 5, 8]
+    assert running_totals(np.array([], dtype="int64"), np.array([], dtype="int64")).tolist() == []
+    assert first_in_group(group, np.array([1, 2, 4, 5])).tolist() == [1, 2]  # group 1 at row 1, group 3 at row 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 8), st.integers(-(10**12), 10**12)), max_size=40), st.data())
+def test_running_totals_and_first_in_group_as_pandas(rows, data):
+    group = np.array([g for g, _ in rows], dtype="int64")
+    values = np.array([v for _, v in rows], dtype="int64")
+    expected = pd.Series(values, dtype="int64").groupby(group).cumsum().to_numpy()
+    assert running_totals(group, values).tolist() == expected.tolist()
+    chosen = np.array(sorted(data.draw(st.sets(st.integers(0, max(len(rows) - 1, 0)))) if rows else []), dtype="int64")
+    firsts = pd.Series(chosen, dtype="int64").groupby(group[chosen]).head(1) if len(chosen) else pd.Series([])
+    assert first_in_group(group, chosen).tolist() == sorted(firsts.tolist())

@@ -108,6 +108,25 @@ def test_find_rows_first_row_and_missing_target():
     assert links.rows("applications", "target_id", keys, "documents") is first  # found once
 
 
+def test_rows_unless_looks_up_only_what_the_first_table_lacks():
+    docs = pd.DataFrame({"document_id": pd.Series(["D1", "R1", "D2"], dtype="str")})
+    receipts = pd.DataFrame({"receipt_id": pd.Series(["R1", "D2"], dtype="str")})
+    sources = pd.Series(["R1", "D1", "D2", "X", "D1"], dtype="str")
+    targets = pd.Series(["D2", "R1", "Y"], dtype="str")
+    for together in (False, True):
+        links = IdLinks({"documents": docs, "receipts": receipts})
+        if together:  # with the targets, in one lookup
+            columns = {"source_id": sources, "target_id": targets}
+            links.find_together("applications", columns, "documents", unless={"source_id": "receipts"})
+        unless = links.rows_unless("applications", "source_id", sources, "documents", "receipts")
+        assert links.rows("applications", "source_id", sources, "receipts").tolist() == [0, -1, 1, -1, -1]
+        assert unless.tolist() == [-1, 0, -1, -1, 0]  # R1 and D2 are receipts: not looked up
+        assert links.rows_unless("applications", "source_id", sources, "documents", "receipts") is unless
+        # rows() still answers every cell: the partial answer is kept under its own key
+        assert links.rows("applications", "source_id", sources, "documents").tolist() == [1, 0, 2, -1, 0]
+        assert links.rows("applications", "target_id", targets, "documents").tolist() == [2, 1, -1]
+
+
 # --------------------------------------------------------------- against the sequential path
 
 
@@ -175,3 +194,23 @@ def test_the_mini_book_validates_the_same_on_one_thread(mini_source, monkeypatch
     two = validate_source(mini_source)
     monkeypatch.setattr(taskrun, "WORKERS", 1)
     assert validate_source(mini_source) == two == _sequential_problems(mini_source)
+
+
+LINK_IDS = st.lists(st.sampled_from(["D1", "D2", "R1", "R2", "X", ""]), max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(LINK_IDS, LINK_IDS, LINK_IDS, LINK_IDS)
+def test_found_together_as_found_alone(doc_ids, receipt_ids, source_ids, target_ids):
+    docs = pd.DataFrame({"document_id": pd.Series(doc_ids, dtype="str")})
+    receipts = pd.DataFrame({"receipt_id": pd.Series(receipt_ids, dtype="str")})
+    sources, targets = pd.Series(source_ids, dtype="str"), pd.Series(target_ids, dtype="str")
+    links = IdLinks({"documents": docs, "receipts": receipts})
+    columns = {"source_id": sources, "target_id": targets}
+    links.find_together("applications", columns, "documents", unless={"source_id": "receipts"})
+    in_receipts = find_rows(sources, receipts, "receipt_id")
+    expected = np.where(in_receipts >= 0, -1, find_rows(sources, docs, "document_id"))
+    found = links.rows_unless("applications", "source_id", sources, "documents", "receipts")
+    assert found.tolist() == expected.tolist()
+    expected_targets = find_rows(targets, docs, "document_id").tolist()
+    assert links.rows("applications", "target_id", targets, "documents").tolist() == expected_targets
