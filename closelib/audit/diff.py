@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 
 from closelib import money
+from closelib.book.currencies import resolve_currencies
 from closelib.book.load import load_book
 from closelib.book.model import Book
-from closelib.book.rules import resolve_currencies
 from closelib.book.schema import TABLES
 from closelib.runner.runfolder import read_manifest
 

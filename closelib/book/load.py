@@ -15,12 +15,13 @@ from typing import cast
 import pandas as pd
 
 from closelib import money
+from closelib.book.currencies import CURRENCY_SOURCES, entity_currencies, resolve_currencies
 from closelib.book.extracts import Problem
 from closelib.book.idlinks import IdLinks
 from closelib.book.model import Book
 from closelib.book.parse import Collector, check_header, parse_table
 from closelib.book.reading import find_tables, read_one
-from closelib.book.rules import CURRENCY_SOURCES, entity_currencies, resolve_currencies, rule_tasks
+from closelib.book.rules import rule_tasks
 from closelib.book.schema import LOAD_ORDER, TABLES
 from closelib.book.taskrun import Task, run_tasks
 from closelib.errors import SourceError

@@ -14,11 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from closelib.book import taskrun
+from closelib.book.currencies import resolve_currencies
 from closelib.book.idlinks import IdLinks, find_rows
 from closelib.book.load import validate_source
 from closelib.book.parse import Collector, check_header, parse_table
 from closelib.book.reading import find_tables, read_one
-from closelib.book.rules import check_all, resolve_currencies
+from closelib.book.rules import check_all
 from closelib.book.schema import TABLES
 from closelib.book.taskrun import Task, run_tasks
 from tests.conftest import MINI, write_source

@@ -123,7 +123,7 @@ def execute_memos(ctx, customer_ids: list[str], template: Path = TEMPLATE, worke
         cid = job.parameters["customer_id"]
         result_path = Path(job.parameters["result_path"])
         ok = res["status"] == "succeeded" and result_path.is_file()
-        error = res["error"] or (None if ok else "the memo wrote no result")
+        error = res["error"] or ("" if ok else "the memo wrote no result")  # text: never a missing cell
         rows.append(
             {
                 "customer_id": cid,
@@ -228,6 +228,24 @@ SUMMARY_COLUMNS = [
     "opposite_reason",
     "memo",
 ]
+
+
+def memo_checks(executed: pd.DataFrame, names: pd.Series) -> list[tuple[str, bool, str]]:
+    """(check name, passed, detail) of each memo executed: produced, or why not. ``names``:
+    customer id -> name. A missing error or name reads as empty text (pandas 3 makes a column
+    of texts and Nones a text column with NaN: it must not turn one failed memo into a crash
+    of the whole review)."""
+
+    def text(value: object) -> str:
+        return "" if value is None or (isinstance(value, float) and value != value) else str(value)
+
+    checks = []
+    for row in executed.itertuples():
+        passed = bool(row.status == "succeeded")
+        who = " ".join(part for part in (text(row.customer_id), text(names.get(row.customer_id))) if part)
+        detail = text(row.error) or (f"memo {text(row.html)}" if passed else "failed, no error recorded")
+        checks.append((f"credit.memo.{row.file_name}.produced", passed, f"{who}: {detail}"))
+    return checks
 
 
 def summary(executed: pd.DataFrame) -> pd.DataFrame:

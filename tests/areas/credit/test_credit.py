@@ -497,6 +497,24 @@ def test_a_failing_memo_is_reported_not_raised(tmp_path, params):
     assert credit_run.summary(executed).empty
 
 
+def test_one_failed_memo_is_a_failed_check_not_a_crash():
+    # pandas 3 makes a column of texts and Nones a text column with NaN: an error of None beside
+    # one real error read as NaN, and the review's check line crashed on "text + NaN".
+    executed = pd.DataFrame(
+        [
+            {"customer_id": "C1", "file_name": "C1", "status": "succeeded", "error": None, "html": "C1.html"},
+            {"customer_id": "C2", "file_name": "C2", "status": "failed", "error": "ImportError: x", "html": None},
+            {"customer_id": "C3", "file_name": "C3", "status": "failed", "error": None, "html": None},
+        ]
+    )
+    names = pd.Series({"C1": "Acme", "C2": "Beta"})
+    assert credit_run.memo_checks(executed, names) == [
+        ("credit.memo.C1.produced", True, "C1 Acme: memo C1.html"),
+        ("credit.memo.C2.produced", False, "C2 Beta: ImportError: x"),
+        ("credit.memo.C3.produced", False, "C3: failed, no error recorded"),
+    ]
+
+
 # ---------------------------------------------------------------- the queue notebook, run for real
 
 
