@@ -17,10 +17,14 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from closelib.areas.credit import conclusion as credit_conclusion
+from closelib.areas.credit import financials as credit_financials
+from closelib.areas.credit import limit as credit_limit
 from closelib.areas.credit import memo as credit_memo
 from closelib.areas.credit import memos as credit_run
 from closelib.areas.credit import queue as credit
 from closelib.areas.credit import score as credit_score
+from closelib.areas.credit import sections as credit_sections
 from closelib.areas.credit.customerbook import customer_book
 from closelib.book.load import load_book
 from closelib.errors import NotFoundError
@@ -125,13 +129,13 @@ FINANCIALS = {
 def test_altman_z2_on_hand_computed_numbers():
     # X1 = 200/1000 = 0.2, X2 = 100/1000 = 0.1, X3 = 50/1000 = 0.05, X4 = 400/600 = 2/3
     # Z'' = 6.56*0.2 + 3.26*0.1 + 6.72*0.05 + 1.05*2/3 = 1.312 + 0.326 + 0.336 + 0.7 = 2.674
-    z = credit_score.altman_z2(20_000, 10_000, 5_000, 40_000, 100_000, 60_000)
+    z = credit_financials.altman_z2(20_000, 10_000, 5_000, 40_000, 100_000, 60_000)
     assert (z["x1"], z["x2"], z["x3"]) == (0.2, 0.1, 0.05) and z["x4"] == pytest.approx(2 / 3)
     assert z["z2"] == pytest.approx(2.674) and z["zone"] == "safe"
     # negative working capital and a loss: distress
-    z = credit_score.altman_z2(-30_000, -10_000, -5_000, 10_000, 100_000, 90_000)
+    z = credit_financials.altman_z2(-30_000, -10_000, -5_000, 10_000, 100_000, 90_000)
     assert z["z2"] == pytest.approx(-1.968 - 0.326 - 0.336 + 1.05 / 9) and z["zone"] == "distress"
-    assert credit_score.altman_z2(1, 1, 1, 1, 0, 10) is None  # no total assets: not computable
+    assert credit_financials.altman_z2(1, 1, 1, 1, 0, 10) is None  # no total assets: not computable
 
 
 @pytest.mark.parametrize(
@@ -139,7 +143,7 @@ def test_altman_z2_on_hand_computed_numbers():
     [(2.6000001, "safe"), (2.6, "grey"), (1.1, "grey"), (1.0999999, "distress"), (4.5, "safe"), (-3.0, "distress")],
 )
 def test_zones_at_the_boundaries(z, zone):
-    assert credit_score.zone(z) == zone
+    assert credit_financials.zone(z) == zone
 
 
 def test_ratios_and_interest_cover_only_with_an_interest_column():
@@ -157,13 +161,13 @@ def test_ratios_and_interest_cover_only_with_an_interest_column():
             "book_equity": 40_000,
         }
     )
-    r = credit_score.ratios(row)
+    r = credit_financials.ratios(row)
     assert r["current_ratio"] == pytest.approx(50 / 30) and r["leverage"] == 0.6 and r["ebit_margin"] == 0.025
     assert r["working_capital"] == 20_000 and r["z2"] == pytest.approx(2.674)
     assert r["interest_cover"] is None and "not available" in r["interest_cover_note"]
-    r = credit_score.ratios(pd.concat([row, pd.Series({"interest_expense": "12.50"})]))
+    r = credit_financials.ratios(pd.concat([row, pd.Series({"interest_expense": "12.50"})]))
     assert r["interest_cover"] == 4.0  # 50.00 / 12.50
-    zero = credit_score.ratios(row.copy().replace({30_000: 0}))
+    zero = credit_financials.ratios(row.copy().replace({30_000: 0}))
     assert zero["current_ratio"] is None
 
 
@@ -251,7 +255,7 @@ def test_status_override_and_rating_scale():
 
 
 def limit(params, current, monthly, rating, currency="USD"):
-    return credit_score.recommend_limit(current, monthly, rating, currency, params["credit_review"]["limit_policy"])
+    return credit_limit.recommend_limit(current, monthly, rating, currency, params["credit_review"]["limit_policy"])
 
 
 def test_limit_formula_cap_rounding_and_hold_band(params):
@@ -276,33 +280,33 @@ def test_limit_formula_cap_rounding_and_hold_band(params):
     )
     # rating 8 (factor 0.6): 4,000.00 x 3 x 0.6 = 7,200.00 -> 7,000.00, a decrease of 3,000.00
     r = limit(params, 1_000_000, 400_000, 8)
-    assert (r["recommended"], r["change"], credit_score.decision(r, "active")) == (700_000, -300_000, "decrease")
+    assert (r["recommended"], r["change"], credit_limit.decision(r, "active")) == (700_000, -300_000, "decrease")
     # rating 10 (factor 0): credit hold
     r = limit(params, 1_000_000, 400_000, 10)
-    assert r["recommended"] == 0 and credit_score.decision(r, "active") == "credit hold"
+    assert r["recommended"] == 0 and credit_limit.decision(r, "active") == "credit hold"
     # a zero current limit is not capped: 18,750.00 -> 18,000.00
     r = limit(params, 0, 500_000, 3)
-    assert r["cap"] is None and r["recommended"] == 1_800_000 and credit_score.decision(r, "active") == "increase"
+    assert r["cap"] is None and r["recommended"] == 1_800_000 and credit_limit.decision(r, "active") == "increase"
     # JPY: round_to "1000.00" is 1,000 yen
     assert limit(params, 200_000, 30_001, 5, "JPY")["recommended"] == 90_000  # 90,003 yen -> 90,000
-    assert credit_score.decision(limit(params, 1_000_000, 300_000, 3), "active") == "hold"
+    assert credit_limit.decision(limit(params, 1_000_000, 300_000, 3), "active") == "hold"
 
 
 def test_approval_level_on_the_size_of_the_change(params):
     matrix = params["credit_review"]["approval_matrix"]
-    assert credit_score.approval_level(2_500_000, "USD", matrix) == "credit_analyst"
-    assert credit_score.approval_level(2_500_001, "USD", matrix) == "credit_manager"
-    assert credit_score.approval_level(-2_500_001, "USD", matrix) == "credit_manager"
-    assert credit_score.approval_level(10_000_001, "USD", matrix) == "cfo"
-    assert credit_score.approval_level(0, "USD", matrix) == "credit_analyst"
+    assert credit_limit.approval_level(2_500_000, "USD", matrix) == "credit_analyst"
+    assert credit_limit.approval_level(2_500_001, "USD", matrix) == "credit_manager"
+    assert credit_limit.approval_level(-2_500_001, "USD", matrix) == "credit_manager"
+    assert credit_limit.approval_level(10_000_001, "USD", matrix) == "cfo"
+    assert credit_limit.approval_level(0, "USD", matrix) == "credit_analyst"
 
 
 def test_average_monthly_billing_rounds_half_up(tmp_path):
     b = book(tmp_path)
     # C001 billed D1 1,000.00 + D2 500.00 in the last 12 months (the CM is not billing): 1,500.00 / 12 = 125.00
-    assert credit_score.average_monthly_billing(b.documents, "C001", "USD", DAY, 12) == (150_000, 12_500)
+    assert credit_limit.average_monthly_billing(b.documents, "C001", "USD", DAY, 12) == (150_000, 12_500)
     # C002 250.50 / 12 = 20.875 -> 20.88
-    assert credit_score.average_monthly_billing(b.documents, "C002", "USD", DAY, 12) == (25_050, 2_088)
+    assert credit_limit.average_monthly_billing(b.documents, "C002", "USD", DAY, 12) == (25_050, 2_088)
 
 
 # ---------------------------------------------------------------- the queue
@@ -417,7 +421,7 @@ def test_review_without_financials_or_payments_scores_behaviour_alone(tmp_path, 
         "days_beyond_terms_trend",
     }
     assert round(rv.log["contribution"].sum(), 2) == rv.score
-    text = credit_score.conclusion(
+    text = credit_conclusion.conclusion(
         rv.profile,
         rv.behaviour,
         rv.financials,
@@ -459,8 +463,8 @@ def test_past_due_over_30_share(tmp_path, params):
 def test_profile_from_the_customers_slice_is_the_profile_from_the_book(tmp_path):
     b = book(tmp_path)
     own = customer_book(b, ["C001"])
-    assert credit_memo.profile(b, "C001", END.end, own) == credit_memo.profile(b, "C001", END.end)
-    assert credit_memo.profile(b, "C001", END.end)["exposure"] == 80_000  # D1 300.00 + D2 500.00 open
+    assert credit_sections.profile(b, "C001", END.end, own) == credit_sections.profile(b, "C001", END.end)
+    assert credit_sections.profile(b, "C001", END.end)["exposure"] == 80_000  # D1 300.00 + D2 500.00 open
 
 
 def test_review_of_an_unknown_customer_says_so(tmp_path, params):
