@@ -71,19 +71,18 @@ def _parse_all(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], d
     # run after, then the reads: the tables others wait for, the small ones (quick, and a rule
     # may wait for one), applications, then the biggest first; the other rules fill in.
     first = {source for sources in CURRENCY_SOURCES.values() for source in sources}
+    longest = f"rule:{LONGEST_CHAIN}"
 
     def read_rank(task: Task) -> tuple[bool, bool, bool, int]:
         name = task.name.removeprefix("read:")
         size = _size(files[name])
-        # applications: the longest chain of work after its read (its parse's lookups, then
-        # the applications' rules) goes before the other big tables.
-        return name not in first, size > SMALL_FILE, name != "applications", -size
+        return name not in first, size > SMALL_FILE, name != LONGEST_CHAIN, -size
 
     by_need = sorted(reads, key=read_rank)
     order = [task.name for task in (*reads, *parses, *rules)]  # problems: as a sequential validation gives them
     # The longest rule as soon as it can, and the rules it runs after before it.
-    longest = next((task for task in rules if task.name == "rule:applications"), None)
-    heavy = [task for task in rules if longest is not None and task.name in (*longest.after, longest.name)]
+    ahead = next((task.after for task in rules if task.name == longest), ())
+    heavy = [task for task in rules if task.name in (*ahead, longest)]
     light = [task for task in rules if task not in heavy]
     _, checked = run_tasks([*parses, *heavy, *by_need, *light], out, report_order=order)
     out.problems[:] = checked.problems
@@ -94,6 +93,9 @@ def _parse_all(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], d
 
 
 SMALL_FILE = 1 << 20  # bytes: read before the big tables (a few ms each)
+# The table with the longest chain of work after its read (its parse's id lookups, then the
+# applications' rules): read before the other big tables, its rule before the other rules.
+LONGEST_CHAIN = "applications"
 
 
 def _size(path: Path) -> int:
