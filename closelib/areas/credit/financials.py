@@ -19,6 +19,7 @@ from __future__ import annotations
 import pandas as pd
 
 from closelib import money
+from closelib.book.schema import TABLES
 
 SAFE_ABOVE, DISTRESS_BELOW = 2.6, 1.1
 
@@ -106,17 +107,8 @@ def ratio_table(stmts: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-STATEMENT_COLUMNS = (
-    "revenue",
-    "ebit",
-    "total_assets",
-    "total_liabilities",
-    "current_assets",
-    "current_liabilities",
-    "retained_earnings",
-    "book_equity",
-    "market_equity",
-)
+# The statement's amounts: the financials table's money columns, as the contract lists them.
+STATEMENT_COLUMNS = tuple(TABLES["financials"].money_currency)
 
 
 def financials_text(fin: dict | None, table: pd.DataFrame) -> str:
