@@ -86,6 +86,13 @@ def _floor_and_load(book: Path, cache: str = "") -> tuple[measure.Measured, meas
     return floor, load, note, written
 
 
+def _floor_and_load_rows(floor: measure.Measured, load: measure.Measured, note: str) -> tuple[dict, dict]:
+    """The rows of :func:`_floor_and_load`'s raw read and load + validate (its ratio to the read)."""
+    floor_row = _row("floor: raw read, parquet (pyarrow)", floor, note=note)
+    load_row = _row("load + validate (parquet)", load, floor=floor_row["step"], target="< 4x floor", note=note)
+    return floor_row, load_row
+
+
 def _check(m: measure.Measured, what: str) -> measure.Measured:
     if m.returncode != 0:
         raise SystemExit(f"benchmark step {what} failed (exit {m.returncode}):\n{m.stderr[-4000:]}")
@@ -176,23 +183,15 @@ def bench_scale(
     cache = Path(tmp_cache.name) / "cache"
     say(f"  raw read and load + validate, {LOAD_REPEATS} times each, alternating")
     raw_pq, loaded, load_note, cache_seconds = _floor_and_load(parquet, str(cache))
-    rows.append(_row("floor: raw read, parquet (pyarrow)", raw_pq, note=load_note))
+    floor_row, load_row = _floor_and_load_rows(raw_pq, loaded, load_note)
+    rows.append(floor_row)
     if with_csv:
         raw_csv = _check(_step("raw_csv", str(csv_book)), "raw_csv")
         rows.append(_row("floor: raw read, csv (pyarrow)", raw_csv))
     kernel = _check(_step("kernel"), "kernel")
     rows.append(_row("floor: papermill kernel, empty notebook", kernel))
     with tmp_cache as tmp:
-        m = loaded
-        rows.append(
-            _row(
-                "load + validate (parquet)",
-                m,
-                floor="floor: raw read, parquet (pyarrow)",
-                target="< 4x floor",
-                note=load_note,
-            )
-        )
+        rows.append(load_row)
         rows.append(
             {
                 **_row("write typed book cache", None, seconds=cache_seconds),
@@ -299,17 +298,8 @@ def bench_group(scale: float, entities: int, say, period: str, run_timeout: floa
         rows.append(_row("demo generation (group, parquet)", m, seconds=m.wall))
     say(f"  raw read and load + validate, {LOAD_REPEATS} times each, alternating")
     raw, m, load_note, _ = _floor_and_load(path)
-    rows.append(_row("floor: raw read, parquet (pyarrow)", raw, note=load_note))
+    rows.extend(_floor_and_load_rows(raw, m, load_note))
     documents = m.result().get("documents")
-    rows.append(
-        _row(
-            "load + validate (parquet)",
-            m,
-            floor="floor: raw read, parquet (pyarrow)",
-            target="< 4x floor",
-            note=load_note,
-        )
-    )
     with tempfile.TemporaryDirectory(prefix="bench-group-") as tmp:
         say(f"  close batch {period} --by-entity --workers {workers}")
         argv = [_close(), "batch", period, "--source", str(path), "--outputs", str(Path(tmp) / "outputs")]
