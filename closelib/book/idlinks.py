@@ -61,6 +61,11 @@ class IdLinks:
 
         return self._once((table, column, target, unless), len(keys), find)
 
+    def found(self, table: str, column: str, target: str) -> np.ndarray | None:
+        """What :meth:`rows` found for ``table.column`` in ``target``, if it was asked (None if not)."""
+        with self._guard:
+            return self._found.get((table, column, target))
+
     def _once(self, key: tuple[str, ...], length: int, find: Callable[[], np.ndarray]) -> np.ndarray:
         with self._guard:
             lock = self._locks[key]

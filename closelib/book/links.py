@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from closelib.book.arrays import first_rows, id_array, index_in
@@ -61,3 +63,26 @@ class Links:
 def links(book: Book) -> Links:
     """The book's :class:`Links` (made on first use; remade if a table was replaced)."""
     return derived(book, "_links", Links)
+
+
+# The links the validation's shared id lookups (closelib.book.idlinks) find as they are defined
+# here: every cell of the column looked up, first row holding the id. (``app_source_doc`` is
+# not among them: the validation looks a source up among the documents only when no receipt
+# holds it.)
+FOUND_BY_VALIDATION = {
+    "app_target": ("applications", "target_id", "documents"),
+    "app_source_rec": ("applications", "source_id", "receipts"),
+    "adj_doc": ("adjustments", "document_id", "documents"),
+}
+
+
+def keep_found(book: Book, found: Callable[[str, str, str], np.ndarray | None]) -> None:
+    """The book's :class:`Links` starting from what the validation found (``found(table, column,
+    target)``: the positions of ``table.column`` in ``target``'s rows, or None), so the cache
+    writer does not look them up again (three hash lookups of a million ids). A position array
+    that does not fit its table (not the same rows) is not taken."""
+    made = links(book)
+    for name, (table, column, target) in FOUND_BY_VALIDATION.items():
+        values = found(table, column, target)
+        if values is not None and book.has(table) and book.has(target) and len(values) == len(book.tables[table]):
+            made.set(name, values)

@@ -18,6 +18,7 @@ from closelib import money
 from closelib.book.currencies import CURRENCY_SOURCES, entity_currencies, resolve_currencies
 from closelib.book.extracts import Problem
 from closelib.book.idlinks import IdLinks
+from closelib.book.links import keep_found
 from closelib.book.model import Book
 from closelib.book.parse import Collector, check_header, parse_table
 from closelib.book.reading import find_tables, read_one
@@ -27,7 +28,7 @@ from closelib.book.taskrun import Task, run_tasks
 from closelib.errors import SourceError
 
 
-def _parse_all(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], dict[str, Path]]:
+def _parse_all(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], dict[str, Path], IdLinks]:
     """Read, parse and check every table, as tasks on two threads (taskrun): a table is parsed
     once it is read and the tables its money's currency comes from are parsed, and each rule
     runs once the tables it reads are parsed and the rules it follows have run. Problems come
@@ -89,7 +90,7 @@ def _parse_all(source: Path, out: Collector) -> tuple[dict[str, pd.DataFrame], d
     ordered = {name: frames[name] for name in LOAD_ORDER if name in frames}  # parsed in any order
     frames.clear()
     frames.update(ordered)
-    return frames, {name: path for name, path in files.items() if name in frames}
+    return frames, {name: path for name, path in files.items() if name in frames}, links
 
 
 SMALL_FILE = 1 << 20  # bytes: read before the big tables (a few ms each)
@@ -123,7 +124,7 @@ def load_book(source: str | Path) -> Book:
             [Problem(str(source), None, None, "source_folder", "source folder does not exist")], str(source)
         )
     out = Collector()
-    frames, files = _parse_all(path, out)
+    frames, files, found = _parse_all(path, out)
     if out.problems:
         raise SourceError(out.problems, str(path))
     tables = {}
@@ -140,7 +141,9 @@ def load_book(source: str | Path) -> Book:
                 "country": "",
             }
         )
-    return Book(path, tables, files, frozenset(frames), entities)
+    book = Book(path, tables, files, frozenset(frames), entities)
+    keep_found(book, found.found)  # the row links the validation found, kept (links.py)
+    return book
 
 
 def _empty(name: str) -> pd.DataFrame:
