@@ -1,17 +1,21 @@
-"""A validated book, cached as typed Parquet so each notebook of a run skips re-validation.
+"""A validated book, cached as typed Arrow files so each notebook of a run skips re-validation.
 
 The runner validates the source once, then writes every table (money already in int64
 minor units, dates typed) under ``<store>/books/<key>/`` where ``key`` is the sha256 of
-the input hashes. Notebooks read that cache: Parquet keeps the types, so loading is a
-plain columnar read. The cache is derived data: deleting it costs time (the next run of the
+the input hashes. Each table is an uncompressed Arrow IPC file, which a notebook maps into
+memory instead of reading and decoding it: its text columns are the file's pages in the
+system's page cache, shared by every kernel of the run, not a private copy each kernel
+decodes (at a million documents, about 1 s of CPU and 0.7 GB of fresh memory per kernel).
+The cache is derived data: deleting it costs time (the next run of the
 same inputs rebuilds it), and ``close verify`` of the runs that read it finds it missing until then.
 
 A cache is sealed when written: ``hashes.json`` (written last, then the folder is renamed
 into place in one step) holds the sha256 of every other file, and every file and the folder
 are read-only. Nothing reads a cache without checking it: :func:`check_book_cache` (the
-runner, before reusing one) and :func:`read_book_cache` (the notebooks, which hash the very
-bytes they parse) report a changed, missing or extra file, and a cache is never repaired in
-place: a new one is written beside it and swapped in (:func:`write_book_cache` ``replace``).
+runner, before reusing one, and again once the notebooks have ended: a file mapped by a
+notebook and changed while it ran fails the run) and :func:`read_book_cache` (the notebooks,
+which hash the very bytes they map) report a changed, missing or extra file, and a cache is
+never repaired in place: a new one is written beside it and swapped in (:func:`write_book_cache` ``replace``).
 The same book always gives the same bytes (for the same code and library versions, which the
 key covers), so a rebuilt cache has the hashes the first one had.
 """
@@ -34,7 +38,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from closelib.book.fx import Translation, translation
 from closelib.book.links import Links, links
@@ -44,6 +47,7 @@ from closelib.errors import CacheError
 from closelib.files import sha256_file, write_json_atomic
 from closelib.paths import PACKAGE_DIR
 
+TABLE_SUFFIX = ".arrow"  # Arrow IPC file format, uncompressed
 META = "book.json"
 LINKS = "links.npz"
 FX = "fx.npz"
@@ -72,7 +76,7 @@ def code_fingerprint() -> str:
 def cache_key(inputs: dict[str, dict]) -> str:
     """Hash of the input files' hashes, of the code that validated them and of the layout."""
     text = json.dumps(
-        {"layout": 4, "code": code_fingerprint(), "inputs": {k: v["sha256"] for k, v in sorted(inputs.items())}},
+        {"layout": 5, "code": code_fingerprint(), "inputs": {k: v["sha256"] for k, v in sorted(inputs.items())}},
         sort_keys=True,
     )
     return hashlib.sha256(text.encode()).hexdigest()
@@ -117,12 +121,20 @@ def check_book_cache(folder: Path) -> tuple[dict[str, str] | None, str | None]:
     for name in present:
         if name not in recorded:
             return None, f"{name} is not one of the files it was written with"
-    for name, expected in sorted(recorded.items()):
+    changed = first_change(folder, recorded)
+    return (None, changed) if changed else (dict(recorded), None)
+
+
+def first_change(folder: Path, expected: dict[str, str]) -> str | None:
+    """The first file of ``expected`` (name -> sha256) whose bytes in ``folder`` are not those,
+    as the problem (``documents.arrow changed (sha256 ... when written, ... now)``); None when
+    every one matches."""
+    for name, sha in sorted(expected.items()):
         path = folder / name
         found = sha256_file(path) if path.is_file() else None
-        if found != expected:
-            return None, _problem(name, expected, found)
-    return dict(recorded), None
+        if found != sha:
+            return _problem(name, sha, found)
+    return None
 
 
 def _seal(scratch: Path, writer: str, files: dict[str, str]) -> None:
@@ -172,15 +184,13 @@ def write_sealed(
     folder.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
     # The tables are written on a second thread while this one works out the links and the
-    # translation: Parquet encoding and compression release the GIL, so both cores work (the
+    # translation: Arrow's conversion, hashing and writing release the GIL, so both cores work (the
     # notebooks, which would use the other core, wait for the cache). Each file is written
     # whole by one thread, so the bytes are those of a sequential write.
     files: dict[str, str] = {}
     with ThreadPoolExecutor(max_workers=1) as pool:
         writes = {
-            f"{name}.parquet": pool.submit(
-                _write_hashed, scratch / f"{name}.parquet", lambda out, frame=frame: frame.to_parquet(out, index=False)
-            )
+            f"{name}{TABLE_SUFFIX}": pool.submit(_write_table, frame, scratch / f"{name}{TABLE_SUFFIX}")
             for name, frame in book.tables.items()
         }
         # Where applications and adjustments point (row positions): worked out once here, not
@@ -236,37 +246,38 @@ def read_book_cache(
     ``unread`` tables (those a workpaper never reads) are neither read nor held: the book has no
     frame for them, so reading one fails loudly.
 
-    The bytes hashed are the bytes parsed, so a file changed after the check is never read.
+    The bytes hashed are the bytes read: a table is mapped into memory and hashed there, and a
+    file changed after the check is found by the runner's check once the notebooks have ended.
     Raises :class:`CacheError` naming the file on any difference."""
     if expected is None:  # each file read is checked below: no need to hash it twice
         try:
             expected = dict(json.loads((folder / HASHES).read_text(encoding="utf-8"))["files"])
         except (OSError, ValueError, KeyError, TypeError):
             raise CacheError(f"typed book cache {folder}: {HASHES} is missing or unreadable") from None
-    # one file at a time (read, hash, parse, let go): at most one file's raw bytes in memory
+    # one file at a time (map or read, hash, parse, let go)
     meta: dict | None = None
     stored: dict[str, bytes] = {}
     tables: dict[str, pd.DataFrame] = {}
     keep = None if entities is None else _EntityRows(list(dict.fromkeys(entities)))
     for name in sorted(expected, key=_read_order):
         sha = expected[name]
-        if name.endswith(".parquet") and Path(name).stem in unread:
+        if name.endswith(TABLE_SUFFIX) and Path(name).stem in unread:
             continue
         try:
-            raw = (folder / name).read_bytes()
+            raw = _mapped(folder / name) if name.endswith(TABLE_SUFFIX) else (folder / name).read_bytes()
         except OSError:
             raise CacheError(f"typed book cache {folder}: {_problem(name, sha, None)}") from None
         found = hashlib.sha256(raw).hexdigest()
         if found != sha:
             raise CacheError(f"typed book cache {folder}: {_problem(name, sha, found)}")
         if name == META:
-            meta = json.loads(raw)
+            meta = json.loads(bytes(raw))
         elif name in (LINKS, FX):
             if keep is None:  # row positions of the whole book: not a slice's
-                stored[name] = raw
-        elif name.endswith(".parquet"):
+                stored[name] = bytes(raw)
+        elif isinstance(raw, pa.Buffer):
             table = Path(name).stem
-            tables[table] = pd.read_parquet(io.BytesIO(raw)) if keep is None else keep.read(table, raw)
+            tables[table] = _table(raw).to_pandas() if keep is None else keep.read(table, raw)
         del raw
     if meta is None:
         raise CacheError(f"typed book cache {folder}: {META} is not among its checked files")
@@ -285,8 +296,34 @@ def read_book_cache(
     if FX in stored:
         with np.load(io.BytesIO(stored.pop(FX))) as arrays:
             keep_derived(book, "_fx", restored_translation(book, {n: arrays[n] for n in arrays.files}))
-    release_memory()  # the Parquet read's Arrow buffers, already converted to frames
+    release_memory()  # Arrow's buffers of columns already converted to numpy
     return book
+
+
+def _write_table(frame: pd.DataFrame, path: Path) -> str:
+    """``frame`` written to ``path`` as an Arrow IPC file, one record batch, uncompressed (so it
+    can be mapped), with pandas' metadata (it reads back with its dtypes); the sha256 of the
+    bytes written. The same frame always gives the same bytes."""
+    table = pa.Table.from_pandas(frame, preserve_index=False).combine_chunks()
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    del table
+    data = sink.getvalue()
+    digest = hashlib.sha256(data).hexdigest()  # releases the GIL on large buffers
+    with open(path, "wb") as out:
+        out.write(data)
+    return digest
+
+
+def _mapped(path: Path) -> pa.Buffer:
+    """The file's bytes, mapped (read-only) rather than read: the frames made from them refer to
+    the mapping, which stays open as long as they do."""
+    return pa.memory_map(str(path), "r").read_buffer()
+
+
+def _table(raw: pa.Buffer) -> pa.Table:
+    return pa.ipc.open_file(raw).read_all()
 
 
 # fx.npz (layout 4): the functional currency of each document and receipt as a small integer
@@ -340,31 +377,31 @@ def _read_order(name: str) -> tuple[int, str]:
 
 class _EntityRows:
     """Reads a cached table keeping the chosen entities' rows (the rules of ``entity_slice``):
-    record batch by batch, so no more than one batch of other entities' rows is held."""
-
-    BATCH = 65_536
+    batch by batch (the mapped file's record batches hold no copy of its rows), so no copy of
+    other entities' rows is made."""
 
     def __init__(self, entities: list[str]) -> None:
         self.entities = entities
         self.documents: pa.Array | None = None  # ids of the kept documents
 
-    def read(self, table: str, raw: bytes) -> pd.DataFrame:
+    def read(self, table: str, raw: pa.Buffer) -> pd.DataFrame:
         if table in _BY_ENTITY:
             column, value_set, optional = "entity", pa.array(self.entities, type=pa.string()), False
         elif table in _BY_DOCUMENT or table in _BY_OPTIONAL_DOCUMENT:
             column = _BY_DOCUMENT.get(table) or _BY_OPTIONAL_DOCUMENT[table]
             value_set, optional = self._documents(), table in _BY_OPTIONAL_DOCUMENT
         else:  # tables of the group (customers, financials, fx_rates, history): whole
-            return pd.read_parquet(io.BytesIO(raw))
-        parquet = pq.ParquetFile(io.BytesIO(raw))
+            return _table(raw).to_pandas()
+        reader = pa.ipc.open_file(raw)
         kept = []
-        for batch in parquet.iter_batches(batch_size=self.BATCH):
+        for index in range(reader.num_record_batches):
+            batch = reader.get_batch(index)
             values = batch.column(column)
             mask = pc.fill_null(pc.is_in(values, value_set=value_set), False)
             if optional:  # a row naming no document belongs to the group: kept
                 mask = pc.or_(mask, pc.equal(pc.fill_null(pc.utf8_trim_whitespace(values), ""), ""))
             kept.append(batch.filter(mask))
-        frame = pa.Table.from_batches(kept, schema=parquet.schema_arrow).to_pandas()
+        frame = pa.Table.from_batches(kept, schema=reader.schema).to_pandas()
         if table == "documents":
             self.documents = pa.array(frame["document_id"].array, type=pa.string())
         return frame

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from closelib.areas.credit.memos import MEMO_FOLDER
-from closelib.book.cache import cache_meta
+from closelib.book.cache import cache_meta, first_change
 from closelib.book.slice import entity_problems
 from closelib.errors import CloseError, ParameterError, RunAborted, RunError, SourceError
 from closelib.files import sha256_file, write_json_atomic
@@ -236,6 +236,13 @@ def _run(
             status(running, memo_progress(run_dir) if "credit_review" in running else None)
 
     execute_jobs(jobs, params, say, messages, manifest["notebooks"], ticker)
+    # The notebooks map the cache's tables (book/cache.py): each hashed them when it mapped them,
+    # and a file changed after that would have been read as changed. Checked again now.
+    changed = first_change(cache.folder, cache.files)
+    if changed:
+        manifest["error"] = f"the typed book cache {cache.folder} changed while the notebooks read it: {changed}"
+        messages.append(f"run failed: {manifest['error']}")
+        say(f"  {manifest['error']}")
     return _finish(run_dir, manifest, messages, say)
 
 

@@ -118,4 +118,48 @@ def test_the_cache_layout_is_in_its_key():
     from closelib.book import cache
 
     source = (Path(cache.__file__)).read_text(encoding="utf-8")
-    assert '{"layout": 4,' in source  # layout 4: coded fx.npz; a layout-3 cache has another key
+    # layout 5: tables as mapped Arrow IPC files; a layout-4 cache (Parquet tables) has another key
+    assert '{"layout": 5,' in source and cache.TABLE_SUFFIX == ".arrow"
+
+
+def test_the_cached_tables_are_the_loaded_frames(demo_source, cached):
+    """Every table read back from its mapped Arrow file equals the validated frame: values,
+    dtypes (text stays pandas' ``str``, money int64, dates datetime64) and column order; its
+    numbers can be changed in place (copied out of the mapping), as a frame read from Parquet's."""
+    folder, source = cached
+    loaded = load_book(demo_source)
+    book = read_book_cache(folder, source)
+    assert sorted(book.tables) == sorted(loaded.tables)
+    for name, frame in loaded.tables.items():
+        pd.testing.assert_frame_equal(book.tables[name], frame, check_exact=True, obj=name)
+        assert sorted(p.name for p in folder.glob(f"{name}.*")) == [f"{name}.arrow"]
+    docs = read_book_cache(folder, source).documents  # a frame of its own, changed in place
+    docs.loc[docs.index[0], ["amount", "document_date", "reference"]] = [1, pd.Timestamp("2020-01-01"), "edited"]
+    assert docs.iloc[0][["amount", "document_date", "reference"]].tolist() == [1, pd.Timestamp("2020-01-01"), "edited"]
+    assert book.documents.iloc[0]["reference"] == loaded.documents.iloc[0]["reference"]
+
+
+def test_the_same_book_gives_the_same_bytes(demo_source, cached, tmp_path):
+    folder, _ = cached
+    again = write_book_cache(load_book(demo_source), tmp_path / "again")
+    for path in folder.iterdir():
+        assert (again / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_a_table_is_mapped_and_hashed_where_it_is_read(cached, tmp_path):
+    """The notebook hashes the bytes it maps: a copy of the cache with one table changed (and its
+    own hashes.json left as it was) is refused, naming the file."""
+    import shutil
+
+    from closelib.errors import CacheError
+
+    folder, source = cached
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    os_path = copy / "receipts.arrow"
+    os_path.chmod(0o644)
+    data = bytearray(os_path.read_bytes())
+    data[-100] ^= 1
+    os_path.write_bytes(bytes(data))
+    with pytest.raises(CacheError, match=r"receipts\.arrow changed"):
+        read_book_cache(copy, source)

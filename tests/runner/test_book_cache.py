@@ -2,7 +2,7 @@
 
 MINI's D4 is due 2026-11-04, the latest due date, and is not overdue at 2026-10-31; D1, D2, D3
 and D5 are due before (4 overdue). Someone who changes D4's due date in the cache's
-``documents.parquet`` to 2026-09-01 would make it 5 overdue and the latest due date 2026-10-01: a run, ``close verify``
+``documents.arrow`` to 2026-09-01 would make it 5 overdue and the latest due date 2026-10-01: a run, ``close verify``
 and ``close reperform`` must not take that for the validated book.
 """
 
@@ -57,18 +57,18 @@ def cache_dir(outputs: Path, result) -> Path:
 def tamper_due_date(folder: Path, rehash: bool = False) -> None:
     """D4 due 2026-09-01 in the cache, made writable first as someone altering it would; with
     ``rehash`` the cache's ``hashes.json`` is rewritten to match, as a more careful one would."""
-    path = folder / "documents.parquet"
+    path = folder / "documents.arrow"
     os.chmod(folder, 0o755)
     os.chmod(path, 0o644)
-    frame = pd.read_parquet(path)
+    frame = pd.read_feather(path)
     assert frame.loc[frame["document_id"] == "D4", "due_date"].iloc[0] == pd.Timestamp("2026-11-04")
     frame.loc[frame["document_id"] == "D4", "due_date"] = pd.Timestamp("2026-09-01")
-    frame.to_parquet(path, index=False)
+    frame.to_feather(path, compression="uncompressed")
     if rehash:
         hashes = folder / HASHES
         os.chmod(hashes, 0o644)
         recorded = json.loads(hashes.read_text())
-        recorded["files"]["documents.parquet"] = sha256_file(path)
+        recorded["files"]["documents.arrow"] = sha256_file(path)
         hashes.write_text(json.dumps(recorded))
         assert check_book_cache(folder)[1] is None  # the cache alone no longer shows the change
 
@@ -99,15 +99,15 @@ def test_a_changed_cache_file_is_discarded_rebuilt_and_reported(nbs, mini_source
     first, _ = run(nbs, mini_source, outputs)
     folder = cache_dir(outputs, first)
     tamper_due_date(folder)
-    with pytest.raises(CacheError, match=r"documents\.parquet changed"):
+    with pytest.raises(CacheError, match=r"documents\.arrow changed"):
         read_book_cache(folder, mini_source)  # a notebook never reads it either
 
     second, lines = run(nbs, mini_source, outputs)
     assert second.succeeded, second.messages
     cache = second.manifest["book_cache"]
     assert cache["reused"] is False and cache["written_by"] == f"{PERIOD}/{second.manifest['run_id']}"
-    assert cache["rebuilt_because"].startswith("documents.parquet changed (sha256 ")
-    assert any("discarded (documents.parquet changed" in line and "rebuilding it" in line for line in lines)
+    assert cache["rebuilt_because"].startswith("documents.arrow changed (sha256 ")
+    assert any("discarded (documents.arrow changed" in line and "rebuilding it" in line for line in lines)
     assert second.manifest["figures"] == first.manifest["figures"]  # not 5 overdue, not 2026-10-01
     # swapped, not edited in place: the same bytes as first written, sealed again, nothing left over
     assert check_book_cache(folder) == (first.manifest["book_cache"]["files"], None)
@@ -123,13 +123,13 @@ def test_verify_reports_a_changed_cache_file_a_run_read(nbs, mini_source, tmp_pa
     assert verify_run(second.run_dir) == [] and verify_run(first.run_dir) == []
     folder = cache_dir(outputs, second)
     tamper_due_date(folder)
-    rel = f"{second.manifest['book_cache']['folder']}/documents.parquet (typed book cache this run read)"
+    rel = f"{second.manifest['book_cache']['folder']}/documents.arrow (typed book cache this run read)"
     for result in (first, second):
         found = verify_run(result.run_dir)
         assert [m.file for m in found] == [rel]
-        assert found[0].expected == result.manifest["book_cache"]["files"]["documents.parquet"]
+        assert found[0].expected == result.manifest["book_cache"]["files"]["documents.arrow"]
     assert cli.main(["verify", second.run_dir.name, "--outputs", str(outputs)]) == 1
-    assert "documents.parquet (typed book cache this run read)" in capsys.readouterr().out
+    assert "documents.arrow (typed book cache this run read)" in capsys.readouterr().out
     # the next run rebuilds the same bytes: what the earlier runs read is there again
     third, _ = run(nbs, mini_source, outputs)
     assert third.manifest["book_cache"]["rebuilt_because"]
@@ -140,7 +140,7 @@ def test_a_cache_rewritten_with_its_hashes_is_not_reused(nbs, mini_source, tmp_p
     outputs = tmp_path / "out"
     first, _ = run(nbs, mini_source, outputs)
     tamper_due_date(cache_dir(outputs, first), rehash=True)
-    assert any("documents.parquet" in m.file for m in verify_run(first.run_dir))  # the writer's record
+    assert any("documents.arrow" in m.file for m in verify_run(first.run_dir))  # the writer's record
     second, lines = run(nbs, mini_source, outputs)
     assert second.succeeded, second.messages
     assert "not the ones the run that wrote it" in second.manifest["book_cache"]["rebuilt_because"]
@@ -171,16 +171,16 @@ def test_a_notebook_refuses_a_cache_changed_after_the_runner_checked_it(tmp_path
         "import json, pathlib, pandas as pd\n"
         "if run_dir:\n"
         "    p = pathlib.Path(json.loads((pathlib.Path(run_dir) / 'run.json').read_text())['book_cache'])\n"
-        "    p = p / 'documents.parquet'\n"
+        "    p = p / 'documents.arrow'\n"
         "    p.chmod(0o644)\n"
-        "    f = pd.read_parquet(p)\n"
+        "    f = pd.read_feather(p)\n"
         "    f.loc[f['document_id'] == 'D4', 'due_date'] = pd.Timestamp('2026-09-01')\n"
-        "    f.to_parquet(p, index=False)"
+        "    f.to_feather(p, compression='uncompressed')"
     )
     result, _ = run(due_notebook(tmp_path / "nbs", tamper), mini_source, tmp_path / "out")
     assert not result.succeeded
     error = result.manifest["notebooks"]["due"]["error"]
-    assert "CacheError" in error and "documents.parquet changed" in error, error
+    assert "CacheError" in error and "documents.arrow changed" in error, error
     assert "test.overdue" not in result.manifest["figures"]
 
 
@@ -194,3 +194,26 @@ def test_the_notebook_context_checks_the_hashes_run_json_gives_it(nbs, mini_sour
     wrong = {**info, "book_cache_files": {**info["book_cache_files"], "links.npz": "0" * 64}}
     with pytest.raises(CacheError, match=r"links\.npz changed"):
         context._load(first.run_dir / "inputs", wrong)
+
+
+def test_a_cache_changed_while_the_notebooks_ran_fails_the_run(tmp_path, mini_source):
+    """The notebooks map the cache's tables, hashing them as they map them: a file changed after
+    that (here by the notebook itself, once its book is read) is found by the runner's check
+    when the notebooks have ended, and the run fails naming the file."""
+    tamper = (
+        "import json, pathlib, pandas as pd\n"
+        "p = pathlib.Path(json.loads((pathlib.Path(run_dir) / 'run.json').read_text())['book_cache'])\n"
+        "p = p / 'documents.arrow'\n"
+        "p.chmod(0o644)\n"
+        "f = pd.read_feather(p)\n"
+        "f.loc[f['document_id'] == 'D4', 'due_date'] = pd.Timestamp('2026-09-01')\n"
+        "f.to_feather(p, compression='uncompressed')"
+    )
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    write_notebook(folder / "01_due.ipynb", START, "ctx.figure('test.documents', len(ctx.book.documents))", tamper)
+    result, lines = run(folder, mini_source, tmp_path / "out")
+    assert result.manifest["notebooks"]["due"]["status"] == "succeeded"  # the notebook itself ran
+    assert not result.succeeded
+    assert "changed while the notebooks read it: documents.arrow changed (sha256 " in result.manifest["error"]
+    assert any("changed while the notebooks read it" in line for line in lines)

@@ -254,7 +254,7 @@ def test_a_second_run_of_the_same_inputs_reuses_their_validation(tmp_path: Path,
     cache = first.manifest["book_cache"]
     assert second.manifest["book_cache"] == {**cache, "reused": True}  # same folder, writer and file hashes
     assert cache["written_by"] == f"2026-10/{first.manifest['run_id']}" and cache["rebuilt_because"] is None
-    assert cache["folder"] == f".store/books/{cache['key']}" and "documents.parquet" in cache["files"]
+    assert cache["folder"] == f".store/books/{cache['key']}" and "documents.arrow" in cache["files"]
     assert any("reusing the typed book cache" in line for line in lines)
     assert second.manifest["inputs"] == first.manifest["inputs"]  # rows recorded as when validated
     assert second.manifest["figures"] == first.manifest["figures"]
