@@ -148,8 +148,7 @@ def _digit_count(whole: np.ndarray) -> np.ndarray:
 
 
 def _money_text_length(values: pd.Series, digits: np.ndarray) -> int:
-    """The longest formatted amount (``-1,234,567.89``) among ``values`` (minor units) with each
-    row's currency decimals ``digits``, vectorised."""
+    """The longest formatted amount (``-1,234,567.89``) among ``values`` (minor units; ``digits`` decimals a row)."""
     present = values.notna().to_numpy()
     if not present.any():
         return 0
@@ -211,10 +210,9 @@ def dates_as_dates(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _starts_with_dates(column: pd.Series) -> bool:
-    """Whether the column's first 20 values present, empty text aside, may all be ISO dates. For
-    text, Python's ``re`` on those few strings (pandas' string methods cost a millisecond a column
-    whatever its length): its ``\\d`` takes any digit, so it passes whatever pandas' pattern passes
-    and the whole-column check after it still decides."""
+    """Whether the column's first 20 values present, empty text aside, may all be ISO dates; for
+    text by Python's ``re`` (its ``\\d`` takes any digit: it passes all pandas' pattern passes, and
+    the whole-column check still decides), pandas' string methods costing a millisecond a column."""
     head = column.iloc[:HEAD_ROWS].dropna()
     if len(head) < 20 and len(column) > HEAD_ROWS:
         head = column.dropna()
@@ -361,9 +359,8 @@ def write_workbook(path: Path, sheets: list[Sheet], as_of: datetime | None = Non
 def _write_xlsx(scratch: str, sheets: list[Sheet], stamp: datetime, cover: Cover | None) -> None:
     import xlsxwriter
 
-    wb = xlsxwriter.Workbook(
-        scratch, {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
-    )
+    options = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
+    wb = xlsxwriter.Workbook(scratch, options)
     properties = {"author": "closelib", "created": stamp}
     if cover is not None:
         properties |= {"title": f"{cover.company} - {cover.workpaper} - {cover.period}", "company": cover.company}
@@ -378,14 +375,10 @@ def _write_xlsx(scratch: str, sheets: list[Sheet], stamp: datetime, cover: Cover
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while a workbook is written, then one young collection.
-
-    XlsxWriter keeps a tuple (and a dict a row) for every cell until the workbook is closed: over a
-    million for the 1M close's packs. The collector, run every 700 new objects, walks them again and
-    again (some 8% of the writing time, more in a kernel holding many objects) and frees nothing:
-    they become garbage only once the workbook is closed, as one cycle (workbook and sheets refer to
-    each other) that only the collector frees. Made while the collector is off, all of it is still
-    young: the collection at the end frees it at once rather than at some later full collection."""
+    """The cyclic garbage collector off while a workbook is written (XlsxWriter keeps a tuple a cell,
+    over a million at 1M: the collector walked them again and again, some 8% of the writing time, to
+    free nothing), then one young collection: the closed workbook is a cycle (workbook <-> sheets),
+    all made while the collector was off, so it is freed at once rather than at a later full one."""
     if not gc.isenabled():  # the caller turned it off: theirs to turn on
         yield
         return
