@@ -18,8 +18,12 @@ writes the same bytes.
 
 from __future__ import annotations
 
+import gc
 import os
+import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -42,6 +46,7 @@ from closelib.nb.excelcover import Cover, write_cover
 
 HEADER_FILL = "#DDE5F0"
 MAX_TEXT_WIDTH = 60
+POWERS_OF_TEN = 10 ** np.arange(1, 19, dtype=np.int64)  # 10 ... 10**18: the digits of an int64
 
 __all__ = ["Cover", "Sheet", "is_dangerous", "money_format", "read_cells", "write_workbook"]
 
@@ -135,16 +140,23 @@ def _cell_name(row: int, col: int, absolute_col: bool = False) -> str:
     return xl_rowcol_to_cell(row, col, col_abs=absolute_col, row_abs=absolute_col)
 
 
-def _money_text_length(values: pd.Series, currencies: pd.Series) -> int:
-    """The longest formatted amount (``-1,234,567.89``) among ``values`` (minor units), vectorised."""
-    present = values.notna()
+def _digit_count(whole: np.ndarray) -> np.ndarray:
+    """``len(str(w))`` of each non-negative int64 ``w``, by comparison with the powers of ten."""
+    if bool((whole < 0).any()):  # only abs(int64 min): its text, as before
+        return np.char.str_len(whole.astype(str))
+    return np.searchsorted(POWERS_OF_TEN, whole, side="right") + 1
+
+
+def _money_text_length(values: pd.Series, digits: np.ndarray) -> int:
+    """The longest formatted amount (``-1,234,567.89``) among ``values`` (minor units; ``digits`` decimals a row)."""
+    present = values.notna().to_numpy()
     if not present.any():
         return 0
     minor = values[present].astype("int64").to_numpy()
-    digits = currencies[present].map(money.MINOR_UNITS).fillna(2).astype("int64").to_numpy()
-    whole = np.abs(minor) // (10**digits)
-    n = np.char.str_len(whole.astype(str))
-    length = n + (n - 1) // 3 + np.where(digits > 0, digits + 1, 0) + (minor < 0)
+    places = digits[present]
+    whole = np.abs(minor) // (10**places)
+    n = _digit_count(whole)
+    length = n + (n - 1) // 3 + np.where(places > 0, places + 1, 0) + (minor < 0)
     return int(length.max())
 
 
@@ -154,7 +166,7 @@ def _number_text_length(values: np.ndarray, decimals: int) -> int:
     if not len(finite):
         return 0
     whole = np.floor(np.abs(np.round(finite, decimals))).astype("int64")
-    n = np.char.str_len(whole.astype(str))
+    n = _digit_count(whole)
     return int((n + (n - 1) // 3 + (decimals + 1 if decimals else 0) + (finite < 0)).max())
 
 
@@ -176,6 +188,8 @@ def _text_length(values: pd.Series) -> int:
 
 
 ISO_DATE = r"\d{4}-\d{2}-\d{2}"
+ISO_DATE_PATTERN = re.compile(ISO_DATE)
+HEAD_ROWS = 64  # rows looked at for a column's first 20 values before the whole column
 
 
 def dates_as_dates(frame: pd.DataFrame) -> pd.DataFrame:
@@ -186,15 +200,29 @@ def dates_as_dates(frame: pd.DataFrame) -> pd.DataFrame:
         column = frame[name]
         if column.empty or not (column.dtype == object or isinstance(column.dtype, pd.StringDtype)):
             continue
-        head = column.dropna().head(20).astype("string")
-        head = head[head != ""]
-        if head.empty or not bool(head.str.fullmatch(ISO_DATE).all()):
+        if not _starts_with_dates(column):
             continue  # the first values already say it is not a date column: a long column is not scanned
         text = column.astype("string")
         present = text.notna() & (text != "")
         if bool(text[present].str.fullmatch(ISO_DATE).all()):
             converted[name] = pd.to_datetime(text.where(present), format="%Y-%m-%d", errors="coerce")
     return frame.assign(**converted) if converted else frame
+
+
+def _starts_with_dates(column: pd.Series) -> bool:
+    """Whether the column's first 20 values present, empty text aside, may all be ISO dates; for
+    text by Python's ``re`` (its ``\\d`` takes any digit: it passes all pandas' pattern passes, and
+    the whole-column check still decides), pandas' string methods costing a millisecond a column."""
+    head = column.iloc[:HEAD_ROWS].dropna()
+    if len(head) < 20 and len(column) > HEAD_ROWS:
+        head = column.dropna()
+    head = head.head(20)
+    if isinstance(column.dtype, pd.StringDtype):
+        texts = [text for text in head.tolist() if text != ""]
+        return bool(texts) and all(ISO_DATE_PATTERN.fullmatch(text) for text in texts)
+    head = head.astype("string")
+    head = head[head != ""]
+    return not head.empty and bool(head.str.fullmatch(ISO_DATE).all())
 
 
 def _print_setup(ws, header_row: int, cover: Cover | None) -> None:
@@ -286,12 +314,14 @@ def _fit_columns(ws, sheet, frame, columns, is_money, row_currency, totals_width
     """Wide enough for every value as shown (numbers and dates are never cut to ``###``); text is
     capped at :data:`MAX_TEXT_WIDTH` characters and wraps in its header."""
     currencies = pd.Series(row_currency, index=frame.index, dtype=object)
+    # each row's currency decimals, once for every money column (2 where the currency is unknown)
+    digits = currencies.map(money.MINOR_UNITS).fillna(2).astype("int64").to_numpy()
     for col, name in enumerate(columns):
         values = frame[name] if len(frame) else pd.Series([], dtype=object)
         if name in sheet.widths:
             width = sheet.widths[name]
         elif is_money[col]:
-            width = max(_money_text_length(values, currencies), totals_width.get(col, 0), 8) + 3
+            width = max(_money_text_length(values, digits), totals_width.get(col, 0), 8) + 3
         else:
             width = min(max(_text_length(values), 8) + 2, MAX_TEXT_WIDTH)
         header_word = max((len(w) for w in str(name).split()), default=0)
@@ -312,32 +342,52 @@ def write_workbook(path: Path, sheets: list[Sheet], as_of: datetime | None = Non
 
     Written with XlsxWriter (about twice openpyxl's speed on large packs); cells are only
     ever written by type (``write_string``, ``write_number``...), never parsed from text."""
-    import xlsxwriter
-
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, scratch = tempfile.mkstemp(prefix=".xlsx-", suffix=".xlsx", dir=path.parent)
     os.close(handle)
-    stamp = as_of or datetime(2000, 1, 1)
-    wb = xlsxwriter.Workbook(
-        scratch, {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
-    )
     try:
-        properties = {"author": "closelib", "created": stamp}
-        if cover is not None:
-            properties |= {"title": f"{cover.company} - {cover.workpaper} - {cover.period}", "company": cover.company}
-        wb.set_properties(properties)
-        formats = _Formats(wb)
-        if cover is not None:
-            write_cover(wb, cover, [s.name[:31] for s in sheets], formats.get, _footer(cover))
-        for sheet in sheets:
-            write_sheet(wb, sheet, formats, cover)
-        wb.close()
+        with collector_paused():
+            _write_xlsx(scratch, sheets, as_of or datetime(2000, 1, 1), cover)
         os.chmod(scratch, default_file_mode())
     except BaseException:
         Path(scratch).unlink(missing_ok=True)  # no half-written scratch file left beside the packs
         raise
     os.replace(scratch, path)
     return path
+
+
+def _write_xlsx(scratch: str, sheets: list[Sheet], stamp: datetime, cover: Cover | None) -> None:
+    import xlsxwriter
+
+    options = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
+    wb = xlsxwriter.Workbook(scratch, options)
+    properties = {"author": "closelib", "created": stamp}
+    if cover is not None:
+        properties |= {"title": f"{cover.company} - {cover.workpaper} - {cover.period}", "company": cover.company}
+    wb.set_properties(properties)
+    formats = _Formats(wb)
+    if cover is not None:
+        write_cover(wb, cover, [s.name[:31] for s in sheets], formats.get, _footer(cover))
+    for sheet in sheets:
+        write_sheet(wb, sheet, formats, cover)
+    wb.close()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a workbook is written (XlsxWriter keeps a tuple a cell,
+    over a million at 1M: the collector walked them again and again, some 8% of the writing time, to
+    free nothing), then one young collection: the closed workbook is a cycle (workbook <-> sheets),
+    all made while the collector was off, so it is freed at once rather than at a later full one."""
+    if not gc.isenabled():  # the caller turned it off: theirs to turn on
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect(0)
 
 
 def read_cells(path: Path) -> dict[str, list[list]]:
