@@ -25,6 +25,7 @@ from closelib.areas.credit.memotext import profile_table as profile_table
 from closelib.areas.credit.memotext import stale_text as stale_text
 from closelib.areas.credit.reviewrecord import CreditReview
 from closelib.areas.credit.reviewrecord import result_of as result_of
+from closelib.areas.credit.reviewrecord import write_result as write_result
 from closelib.areas.credit.sections import collection_trail, disputes, group, past_due_share, profile, referrals
 from closelib.areas.credit.sections import dispute_outcomes as dispute_outcomes
 from closelib.areas.credit.trail import broken_count, promises, suspensions
@@ -35,7 +36,8 @@ from closelib.nb.context import fmt_money
 from closelib.periods import Period
 
 # The names imported as themselves (a re-export: the memotext tables and sentences, result_of,
-# dispute_outcomes) are read by the memo template (notebooks/templates/credit_memo.ipynb) as credit_memo.<name>.
+# write_result, dispute_outcomes) are read by the memo template
+# (notebooks/templates/credit_memo.ipynb) as credit_memo.<name>.
 
 
 def review(book: Book, period: Period, params: dict, customer_id: str) -> CreditReview:
