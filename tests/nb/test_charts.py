@@ -20,3 +20,97 @@ def test_chart_axes_read_as_amounts_and_percentages():
     money_axis(ax, "JPY")
     assert ax.yaxis.get_major_formatter()(3_294_000, 0) == "3,294,000"
     plt.close(fig)
+
+
+def _pixels(png: bytes):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
+def test_the_ink_box_is_the_rows_and_columns_of_the_non_white_pixels():
+    import numpy as np
+
+    from closelib.nb.charts import ink_box
+
+    image = np.full((6, 8, 4), 255, dtype="uint8")
+    assert ink_box(image)[1] < ink_box(image)[0]  # all white: no ink
+    image[1, 2] = (254, 255, 255, 255)  # red one below white
+    image[4, 6] = (255, 255, 0, 0)  # blue 0, alpha 0: ink whatever the alpha
+    image[5, 7] = (255, 255, 255, 0)  # white with alpha 0: not ink
+    assert ink_box(image) == (1, 4, 2, 6)
+
+
+def test_an_opaque_chart_is_written_without_alpha_and_the_same_pixels():
+    import io
+
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    from closelib.nb import charts
+
+    fig = Figure(figsize=(3, 2))
+    fig.subplots().plot([0, 1, 3], [2, 0, 1], color="#cf222e")
+    png = charts.chart_png(fig)
+    assert Image.open(io.BytesIO(png)).mode == "RGB"
+    drawn = Figure(figsize=(3, 2))
+    drawn.subplots().plot([0, 1, 3], [2, 0, 1], color="#cf222e")
+    canvas = FigureCanvasAgg(drawn)
+    canvas.draw()
+    full = np.asarray(canvas.buffer_rgba())
+    top, bottom, left, right = charts.ink_box(full)
+    pad = charts.TIGHT_PAD_PX
+    expected = full[max(0, top - pad) : bottom + 1 + pad, max(0, left - pad) : right + 1 + pad]
+    assert np.array_equal(_pixels(png), expected)
+
+
+def _labelled(freeze: bool):
+    from matplotlib.figure import Figure
+
+    from closelib.nb import charts
+
+    fig = Figure(figsize=(5, 2.5))
+    ax = fig.subplots()
+    months = [f"2026-{m:02d}" for m in range(1, 13)]
+    ax.bar(months, range(12), color="#d0d7de")
+    ax.tick_params(axis="x", rotation=90, labelsize=7)
+    fig.subplots_adjust(bottom=0.35)
+    if freeze:
+        charts.freeze_tick_labels(ax.xaxis)
+    return fig, ax
+
+
+def test_frozen_tick_labels_are_pasted_as_they_were_drawn():
+    import numpy as np
+
+    from closelib.nb import charts
+
+    plain, plain_ax = _labelled(freeze=False)
+    frozen, frozen_ax = _labelled(freeze=True)
+    first = charts.chart_png(frozen)
+    assert np.array_equal(_pixels(first), _pixels(charts.chart_png(plain)))  # drawn, then kept
+    for ax in (plain_ax, frozen_ax):  # new bars under the same months
+        for bar, height in zip(ax.patches, [5, 1, 7, 0, 2, 9, 3, 3, 8, 1, 0, 4], strict=True):
+            bar.set_height(height)
+        ax.relim()
+        ax.autoscale_view()
+    again = charts.chart_png(frozen)  # pasted
+    assert np.array_equal(_pixels(again), _pixels(charts.chart_png(plain)))
+    assert not np.array_equal(_pixels(again), _pixels(first))
+    assert not any(label.get_visible() for label in frozen_ax.get_xticklabels())  # the axis draws none
+
+
+def test_frozen_tick_labels_are_drawn_again_at_another_dpi():
+    import numpy as np
+
+    from closelib.nb import charts
+
+    plain, _ = _labelled(freeze=False)
+    frozen, _ = _labelled(freeze=True)
+    charts.chart_png(frozen)
+    assert np.array_equal(_pixels(charts.chart_png(frozen, dpi=72)), _pixels(charts.chart_png(plain, dpi=72)))

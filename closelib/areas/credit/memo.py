@@ -11,13 +11,11 @@ for the behaviour measures, :mod:`closelib.areas.credit.sections` for the sectio
 
 from __future__ import annotations
 
-import pandas as pd
-
 from closelib.areas.credit import caps as cc
 from closelib.areas.credit import financials as cf
 from closelib.areas.credit import limit as cl
 from closelib.areas.credit import score as cs
-from closelib.areas.credit.behaviour import behaviour, dbt_change, monthly_trend, payment_history
+from closelib.areas.credit.behaviour import behaviour, dbt_change_of, monthly_trend, payment_history
 from closelib.areas.credit.customerbook import customer_book
 from closelib.areas.credit.lookback import windows
 from closelib.areas.credit.memotext import behaviour_table as behaviour_table
@@ -27,9 +25,10 @@ from closelib.areas.credit.memotext import profile_table as profile_table
 from closelib.areas.credit.memotext import stale_text as stale_text
 from closelib.areas.credit.reviewrecord import CreditReview
 from closelib.areas.credit.reviewrecord import result_of as result_of
+from closelib.areas.credit.reviewrecord import write_result as write_result
 from closelib.areas.credit.sections import collection_trail, disputes, group, past_due_share, profile, referrals
 from closelib.areas.credit.sections import dispute_outcomes as dispute_outcomes
-from closelib.areas.credit.trail import broken_count, suspensions
+from closelib.areas.credit.trail import broken_count, promises, suspensions
 from closelib.asof.aging import age
 from closelib.asof.openitems import open_items
 from closelib.book.model import Book
@@ -37,7 +36,8 @@ from closelib.nb.context import fmt_money
 from closelib.periods import Period
 
 # The names imported as themselves (a re-export: the memotext tables and sentences, result_of,
-# dispute_outcomes) are read by the memo template (notebooks/templates/credit_memo.ipynb) as credit_memo.<name>.
+# write_result, dispute_outcomes) are read by the memo template
+# (notebooks/templates/credit_memo.ipynb) as credit_memo.<name>.
 
 
 def review(book: Book, period: Period, params: dict, customer_id: str) -> CreditReview:
@@ -47,22 +47,18 @@ def review(book: Book, period: Period, params: dict, customer_id: str) -> Credit
     win = windows(params)
     day = period.end
     cb = customer_book(book, [customer_id])
-    prof = profile(book, customer_id, day, cb)
+    items = open_items(cb, day)  # INV, DM and CM open at the day: the exposure's and the aging's
+    prof = profile(book, customer_id, day, cb, items)
     grace = int(params["collections"]["promise_grace_days"])
     history = payment_history(cb, day, int(win["behaviour_months"]))
     beh = behaviour(history)
     trend = monthly_trend(history, period, int(win["behaviour_months"]))
-    by_customer = dbt_change(history, day, int(win["recent_months"]), int(win["prior_months"]))
-    mine = (
-        by_customer.loc[customer_id].to_dict()
-        if customer_id in by_customer.index
-        else {"dbt_recent": None, "dbt_prior": None, "dbt_change": None}
-    )
-    change = {str(k): (None if v is None or pd.isna(v) else float(v)) for k, v in mine.items()}
-    aged = age(open_items(cb, day), day, params["aging"]["basis"], list(params["aging"]["buckets"]))
+    change = dbt_change_of(history, customer_id, day, int(win["recent_months"]), int(win["prior_months"]))
+    aged = age(items, day, params["aging"]["basis"], list(params["aging"]["buckets"]))
     disp = disputes(cb, customer_id, day)
-    trail = collection_trail(cb, customer_id, day, grace, int(win["behaviour_months"]))
-    broken = int(broken_count(cb, day, grace, int(win["promise_months"])).get(customer_id, 0))
+    promised = promises(cb, day, grace)  # the trail's and the broken count's
+    trail = collection_trail(cb, customer_id, day, grace, int(win["behaviour_months"]), promised)
+    broken = int(broken_count(cb, day, grace, int(win["promise_months"]), promised).get(customer_id, 0))
     susp = int(suspensions(cb, day, int(win["suspension_months"])).get(customer_id, 0))
     stmts = cf.statements(cb.financials, customer_id, day)
     fin = cf.ratios(stmts.iloc[0]) if len(stmts) else None

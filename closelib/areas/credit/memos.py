@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from closelib.areas.credit.reviewrecord import write_result as write_result
 from closelib.files import write_json_atomic
 from closelib.nb.excel import Cover, Sheet, write_workbook
 from closelib.nb.execute import NotebookJob, die_with_parent, execute_in_one_kernel
@@ -198,14 +199,6 @@ def _quiet(log: str) -> None:
     os.dup2(handle, 1)
     os.dup2(handle, 2)
     os.close(handle)
-
-
-def write_result(path: str | Path, result: dict) -> Path:
-    """A memo's outcome for the queue's summary (JSON: money in minor units with its currency)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
-    return path
 
 
 SUMMARY_COLUMNS = [

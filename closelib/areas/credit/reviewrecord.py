@@ -2,12 +2,16 @@
 
 :class:`CreditReview` holds every section the memo template shows, read by name;
 :func:`result_of` is the part the queue's summary reads, written to the run folder as
-``credit_memos/<customer_id>.json``.
+``credit_memos/<customer_id>.json`` by :func:`write_result` (here, not beside the executor of
+the memos: a memo kernel importing that module imported papermill and 460 modules with it,
+0.4 s, to write one JSON file).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -72,3 +76,11 @@ def result_of(rv: CreditReview) -> dict:
         "decision": rv.decision,
         "approval_level": rv.approver,
     }
+
+
+def write_result(path: str | Path, result: dict) -> Path:
+    """A memo's outcome for the queue's summary (JSON: money in minor units with its currency)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    return path

@@ -18,15 +18,20 @@ from closelib.book.model import Book
 from closelib.errors import NotFoundError
 
 
-def profile(book: Book, customer_id: str, day: pd.Timestamp, own: Book | None = None) -> dict:
+def profile(
+    book: Book, customer_id: str, day: pd.Timestamp, own: Book | None = None, items: pd.DataFrame | None = None
+) -> dict:
     """The customer's master data with exposure, limit and utilisation as of ``day``; ``own``:
     the customer's slice of the book (:func:`customer_book`) when the caller has it already (at a
-    million documents a slice costs 0.1 s)."""
-    cust = book.customers.set_index("customer_id")
-    if customer_id not in cust.index:
+    million documents a slice costs 0.1 s), and ``items`` the slice's open items at ``day``
+    (``open_items(own, day)``) when the caller has those too."""
+    cust = book.customers
+    found = cust[(cust["customer_id"] == customer_id).to_numpy(dtype=bool)]
+    if found.empty:
         raise NotFoundError(f"customer {customer_id!r} is not in the book's customers")
-    row = cust.loc[customer_id].to_dict()  # customer ids are unique: one row
-    exp = exposure(own if own is not None else customer_book(book, [customer_id]), day).loc[customer_id].to_dict()
+    row = found.iloc[0].to_dict()  # customer ids are unique: one row
+    own = own if own is not None else customer_book(book, [customer_id])
+    exp = exposure(own, day, items, [customer_id]).loc[customer_id].to_dict()
     return {
         "customer_id": customer_id,
         "name": row["name"],
@@ -69,7 +74,8 @@ def group(book: Book, customer_id: str, day: pd.Timestamp) -> pd.DataFrame:
                 "utilisation",
             ]
         )
-    exp = exposure(customer_book(book, members["customer_id"]), day)["exposure"]
+    ids = members["customer_id"].tolist()
+    exp = exposure(customer_book(book, ids), day, customers=ids)["exposure"]
     frame = pd.DataFrame(
         {
             "role": [
@@ -128,13 +134,21 @@ def dispute_outcomes(table: pd.DataFrame) -> pd.DataFrame:
     return out.astype({"amount": "int64"})
 
 
-def collection_trail(book: Book, customer_id: str, day: pd.Timestamp, grace_days: int, months: int = 24) -> dict:
-    """Promises to pay (kept or broken), suspensions and the activity counts of the last ``months``."""
+def collection_trail(
+    book: Book,
+    customer_id: str,
+    day: pd.Timestamp,
+    grace_days: int,
+    months: int = 24,
+    promised: pd.DataFrame | None = None,
+) -> dict:
+    """Promises to pay (kept or broken), suspensions and the activity counts of the last ``months``;
+    ``promised``: ``promises(book, day, grace_days)`` when the caller has them already."""
     since = months_before(day, months)
     acts = book.activities
     mine = acts[(acts["customer_id"] == customer_id) & (acts["activity_date"] <= day) & (acts["activity_date"] > since)]
     counts = mine.groupby("type").size().rename("activities").reset_index()
-    p = promises(book, day, grace_days)
+    p = promises(book, day, grace_days) if promised is None else promised
     p = p[(p["customer_id"] == customer_id) & (p["activity_date"] > since)] if len(p) else p
     shown = (
         p[["activity_date", "document_id", "promised_date", "promised_amount", "received", "broken"]].copy()

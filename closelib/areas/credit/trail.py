@@ -16,9 +16,12 @@ def promises(book: Book, day: pd.Timestamp, grace_days: int) -> pd.DataFrame:
     return broken_promises(book, pd.Timestamp(day), int(grace_days))
 
 
-def broken_count(book: Book, day: pd.Timestamp, grace_days: int, months: int) -> pd.Series:
-    """Broken promises per customer whose promised date falls in the last ``months`` months."""
-    p = promises(book, day, grace_days)
+def broken_count(
+    book: Book, day: pd.Timestamp, grace_days: int, months: int, promised: pd.DataFrame | None = None
+) -> pd.Series:
+    """Broken promises per customer whose promised date falls in the last ``months`` months;
+    ``promised``: ``promises(book, day, grace_days)`` when the caller has them already."""
+    p = promises(book, day, grace_days) if promised is None else promised
     if p.empty:
         return pd.Series(dtype="int64")
     p = p[p["broken"] & (p["promised_date"] > months_before(day, months))]
