@@ -68,8 +68,8 @@ def _chosen_rows(customers: pd.DataFrame, history: pd.DataFrame, day: pd.Timesta
     One sort of the rows by (customer, field, date; stable, a missing date last) and a pass over
     the groups it makes: a (customer, field)'s rows dated on or before ``day`` are the first of
     its group. (Hashing the rows' text ids with pandas cost a quarter of a second per kernel.)"""
-    who = lookup(history["customer_id"], pd.Series(np.arange(len(customers)), index=customers["customer_id"].array))
-    who = who.to_numpy(dtype="float64", na_value=np.nan)
+    row_of = pd.Series(np.arange(len(customers)), index=customers["customer_id"].array)
+    who = lookup(history["customer_id"], row_of).to_numpy(dtype="float64", na_value=np.nan)
     field_code = np.asarray(pd.factorize(history["field"])[0], dtype="int64")
     dates = history["effective_date"].to_numpy(dtype="datetime64[ns]")
     date_key = np.where(np.isnat(dates), np.iinfo("int64").max, dates.view("int64"))

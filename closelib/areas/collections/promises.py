@@ -64,7 +64,7 @@ def received_in_windows(promises: pd.DataFrame, receipts: pd.DataFrame, grace_da
     if ids.hasnans or ids.duplicated().any() or promises["customer_id"].hasnans or receipts["customer_id"].hasnans:
         mine = receipts[isin(receipts["customer_id"], promises["customer_id"])]
         return _received_by_merge(promises, mine, grace_days)
-    customers = arrow_text(pd.unique(promises["customer_id"]))
+    customers = arrow_text(pd.Series(pd.unique(promises["customer_id"]), dtype=object))
     p_code = positions(arrow_text(promises["customer_id"]), customers)
     r_code = positions(arrow_text(receipts["customer_id"]), customers)
     r_date = receipts["receipt_date"].to_numpy(dtype="datetime64[ns]")
