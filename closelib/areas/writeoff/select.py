@@ -40,7 +40,8 @@ def kept_payment_plans(book: Book, day: pd.Timestamp, kept_days: int) -> pd.Seri
     acts = book.activities
     plans = acts[(acts["type"] == "payment_plan") & (acts["activity_date"] <= day)]
     latest_plan = plans.groupby("customer_id")["activity_date"].max()
-    rec = book.receipts
+    # the two columns read (filtering the whole table took every receipt's text columns)
+    rec = book.receipts[["customer_id", "receipt_date"]]
     rec = rec[(rec["receipt_date"] <= day) & (rec["customer_id"] != "")]
     last_paid = rec.groupby("customer_id")["receipt_date"].max().reindex(latest_plan.index)
     kept = last_paid.notna() & (last_paid >= latest_plan) & (last_paid > day - pd.Timedelta(days=kept_days))
