@@ -9,7 +9,7 @@ import pandas as pd
 
 from closelib.asof.instalments import by_instalment
 from closelib.asof.openitems import in_functional, open_items
-from closelib.book.model import Book
+from closelib.book.model import Book, derived
 from closelib.params import bucket_labels
 from closelib.periods import to_date
 
@@ -71,6 +71,35 @@ def aging_at(
 ) -> pd.DataFrame:
     """Open items as of D, aged by the policy (the common first step of most notebooks): in the
     functional currency at the booking rate (:func:`in_functional`), a scheduled document by
-    instalment (:func:`by_instalment`, each instalment with its own due date)."""
-    items = in_functional(by_instalment(open_items(book, as_of, doc_types), book))
-    return age(items, as_of, policy.basis, policy.bounds)
+    instalment (:func:`by_instalment`, each instalment with its own due date).
+
+    Made once per book, day, policy and document types and kept on the book while the tables it
+    reads are the same frames (the reserve and the write-off evidence, the collections' reports
+    ask for the same aging); each caller gets its own copy."""
+    day = to_date(as_of)
+    key = f"_aging_at:{day.isoformat()}:{policy.basis}:{tuple(policy.bounds)}:{tuple(doc_types)}"
+
+    def make(b: Book) -> _Aged:
+        items = in_functional(by_instalment(open_items(b, day, doc_types), b))
+        return _Aged(_aging_frames(b), dict(b.entity_currency), age(items, day, policy.basis, policy.bounds))
+
+    return derived(book, key, make).items.copy()
+
+
+def _aging_frames(book: Book) -> tuple:
+    """The tables an aging is made from (compared by identity: a replaced table is a new book)."""
+    names = ("documents", "applications", "adjustments", "payment_schedules", "fx_rates")
+    return tuple(book.tables.get(name) for name in names)
+
+
+@dataclass(frozen=True)
+class _Aged:
+    """An aging kept on a book, with what it was made from."""
+
+    frames: tuple
+    entity_currency: dict
+    items: pd.DataFrame
+
+    def current(self, book: Book) -> bool:
+        same = all(a is b for a, b in zip(self.frames, _aging_frames(book), strict=True))
+        return same and self.entity_currency == dict(book.entity_currency)

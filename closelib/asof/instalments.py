@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from closelib.book.arrays import id_array, index_in
+from closelib.book.arrays import arrow_text, positions
 from closelib.book.fx import translate
 from closelib.book.links import links
 from closelib.book.model import Book
@@ -50,7 +50,7 @@ def by_instalment(items: pd.DataFrame, book: Book) -> pd.DataFrame:
     if not book.has("payment_schedules") or items.empty or book.payment_schedules.empty:
         return items
     sched = book.payment_schedules
-    item_row = index_in(sched["document_id"], id_array(items["document_id"]))
+    item_row = positions(arrow_text(sched["document_id"]), arrow_text(items["document_id"]))
     sched = sched[item_row >= 0]
     item_row = item_row[item_row >= 0]
     if not len(sched):
@@ -96,7 +96,8 @@ def application_due_dates(book: Book) -> pd.DataFrame:
     docs = book.documents
     apps = book.applications
     sched = book.payment_schedules
-    s_row = index_in(sched["document_id"], id_array(docs["document_id"]))
+    # the schedule's ids hashed and the documents' probed (index_in hashes the million documents)
+    s_row = positions(arrow_text(sched["document_id"]), arrow_text(docs["document_id"]))
     a_row = links(book).app_target  # the same lookup of target_id, made once per book
     scheduled = np.zeros(len(docs), dtype=bool)
     scheduled[s_row[s_row >= 0]] = True

@@ -38,6 +38,21 @@ def _sum_at(rows: np.ndarray, amounts: np.ndarray, keep: np.ndarray, length: int
     return total
 
 
+def _translated(amounts: np.ndarray, rate: np.ndarray, currency: pd.Series, functional: pd.Series) -> np.ndarray:
+    """:func:`closelib.book.fx.translate` of ``amounts``, computed on the non-zero lines only (zero
+    translates to zero whatever the rate): a settled item's line is never converted."""
+    out = np.zeros(len(amounts), dtype="int64")
+    live = np.flatnonzero(amounts)
+    if len(live):
+        out[live] = translate(
+            amounts[live],
+            rate[live],
+            currency.to_numpy(dtype=object)[live],
+            functional.to_numpy(dtype=object)[live],
+        )
+    return out
+
+
 def open_items(
     book: Book,
     as_of: str | pd.Timestamp,
@@ -74,7 +89,7 @@ def open_items(
     fx = translation(book)
     result["functional_currency"] = fx.doc_functional[mask]
     result["booking_rate"] = fx.doc_rate[mask]
-    result["open_functional"] = translate(
+    result["open_functional"] = _translated(
         open_amount[mask], fx.doc_rate[mask], result["currency"], result["functional_currency"]
     )
     return result.reset_index(drop=True)
@@ -105,21 +120,22 @@ def unapplied_cash(book: Book, as_of: str | pd.Timestamp, include_closed: bool =
         (apps["applied_date"] <= day).to_numpy(),
         len(all_rec),
     )[link.rec_first]
+    unapplied = all_rec["amount"].to_numpy(dtype="int64") - applied
     mask = (all_rec["receipt_date"] <= day).to_numpy()
-    rec = all_rec[mask]
-    result = rec.copy()
+    if not include_closed:
+        # fully applied receipts (most of them) are dropped before anything is made of them
+        mask = mask & (unapplied != 0)
+    result = all_rec[mask].copy()
     result["applied"] = applied[mask]
-    result["unapplied"] = (result["amount"] - result["applied"]).astype("int64")
+    result["unapplied"] = unapplied[mask]
     result["identified"] = result["customer_id"] != ""
     result["age_days"] = (day - result["receipt_date"]).dt.days.astype("int64")
     fx = translation(book)
     result["functional_currency"] = fx.rec_functional[mask]
     result["booking_rate"] = fx.rec_rate[mask]
-    result["unapplied_functional"] = translate(
-        result["unapplied"], fx.rec_rate[mask], result["currency"], result["functional_currency"]
+    result["unapplied_functional"] = _translated(
+        unapplied[mask], fx.rec_rate[mask], result["currency"], result["functional_currency"]
     )
-    if not include_closed:
-        result = result[result["unapplied"] != 0]
     return result.reset_index(drop=True)
 
 

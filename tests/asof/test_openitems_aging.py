@@ -324,3 +324,29 @@ def test_aging_buckets_sum_to_the_open_total(data, offset, bounds, basis):
     for label in labels:  # each bucket holds exactly the items whose age its label names
         mask = [_label_holds(label, int(x)) for x in aged["days_past_due"]]
         assert int(table[label].iloc[0]) == int(aged.loc[mask, "open_amount"].sum())
+
+
+# ---------------------------------------------------------------- an aging kept on the book
+
+
+def test_an_aging_is_kept_per_day_and_each_caller_gets_its_own_copy(mini_book):
+    policy = AgingPolicy("due_date", BOUNDS)
+    first = aging_at(mini_book, "2026-10-31", policy)
+    first.loc[:, "open_amount"] = 0  # a caller changing its copy changes nobody else's
+    again = aging_at(mini_book, "2026-10-31", policy)
+    assert dict(zip(again["document_id"], again["open_amount"], strict=True)) == {"D1": 30000, "D2": 50000, "D4": 25050}
+    assert set(aging_at(mini_book, "2026-10-31", policy, ("INV",))["doc_type"]) == {"INV"}  # its own key
+    september = aging_at(mini_book, "2026-09-30", policy)
+    assert len(september) and (september["days_past_due"] != again["days_past_due"].iloc[0]).any()
+
+
+def test_an_aging_is_made_again_when_a_table_is_replaced(mini_book):
+    policy = AgingPolicy("due_date", BOUNDS)
+    before = aging_at(mini_book, "2026-10-31", policy)
+    adj = mini_book.adjustments
+    extra = adj.iloc[:1].copy()
+    extra["adjustment_id"], extra["document_id"], extra["amount"] = "J99", "D2", -50000
+    extra["adjustment_date"] = pd.Timestamp("2026-10-15")
+    mini_book.tables["adjustments"] = pd.concat([adj, extra], ignore_index=True)
+    after = aging_at(mini_book, "2026-10-31", policy)
+    assert "D2" in set(before["document_id"]) and "D2" not in set(after["document_id"])

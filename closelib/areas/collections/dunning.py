@@ -128,7 +128,7 @@ def handovers(book: Book, items: pd.DataFrame, day: pd.Timestamp) -> pd.DataFram
     # past due) still among the open items
     acts = book.activities
     refs = acts[acts["type"].isin(["agency_referral", "legal"]) & (acts["activity_date"] <= day)]
-    refs = refs[refs["customer_id"].isin(mine)]
+    refs = refs[isin(refs["customer_id"], mine)]
     on_doc = refs[refs["document_id"] != ""].merge(items[["document_id"]], on="document_id")
     account = refs[refs["document_id"] == ""].merge(items[["customer_id", "due_date"]], on="customer_id")
     account = account[account["due_date"] < account["activity_date"]].drop(columns="due_date")

@@ -24,11 +24,10 @@ import numpy as np
 import pandas as pd
 
 from closelib import money
+from closelib.areas.collections.kpigroups import document_keys, group_codes, history_keys, payment_lines
 from closelib.asof.history import History, build_history
-from closelib.asof.instalments import application_due_dates
 from closelib.book.arrays import lookup
 from closelib.book.fx import translation
-from closelib.book.links import links
 from closelib.book.model import Book
 from closelib.nb.charts import days_axis, percent_axis
 from closelib.periods import Period
@@ -42,11 +41,44 @@ def customer_attr(book: Book, column: str) -> pd.Series:
 
 def monthly_sales(book: Book, by: str | None = None) -> pd.DataFrame:
     """Credit sales (INV + DM amounts, in the functional currency at the booking rate) per entity
-    (and ``by``) and month, all history."""
+    (and ``by``) and month, all history: one row per (entity, [by,] month) with documents, in
+    that order, as a groupby gives it, from integer codes (:mod:`.kpigroups`)."""
+    documents = book.documents
+    debit = documents["doc_type"].isin(["INV", "DM"]).to_numpy()
+    row_keys = document_keys(book)
+    if row_keys is None:  # a missing entity: grouped by text, as before
+        return _monthly_sales_by_text(book, by)
+    codes, keys = group_codes(book, row_keys, by)
+    codes = codes[debit]
+    amount = translation(book).doc_amount[debit]
+    # months as integer codes (in the same order as their "YYYY-MM" text), named after
+    month = documents["document_date"].to_numpy(dtype="datetime64[ns]")[debit].astype("datetime64[M]").astype("int64")
+    if not len(month):
+        return _monthly_sales_by_text(book, by)
+    low = int(month.min())
+    span = int(month.max()) - low + 1
+    # one cell per (group, month): a few thousand, counted and summed in place (no sort)
+    cell = codes * span + (month - low)
+    size = len(keys) * span
+    total = np.zeros(size, dtype="int64")
+    np.add.at(total, cell, amount.astype("int64", copy=False))
+    present = np.flatnonzero(np.bincount(cell, minlength=size))
+    sales = total[present]
+    group = [keys[g] for g in present // span]
+    frame = {"entity": pd.Series([k.partition("\x1f")[0] for k in group], dtype="str")}
+    if by:
+        frame[by] = pd.Series([k.partition("\x1f")[2] for k in group], dtype="str")
+    months = (present % span + low).astype("datetime64[M]")
+    frame["month"] = pd.Series(np.datetime_as_string(months, unit="M"), dtype="str")
+    frame["sales"] = pd.Series(sales, dtype="int64")
+    return pd.DataFrame(frame)
+
+
+def _monthly_sales_by_text(book: Book, by: str | None = None) -> pd.DataFrame:
+    """:func:`monthly_sales` grouped by the text of the keys (a book with a missing entity)."""
     documents = book.documents
     debit = documents["doc_type"].isin(["INV", "DM"]).to_numpy()
     docs = documents.loc[debit, ["entity", "customer_id"]].assign(amount=translation(book).doc_amount[debit])
-    # months as integer codes (grouped in the same order as their "YYYY-MM" text), named after
     month = documents["document_date"].to_numpy(dtype="datetime64[ns]")[debit].astype("datetime64[M]")
     keys = [docs["entity"], pd.Series(month.astype("int64"), index=docs.index, name="month")]
     if by:
@@ -78,13 +110,6 @@ def _ratio(num: float, den: float, scale: float = 1.0, digits: int = 2) -> float
     return None if den == 0 else round(num / den * scale, digits)
 
 
-def _group_sum(codes: np.ndarray, amounts: np.ndarray, groups: int) -> np.ndarray:
-    """Exact int64 money sums per group code (``np.bincount`` would sum in float64)."""
-    total = np.zeros(groups, dtype="int64")
-    np.add.at(total, codes, amounts.astype("int64", copy=False))
-    return total
-
-
 def kpi_history(book: Book, period: Period, months: int = 13) -> History:
     """The open amounts :func:`kpi_table` reads, at the ``months + 1`` month ends ending with
     ``period``: built once (1.2 s at a million documents) and handed to every ``kpi_table`` of
@@ -112,13 +137,17 @@ def kpi_table(
     history = kpi_history(book, period, months) if history is None else history
     ends, open_ = _last_months(history, period, months)
     docs = history.docs
-    group = (
-        docs["entity"]
-        if by is None
-        else docs["entity"] + "\x1f" + lookup(docs["customer_id"], customer_attr(book, by)).fillna("unassigned")
-    )
-    codes, keys = pd.factorize(group, sort=True)
-    due = docs["due_date"].to_numpy(dtype="datetime64[ns]")
+    row_keys = history_keys(book, history)
+    if row_keys is None:  # a missing entity: the groups of the joined text, as before
+        group = (
+            docs["entity"]
+            if by is None
+            else docs["entity"] + "\x1f" + lookup(docs["customer_id"], customer_attr(book, by)).fillna("unassigned")
+        )
+        factorized, names = pd.factorize(group, sort=True)
+        codes, keys = np.asarray(factorized, dtype="int64"), [str(k) for k in names]
+    else:
+        codes, keys = group_codes(book, row_keys, by)
     inv = docs["doc_type"].isin(["INV", "DM"]).to_numpy()
     sales = monthly_sales(book, by)
     sales_key = sales["entity"] if by is None else sales["entity"] + "\x1f" + sales[by]
@@ -126,18 +155,13 @@ def kpi_table(
     payments = _payment_days(book, ends, by)
     rows = []
     n = len(keys)
+    totals = _class_sums(codes, n, open_, docs["due_date"].to_numpy(dtype="datetime64[ns]"), inv, ends)
     for j in range(1, len(ends)):
         end = ends[j]
-        now, before = open_[:, j], open_[:, j - 1]
-
-        def sums(mask: np.ndarray, now: np.ndarray = now) -> np.ndarray:
-            return _group_sum(codes[mask], now[mask], n)
-
-        end_ar = _group_sum(codes, now, n)
-        prior_ar = _group_sum(codes, before, n)
-        not_due = sums(due >= end.to_datetime64())
-        past_due = sums(inv & (due < end.to_datetime64()))
-        open_inv = sums(inv)
+        end_ar, prior_ar = totals[j].sum(axis=1), totals[j - 1].sum(axis=1)
+        not_due = totals[j][:, _NOT_DUE].sum(axis=1)
+        past_due = totals[j][:, _PAST_DUE].sum(axis=1)
+        open_inv = totals[j][:, _OPEN_INVOICES].sum(axis=1)
         this = Period(end.year, end.month)
         month = str(this)
         dim = end.day
@@ -199,51 +223,55 @@ KPI_COLUMNS = (
 )
 
 
+# Rows are summed by group in six classes: (CM, INV/DM) x (due on or after the month end, due
+# before it, no due date); a KPI's sum is the sum of its classes.
+_NOT_DUE = [0, 3]
+_PAST_DUE = [4]
+_OPEN_INVOICES = [3, 4, 5]
+
+
+def _class_sums(
+    codes: np.ndarray, groups: int, open_: np.ndarray, due: np.ndarray, inv: np.ndarray, ends: pd.DatetimeIndex
+) -> list[np.ndarray]:
+    """Per month end of ``ends``: the open amounts summed per group and class, int64
+    [groups, 6]. Only the rows open at the month end are read (most of a book is settled), in
+    one exact integer pass per month end instead of one per KPI."""
+    out = []
+    has_due = ~np.isnat(due)
+    for j, end in enumerate(ends):
+        rows = np.flatnonzero(open_[:, j])
+        late = due[rows] < end.to_datetime64()
+        kind = inv[rows] * 3 + np.where(has_due[rows], late.astype("int64"), 2)
+        total = np.zeros(groups * 6, dtype="int64")
+        np.add.at(total, codes[rows] * 6 + kind, open_[rows, j])
+        out.append(total.reshape(groups, 6) if groups else np.zeros((0, 6), dtype="int64"))
+    return out
+
+
 def _payment_days(book: Book, ends: pd.DatetimeIndex, by: str | None) -> dict:
     """(group key, month) -> (days to pay, days beyond terms, weighted average days late)."""
 
-    link = links(book)
-    apps = book.applications
-    target = link.app_target
-    keep = (
-        (link.app_source_rec >= 0)
-        & (target >= 0)
-        & (apps["applied_date"] > ends[0]).to_numpy()
-        & (apps["applied_date"] <= ends[-1]).to_numpy()
-    )
-    # Weights in the functional currency (what the application relieved at the booking rate);
-    # an application to a scheduled document is split by the instalments it settles, each part
-    # late against its instalment's due date.
-    weight = translation(book).app_target.astype("float64")
-    due = book.documents["due_date"].to_numpy()[np.maximum(target, 0)]
-    position = np.arange(len(apps))
-    split = application_due_dates(book)
-    if len(split):
-        parts = split["position"].to_numpy(dtype="int64")
-        share = split["amount"].to_numpy(dtype="float64") / apps["amount"].to_numpy(dtype="float64")[parts]
-        whole = np.ones(len(apps), dtype=bool)
-        whole[parts] = False
-        position = np.r_[position[whole], parts]
-        weight = np.r_[weight[whole], weight[parts] * share]
-        due = np.r_[due[whole], split["due_date"].to_numpy(dtype="datetime64[ns]")]
-    keep = keep[position]
-    position, weight, due = position[keep], weight[keep], due[keep]
-    rows = target[position]
-    docs = book.documents
-    amount = weight
-    applied = apps["applied_date"].to_numpy(dtype="datetime64[ns]")[position]
-    to_pay = (applied - docs["document_date"].to_numpy(dtype="datetime64[ns]")[rows]) / np.timedelta64(1, "D")
-    late = (applied - due) / np.timedelta64(1, "D")
+    # The book's receipt applications to documents (made once per book), those of the window
+    lines = payment_lines(book)
+    keep = (lines.applied > ends[0].to_datetime64()) & (lines.applied <= ends[-1].to_datetime64())
+    rows, amount = lines.rows[keep], lines.weight[keep]
+    to_pay, late = lines.to_pay[keep], lines.late[keep]
     # Groups and months as integer codes (the sums per group are the same, row for row)
-    entity_codes, entity_names = pd.factorize(docs["entity"])
-    key = np.asarray(entity_codes, dtype="int64")[rows]
-    names = [str(e) for e in entity_names]
-    if by:
-        attr = lookup(docs["customer_id"], customer_attr(book, by)).fillna("unassigned")
-        attr_codes, attr_names = pd.factorize(attr)
-        key = key * len(attr_names) + np.asarray(attr_codes, dtype="int64")[rows]
-        names = [f"{e}\x1f{a}" for e in names for a in attr_names]
-    month = applied.astype("datetime64[M]").astype("int64")
+    docs = book.documents
+    row_keys = document_keys(book)
+    if row_keys is not None:
+        doc_codes, names = group_codes(book, row_keys, by)
+        key = doc_codes[rows]
+    else:  # a missing entity: coded as before
+        entity_codes, entity_names = pd.factorize(docs["entity"])
+        key = np.asarray(entity_codes, dtype="int64")[rows]
+        names = [str(e) for e in entity_names]
+        if by:
+            attr = lookup(docs["customer_id"], customer_attr(book, by)).fillna("unassigned")
+            attr_codes, attr_names = pd.factorize(attr)
+            key = key * len(attr_names) + np.asarray(attr_codes, dtype="int64")[rows]
+            names = [f"{e}\x1f{a}" for e in names for a in attr_names]
+    month = lines.month[keep]
     frame = pd.DataFrame(
         {
             "key": key,

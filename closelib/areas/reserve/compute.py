@@ -135,9 +135,10 @@ def floor_note(params: dict, labels: list[str]) -> str:
 
 
 def collective_rates(
-    book: Book, period: Period, params: dict, backtest_follows: bool = False
+    book: Book, period: Period, params: dict, backtest_follows: bool = False, monthly_agings: bool = True
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
-    """Loss rate per entity, pool and bucket: the policy matrix or measured roll rates.
+    """Loss rate per entity, pool and bucket: the policy matrix or measured roll rates (with the
+    roll-rate history and, unless ``monthly_agings`` is False, the monthly agings).
     ``backtest_follows``: build the backtest's longer window and keep it (see :func:`compute`)."""
     res = params["reserve"]
     policy = AgingPolicy.from_params(params)
@@ -165,7 +166,7 @@ def collective_rates(
     history = reserve_history(book, period, lookback, pools_of(book, res["pool_by"]), res["pool_by"], longest)
     rolls = roll_rates(history, policy.basis, policy.bounds)
     rates = loss_rates(rolls, labels, floors_in_use(params, labels), int(res["min_exposure_months"]))
-    return rates, rolls, agings(history, policy.basis, policy.bounds)
+    return rates, rolls, agings(history, policy.basis, policy.bounds) if monthly_agings else None
 
 
 def provision_matrix(
@@ -272,18 +273,24 @@ def true_up_journals(summary: pd.DataFrame, params: dict, period: Period) -> pd.
     ).astype({"debit": "int64", "credit": "int64"})
 
 
-def compute(book: Book, period: Period, params: dict, backtest_follows: bool = False) -> ReserveResult:
+def compute(
+    book: Book, period: Period, params: dict, backtest_follows: bool = False, *, shown: bool = True
+) -> ReserveResult:
     """The whole reserve for the period: aged items, specific reserves, matrix, summary, journals.
 
     ``backtest_follows``: the caller will run :func:`backtest` and :func:`prior_comparison` next
     (the reserve notebook): the backtest's roll-rate window is built once, kept on the book and
     the three windows cut from it; :func:`prior_comparison` lets it go. Otherwise (the write-off
-    notebook) only the reserve's own window is built, and not kept."""
+    notebook) only the reserve's own window is built, and not kept.
+
+    ``shown=False`` (:func:`.backtest.prior_comparison`, which compares the required allowance
+    only): what is only shown is not made: no monthly agings (``history`` None), no roll-forward
+    (empty) and no customer listing (empty)."""
     labels = AgingPolicy.from_params(params).labels
     floors = floors_in_use(params, labels)
     aged = aged_receivables(book, period, params)
     specific, problems = specific_reserves(book, aged, params)
-    rates, rolls, history = collective_rates(book, period, params, backtest_follows)
+    rates, rolls, history = collective_rates(book, period, params, backtest_follows, monthly_agings=shown)
     matrix = provision_matrix(aged, specific, rates, params, labels, floors)
     rows = []
     for entity in book.entities:
@@ -318,8 +325,8 @@ def compute(book: Book, period: Period, params: dict, backtest_follows: bool = F
         rolls,
         history,
         summary,
-        {e: allowance_roll_forward(book, period, params, e) for e in book.entities},
+        {e: allowance_roll_forward(book, period, params, e) for e in book.entities} if shown else {},
         journals,
         problems,
-        customer_aged_listing(aged, book, labels),
+        customer_aged_listing(aged, book, labels) if shown else pd.DataFrame(),
     )

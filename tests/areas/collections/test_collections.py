@@ -9,6 +9,7 @@ Not yet due at 10-31: D4 (due 11-04) = 250.50. Past-due INV/DM: D1 + D2 = 800.00
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -18,7 +19,9 @@ from hypothesis import strategies as st
 from closelib.areas.collections import disputes, dunning
 from closelib.areas.collections import kpis as coll
 from closelib.areas.collections.conclusion import conclusion
+from closelib.areas.collections.promises import broken_promises
 from closelib.book.load import load_book
+from closelib.book.model import Book
 from closelib.demo import generate_book, write_book
 from closelib.params import load_parameters
 from closelib.paths import PARAMETERS_DIR
@@ -220,3 +223,37 @@ def test_a_history_too_short_or_of_another_period_is_refused(tmp_path):
         coll.kpi_table(book, Period(2026, 10), months=2, history=history)
     with pytest.raises(ValueError, match="cannot give 1"):
         coll.kpi_table(book, Period(2026, 9), months=1, history=history)
+
+
+def test_broken_promises_are_kept_per_day_and_grace_and_made_again_for_new_receipts():
+    acts = pd.DataFrame(
+        {
+            "activity_id": pd.Series(["P1"], dtype="str"),
+            "customer_id": pd.Series(["C1"], dtype="str"),
+            "document_id": pd.Series([""], dtype="str"),
+            "activity_date": pd.to_datetime(["2026-09-01"]),
+            "type": pd.Series(["promise_to_pay"], dtype="str"),
+            "promised_date": pd.to_datetime(["2026-09-10"]),
+            "promised_amount": pd.Series([10000], dtype="Int64"),
+        }
+    )
+
+    def receipts(*rows):
+        return pd.DataFrame(
+            {
+                "customer_id": pd.Series([c for c, _, _ in rows], dtype="str"),
+                "receipt_date": pd.to_datetime([d for _, d, _ in rows]),
+                "amount": pd.Series([a for _, _, a in rows], dtype="int64"),
+            }
+        )
+
+    tables = {"activities": acts, "receipts": receipts(("C1", "2026-09-05", 4000), ("C2", "2026-09-05", 9000))}
+    book = Book(Path("."), tables, {}, frozenset(tables))
+    day = pd.Timestamp("2026-10-31")
+    first = broken_promises(book, day, 5)
+    assert first[["received", "broken"]].values.tolist() == [[4000, True]]
+    first.loc[:, "broken"] = False  # the caller's copy
+    assert broken_promises(book, day, 5)["broken"].tolist() == [True]
+    book.tables["receipts"] = receipts(("C1", "2026-09-05", 4000), ("C1", "2026-09-14", 6000))
+    assert broken_promises(book, day, 5)[["received", "broken"]].values.tolist() == [[10000, False]]
+    assert broken_promises(book, day, 3)[["received", "broken"]].values.tolist() == [[4000, True]]  # 14th > 13th
