@@ -89,7 +89,7 @@ class _CustomerIndex:
         codes["adjustments"] = via(found.adj_doc, doc)
         self._sorted: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for name, values in codes.items():
-            order = np.argsort(values, kind="stable")
+            order = stable_order(values)
             self._sorted[name] = (values[order], order)
 
     def current(self, book: Book) -> bool:
@@ -107,6 +107,19 @@ class _CustomerIndex:
         if name == "applications":
             rows = self._app_rows[rows]
         return np.unique(rows)  # sorted: the book's own row order
+
+
+def stable_order(codes: np.ndarray) -> np.ndarray:
+    """``np.argsort(codes, kind="stable")``, sorted as the smallest integer type that holds the
+    codes: numpy sorts 16-bit integers by radix, six times faster than 64-bit ones (0.08 s
+    against 0.5 for the 3.2 million keyed applications of the 1M book), and a stable order of
+    the same values is the same permutation whatever their type."""
+    if len(codes):
+        low, high = int(codes.min()), int(codes.max())
+        for kind in ("int16", "int32"):
+            if np.iinfo(kind).min <= low and high <= np.iinfo(kind).max:
+                return np.argsort(codes.astype(kind), kind="stable")
+    return np.argsort(codes, kind="stable")
 
 
 def _customer_index(book: Book) -> _CustomerIndex:

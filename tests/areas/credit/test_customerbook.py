@@ -10,7 +10,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from closelib.areas.credit.customerbook import rows_of
+from closelib.areas.credit.customerbook import rows_of, stable_order
 
 
 def _frame(n: int, chunks: int) -> pd.DataFrame:
@@ -56,3 +56,9 @@ def test_rows_from_several_chunks_by_hand():
     assert pd.isna(taken["document_id"].iloc[0])  # row 0 had no id
     assert taken.index.tolist() == [10, 12, 15, 19]
     assert taken["amount"].tolist() == [-5_000, -4_800, -4_500, -4_100]
+
+
+@given(st.lists(st.integers(-1, 2**40), max_size=60), st.sampled_from([1, 2**10, 2**20, 2**40]))
+def test_the_stable_order_is_numpys_whatever_the_codes_size(values, cap):
+    codes = np.array([v % (cap + 1) - 1 for v in values], dtype="int64")  # -1 (no customer) to cap - 1
+    assert np.array_equal(stable_order(codes), np.argsort(codes, kind="stable"))
