@@ -152,9 +152,16 @@ def _write_hashed(path: Path, write) -> str:
     buffer = io.BytesIO()
     write(buffer)
     data = buffer.getbuffer()
-    digest = hashlib.sha256(data).hexdigest()  # releases the GIL on large buffers
-    path.write_bytes(data)
+    digest = _write_bytes(path, data)
     del data
+    return digest
+
+
+def _write_bytes(path: Path, data) -> str:
+    """``data`` (any bytes-like buffer) written to ``path``; its sha256, from the bytes in memory."""
+    digest = hashlib.sha256(data).hexdigest()  # releases the GIL on large buffers
+    with open(path, "wb") as out:
+        out.write(data)
     return digest
 
 
@@ -309,11 +316,7 @@ def _write_table(frame: pd.DataFrame, path: Path) -> str:
     with pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
     del table
-    data = sink.getvalue()
-    digest = hashlib.sha256(data).hexdigest()  # releases the GIL on large buffers
-    with open(path, "wb") as out:
-        out.write(data)
-    return digest
+    return _write_bytes(path, sink.getvalue())
 
 
 def _mapped(path: Path) -> pa.Buffer:
