@@ -1,10 +1,12 @@
-"""Execute one notebook with papermill, in a process of its own, and judge the result.
+"""Execute notebooks with papermill, in a kernel of their own or one after another in a shared
+one, and judge the result.
 
 papermill's ``cwd`` is process-wide and a timed-out or dead kernel can leave an output
-notebook that looks completed, so the runner never trusts papermill alone: each
-notebook runs in a child process (its own process group, so the kernel dies with it),
-the child writes a status file, and :func:`inspect_notebook` reads the executed
-notebook back to find the first cell that failed or never ran.
+notebook that looks completed, so the runner never trusts papermill alone: notebooks run in
+worker processes of the runner's (:mod:`closelib.runner.pool`; each its own process group, its
+kernel killed with it), each notebook's result goes to a status file, and
+:func:`inspect_notebook` reads the executed notebook back to find the first cell that failed
+or never ran.
 """
 
 from __future__ import annotations
@@ -18,13 +20,12 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from closelib.errors import RunError
-from closelib.files import write_json_atomic
 from closelib.nb.engine import ENGINE, CloselibEngine
 from closelib.nb.engine import register as register_engine
 from closelib.nb.htmlexport import render_reviewer_html, reviewer_exporter
@@ -96,7 +97,9 @@ def render_html(notebook: Path, html_path: Path, exporter=None, nb=None) -> None
     render_reviewer_html(notebook, html_path, exporter, nb)
 
 
-def execute_notebook(job: NotebookJob, kernel: SharedKernel | None = None, exporter=None) -> dict:
+def execute_notebook(
+    job: NotebookJob, kernel: SharedKernel | None = None, exporter=None, collect: bool = False
+) -> dict:
     """Run ``job.input`` into ``job.output`` with ``job.parameters``; never raises.
 
     With ``kernel``, the notebook runs in that already started kernel (see
@@ -119,6 +122,7 @@ def execute_notebook(job: NotebookJob, kernel: SharedKernel | None = None, expor
             "shared_kernel": kernel,
             "shared_cwd": job.cwd,
             "shared_output": str(output),
+            "shared_collect": collect,
         }
     )
     try:
@@ -158,25 +162,6 @@ def execute_notebook(job: NotebookJob, kernel: SharedKernel | None = None, expor
     # start-up is not in it); seconds: papermill's execution alone
     own = round(time.monotonic() - started, 3)
     return {"status": status, "error": error, "seconds": seconds, "html": html, "own_seconds": own}
-
-
-def child_main(job: NotebookJob) -> None:
-    """Entry point of the child process: own process group, run, write the status file."""
-    if job.status_file is None:  # the runner's jobs always have one: it is how the child reports
-        raise RunError(f"notebook job {job.name!r} has no status file to report to")
-    status_file = Path(job.status_file)
-    die_with_parent()
-    with contextlib.suppress(OSError):
-        os.setpgrp()
-    # The kernel's own chatter (transport warnings, shutdown notices) goes to the run's log,
-    # not the user's terminal: the kernel inherits these file descriptors.
-    log = status_file.with_suffix(".log")
-    with open(log, "ab") as handle:
-        os.dup2(handle.fileno(), 1)
-        os.dup2(handle.fileno(), 2)
-    result = execute_notebook(job)
-    write_json_atomic(status_file, result, sort_keys=True)
-    sys.stdout.flush()
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -219,18 +204,30 @@ SHARED_ENGINE = "closelib-shared-kernel"
 # Run before each notebook in a shared kernel: an empty namespace (the previous notebook's
 # variables must not leak into the next) and prompt numbers from 1, as in a kernel of its
 # own. Imported modules stay loaded, which is the point: their import cost is paid once.
+# The attributes a fresh kernel's ``__main__`` has (``__spec__`` and its kind, which
+# multiprocessing reads to start a process: the credit review's memo workers) are put back.
+# What else a notebook could leave behind is cleared too: open pyplot figures, and the record of
+# warnings already shown (a warning a notebook raises is shown in it, as in a kernel of its own).
 # IPython's reset ends with a full gc.collect() (0.1 to 0.4 s a memo, over every object the
-# imported libraries hold); it is skipped here: the garbage of the previous notebook is left to
-# Python's own collector, and no name of it survives in the namespace.
+# imported libraries hold); for memos it is skipped (``collect=False``): their garbage is left
+# to Python's own collector, and no name of it survives in the namespace.
 _RESET = (
-    "def _closelib_reset(ip=get_ipython(), gc=__import__('gc')):\n"
+    "def _closelib_reset(ip=get_ipython(), gc=__import__('gc'), sys=__import__('sys'), collect_too={collect}):\n"
+    "    module = {{k: ip.user_ns[k] for k in ('__doc__', '__loader__', '__package__', '__spec__') if k in ip.user_ns}}\n"
     "    collect = gc.collect\n"
-    "    gc.collect = lambda generation=2: 0\n"
+    "    if not collect_too:\n"
+    "        gc.collect = lambda generation=2: 0\n"
     "    try:\n"
     "        ip.run_line_magic('reset', '-f')\n"
     "    finally:\n"
     "        gc.collect = collect\n"
+    "    ip.user_ns.update(module)\n"
     "    ip.execution_count = 1\n"
+    "    if 'matplotlib.pyplot' in sys.modules:\n"
+    "        sys.modules['matplotlib.pyplot'].close('all')\n"
+    "    warnings = sys.modules['warnings']\n"
+    "    warnings.onceregistry.clear()\n"
+    "    warnings._filters_mutated()\n"
     "_closelib_reset()"
 )
 # ...and the working folder the notebook was given, whatever the previous one changed it to.
@@ -261,8 +258,12 @@ class SharedKernel:
     def kc(self):
         return self._starter.kc
 
-    def reset(self, cwd: str | None = None) -> None:
-        cell = nbformat.v4.new_code_cell(_RESET + ("\n" + _CHDIR.format(cwd=str(cwd)) if cwd else ""))
+    def reset(self, cwd: str | None = None, collect: bool = False) -> None:
+        self.run(_RESET.format(collect=collect) + ("\n" + _CHDIR.format(cwd=str(cwd)) if cwd else ""))
+
+    def run(self, code: str) -> None:
+        """Execute ``code`` in the kernel, outside any notebook (nothing of it is recorded)."""
+        cell = nbformat.v4.new_code_cell(code)
         self._starter.nb.cells = [cell]
         self._starter.execute_cell(cell, 0, store_history=False)
 
@@ -275,6 +276,9 @@ class SharedKernel:
             return False
 
     def close(self) -> None:
+        """Stop the kernel at once (SIGKILL, then reaped): each notebook's outputs were all
+        received before it ended, so a graceful shutdown (0.4-0.6 s) would keep nothing more."""
+        self._starter.shutdown_kernel = "immediate"
         with contextlib.suppress(Exception):  # already dead: nothing left to stop
             self._starter._cleanup_kernel()
 
@@ -299,7 +303,7 @@ def _shared_engine():
             **kwargs,
         ):
             kernel: SharedKernel = kwargs["shared_kernel"]
-            kernel.reset(kwargs.get("shared_cwd"))
+            kernel.reset(kwargs.get("shared_cwd"), collect=bool(kwargs.get("shared_collect")))
             client = PapermillNotebookClient(
                 nb_man,
                 km=kernel.km,
@@ -324,19 +328,39 @@ def _shared_engine():
     papermill_engines.register(SHARED_ENGINE, SharedKernelEngine)
 
 
-def execute_in_one_kernel(jobs: list[NotebookJob], cwd: str | None = None) -> list[dict]:
+def execute_in_one_kernel(
+    jobs: Iterable[NotebookJob],
+    cwd: str | None = None,
+    *,
+    warm_up: str | None = None,
+    exporter=None,
+    collect: bool = False,
+    report: Callable[[NotebookJob, dict], None] | None = None,
+) -> list[dict]:
     """Run several notebooks one after another in one kernel, so the kernel start-up, the
     imports and any per-process cache (the run's book) are paid once, not per notebook.
 
-    Each notebook starts from an empty namespace. After a notebook fails (a raised cell, a
-    timeout, a dead kernel) the kernel is replaced, so a half-finished cell can never leak
-    into the next notebook. Never raises; one result per job, as :func:`execute_notebook`."""
-    if not jobs:
-        return []
+    Each notebook starts from an empty namespace (``collect``: and the previous notebook's
+    garbage collected first, for notebooks that hold much). After a notebook fails (a raised
+    cell, a timeout, a dead kernel) the kernel is replaced, so a half-finished cell can never
+    leak into the next notebook. Never raises; one result per job, as :func:`execute_notebook`.
+
+    ``jobs`` may be a queue (a runner's notebook worker): each job is taken when the one before
+    has ended, and ``report(job, result)`` hears of each as it ends. With ``warm_up`` the kernel
+    starts (in ``cwd``) and runs that code before the first job is taken: imports paid while
+    the jobs are not yet known. ``exporter``: the reviewer HTML exporter, else built when a job
+    first needs one."""
     _shared_engine()
-    exporter = html_exporter() if any(job.html for job in jobs) else None
     results: list[dict] = []
     kernel: SharedKernel | None = None
+    if warm_up is not None:
+        try:
+            kernel = SharedKernel(cwd)
+            kernel.run(warm_up)
+        except Exception:  # the first notebook starts a kernel of its own, and says what fails
+            if kernel is not None:
+                kernel.close()
+            kernel = None
     try:
         for job in jobs:
             if kernel is None or not kernel.alive():
@@ -346,20 +370,25 @@ def execute_in_one_kernel(jobs: list[NotebookJob], cwd: str | None = None) -> li
                     kernel = SharedKernel(cwd or job.cwd)
                 except Exception as exc:  # no kernel: this notebook fails, the next one tries again
                     kernel = None
-                    results.append(
-                        {
-                            "status": "failed",
-                            "error": f"kernel did not start: {type(exc).__name__}: {exc}",
-                            "seconds": None,
-                            "html": None,
-                        }
-                    )
+                    failed = {
+                        "status": "failed",
+                        "error": f"kernel did not start: {type(exc).__name__}: {exc}",
+                        "seconds": None,
+                        "html": None,
+                    }
+                    results.append(failed)
+                    if report is not None:
+                        report(job, failed)
                     continue
-            result = execute_notebook(job, kernel=kernel, exporter=exporter)
+            if job.html and exporter is None:
+                exporter = html_exporter()
+            result = execute_notebook(job, kernel=kernel, exporter=exporter, collect=collect)
             results.append(result)
             if result["status"] != "succeeded":
                 kernel.close()
                 kernel = None
+            if report is not None:
+                report(job, result)
     finally:
         if kernel is not None:
             kernel.close()

@@ -1,29 +1,26 @@
-"""The notebooks of a run as jobs: built, ordered, executed in processes of their own, judged.
+"""The notebooks of a run as jobs: built, ordered, executed on the run's notebook workers, judged.
 
-Each period notebook runs in a spawned child process (:func:`closelib.runner.worker.notebook_main`),
-``run.workers`` at a time, each held to a wall-clock limit. An interrupted run (SIGTERM,
-Ctrl-C, an error in the runner) stops every notebook still running together with the
-kernels below it, and records each as failed.
+The period notebooks run on ``run.workers`` notebook workers (:mod:`closelib.runner.pool`), each
+notebook held to a wall-clock limit. An interrupted run (SIGTERM, Ctrl-C, an error in the
+runner) stops every worker together with the kernels below it, and records each notebook
+running or not yet started as failed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import multiprocessing
-import os
-import signal
 import time
 from collections.abc import Callable
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from closelib.files import sha256_file
 from closelib.nb.execute import NotebookJob, inspect_notebook
 from closelib.params import RunSettings
 from closelib.periods import Period
-from closelib.runner.processes import interruption, kill_tree, signals_blocked, wait_gone
+from closelib.runner.pool import NotebookWorkers
+from closelib.runner.processes import interruption
 from closelib.runner.runfolder import MANIFEST
-from closelib.runner.worker import notebook_main
 
 # A notebook may use this much longer than run.timeout_seconds in total before it is killed
 # (each cell separately is held to run.timeout_seconds by papermill).
@@ -104,45 +101,55 @@ def execute_jobs(
     messages: list[str],
     results: dict,
     status: Callable[[dict[str, float]], None] | None = None,
+    workers: NotebookWorkers | None = None,
 ) -> None:
-    """Each notebook in its own spawned process, ``run.workers`` at a time, into ``results`` (in
-    ``jobs`` order). Interrupted (a signal, an error), it stops every notebook still running with
-    the processes they started, records them and those not started as failed, and re-raises.
-    ``say`` gets a line as each notebook starts and ends; ``status`` (if given), every
-    :data:`STATUS_EVERY` seconds, the seconds each running notebook has taken so far."""
-    context = multiprocessing.get_context("spawn")
-    workers = RunSettings.from_params(params).workers
+    """The notebooks on ``run.workers`` notebook workers (:mod:`closelib.runner.pool`; ``workers``:
+    already started, else started here), into ``results`` (in ``jobs`` order). Each notebook is
+    held to its wall-clock limit (its worker killed with its kernel, and replaced). Interrupted
+    (a signal, an error), it stops every worker with the processes they started, records the
+    notebooks running and those not started as failed, and re-raises. ``say`` gets a line as
+    each notebook starts and ends; ``status`` (if given), every :data:`STATUS_EVERY` seconds,
+    the seconds each running notebook has taken so far."""
+    if workers is None:
+        count = min(RunSettings.from_params(params).workers, len(jobs))
+        with NotebookWorkers(Path(jobs[0].cwd or "."), count) if jobs else contextlib.nullcontext() as pool:
+            if pool is not None:
+                _execute(jobs, pool, say, messages, results, status)
+        return
+    _execute(jobs, workers, say, messages, results, status)
+
+
+def _execute(
+    jobs: list[NotebookJob],
+    pool: NotebookWorkers,
+    say: Callable[[str], None],
+    messages: list[str],
+    results: dict,
+    status: Callable[[dict[str, float]], None] | None,
+) -> None:
     pending = list(jobs)
-    running: dict[str, tuple[BaseProcess, float, NotebookJob]] = {}
     order: dict[str, int] = {}
     reported = 0.0
     try:
-        while pending or running:
-            while pending and len(running) < workers:
-                job = pending.pop(0)
+        while pending or pool.busy():
+            pool.start(len(pending) + len(pool.busy()))  # a worker lost to a timeout is replaced
+            for worker in pool.idle():
+                if not pending:
+                    break
+                job = pending[0]
+                if not pool.give(worker, job):  # died before it took the notebook: the next one
+                    continue
+                pending.pop(0)
                 order[job.name] = len(order)
-                process: BaseProcess = context.Process(
-                    target=notebook_main, args=(job,), name=f"close-{job.name}", daemon=False
-                )
-                with signals_blocked():
-                    process.start()
-                    running[job.name] = (process, time.monotonic(), job)
                 say(f"  {job.name:<22} started")
-            time.sleep(0.05)
+            ended = pool.ended(0.05)
             now = time.monotonic()
             if status is not None and now - reported >= STATUS_EVERY:
                 reported = now
-                status({name: now - started for name, (_, started, _) in running.items()})
-            for name, (process, started, job) in list(running.items()):
-                elapsed = time.monotonic() - started
-                if process.is_alive() and (job.wall_timeout is None or elapsed <= job.wall_timeout):
-                    continue
-                timed_out = process.is_alive()
-                if timed_out:
-                    kill_notebook(process)
-                process.join()
-                del running[name]
-                results[name] = judge(job, process.exitcode, timed_out, round(elapsed, 3))
+                status(pool.running())
+            for end in ended:
+                name = end.job.name
+                results[name] = judge(end.job, end.exitcode, end.timed_out, end.seconds, end.reported)
                 entry = results[name]
                 entry["start_order"] = order[name]
                 say(f"  {name:<22} {entry['status']:<10} {entry['seconds']:>8.1f} s")
@@ -153,12 +160,14 @@ def execute_jobs(
     except BaseException as exc:
         signum = interruption(exc)
         why = f"interrupted by {signum.name}" if signum else f"stopped ({type(exc).__name__})"
-        _stop_all(running)
-        for name, (_, started, job) in running.items():
-            entry = judge(job, None, False, round(time.monotonic() - started, 3))
+        running = pool.running()
+        stopped = [worker.job for worker in pool.busy() if worker.job is not None]
+        pool.kill()
+        for job in stopped:
+            entry = judge(job, None, False, round(running.get(job.name, 0.0), 3))
             if entry["status"] != "succeeded":
                 entry["error"] = f"stopped: the run was {why}"
-            results[name] = {**entry, "start_order": order[name]}
+            results[job.name] = {**entry, "start_order": order[job.name]}
         for job in pending:
             results[job.name] = {
                 "file": Path(job.output).name,
@@ -176,27 +185,10 @@ def execute_jobs(
         results.update(ordered)
 
 
-def _stop_all(running: dict[str, tuple[BaseProcess, float, NotebookJob]]) -> None:
-    """Kill every running notebook process with everything below it (kernels, memo kernels) and
-    wait until they are gone, so that nothing writes into the run folder after it is closed."""
-    roots = [process.pid for process, _, _ in running.values() if process.pid is not None]
-    signalled = kill_tree(roots)
-    for process, _, _ in running.values():
-        process.join(timeout=5)
-    wait_gone(signalled, timeout=10)
-
-
-def kill_notebook(process: BaseProcess) -> None:
-    """The whole process group: the child and the kernel it started."""
-    if process.pid is None:  # never started: nothing to stop
-        return
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, OSError):
-        process.kill()
-
-
-def judge(job: NotebookJob, exitcode: int | None, timed_out: bool, elapsed: float) -> dict:
+def judge(job: NotebookJob, exitcode: int | None, timed_out: bool, elapsed: float, reported: bool = True) -> dict:
+    """A notebook's manifest entry, from its status file (written by its worker before it
+    reported the notebook ended) and its executed notebook; ``reported`` False: its worker died
+    (``exitcode``) before it reported, or was killed on the wall-clock limit (``timed_out``)."""
     output = Path(job.output)
     status_file = Path(job.status_file) if job.status_file else None
     entry = {"file": output.name, "status": "failed", "sha256": None, "seconds": elapsed, "html": None, "error": None}
@@ -204,8 +196,8 @@ def judge(job: NotebookJob, exitcode: int | None, timed_out: bool, elapsed: floa
         where = inspect_notebook(output) or "no cell was left running"
         entry["error"] = f"timed out after {job.wall_timeout} s and was stopped ({where})"
     elif status_file is not None and status_file.is_file():
-        reported = json.loads(status_file.read_text(encoding="utf-8"))
-        entry.update(status=reported["status"], error=reported["error"], html=reported["html"])
+        reported_status = json.loads(status_file.read_text(encoding="utf-8"))
+        entry.update(status=reported_status["status"], error=reported_status["error"], html=reported_status["html"])
     else:
         entry["error"] = (
             f"the notebook's process died (exit code {exitcode}) before reporting; "

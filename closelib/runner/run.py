@@ -7,8 +7,9 @@ The steps, each leaving something an auditor can read even when a later one fail
 2. merge and check the parameters, copy the source into the content-addressed store and
    validate it once; a bad input fails the run here with every problem listed;
 3. write ``run.json`` (what the notebooks read) and a typed cache of the validated book;
-4. execute every period notebook (``notebooks/NN_name.ipynb``) in its own process,
-   ``run.workers`` at a time, each with a wall-clock limit (:mod:`closelib.runner.jobs`);
+4. execute every period notebook (``notebooks/NN_name.ipynb``) on ``run.workers`` notebook
+   workers, started with the run, each notebook with a wall-clock limit
+   (:mod:`closelib.runner.jobs`, :mod:`closelib.runner.pool`);
 5. merge figures and checks into the manifest, hash every output, mark the folder read-only.
 """
 
@@ -25,12 +26,13 @@ from closelib.book.slice import entity_problems
 from closelib.errors import CloseError, ParameterError, RunAborted, RunError, SourceError
 from closelib.files import sha256_file, write_json_atomic
 from closelib.nb.record import read_file_names, read_records
-from closelib.params import check_parameters, load_parameters
+from closelib.params import RunSettings, check_parameters, load_parameters
 from closelib.paths import NOTEBOOKS_DIR, PARAMETERS_DIR, default_source, period_notebook_name
 from closelib.periods import Period
 from closelib.runner.bookcache import RUN_INFO_FILES, BookCache, prepare_book_cache
 from closelib.runner.inputs_info import gl_periods
 from closelib.runner.jobs import execute_jobs, longest_first, make_job
+from closelib.runner.pool import NotebookWorkers
 from closelib.runner.processes import (
     describe_os_error,
     interruption,
@@ -189,53 +191,63 @@ def _run(
 ) -> RunResult:
     """Parameters, inputs, validation, the notebooks and the final manifest (steps 2 to 5)."""
     run_id = manifest["run_id"]
-    try:
-        params = (
-            check_parameters(parameters)
-            if parameters is not None
-            else load_parameters(period, PARAMETERS_DIR, params_file, list(overrides))
+    # The notebook workers start as soon as the parameters say how many: their kernels start and
+    # import while the book is validated (:mod:`closelib.runner.pool`); leaving the block on an
+    # error or a signal kills them with everything below them.
+    workers: NotebookWorkers | None = None
+    with contextlib.ExitStack() as stack:
+        try:
+            params = (
+                check_parameters(parameters)
+                if parameters is not None
+                else load_parameters(period, PARAMETERS_DIR, params_file, list(overrides))
+            )
+            manifest["parameters"] = params
+            count = min(RunSettings.from_params(params).workers, len(notebooks))
+            workers = stack.enter_context(NotebookWorkers(run_dir, count))
+            workers.start()
+            source_path = resolve_source(source, params)
+            manifest["source"] = str(source_path)
+            cache = _store_and_validate(source_path, outputs, run_dir, manifest, say, reuse=reperforms is None)
+            # an entity close (parameter entities) names only entities the validated book has
+            unknown = entity_problems(params.get("entities"), cache_meta(cache.folder)["entity_currency"])
+            if unknown:
+                raise ParameterError(unknown)
+            if subject is None:  # a period close; an ad-hoc investigation needs no trial balance
+                _require_gl(run_dir / "inputs", period)
+        except CloseError as exc:
+            if workers is not None:  # no notebook will run: the workers are stopped first
+                workers.kill()
+            manifest["error"] = str(exc)
+            if isinstance(exc, (SourceError, ParameterError)):
+                manifest["problems"] = [str(p) for p in exc.problems]
+            (run_dir / "errors.txt").write_text(str(exc) + "\n", encoding="utf-8")
+            messages.append(f"run failed before any notebook: {exc}")
+            return _finish(run_dir, manifest, messages, say)
+
+        write_json_atomic(
+            run_dir / RUN_INFO,
+            {
+                "period": str(period),
+                "run_id": run_id,
+                "reperforms": reperforms,
+                "inputs": manifest["inputs"],
+                "parameters": params,
+                "code": manifest["code"],
+                "book_cache": str(cache.folder),
+                RUN_INFO_FILES: cache.files,
+                "source_original": str(source_path),
+            },
         )
-        manifest["parameters"] = params
-        source_path = resolve_source(source, params)
-        manifest["source"] = str(source_path)
-        cache = _store_and_validate(source_path, outputs, run_dir, manifest, say, reuse=reperforms is None)
-        # an entity close (parameter entities) names only entities the validated book has
-        unknown = entity_problems(params.get("entities"), cache_meta(cache.folder)["entity_currency"])
-        if unknown:
-            raise ParameterError(unknown)
-        if subject is None:  # a period close; an ad-hoc investigation needs no trial balance
-            _require_gl(run_dir / "inputs", period)
-    except CloseError as exc:
-        manifest["error"] = str(exc)
-        if isinstance(exc, (SourceError, ParameterError)):
-            manifest["problems"] = [str(p) for p in exc.problems]
-        (run_dir / "errors.txt").write_text(str(exc) + "\n", encoding="utf-8")
-        messages.append(f"run failed before any notebook: {exc}")
-        return _finish(run_dir, manifest, messages, say)
+        jobs = [make_job(name, path, run_dir, period, run_id, params, subject) for name, path in notebooks]
+        jobs = longest_first(jobs, outputs)
+        ticker = None
+        if status is not None:
 
-    write_json_atomic(
-        run_dir / RUN_INFO,
-        {
-            "period": str(period),
-            "run_id": run_id,
-            "reperforms": reperforms,
-            "inputs": manifest["inputs"],
-            "parameters": params,
-            "code": manifest["code"],
-            "book_cache": str(cache.folder),
-            RUN_INFO_FILES: cache.files,
-            "source_original": str(source_path),
-        },
-    )
-    jobs = [make_job(name, path, run_dir, period, run_id, params, subject) for name, path in notebooks]
-    jobs = longest_first(jobs, outputs)
-    ticker = None
-    if status is not None:
+            def ticker(running: dict[str, float]) -> None:
+                status(running, memo_progress(run_dir) if "credit_review" in running else None)
 
-        def ticker(running: dict[str, float]) -> None:
-            status(running, memo_progress(run_dir) if "credit_review" in running else None)
-
-    execute_jobs(jobs, params, say, messages, manifest["notebooks"], ticker)
+        execute_jobs(jobs, params, say, messages, manifest["notebooks"], ticker, workers)
     # The notebooks map the cache's tables (book/cache.py): each hashed them when it mapped them,
     # and a file changed after that would have been read as changed. Checked again now.
     changed = first_change(cache.folder, cache.files)

@@ -1,8 +1,9 @@
-"""What a runner's notebook process runs (the spawn target): :func:`closelib.nb.execute.child_main`,
-without the libraries papermill and nbformat import only for what a run never does.
+"""What a runner's notebook worker runs (the spawn target, :func:`worker_main`): the notebooks it
+is handed, one after another in one python3 kernel, without the libraries papermill and nbformat
+import only for what a run never does.
 
-A notebook process drives one kernel: it reads and writes local notebook files and renders
-their HTML. papermill imports, when it can, the readers and writers of remote stores (HDFS
+A notebook worker drives one kernel at a time: it reads and writes local notebook files and
+renders their HTML. papermill imports, when it can, the readers and writers of remote stores (HDFS
 through ``pyarrow.fs``, which brings pyarrow and numpy: about 40 MB of the process's 110).
 Marking those modules absent before papermill is imported leaves papermill's ``try: import`` to
 skip them, exactly as on a machine without them: local paths, the only ones a run uses, work as
@@ -19,8 +20,12 @@ whatever their notebooks need.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from pathlib import Path
 
 # Optional imports of papermill (remote stores) and jsonschema (``rfc3987``, its other IRI checker,
 # when installed) a run never uses; ``rfc3987_syntax``: see the module's docstring.
@@ -48,7 +53,14 @@ def _starting_a_notebook_process() -> bool:
 if _starting_a_notebook_process():
     skip_optional_imports()
 
-from closelib.nb.execute import NotebookJob, child_main  # noqa: E402
+from closelib.errors import RunError  # noqa: E402
+from closelib.files import write_json_atomic  # noqa: E402
+from closelib.nb.execute import (  # noqa: E402
+    NotebookJob,
+    die_with_parent,
+    execute_in_one_kernel,
+    html_exporter,
+)
 
 # The kernels' glibc gives large freed blocks back to the system at once: blocks over 128 KiB
 # get their own mapping (glibc's default threshold grows up to 32 MiB after such frees, after
@@ -56,9 +68,56 @@ from closelib.nb.execute import NotebookJob, child_main  # noqa: E402
 KERNEL_ENVIRONMENT = {"MALLOC_MMAP_THRESHOLD_": "131072"}
 
 
-def notebook_main(job: NotebookJob) -> None:
-    """Entry point of a notebook process (see :func:`closelib.nb.execute.child_main`)."""
-    skip_optional_imports()  # (already done on import in a notebook process)
+# Run in a worker's kernel as it starts, before the first notebook is known (the runner is still
+# validating the book): the imports every workpaper's first cell makes (:func:`closelib.nb.context.start`
+# loads matplotlib for its chart settings), and the charts every workpaper but one draws.
+WARM_UP = "import closelib.nb.context, closelib.nb.charts, matplotlib"
+
+
+def worker_main(conn: Connection, log: str, cwd: str) -> None:
+    """Entry point of a notebook worker: its own process group, its output (and its kernels')
+    to ``log``; then each :class:`NotebookJob` received on ``conn`` is run (see
+    :func:`closelib.nb.execute.execute_in_one_kernel`: an empty namespace for each, the kernel
+    replaced after a failure), its result written to its status file and its name sent back.
+    ``None`` (or the runner gone) ends the worker, its kernel shut down first."""
+    skip_optional_imports()  # (already done on import in a worker)
     for name, value in KERNEL_ENVIRONMENT.items():
-        os.environ.setdefault(name, value)  # the kernel inherits it; this process started without it
-    child_main(job)
+        os.environ.setdefault(name, value)  # the kernels inherit it; this process started without it
+    die_with_parent()
+    with contextlib.suppress(OSError):
+        os.setpgrp()
+    # The kernels' own chatter (transport warnings, shutdown notices) goes to the run's log,
+    # not the user's terminal: the kernels inherit these file descriptors.
+    with open(log, "ab") as handle:
+        os.dup2(handle.fileno(), 1)
+        os.dup2(handle.fileno(), 2)
+    serve(conn, cwd)
+    # Everything the worker made is written (each notebook, its HTML and status file) and its
+    # kernel is stopped: leave without the interpreter's teardown of pandas, zmq and the rest
+    # (over a second, spent after the last notebook, when the run waits for nothing else).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def serve(conn: Connection, cwd: str) -> None:
+    """The worker's loop (see :func:`worker_main`)."""
+
+    def jobs() -> Iterator[NotebookJob]:
+        while True:
+            try:
+                job = conn.recv()
+            except (EOFError, OSError):  # the runner is gone
+                return
+            if job is None:
+                return
+            yield job
+
+    def report(job: NotebookJob, result: dict) -> None:
+        if job.status_file is None:  # the runner's jobs always have one: it is how a worker reports
+            raise RunError(f"notebook job {job.name!r} has no status file to report to")
+        write_json_atomic(Path(job.status_file), result, sort_keys=True)
+        conn.send(job.name)
+
+    # the period notebooks hold much: each starts after the previous one's garbage is collected
+    execute_in_one_kernel(jobs(), cwd, warm_up=WARM_UP, exporter=html_exporter(), collect=True, report=report)

@@ -1,8 +1,8 @@
-"""A notebook process (closelib.runner.worker) imports papermill without its remote-store readers,
+"""A notebook worker (closelib.runner.worker) imports papermill without its remote-store readers,
 reads and validates notebooks without building jsonschema's iri grammar (closelib.nb.lazyimports),
 and hands the kernels MALLOC_MMAP_THRESHOLD_.
 
-The probes run in a process started as the runner starts a notebook process (multiprocessing's
+The probes run in a process started as the runner starts a notebook worker (multiprocessing's
 spawn, which gives the child its parent's ``sys.argv`` back before importing anything of the
 target's): a probe that only fakes the ``--multiprocessing-fork`` argument does not see what a run
 sees."""
@@ -17,9 +17,9 @@ import sys
 
 NOTEBOOK_PROCESS = """
 import json, os, sys
-import closelib.runner.worker as worker  # first, as a notebook process imports it to find its target
+import closelib.runner.worker as worker  # first, as a notebook worker imports it to find its target
 seen = {}
-def child_main(job):
+def serve(conn, cwd):
     import papermill
     import papermill.iorw
     import nbformat
@@ -29,11 +29,11 @@ def child_main(job):
     # the Lark grammar is built by this submodule's import (and lark loaded with it)
     seen["iri grammar"] = "rfc3987_syntax.syntax_helpers" in sys.modules or "lark" in sys.modules
     seen["malloc"] = os.environ.get("MALLOC_MMAP_THRESHOLD_")
-    seen["job"] = job
-worker.child_main = child_main
-worker.notebook_main("the job")
-with open(OUT, "w") as out:
-    json.dump(seen, out)
+    seen["job"] = conn
+    with open(OUT, "w") as out:
+        json.dump(seen, out)
+worker.serve = serve
+worker.worker_main("the job", LOG, "unused")
 """
 
 RUNNER_PROCESS = """
@@ -48,7 +48,8 @@ with open(OUT, "w") as out:
 def spawned(script: str, tmp_path) -> dict:
     """Run ``script`` in a spawned child process; what it wrote to ``OUT``."""
     path, out = tmp_path / "probe.py", tmp_path / "seen.json"
-    path.write_text(script.replace("OUT", repr(str(out))), encoding="utf-8")
+    script = script.replace("OUT", repr(str(out))).replace("LOG", repr(str(tmp_path / "worker.log")))
+    path.write_text(script, encoding="utf-8")
     process = multiprocessing.get_context("spawn").Process(target=runpy.run_path, args=(str(path),))
     process.start()
     process.join(120)

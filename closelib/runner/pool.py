@@ -1,0 +1,175 @@
+"""The runner's notebook workers: ``run.workers`` processes, each running the notebooks it is
+handed one after another in one python3 kernel (:func:`closelib.runner.worker.worker_main`).
+
+A kernel's start and imports (about 1.5 s of CPU at a close's size) and a notebook process's
+imports of papermill and nbconvert (about 1 s) are paid once per worker, not once per notebook;
+every notebook still starts from an empty namespace, with the previous one's garbage collected.
+The workers are started as the run starts, so that this start-up overlaps the validation of the
+book, which leaves a core idle part of the time.
+
+Each worker leads a process group of its own; its kernels start in sessions of their own, so a
+worker is stopped with everything below it (:func:`closelib.runner.processes.kill_tree`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+
+from closelib.nb.execute import NotebookJob
+from closelib.runner.processes import kill_tree, signals_blocked, wait_gone
+from closelib.runner.worker import worker_main
+
+# A worker told to stop has this long to shut its kernel down before it is killed.
+STOP_SECONDS = 30.0
+
+
+@dataclass
+class Worker:
+    number: int  # from 1, in the order started: its log is ``logs/worker-<number>.log``
+    process: BaseProcess
+    conn: Connection
+    job: NotebookJob | None = None  # the notebook it is running
+    started: float = 0.0  # when it was handed that notebook (time.monotonic)
+
+
+@dataclass(frozen=True)
+class Ended:
+    """A notebook that ended, as the pool saw it: reported by its worker, or its worker died
+    (``exitcode``) or overran the notebook's wall-clock limit and was killed (``timed_out``)."""
+
+    job: NotebookJob
+    seconds: float
+    reported: bool
+    exitcode: int | None = None
+    timed_out: bool = False
+
+
+class NotebookWorkers:
+    """Up to ``count`` notebook workers writing into ``run_dir``; use as a context manager: on
+    leaving, idle workers are told to stop and anything still running is killed."""
+
+    def __init__(self, run_dir: Path, count: int) -> None:
+        self.run_dir = Path(run_dir)
+        self.count = max(1, count)
+        self.workers: list[Worker] = []
+        self._started = 0
+        self._context = multiprocessing.get_context("spawn")
+
+    def __enter__(self) -> NotebookWorkers:
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.kill()
+
+    def start(self, count: int | None = None) -> None:
+        """Start workers until ``count`` (default: the pool's size) are alive."""
+        wanted = min(self.count, self.count if count is None else count)
+        while len(self.workers) < wanted:
+            self._spawn()
+
+    def _spawn(self) -> Worker:
+        self._started += 1
+        logs = self.run_dir / "logs"
+        logs.mkdir(exist_ok=True)
+        log = logs / f"worker-{self._started}.log"
+        ours, theirs = self._context.Pipe()
+        process: BaseProcess = self._context.Process(
+            target=worker_main,
+            args=(theirs, str(log), str(self.run_dir)),
+            name=f"close-worker-{self._started}",
+            daemon=False,
+        )
+        with signals_blocked():
+            process.start()
+            worker = Worker(self._started, process, ours)
+            self.workers.append(worker)
+        theirs.close()
+        return worker
+
+    def idle(self) -> list[Worker]:
+        return [worker for worker in self.workers if worker.job is None]
+
+    def busy(self) -> list[Worker]:
+        return [worker for worker in self.workers if worker.job is not None]
+
+    def give(self, worker: Worker, job: NotebookJob) -> bool:
+        """Hand ``job`` to an idle ``worker``; False (and the worker dropped) if it is gone."""
+        try:
+            worker.conn.send(job)
+        except (OSError, ValueError):  # its end of the pipe is closed: the worker died
+            self._drop(worker)
+            return False
+        worker.job, worker.started = job, time.monotonic()
+        return True
+
+    def running(self) -> dict[str, float]:
+        """Each running notebook's name -> seconds since it was handed out."""
+        now = time.monotonic()
+        return {worker.job.name: now - worker.started for worker in self.busy() if worker.job is not None}
+
+    def ended(self, wait: float = 0.05) -> list[Ended]:
+        """The notebooks that ended, waiting up to ``wait`` seconds for one. A worker that died
+        or overran its notebook's wall-clock limit (killed here, with its kernel) is dropped:
+        :meth:`start` replaces it."""
+        busy = self.busy()
+        if busy:
+            multiprocessing.connection.wait([w.conn for w in busy] + [w.process.sentinel for w in busy], wait)
+        else:
+            time.sleep(wait)
+        found: list[Ended] = []
+        for worker in busy:
+            job = worker.job
+            assert job is not None
+            elapsed = round(time.monotonic() - worker.started, 3)
+            name = None
+            with contextlib.suppress(EOFError, OSError):
+                if worker.conn.poll():
+                    name = worker.conn.recv()
+            if name == job.name:
+                worker.job = None
+                found.append(Ended(job, elapsed, reported=True))
+            elif not worker.process.is_alive():
+                worker.process.join()
+                self._drop(worker)
+                found.append(Ended(job, elapsed, reported=False, exitcode=worker.process.exitcode))
+            elif job.wall_timeout is not None and elapsed > job.wall_timeout:
+                self._kill([worker])
+                found.append(Ended(job, elapsed, reported=False, timed_out=True))
+        return found
+
+    def close(self) -> None:
+        """Tell every worker to stop (each shuts its kernel down) and wait; kill any that do not."""
+        for worker in self.workers:
+            with contextlib.suppress(OSError, ValueError):
+                worker.conn.send(None)
+        deadline = time.monotonic() + STOP_SECONDS
+        for worker in self.workers:
+            worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
+        self.kill()
+
+    def kill(self) -> None:
+        """Kill every worker still there, with the kernels (and memo workers) below it."""
+        self._kill(list(self.workers))
+
+    def _kill(self, workers: list[Worker]) -> None:
+        roots = [w.process.pid for w in workers if w.process.pid is not None and w.process.is_alive()]
+        signalled = kill_tree(roots) if roots else []
+        for worker in workers:
+            worker.process.join(timeout=5)
+            self._drop(worker)
+        wait_gone(signalled, timeout=10)
+
+    def _drop(self, worker: Worker) -> None:
+        if worker in self.workers:
+            self.workers.remove(worker)
+        with contextlib.suppress(OSError):
+            worker.conn.close()
