@@ -213,7 +213,8 @@ SHARED_ENGINE = "closelib-shared-kernel"
 # to Python's own collector, and no name of it survives in the namespace.
 _RESET = (
     "def _closelib_reset(ip=get_ipython(), gc=__import__('gc'), sys=__import__('sys'), collect_too={collect}):\n"
-    "    module = {{k: ip.user_ns[k] for k in ('__doc__', '__loader__', '__package__', '__spec__') if k in ip.user_ns}}\n"
+    "    names = ('__doc__', '__loader__', '__package__', '__spec__')\n"
+    "    module = {{k: ip.user_ns[k] for k in names if k in ip.user_ns}}\n"
     "    collect = gc.collect\n"
     "    if not collect_too:\n"
     "        gc.collect = lambda generation=2: 0\n"
