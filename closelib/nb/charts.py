@@ -183,3 +183,47 @@ def _frozen_labels_class() -> type:
             self.kept = (key, x0, y0, np.ascontiguousarray(rows[::-1]))
 
     return FrozenLabels
+
+
+# ------------------------------------------------------------------ a legend drawn once per text
+#
+# The memo chart's legend (three entries under the axes) is the same in every memo but for its
+# currency: its texts and handles were a fifth of a draw. Its pixels are kept for each set of
+# texts and pasted after.
+
+
+def keep_legend_pixels(legend: Any) -> None:
+    """Draw ``legend`` once for each set of its texts (and figure size and dpi) and paste those
+    pixels at later draws with the same texts.
+
+    For a legend whose place in the figure depends only on its texts, drawn on the figure's
+    background with nothing else under or over it (the memo chart's, in the margin below the
+    axes): the pasted rectangle (the legend's extent and a pixel around it) covers whatever is
+    there. Handles must not change their look between draws."""
+    import numpy as np
+
+    kept: dict[tuple, tuple[int, int, Any]] = {}
+    draw = legend.draw
+
+    def draw_once(renderer: Any) -> None:
+        key = (renderer.width, renderer.height, renderer.dpi, tuple(t.get_text() for t in legend.get_texts()))
+        if key in kept:
+            x, y, pixels = kept[key]
+            gc = renderer.new_gc()
+            renderer.draw_image(gc, x, y, pixels)
+            gc.restore()
+            return
+        draw(renderer)
+        if not legend.get_visible() or not hasattr(renderer, "buffer_rgba"):  # nothing kept: not Agg
+            return
+        box = legend.get_window_extent(renderer)
+        # whole pixels and one more each side (antialiasing); display y counts from the bottom,
+        # the buffer's rows from the top, draw_image's from the bottom
+        x0 = max(0, math.floor(box.x0) - 1)
+        x1 = min(int(renderer.width), math.ceil(box.x1) + 1)
+        y0 = max(0, math.floor(box.y0) - 1)
+        y1 = min(int(renderer.height), math.ceil(box.y1) + 1)
+        rows = np.asarray(renderer.buffer_rgba())[int(renderer.height) - y1 : int(renderer.height) - y0, x0:x1]
+        kept[key] = (x0, y0, np.ascontiguousarray(rows[::-1]))
+
+    legend.draw = draw_once

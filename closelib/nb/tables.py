@@ -8,6 +8,7 @@ an infinite ratio (a utilisation against a zero limit) reads ``n/a``.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -77,6 +78,20 @@ def _complete(series: pd.Series) -> bool:
     return not (pd.api.types.is_float_dtype(series) and series.isin([math.inf, -math.inf]).any())
 
 
+@functools.cache
+def _text_dtype() -> Any:
+    """The dtype pandas gives a column assigned a list of strings (pandas 3: ``str``)."""
+    return pd.Series(["text"]).dtype
+
+
+def _already_text(series: pd.Series) -> bool:
+    """A column of strings with no gap in the dtype a list of its strings would get: what
+    :func:`tidy` makes of it is the column as it is (every value passes :func:`cell_text`
+    unchanged). Most columns :meth:`closelib.nb.context.Context.show` hands over (money, rates,
+    numbers already formatted as text) are such; rebuilding each was half of a memo table's tidy."""
+    return series.dtype == _text_dtype() and not series.isna().any()
+
+
 def tidy(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with every cell passed through :func:`cell_text` (its columns kept).
 
@@ -85,6 +100,8 @@ def tidy(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in out.columns:
         series = out[column]
+        if _already_text(series):
+            continue
         if pd.api.types.is_bool_dtype(series):
             out[column] = series.map({True: "yes", False: "no"}).astype(object)
         elif pd.api.types.is_numeric_dtype(series) and _complete(series):
@@ -102,7 +119,10 @@ def wrap_columns(frame: pd.DataFrame) -> list[Any]:
     found = []
     for column in frame.columns:
         series = frame[column]
-        if series.dtype == object:  # what astype(str) gives each value, without building a column
+        # what astype(str) gives each value, without building a column: an object column, or a
+        # text column with no gap (astype(str) leaves its strings as they are; pandas' .str.len()
+        # on a short column costs more than the table's other steps)
+        if series.dtype == object or _already_text(series):
             if len(series) and max(len(str(v)) for v in series) > WRAP_AFTER:
                 found.append(column)
         elif pd.api.types.is_string_dtype(series):
@@ -256,7 +276,8 @@ def html_table(
         out.append(f'      <th id="{uid}_level0_col{j}" class="col_heading level0 col{j}" >{text}</th>\n')
     out.append("    </tr>\n  </thead>\n  <tbody>\n")
     # cells escaped a column at a time (a text column is one translate per cell, nothing else)
-    cells = [_escaped_column(frame.iloc[:, j], precision) for j in range(len(columns))]
+    # (the columns by name: their labels are unique in a plain_table_layout frame)
+    cells = [_escaped_column(series, precision) for _, series in frame.items()]
     labels = [escape_cell(v, precision) for v in frame.index] if index else []
     for i in range(n):
         out.append("    <tr>\n")

@@ -114,3 +114,38 @@ def test_frozen_tick_labels_are_drawn_again_at_another_dpi():
     frozen, _ = _labelled(freeze=True)
     charts.chart_png(frozen)
     assert np.array_equal(_pixels(charts.chart_png(frozen, dpi=72)), _pixels(charts.chart_png(plain, dpi=72)))
+
+
+def test_a_kept_legend_is_pasted_for_the_same_texts_and_drawn_for_others():
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from closelib.nb import charts
+
+    def chart(label: str, heights: list[int], keep: bool):
+        fig = Figure(figsize=(4, 2.5))
+        ax = fig.subplots()
+        ax.bar(["a", "b", "c"], heights, color="#d0d7de", label=label)
+        fig.subplots_adjust(bottom=0.3)
+        legend = fig.legend(loc="lower center", fontsize=8, frameon=False)
+        drawn = []
+        if keep:
+            original = legend.draw
+            legend.draw = lambda renderer: (drawn.append(1), original(renderer))[1]
+            charts.keep_legend_pixels(legend)
+        return fig, ax, legend, drawn
+
+    kept, ax, legend, drawn = chart("paid (USD)", [1, 2, 3], keep=True)
+    plain = chart("paid (USD)", [1, 2, 3], keep=False)[0]
+    assert np.array_equal(_pixels(charts.chart_png(kept)), _pixels(charts.chart_png(plain)))
+    for bar, height in zip(ax.patches, [3, 1, 2], strict=True):
+        bar.set_height(height)
+    again = charts.chart_png(kept)  # same texts: pasted, not drawn
+    assert len(drawn) == 1
+    assert np.array_equal(_pixels(again), _pixels(charts.chart_png(chart("paid (USD)", [3, 1, 2], False)[0])))
+    legend.get_texts()[0].set_text("paid (JPY)")  # other texts: drawn (and kept) again
+    other = charts.chart_png(kept)
+    assert len(drawn) == 2
+    reference, _, reference_legend, _ = chart("paid (USD)", [3, 1, 2], False)
+    reference_legend.get_texts()[0].set_text("paid (JPY)")
+    assert np.array_equal(_pixels(other), _pixels(charts.chart_png(reference)))

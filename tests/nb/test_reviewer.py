@@ -93,3 +93,62 @@ def test_workpaper_references_titles_and_order():
         "parameters": {"notebook": "write_off", "period": "2026-10", "params_json": '{"company": "Acme"}'}
     }
     assert page_title(nb) == "Acme - AR-3 Write-off - 2026-10"
+
+
+def test_tidy_and_wrap_read_text_columns_with_and_without_gaps_alike():
+    long = "x" * (tables.WRAP_AFTER + 1)
+    frame = pd.DataFrame(
+        {
+            "whole": pd.Series(["a", long], dtype="str"),  # nothing to tidy: kept as it is
+            "gaps": pd.Series(["b", None], dtype="str"),
+            "arrow": pd.Series(["c", "d"], dtype="string[pyarrow]"),
+            "short": pd.Series(["e", "f"], dtype="str"),
+        }
+    )
+    tidy = tables.tidy(frame)
+    assert tidy["whole"].tolist() == ["a", long] and tidy["whole"].dtype == frame["whole"].dtype
+    assert tidy["gaps"].tolist() == ["b", ""] and tidy["arrow"].tolist() == ["c", "d"]
+    assert tables.wrap_columns(frame) == ["whole"] and tables.wrap_columns(tidy) == ["whole"]
+    assert tables.wrap_columns(frame.assign(gaps=pd.Series([long, None], dtype="str"))) == ["whole", "gaps"]
+
+
+def test_accessible_edits_the_body_as_a_search_of_the_whole_page_would():
+    from closelib.nb import htmlexport
+
+    page = (
+        "<html><head><style>.jp-OutputArea-output { overflow-x: auto; }</style></head><body>"
+        '<div class="jp-Cell-inputWrapper"><img src="a.png"></div>'
+        '<div class="x jp-OutputArea-output" tabindex="0"><img alt="chart" src="b.png"></div></body></html>'
+    )
+    whole = htmlexport._IMG_WITHOUT_ALT.sub(f'<img alt="{htmlexport.MISSING_ALT}"', page)
+    whole = htmlexport._FOCUSABLE.sub(lambda m: m.group(0) + ' tabindex="0"', whole)
+    assert htmlexport.accessible(page) == whole
+    assert whole.count('tabindex="0"') == 2 and whole.count(htmlexport.MISSING_ALT) == 1
+    assert htmlexport.accessible(page.replace("</head>", "")) == whole.replace("</head>", "")  # no head
+
+
+def test_markdown_is_rendered_once_per_exporter_and_reads_the_same():
+    from unittest import mock
+
+    import pytest
+    from nbconvert import HTMLExporter
+
+    from closelib.nb.htmlexport import reviewer_exporter
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("## A *heading*"), nbformat.v4.new_markdown_cell("Some `code`.")]
+    exporter = reviewer_exporter()
+    first, _ = exporter.from_notebook_node(nb)
+    with mock.patch.object(HTMLExporter, "markdown2html", side_effect=AssertionError("rendered again")):
+        again, _ = exporter.from_notebook_node(nb)
+    assert again == first
+    fresh = reviewer_exporter()
+    with (  # a new exporter has nothing kept
+        mock.patch.object(HTMLExporter, "markdown2html", side_effect=RuntimeError("rendered again")),
+        pytest.raises(RuntimeError, match="rendered again"),
+    ):
+        fresh.from_notebook_node(nb)
+    nb.cells.append(
+        nbformat.v4.new_markdown_cell("![x](attachment:x.png)", attachments={"x.png": {"image/png": "iVBORw0KGgo="}})
+    )
+    assert "data:image/png;base64,iVBORw0KGgo=" in exporter.from_notebook_node(nb)[0]  # attachments: rendered as ever

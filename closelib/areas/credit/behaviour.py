@@ -18,7 +18,7 @@ from closelib.asof.instalments import application_due_dates
 from closelib.book.arrays import isin
 from closelib.book.links import links
 from closelib.book.model import Book
-from closelib.nb.charts import freeze_tick_labels, money_axis
+from closelib.nb.charts import freeze_tick_labels, keep_legend_pixels, money_axis
 from closelib.periods import Period
 
 if TYPE_CHECKING:
@@ -269,5 +269,6 @@ def _trend_figure(months: tuple[str, ...]) -> tuple[Figure, Axes, Axes]:
     # Fixed margins, not tight_layout: measuring every tick label cost 0.4 s per memo.
     fig.subplots_adjust(left=0.12, right=0.91, top=0.9, bottom=0.3)
     freeze_tick_labels(ax.xaxis)  # the months: the same in every memo
+    keep_legend_pixels(fig.legends[0])  # the same in every memo of a currency
     _TREND_FIGURES[months] = fig, ax, days
     return fig, ax, days

@@ -23,8 +23,10 @@ def customer_book(book: Book, customer_ids: Iterable[str]) -> Book:
     codes = index.codes(customer_ids)
     t = book.tables
     tables = dict(t)
-    for name in _CustomerIndex.TABLES:
-        tables[name] = rows_of(t[name], index.rows(name, codes))
+    for name, whole in zip(_CustomerIndex.TABLES, index.whole_columns, strict=True):
+        rows = index.rows(name, codes)
+        # a table of whole columns: pandas' own take, a block at a time (a third of the cost)
+        tables[name] = t[name].take(rows) if whole else rows_of(t[name], rows)
     return Book(book.source, tables, book.files, book.present, dict(book.entity_currency))
 
 
@@ -49,6 +51,12 @@ def rows_of(frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(columns, index=frame.index[rows], columns=frame.columns)
 
 
+def chunked(column: pd.Series) -> bool:
+    """A column held as an Arrow array of several chunks (pandas' take would join them first)."""
+    values = getattr(column.array, "_pa_array", None)
+    return isinstance(values, pa.ChunkedArray) and values.num_chunks > 1
+
+
 def _take_by_chunk(chunked: pa.ChunkedArray, rows: np.ndarray) -> pa.ChunkedArray:
     starts = np.cumsum([0] + [len(c) for c in chunked.chunks])
     chunk_of = np.searchsorted(starts, rows, side="right") - 1
@@ -68,6 +76,9 @@ class _CustomerIndex:
     def __init__(self, book: Book) -> None:
 
         self.frames = tuple(book.tables[name] for name in self.TABLES)
+        # per table: no column in Arrow chunks (Parquet row groups): there pandas' take copies
+        # no more than the rows taken; otherwise rows_of takes each chunk apart
+        self.whole_columns = tuple(not any(chunked(frame[c]) for c in frame.columns) for frame in self.frames)
         self._table = id_array(book.customers["customer_id"])
         codes = {
             name: index_in(book.tables[name]["customer_id"], self._table)

@@ -56,6 +56,10 @@ def _at_closing_rate(book: Book, items: pd.DataFrame, target: pd.Series, day: pd
     when = pd.Series(np.full(len(items), np.datetime64(day, "ns")))
     direct = rates_in_force(book.fx_rates, when, items["currency"], target)
     amount = translate(items["open_amount"], direct, items["currency"], target)
+    if np.isfinite(direct).all():
+        # every line has its direct rate: the route through the functional currency would be
+        # looked up and never read (two rate lookups, 10 to 20 ms of a memo)
+        return pd.Series(amount.astype("float64"), index=items.index)
     to_fun = rates_in_force(book.fx_rates, when, items["currency"], items["functional_currency"])
     fun_to = rates_in_force(book.fx_rates, when, items["functional_currency"], target)
     via = translate(

@@ -126,12 +126,30 @@ def disputes(book: Book, customer_id: str, day: pd.Timestamp) -> pd.DataFrame:
 
 
 def dispute_outcomes(table: pd.DataFrame) -> pd.DataFrame:
+    """Cases and amount per state at the period end and currency, in their order, as
+    ``table.groupby(["state_at_period_end", "currency"], as_index=False).agg(cases=("case_id",
+    "size"), amount=("amount", "sum"))`` gives them (a key missing: the row left out), summed in
+    Python: a customer has a few cases, and pandas' grouping cost 10 to 20 ms a memo."""
     if table.empty:
         return pd.DataFrame(columns=["state_at_period_end", "currency", "cases", "amount"])
-    out = table.groupby(["state_at_period_end", "currency"], as_index=False).agg(
-        cases=("case_id", "size"), amount=("amount", "sum")
+    states, currencies = table["state_at_period_end"], table["currency"]
+    keep = (states.notna() & currencies.notna()).to_numpy(dtype=bool)
+    groups: dict[tuple, list[int]] = {}
+    for state, currency, amount in zip(
+        states[keep].tolist(), currencies[keep].tolist(), table["amount"][keep].tolist(), strict=True
+    ):
+        group = groups.setdefault((state, currency), [0, 0])
+        group[0] += 1
+        group[1] += int(amount)
+    keys = sorted(groups)
+    return pd.DataFrame(
+        {
+            "state_at_period_end": pd.Series([k[0] for k in keys], dtype=states.dtype),
+            "currency": pd.Series([k[1] for k in keys], dtype=currencies.dtype),
+            "cases": np.array([groups[k][0] for k in keys], dtype="int64"),
+            "amount": np.array([groups[k][1] for k in keys], dtype="int64"),
+        }
     )
-    return out.astype({"amount": "int64"})
 
 
 def collection_trail(

@@ -92,6 +92,8 @@ def test_the_trend_chart_reused_draws_as_one_made_directly(monkeypatch):
 
     monkeypatch.setattr(cb, "_TREND_FIGURES", {})
     cases = [(_trend(1), "C1 First Ltd", "USD"), (_trend(2), "C2 Second GmbH", "JPY"), (_trend(3), "C3", "EUR")]
+    # a currency again, other data: its legend pasted (keep_legend_pixels), the rest drawn
+    cases += [(_trend(4), "C4 Fourth SA", "USD"), (_trend(5), "C5", "JPY")]
     figures = set()
     for trend, customer, currency in cases:
         fig = cb.trend_chart(trend, customer, currency)

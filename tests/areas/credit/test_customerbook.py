@@ -10,7 +10,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from closelib.areas.credit.customerbook import rows_of, stable_order
+from closelib.areas.credit.customerbook import chunked, rows_of, stable_order
 
 
 def _frame(n: int, chunks: int) -> pd.DataFrame:
@@ -49,6 +49,20 @@ def test_rows_of_is_iloc(n, chunks, picks):
     assert list(taken.dtypes) == list(frame.dtypes)
 
 
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 60), chunks=st.integers(1, 4), picks=st.lists(st.integers(0, 10_000), max_size=20))
+def test_a_frame_of_whole_columns_is_taken_by_pandas_as_rows_of_takes_it(n, chunks, picks):
+    """customer_book takes a table none of whose columns is chunked with pandas' take: the same
+    frame as rows_of (and iloc) gives."""
+    frame = _frame(n, min(chunks, n))
+    whole = not any(chunked(frame[c]) for c in frame.columns)
+    assert whole == (min(chunks, n) == 1)
+    rows = np.unique(np.array([p % n for p in picks], dtype="int64"))
+    if whole:
+        pd.testing.assert_frame_equal(frame.take(rows), rows_of(frame, rows))
+        assert list(frame.take(rows).dtypes) == list(frame.dtypes)
+
+
 def test_rows_from_several_chunks_by_hand():
     frame = _frame(10, 3)  # chunks of rows 0-2, 3-5, 6-9
     taken = rows_of(frame, np.array([0, 2, 5, 9]))
@@ -62,3 +76,8 @@ def test_rows_from_several_chunks_by_hand():
 def test_the_stable_order_is_numpys_whatever_the_codes_size(values, cap):
     codes = np.array([v % (cap + 1) - 1 for v in values], dtype="int64")  # -1 (no customer) to cap - 1
     assert np.array_equal(stable_order(codes), np.argsort(codes, kind="stable"))
+
+
+def test_chunked_is_an_arrow_column_of_several_chunks():
+    assert chunked(_frame(6, 2)["document_id"]) and chunked(_frame(6, 3)["flag"])
+    assert not chunked(_frame(6, 1)["document_id"]) and not chunked(_frame(6, 2)["amount"])
