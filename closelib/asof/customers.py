@@ -44,12 +44,12 @@ def customers_as_of(
     out = customers.copy()
     # the chosen rows' fields and customers' row positions, as _chosen_rows found them (one
     # look-up of the customer ids, not one per field)
-    field_codes, field_names = pd.factorize(history["field"].iloc[chosen.rows])
+    field_codes, uniques = pd.factorize(history["field"].iloc[chosen.rows])
+    field_names = [str(name) for name in uniques]
     for field in HISTORY_FIELDS:
-        code = field_names.get_indexer([field])[0]
-        if code < 0:
+        if field not in field_names:
             continue
-        mine = field_codes == code
+        mine = field_codes == field_names.index(field)
         rows = history.iloc[chosen.rows[mine]]
         values = typed_values(rows, customers, field)
         at = chosen.customers[mine]
