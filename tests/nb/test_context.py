@@ -38,3 +38,16 @@ def test_tables_display_the_same_way_every_time(mini_source, capsys):
     # numbered in the notebook, no random pandas id, no memory address
     assert 'id="T_1"' in shown[0] and 'id="T_2"' in shown[0] and " at 0x" not in shown[0]
     assert "1,050.50" in shown[0]
+
+
+def test_plain_text_of_a_table_is_whole_up_to_60_rows_then_its_ends_and_size():
+    short = pd.DataFrame({"customer": [f"C{i:04d}" for i in range(60)], "amount": [f"{i},000.00" for i in range(60)]})
+    assert nb.plain_text(short) == short.to_string(index=False)
+    long = pd.DataFrame({"customer": [f"C{i:04d}" for i in range(5000)], "amount": [str(i) for i in range(5000)]})
+    text = nb.plain_text(long)
+    lines = text.splitlines()
+    assert lines[0].split() == ["customer", "amount"] and lines[1].split() == ["C0000", "0"]
+    assert "C4999" in text and "C2500" not in text and "..." in text
+    assert lines[-1] == "[5000 rows x 2 columns]" and len(lines) < 70
+    with_index = nb.plain_text(long.set_index("customer"), index=True)
+    assert "C4999" in with_index and with_index.splitlines()[-1] == "[5000 rows x 1 columns]"
