@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
@@ -33,22 +32,59 @@ class CodeCellSaves(NotebookExecutionManager):
     """papermill's execution manager, its cell-state saves made only when a code cell starts."""
 
     _skip_save = False
+    _finished: dict[int, tuple[Any, bytes]] | None = None  # id(cell) -> (cell, its JSON as UTF-8)
 
     def save(self, **kwargs: Any) -> None:
         """The notebook as it stands, written as plain JSON: nbformat's writer deep-copies the
         notebook and splits every text into lines first (0.17 s for the reserve's 15 MB, against
         0.06 s). Strings not split are valid nbformat, and so is JSON without indentation
-        (which the json module writes in C: 0.08 s against 0.13 s indented, for the reserve's
-        16 MB at a million documents). papermill's final write, when the notebook ends, is
-        nbformat's own, so a finished notebook's bytes are unchanged."""
+        (which the json module writes in C). papermill's final write, when the notebook ends, is
+        nbformat's own, so a finished notebook's bytes are unchanged.
+
+        The bytes are ``json.dumps(nb, sort_keys=True, ensure_ascii=False)`` in UTF-8 and a
+        newline, but each finished cell is encoded once (:meth:`_cell_bytes`) and the pieces are
+        written as they are, never joined: the reserve's later saves re-encoded the same 15 MB of
+        finished listings at every code cell."""
         if self._skip_save:
             return
         if kwargs.get("nb") is not None:
             self.nb = kwargs["nb"]  # as papermill's save: a new copy of the notebook replaces ours
+            self._finished = None
         if self.output_path:
-            text = json.dumps(self.nb, sort_keys=True, ensure_ascii=False) + "\n"
-            Path(self.output_path).write_text(text, encoding="utf-8")
+            with open(self.output_path, "wb") as out:
+                out.writelines(self.notebook_chunks())
         self.last_save_time = self.now()
+
+    def notebook_chunks(self) -> list[bytes]:
+        """``json.dumps(self.nb, sort_keys=True, ensure_ascii=False) + "\\n"`` in UTF-8, in pieces
+        (the cells' from :meth:`_cell_bytes`)."""
+        chunks = [b"{"]
+        for index, key in enumerate(sorted(self.nb)):
+            chunks.append((", " if index else "").encode() + json.dumps(key, ensure_ascii=False).encode() + b": ")
+            if key == "cells":
+                chunks.append(b"[")
+                for number, cell in enumerate(self.nb.cells):
+                    chunks.extend((b", ", self._cell_bytes(cell)) if number else (self._cell_bytes(cell),))
+                chunks.append(b"]")
+            else:
+                chunks.append(json.dumps(self.nb[key], sort_keys=True, ensure_ascii=False).encode())
+        chunks.append(b"}\n")
+        return chunks
+
+    def _cell_bytes(self, cell: Any) -> bytes:
+        """A cell's JSON in UTF-8; kept once the cell has finished (papermill's status ``completed``
+        or ``failed``), since from then on neither nbclient nor papermill changes it before the
+        final write (which is nbformat's own). The cell itself is kept with its bytes, so a
+        later cell object can never be taken for it by its ``id``."""
+        if self._finished is None:
+            self._finished = {}
+        kept = self._finished.get(id(cell))
+        if kept is not None and kept[0] is cell:
+            return kept[1]
+        data = json.dumps(cell, sort_keys=True, ensure_ascii=False).encode()
+        if cell.get("metadata", {}).get("papermill", {}).get("status") in (self.COMPLETED, self.FAILED):
+            self._finished[id(cell)] = (cell, data)
+        return data
 
     @contextmanager
     def _not_saving(self, skip: bool) -> Iterator[None]:

@@ -101,6 +101,46 @@ def test_a_save_mid_run_shows_the_running_cell_and_the_finished_ones(tmp_path):
     assert inspect_notebook(output) == "cell 3 did not complete (status running)"
 
 
+def test_a_save_is_the_notebooks_json_and_encodes_a_finished_cell_once(tmp_path, monkeypatch):
+    """Every save is ``json.dumps(nb, sort_keys=True, ensure_ascii=False)`` byte for byte, the
+    running cell's new outputs included; a finished cell's text is made once and reused."""
+    import json
+
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("a"),
+            nbformat.v4.new_markdown_cell("Ünïcode <b>&</b>"),
+            nbformat.v4.new_code_cell("b"),
+            nbformat.v4.new_code_cell("c"),
+        ]
+    )
+    nb.metadata.papermill = {}
+    output = tmp_path / "saved.ipynb"
+    manager = CodeCellSaves(nb, output_path=str(output), progress_bar=False)
+    encoded = []
+    real_dumps = json.dumps
+    monkeypatch.setattr(
+        "closelib.nb.engine.json.dumps",
+        lambda value, **kw: (
+            encoded.append(value.get("source") if isinstance(value, dict) else None) or real_dumps(value, **kw)
+        ),
+    )
+    manager.notebook_start()
+    for index, cell in enumerate(nb.cells):
+        manager.cell_start(cell, index)
+        if cell.cell_type == "code":
+            assert output.read_text(encoding="utf-8") == real_dumps(nb, sort_keys=True, ensure_ascii=False) + "\n"
+            cell.outputs.append(nbformat.v4.new_output("stream", text=f"{cell.source} éà\n" * 3))
+            cell.execution_count = index + 1
+            manager.autosave_cell()  # papermill's periodic save mid-cell
+        manager.cell_complete(cell, index)
+    manager.save()
+    assert output.read_text(encoding="utf-8") == real_dumps(nb, sort_keys=True, ensure_ascii=False) + "\n"
+    # a cell is encoded at every save while pending or running and once finished, never again:
+    # "a" at the notebook's start, its own start and b's (finished); "c" at every save
+    assert encoded.count("a") == 3 and encoded.count("c") == 5
+
+
 def _run(job: NotebookJob) -> None:
     os.setpgrp()  # the kernel follows this process into its group: both are killed together
     execute_notebook(job)
