@@ -41,15 +41,18 @@ def customers_as_of(
     if history.empty:
         return customers, MasterData(day, True)
     chosen, applied, before = _chosen_rows(customers, history, day)
-    picked = history.iloc[chosen]
     out = customers.copy()
-    position = pd.Series(range(len(out)), index=pd.Index(out["customer_id"].array))
+    # the chosen rows' fields and customers' row positions, as _chosen_rows found them (one
+    # look-up of the customer ids, not one per field)
+    field_codes, uniques = pd.factorize(history["field"].iloc[chosen.rows])
+    field_names = [str(name) for name in uniques]
     for field in HISTORY_FIELDS:
-        rows = picked[picked["field"] == field]
-        if rows.empty:
+        if field not in field_names:
             continue
+        mine = field_codes == field_names.index(field)
+        rows = history.iloc[chosen.rows[mine]]
         values = typed_values(rows, customers, field)
-        at = position.reindex(rows["customer_id"].to_numpy()).to_numpy()
+        at = chosen.customers[mine]
         column = out[field].copy()
         column.iloc[at] = values.astype(column.dtype).to_numpy() if field != "parent_id" else values.to_numpy()
         out[field] = column
@@ -60,10 +63,16 @@ def customers_as_of(
     return out, MasterData(day, True, applied, before, int(differs.sum()))
 
 
-def _chosen_rows(customers: pd.DataFrame, history: pd.DataFrame, day: pd.Timestamp) -> tuple[np.ndarray, int, int]:
-    """Rows of ``history`` (positions) giving each (customer, field) its value as of ``day``: its
-    latest row dated on or before it, else its earliest row; and how many of each there are.
-    Rows of customers not in ``customers`` are left out.
+@dataclass(frozen=True)
+class _Chosen:
+    rows: np.ndarray  # positions in the history
+    customers: np.ndarray  # the row in the customers table each of them is about
+
+
+def _chosen_rows(customers: pd.DataFrame, history: pd.DataFrame, day: pd.Timestamp) -> tuple[_Chosen, int, int]:
+    """Rows of ``history`` (positions, and their customers' rows) giving each (customer, field)
+    its value as of ``day``: its latest row dated on or before it, else its earliest row; and how
+    many of each there are. Rows of customers not in ``customers`` are left out.
 
     One sort of the rows by (customer, field, date; stable, a missing date last) and a pass over
     the groups it makes: a (customer, field)'s rows dated on or before ``day`` are the first of
@@ -83,7 +92,8 @@ def _chosen_rows(customers: pd.DataFrame, history: pd.DataFrame, day: pd.Timesta
     counts = np.add.reduceat(in_effect.astype("int64"), starts) if len(rows) else np.zeros(0, dtype="int64")
     chosen = np.where(counts > 0, starts + counts - 1, starts)
     applied = int((counts > 0).sum())
-    return rows[chosen], applied, len(starts) - applied
+    picked = rows[chosen]
+    return _Chosen(picked, who[picked].astype("int64")), applied, len(starts) - applied
 
 
 def book_as_of(book: Book, day: pd.Timestamp) -> Book:

@@ -86,6 +86,20 @@ def fmt_money(minor: int, currency: str) -> str:
     return money.display(minor, currency)
 
 
+# The plain-text form of a longer table shows its first and last rows (pandas' own text form of a
+# frame, display.max_rows): the full table is its HTML, which is what is shown and compared first.
+PLAIN_ROWS = 60
+
+
+def plain_text(frame: pd.DataFrame, index: bool = False) -> str:
+    """The ``text/plain`` form of a shown table: all of it up to :data:`PLAIN_ROWS` rows; beyond
+    that the first and last rows, ``...`` between them and the table's size. (Writing out a
+    listing of 5,000 rows as text took about 0.35 s, for a form no reader sees.)"""
+    if len(frame) <= PLAIN_ROWS:
+        return frame.to_string(index=index)
+    return frame.to_string(index=index, max_rows=PLAIN_ROWS, show_dimensions=True)
+
+
 def _escaped(styler: Any) -> Any:
     """A table's cells, row labels and column labels HTML-escaped: pandas' Styler writes them
     into the page as they are, so a customer named ``<script>...`` would run in the reviewer's
@@ -268,7 +282,7 @@ class Context:
                 lambda uid: tables.html_table(
                     shown, uid, caption_html, index, tables.heading, cell_styles, right_headings=right
                 ),
-                shown.to_string(index=index),
+                plain_text(shown, index),
             )
         else:
             # column names read as words ("days past due"); escaped like every label
@@ -280,7 +294,7 @@ class Context:
             styler = tables.align_numbers(styler, frame, numbers)
             if caption_html:
                 styler = styler.set_caption(caption_html)
-            self._table(styler, shown.to_string(index=index))
+            self._table(styler, plain_text(shown, index))
         if len(frame) > max_rows:
             markdown(f"*{len(frame) - max_rows:,} more rows are in the Excel pack.*")
 
@@ -437,9 +451,11 @@ def start(
 
 
 # The last book read from a run's cache, kept for the life of the kernel: notebooks run one
-# after another in a shared kernel (the credit memos) read it once, not once each. The cache
-# folder is named by the sha256 of the inputs, so the same folder always holds the same book.
-_LAST_CACHED: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], Book] = {}
+# after another in a shared kernel (the credit memos, the period notebooks of a worker) read it
+# once, not once each. The cache folder is named by the sha256 of the inputs, so the same folder
+# always holds the same book. Kept with the tables it was read without (``unread``) and the
+# views of it already given out (by the tables they are without).
+_LAST_CACHED: dict[tuple[str, str, tuple[str, ...]], tuple[frozenset[str], Book, dict[frozenset[str], Book]]] = {}
 
 
 def _load(source: Path, info: dict, entities: list[str] | None = None, unread: tuple[str, ...] = ()) -> Book:
@@ -447,17 +463,52 @@ def _load(source: Path, info: dict, entities: list[str] | None = None, unread: t
     ``run.json`` (``book_cache_files``): a cache changed since raises ``CacheError``, failing the
     notebook with the file named (the next run discards and rebuilds that cache). An entity
     close (``entities``) reads only its entities' rows: the kernel never holds the whole group;
-    tables the workpaper never reads (``unread``) are not read."""
+    tables the workpaper never reads (``unread``) are not read.
+
+    A notebook whose tables the kernel's book already holds (checked when that book was read, as
+    for every notebook sharing it) is given that book, or a view of it without the tables it
+    never reads (:func:`_without`): the same frames, their row links and translation, and its
+    customers as of any day already worked out. A notebook that needs a table the held book was
+    read without reads the book again."""
     cache = info.get("book_cache")
     if cache and Path(cache).is_dir():
-        key = (str(Path(cache).resolve()), str(source), tuple(entities or ()), tuple(unread))
-        if key not in _LAST_CACHED:
+        key = (str(Path(cache).resolve()), str(source), tuple(entities or ()))
+        skip = frozenset(unread)
+        held = _LAST_CACHED.get(key)
+        if held is None or not held[0] <= skip:
             _LAST_CACHED.clear()
             # the slice read from the cache is sliced again (a no-op) so that both paths follow
             # entity_slice's rules; kept whole for the kernel, so the memos after the first
             # share its links and translation instead of working them out again each
-            _LAST_CACHED[key] = entity_slice(
+            book = entity_slice(
                 read_book_cache(Path(cache), source, info.get("book_cache_files"), entities, unread), entities
             )
-        return _LAST_CACHED[key]
+            held = _LAST_CACHED[key] = (skip, book, {})
+        read_without, book, views = held
+        if skip == read_without:
+            return book
+        if skip not in views:
+            views[skip] = _without(book, skip)
+        return views[skip]
     return entity_slice(load_book(source), entities)
+
+
+def _without(book: Book, tables: frozenset[str]) -> Book:
+    """``book`` without ``tables``, as :func:`read_book_cache` gives it with them ``unread``: the
+    same frames of every other table (so values derived from them, which check their frames by
+    identity, are shared), its row links and translation, and its customers as of each day
+    :func:`closelib.asof.customers.book_as_of` made (each such book without them too)."""
+    view = Book(
+        book.source,
+        {name: frame for name, frame in book.tables.items() if name not in tables},
+        book.files,
+        book.present,
+        dict(book.entity_currency),
+    )
+    for name in ("_links", "_fx", "master_data"):  # links and translation check their frames
+        if name in book.__dict__:
+            view.__dict__[name] = book.__dict__[name]
+    as_of = book.__dict__.get("_customers_as_of")
+    if as_of:
+        view.__dict__["_customers_as_of"] = {day: _without(made, tables) for day, made in as_of.items()}
+    return view

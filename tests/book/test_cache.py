@@ -3,6 +3,7 @@ the cache equals what it would make from the book itself."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,8 @@ import pandas as pd
 import pytest
 
 from closelib.asof.customers import book_as_of
-from closelib.book.cache import FX, read_book_cache, write_book_cache
+from closelib.book import cache
+from closelib.book.cache import FX, LINKS, read_book_cache, write_book_cache
 from closelib.book.fx import Translation, translate_book, translation
 from closelib.book.links import Links, links
 from closelib.book.load import load_book
@@ -94,15 +96,15 @@ def test_entity_read_keeps_that_entitys_rows(cached):
         np.testing.assert_array_equal(links(one).get(name), made.get(name))
 
 
-def test_fx_npz_codes_the_functional_currencies_and_the_hashes_are_of_the_bytes_written(cached):
+def test_fx_file_codes_the_functional_currencies_and_the_hashes_are_of_the_bytes_written(cached):
     import hashlib
     import json
 
     folder, source = cached
-    with np.load(folder / FX) as arrays:
-        assert arrays["doc_functional"].dtype == np.int8 and arrays["rec_functional"].dtype == np.int8
-        currencies = list(arrays["functional_currencies"])
-        assert currencies == sorted(currencies) and len(currencies) == len(set(currencies)) >= 2
+    arrays = cache._read_arrays(cache._mapped(folder / FX))
+    assert arrays["doc_functional"].dtype == np.int8 and arrays["rec_functional"].dtype == np.int8
+    currencies = list(arrays["functional_currencies"])
+    assert currencies == sorted(currencies) and len(currencies) == len(set(currencies)) >= 2
     book = read_book_cache(folder, source)
     fx = translation(book)
     # back to text, one string object per currency (not one per row)
@@ -114,12 +116,47 @@ def test_fx_npz_codes_the_functional_currencies_and_the_hashes_are_of_the_bytes_
     }
 
 
-def test_the_cache_layout_is_in_its_key():
-    from closelib.book import cache
+def test_arrays_files_read_back_what_was_written(tmp_path):
+    """Arrays of different lengths and dtypes in one file: the same values and dtypes back,
+    writable (copied out of the mapping), empty arrays included; the sha256 is of the bytes on
+    disk, and writing the same arrays again gives the same bytes."""
+    arrays = {
+        "positions": np.array([3, -1, 0, 2**40], dtype="int64"),
+        "codes": np.array([0, 1, 1], dtype="int8"),
+        "rates": np.array([1.25, np.nan, 0.1], dtype="float64"),
+        "empty": np.zeros(0, dtype="int64"),
+        "currencies": np.array(["EUR", "USD"], dtype=str),
+    }
+    sha = cache._write_arrays(tmp_path / "a.ipc", {**arrays, "absent": None})
+    assert sha == hashlib.sha256((tmp_path / "a.ipc").read_bytes()).hexdigest()
+    assert cache._write_arrays(tmp_path / "b.ipc", arrays) == sha
+    found = cache._read_arrays(cache._mapped(tmp_path / "a.ipc"))
+    assert list(found) == list(arrays)
+    for name, values in arrays.items():
+        assert found[name].dtype == values.dtype, name
+        np.testing.assert_array_equal(found[name], values)
+    found["positions"][0] = 7  # a copy: the file is untouched
+    np.testing.assert_array_equal(
+        cache._read_arrays(cache._mapped(tmp_path / "a.ipc"))["positions"], arrays["positions"]
+    )
 
+
+def test_cached_links_are_the_links_of_the_cached_book(cached):
+    folder, source = cached
+    assert (folder / LINKS).is_file()
+    book = read_book_cache(folder, source)
+    assert set(links(book)._values) == set(Links.NAMES)  # read from the file, not made again
+    made = Links(book)
+    for name in Links.NAMES:
+        stored = links(book).get(name)
+        assert stored.dtype == made.get(name).dtype and stored.flags.writeable, name
+        np.testing.assert_array_equal(stored, made.get(name), err_msg=name)
+
+
+def test_the_cache_layout_is_in_its_key():
     source = (Path(cache.__file__)).read_text(encoding="utf-8")
-    # layout 5: tables as mapped Arrow IPC files; a layout-4 cache (Parquet tables) has another key
-    assert '{"layout": 5,' in source and cache.TABLE_SUFFIX == ".arrow"
+    # layout 6: the links and translation as mapped Arrow IPC files too; a layout-5 cache (.npz) has another key
+    assert '{"layout": 6,' in source and cache.TABLE_SUFFIX == ".arrow"
 
 
 def test_the_cached_tables_are_the_loaded_frames(demo_source, cached):
