@@ -24,23 +24,30 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import os
 import secrets
 import shutil
 import stat
 import tempfile
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from closelib.book.fx import Translation, translation
+from closelib.book.cachefiles import (
+    ipc_table,
+    mapped,
+    read_arrays,
+    restored_translation,
+    stored_translation,
+    write_arrays,
+    write_hashed,
+    write_table,
+)
+from closelib.book.fx import translation
 from closelib.book.links import Links, links
 from closelib.book.load import release_memory
 from closelib.book.model import Book, keep_derived
@@ -151,25 +158,6 @@ def _seal(scratch: Path, writer: str, files: dict[str, str]) -> None:
     os.chmod(scratch, READ_ONLY_DIR)
 
 
-def _write_hashed(path: Path, write) -> str:
-    """``write(buffer)`` into memory, then those bytes to ``path``; their sha256 (the file is
-    hashed from the bytes as written, never read back)."""
-    buffer = io.BytesIO()
-    write(buffer)
-    data = buffer.getbuffer()
-    digest = _write_bytes(path, data)
-    del data
-    return digest
-
-
-def _write_bytes(path: Path, data) -> str:
-    """``data`` (any bytes-like buffer) written to ``path``; its sha256, from the bytes in memory."""
-    digest = hashlib.sha256(data).hexdigest()  # releases the GIL on large buffers
-    with open(path, "wb") as out:
-        out.write(data)
-    return digest
-
-
 def remove_cache(folder: Path) -> None:
     """Delete a (read-only) cache folder: derived data, it costs only time."""
     if folder.is_dir():
@@ -202,19 +190,19 @@ def write_sealed(
     files: dict[str, str] = {}
     with ThreadPoolExecutor(max_workers=1) as pool:
         writes = {
-            f"{name}{TABLE_SUFFIX}": pool.submit(_write_table, frame, scratch / f"{name}{TABLE_SUFFIX}")
+            f"{name}{TABLE_SUFFIX}": pool.submit(write_table, frame, scratch / f"{name}{TABLE_SUFFIX}")
             for name, frame in book.tables.items()
         }
         # Where applications and adjustments point (row positions): worked out once here, not
         # again in every notebook's first as-of computation.
         found = links(book)
         arrays = {name: found.get(name) for name in Links.NAMES}
-        files[LINKS] = _write_arrays(scratch / LINKS, arrays)
+        files[LINKS] = write_arrays(scratch / LINKS, arrays)
         # The book's lines in the functional currency (about 5 s of CPU at 1M documents), which
         # nearly every notebook asks for: made once here, a pure function of the cached tables.
         fx = stored_translation(translation(book))
         if fx is not None:
-            files[FX] = _write_arrays(scratch / FX, fx)
+            files[FX] = write_arrays(scratch / FX, fx)
         for name, write in writes.items():
             files[name] = write.result()
     meta = {
@@ -223,7 +211,7 @@ def write_sealed(
         "files": {name: path.name for name, path in book.files.items()},
         "rows": {path.name: len(book.tables[name]) for name, path in book.files.items()},
     }
-    files[META] = _write_hashed(scratch / META, lambda out: out.write(json.dumps(meta, sort_keys=True).encode()))
+    files[META] = write_hashed(scratch / META, lambda out: out.write(json.dumps(meta, sort_keys=True).encode()))
     _seal(scratch, writer, files)
     # Out of the way under a new name in the same folder (a read-only folder can be renamed
     # there, not moved elsewhere), then deleted: never edited in place.
@@ -276,7 +264,7 @@ def read_book_cache(
             continue
         try:
             raw = (
-                _mapped(folder / name) if name.endswith((TABLE_SUFFIX, ARRAYS_SUFFIX)) else (folder / name).read_bytes()
+                mapped(folder / name) if name.endswith((TABLE_SUFFIX, ARRAYS_SUFFIX)) else (folder / name).read_bytes()
             )
         except OSError:
             raise CacheError(f"typed book cache {folder}: {_problem(name, sha, None)}") from None
@@ -290,7 +278,7 @@ def read_book_cache(
                 stored[name] = raw
         elif isinstance(raw, pa.Buffer):
             table = Path(name).stem
-            tables[table] = _table(raw).to_pandas() if keep is None else keep.read(table, raw)
+            tables[table] = ipc_table(raw).to_pandas() if keep is None else keep.read(table, raw)
         del raw
     if meta is None:
         raise CacheError(f"typed book cache {folder}: {META} is not among its checked files")
@@ -302,104 +290,13 @@ def read_book_cache(
     book = Book(source, tables, files, frozenset(meta["present"]), currencies)
     if LINKS in stored:
         found_links = links(book)
-        for name, values in _read_arrays(stored.pop(LINKS)).items():
+        for name, values in read_arrays(stored.pop(LINKS)).items():
             if name in Links.NAMES:
                 found_links.set(name, values)
     if FX in stored:
-        keep_derived(book, "_fx", restored_translation(book, _read_arrays(stored.pop(FX))))
+        keep_derived(book, "_fx", restored_translation(book, read_arrays(stored.pop(FX))))
     release_memory()  # Arrow's buffers of columns already converted to numpy
     return book
-
-
-def _write_table(frame: pd.DataFrame, path: Path) -> str:
-    """``frame`` written to ``path`` as an Arrow IPC file, one record batch, uncompressed (so it
-    can be mapped), with pandas' metadata (it reads back with its dtypes); the sha256 of the
-    bytes written. The same frame always gives the same bytes."""
-    table = pa.Table.from_pandas(frame, preserve_index=False).combine_chunks()
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
-    del table
-    return _write_bytes(path, sink.getvalue())
-
-
-def _write_arrays(path: Path, arrays: Mapping[str, np.ndarray | None]) -> str:
-    """``arrays`` (name -> 1-d array; a ``None`` is left out) written to ``path`` as an Arrow IPC
-    file of one row, each array a list column in that row (so arrays of any lengths share one
-    file and one schema), uncompressed; the sha256 of the bytes written. The same arrays always
-    give the same bytes."""
-    columns = {
-        name: pa.LargeListArray.from_arrays(pa.array([0, len(values)], type=pa.int64()), pa.array(values))
-        for name, values in arrays.items()
-        if values is not None
-    }
-    table = pa.table(columns)
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
-    return _write_bytes(path, sink.getvalue())
-
-
-def _read_arrays(raw: pa.Buffer) -> dict[str, np.ndarray]:
-    """The arrays of a file written by :func:`_write_arrays` (``raw``: its mapped bytes), as
-    numpy arrays of the dtypes written (text as numpy text). Numbers are copied out of the
-    mapping in one move each, so they are writable, as ``np.load`` gave them."""
-    batch = pa.ipc.open_file(raw).get_batch(0)
-    found: dict[str, np.ndarray] = {}
-    for name, column in zip(batch.schema.names, batch.columns, strict=True):
-        values = column.flatten()
-        if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
-            found[name] = np.asarray(values.to_pylist(), dtype=str)
-        else:
-            found[name] = values.to_numpy(zero_copy_only=True).copy()
-    return found
-
-
-def _mapped(path: Path) -> pa.Buffer:
-    """The file's bytes, mapped (read-only) rather than read: the frames made from them refer to
-    the mapping, which stays open as long as they do."""
-    return pa.memory_map(str(path), "r").read_buffer()
-
-
-def _table(raw: pa.Buffer) -> pa.Table:
-    return pa.ipc.open_file(raw).read_all()
-
-
-# fx.ipc (fx.npz from layout 4): the functional currency of each document and receipt as a small integer
-# code into CURRENCIES (the few currencies' text), not as a text per row: 1 byte a row on disk,
-# and restored as references to one Python string per currency (8 bytes a row, not ~60).
-CURRENCIES = "functional_currencies"
-CODED = ("doc_functional", "rec_functional")
-
-
-def stored_translation(fx: Translation) -> dict[str, np.ndarray] | None:
-    """The translation's arrays as :data:`FX` holds them (no pickled objects: the functional
-    currencies coded, :data:`CURRENCIES`); ``None`` when a line has no functional currency (left
-    to be made in the notebook, exactly as before)."""
-    if pd.isna(fx.doc_functional).any() or pd.isna(fx.rec_functional).any():
-        return None
-    arrays = {name: getattr(fx, name) for name in Translation.ARRAYS}
-    both = pd.Index(np.concatenate([np.asarray(arrays[name], dtype=object) for name in CODED]))
-    codes, currencies = pd.factorize(both, sort=True)
-    width = "int8" if len(currencies) < 128 else "int32"
-    start = 0
-    for name in CODED:
-        size = len(arrays[name])
-        arrays[name] = codes[start : start + size].astype(width)
-        start += size
-    arrays[CURRENCIES] = np.asarray(currencies.to_numpy(dtype=object).astype(str), dtype=str)
-    return arrays
-
-
-def restored_translation(book: Book, arrays: dict[str, np.ndarray]) -> Translation:
-    """:class:`Translation` of ``book`` from :data:`FX`: each coded column back to Python text
-    (one string object per currency, shared by its rows)."""
-    values = {name: arrays[name] for name in Translation.ARRAYS}
-    currencies = np.array([str(each) for each in arrays[CURRENCIES]], dtype=object)
-    for name in CODED:
-        values[name] = currencies[values[name]]
-    frames = (book.documents, book.receipts, book.applications, book.adjustments, book.fx_rates)
-    return Translation(frames, **values, entity_currency=dict(book.entity_currency))
 
 
 # Tables with an entity column first, then those that follow their document, then the rest.
@@ -430,7 +327,7 @@ class _EntityRows:
             column = _BY_DOCUMENT.get(table) or _BY_OPTIONAL_DOCUMENT[table]
             value_set, optional = self._documents(), table in _BY_OPTIONAL_DOCUMENT
         else:  # tables of the group (customers, financials, fx_rates, history): whole
-            return _table(raw).to_pandas()
+            return ipc_table(raw).to_pandas()
         reader = pa.ipc.open_file(raw)
         kept = []
         for index in range(reader.num_record_batches):

@@ -27,12 +27,10 @@ import pandas as pd
 from closelib import money
 from closelib.asof.aging import AgingPolicy
 from closelib.asof.customers import book_as_of, master_data, master_data_note
-from closelib.book.cache import read_book_cache
-from closelib.book.load import load_book, release_memory
+from closelib.book.load import release_memory
 from closelib.book.model import Book, latest_period
-from closelib.book.slice import entity_slice
+from closelib.nb import bookload, tables
 from closelib.nb import header as wp_header
-from closelib.nb import tables
 from closelib.nb.excelcover import Cover
 from closelib.nb.markup import md as md  # notebooks call nb.md(value) in their own markdown
 from closelib.nb.record import Recorder
@@ -349,7 +347,7 @@ class Context:
 
         if self.run_dir is None:
             return
-        _LAST_CACHED.clear()
+        bookload.LAST_CACHED.clear()
         self.book = None  # type: ignore[assignment]
         release_memory()
 
@@ -425,7 +423,7 @@ def start(
     if not source_path.is_absolute():
         source_path = REPO_ROOT / source_path
     entities = params.get("entities")
-    book = _load(source_path, info, entities, workpaper_of(notebook).unread)
+    book = bookload.run_book(source_path, info, entities, workpaper_of(notebook).unread)
     if parsed is None:  # opened by hand: the book's latest period, and that period's parameters
         parsed = latest_period(book)
         if not params_json:
@@ -448,67 +446,3 @@ def start(
         ctx.header()
         markdown(master_data_note(master_data(book, parsed.end)))
     return ctx
-
-
-# The last book read from a run's cache, kept for the life of the kernel: notebooks run one
-# after another in a shared kernel (the credit memos, the period notebooks of a worker) read it
-# once, not once each. The cache folder is named by the sha256 of the inputs, so the same folder
-# always holds the same book. Kept with the tables it was read without (``unread``) and the
-# views of it already given out (by the tables they are without).
-_LAST_CACHED: dict[tuple[str, str, tuple[str, ...]], tuple[frozenset[str], Book, dict[frozenset[str], Book]]] = {}
-
-
-def _load(source: Path, info: dict, entities: list[str] | None = None, unread: tuple[str, ...] = ()) -> Book:
-    """The run's cached book, each file checked against the sha256 the runner checked and put in
-    ``run.json`` (``book_cache_files``): a cache changed since raises ``CacheError``, failing the
-    notebook with the file named (the next run discards and rebuilds that cache). An entity
-    close (``entities``) reads only its entities' rows: the kernel never holds the whole group;
-    tables the workpaper never reads (``unread``) are not read.
-
-    A notebook whose tables the kernel's book already holds (checked when that book was read, as
-    for every notebook sharing it) is given that book, or a view of it without the tables it
-    never reads (:func:`_without`): the same frames, their row links and translation, and its
-    customers as of any day already worked out. A notebook that needs a table the held book was
-    read without reads the book again."""
-    cache = info.get("book_cache")
-    if cache and Path(cache).is_dir():
-        key = (str(Path(cache).resolve()), str(source), tuple(entities or ()))
-        skip = frozenset(unread)
-        held = _LAST_CACHED.get(key)
-        if held is None or not held[0] <= skip:
-            _LAST_CACHED.clear()
-            # the slice read from the cache is sliced again (a no-op) so that both paths follow
-            # entity_slice's rules; kept whole for the kernel, so the memos after the first
-            # share its links and translation instead of working them out again each
-            book = entity_slice(
-                read_book_cache(Path(cache), source, info.get("book_cache_files"), entities, unread), entities
-            )
-            held = _LAST_CACHED[key] = (skip, book, {})
-        read_without, book, views = held
-        if skip == read_without:
-            return book
-        if skip not in views:
-            views[skip] = _without(book, skip)
-        return views[skip]
-    return entity_slice(load_book(source), entities)
-
-
-def _without(book: Book, tables: frozenset[str]) -> Book:
-    """``book`` without ``tables``, as :func:`read_book_cache` gives it with them ``unread``: the
-    same frames of every other table (so values derived from them, which check their frames by
-    identity, are shared), its row links and translation, and its customers as of each day
-    :func:`closelib.asof.customers.book_as_of` made (each such book without them too)."""
-    view = Book(
-        book.source,
-        {name: frame for name, frame in book.tables.items() if name not in tables},
-        book.files,
-        book.present,
-        dict(book.entity_currency),
-    )
-    for name in ("_links", "_fx", "master_data"):  # links and translation check their frames
-        if name in book.__dict__:
-            view.__dict__[name] = book.__dict__[name]
-    as_of = book.__dict__.get("_customers_as_of")
-    if as_of:
-        view.__dict__["_customers_as_of"] = {day: _without(made, tables) for day, made in as_of.items()}
-    return view

@@ -52,7 +52,7 @@ class NotebookJob:
     # papermill parameters, JSON-safe strings only: closelib parses them, papermill's type
     # guessing never runs.
     parameters: dict[str, str] = field(default_factory=dict)
-    # the notebook is written at each code cell's start and end (:mod:`closelib.nb.engine`), so
+    # the notebook is written as each code cell starts (:mod:`closelib.nb.engine`), so
     # one killed mid-way shows how far it got.
     save_each_cell: bool = True
 
@@ -104,7 +104,7 @@ def execute_notebook(
 
     With ``kernel``, the notebook runs in that already started kernel (see
     :func:`execute_in_one_kernel`) instead of a kernel of its own. ``job.save_each_cell``
-    (default true) writes the notebook at each code cell's start and end, so a notebook killed
+    (default true) writes the notebook as each code cell starts, so a notebook killed
     mid-way still shows how far it got."""
     import papermill
     from papermill.exceptions import PapermillExecutionError

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from closelib.asof.customers import book_as_of
-from closelib.book import cache
+from closelib.book import cache, cachefiles
 from closelib.book.cache import FX, LINKS, read_book_cache, write_book_cache
 from closelib.book.fx import Translation, translate_book, translation
 from closelib.book.links import Links, links
@@ -101,7 +101,7 @@ def test_fx_file_codes_the_functional_currencies_and_the_hashes_are_of_the_bytes
     import json
 
     folder, source = cached
-    arrays = cache._read_arrays(cache._mapped(folder / FX))
+    arrays = cachefiles.read_arrays(cachefiles.mapped(folder / FX))
     assert arrays["doc_functional"].dtype == np.int8 and arrays["rec_functional"].dtype == np.int8
     currencies = list(arrays["functional_currencies"])
     assert currencies == sorted(currencies) and len(currencies) == len(set(currencies)) >= 2
@@ -127,17 +127,17 @@ def test_arrays_files_read_back_what_was_written(tmp_path):
         "empty": np.zeros(0, dtype="int64"),
         "currencies": np.array(["EUR", "USD"], dtype=str),
     }
-    sha = cache._write_arrays(tmp_path / "a.ipc", {**arrays, "absent": None})
+    sha = cachefiles.write_arrays(tmp_path / "a.ipc", {**arrays, "absent": None})
     assert sha == hashlib.sha256((tmp_path / "a.ipc").read_bytes()).hexdigest()
-    assert cache._write_arrays(tmp_path / "b.ipc", arrays) == sha
-    found = cache._read_arrays(cache._mapped(tmp_path / "a.ipc"))
+    assert cachefiles.write_arrays(tmp_path / "b.ipc", arrays) == sha
+    found = cachefiles.read_arrays(cachefiles.mapped(tmp_path / "a.ipc"))
     assert list(found) == list(arrays)
     for name, values in arrays.items():
         assert found[name].dtype == values.dtype, name
         np.testing.assert_array_equal(found[name], values)
     found["positions"][0] = 7  # a copy: the file is untouched
     np.testing.assert_array_equal(
-        cache._read_arrays(cache._mapped(tmp_path / "a.ipc"))["positions"], arrays["positions"]
+        cachefiles.read_arrays(cachefiles.mapped(tmp_path / "a.ipc"))["positions"], arrays["positions"]
     )
 
 

@@ -8,6 +8,7 @@ import shutil
 import pandas as pd
 import pytest
 
+from closelib.nb import bookload
 from closelib.nb import context as nb
 from closelib.paths import PARAMETERS_DIR
 from closelib.periods import Period
@@ -73,7 +74,7 @@ def test_a_kernel_reads_the_cached_book_once_for_notebooks_needing_fewer_tables(
     real = nb.read_book_cache
     monkeypatch.setattr(nb, "read_book_cache", lambda *a, **k: reads.append(a[4] if len(a) > 4 else k) or real(*a, **k))
     info = {"book_cache": str(folder)}
-    nb._LAST_CACHED.clear()
+    bookload.LAST_CACHED.clear()
     day = pd.Timestamp("2026-10-31")
     try:
         first = nb._load(mini_source, info, None, ("activities",))
@@ -95,4 +96,4 @@ def test_a_kernel_reads_the_cached_book_once_for_notebooks_needing_fewer_tables(
         again = nb._load(mini_source, info, None, ("gl_journal",))  # needs activities: read again
         assert len(reads) == 2 and "activities" in again.tables and "gl_journal" not in again.tables
     finally:
-        nb._LAST_CACHED.clear()
+        bookload.LAST_CACHED.clear()

@@ -8,6 +8,7 @@ import pickle
 import nbformat
 import pytest
 
+from closelib.nb import bookload
 from closelib.nb.execute import NotebookJob, SharedKernel, execute_in_one_kernel
 
 
@@ -99,10 +100,10 @@ def test_release_book_only_in_a_run(tmp_path, mini_source):
     book = ctx.book
     ctx.release_book()  # opened by hand: earlier cells may be re-run, so the book stays
     assert ctx.book is book
-    nb._LAST_CACHED[("cache", str(mini_source))] = book
+    bookload.LAST_CACHED[("cache", str(mini_source))] = book
     ctx.run_dir = tmp_path
     ctx.release_book()
-    assert ctx.book is None and not nb._LAST_CACHED
+    assert ctx.book is None and not bookload.LAST_CACHED
 
 
 def test_a_notebook_gets_its_own_working_folder_in_a_shared_kernel(tmp_path):

@@ -22,7 +22,7 @@ from closelib.book.cache import HASHES, check_book_cache, read_book_cache
 from closelib.cli import main as cli
 from closelib.errors import CacheError
 from closelib.files import sha256_file
-from closelib.nb import context
+from closelib.nb import bookload
 from closelib.runner.run import execute_run
 from tests.conftest import START, write_notebook
 
@@ -187,13 +187,13 @@ def test_a_notebook_refuses_a_cache_changed_after_the_runner_checked_it(tmp_path
 def test_the_notebook_context_checks_the_hashes_run_json_gives_it(nbs, mini_source, tmp_path):
     first, _ = run(nbs, mini_source, tmp_path / "out")
     info = json.loads((first.run_dir / "run.json").read_text())
-    context._LAST_CACHED.clear()
-    book = context._load(first.run_dir / "inputs", info)
+    bookload.LAST_CACHED.clear()
+    book = bookload.run_book(first.run_dir / "inputs", info)
     assert len(book.documents) == 5
-    context._LAST_CACHED.clear()
-    wrong = {**info, "book_cache_files": {**info["book_cache_files"], "links.npz": "0" * 64}}
-    with pytest.raises(CacheError, match=r"links\.npz changed"):
-        context._load(first.run_dir / "inputs", wrong)
+    bookload.LAST_CACHED.clear()
+    wrong = {**info, "book_cache_files": {**info["book_cache_files"], "links.ipc": "0" * 64}}
+    with pytest.raises(CacheError, match=r"links\.ipc changed"):
+        bookload.run_book(first.run_dir / "inputs", wrong)
 
 
 def test_a_cache_changed_while_the_notebooks_ran_fails_the_run(tmp_path, mini_source):
