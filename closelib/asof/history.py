@@ -21,11 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from closelib import money
 from closelib.asof.instalments import allocate
-from closelib.book.arrays import arrow_text, positions
-from closelib.book.fx import translate, translation
+from closelib.book.arrays import arrow_text, combined, lookup, positions
+from closelib.book.fx import translation
 from closelib.book.links import links
 from closelib.book.model import Book
 from closelib.book.parse import currency_digits
@@ -137,7 +138,10 @@ def build_history(
         take = (at_rows >= 0) & (cols < m)
         np.add.at(flat, cols[take] * n + at_rows[take], amounts[take])
 
-    add(np.arange(n), _bin(end_values, docs["document_date"]), docs["amount"].to_numpy(dtype="int64"))
+    # One cell per document (its row is its own): set, not added (np.add.at's cost is for repeats).
+    doc_cols = _bin(end_values, docs["document_date"])
+    issued = np.flatnonzero(doc_cols < m)
+    flat[doc_cols[issued] * n + issued] = docs["amount"].to_numpy(dtype="int64")[issued]
     apps = book.applications
     app_cols = _bin(end_values, apps["applied_date"])
     app_amount = apps["amount"].to_numpy(dtype="int64")
@@ -156,9 +160,10 @@ def build_history(
     is_rec = in_window & (adj["type"] == "recovery").to_numpy()
     wo = Cells.summed(adj_rows[is_wo], adj_cols[is_wo], -adj_amount[is_wo], (n, m))
     rec = Cells.summed(adj_rows[is_rec], adj_cols[is_rec], adj_amount[is_rec], (n, m))
-    docs["pool"] = "all" if pools is None else docs["customer_id"].map(pools).fillna("unassigned").to_numpy()
+    # both text columns made by hash lookups, not a million rows' map to Python objects and back
+    docs["pool"] = "all" if pools is None else _pool_text(docs["customer_id"], pools)
     fx = translation(book)
-    docs["functional_currency"] = fx.doc_functional[keep]
+    docs["functional_currency"] = _object_text(fx.doc_functional[keep])
     docs["booking_rate"] = fx.doc_rate[keep]
     if instalments and book.has("payment_schedules") and len(book.payment_schedules):
         docs, open_, wo, rec = _by_instalment(book, docs, open_, wo, rec)
@@ -190,82 +195,107 @@ def _by_instalment(
     first = np.r_[True, row[1:] != row[:-1]]
     scheduled = np.zeros(len(docs), dtype=bool)
     scheduled[row] = True
-    rest = np.flatnonzero(~scheduled)
+    unscheduled = ~scheduled
+    rest = np.flatnonzero(unscheduled)
     # the unscheduled documents, then each scheduled one's instalments (their own due dates)
-    frame = docs.take(np.concatenate([rest, row])).reset_index(drop=True)
+    frame = _kept_then(docs, unscheduled, row)
     due = frame["due_date"].to_numpy(dtype="datetime64[ns]").copy()
     due[len(rest) :] = sched["due_date"].to_numpy(dtype="datetime64[ns]")
     frame["due_date"] = due
     frame["_first"] = np.r_[np.ones(len(rest), dtype=bool), first]
     frame["_group"] = np.r_[rest, row]
-    # Write-offs and recoveries stay on a document's first row.
-    carrier = np.r_[rest, row[first]]
-    position = np.r_[np.arange(len(rest)), len(rest) + np.flatnonzero(first)]
-    order_rows = np.full(len(frame), -1, dtype="int64")
-    order_rows[position] = carrier
+    # Write-offs and recoveries stay on a document's first row: the new row of each old one.
+    new_row = np.where(unscheduled, np.cumsum(unscheduled) - 1, -1)
+    new_row[row[first]] = len(rest) + np.flatnonzero(first)
     by_row = np.empty((len(frame), open_.shape[1]), dtype="int64", order="F")
     for j in range(open_.shape[1]):  # a column at a time: both matrices are stored by month
-        np.take(open_[:, j], rest, out=by_row[: len(rest), j])
+        np.compress(unscheduled, open_[:, j], out=by_row[: len(rest), j])
         by_row[len(rest) :, j] = parts[:, j]
-    return (
-        frame,
-        by_row,
-        _cells_at(wo, order_rows),
-        _cells_at(rec, order_rows),
-    )
+    return frame, by_row, _cells_at(wo, new_row, len(frame)), _cells_at(rec, new_row, len(frame))
 
 
-def _cells_at(cells: Cells, source_row: np.ndarray) -> Cells:
-    """``cells`` moved to new rows: new row i carries old row ``source_row[i]`` (-1: none)."""
-    new_of_old = np.full(cells.shape[0], -1, dtype="int64")
-    carried = source_row >= 0
-    new_of_old[source_row[carried]] = np.flatnonzero(carried)
-    rows = new_of_old[cells.rows] if len(cells.rows) else cells.rows
-    keep = rows >= 0
-    return Cells.summed(rows[keep], cells.cols[keep], cells.amounts[keep], (len(source_row), cells.shape[1]))
+def _kept_then(frame: pd.DataFrame, keep: np.ndarray, then: np.ndarray) -> pd.DataFrame:
+    """``frame.take(np.r_[np.flatnonzero(keep), then]).reset_index(drop=True)``, column by column:
+    the kept rows filtered (runs of rows copied at once, where a take copies row by row) and
+    the few ``then`` rows taken after them."""
+    columns: dict[str, object] = {}
+    kept = np.flatnonzero(keep)
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype == "str":
+            text = combined(arrow_text(column))
+            joined = pa.concat_arrays([text.filter(pa.array(keep)), text.take(pa.array(then, type=pa.int64()))])
+            columns[name] = pd.array(joined, dtype=column.dtype)
+        elif isinstance(column.dtype, np.dtype) and column.dtype.kind in "biufmM":
+            plain = column.to_numpy()
+            columns[name] = np.concatenate([plain[keep], plain[then]])
+        else:  # any other column as pandas takes it (its dtype kept)
+            columns[name] = column.take(np.concatenate([kept, then])).reset_index(drop=True)
+    return pd.DataFrame(columns)
+
+
+def _cells_at(cells: Cells, new_row: np.ndarray, rows: int) -> Cells:
+    """``cells`` moved to new rows (``new_row`` of each old row, -1: none) of ``rows`` rows."""
+    moved = new_row[cells.rows] if len(cells.rows) else cells.rows
+    keep = moved >= 0
+    return Cells.summed(moved[keep], cells.cols[keep], cells.amounts[keep], (rows, cells.shape[1]))
+
+
+def _object_text(values: np.ndarray) -> np.ndarray | pd.api.extensions.ExtensionArray:
+    """An object array of a few distinct texts (missing as None or NaN) as pandas text, the
+    column assigning the array would make: each distinct value converted once, the rows
+    taken by code (an object array's conversion costs a tenth of a second per million rows)."""
+    codes, distinct = pd.factorize(values)
+    if not len(distinct):  # no text (no row, or every one missing): the array, typed as assigning it types it
+        return values
+    text = pa.array(np.asarray(distinct, dtype=object), type=pa.large_string())
+    return pd.array(text.take(pa.array(codes, mask=codes < 0)), dtype="str")
+
+
+def _pool_text(customer_id: pd.Series, pools: pd.Series) -> np.ndarray | pd.api.extensions.ExtensionArray:
+    """Each row's pool (its customer's in ``pools``; "unassigned" when none): the column
+    ``customer_id.map(pools).fillna("unassigned").to_numpy()`` makes, by an Arrow hash lookup
+    and without a Python object per row when the pools are text."""
+    pool = lookup(customer_id, pools).fillna("unassigned")
+    return pool.array if pool.dtype == "str" and len(pool) else pool.to_numpy()
 
 
 def translated_rows(values: np.ndarray, rate: np.ndarray, currency: np.ndarray, functional: np.ndarray) -> np.ndarray:
     """Every cell of ``values`` [rows, months] translated (:func:`closelib.book.fx.translate`) at
-    its row's rate and currencies. A cell equal to the one before it in its row has the same
-    translation, so only a row's first cell and the cells where it changes are translated."""
-    k, m = values.shape
-    if not k or not m:
-        return values.copy()
-    changed = np.empty((k, m), dtype=bool)
-    changed[:, 0] = True
-    np.not_equal(values[:, 1:], values[:, :-1], out=changed[:, 1:])
-    at_row, at_col = np.nonzero(changed)
-    done = _translated_by_row(values[at_row, at_col], at_row, rate, currency, functional)
-    # every cell reads the translation of the last change at or before it in its row
-    segment = np.cumsum(changed.reshape(-1)) - 1
-    return done[segment].reshape(k, m)
-
-
-def _translated_by_row(
-    amounts: np.ndarray, row: np.ndarray, rate: np.ndarray, currency: np.ndarray, functional: np.ndarray
-) -> np.ndarray:
-    """``translate(amounts, rate[row], currency[row], functional[row])``, the same numbers, with
-    each row's currencies compared and their exponents looked up once per row rather than once
-    per cell (a row has a cell for each month end it changes at)."""
+    its row's rate and currencies (:func:`_translate_rows`, on a copy)."""
+    out = np.array(values, dtype="int64", order="F")
     rate = np.asarray(rate, dtype="float64")
     currency = np.asarray(currency, dtype=object)
     functional = np.asarray(functional, dtype=object)
-    foreign_row = (currency != functional) | (rate != 1.0)  # as translate() tells a foreign line
-    rows = np.flatnonzero(foreign_row)
-    from_digits = np.zeros(len(rate), dtype="int64")
-    to_digits = np.zeros(len(rate), dtype="int64")
-    if len(rows):
-        from_digits[rows] = currency_digits(pd.Series(currency[rows]))
-        to_digits[rows] = currency_digits(pd.Series(functional[rows]))
-    result = np.asarray(amounts, dtype="int64").copy()
-    cells = np.flatnonzero(foreign_row[row])
-    if len(cells):
-        on = row[cells]
-        result[cells] = money.translate_array(
-            result[cells], np.nan_to_num(rate[on], nan=0.0), from_digits[on], to_digits[on]
-        )
-    return result
+    foreign = np.flatnonzero((currency != functional) | (rate != 1.0))  # as translate() tells a foreign line
+    digits = np.zeros((2, len(rate)), dtype="int64")
+    if len(foreign):
+        digits[0, foreign] = currency_digits(pd.Series(currency[foreign]))
+        digits[1, foreign] = currency_digits(pd.Series(functional[foreign]))
+    _translate_rows(out, foreign, np.nan_to_num(rate, nan=0.0), digits[0], digits[1])
+    return out
+
+
+def _translate_rows(
+    values: np.ndarray, rows: np.ndarray, rate: np.ndarray, from_digits: np.ndarray, to_digits: np.ndarray
+) -> None:
+    """``values[rows]`` translated in place, each cell at its row's ``rate`` and digits
+    (:func:`closelib.money.translate_array`, exact). A cell equal to the one before it in its
+    row has the same translation, so only a row's first cell and the cells where it changes
+    are translated; a month end at a time (the matrices are stored by month), so no
+    rows x months temporaries are made."""
+    if not len(rows):
+        return
+    rate, from_digits, to_digits = rate[rows], from_digits[rows], to_digits[rows]
+    before: np.ndarray | None = None
+    done = np.zeros(len(rows), dtype="int64")
+    for j in range(values.shape[1]):
+        now = values[rows, j]
+        at = np.arange(len(rows)) if before is None else np.flatnonzero(now != before)
+        if len(at):  # ``done`` is copied into ``values`` below: updating it leaves the last column alone
+            done[at] = money.translate_array(now[at], rate[at], from_digits[at], to_digits[at])
+        values[rows, j] = done
+        before = now
 
 
 def _in_functional(docs: pd.DataFrame, open_: np.ndarray, wo: Cells, rec: Cells) -> tuple[np.ndarray, Cells, Cells]:
@@ -274,8 +304,8 @@ def _in_functional(docs: pd.DataFrame, open_: np.ndarray, wo: Cells, rec: Cells)
     instalment is ``tr(cumulative) - tr(cumulative before it)``, so a document's rows add up to
     its translated open amount). ``open_`` is translated in place.
 
-    The currencies are compared as columns (Arrow text) and only the foreign rows' are taken as
-    Python text: a million rows' conversion to objects cost a tenth of a second each."""
+    The currencies are compared as columns (Arrow text) and the foreign rows' exponents looked
+    up from their Arrow text: no Python object per row."""
     rate = docs["booking_rate"].to_numpy(dtype="float64")
     foreign = (docs["currency"] != docs["functional_currency"]).to_numpy(dtype=bool) | (rate != 1.0)
     if not foreign.any() or not open_.shape[1]:
@@ -286,25 +316,37 @@ def _in_functional(docs: pd.DataFrame, open_: np.ndarray, wo: Cells, rec: Cells)
     else:
         group = np.arange(len(docs))
         shared = np.zeros(len(docs), dtype=bool)
-    # Text of the foreign rows only; a row in its functional currency at rate 1 reads None for
-    # both, which translate() takes as its own currency (unchanged), as it does the real text.
-    text_rows = np.flatnonzero(foreign)
-    currency = np.full(len(docs), None, dtype=object)
-    functional = np.full(len(docs), None, dtype=object)
-    currency[text_rows] = docs["currency"].iloc[text_rows].to_numpy(dtype=object)
-    functional[text_rows] = docs["functional_currency"].iloc[text_rows].to_numpy(dtype=object)
-    alone = np.flatnonzero(foreign & ~shared)
-    open_[alone] = translated_rows(open_[alone], rate[alone], currency[alone], functional[alone])
+    # As translate() reads a foreign line: its rate (missing as 0) and both currencies' exponents.
+    foreign_rows = np.flatnonzero(foreign)
+    from_digits = np.zeros(len(docs), dtype="int64")
+    to_digits = np.zeros(len(docs), dtype="int64")
+    from_digits[foreign_rows] = currency_digits(docs["currency"].iloc[foreign_rows])
+    to_digits[foreign_rows] = currency_digits(docs["functional_currency"].iloc[foreign_rows])
+    rate = np.nan_to_num(rate, nan=0.0)
+    args = (rate, from_digits, to_digits)
+    _translate_rows(open_, np.flatnonzero(foreign & ~shared), *args)
     split = np.flatnonzero(foreign & shared)
     if len(split):
-        args = (rate[split], currency[split], functional[split])
         cumulative = pd.DataFrame(open_[split]).groupby(group[split]).cumsum().to_numpy(dtype="int64")
-        open_[split] = translated_rows(cumulative, *args) - translated_rows(cumulative - open_[split], *args)
-    return open_, _translated_cells(wo, rate, currency, functional), _translated_cells(rec, rate, currency, functional)
+        before = cumulative - open_[split]
+        open_[split] = _translated(cumulative, split, *args) - _translated(before, split, *args)
+    return open_, _translated_cells(wo, foreign, *args), _translated_cells(rec, foreign, *args)
 
 
-def _translated_cells(cells: Cells, rate: np.ndarray, currency: np.ndarray, functional: np.ndarray) -> Cells:
+def _translated(values: np.ndarray, rows: np.ndarray, rate: np.ndarray, from_digits: np.ndarray, to_digits: np.ndarray):
+    """``values`` (one line per row of ``rows``) translated at those rows' rates and digits."""
+    out = np.asfortranarray(values)
+    _translate_rows(out, np.arange(len(rows)), rate[rows], from_digits[rows], to_digits[rows])
+    return out
+
+
+def _translated_cells(
+    cells: Cells, foreign: np.ndarray, rate: np.ndarray, from_digits: np.ndarray, to_digits: np.ndarray
+) -> Cells:
     """Each cell translated at its row's rate (a cell in its functional currency is unchanged)."""
-    r = cells.rows
-    amounts = translate(cells.amounts, rate[r], currency[r], functional[r]) if len(r) else cells.amounts
+    amounts = cells.amounts.copy()
+    on = np.flatnonzero(foreign[cells.rows]) if len(cells.rows) else np.zeros(0, dtype="int64")
+    if len(on):
+        r = cells.rows[on]
+        amounts[on] = money.translate_array(amounts[on], rate[r], from_digits[r], to_digits[r])
     return Cells(cells.rows, cells.cols, amounts, cells.shape)

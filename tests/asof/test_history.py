@@ -175,3 +175,65 @@ def dense_roll_rates(history: History, bounds: list[int]) -> pd.DataFrame:
     frame["bucket"] = np.asarray(labels)[frame["bucket"].to_numpy(dtype="int64")]
     frame["month_end"] = [history.month_ends[j + 1].date() for j in frame["month"]]
     return frame[["entity", "pool", "bucket", "month_end", "exposed", "rolled"]]
+
+
+# ---------------------------------------------------------------- the frame helpers of build_history
+
+TEXT = st.one_of(st.none(), st.sampled_from(["USD", "EUR", "SGD", "", "b\x1fc", "é"]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(TEXT, max_size=30))
+def test_object_text_is_the_column_the_array_makes(values):
+    from closelib.asof.history import _object_text
+
+    array = np.array(values, dtype=object)
+    frame = pd.DataFrame(index=range(len(values)))
+    frame["assigned"] = array  # what build_history did
+    frame["made"] = _object_text(array)
+    pd.testing.assert_series_equal(frame["made"], frame["assigned"], check_names=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["C1", "C2", "C3", "C4"]), max_size=30), st.booleans())
+def test_pool_text_is_the_map_filled(customers, with_missing):
+    from closelib.asof.history import _pool_text
+
+    pools = pd.Series(["Retail", "Enterprise", "Retail"], index=pd.Index(["C1", "C2", "C3"], dtype="str"), dtype="str")
+    if with_missing:
+        pools = pd.Series(["Retail", None], index=pd.Index(["C1", "C2"], dtype="str"), dtype="str")
+    ids = pd.Series(customers, dtype="str")
+    frame = pd.DataFrame(index=range(len(customers)))
+    frame["old"] = ids.map(pools).fillna("unassigned").to_numpy()
+    frame["new"] = _pool_text(ids, pools)
+    pd.testing.assert_series_equal(frame["new"], frame["old"], check_names=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(TEXT, st.integers(-5, 5), st.booleans()), min_size=1, max_size=20), st.data())
+def test_kept_then_is_the_take(rows, data):
+    from closelib.asof.history import _kept_then
+
+    n = len(rows)
+    frame = pd.DataFrame(
+        {
+            "text": pd.Series([r[0] for r in rows], dtype="str"),
+            "amount": np.array([r[1] for r in rows], dtype="int64"),
+            "date": pd.to_datetime(["2026-01-01"] * n) + pd.to_timedelta([r[1] + 5 for r in rows], unit="D"),
+            "rate": np.array([r[1] / 4 for r in rows], dtype="float64"),
+            "flag": np.array([r[2] for r in rows]),
+            "other": pd.Series([r[1] for r in rows], dtype="Int64"),
+        }
+    )
+    keep = np.array([r[2] for r in rows])
+    then = np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=8)), dtype="int64")
+    expected = frame.take(np.concatenate([np.flatnonzero(keep), then])).reset_index(drop=True)
+    pd.testing.assert_frame_equal(_kept_then(frame, keep, then), expected)
+
+
+def test_kept_then_by_hand():
+    from closelib.asof.history import _kept_then
+
+    frame = pd.DataFrame({"id": pd.Series(["a", "b", "c"], dtype="str"), "amount": np.array([1, 2, 3])})
+    out = _kept_then(frame, np.array([True, False, True]), np.array([1, 1]))
+    assert out["id"].tolist() == ["a", "c", "b", "b"] and out["amount"].tolist() == [1, 3, 2, 2]

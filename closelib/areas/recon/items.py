@@ -32,14 +32,9 @@ CAUSES = (
 
 def _keys(sides: Sides) -> tuple[np.ndarray, np.ndarray, int]:
     """One integer per (entity, reference) for each GL line and each effect (-1 when either is
-    missing), and the number of entity codes (a key is ``reference * n + entity``)."""
-    assert sides.lines is not None
-    n_ent = max(len(sides.entities), 1)
-    keys = []
-    for frame in (sides.lines, sides.effects):
-        ent, ref = frame["_ent"].to_numpy(dtype="int64"), frame["_ref"].to_numpy(dtype="int64")
-        keys.append(np.where((ent >= 0) & (ref >= 0), ref * n_ent + ent, -1))
-    return keys[0], keys[1], n_ent
+    missing), and the number of entity codes (a key is ``reference * n + entity``): made once
+    per :class:`Sides` (both sides' items read them)."""
+    return sides.keys
 
 
 def _differing_rows(
@@ -87,38 +82,27 @@ def _timing(sides: Sides, period: Period, side: str, nonzero: np.ndarray, upto: 
     by_period = np.sort(sides.periods.astype(str)).astype(object)
     period_rank = np.searchsorted(by_period.astype(str), sides.periods.astype(str))
     line_period = lines["_period"].to_numpy()[rows]
-    gl = (
-        pd.DataFrame(
-            {
-                "posted": np.where(upto[rows], line_value[rows], 0),
-                "jid_row": np.where(has_jid, np.arange(len(rows)), np.nan),
-                "period_rank": np.where(line_period >= 0, np.append(period_rank, -1)[line_period], np.nan),
-                "posting_date": sides.journal["posting_date"].to_numpy()[journal_rows],
-            }
-        )
-        .groupby(lk)
-        .agg(
-            posted=("posted", "sum"),
-            jid_row=("jid_row", "first"),
-            period_rank=("period_rank", "min"),
-            posting_date=("posting_date", "min"),
-        )
+    gl = _per_key(
+        lk,
+        {
+            "posted": (np.where(upto[rows], line_value[rows], 0), "sum"),
+            "jid_row": (np.where(has_jid, np.arange(len(rows)), np.nan), "first"),
+            "period_rank": (np.where(line_period >= 0, np.append(period_rank, -1)[line_period], np.nan), "min"),
+            "posting_date": (sides.journal["posting_date"].to_numpy()[journal_rows], "min"),
+        },
     )
     # Subledger side: what is expected to the period end, the transaction's date and kind.
     rows = np.flatnonzero(mine & effect_differs)
     kind_codes = effects["kind"].cat.codes.to_numpy()[rows]
-    sl = (
-        pd.DataFrame(
-            {
-                "expected": np.where(effect_upto[rows], effect_value[rows], 0),
-                "date": effects["date"].to_numpy()[rows],
-                "kind": np.where(kind_codes >= 0, kind_codes, np.nan),
-            }
-        )
-        .groupby(effect_key[rows])
-        .agg(expected=("expected", "sum"), date=("date", "min"), kind=("kind", "first"))
+    sl = _per_key(
+        effect_key[rows],
+        {
+            "expected": (np.where(effect_upto[rows], effect_value[rows], 0), "sum"),
+            "date": (effects["date"].to_numpy()[rows], "min"),
+            "kind": (np.where(kind_codes >= 0, kind_codes, np.nan), "first"),
+        },
     )
-    both = pd.concat([gl, sl], axis=1)
+    both = _side_by_side(gl, sl)
     posted = both["posted"].fillna(0).to_numpy(dtype="int64")
     expected = both["expected"].fillna(0).to_numpy(dtype="int64")
     keep = posted != expected
@@ -164,6 +148,44 @@ def _timing(sides: Sides, period: Period, side: str, nonzero: np.ndarray, upto: 
             "posted_on": posted_on[keep],
         }
     )
+
+
+def _per_key(keys: np.ndarray, columns: dict[str, tuple[np.ndarray, str]]) -> pd.DataFrame:
+    """``pd.DataFrame(values).groupby(keys).agg(name=(name, how), ...)`` of ``columns`` (name:
+    (values, how)). Keys that increase row by row (the subledger's transactions at scale: one
+    effect each, in code order) are their own groups, each row its own sum, min and first: the
+    rows are the result, with no sort of a million keys."""
+    values = {name: column for name, (column, _) in columns.items()}
+    if len(keys) and bool((keys[1:] > keys[:-1]).all()):
+        return pd.DataFrame(values, index=pd.Index(np.asarray(keys, dtype="int64")))
+    return pd.DataFrame(values).groupby(keys).agg(**{name: (name, how) for name, (_, how) in columns.items()})
+
+
+def _side_by_side(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    """``pd.concat([left, right], axis=1)`` of two frames on sorted unique int64 keys (the
+    groupby results above): ``left``'s keys, then ``right``'s others in their order (as concat
+    unites them), each column missing (NaN, NaT) where its frame has no row, ints widened to
+    float as concat widens them; keys found by binary search, not hashed."""
+    mine, theirs = left.index.to_numpy(dtype="int64"), right.index.to_numpy(dtype="int64")
+    at = np.searchsorted(mine, theirs)
+    found = at < len(mine)
+    found[found] = mine[at[found]] == theirs[found]
+    keys = np.concatenate([mine, theirs[~found]])
+    at[~found] = len(mine) + np.arange(int((~found).sum()))
+    out: dict[str, np.ndarray] = {}
+    for frame, rows in ((left, np.arange(len(mine))), (right, at)):
+        whole = len(frame) == len(keys)
+        for name in frame.columns:
+            values = frame[name].to_numpy()
+            if whole:  # a row for every key (maybe in another order): nothing missing, the dtype kept
+                column = np.empty_like(values)
+            elif values.dtype.kind == "M":
+                column = np.full(len(keys), np.datetime64("NaT"), dtype=values.dtype)
+            else:
+                column = np.full(len(keys), np.nan, dtype=np.result_type(values.dtype, np.float64))
+            column[rows] = values
+            out[name] = column
+    return pd.DataFrame(out, index=pd.Index(keys))
 
 
 def _text(kept: np.ndarray, any_text: bool) -> np.ndarray | pd.api.extensions.ExtensionArray:
@@ -302,10 +324,18 @@ def _batch_explained(
     dated = ~np.isnat(day)
     net = np.zeros(len(amount), dtype="int64")
     if dated.any():
-        frame = pd.DataFrame(
-            {"entity": entity[dated], "day": day[dated], "amount": np.where(unmatched, amount, 0)[dated]}
-        )
-        net[dated] = frame.groupby(["entity", "day"])["amount"].transform("sum").to_numpy(dtype="int64")
+        # the sum per (entity, day) at each row, as ``groupby([entity, day]).transform("sum")``
+        # gives it: integer cells, summed in place
+        days = day[dated].astype("int64")
+        low = int(days.min())
+        span = int(days.max()) - low + 1
+        ent = np.asarray(entity, dtype="int64")[dated]
+        cell = (ent - int(ent.min())) * span + (days - low)
+        if span * (int(np.ptp(ent)) + 1) > 4 * len(cell) + 1024:  # days far apart: number the cells present
+            cell = np.unique(cell, return_inverse=True)[1].reshape(-1)
+        sums = np.zeros(int(cell.max()) + 1, dtype="int64")
+        np.add.at(sums, cell, np.where(unmatched, amount, 0)[dated].astype("int64"))
+        net[dated] = sums[cell]
     return unmatched & dated & (net == 0)
 
 

@@ -16,6 +16,7 @@ reconciling items or roll forward one entity's month.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -127,6 +128,18 @@ class Sides:
     periods: np.ndarray  # text of each GL period code (YYYY-MM)
     journal: pd.DataFrame | None  # the book's gl_journal, read by ``_row``
     first_kind: np.ndarray  # per reference code: kind code of its first effect row (-1 when none)
+
+    @cached_property
+    def keys(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """One integer per (entity, reference) for each GL line and each effect (-1 when either
+        is missing), and the number of entity codes (a key is ``reference * n + entity``)."""
+        assert self.lines is not None
+        n_ent = max(len(self.entities), 1)
+        keys = []
+        for frame in (self.lines, self.effects):
+            ent, ref = frame["_ent"].to_numpy(dtype="int64"), frame["_ref"].to_numpy(dtype="int64")
+            keys.append(np.where((ent >= 0) & (ref >= 0), ref * n_ent + ent, -1))
+        return keys[0], keys[1], n_ent
 
     def entity_code(self, entity: str) -> int:
         found = np.flatnonzero(self.entities.to_numpy(zero_copy_only=False).astype(object) == entity)
