@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from closelib.book.cache import read_book_cache
-from closelib.book.load import load_book
+from closelib.book.load import load_book, release_memory
 from closelib.book.model import Book
 from closelib.book.slice import entity_slice
 
@@ -38,7 +38,12 @@ def run_book(source: Path, info: dict, entities: list[str] | None = None, unread
         skip = frozenset(unread)
         held = LAST_CACHED.get(key)
         if held is None or not held[0] <= skip:
-            LAST_CACHED.clear()
+            # The book held goes before the read, not after: its frames sit in reference cycles,
+            # which only a collection frees (a kernel would otherwise hold both books at once).
+            held = None
+            if LAST_CACHED:
+                LAST_CACHED.clear()
+                release_memory()
             # the slice read from the cache is sliced again (a no-op) so that both paths follow
             # entity_slice's rules; kept whole for the kernel, so the memos after the first
             # share its links and translation instead of working them out again each

@@ -71,17 +71,19 @@ def test_a_kernel_reads_the_cached_book_once_for_notebooks_needing_fewer_tables(
     folder = tmp_path / "cache"
     cache.write_book_cache(load_book(mini_source), folder)
     reads = []
-    real = nb.read_book_cache
-    monkeypatch.setattr(nb, "read_book_cache", lambda *a, **k: reads.append(a[4] if len(a) > 4 else k) or real(*a, **k))
+    real = bookload.read_book_cache
+    monkeypatch.setattr(
+        bookload, "read_book_cache", lambda *a, **k: reads.append(a[4] if len(a) > 4 else k) or real(*a, **k)
+    )
     info = {"book_cache": str(folder)}
     bookload.LAST_CACHED.clear()
     day = pd.Timestamp("2026-10-31")
     try:
-        first = nb._load(mini_source, info, None, ("activities",))
+        first = bookload.run_book(mini_source, info, None, ("activities",))
         assert "gl_journal" in first.tables and "activities" not in first.tables
         first_as_of = book_as_of(first, day)
         assert first_as_of is not first and nb.master_data(first_as_of, day).before_history == 1
-        view = nb._load(mini_source, info, None, ("gl_journal", "activities"))
+        view = bookload.run_book(mini_source, info, None, ("gl_journal", "activities"))
         assert len(reads) == 1 and view is not first
         assert set(view.tables) == set(first.tables) - {"gl_journal"} and view.present == first.present
         assert all(view.tables[name] is first.tables[name] for name in view.tables)
@@ -91,9 +93,37 @@ def test_a_kernel_reads_the_cached_book_once_for_notebooks_needing_fewer_tables(
         view_as_of = book_as_of(view, day)
         assert view_as_of.customers is first_as_of.customers and "gl_journal" not in view_as_of.tables
         assert nb.master_data(view_as_of, day) == nb.master_data(first_as_of, day)
-        assert nb._load(mini_source, info, None, ("activities", "gl_journal")) is view  # the same view again
-        assert nb._load(mini_source, info, None, ("activities",)) is first
-        again = nb._load(mini_source, info, None, ("gl_journal",))  # needs activities: read again
+        assert bookload.run_book(mini_source, info, None, ("activities", "gl_journal")) is view  # the same view again
+        assert bookload.run_book(mini_source, info, None, ("activities",)) is first
+        again = bookload.run_book(mini_source, info, None, ("gl_journal",))  # needs activities: read again
         assert len(reads) == 2 and "activities" in again.tables and "gl_journal" not in again.tables
+    finally:
+        bookload.LAST_CACHED.clear()
+
+
+def test_the_book_held_is_let_go_before_another_is_read(tmp_path, mini_source, monkeypatch):
+    """A notebook that needs a table the kernel's book lacks reads the book again; the book held
+    is freed first (its frames sit in reference cycles), so the kernel never holds two."""
+    import weakref
+
+    from closelib.book import cache
+    from closelib.book.load import load_book
+
+    folder = tmp_path / "cache"
+    cache.write_book_cache(load_book(mini_source), folder)
+    info = {"book_cache": str(folder)}
+    bookload.LAST_CACHED.clear()
+    try:
+        first = bookload.run_book(mini_source, info, None, ("activities",))
+        first.__dict__["cycle"] = first  # as pandas' frames and derived values may form cycles
+        held = weakref.ref(first)
+        del first
+        alive_at_read = []
+        real = bookload.read_book_cache
+        monkeypatch.setattr(
+            bookload, "read_book_cache", lambda *a, **k: alive_at_read.append(held() is not None) or real(*a, **k)
+        )
+        again = bookload.run_book(mini_source, info, None, ("gl_journal",))
+        assert alive_at_read == [False] and "activities" in again.tables
     finally:
         bookload.LAST_CACHED.clear()
