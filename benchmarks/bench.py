@@ -155,7 +155,7 @@ def close_run(book: Path, outputs: Path, period: str, timeout: float | None) -> 
 
 
 def _notebook_groups(m: measure.Measured) -> list[dict]:
-    """The run's notebook processes (spawned children, each with its kernel), in start order."""
+    """The run's notebook workers (its spawned children, each with its kernel), in start order."""
     return [g for g in m.groups if "multiprocessing" in g["cmd"] and "resource_tracker" not in g["cmd"]]
 
 
@@ -220,21 +220,35 @@ def bench_scale(
             # Stopped by the benchmark (or failed early): what each notebook had reached.
             for log in sorted((Path(tmp) / "outputs").glob(f"{period}/*/logs/*.json")):
                 manifest.setdefault("notebooks", {}).setdefault(log.stem, json.loads(log.read_text()))
-        groups = _notebook_groups(m)
-        # The runner starts the longest notebooks first; processes are matched in start order.
+        # The notebooks run on the run's notebook workers (closelib.runner.pool), several to a
+        # worker's kernel: memory is a worker's (its kernel and the memo kernel it starts), not a
+        # notebook's. Workers are the run's spawned children, in start order.
         started = sorted(manifest.get("notebooks", {}).items(), key=lambda item: item[1].get("start_order", 99))
-        for i, (name, entry) in enumerate(started):
-            group = groups[i] if i < len(groups) else None
+        for name, entry in started:
             rows.append(
                 {
                     "step": f"notebook {entry.get('file', name)}",
                     "seconds": entry.get("seconds"),
                     "wall": None,
                     "max_rss": None,
-                    "peak_tree_rss": group["peak"] if group else None,
+                    "peak_tree_rss": None,
                     "floor": "floor: papermill kernel, empty notebook",
                     "target": "",
-                    "note": f"{entry.get('status')}; memory: notebook process + its kernel (polled)",
+                    "note": f"{entry.get('status')}; memory: see its worker",
+                    "detail": {},
+                }
+            )
+        for number, group in enumerate(_notebook_groups(m), 1):
+            rows.append(
+                {
+                    "step": f"notebook worker {number}",
+                    "seconds": None,
+                    "wall": None,
+                    "max_rss": None,
+                    "peak_tree_rss": group["peak"],
+                    "floor": "",
+                    "target": "",
+                    "note": "memory: the worker, its kernel and the memo kernel it starts (polled)",
                     "detail": {},
                 }
             )
