@@ -209,8 +209,8 @@ SHARED_ENGINE = "closelib-shared-kernel"
 # What else a notebook could leave behind is cleared too: open pyplot figures, and the record of
 # warnings already shown (a warning a notebook raises is shown in it, as in a kernel of its own).
 # With ``collect`` (the period notebooks, which hold much) what the collected garbage freed is
-# given back to the system too (Arrow's pool and glibc's heap keep it otherwise), so a worker's
-# kernel holds no more after a notebook than a new kernel would.
+# given back to the system too (Arrow's pool and glibc's heap keep it otherwise). What stays is
+# what is meant to: imported modules and the run's book the kernel holds (nb.bookload).
 # IPython's reset ends with a full gc.collect() (0.1 to 0.4 s a memo, over every object the
 # imported libraries hold); for memos it is skipped (``collect=False``): their garbage is left
 # to Python's own collector, and no name of it survives in the namespace.
@@ -242,7 +242,8 @@ _RESET = _GIVE_BACK + (
     "        sys.modules['matplotlib.pyplot'].close('all')\n"
     "    warnings = sys.modules['warnings']\n"
     "    warnings.onceregistry.clear()\n"
-    "    warnings._filters_mutated()\n"
+    "    if hasattr(warnings, '_filters_mutated'):\n"
+    "        warnings._filters_mutated()\n"
     "    if collect_too:\n"
     "        give_back(sys)\n"
     "_closelib_reset()"
@@ -270,6 +271,13 @@ class SharedKernel:
     @property
     def km(self):
         return self._starter.km
+
+    @property
+    def pid(self) -> int | None:
+        """The kernel's process id (``None`` when the provisioner does not tell)."""
+        provisioner = getattr(self._starter.km, "provisioner", None)
+        pid = getattr(provisioner, "pid", None)
+        return pid if isinstance(pid, int) else None
 
     @property
     def kc(self):
@@ -353,6 +361,7 @@ def execute_in_one_kernel(
     exporter=None,
     collect: bool = False,
     report: Callable[[NotebookJob, dict], None] | None = None,
+    started: Callable[[SharedKernel], None] | None = None,
 ) -> list[dict]:
     """Run several notebooks one after another in one kernel, so the kernel start-up, the
     imports and any per-process cache (the run's book) are paid once, not per notebook.
@@ -366,13 +375,15 @@ def execute_in_one_kernel(
     has ended, and ``report(job, result)`` hears of each as it ends. With ``warm_up`` the kernel
     starts (in ``cwd``) and runs that code before the first job is taken: imports paid while
     the jobs are not yet known. ``exporter``: the reviewer HTML exporter, else built when a job
-    first needs one."""
+    first needs one. ``started(kernel)`` hears of each kernel as it starts."""
     _shared_engine()
     results: list[dict] = []
     kernel: SharedKernel | None = None
     if warm_up is not None:
         try:
             kernel = SharedKernel(cwd)
+            if started is not None:
+                started(kernel)
             kernel.run(warm_up)
         except Exception:  # the first notebook starts a kernel of its own, and says what fails
             if kernel is not None:
@@ -385,6 +396,8 @@ def execute_in_one_kernel(
                     kernel.close()
                 try:
                     kernel = SharedKernel(cwd or job.cwd)
+                    if started is not None:
+                        started(kernel)
                 except Exception as exc:  # no kernel: this notebook fails, the next one tries again
                     kernel = None
                     failed = {

@@ -19,7 +19,7 @@ from closelib.nb.execute import NotebookJob, inspect_notebook
 from closelib.params import RunSettings
 from closelib.periods import Period
 from closelib.runner.pool import NotebookWorkers
-from closelib.runner.processes import interruption
+from closelib.runner.processes import interruption, signals_blocked
 from closelib.runner.runfolder import MANIFEST
 
 # A notebook may use this much longer than run.timeout_seconds in total before it is killed
@@ -137,10 +137,11 @@ def _execute(
                 if not pending:
                     break
                 job = pending[0]
-                if not pool.give(worker, job):  # died before it took the notebook: the next one
-                    continue
-                pending.pop(0)
-                order[job.name] = len(order)
+                with signals_blocked():  # handed out and recorded as such, or neither
+                    if not pool.give(worker, job):  # died before it took the notebook: the next one
+                        continue
+                    pending.pop(0)
+                    order[job.name] = len(order)
                 say(f"  {job.name:<22} started")
             ended = pool.ended(0.05)
             now = time.monotonic()
@@ -149,7 +150,7 @@ def _execute(
                 status(pool.running())
             for end in ended:
                 name = end.job.name
-                results[name] = judge(end.job, end.exitcode, end.timed_out, end.seconds, end.reported)
+                results[name] = judge(end.job, end.exitcode, end.timed_out, end.seconds)
                 entry = results[name]
                 entry["start_order"] = order[name]
                 say(f"  {name:<22} {entry['status']:<10} {entry['seconds']:>8.1f} s")
@@ -161,23 +162,27 @@ def _execute(
         signum = interruption(exc)
         why = f"interrupted by {signum.name}" if signum else f"stopped ({type(exc).__name__})"
         running = pool.running()
-        stopped = [worker.job for worker in pool.busy() if worker.job is not None]
         pool.kill()
-        for job in stopped:
+        # Every notebook gets an entry: those that ended (judged from what they left, though
+        # the interruption came before the runner read it), those stopped, those never started.
+        for job in jobs:
+            if job.name in results:
+                continue
+            if job.name not in order:
+                results[job.name] = {
+                    "file": Path(job.output).name,
+                    "status": "failed",
+                    "sha256": None,
+                    "seconds": 0.0,
+                    "html": None,
+                    "error": f"not started: the run was {why}",
+                    "start_order": None,
+                }
+                continue
             entry = judge(job, None, False, round(running.get(job.name, 0.0), 3))
             if entry["status"] != "succeeded":
                 entry["error"] = f"stopped: the run was {why}"
             results[job.name] = {**entry, "start_order": order[job.name]}
-        for job in pending:
-            results[job.name] = {
-                "file": Path(job.output).name,
-                "status": "failed",
-                "sha256": None,
-                "seconds": 0.0,
-                "html": None,
-                "error": f"not started: the run was {why}",
-                "start_order": None,
-            }
         raise
     finally:
         ordered = {job.name: results[job.name] for job in jobs if job.name in results}
@@ -185,10 +190,10 @@ def _execute(
         results.update(ordered)
 
 
-def judge(job: NotebookJob, exitcode: int | None, timed_out: bool, elapsed: float, reported: bool = True) -> dict:
+def judge(job: NotebookJob, exitcode: int | None, timed_out: bool, elapsed: float) -> dict:
     """A notebook's manifest entry, from its status file (written by its worker before it
-    reported the notebook ended) and its executed notebook; ``reported`` False: its worker died
-    (``exitcode``) before it reported, or was killed on the wall-clock limit (``timed_out``)."""
+    reported the notebook ended) and its executed notebook; without a status file its worker
+    died (``exitcode``) before reporting, or was killed on the wall-clock limit (``timed_out``)."""
     output = Path(job.output)
     status_file = Path(job.status_file) if job.status_file else None
     entry = {"file": output.name, "status": "failed", "sha256": None, "seconds": elapsed, "html": None, "error": None}

@@ -16,14 +16,14 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from closelib.nb.execute import NotebookJob
-from closelib.runner.processes import kill_tree, signals_blocked, wait_gone
-from closelib.runner.worker import worker_main
+from closelib.runner.processes import kill_tree, signals_blocked, start_token, wait_gone
+from closelib.runner.worker import ENDED, KERNEL, STARTED, worker_main
 
 # A worker told to stop has this long to shut its kernel down before it is killed.
 STOP_SECONDS = 30.0
@@ -35,7 +35,8 @@ class Worker:
     process: BaseProcess
     conn: Connection
     job: NotebookJob | None = None  # the notebook it is running
-    started: float = 0.0  # when it was handed that notebook (time.monotonic)
+    started: float = 0.0  # when it started that notebook, as it said (else when handed it; time.monotonic)
+    kernels: list[tuple[int, str | None]] = field(default_factory=list)  # (pid, start time) it started
 
 
 @dataclass(frozen=True)
@@ -129,39 +130,62 @@ class NotebookWorkers:
         for worker in busy:
             job = worker.job
             assert job is not None
+            reported = self._reported(worker)  # (first: it may say when the notebook started)
             elapsed = round(time.monotonic() - worker.started, 3)
-            name = None
-            with contextlib.suppress(EOFError, OSError):
-                if worker.conn.poll():
-                    name = worker.conn.recv()
-            if name == job.name:
+            if reported or (not worker.process.is_alive() and self._reported(worker)):
                 worker.job = None
                 found.append(Ended(job, elapsed, reported=True))
             elif not worker.process.is_alive():
                 worker.process.join()
-                self._drop(worker)
                 found.append(Ended(job, elapsed, reported=False, exitcode=worker.process.exitcode))
+                self._kill([worker])  # the kernel it leaves behind, and anything below that
             elif job.wall_timeout is not None and elapsed > job.wall_timeout:
-                self._kill([worker])
+                if self._reported(worker):  # it ended just now, after all
+                    worker.job = None
+                    found.append(Ended(job, elapsed, reported=True))
+                    continue
                 found.append(Ended(job, elapsed, reported=False, timed_out=True))
+                self._kill([worker])
         return found
 
+    def _reported(self, worker: Worker) -> bool:
+        """Read what ``worker`` sent; whether it reported its notebook ended."""
+        ended = False
+        with contextlib.suppress(EOFError, OSError):
+            while worker.conn.poll():
+                kind, value = worker.conn.recv()
+                if kind == KERNEL:
+                    worker.kernels.append(tuple(value))
+                elif kind == STARTED and worker.job is not None and value == worker.job.name:
+                    worker.started = time.monotonic()  # the limit counts from here, not the hand-over
+                elif kind == ENDED and worker.job is not None and value == worker.job.name:
+                    ended = True
+        return ended
+
     def close(self) -> None:
-        """Tell every worker to stop (each shuts its kernel down) and wait; kill any that do not."""
-        for worker in self.workers:
-            with contextlib.suppress(OSError, ValueError):
-                worker.conn.send(None)
-        deadline = time.monotonic() + STOP_SECONDS
-        for worker in self.workers:
-            worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
-        self.kill()
+        """Tell every worker to stop (each shuts its kernel down) and wait; kill any that do not
+        (and every worker, should the wait be interrupted)."""
+        try:
+            for worker in self.workers:
+                with contextlib.suppress(OSError, ValueError):
+                    worker.conn.send(None)
+            deadline = time.monotonic() + STOP_SECONDS
+            for worker in self.workers:
+                worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
+        finally:
+            self.kill()
 
     def kill(self) -> None:
         """Kill every worker still there, with the kernels (and memo workers) below it."""
         self._kill(list(self.workers))
 
     def _kill(self, workers: list[Worker]) -> None:
+        """Kill ``workers`` with everything below them, and the kernels they reported (a kernel
+        is no longer below a worker that died first), and wait until all are gone."""
         roots = [w.process.pid for w in workers if w.process.pid is not None and w.process.is_alive()]
+        for worker in workers:
+            self._reported(worker)  # kernels started since last read
+            roots += [pid for pid, started in worker.kernels if started is None or start_token(pid) == started]
         signalled = kill_tree(roots) if roots else []
         for worker in workers:
             worker.process.join(timeout=5)

@@ -57,16 +57,22 @@ from closelib.errors import RunError  # noqa: E402
 from closelib.files import write_json_atomic  # noqa: E402
 from closelib.nb.execute import (  # noqa: E402
     NotebookJob,
+    SharedKernel,
     die_with_parent,
     execute_in_one_kernel,
     html_exporter,
 )
+from closelib.runner.processes import start_token  # noqa: E402
 
 # The kernels' glibc gives large freed blocks back to the system at once: blocks over 128 KiB
 # get their own mapping (glibc's default threshold grows up to 32 MiB after such frees, after
 # which a notebook's freed frames stay in its heap, counted in its memory, until it ends).
 KERNEL_ENVIRONMENT = {"MALLOC_MMAP_THRESHOLD_": "131072"}
 
+
+# What a worker tells the runner: a notebook started or ended (its name), a kernel started (its pid
+# and start time).
+STARTED, ENDED, KERNEL = "started", "ended", "kernel"
 
 # Run in a worker's kernel as it starts, before the first notebook is known (the runner is still
 # validating the book): the imports every workpaper's first cell makes (:func:`closelib.nb.context.start`
@@ -111,13 +117,21 @@ def serve(conn: Connection, cwd: str) -> None:
                 return
             if job is None:
                 return
+            conn.send((STARTED, job.name))  # its clock starts now: this worker's start-up is behind it
             yield job
 
     def report(job: NotebookJob, result: dict) -> None:
         if job.status_file is None:  # the runner's jobs always have one: it is how a worker reports
             raise RunError(f"notebook job {job.name!r} has no status file to report to")
         write_json_atomic(Path(job.status_file), result, sort_keys=True)
-        conn.send(job.name)
+        conn.send((ENDED, job.name))
+
+    def started(kernel: SharedKernel) -> None:
+        # so that the runner can stop the kernel should this worker die without stopping it
+        if kernel.pid is not None:
+            conn.send((KERNEL, (kernel.pid, start_token(kernel.pid))))
 
     # the period notebooks hold much: each starts after the previous one's garbage is collected
-    execute_in_one_kernel(jobs(), cwd, warm_up=WARM_UP, exporter=html_exporter(), collect=True, report=report)
+    execute_in_one_kernel(
+        jobs(), cwd, warm_up=WARM_UP, exporter=html_exporter(), collect=True, report=report, started=started
+    )

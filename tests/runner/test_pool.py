@@ -96,3 +96,21 @@ def test_workers_left_without_notebooks_are_stopped(tmp_path):
         processes = [worker.process for worker in pool.workers]
         assert len(processes) == 2
     assert all(not process.is_alive() for process in processes) and not pool.workers
+
+
+def test_a_worker_that_dies_takes_only_its_notebook_and_leaves_no_kernel(notebooks, mini_source, tmp_path):
+    # the kernel kills its worker (its parent) and carries on: the runner stops the kernel itself
+    write_notebook(
+        notebooks / "01_orphan.ipynb",
+        "import os, signal, time\nprint(os.getpid())",
+        "os.kill(os.getppid(), signal.SIGKILL)\ntime.sleep(60)",
+    )
+    write_notebook(notebooks / "02_after.ipynb", "print('after')")
+    result, _ = run(notebooks, mini_source, tmp_path / "out", "run.workers=1")
+    entries = result.manifest["notebooks"]
+    assert entries["orphan"]["status"] == "failed"
+    assert entries["orphan"]["error"].startswith("the notebook's process died (exit code -9) before reporting")
+    assert entries["after"]["status"] == "succeeded", entries["after"]
+    orphan = nbformat.read(result.run_dir / "01_orphan.ipynb", as_version=4)
+    kernel = int(orphan.cells[2].outputs[0]["text"])
+    assert wait_gone([kernel], timeout=0) == []  # stopped by the runner, not left to run on
