@@ -203,6 +203,24 @@ def test_two_closes_of_the_same_book_differ_only_where_sanitized(demo_run, tmp_p
         assert [c.number for c in notebook.different] == header, (notebook.file, "\n".join(raw.lines()))
 
 
+def test_workpapers_sharing_one_kernel_give_the_figures_of_two_workers(demo_run, tmp_path):
+    """A run's notebooks share their worker's kernel, its book and the values derived from it
+    (closelib.runner.pool, nb.bookload). All seven in one kernel, each after the others, give the
+    figures and checks of the run on two workers: a cached value that depended on which notebook
+    ran before would show here."""
+    from closelib.audit.reperform import compare_runs
+
+    m = demo_run.manifest
+    parameters = copy.deepcopy(m["parameters"])
+    parameters["run"]["workers"] = 1
+    one = execute_run(m["period"], source=demo_run.run_dir / "inputs", parameters=parameters, outputs=tmp_path)
+    assert one.succeeded, one.messages
+    assert [p.name for p in (one.run_dir / "logs").glob("worker-*.log")] == ["worker-1.log"]
+    assert len(demo_run.manifest["figures"]) > 100
+    comparison = compare_runs(m, one.manifest)
+    assert comparison.identical, comparison.lines()
+
+
 def test_every_entity_is_accounted_for_in_every_workpaper(tmp_path):
     # MINI plus SG01, an entity with a trial balance and nothing else: every workpaper says so
     # for SG01 (and for US01 where it has nothing either), never silence.
