@@ -27,6 +27,9 @@ from closelib.runner.worker import ENDED, KERNEL, STARTED, worker_main
 
 # A worker told to stop has this long to shut its kernel down before it is killed.
 STOP_SECONDS = 30.0
+# A worker handed a notebook before its start-up and warm-up are over (a new worker, on a loaded
+# machine) has this long to start it; from then on the notebook's own wall-clock limit counts.
+START_SECONDS = 300.0
 
 
 @dataclass
@@ -37,6 +40,7 @@ class Worker:
     job: NotebookJob | None = None  # the notebook it is running
     started: float = 0.0  # when it started that notebook, as it said (else when handed it; time.monotonic)
     kernels: list[tuple[int, str | None]] = field(default_factory=list)  # (pid, start time) it started
+    took: bool = False  # it said it started the notebook (its start-up and warm-up are behind it)
 
 
 @dataclass(frozen=True)
@@ -109,7 +113,7 @@ class NotebookWorkers:
         except (OSError, ValueError):  # its end of the pipe is closed: the worker died
             self._drop(worker)
             return False
-        worker.job, worker.started = job, time.monotonic()
+        worker.job, worker.started, worker.took = job, time.monotonic(), False
         return True
 
     def running(self) -> dict[str, float]:
@@ -139,7 +143,7 @@ class NotebookWorkers:
                 worker.process.join()
                 found.append(Ended(job, elapsed, reported=False, exitcode=worker.process.exitcode))
                 self._kill([worker])  # the kernel it leaves behind, and anything below that
-            elif job.wall_timeout is not None and elapsed > job.wall_timeout:
+            elif job.wall_timeout is not None and elapsed > self._limit(worker, job.wall_timeout):
                 if self._reported(worker):  # it ended just now, after all
                     worker.job = None
                     found.append(Ended(job, elapsed, reported=True))
@@ -147,6 +151,11 @@ class NotebookWorkers:
                 found.append(Ended(job, elapsed, reported=False, timed_out=True))
                 self._kill([worker])
         return found
+
+    @staticmethod
+    def _limit(worker: Worker, wall_timeout: float) -> float:
+        """The notebook's limit once its worker took it; before that, its start-up's."""
+        return wall_timeout if worker.took else max(wall_timeout, START_SECONDS)
 
     def _reported(self, worker: Worker) -> bool:
         """Read what ``worker`` sent; whether it reported its notebook ended."""
@@ -158,6 +167,7 @@ class NotebookWorkers:
                     worker.kernels.append(tuple(value))
                 elif kind == STARTED and worker.job is not None and value == worker.job.name:
                     worker.started = time.monotonic()  # the limit counts from here, not the hand-over
+                    worker.took = True
                 elif kind == ENDED and worker.job is not None and value == worker.job.name:
                     ended = True
         return ended
