@@ -50,7 +50,6 @@ class Ended:
 
     job: NotebookJob
     seconds: float
-    reported: bool
     exitcode: int | None = None
     timed_out: bool = False
 
@@ -138,17 +137,17 @@ class NotebookWorkers:
             elapsed = round(time.monotonic() - worker.started, 3)
             if reported or (not worker.process.is_alive() and self._reported(worker)):
                 worker.job = None
-                found.append(Ended(job, elapsed, reported=True))
+                found.append(Ended(job, elapsed))
             elif not worker.process.is_alive():
                 worker.process.join()
-                found.append(Ended(job, elapsed, reported=False, exitcode=worker.process.exitcode))
+                found.append(Ended(job, elapsed, exitcode=worker.process.exitcode))
                 self._kill([worker])  # the kernel it leaves behind, and anything below that
             elif job.wall_timeout is not None and elapsed > self._limit(worker, job.wall_timeout):
                 if self._reported(worker):  # it ended just now, after all
                     worker.job = None
-                    found.append(Ended(job, elapsed, reported=True))
+                    found.append(Ended(job, elapsed))
                     continue
-                found.append(Ended(job, elapsed, reported=False, timed_out=True))
+                found.append(Ended(job, elapsed, timed_out=True))
                 self._kill([worker])
         return found
 
