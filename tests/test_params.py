@@ -18,13 +18,12 @@ from closelib.params import (
     bucket_labels,
     check_parameters,
     load_parameters,
-    load_yaml,
     money_minor,
     parse_override,
     rating_band_value,
-    read_yaml_file,
 )
 from closelib.paths import REPO_ROOT
+from closelib.yamlfile import load_yaml, read_yaml_file
 
 REPO = REPO_ROOT
 DEFAULTS = REPO / "parameters" / "defaults.yaml"

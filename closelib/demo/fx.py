@@ -33,7 +33,8 @@ from closelib.book.arrays import isin
 from closelib.book.fx import Translation
 from closelib.book.model import Book
 from closelib.demo._common import CURRENCY, ENTITIES, Calendar, dates, text
-from closelib.demo.ledger import _ACC, Lines, batch_ids, subledger_batch
+from closelib.demo.journal import Lines, batch_ids, subledger_batch
+from closelib.demo.ledger import _ACC
 from closelib.periods import Period
 
 # Entity index -> (foreign currency its customers may be billed in, share of its customers).
