@@ -28,7 +28,7 @@ from closelib.audit.mismatch import Mismatch
 from closelib.audit.signoffs import log_problems, signoffs_for
 from closelib.errors import RunError
 from closelib.files import sha256_file
-from closelib.runner.bookcache import cache_folder, run_label, writer_files
+from closelib.runner.bookcache import SLICED_FROM, cache_folder, run_label, writer_files
 from closelib.runner.runfolder import MANIFEST, outputs_root, period_folder, read_manifest
 from closelib.runner.store import STORE_DIR
 
@@ -146,8 +146,18 @@ def verify(run_dir: Path) -> Verification:
 
 
 def _book_cache(run_dir: Path, manifest: dict, digest: _Hasher) -> tuple[int, list[Mismatch]]:
-    """The cache files the run read, re-hashed; and the writer's record of them."""
+    """The cache files the run read, re-hashed, and the writer's record of them; for an entity
+    close, the same for the group's cache its share was cut from."""
     entry = manifest.get("book_cache") or {}
+    sliced = entry.get(SLICED_FROM)
+    checked, found = _cache_files(run_dir, entry, "typed book cache this run read", digest)
+    if isinstance(sliced, dict):
+        more, also = _cache_files(run_dir, sliced, "typed book cache of the group this run's was cut from", digest)
+        checked, found = checked + more, found + also
+    return checked, found
+
+
+def _cache_files(run_dir: Path, entry: dict, what: str, digest: _Hasher) -> tuple[int, list[Mismatch]]:
     files = entry.get("files")
     outputs = outputs_root(run_dir)
     folder = cache_folder(outputs, entry)
@@ -158,14 +168,14 @@ def _book_cache(run_dir: Path, manifest: dict, digest: _Hasher) -> tuple[int, li
     for name, expected in sorted(files.items()):
         actual = digest(folder / name)
         if actual != expected:
-            found.append(Mismatch(f"{label}{name} (typed book cache this run read)", str(expected), actual or MISSING))
+            found.append(Mismatch(f"{label}{name} ({what})", str(expected), actual or MISSING))
     writer = str(entry.get("written_by") or "")
     if writer and writer != run_label(run_dir, outputs):
-        recorded = writer_files(outputs, writer)
+        recorded = writer_files(outputs, writer, folder)
         if recorded != files:
             found.append(
                 Mismatch(
-                    f"{label} (typed book cache this run read, as recorded by the run that wrote it, {writer})",
+                    f"{label} ({what}, as recorded by the run that wrote it, {writer})",
                     "the same sha256 for every cache file",
                     "missing" if recorded is None else "different sha256",
                 )

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
+from closelib.book.arrays import isin
 from closelib.book.model import Book
 from closelib.errors import ParameterError
 
@@ -77,21 +79,23 @@ def entity_slice(book: Book, entities: Iterable[str] | None) -> Book:
     for name, column in BY_ENTITY.items():
         if name in tables:
             frame = tables[name]
-            tables[name] = _keep(frame, frame[column].isin(chosen))
+            tables[name] = _keep(frame, isin(frame[column], chosen))
     kept_documents = tables["documents"]["document_id"] if "documents" in tables else pd.Series([], dtype=object)
     for name, column in BY_DOCUMENT.items():
         if name in tables:
             frame = tables[name]
-            tables[name] = _keep(frame, frame[column].isin(kept_documents))
+            tables[name] = _keep(frame, isin(frame[column], kept_documents))
     for name, column in BY_OPTIONAL_DOCUMENT.items():
         if name in tables:
             frame = tables[name]
-            named = frame[column].fillna("").astype(str).str.strip() != ""
-            tables[name] = _keep(frame, ~named | frame[column].isin(kept_documents))
+            named = (frame[column].fillna("").astype(str).str.strip() != "").to_numpy(dtype=bool)
+            tables[name] = _keep(frame, ~named | isin(frame[column], kept_documents))
     currencies = {e: c for e, c in book.entity_currency.items() if e in chosen}
     return Book(book.source, tables, dict(book.files), book.present, currencies)
 
 
-def _keep(frame: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
-    """The rows of ``frame`` where ``mask`` holds, renumbered from 0 like a freshly read table."""
-    return frame.loc[mask.to_numpy(dtype=bool)].reset_index(drop=True)
+def _keep(frame: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    """The rows of ``frame`` where ``mask`` holds, renumbered from 0 like a freshly read table.
+    (Masks come from :func:`closelib.book.arrays.isin`: pandas' own ``isin`` builds a Python
+    object per document id for Arrow-backed text, 23 s of a 5M group's share of 0.57M.)"""
+    return frame.loc[mask].reset_index(drop=True)

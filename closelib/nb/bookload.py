@@ -11,6 +11,7 @@ from closelib.book.cache import read_book_cache
 from closelib.book.load import load_book, release_memory
 from closelib.book.model import Book
 from closelib.book.slice import entity_slice
+from closelib.errors import CacheError
 
 # The last book read from a run's cache, kept for the life of the kernel: notebooks run one
 # after another in a shared kernel (the credit memos, the period notebooks of a worker) read it
@@ -24,7 +25,8 @@ def run_book(source: Path, info: dict, entities: list[str] | None = None, unread
     """The run's cached book, each file checked against the sha256 the runner checked and put in
     ``run.json`` (``book_cache_files``): a cache changed since raises ``CacheError``, failing the
     notebook with the file named (the next run discards and rebuilds that cache). An entity
-    close (``entities``) reads only its entities' rows: the kernel never holds the whole group;
+    close (``entities``) reads only its entities' rows: the kernel never holds the whole group
+    (the runner's cache of the share when ``run.json`` names one, else the group's, filtered);
     tables the workpaper never reads (``unread``) are not read.
 
     A notebook whose tables the kernel's book already holds (checked when that book was read, as
@@ -34,6 +36,12 @@ def run_book(source: Path, info: dict, entities: list[str] | None = None, unread
     read without reads the book again."""
     cache = info.get("book_cache")
     if cache and Path(cache).is_dir():
+        # An entity close's runner cut the cache to its entities' share (run.json says whose):
+        # read whole, with the share's own links and translation; else the rows are kept here.
+        share = info.get("book_cache_entities")
+        if share is not None and share != sorted(set(entities or [])):
+            raise CacheError(f"typed book cache {cache} holds the share of {', '.join(share)}, not of {entities}")
+        keep = None if share is not None else entities
         key = (str(Path(cache).resolve()), str(source), tuple(entities or ()))
         skip = frozenset(unread)
         held = LAST_CACHED.get(key)
@@ -47,9 +55,7 @@ def run_book(source: Path, info: dict, entities: list[str] | None = None, unread
             # the slice read from the cache is sliced again (a no-op) so that both paths follow
             # entity_slice's rules; kept whole for the kernel, so the memos after the first
             # share its links and translation instead of working them out again each
-            book = entity_slice(
-                read_book_cache(Path(cache), source, info.get("book_cache_files"), entities, unread), entities
-            )
+            book = entity_slice(read_book_cache(Path(cache), source, info.get("book_cache_files"), keep, unread), keep)
             held = LAST_CACHED[key] = (skip, book, {})
         read_without, book, views = held
         if skip == read_without:

@@ -8,17 +8,25 @@ Anything else (a changed, missing or extra file, a writer that no longer records
 hashes) discards the cache: the inputs are validated again, a new cache is swapped in, and
 the run says so (progress line and ``book_cache.rebuilt_because``). A re-performance never
 reads an earlier cache: it writes its own, ``books/<key>.<run_id>/``, and reads that.
+
+An entity close (parameter ``entities``) reads a cache of its own too: its entities' share of the
+group's cache, ``books/<group cache>.entities-<tag>/``, with the share's row links and translation
+(:func:`prepare_slice_cache`). It is written once, from the group's checked cache, and reused on
+the same terms; the run's ``run.json`` records both (``book_cache_files`` the share's, and
+``sliced_from`` the group's), so either can be reused by a later run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from closelib.book.cache import cache_key, cache_meta, check_book_cache, write_sealed, written_by
+from closelib.book.cache import cache_key, cache_meta, check_book_cache, read_book_cache, write_sealed, written_by
 from closelib.book.load import load_book
+from closelib.book.slice import entity_slice
 from closelib.errors import RunError
 from closelib.runner.apart import call_apart
 from closelib.runner.runfolder import RUN_INFO
@@ -26,6 +34,8 @@ from closelib.runner.store import STORE_DIR, store_root
 
 BOOKS = "books"
 RUN_INFO_FILES = "book_cache_files"  # the key in run.json: {cache file: sha256} the notebooks check
+RUN_INFO_ENTITIES = "book_cache_entities"  # run.json: the entities whose share the cache holds (None: the book)
+SLICED_FROM = "sliced_from"  # run.json and manifest.book_cache: the group's cache an entity close's was cut from
 
 
 @dataclass(frozen=True)
@@ -46,15 +56,24 @@ def run_label(run_dir: Path, outputs: Path) -> str:
         return str(run_dir)
 
 
-def writer_files(outputs: Path, written_by: str) -> dict[str, str] | None:
-    """The cache files' sha256 that the run ``written_by`` recorded in its ``run.json`` (``None``
-    when that run, or its record, is not there). Only a folder inside ``outputs`` is read."""
+def writer_files(outputs: Path, written_by: str, folder: Path) -> dict[str, str] | None:
+    """The sha256 of the files of the cache ``folder`` that the run ``written_by`` recorded in its
+    ``run.json``: the cache its notebooks read, or the group's cache an entity close's was cut
+    from (``None`` when that run, or its record of that folder, is not there). Only a folder
+    inside ``outputs`` is read."""
     root = outputs.resolve()
     path = (root / written_by / RUN_INFO).resolve()
     if not written_by or not path.is_relative_to(root):
         return None
     try:
-        found = json.loads(path.read_text(encoding="utf-8")).get(RUN_INFO_FILES)
+        info = json.loads(path.read_text(encoding="utf-8"))
+        read, sliced = info.get("book_cache"), info.get(SLICED_FROM) or {}
+        if Path(str(read or "")).name == folder.name:
+            found = info.get(RUN_INFO_FILES)
+        elif Path(str(sliced.get("folder") or "")).name == folder.name:
+            found = sliced.get("files")
+        else:
+            return None
     except (OSError, ValueError, AttributeError):
         return None
     return found if isinstance(found, dict) else None
@@ -65,7 +84,7 @@ def _reusable(folder: Path, outputs: Path) -> tuple[dict[str, str] | None, str |
     if files is None:
         return None, problem
     writer = written_by(folder)
-    if writer_files(outputs, writer) != files:
+    if writer_files(outputs, writer, folder) != files:
         return None, f"its files are not the ones the run that wrote it ({writer or 'unknown'}) recorded"
     return files, None
 
@@ -100,6 +119,53 @@ def prepare_book_cache(
     if files is None:
         raise RunError(f"the typed book cache {folder} does not check out right after it was written: {after}")
     return BookCache(folder, files, rows, _entry(key, False, folder, written_by(folder), files, problem))
+
+
+def prepare_slice_cache(
+    group: BookCache, entities: list[str], run_dir: Path, outputs: Path, reuse: bool, say: Callable[[str], None]
+) -> BookCache:
+    """An entity close's cache: the share of ``entities`` of the group's cache ``group`` (already
+    checked), with the share's own row links and translation. Reused if it checks out, as a
+    group's cache is; else cut from ``group`` in a child process and written beside it. Every
+    kernel of the run then maps the share, instead of hashing the whole group's cache and
+    filtering it (what made an entity close cost more the larger its group was)."""
+    chosen = sorted(set(entities))  # the share does not depend on the order the entities are named in
+    tag = hashlib.sha256(json.dumps(chosen).encode()).hexdigest()[:16]
+    folder = group.folder.parent / f"{group.folder.name}.entities-{tag}"
+    key = f"{group.entry['key']}.entities-{tag}"
+    names = ", ".join(chosen)
+    problem = None
+    if reuse:
+        files, problem = _reusable(folder, outputs)
+        if files is not None:
+            say(f"  reusing the typed cache of the share of {names}")
+            return BookCache(folder, files, group.rows, _entry(key, True, folder, written_by(folder), files, None))
+        if problem:
+            say(f"  typed cache of the share of {names} discarded ({problem}): cutting it again")
+    say(f"  writing the typed cache of the share of {names}")
+    writer, inputs = run_label(run_dir, outputs), run_dir / "inputs"
+    folder, files = call_apart(cut_and_write, group.folder, group.files, inputs, chosen, folder, writer, problem)
+    after = None
+    if files is None:  # another run's cache of the same share: checked before it is read
+        files, after = check_book_cache(folder)
+    if files is None:
+        raise RunError(f"the typed book cache {folder} does not check out right after it was written: {after}")
+    return BookCache(folder, files, group.rows, _entry(key, False, folder, written_by(folder), files, problem))
+
+
+def cut_and_write(
+    group: Path,
+    group_files: dict[str, str],
+    inputs: Path,
+    entities: list[str],
+    folder: Path,
+    writer: str,
+    problem: str | None,
+) -> tuple[Path, dict[str, str] | None]:
+    """Read the share of ``entities`` of the group's cache (each file checked against
+    ``group_files``), as a kernel would, and write it as a cache of its own into ``folder``."""
+    book = entity_slice(read_book_cache(group, inputs, group_files, entities), entities)
+    return write_sealed(book, folder, writer, replace=problem is not None)
 
 
 def validate_and_write(

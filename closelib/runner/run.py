@@ -29,7 +29,14 @@ from closelib.nb.record import read_file_names, read_records
 from closelib.params import RunSettings, check_parameters, load_parameters
 from closelib.paths import NOTEBOOKS_DIR, PARAMETERS_DIR, default_source, period_notebook_name
 from closelib.periods import Period
-from closelib.runner.bookcache import RUN_INFO_FILES, BookCache, prepare_book_cache
+from closelib.runner.bookcache import (
+    RUN_INFO_ENTITIES,
+    RUN_INFO_FILES,
+    SLICED_FROM,
+    BookCache,
+    prepare_book_cache,
+    prepare_slice_cache,
+)
 from closelib.runner.inputs_info import gl_periods
 from closelib.runner.jobs import execute_jobs, longest_first, make_job
 from closelib.runner.pool import NotebookWorkers
@@ -195,6 +202,7 @@ def _run(
     # import while the book is validated (:mod:`closelib.runner.pool`); leaving the block on an
     # error or a signal kills them with everything below them.
     workers: NotebookWorkers | None = None
+    group: BookCache | None = None  # an entity close: the group's cache its own was cut from
     with contextlib.ExitStack() as stack:
         try:
             params = (
@@ -215,6 +223,10 @@ def _run(
                 raise ParameterError(unknown)
             if subject is None:  # a period close; an ad-hoc investigation needs no trial balance
                 _require_gl(run_dir / "inputs", period)
+            if params.get("entities") is not None:  # an entity close reads a cache of its share
+                group = cache
+                cache = prepare_slice_cache(group, params["entities"], run_dir, outputs, reperforms is None, say)
+                manifest["book_cache"] = {**cache.entry, SLICED_FROM: group.entry}
         except CloseError as exc:
             if workers is not None:  # no notebook will run: the workers are stopped first
                 workers.kill()
@@ -236,6 +248,8 @@ def _run(
                 "code": manifest["code"],
                 "book_cache": str(cache.folder),
                 RUN_INFO_FILES: cache.files,
+                RUN_INFO_ENTITIES: sorted(set(params["entities"])) if group is not None else None,
+                SLICED_FROM: {"folder": str(group.folder), "files": group.files} if group is not None else None,
                 "source_original": str(source_path),
             },
         )
