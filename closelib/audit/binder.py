@@ -14,12 +14,13 @@ import html
 from pathlib import Path
 from urllib.parse import quote
 
-from closelib.audit.keyfigures import entity_currencies, key_figure_groups
+from closelib.audit.keyfigures import key_figure_groups
 from closelib.audit.signoffs import signoffs_for
 from closelib.batch.manifest import BatchLine, batches_for_period
 from closelib.files import write_text_atomic
 from closelib.nb.header import memo_number
 from closelib.nb.workpapers import MEMO_PREFIX, notebook_order, workpaper_of
+from closelib.runner.inputs_info import closed_entities, entity_currencies
 from closelib.runner.provenance import utc_now
 from closelib.runner.runfolder import (
     all_runs,
@@ -165,10 +166,10 @@ def _workpaper_links(run_dir: Path, manifest: dict) -> str:
 
 
 def _figures(run_dir: Path, manifest: dict) -> str:
-    columns, groups = key_figure_groups(manifest.get("figures") or {}, entity_currencies(run_dir))
+    currencies = entity_currencies(run_dir, closed_entities(manifest))
+    columns, groups = key_figure_groups(manifest.get("figures") or {}, currencies)
     if not groups:
         return '<p class="muted">No key figures recorded.</p>'
-    currencies = entity_currencies(run_dir)
     head = "".join(
         f'<th class="num">{_e(c)}{f" ({_e(currencies[c])})" if c in currencies else ""}</th>' for c in columns
     )

@@ -160,3 +160,19 @@ def test_failed_runs_are_one_line_with_their_errors_and_older_runs_fold(seven):
     assert page.count('<section class="run succeeded"') == 1
     assert page.count('<details class="run') == 3  # runs 5, 4 and 1; failed runs are one line each
     assert page.count('<section class="run failed"') == 3
+
+
+def test_an_entity_close_shows_its_figures_under_its_entity_in_its_currency(tmp_path):
+    """An entity close records plain names (CONTRACT §3) against a group's stored inputs: its key
+    figures are that entity's, in its currency, not an 'all entities' total the binder cannot
+    put a currency to (which hid every money figure, the TB reconciliation's among them)."""
+    figures = {"tb.subledger_ar": "629139.50", "tb.unexplained": "0.00", "reserve.true_up": "-12.50", "kpi.dso": 41.2}
+    write_run(tmp_path, 1, parameters={"company": COMPANY, "entities": ["SG01"]}, figures=figures)
+    page = render_period(tmp_path, PERIOD)
+    current = page[page.index("Current run:") :]
+    table = current[current.index("<th>key figure</th>") :]
+    table = table[: table.index("</table>")]
+    assert re.findall(r'<th class="num">([^<]+)</th>', table) == ["SG01 (SGD)"]
+    for shown in ("629,139.50 SGD", "0.00 SGD", "-12.50 SGD", "41.20 days"):
+        assert shown in table, shown
+    assert "subledger AR" in table and "all entities" not in table and "USD" not in table
