@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from closelib.audit.binder import current_run, render_period
+from closelib.audit.binder import current_run, entity_closes_of_record, render_period
 
 PERIOD = "2026-10"
 COMPANY = "Acme <Hosting> & Co"
@@ -176,3 +176,26 @@ def test_an_entity_close_shows_its_figures_under_its_entity_in_its_currency(tmp_
     for shown in ("629,139.50 SGD", "0.00 SGD", "-12.50 SGD", "41.20 days"):
         assert shown in table, shown
     assert "subledger AR" in table and "all entities" not in table and "USD" not in table
+
+
+def test_a_period_closed_by_entity_names_each_entitys_close_of_record(tmp_path):
+    def close(n: int, entities: list[str] | None, **extra) -> None:
+        write_run(tmp_path, n, parameters={"company": COMPANY} | ({"entities": entities} if entities else {}), **extra)
+
+    close(1, ["US01"])
+    close(2, ["SG01"])
+    close(3, ["SG01"], reperforms=run_id(2))  # checks run 2; not a close of record
+    close(4, ["US01"], status="failed")  # replaces nothing
+    page = render_period(tmp_path, PERIOD)
+    intro = page[: page.index("<h2>Runs</h2>")]
+    assert "Closed by entity." in intro
+    assert f'SG01 <a href="#{run_id(2)}">' in intro and f'US01 <a href="#{run_id(1)}">' in intro
+    table = page[page.index("<h2>Runs</h2>") : page.index("Current run:")]
+    assert f"{run_id(2)}</a> (current for SG01)" in table and f"{run_id(1)}</a> (current for US01)" in table
+    # once a close of the whole group succeeds, it is the close of record
+    close(5, None)
+    manifests = [
+        (Path(), json.loads((tmp_path / PERIOD / run_id(n) / "manifest.json").read_text())) for n in range(5, 0, -1)
+    ]
+    assert entity_closes_of_record(manifests) == {} and current_run(manifests) == run_id(5)
+    assert "Closed by entity." not in render_period(tmp_path, PERIOD)
