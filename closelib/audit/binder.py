@@ -14,12 +14,13 @@ import html
 from pathlib import Path
 from urllib.parse import quote
 
-from closelib.audit.keyfigures import entity_currencies, key_figure_groups
+from closelib.audit.keyfigures import key_figure_groups
 from closelib.audit.signoffs import signoffs_for
 from closelib.batch.manifest import BatchLine, batches_for_period
 from closelib.files import write_text_atomic
 from closelib.nb.header import memo_number
 from closelib.nb.workpapers import MEMO_PREFIX, notebook_order, workpaper_of
+from closelib.runner.inputs_info import closed_entities, entity_currencies
 from closelib.runner.provenance import utc_now
 from closelib.runner.runfolder import (
     all_runs,
@@ -93,13 +94,31 @@ def current_run(manifests: list[tuple[Path, dict]]) -> str | None:
     return chosen.get("run_id") if chosen else None
 
 
+def entity_closes_of_record(manifests: list[tuple[Path, dict]]) -> dict[str, str]:
+    """``{entity: run id}`` when the period was closed by entity (no close of the whole group
+    qualifies as current): for each entity, the newest entity close covering it that succeeded,
+    is not restated by one that succeeded and is not a re-performance (``manifests`` newest
+    first). Empty when a close of the group is the close of record."""
+    restated = {m.get("restates") for _, m in manifests if m.get("restates") and run_status(m) == "succeeded"}
+    good = [m for _, m in manifests if run_status(m) == "succeeded" and m.get("run_id") not in restated]
+    if any(not _entities(m) for m in good):
+        return {}
+    found: dict[str, str] = {}
+    for m in sorted(good, key=lambda m: bool(m.get("reperforms"))):  # stable: newest first within each
+        for entity in _entities(m):
+            found.setdefault(entity, str(m.get("run_id")))
+    return dict(sorted(found.items()))
+
+
 def _entities(manifest: dict) -> list[str]:
     """The entities an entity close closed (empty for a close of the whole group)."""
-    found = (manifest.get("parameters") or {}).get("entities")
-    return [str(e) for e in found] if isinstance(found, list) else []
+    return closed_entities(manifest) or []
 
 
 def _run_table(manifests: list[tuple[Path, dict]], signoffs: dict[str, list[dict]], current: str | None) -> str:
+    of_record: dict[str, list[str]] = {}
+    for entity, run in entity_closes_of_record(manifests).items():
+        of_record.setdefault(run, []).append(entity)
     restated_by: dict[str, list[str]] = {}
     for _, m in manifests:
         if m.get("restates"):
@@ -119,6 +138,8 @@ def _run_table(manifests: list[tuple[Path, dict]], signoffs: dict[str, list[dict
         if _entities(m):
             links.append(f"entities {_e(', '.join(_entities(m)))} only")
         mark = " (current)" if run_id == current else ""
+        if run_id in of_record:
+            mark = f" (current for {_e(', '.join(of_record[run_id]))})"
         rows.append(
             f'<tr class="{"current" if run_id == current else ""}"><td>{_anchor(run_id, known)}{mark}</td>'
             f'<td class="st-{_e(status)}"><strong>{_e(status)}</strong></td><td>{_e(_when(m.get("started_at")))}</td>'
@@ -165,10 +186,10 @@ def _workpaper_links(run_dir: Path, manifest: dict) -> str:
 
 
 def _figures(run_dir: Path, manifest: dict) -> str:
-    columns, groups = key_figure_groups(manifest.get("figures") or {}, entity_currencies(run_dir))
+    currencies = entity_currencies(run_dir, closed_entities(manifest))
+    columns, groups = key_figure_groups(manifest.get("figures") or {}, currencies)
     if not groups:
         return '<p class="muted">No key figures recorded.</p>'
-    currencies = entity_currencies(run_dir)
     head = "".join(
         f'<th class="num">{_e(c)}{f" ({_e(currencies[c])})" if c in currencies else ""}</th>' for c in columns
     )
@@ -340,12 +361,20 @@ def render_period(outputs_root: Path, period: str) -> str:
     if not manifests:
         body = "<p>No runs yet.</p>"
     else:
+        by_entity = entity_closes_of_record(manifests)
         intro = f"<p>{len(manifests)} run(s). " + (
             f'Read the current run first: <a href="#{_e(current)}">{_e(current)}</a>, the newest that '
             "succeeded and is not restated by a run that succeeded (a re-performance only checks a run).</p>"
             if current
             else "<strong>No run of this period has succeeded.</strong></p>"
         )
+        if by_entity:  # closed by entity: each entity's close of record, not only the newest
+            links = ", ".join(f'{_e(e)} <a href="#{_e(r)}">{_e(r)}</a>' for e, r in by_entity.items())
+            intro += (
+                "<p><strong>Closed by entity.</strong> No close of the whole group has succeeded, so each "
+                f"entity's close of record is its own: {links}. Read each; an entity close's figures are "
+                "that entity's only.</p>"
+            )
         ordered = sorted(manifests, key=lambda dm: dm[1].get("run_id") != current)
         sections = [
             _run_section(d, m, signoffs.get(m.get("run_id") or d.name, []), known, m.get("run_id") == current)

@@ -8,10 +8,8 @@ and its currency's decimals, ratios as percentages: never a raw manifest value.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 
 from closelib import money
 from closelib.nb.workpapers import AREAS, BY_NAME, Workpaper
@@ -71,25 +69,6 @@ class FigureRow:
 class FigureGroup:
     workpaper: Workpaper
     rows: list[FigureRow]
-
-
-def entity_currencies(run_dir: Path) -> dict[str, str]:
-    """Entity -> functional currency, from the run's stored ``inputs/entities.csv`` (or parquet)."""
-    inputs = Path(run_dir) / "inputs"
-    found: dict[str, str] = {}
-    try:
-        if (inputs / "entities.csv").is_file():
-            with open(inputs / "entities.csv", encoding="utf-8", newline="") as handle:
-                for row in csv.DictReader(handle):
-                    found[str(row.get("entity", ""))] = str(row.get("functional_currency", "")).strip().upper()
-        elif (inputs / "entities.parquet").is_file():
-            import pyarrow.parquet as pq  # the parquet reader, only for a book written as parquet
-
-            table = pq.read_table(inputs / "entities.parquet", columns=["entity", "functional_currency"]).to_pylist()
-            found = {str(r["entity"]): str(r["functional_currency"]).strip().upper() for r in table}
-    except (OSError, ValueError, KeyError):
-        return {}
-    return {e: c for e, c in found.items() if e}
 
 
 def format_value(value: object, kind: str, currency: str | None) -> str:

@@ -82,7 +82,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     from closelib.cli.figures import key_figure_lines
     from closelib.periods import Period
-    from closelib.runner.inputs_info import entity_currencies
+    from closelib.runner.inputs_info import closed_entities, entity_currencies
     from closelib.runner.runfolder import KEY_FIGURES, all_runs, describe, read_manifest
 
     period = str(Period.parse(args.period)) if args.period else None
@@ -92,8 +92,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         return 0
     for run_dir in runs:
         print(describe(run_dir, figures=False))
-        figures = read_manifest(run_dir).get("figures") or {}
-        for line in key_figure_lines(figures, entity_currencies(run_dir), KEY_FIGURES):
+        manifest = read_manifest(run_dir)
+        currencies = entity_currencies(run_dir, closed_entities(manifest))
+        for line in key_figure_lines(manifest.get("figures") or {}, currencies, KEY_FIGURES):
             print(f"    {line}")
     return 0
 
@@ -101,7 +102,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     from closelib.audit.diff import outcome
     from closelib.cli.figures import figure_lines, group_figures
-    from closelib.runner.inputs_info import customer_currencies, entity_currencies
+    from closelib.runner.inputs_info import closed_entities, customer_currencies, entity_currencies
     from closelib.runner.runfolder import find_run, read_manifest, run_status
 
     run_dir = find_run(args.run, _outputs(args))
@@ -123,7 +124,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     for name, entry in _in_notebook_order(m.get("notebooks", {})):
         print(f"  {name:<22} {entry['status']:<10} {entry['seconds']:>8.1f} s  {entry.get('error') or ''}")
     figures = m.get("figures", {})
-    currencies = entity_currencies(run_dir)
+    currencies = entity_currencies(run_dir, closed_entities(m))
     subjects = customer_currencies(run_dir) if any(n.startswith("credit.") for n in figures) else {}
     print(f"figures ({len(figures)}), by area and entity:")
     for line in figure_lines(group_figures(figures, currencies, subjects)):

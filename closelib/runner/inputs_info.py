@@ -7,6 +7,7 @@ figures, and ``close run`` refuses a period the GL has no balances for before an
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from closelib.book.extracts import find_table_files, read_text_frame
@@ -21,16 +22,34 @@ def _table(inputs: Path, table: str, columns: list[str]):
     return frame if all(c in frame.columns for c in columns) else None
 
 
-def entity_currencies(run_dir: Path) -> dict[str, str]:
+def entity_currencies(run_dir: Path, closed: Iterable[str] | None = None) -> dict[str, str]:
     """``{entity: functional currency}`` of a run's stored inputs; empty when they cannot be read
-    (a run that failed before storing them, a changed file): the figures are then shown plain."""
+    (a run that failed before storing them, a changed file): the figures are then shown plain.
+
+    ``closed`` (an entity close's parameter ``entities``, :func:`closed_entities`) keeps those
+    entities only: such a close records its figures under plain names (CONTRACT §3), and they
+    are that entity's, in its currency, not the group's."""
     try:
         frame = _table(Path(run_dir) / "inputs", "entities", ["entity", "functional_currency"])
     except (CloseError, OSError):
         return {}
     if frame is None:
         return {}
-    return dict(zip(frame["entity"].str.strip(), frame["functional_currency"].str.strip(), strict=False))
+    found = {
+        e: c.upper()
+        for e, c in zip(frame["entity"].str.strip(), frame["functional_currency"].str.strip(), strict=False)
+        if e
+    }
+    if closed is None:
+        return found
+    chosen = set(closed)
+    return {e: c for e, c in found.items() if e in chosen}
+
+
+def closed_entities(manifest: dict) -> list[str] | None:
+    """The entities a run closed (its parameter ``entities``); ``None`` for the whole book."""
+    entities = (manifest.get("parameters") or {}).get("entities")
+    return [str(e) for e in entities] if isinstance(entities, list) else None
 
 
 def gl_periods(inputs: Path) -> list[str]:

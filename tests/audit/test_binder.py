@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from closelib.audit.binder import current_run, render_period
+from closelib.audit.binder import current_run, entity_closes_of_record, render_period
 
 PERIOD = "2026-10"
 COMPANY = "Acme <Hosting> & Co"
@@ -160,3 +160,42 @@ def test_failed_runs_are_one_line_with_their_errors_and_older_runs_fold(seven):
     assert page.count('<section class="run succeeded"') == 1
     assert page.count('<details class="run') == 3  # runs 5, 4 and 1; failed runs are one line each
     assert page.count('<section class="run failed"') == 3
+
+
+def test_an_entity_close_shows_its_figures_under_its_entity_in_its_currency(tmp_path):
+    """An entity close records plain names (CONTRACT §3) against a group's stored inputs: its key
+    figures are that entity's, in its currency, not an 'all entities' total the binder cannot
+    put a currency to (which hid every money figure, the TB reconciliation's among them)."""
+    figures = {"tb.subledger_ar": "629139.50", "tb.unexplained": "0.00", "reserve.true_up": "-12.50", "kpi.dso": 41.2}
+    write_run(tmp_path, 1, parameters={"company": COMPANY, "entities": ["SG01"]}, figures=figures)
+    page = render_period(tmp_path, PERIOD)
+    current = page[page.index("Current run:") :]
+    table = current[current.index("<th>key figure</th>") :]
+    table = table[: table.index("</table>")]
+    assert re.findall(r'<th class="num">([^<]+)</th>', table) == ["SG01 (SGD)"]
+    for shown in ("629,139.50 SGD", "0.00 SGD", "-12.50 SGD", "41.20 days"):
+        assert shown in table, shown
+    assert "subledger AR" in table and "all entities" not in table and "USD" not in table
+
+
+def test_a_period_closed_by_entity_names_each_entitys_close_of_record(tmp_path):
+    def close(n: int, entities: list[str] | None, **extra) -> None:
+        write_run(tmp_path, n, parameters={"company": COMPANY} | ({"entities": entities} if entities else {}), **extra)
+
+    close(1, ["US01"])
+    close(2, ["SG01"])
+    close(3, ["SG01"], reperforms=run_id(2))  # checks run 2; not a close of record
+    close(4, ["US01"], status="failed")  # replaces nothing
+    page = render_period(tmp_path, PERIOD)
+    intro = page[: page.index("<h2>Runs</h2>")]
+    assert "Closed by entity." in intro
+    assert f'SG01 <a href="#{run_id(2)}">' in intro and f'US01 <a href="#{run_id(1)}">' in intro
+    table = page[page.index("<h2>Runs</h2>") : page.index("Current run:")]
+    assert f"{run_id(2)}</a> (current for SG01)" in table and f"{run_id(1)}</a> (current for US01)" in table
+    # once a close of the whole group succeeds, it is the close of record
+    close(5, None)
+    manifests = [
+        (Path(), json.loads((tmp_path / PERIOD / run_id(n) / "manifest.json").read_text())) for n in range(5, 0, -1)
+    ]
+    assert entity_closes_of_record(manifests) == {} and current_run(manifests) == run_id(5)
+    assert "Closed by entity." not in render_period(tmp_path, PERIOD)

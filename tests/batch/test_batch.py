@@ -13,10 +13,12 @@ import contextlib
 import copy
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
 
+from closelib.audit.binder import render_period
 from closelib.batch.manifest import BATCH_FILE
 from closelib.cli import main as cli
 from closelib.demo import generate_book, write_book
@@ -193,6 +195,15 @@ def test_an_entity_close_has_the_groups_figures_for_that_entity(book, sequential
     assert len(shared) >= 5
     for name, value in shared.items():
         assert value == group[name.replace("tb.", "tb.SG01.", 1)], name
+    # shown as SG01's, in SGD: by `close show`, `close list` and the binder's key figures
+    code, text = cli_output("show", alone.run_dir.name, "--outputs", str(tmp_path))
+    assert code == 0 and "SG01 (SGD)" in text and "all entities" not in text and "US01" not in text, text
+    code, text = cli_output("list", "2026-10", "--outputs", str(tmp_path))
+    assert code == 0 and re.search(r"tb\.unexplained: -?[\d,]+\.\d\d SGD", text) and "USD" not in text, text
+    page = render_period(tmp_path, "2026-10")
+    table = page[page.index("<th>key figure</th>") :]
+    table = table[: table.index("</table>")]
+    assert '<th class="num">SG01 (SGD)</th>' in table and "subledger AR" in table and "all entities" not in table
 
 
 def test_an_unknown_entity_is_refused_before_any_notebook(book, tmp_path):
