@@ -85,8 +85,7 @@ def current_run(manifests: list[tuple[Path, dict]]) -> str | None:
     succeeded supersedes (``manifests`` newest first): a failed restatement replaces nothing. A
     re-performance checks the run it re-performs and is not the close of record: it is current
     only when no other run qualifies."""
-    restated = {m.get("restates") for _, m in manifests if m.get("restates") and run_status(m) == "succeeded"}
-    candidates = [m for _, m in manifests if run_status(m) == "succeeded" and m.get("run_id") not in restated]
+    candidates = _standing(manifests)
     # An entity close (parameter entities) reports only its entities: the close of record is
     # a run of the whole group whenever one qualifies.
     candidates = [m for m in candidates if not _entities(m)] or candidates
@@ -96,11 +95,11 @@ def current_run(manifests: list[tuple[Path, dict]]) -> str | None:
 
 def entity_closes_of_record(manifests: list[tuple[Path, dict]]) -> dict[str, str]:
     """``{entity: run id}`` when the period was closed by entity (no close of the whole group
-    qualifies as current): for each entity, the newest entity close covering it that succeeded,
-    is not restated by one that succeeded and is not a re-performance (``manifests`` newest
-    first). Empty when a close of the group is the close of record."""
-    restated = {m.get("restates") for _, m in manifests if m.get("restates") and run_status(m) == "succeeded"}
-    good = [m for _, m in manifests if run_status(m) == "succeeded" and m.get("run_id") not in restated]
+    qualifies as current): for each entity, the newest entity close covering it that succeeded
+    and is not restated by one that succeeded, a re-performance only when no other covers it,
+    as for :func:`current_run` (``manifests`` newest first). Empty when a close of the group is
+    the close of record."""
+    good = _standing(manifests)
     if any(not _entities(m) for m in good):
         return {}
     found: dict[str, str] = {}
@@ -108,6 +107,13 @@ def entity_closes_of_record(manifests: list[tuple[Path, dict]]) -> dict[str, str
         for entity in _entities(m):
             found.setdefault(entity, str(m.get("run_id")))
     return dict(sorted(found.items()))
+
+
+def _standing(manifests: list[tuple[Path, dict]]) -> list[dict]:
+    """The runs that succeeded and that no restatement which succeeded supersedes (a failed
+    restatement replaces nothing), in the order given."""
+    restated = {m.get("restates") for _, m in manifests if m.get("restates") and run_status(m) == "succeeded"}
+    return [m for _, m in manifests if run_status(m) == "succeeded" and m.get("run_id") not in restated]
 
 
 def _entities(manifest: dict) -> list[str]:
