@@ -113,11 +113,7 @@ def prepare_book_cache(
     folder, rows, files = call_apart(
         validate_and_write, run_dir / "inputs", folder, run_label(run_dir, outputs), problem
     )
-    after = None
-    if files is None:  # another run's cache (same inputs, same code): checked before it is read
-        files, after = check_book_cache(folder)
-    if files is None:
-        raise RunError(f"the typed book cache {folder} does not check out right after it was written: {after}")
+    files = _checked_after_writing(folder, files)
     return BookCache(folder, files, rows, _entry(key, False, folder, written_by(folder), files, problem))
 
 
@@ -145,12 +141,19 @@ def prepare_slice_cache(
     say(f"  writing the typed cache of the share of {names}")
     writer, inputs = run_label(run_dir, outputs), run_dir / "inputs"
     folder, files = call_apart(cut_and_write, group.folder, group.files, inputs, chosen, folder, writer, problem)
-    after = None
-    if files is None:  # another run's cache of the same share: checked before it is read
-        files, after = check_book_cache(folder)
-    if files is None:
-        raise RunError(f"the typed book cache {folder} does not check out right after it was written: {after}")
+    files = _checked_after_writing(folder, files)
     return BookCache(folder, files, group.rows, _entry(key, False, folder, written_by(folder), files, problem))
+
+
+def _checked_after_writing(folder: Path, files: dict[str, str] | None) -> dict[str, str]:
+    """The sha256 of the cache just written (``files``), or, when another run had written the
+    same cache first and it was kept (``None``), of that one once it checks out."""
+    if files is not None:
+        return files
+    found, problem = check_book_cache(folder)
+    if found is None:
+        raise RunError(f"the typed book cache {folder} does not check out right after it was written: {problem}")
+    return found
 
 
 def cut_and_write(
