@@ -63,6 +63,12 @@ def entity_problems(entities: Iterable[str] | None, known: Iterable[str]) -> lis
     ]
 
 
+def share_of(entities: Iterable[str]) -> list[str]:
+    """The entities of a share as its typed cache and ``run.json`` name it: each once, sorted
+    (the share does not depend on the order the entities are named in)."""
+    return sorted(set(entities))
+
+
 def entity_slice(book: Book, entities: Iterable[str] | None) -> Book:
     """The book as the chosen ``entities`` see it (``None``: the book itself, unchanged).
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from closelib.book.cache import read_book_cache
 from closelib.book.load import load_book, release_memory
 from closelib.book.model import Book
-from closelib.book.slice import entity_slice
+from closelib.book.slice import entity_slice, share_of
 from closelib.errors import CacheError
 
 # The last book read from a run's cache, kept for the life of the kernel: notebooks run one
@@ -39,7 +39,7 @@ def run_book(source: Path, info: dict, entities: list[str] | None = None, unread
         # An entity close's runner cut the cache to its entities' share (run.json says whose):
         # read whole, with the share's own links and translation; else the rows are kept here.
         share = info.get("book_cache_entities")
-        if share is not None and share != sorted(set(entities or [])):
+        if share is not None and share != share_of(entities or []):
             raise CacheError(f"typed book cache {cache} holds the share of {', '.join(share)}, not of {entities}")
         keep = None if share is not None else entities
         key = (str(Path(cache).resolve()), str(source), tuple(entities or ()))

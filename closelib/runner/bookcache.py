@@ -26,7 +26,7 @@ from pathlib import Path
 
 from closelib.book.cache import cache_key, cache_meta, check_book_cache, read_book_cache, write_sealed, written_by
 from closelib.book.load import load_book
-from closelib.book.slice import entity_slice
+from closelib.book.slice import entity_slice, share_of
 from closelib.errors import RunError
 from closelib.runner.apart import call_apart
 from closelib.runner.runfolder import RUN_INFO
@@ -125,7 +125,7 @@ def prepare_slice_cache(
     group's cache is; else cut from ``group`` in a child process and written beside it. Every
     kernel of the run then maps the share, instead of hashing the whole group's cache and
     filtering it (what made an entity close cost more the larger its group was)."""
-    chosen = sorted(set(entities))  # the share does not depend on the order the entities are named in
+    chosen = share_of(entities)
     tag = hashlib.sha256(json.dumps(chosen).encode()).hexdigest()[:16]
     folder = group.folder.parent / f"{group.folder.name}.entities-{tag}"
     key = f"{group.entry['key']}.entities-{tag}"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from closelib.areas.credit.memos import MEMO_FOLDER
 from closelib.book.cache import cache_meta, first_change
-from closelib.book.slice import entity_problems
+from closelib.book.slice import entity_problems, share_of
 from closelib.errors import CloseError, ParameterError, RunAborted, RunError, SourceError
 from closelib.files import sha256_file, write_json_atomic
 from closelib.nb.record import read_file_names, read_records
@@ -248,7 +248,7 @@ def _run(
                 "code": manifest["code"],
                 "book_cache": str(cache.folder),
                 RUN_INFO_FILES: cache.files,
-                RUN_INFO_ENTITIES: sorted(set(params["entities"])) if group is not None else None,
+                RUN_INFO_ENTITIES: share_of(params["entities"]) if group is not None else None,
                 SLICED_FROM: {"folder": str(group.folder), "files": group.files} if group is not None else None,
                 "source_original": str(source_path),
             },
